@@ -1,0 +1,127 @@
+#include "buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void buf_init(struct buf *b, size_t cap)
+{
+	memset(b, 0, sizeof(*b));
+	b->cap = cap;
+}
+
+void buf_release(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->head = b->tail = b->size = 0;
+}
+
+uint8_t *buf_reserve(struct buf *b, size_t n)
+{
+	size_t len = buf_len(b);
+
+	if (n > b->cap - len)
+		return NULL;
+	if (b->size - b->tail >= n)
+		return b->data + b->tail;
+	if (b->head && b->size - len >= n) {
+		memmove(b->data, b->data + b->head, len);
+		b->head = 0;
+		b->tail = len;
+		return b->data + b->tail;
+	}
+	/* grow geometrically, but never past the cap */
+	size_t want = b->size ? b->size : 4096;
+	while (want < len + n)
+		want *= 2;
+	if (want > b->cap)
+		want = b->cap;
+	if (b->head) {
+		memmove(b->data, b->data + b->head, len);
+		b->head = 0;
+		b->tail = len;
+	}
+	b->data = xrealloc(b->data, want);
+	b->size = want;
+	return b->data + b->tail;
+}
+
+void buf_commit(struct buf *b, size_t n)
+{
+	b->tail += n;
+}
+
+void buf_consume(struct buf *b, size_t n)
+{
+	b->head += n;
+	if (b->head == b->tail)
+		b->head = b->tail = 0;
+}
+
+int buf_put(struct buf *b, const void *p, size_t n)
+{
+	uint8_t *d = buf_reserve(b, n);
+
+	if (!d)
+		return -1;
+	memcpy(d, p, n);
+	buf_commit(b, n);
+	return 0;
+}
+
+int buf_put_u8(struct buf *b, uint8_t v)
+{
+	return buf_put(b, &v, 1);
+}
+
+int buf_put_be16(struct buf *b, uint16_t v)
+{
+	uint8_t p[2];
+
+	put_be16(p, v);
+	return buf_put(b, p, 2);
+}
+
+int buf_put_be32(struct buf *b, uint32_t v)
+{
+	uint8_t p[4];
+
+	put_be32(p, v);
+	return buf_put(b, p, 4);
+}
+
+int buf_get(struct buf *b, void *p, size_t n)
+{
+	if (buf_len(b) < n)
+		return -1;
+	memcpy(p, buf_peek(b), n);
+	buf_consume(b, n);
+	return 0;
+}
+
+int buf_get_u8(struct buf *b, uint8_t *v)
+{
+	return buf_get(b, v, 1);
+}
+
+int buf_get_be16(struct buf *b, uint16_t *v)
+{
+	uint8_t p[2];
+
+	if (buf_get(b, p, 2))
+		return -1;
+	*v = get_be16(p);
+	return 0;
+}
+
+int buf_get_be32(struct buf *b, uint32_t *v)
+{
+	uint8_t p[4];
+
+	if (buf_get(b, p, 4))
+		return -1;
+	*v = get_be32(p);
+	return 0;
+}

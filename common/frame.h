@@ -1,0 +1,112 @@
+/* Tunnel frame codec (docs/PROTOCOL.md). Every frame is an 8-byte header
+ *
+ *   type:u8  flags:u8  length:u16  stream:u32      (big-endian)
+ *
+ * followed by length payload bytes. A whole frame is at most one TLS
+ * record of plaintext (16384 bytes). Pure functions, no I/O. */
+#ifndef COMMON_FRAME_H
+#define COMMON_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define FRAME_HDR_LEN 8
+#define FRAME_MAX_LEN 16384
+#define FRAME_MAX_PAYLOAD (FRAME_MAX_LEN - FRAME_HDR_LEN)
+
+#define PROTO_MAGIC "PXT1"
+#define PROTO_VERSION 1
+
+enum frame_type {
+	FRAME_HELLO = 0x01,    /* stream 0: magic[4] version:u8 flags:u8
+				* reserved:u16 window:u32 */
+	FRAME_OPEN = 0x02,     /* client->server: TCP flow to addr */
+	FRAME_RESULT = 0x03,   /* server->client: code:u8 [bound addr] */
+	FRAME_DATA = 0x04,     /* flow bytes, counted against the window */
+	FRAME_FIN = 0x05,      /* sender will send no more DATA */
+	FRAME_RST = 0x06,      /* stream is gone: code:u8 */
+	FRAME_WINDOW = 0x07,   /* increment:u32 (> 0) */
+	FRAME_UDP_OPEN = 0x08, /* client->server: new UDP association */
+	FRAME_UDP_DATA = 0x09, /* addr datagram... (dest, or source on replies) */
+	FRAME_PING = 0x0a,     /* stream 0: opaque[8] */
+	FRAME_PONG = 0x0b,     /* stream 0: the ping's opaque[8] */
+	FRAME_GOAWAY = 0x0c,   /* stream 0: code:u8; no new streams */
+};
+
+/* Outcome codes carried by RESULT and RST. They are the SOCKS5 REP
+ * values, so the client relays them unchanged. */
+enum proto_code {
+	PROTO_OK = 0x00,
+	PROTO_GENERAL_FAILURE = 0x01,
+	PROTO_NOT_ALLOWED = 0x02,
+	PROTO_NET_UNREACHABLE = 0x03,
+	PROTO_HOST_UNREACHABLE = 0x04,
+	PROTO_CONN_REFUSED = 0x05,
+	PROTO_TTL_EXPIRED = 0x06,
+	PROTO_CMD_UNSUPPORTED = 0x07,
+	PROTO_ATYP_UNSUPPORTED = 0x08,
+};
+
+struct frame {
+	uint8_t type;
+	uint8_t flags;
+	uint16_t len;
+	uint32_t stream;
+	const uint8_t *payload; /* points into the decoded input */
+};
+
+enum frame_err {
+	FRAME_ERR_TYPE = -1,    /* unknown frame type */
+	FRAME_ERR_LENGTH = -2,  /* payload length wrong for the type */
+	FRAME_ERR_STREAM = -3,  /* stream 0 where one is needed, or v.v. */
+	FRAME_ERR_ADDR = -4,    /* malformed address */
+	FRAME_ERR_VALUE = -5,   /* bad magic, zero window increment, ... */
+};
+
+/* Decodes one frame from in. Returns bytes consumed (> 0), 0 if the frame
+ * is not complete yet, or an enum frame_err. The header and the payload
+ * layout of its type are checked; flags must be 0 in version 1. */
+int frame_decode(const uint8_t *in, size_t len, struct frame *f);
+const char *frame_strerror(int err);
+const char *frame_type_name(uint8_t type);
+
+/* Writes a header; the caller writes len payload bytes after it. */
+void frame_put_hdr(uint8_t *out, uint8_t type, uint16_t len, uint32_t stream);
+
+/* Encoders write a whole frame (header + payload) into out and return its
+ * length, or -1 if cap is too small. */
+int frame_hello(uint8_t *out, size_t cap, uint32_t window);
+int frame_open(uint8_t *out, size_t cap, uint32_t stream,
+	       const struct addr *dst);
+/* bound may be NULL (no address sent). */
+int frame_result(uint8_t *out, size_t cap, uint32_t stream, uint8_t code,
+		 const struct addr *bound);
+int frame_simple(uint8_t *out, size_t cap, uint8_t type, uint32_t stream);
+int frame_code(uint8_t *out, size_t cap, uint8_t type, uint32_t stream,
+	       uint8_t code); /* RST, GOAWAY */
+int frame_window(uint8_t *out, size_t cap, uint32_t stream, uint32_t incr);
+int frame_ping(uint8_t *out, size_t cap, uint8_t type, const uint8_t opaque[8]);
+/* UDP_DATA header: frame header + addr; returns its length. The caller
+ * appends datalen datagram bytes (datalen must fit FRAME_MAX_PAYLOAD). */
+int frame_udp_hdr(uint8_t *out, size_t cap, uint32_t stream,
+		  const struct addr *peer, size_t datalen);
+
+/* Payload accessors for decoded frames (already validated by decode). */
+struct hello {
+	uint8_t version;
+	uint32_t window;
+};
+void frame_get_hello(const struct frame *f, struct hello *h);
+/* OPEN: the destination; RESULT: code and optional bound address
+ * (bound->type == 0 when absent); UDP_DATA: the peer and the datagram. */
+void frame_get_addr(const struct frame *f, struct addr *a);
+uint8_t frame_get_code(const struct frame *f);
+void frame_get_result(const struct frame *f, uint8_t *code,
+		      struct addr *bound);
+uint32_t frame_get_window(const struct frame *f);
+void frame_get_udp(const struct frame *f, struct addr *peer,
+		   const uint8_t **data, size_t *datalen);
+
+#endif
