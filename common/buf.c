@@ -24,7 +24,7 @@ uint8_t *buf_reserve(struct buf *b, size_t n)
 
 	if (n > b->cap - len)
 		return NULL;
-	if (b->size - b->tail >= n)
+	if (b->data && b->size - b->tail >= n)
 		return b->data + b->tail;
 	if (b->head && b->size - len >= n) {
 		memmove(b->data, b->data + b->head, len);
@@ -34,7 +34,7 @@ uint8_t *buf_reserve(struct buf *b, size_t n)
 	}
 	/* grow geometrically, but never past the cap */
 	size_t want = b->size ? b->size : 4096;
-	while (want < len + n)
+	while (want < len + n && want < b->cap)
 		want *= 2;
 	if (want > b->cap)
 		want = b->cap;
@@ -62,8 +62,11 @@ void buf_consume(struct buf *b, size_t n)
 
 int buf_put(struct buf *b, const void *p, size_t n)
 {
-	uint8_t *d = buf_reserve(b, n);
+	uint8_t *d;
 
+	if (!n)
+		return 0;
+	d = buf_reserve(b, n);
 	if (!d)
 		return -1;
 	memcpy(d, p, n);
@@ -96,6 +99,8 @@ int buf_get(struct buf *b, void *p, size_t n)
 {
 	if (buf_len(b) < n)
 		return -1;
+	if (!n)
+		return 0;
 	memcpy(p, buf_peek(b), n);
 	buf_consume(b, n);
 	return 0;

@@ -28,7 +28,7 @@ static inline size_t buf_len(const struct buf *b)
 
 static inline const uint8_t *buf_peek(const struct buf *b)
 {
-	return b->data + b->head;
+	return b->data ? b->data + b->head : NULL;
 }
 
 /* Room that buf_reserve could still provide. */

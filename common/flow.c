@@ -1,0 +1,330 @@
+#include "flow.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+static const struct stream_ops flow_stream_ops;
+
+static struct flow *of_stream(struct stream *s)
+{
+	return container_of(s, struct flow, s);
+}
+
+static void send_rst(struct flow *f, uint8_t code)
+{
+	uint8_t b[FRAME_HDR_LEN + 1];
+
+	if (f->s.t) {
+		frame_code(b, sizeof(b), FRAME_RST, f->s.id, code);
+		tunnel_send(f->s.t, b, sizeof(b));
+	}
+}
+
+/* The one way a flow ends. linger0 turns the local close into a TCP RST
+ * so the application sees an abort, not a clean end of data. */
+static void flow_end(struct flow *f, int reason, const char *why, int linger0)
+{
+	ev_io_stop(f->loop, &f->rio);
+	ev_io_stop(f->loop, &f->wio);
+	tunnel_detach(&f->s);
+	buf_release(&f->out);
+	if (f->fd >= 0) {
+		if (linger0) {
+			struct linger l = { 1, 0 };
+
+			setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		}
+		close(f->fd);
+		f->fd = -1;
+	}
+	f->ops->closed(f, reason, why);
+}
+
+void flow_reset(struct flow *f, uint8_t code, const char *why)
+{
+	send_rst(f, code);
+	flow_end(f, code ? code : PROTO_GENERAL_FAILURE, why, 1);
+}
+
+static void maybe_done(struct flow *f)
+{
+	if (f->rd_eof && f->wr_shut)
+		flow_end(f, PROTO_OK, "done", 0);
+}
+
+/* Return credit once half the window reached the socket. If that
+ * happened within two round trips of the last update, the window is too
+ * small for this path: double it (up to max-window). */
+static void maybe_window(struct flow *f)
+{
+	struct tunnel *t = f->s.t;
+	const struct tunnel_params *p;
+	uint32_t incr;
+	uint8_t b[FRAME_HDR_LEN + 4];
+	ev_tstamp now;
+
+	if (!t || f->delivered < f->window / 2 || f->fin_rcvd)
+		return;
+	p = tunnel_params(t);
+	now = ev_now(f->loop);
+	incr = f->delivered;
+	if (f->window < p->max_window &&
+	    now - f->win_time < 2 * MAX(tunnel_srtt(t), 0.001)) {
+		uint32_t grow = MIN(f->window, p->max_window - f->window);
+
+		f->window += grow;
+		incr += grow;
+	}
+	f->win_time = now;
+	f->delivered = 0;
+	f->rcv_avail += incr;
+	frame_window(b, sizeof(b), f->s.id, incr);
+	tunnel_send(t, b, sizeof(b));
+}
+
+static void shut_write(struct flow *f)
+{
+	shutdown(f->fd, SHUT_WR);
+	f->wr_shut = 1;
+	maybe_done(f);
+}
+
+/* ---- socket -> tunnel ---- */
+
+static void rio_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct flow *f = container_of(w, struct flow, rio);
+	struct tunnel *t = f->s.t;
+	size_t room;
+	uint8_t *p;
+	ssize_t n;
+
+	if (!f->credit) {
+		ev_io_stop(loop, w); /* restarted by WINDOW */
+		return;
+	}
+	p = tunnel_data_room(t, &room);
+	if (!p) {
+		ev_io_stop(loop, w);
+		tunnel_wait_room(&f->s);
+		return;
+	}
+	n = read(f->fd, p, MIN(room, f->credit));
+	if (n > 0) {
+		tunnel_data_commit(t, f->s.id, (size_t)n);
+		f->credit -= (uint32_t)n;
+		f->up_bytes += (uint64_t)n;
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		flow_reset(f, PROTO_GENERAL_FAILURE, strerror(errno));
+		return;
+	}
+	ev_io_stop(loop, w);
+	f->rd_eof = 1;
+	tunnel_data_fin(t, f->s.id);
+	maybe_done(f);
+}
+
+static void resume_reading(struct flow *f)
+{
+	if (f->relaying && !f->rd_eof && f->credit && !f->s.waiting)
+		ev_io_start(f->loop, &f->rio);
+}
+
+static void stream_writable(struct stream *s)
+{
+	resume_reading(of_stream(s));
+}
+
+/* ---- tunnel -> socket ---- */
+
+static void wio_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct flow *f = container_of(w, struct flow, wio);
+	ssize_t n = write(f->fd, buf_peek(&f->out), buf_len(&f->out));
+
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		flow_reset(f, PROTO_GENERAL_FAILURE, strerror(errno));
+		return;
+	}
+	buf_consume(&f->out, (size_t)n);
+	f->delivered += (uint32_t)n;
+	f->down_bytes += (uint64_t)n;
+	if (!buf_len(&f->out)) {
+		ev_io_stop(loop, w);
+		buf_release(&f->out); /* an idle flow holds no buffer */
+		if (f->fin_rcvd) {
+			shut_write(f);
+			return;
+		}
+	}
+	maybe_window(f);
+}
+
+static void got_data(struct flow *f, const struct frame *fr)
+{
+	const uint8_t *p = fr->payload;
+	size_t len = fr->len;
+	ssize_t n = 0;
+
+	if (f->fin_rcvd || len > f->rcv_avail || !f->relaying) {
+		flow_reset(f, PROTO_GENERAL_FAILURE, "peer exceeded its window");
+		return;
+	}
+	f->rcv_avail -= (uint32_t)len;
+	if (!buf_len(&f->out)) {
+		n = write(f->fd, p, len);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR) {
+				flow_reset(f, PROTO_GENERAL_FAILURE, strerror(errno));
+				return;
+			}
+			n = 0;
+		}
+		f->delivered += (uint32_t)n;
+		f->down_bytes += (uint64_t)n;
+	}
+	if ((size_t)n < len) {
+		if (buf_put(&f->out, p + n, len - (size_t)n)) {
+			flow_reset(f, PROTO_GENERAL_FAILURE, "receive buffer full");
+			return;
+		}
+		ev_io_start(f->loop, &f->wio);
+	}
+	maybe_window(f);
+}
+
+static void got_window(struct flow *f, const struct frame *fr)
+{
+	uint32_t incr = frame_get_window(fr);
+
+	if (incr > UINT32_MAX / 2 - f->credit) {
+		flow_reset(f, PROTO_GENERAL_FAILURE, "window overflow");
+		return;
+	}
+	f->credit += incr;
+	resume_reading(f);
+}
+
+static void stream_frame(struct stream *s, const struct frame *fr)
+{
+	struct flow *f = of_stream(s);
+	struct addr bound;
+	uint8_t code;
+
+	switch (fr->type) {
+	case FRAME_RESULT:
+		if (f->relaying)
+			break;
+		frame_get_result(fr, &code, &bound);
+		f->ops->result(f, code, bound.type ? &bound : NULL);
+		if (code != PROTO_OK) /* the server forgot the stream already */
+			flow_end(f, code, "open failed", 0);
+		break;
+	case FRAME_DATA:
+		got_data(f, fr);
+		break;
+	case FRAME_WINDOW:
+		got_window(f, fr);
+		break;
+	case FRAME_FIN:
+		if (f->fin_rcvd)
+			break;
+		f->fin_rcvd = 1;
+		if (!buf_len(&f->out) && f->relaying)
+			shut_write(f);
+		break;
+	case FRAME_RST:
+		tunnel_detach(&f->s);
+		flow_end(f, frame_get_code(fr), "reset by peer", 1);
+		break;
+	default:
+		flow_reset(f, PROTO_GENERAL_FAILURE, "unexpected frame");
+		break;
+	}
+}
+
+static void stream_abort(struct stream *s)
+{
+	flow_end(of_stream(s), PROTO_GENERAL_FAILURE, "tunnel closed", 1);
+}
+
+static const struct stream_ops flow_stream_ops = {
+	.frame = stream_frame,
+	.abort = stream_abort,
+	.writable = stream_writable,
+};
+
+static void flow_init(struct flow *f, struct tunnel *t,
+		      const struct flow_ops *ops, int fd)
+{
+	memset(f, 0, sizeof(*f));
+	f->ops = ops;
+	f->loop = tunnel_loop(t);
+	f->fd = fd;
+	buf_init(&f->out, tunnel_params(t)->max_window);
+	f->window = tunnel_params(t)->window;
+	f->rcv_avail = f->window;
+	f->credit = tunnel_peer_window(t);
+	ev_init(&f->rio, rio_cb);
+	ev_init(&f->wio, wio_cb);
+}
+
+void flow_open(struct flow *f, struct tunnel *t, const struct flow_ops *ops,
+	       int fd, const struct addr *dst)
+{
+	uint8_t b[FRAME_HDR_LEN + ADDR_WIRE_MAX];
+	int n;
+
+	flow_init(f, t, ops, fd);
+	tunnel_attach(t, &f->s, tunnel_next_id(t), &flow_stream_ops);
+	n = frame_open(b, sizeof(b), f->s.id, dst);
+	tunnel_send(t, b, (size_t)n);
+}
+
+void flow_accept(struct flow *f, struct tunnel *t, const struct flow_ops *ops,
+		 uint32_t id)
+{
+	flow_init(f, t, ops, -1);
+	tunnel_attach(t, &f->s, id, &flow_stream_ops);
+}
+
+void flow_start(struct flow *f)
+{
+	f->relaying = 1;
+	f->win_time = ev_now(f->loop);
+	ev_io_set(&f->rio, f->fd, EV_READ);
+	ev_io_set(&f->wio, f->fd, EV_WRITE);
+	if (f->fin_rcvd)
+		shut_write(f);
+	else
+		resume_reading(f);
+}
+
+void flow_result(struct flow *f, int fd, uint8_t code,
+		 const struct addr *bound)
+{
+	uint8_t b[FRAME_HDR_LEN + 1 + ADDR_WIRE_MAX];
+	int n;
+
+	f->fd = fd;
+	if (f->s.t) {
+		n = frame_result(b, sizeof(b), f->s.id, code, bound);
+		tunnel_send(f->s.t, b, (size_t)n);
+	}
+	if (code != PROTO_OK) {
+		flow_end(f, code, "open failed", 0);
+		return;
+	}
+	flow_start(f);
+}

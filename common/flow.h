@@ -1,0 +1,60 @@
+/* A TCP flow: one local socket relayed over one tunnel stream, with
+ * per-direction half-close and credit-based flow control. The same code
+ * runs on both sides: the client's local socket is the SOCKS (or
+ * redirected) connection, the server's is the outbound connection. The
+ * front-end embeds struct flow in its own connection object and learns
+ * the outcome through flow_ops. */
+#ifndef COMMON_FLOW_H
+#define COMMON_FLOW_H
+
+#include <ev.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "tunnel.h"
+
+struct flow;
+
+struct flow_ops {
+	/* Client: the server's answer to OPEN (code is a SOCKS5 REP).
+	 * On success the front-end calls flow_start(); on failure the flow
+	 * ends (closed() is called) right after this returns. */
+	void (*result)(struct flow *f, uint8_t code, const struct addr *bound);
+	/* The flow is over and detached; its fd is closed. The owner frees
+	 * the container here. reason is PROTO_OK for a clean end. */
+	void (*closed)(struct flow *f, int reason, const char *why);
+};
+
+struct flow {
+	struct stream s;
+	const struct flow_ops *ops;
+	struct ev_loop *loop;
+	int fd;
+	ev_io rio, wio;
+	struct buf out;        /* from the tunnel, waiting for the socket */
+	uint32_t credit;       /* DATA bytes we may still send */
+	uint32_t window;       /* our receive window */
+	uint32_t rcv_avail;    /* DATA bytes the peer may still send */
+	uint32_t delivered;    /* written to the socket since last WINDOW */
+	ev_tstamp win_time;    /* when the last WINDOW went out */
+	unsigned relaying : 1, rd_eof : 1, fin_rcvd : 1, wr_shut : 1;
+	uint64_t up_bytes, down_bytes; /* socket->tunnel, tunnel->socket */
+};
+
+/* Client: attach to a new stream of t and send OPEN for dst. */
+void flow_open(struct flow *f, struct tunnel *t, const struct flow_ops *ops,
+	       int fd, const struct addr *dst);
+/* Server: attach to the stream the peer opened (fd comes later). */
+void flow_accept(struct flow *f, struct tunnel *t, const struct flow_ops *ops,
+		 uint32_t id);
+/* Server: answer the OPEN; PROTO_OK starts relaying fd, anything else
+ * ends the flow (closed() is called). */
+void flow_result(struct flow *f, int fd, uint8_t code,
+		 const struct addr *bound);
+/* Start relaying (client, after a successful result). */
+void flow_start(struct flow *f);
+/* Abort: RST to the peer with code, reset the local socket, closed(). */
+void flow_reset(struct flow *f, uint8_t code, const char *why);
+
+#endif

@@ -1,0 +1,423 @@
+#include "tls.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "util.h"
+
+/* AES-GCM first: every x86 and ARMv8 server has instructions for it. */
+#define TLS_SUITES "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:" \
+		   "TLS_AES_256_GCM_SHA384"
+
+struct tls_ctx {
+	SSL_CTX *ssl;
+	int is_server;
+	char *verify_name;
+	/* server: the revocation list, re-read when its file changes */
+	char *crl_path;
+	X509_CRL *crl;
+	EVP_PKEY *ca_key; /* to check the CRL's signature */
+	struct stat crl_st;
+};
+
+struct tls {
+	SSL *ssl;
+	struct tls_ctx *ctx;
+	char peer[256];
+	char err[256];
+};
+
+static int ctx_index = -1;
+
+static void set_ssl_err(char *err, size_t n, const char *what)
+{
+	unsigned long e = ERR_peek_last_error();
+	char buf[200];
+
+	if (e) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		snprintf(err, n, "%s: %s", what, buf);
+	} else {
+		snprintf(err, n, "%s", what);
+	}
+	ERR_clear_error();
+}
+
+static BIO *pem_bio(const char *pem)
+{
+	return BIO_new_mem_buf(pem, (int)strlen(pem));
+}
+
+static int load_ca(struct tls_ctx *c, const char *pem, char *err, size_t n)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(c->ssl);
+	BIO *bio = pem_bio(pem);
+	X509 *x;
+	int count = 0;
+
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+		if (!count && !c->ca_key)
+			c->ca_key = X509_get_pubkey(x);
+		X509_STORE_add_cert(store, x);
+		X509_free(x);
+		count++;
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+	if (!count) {
+		snprintf(err, n, "ca: no certificate found");
+		return -1;
+	}
+	return 0;
+}
+
+static int load_cert_key(struct tls_ctx *c, const struct tls_params *p,
+			 char *err, size_t n)
+{
+	BIO *bio = pem_bio(p->cert_pem);
+	X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	EVP_PKEY *key;
+	int rc;
+
+	BIO_free(bio);
+	if (!x) {
+		set_ssl_err(err, n, "cert: cannot read certificate");
+		return -1;
+	}
+	rc = SSL_CTX_use_certificate(c->ssl, x);
+	X509_free(x);
+	if (rc != 1) {
+		set_ssl_err(err, n, "cert: unusable certificate");
+		return -1;
+	}
+	bio = pem_bio(p->key_pem);
+	key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (!key) {
+		set_ssl_err(err, n, "key: cannot read private key");
+		return -1;
+	}
+	rc = SSL_CTX_use_PrivateKey(c->ssl, key);
+	EVP_PKEY_free(key);
+	if (rc != 1 || SSL_CTX_check_private_key(c->ssl) != 1) {
+		set_ssl_err(err, n, "key: does not match the certificate");
+		return -1;
+	}
+	return 0;
+}
+
+static int load_crl(struct tls_ctx *c, char *err, size_t n)
+{
+	struct stat st;
+	X509_CRL *crl;
+	FILE *f;
+
+	f = fopen(c->crl_path, "r");
+	if (!f || fstat(fileno(f), &st)) {
+		snprintf(err, n, "crl: %s: %s", c->crl_path, strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	crl = PEM_read_X509_CRL(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!crl) {
+		set_ssl_err(err, n, "crl: cannot read revocation list");
+		return -1;
+	}
+	if (!c->ca_key || X509_CRL_verify(crl, c->ca_key) != 1) {
+		X509_CRL_free(crl);
+		set_ssl_err(err, n, "crl: not signed by the configured CA");
+		return -1;
+	}
+	X509_CRL_free(c->crl);
+	c->crl = crl;
+	c->crl_st = st;
+	return 0;
+}
+
+int tls_ctx_refresh_crl(struct tls_ctx *c, char *err, size_t n)
+{
+	struct stat st;
+
+	if (!c->crl_path)
+		return 0;
+	if (stat(c->crl_path, &st)) {
+		snprintf(err, n, "crl: %s: %s", c->crl_path, strerror(errno));
+		return -1;
+	}
+	if (st.st_ino == c->crl_st.st_ino && st.st_size == c->crl_st.st_size &&
+	    st.st_mtim.tv_sec == c->crl_st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == c->crl_st.st_mtim.tv_nsec)
+		return 0;
+	return load_crl(c, err, n) ? -1 : 1;
+}
+
+/* OpenSSL's own CRL checking would also want the CRL's nextUpdate to lie
+ * in the future; a home-made PKI should not stop working on that date,
+ * so the leaf's serial is looked up in our list instead. */
+static int verify_cb(int ok, X509_STORE_CTX *xs)
+{
+	SSL *ssl;
+	struct tls_ctx *c;
+	X509_REVOKED *rev;
+	X509 *cert;
+
+	if (!ok || X509_STORE_CTX_get_error_depth(xs) != 0)
+		return ok;
+	ssl = X509_STORE_CTX_get_ex_data(xs,
+					 SSL_get_ex_data_X509_STORE_CTX_idx());
+	c = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index);
+	cert = X509_STORE_CTX_get_current_cert(xs);
+	if (c && c->crl && cert &&
+	    X509_CRL_get0_by_serial(c->crl, &rev,
+				    X509_get0_serialNumber(cert)) == 1) {
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REVOKED);
+		return 0;
+	}
+	return ok;
+}
+
+static struct tls_ctx *ctx_new(const struct tls_params *p, int server,
+			       char *err, size_t n)
+{
+	struct tls_ctx *c = xcalloc(1, sizeof(*c));
+
+	if (ctx_index < 0)
+		ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	c->is_server = server;
+	c->ssl = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+	if (!c->ssl) {
+		set_ssl_err(err, n, "cannot create TLS context");
+		free(c);
+		return NULL;
+	}
+	SSL_CTX_set_ex_data(c->ssl, ctx_index, c);
+	SSL_CTX_set_min_proto_version(c->ssl, TLS1_3_VERSION);
+	SSL_CTX_set_max_proto_version(c->ssl, TLS1_3_VERSION);
+	SSL_CTX_set_options(c->ssl, SSL_OP_NO_COMPRESSION |
+				    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET |
+				    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+				 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+				 SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_cache_mode(c->ssl, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(c->ssl, 0);
+	SSL_CTX_set_read_ahead(c->ssl, 1);
+	if (SSL_CTX_set_ciphersuites(c->ssl, TLS_SUITES) != 1 ||
+	    load_ca(c, p->ca_pem, err, n) || load_cert_key(c, p, err, n))
+		goto fail;
+	SSL_CTX_set_verify(c->ssl, SSL_VERIFY_PEER |
+			   (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+			   verify_cb);
+	SSL_CTX_set_verify_depth(c->ssl, 4);
+	/* The peer's certificate must be made for its role, so a client
+	 * certificate cannot pose as the server. */
+	SSL_CTX_set_purpose(c->ssl, server ? X509_PURPOSE_SSL_CLIENT :
+					     X509_PURPOSE_SSL_SERVER);
+	return c;
+fail:
+	if (!*err)
+		set_ssl_err(err, n, "TLS setup failed");
+	tls_ctx_free(c);
+	return NULL;
+}
+
+struct tls_ctx *tls_ctx_server(const struct tls_params *p, char *err,
+			       size_t n)
+{
+	struct tls_ctx *c;
+
+	err[0] = 0;
+	c = ctx_new(p, 1, err, n);
+	if (!c)
+		return NULL;
+	if (p->crl_path) {
+		c->crl_path = xstrdup(p->crl_path);
+		if (load_crl(c, err, n)) {
+			tls_ctx_free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+struct tls_ctx *tls_ctx_client(const struct tls_params *p, char *err,
+			       size_t n)
+{
+	struct tls_ctx *c;
+
+	err[0] = 0;
+	c = ctx_new(p, 0, err, n);
+	if (c && p->verify_name)
+		c->verify_name = xstrdup(p->verify_name);
+	return c;
+}
+
+void tls_ctx_free(struct tls_ctx *c)
+{
+	if (!c)
+		return;
+	SSL_CTX_free(c->ssl);
+	X509_CRL_free(c->crl);
+	EVP_PKEY_free(c->ca_key);
+	free(c->crl_path);
+	free(c->verify_name);
+	free(c);
+}
+
+static int is_ip_literal(const char *s)
+{
+	unsigned char tmp[16];
+
+	return inet_pton(AF_INET, s, tmp) == 1 ||
+	       inet_pton(AF_INET6, s, tmp) == 1;
+}
+
+static int set_peer_check(SSL *ssl, const char *name)
+{
+	X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+
+	if (is_ip_literal(name))
+		return X509_VERIFY_PARAM_set1_ip_asc(vp, name) == 1 ? 0 : -1;
+	if (SSL_set_tlsext_host_name(ssl, name) != 1)
+		return -1;
+	return SSL_set1_host(ssl, name) == 1 ? 0 : -1;
+}
+
+struct tls *tls_new(struct tls_ctx *c, int fd)
+{
+	struct tls *t = xcalloc(1, sizeof(*t));
+
+	t->ctx = c;
+	t->ssl = SSL_new(c->ssl);
+	if (!t->ssl || SSL_set_fd(t->ssl, fd) != 1)
+		goto fail;
+	if (c->is_server) {
+		SSL_set_accept_state(t->ssl);
+	} else {
+		SSL_set_connect_state(t->ssl);
+		if (c->verify_name && set_peer_check(t->ssl, c->verify_name))
+			goto fail;
+	}
+	return t;
+fail:
+	ERR_clear_error();
+	tls_free(t);
+	return NULL;
+}
+
+void tls_free(struct tls *t)
+{
+	if (!t)
+		return;
+	SSL_free(t->ssl);
+	free(t);
+}
+
+static int status(struct tls *t, int rc, const char *what)
+{
+	int e = SSL_get_error(t->ssl, rc);
+	long v;
+
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+		return TLS_WANT_READ;
+	case SSL_ERROR_WANT_WRITE:
+		return TLS_WANT_WRITE;
+	case SSL_ERROR_ZERO_RETURN:
+		ERR_clear_error();
+		return TLS_EOF;
+	case SSL_ERROR_SYSCALL:
+		if (!ERR_peek_error()) {
+			if (errno && errno != EPIPE && errno != ECONNRESET)
+				snprintf(t->err, sizeof(t->err), "%s: %s", what,
+					 strerror(errno));
+			else
+				snprintf(t->err, sizeof(t->err),
+					 "%s: connection closed by peer", what);
+			return TLS_EOF;
+		}
+		break;
+	}
+	v = SSL_get_verify_result(t->ssl);
+	if (v != X509_V_OK) {
+		snprintf(t->err, sizeof(t->err), "%s: certificate verify failed: %s",
+			 what, X509_verify_cert_error_string(v));
+		ERR_clear_error();
+	} else {
+		set_ssl_err(t->err, sizeof(t->err), what);
+	}
+	return TLS_ERR;
+}
+
+int tls_handshake(struct tls *t)
+{
+	int rc;
+	X509 *peer;
+
+	ERR_clear_error();
+	errno = 0;
+	rc = SSL_do_handshake(t->ssl);
+	if (rc != 1)
+		return status(t, rc, "handshake");
+	peer = SSL_get0_peer_certificate(t->ssl);
+	if (peer)
+		X509_NAME_get_text_by_NID(X509_get_subject_name(peer),
+					  NID_commonName, t->peer,
+					  sizeof(t->peer));
+	return 0;
+}
+
+ssize_t tls_read(struct tls *t, void *buf, size_t n)
+{
+	int rc;
+
+	ERR_clear_error();
+	errno = 0;
+	rc = SSL_read(t->ssl, buf, (int)MIN(n, (size_t)INT32_MAX));
+	return rc > 0 ? rc : status(t, rc, "read");
+}
+
+ssize_t tls_write(struct tls *t, const void *buf, size_t n)
+{
+	int rc;
+
+	ERR_clear_error();
+	errno = 0;
+	rc = SSL_write(t->ssl, buf, (int)MIN(n, (size_t)INT32_MAX));
+	return rc > 0 ? rc : status(t, rc, "write");
+}
+
+void tls_shutdown(struct tls *t)
+{
+	ERR_clear_error();
+	SSL_shutdown(t->ssl);
+	ERR_clear_error();
+}
+
+const char *tls_peer_name(const struct tls *t)
+{
+	return t->peer;
+}
+
+const char *tls_describe(const struct tls *t, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s %s", SSL_get_version(t->ssl),
+		 SSL_CIPHER_get_name(SSL_get_current_cipher(t->ssl)));
+	return buf;
+}
+
+const char *tls_error(const struct tls *t)
+{
+	return t->err[0] ? t->err : "unknown TLS error";
+}

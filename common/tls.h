@@ -1,0 +1,60 @@
+/* TLS 1.3 with certificates both ways. The only module that talks to
+ * OpenSSL's SSL layer; everything above sees non-blocking reads and
+ * writes that return bytes or a TLS_* status. */
+#ifndef COMMON_TLS_H
+#define COMMON_TLS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+enum tls_status {
+	TLS_WANT_READ = -1,
+	TLS_WANT_WRITE = -2,
+	TLS_EOF = -3,   /* orderly close or the peer vanished */
+	TLS_ERR = -4,   /* protocol or certificate error: see tls_error() */
+};
+
+/* Certificates and keys as PEM text (the config layer reads files or
+ * takes inline blocks). crl_path may be NULL; verify_name (client only)
+ * is the host name or IP the server certificate must carry. */
+struct tls_params {
+	const char *ca_pem;
+	const char *cert_pem;
+	const char *key_pem;
+	const char *crl_path;
+	const char *verify_name;
+};
+
+struct tls_ctx;
+struct tls;
+
+struct tls_ctx *tls_ctx_server(const struct tls_params *p, char *err,
+			       size_t errlen);
+struct tls_ctx *tls_ctx_client(const struct tls_params *p, char *err,
+			       size_t errlen);
+/* Server: re-reads the CRL if its file changed since the last look.
+ * 1 reloaded, 0 unchanged, -1 error (the old list stays in force). */
+int tls_ctx_refresh_crl(struct tls_ctx *c, char *err, size_t errlen);
+void tls_ctx_free(struct tls_ctx *c);
+
+struct tls *tls_new(struct tls_ctx *c, int fd);
+void tls_free(struct tls *t);
+
+/* 0 when done, else a TLS_* status. */
+int tls_handshake(struct tls *t);
+/* Bytes (> 0) or a TLS_* status. */
+ssize_t tls_read(struct tls *t, void *buf, size_t n);
+/* Bytes written (> 0, whole records; may be less than n) or a TLS_*
+ * status. After TLS_WANT_*, call again with the same bytes and length. */
+ssize_t tls_write(struct tls *t, const void *buf, size_t n);
+/* Best effort close_notify; never blocks. */
+void tls_shutdown(struct tls *t);
+
+/* The peer certificate's common name (the user name on the server). */
+const char *tls_peer_name(const struct tls *t);
+/* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
+const char *tls_describe(const struct tls *t, char *buf, size_t n);
+/* Why the last call failed, in words (certificate errors included). */
+const char *tls_error(const struct tls *t);
+
+#endif

@@ -1,0 +1,688 @@
+#include "tunnel.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "idmap.h"
+#include "log.h"
+#include "tls.h"
+#include "util.h"
+
+/* Plaintext read buffer: a few records, so one callback can take what
+ * OpenSSL's read-ahead already holds. */
+#define RX_SIZE (4 * FRAME_MAX_LEN)
+/* Streams stop adding DATA once this much waits for TLS, so a control
+ * or UDP frame never sits behind more than a few records of bulk. */
+#define DATA_SOFT_LIMIT (4 * FRAME_MAX_LEN)
+#define DATA_CAP (4u << 20)
+#define CTL_CAP (4u << 20)
+#define UDP_QUEUE_LIMIT (256u << 10)
+/* Bytes of one TLS write: several records per call, fewer syscalls. */
+#define WRITE_CHUNK (4 * FRAME_MAX_LEN)
+/* Kernel bytes not yet sent below us: keeps priority frames fast. */
+#define NOTSENT_LOWAT (128u << 10)
+/* Bytes to read per callback before letting other watchers run. */
+#define RX_BUDGET (1u << 20)
+
+enum tunnel_state { T_HANDSHAKE, T_HELLO, T_UP, T_CLOSED };
+
+struct tunnel {
+	struct ev_loop *loop;
+	int fd;
+	struct tls *tls;
+	const struct tunnel_ops *ops;
+	struct tunnel_params p;
+	void *owner;
+	enum tunnel_state state;
+	char name[300];
+
+	ev_io io;
+	int io_events;
+	ev_timer timer;        /* handshake deadline, then keepalive */
+	ev_tstamp last_rx;
+	ev_tstamp srtt;
+
+	uint8_t *rx;
+	size_t rx_len;
+	int read_wants_write;  /* TLS needs to write to complete a read */
+	int write_wants_read;
+
+	struct buf ctl;        /* control and UDP frames */
+	size_t udp_queued;     /* UDP bytes in ctl (approximate) */
+	struct buf data;       /* DATA and FIN frames */
+	struct buf *wpend;     /* buffer of an unfinished TLS write */
+	size_t wpend_len;
+	int goaway_sent;
+	int freeing;
+
+	uint32_t peer_window;
+	uint32_t next_id;
+	struct idmap streams;
+	struct stream *wait_head, **wait_tail;
+};
+
+static void update_events(struct tunnel *t);
+
+void *tunnel_owner(const struct tunnel *t)
+{
+	return t->owner;
+}
+
+struct ev_loop *tunnel_loop(const struct tunnel *t)
+{
+	return t->loop;
+}
+
+const char *tunnel_name(const struct tunnel *t)
+{
+	return t->name;
+}
+
+const char *tunnel_peer(const struct tunnel *t)
+{
+	return tls_peer_name(t->tls);
+}
+
+const struct tunnel_params *tunnel_params(const struct tunnel *t)
+{
+	return &t->p;
+}
+
+uint32_t tunnel_peer_window(const struct tunnel *t)
+{
+	return t->peer_window;
+}
+
+ev_tstamp tunnel_srtt(const struct tunnel *t)
+{
+	return t->srtt;
+}
+
+/* ---- streams ---- */
+
+uint32_t tunnel_next_id(struct tunnel *t)
+{
+	do {
+		if (++t->next_id == 0)
+			t->next_id = 1;
+	} while (idmap_get(&t->streams, t->next_id));
+	return t->next_id;
+}
+
+void tunnel_attach(struct tunnel *t, struct stream *s, uint32_t id,
+		   const struct stream_ops *ops)
+{
+	s->id = id;
+	s->t = t;
+	s->ops = ops;
+	s->waiting = 0;
+	s->wait_next = NULL;
+	idmap_put(&t->streams, id, s);
+}
+
+static void wait_unlink(struct tunnel *t, struct stream *s)
+{
+	struct stream **pp;
+
+	for (pp = &t->wait_head; *pp; pp = &(*pp)->wait_next) {
+		if (*pp == s) {
+			*pp = s->wait_next;
+			break;
+		}
+	}
+	t->wait_tail = &t->wait_head;
+	while (*t->wait_tail)
+		t->wait_tail = &(*t->wait_tail)->wait_next;
+	s->waiting = 0;
+}
+
+void tunnel_detach(struct stream *s)
+{
+	struct tunnel *t = s->t;
+
+	if (!t)
+		return;
+	if (s->waiting)
+		wait_unlink(t, s);
+	idmap_del(&t->streams, s->id);
+	s->t = NULL;
+}
+
+void tunnel_wait_room(struct stream *s)
+{
+	struct tunnel *t = s->t;
+
+	if (s->waiting)
+		return;
+	s->waiting = 1;
+	s->wait_next = NULL;
+	*t->wait_tail = s;
+	t->wait_tail = &s->wait_next;
+}
+
+/* Room came back: every waiting stream gets one turn, in arrival order. */
+static void wake_waiters(struct tunnel *t)
+{
+	struct stream *s = t->wait_head;
+
+	t->wait_head = NULL;
+	t->wait_tail = &t->wait_head;
+	while (s) {
+		struct stream *next = s->wait_next;
+
+		s->waiting = 0;
+		s->wait_next = NULL;
+		s->ops->writable(s);
+		s = next;
+	}
+}
+
+/* ---- output ---- */
+
+static void want_write(struct tunnel *t)
+{
+	if (!(t->io_events & EV_WRITE))
+		update_events(t);
+}
+
+void tunnel_send(struct tunnel *t, const uint8_t *frame, size_t len)
+{
+	if (t->state == T_CLOSED)
+		return;
+	if (buf_put(&t->ctl, frame, len)) {
+		/* The peer stopped reading while we owe it answers. */
+		log_warn("%s: control queue full, dropping tunnel", t->name);
+		t->state = T_CLOSED; /* closed for real from the io callback */
+		ev_feed_event(t->loop, &t->io, EV_CUSTOM);
+		return;
+	}
+	want_write(t);
+}
+
+int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len)
+{
+	if (t->state != T_UP || t->udp_queued + len > UDP_QUEUE_LIMIT ||
+	    buf_put(&t->ctl, frame, len))
+		return -1;
+	t->udp_queued += len;
+	want_write(t);
+	return 0;
+}
+
+uint8_t *tunnel_data_room(struct tunnel *t, size_t *room)
+{
+	uint8_t *p;
+
+	if (t->state != T_UP || buf_len(&t->data) >= DATA_SOFT_LIMIT)
+		return NULL;
+	p = buf_reserve(&t->data, FRAME_MAX_LEN);
+	if (!p)
+		return NULL;
+	*room = FRAME_MAX_PAYLOAD;
+	return p + FRAME_HDR_LEN;
+}
+
+void tunnel_data_commit(struct tunnel *t, uint32_t id, size_t n)
+{
+	uint8_t *p = t->data.data + t->data.tail;
+
+	frame_put_hdr(p, FRAME_DATA, (uint16_t)n, id);
+	buf_commit(&t->data, FRAME_HDR_LEN + n);
+	want_write(t);
+}
+
+void tunnel_data_fin(struct tunnel *t, uint32_t id)
+{
+	uint8_t f[FRAME_HDR_LEN];
+
+	if (t->state != T_UP)
+		return;
+	frame_put_hdr(f, FRAME_FIN, 0, id);
+	if (buf_put(&t->data, f, sizeof(f)))
+		tunnel_send(t, f, sizeof(f)); /* cannot happen below DATA_CAP */
+	want_write(t);
+}
+
+/* Writes queued frames: an unfinished TLS write first (OpenSSL wants the
+ * same bytes again), then control/UDP, then bulk. 0 or -1 (closed). */
+static int flush(struct tunnel *t)
+{
+	for (;;) {
+		struct buf *b;
+		size_t len;
+		ssize_t n;
+
+		if (t->wpend) {
+			b = t->wpend;
+			len = t->wpend_len;
+		} else if (buf_len(&t->ctl)) {
+			b = &t->ctl;
+			len = MIN(buf_len(b), WRITE_CHUNK);
+		} else if (buf_len(&t->data)) {
+			b = &t->data;
+			len = MIN(buf_len(b), WRITE_CHUNK);
+		} else {
+			break;
+		}
+		n = tls_write(t->tls, buf_peek(b), len);
+		if (n > 0) {
+			buf_consume(b, (size_t)n);
+			if (b == &t->ctl)
+				t->udp_queued = buf_len(b) < t->udp_queued ?
+						buf_len(b) : t->udp_queued;
+			t->wpend = NULL;
+			continue;
+		}
+		if (n == TLS_WANT_WRITE || n == TLS_WANT_READ) {
+			t->wpend = b;
+			t->wpend_len = len;
+			t->write_wants_read = n == TLS_WANT_READ;
+			break;
+		}
+		tunnel_close(t, tls_error(t->tls));
+		return -1;
+	}
+	if (!buf_len(&t->ctl))
+		buf_release(&t->ctl);
+	if (buf_len(&t->data) < DATA_SOFT_LIMIT && t->wait_head)
+		wake_waiters(t);
+	if (!buf_len(&t->data) && !t->wait_head)
+		buf_release(&t->data);
+	return 0;
+}
+
+static void update_events(struct tunnel *t)
+{
+	int ev = 0;
+
+	if (t->state == T_CLOSED)
+		return;
+	if (t->state == T_HANDSHAKE) {
+		ev = t->io_events ? t->io_events : EV_READ | EV_WRITE;
+	} else {
+		int pending = t->wpend || buf_len(&t->ctl) || buf_len(&t->data);
+
+		ev = EV_READ;
+		if ((pending && !t->write_wants_read) || t->read_wants_write)
+			ev |= EV_WRITE;
+	}
+	if (ev == t->io_events && ev_is_active(&t->io))
+		return;
+	ev_io_stop(t->loop, &t->io);
+	ev_io_set(&t->io, t->fd, ev);
+	ev_io_start(t->loop, &t->io);
+	t->io_events = ev;
+}
+
+/* ---- input ---- */
+
+static void send_hello(struct tunnel *t)
+{
+	uint8_t f[FRAME_HDR_LEN + 12];
+	int n = frame_hello(f, sizeof(f), t->p.window);
+
+	tunnel_send(t, f, (size_t)n);
+}
+
+static void send_ping(struct tunnel *t, uint8_t type, const uint8_t op[8])
+{
+	uint8_t f[FRAME_HDR_LEN + 8];
+	int n = frame_ping(f, sizeof(f), type, op);
+
+	tunnel_send(t, f, (size_t)n);
+}
+
+static void ping(struct tunnel *t)
+{
+	uint8_t op[8];
+	ev_tstamp now = ev_time();
+
+	memcpy(op, &now, sizeof(op));
+	send_ping(t, FRAME_PING, op);
+}
+
+static void got_pong(struct tunnel *t, const struct frame *f)
+{
+	ev_tstamp sent, rtt;
+
+	memcpy(&sent, f->payload, sizeof(sent));
+	rtt = ev_time() - sent;
+	if (rtt < 0 || rtt > 600)
+		return; /* not one of ours */
+	t->srtt = t->srtt ? (7 * t->srtt + rtt) / 8 : rtt;
+}
+
+static int got_hello(struct tunnel *t, const struct frame *f)
+{
+	struct hello h;
+	uint8_t g[FRAME_HDR_LEN + 1];
+
+	frame_get_hello(f, &h);
+	if (h.version != PROTO_VERSION) {
+		log_warn("%s: peer speaks protocol version %u, we speak %u",
+			 t->name, h.version, PROTO_VERSION);
+		frame_code(g, sizeof(g), FRAME_GOAWAY, 0, 2);
+		tunnel_send(t, g, sizeof(g)); /* tunnel_close sends it */
+		return -1;
+	}
+	t->peer_window = h.window;
+	t->state = T_UP;
+	ping(t); /* first RTT sample right away */
+	t->ops->up(t);
+	return 0;
+}
+
+/* Returns -1 when the tunnel must close (why is set). */
+static int dispatch(struct tunnel *t, const struct frame *f, const char **why)
+{
+	struct stream *s;
+
+	if (t->state == T_HELLO) {
+		if (f->type != FRAME_HELLO) {
+			*why = "peer did not start with HELLO";
+			return -1;
+		}
+		if (got_hello(t, f)) {
+			*why = "protocol version mismatch";
+			return -1;
+		}
+		return 0;
+	}
+	switch (f->type) {
+	case FRAME_HELLO:
+		*why = "second HELLO";
+		return -1;
+	case FRAME_PING:
+		send_ping(t, FRAME_PONG, f->payload);
+		return 0;
+	case FRAME_PONG:
+		got_pong(t, f);
+		return 0;
+	case FRAME_GOAWAY:
+		*why = "peer is going away";
+		return -1;
+	case FRAME_OPEN:
+	case FRAME_UDP_OPEN:
+		if (!t->p.is_server) {
+			*why = "server tried to open a stream";
+			return -1;
+		}
+		if (idmap_get(&t->streams, f->stream)) {
+			*why = "stream id already in use";
+			return -1;
+		}
+		t->ops->open(t, f);
+		return 0;
+	default:
+		s = idmap_get(&t->streams, f->stream);
+		if (s) /* frames of streams already gone are dropped */
+			s->ops->frame(s, f);
+		return 0;
+	}
+}
+
+static int parse_frames(struct tunnel *t)
+{
+	size_t off = 0;
+	int n;
+
+	while (t->state != T_CLOSED) {
+		struct frame f;
+		const char *why = NULL;
+
+		n = frame_decode(t->rx + off, t->rx_len - off, &f);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			log_warn("%s: bad frame: %s", t->name, frame_strerror(n));
+			tunnel_close(t, "protocol error");
+			return -1;
+		}
+		off += (size_t)n;
+		if (dispatch(t, &f, &why)) {
+			tunnel_close(t, why);
+			return -1;
+		}
+	}
+	if (t->state == T_CLOSED) {
+		tunnel_close(t, "control queue full");
+		return -1;
+	}
+	memmove(t->rx, t->rx + off, t->rx_len - off);
+	t->rx_len -= off;
+	return 0;
+}
+
+static int do_read(struct tunnel *t)
+{
+	size_t total = 0;
+
+	t->read_wants_write = 0;
+	while (total < RX_BUDGET) {
+		ssize_t n = tls_read(t->tls, t->rx + t->rx_len,
+				     RX_SIZE - t->rx_len);
+
+		if (n > 0) {
+			t->rx_len += (size_t)n;
+			total += (size_t)n;
+			t->last_rx = ev_now(t->loop);
+			if (parse_frames(t))
+				return -1;
+			continue;
+		}
+		if (n == TLS_WANT_READ)
+			return 0;
+		if (n == TLS_WANT_WRITE) {
+			t->read_wants_write = 1;
+			return 0;
+		}
+		tunnel_close(t, n == TLS_EOF ? "closed by peer" : tls_error(t->tls));
+		return -1;
+	}
+	/* Budget spent with data possibly left inside OpenSSL: come back
+	 * on the next loop iteration even if the socket stays quiet. */
+	ev_feed_event(t->loop, &t->io, EV_READ);
+	return 0;
+}
+
+static void handshake(struct tunnel *t)
+{
+	int rc = tls_handshake(t->tls);
+	char desc[128];
+
+	if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
+		ev_io_stop(t->loop, &t->io);
+		t->io_events = rc == TLS_WANT_READ ? EV_READ : EV_WRITE;
+		ev_io_set(&t->io, t->fd, t->io_events);
+		ev_io_start(t->loop, &t->io);
+		return;
+	}
+	if (rc) {
+		tunnel_close(t, tls_error(t->tls));
+		return;
+	}
+	if (t->p.is_server)
+		snprintf(t->name, sizeof(t->name), "tunnel %s",
+			 tls_peer_name(t->tls));
+	log_debug("%s: TLS up (%s)", t->name,
+		  tls_describe(t->tls, desc, sizeof(desc)));
+	t->state = T_HELLO;
+	t->last_rx = ev_now(t->loop);
+	t->rx = xmalloc(RX_SIZE);
+	ev_timer_stop(t->loop, &t->timer);
+	ev_timer_set(&t->timer, t->p.keepalive, t->p.keepalive);
+	ev_timer_start(t->loop, &t->timer);
+	send_hello(t);
+	if (flush(t))
+		return;
+	update_events(t);
+}
+
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct tunnel *t = container_of(w, struct tunnel, io);
+
+	if (revents & EV_CUSTOM) {
+		tunnel_close(t, "control queue full");
+		return;
+	}
+	if (t->state == T_HANDSHAKE) {
+		handshake(t);
+		return;
+	}
+	if ((revents & EV_READ) || (t->read_wants_write && (revents & EV_WRITE)))
+		if (do_read(t))
+			return;
+	if (t->write_wants_read && (revents & EV_READ))
+		t->write_wants_read = 0;
+	if (flush(t))
+		return;
+	update_events(t);
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tunnel *t = container_of(w, struct tunnel, timer);
+	ev_tstamp idle;
+
+	if (t->state == T_HANDSHAKE) {
+		tunnel_close(t, "TLS handshake timed out");
+		return;
+	}
+	if (t->goaway_sent) {
+		tunnel_close(t, "going away");
+		return;
+	}
+	idle = ev_now(loop) - t->last_rx;
+	if (idle >= t->p.timeout) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "nothing heard for %.0f s", idle);
+		tunnel_close(t, why);
+		return;
+	}
+	if (t->state == T_UP)
+		ping(t);
+}
+
+struct tunnel *tunnel_new(struct ev_loop *loop, int fd, struct tls *tls,
+			  const struct tunnel_ops *ops,
+			  const struct tunnel_params *p, void *owner)
+{
+	struct tunnel *t = xcalloc(1, sizeof(*t));
+	int one = 1;
+	unsigned lowat = NOTSENT_LOWAT;
+
+	t->loop = loop;
+	t->fd = fd;
+	t->tls = tls;
+	t->ops = ops;
+	t->p = *p;
+	t->owner = owner;
+	t->state = T_HANDSHAKE;
+	snprintf(t->name, sizeof(t->name), "tunnel");
+	buf_init(&t->ctl, CTL_CAP);
+	buf_init(&t->data, DATA_CAP);
+	t->wait_tail = &t->wait_head;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+	/* The handshake starts from the io callback, never from here, so
+	 * a failure cannot free the tunnel before the caller has it. A
+	 * client's socket may still be connecting: wait until writable. */
+	t->io_events = p->is_server ? EV_READ : EV_WRITE;
+	ev_io_init(&t->io, io_cb, fd, t->io_events);
+	ev_io_start(loop, &t->io);
+	ev_timer_init(&t->timer, timer_cb, p->handshake_timeout, 0.);
+	ev_timer_start(loop, &t->timer);
+	return t;
+}
+
+static void abort_one(void *val, void *arg)
+{
+	struct stream **list = arg;
+	struct stream *s = val;
+
+	/* collect first: abort handlers detach, which edits the map */
+	s->wait_next = *list;
+	*list = s;
+}
+
+void tunnel_close(struct tunnel *t, const char *why)
+{
+	struct stream *list = NULL;
+
+	int was_up;
+
+	if (!t || t->fd < 0)
+		return;
+	was_up = t->state == T_UP;
+	t->state = T_CLOSED;
+	ev_io_stop(t->loop, &t->io);
+	ev_timer_stop(t->loop, &t->timer);
+	ev_clear_pending(t->loop, &t->io);
+	t->wait_head = NULL;
+	t->wait_tail = &t->wait_head;
+	idmap_each(&t->streams, abort_one, &list);
+	while (list) {
+		struct stream *s = list;
+
+		list = s->wait_next;
+		s->waiting = 0;
+		idmap_del(&t->streams, s->id);
+		s->t = NULL;
+		s->ops->abort(s);
+	}
+	idmap_free(&t->streams);
+	if (was_up && !t->goaway_sent) {
+		uint8_t g[FRAME_HDR_LEN + 1];
+
+		frame_code(g, sizeof(g), FRAME_GOAWAY, 0, 0);
+		buf_put(&t->ctl, g, sizeof(g));
+	}
+	/* A last GOAWAY or RST may still wait: one best-effort write. */
+	if (buf_len(&t->ctl) && !t->wpend)
+		tls_write(t->tls, buf_peek(&t->ctl), buf_len(&t->ctl));
+	tls_shutdown(t->tls);
+	close(t->fd);
+	t->fd = -1;
+	buf_release(&t->ctl);
+	buf_release(&t->data);
+	free(t->rx);
+	t->rx = NULL;
+	if (!t->freeing)
+		t->ops->down(t, why);
+}
+
+void tunnel_goaway(struct tunnel *t)
+{
+	uint8_t g[FRAME_HDR_LEN + 1];
+
+	if (t->state != T_UP) {
+		tunnel_close(t, "shutting down");
+		return;
+	}
+	frame_code(g, sizeof(g), FRAME_GOAWAY, 0, 0);
+	tunnel_send(t, g, sizeof(g));
+	t->goaway_sent = 1;
+	/* the timer closes it once the frame had a moment to leave */
+	ev_timer_stop(t->loop, &t->timer);
+	ev_timer_set(&t->timer, 0.2, 0.);
+	ev_timer_start(t->loop, &t->timer);
+}
+
+void tunnel_free(struct tunnel *t)
+{
+	if (!t)
+		return;
+	t->freeing = 1; /* closing from here does not call down() */
+	tunnel_close(t, "freed");
+	tls_free(t->tls);
+	free(t);
+}

@@ -1,0 +1,98 @@
+/* One TLS connection carrying many streams (docs/PROTOCOL.md): the TLS
+ * handshake, the HELLO exchange, frame dispatch to streams, the output
+ * scheduler (control and UDP frames ahead of bulk data), and keepalive.
+ * Shared by client and server; the front-ends plug in through
+ * tunnel_ops and stream_ops. */
+#ifndef COMMON_TUNNEL_H
+#define COMMON_TUNNEL_H
+
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+
+struct tls;
+struct tunnel;
+
+struct stream;
+struct stream_ops {
+	/* A frame for this stream (not OPEN/UDP_OPEN). */
+	void (*frame)(struct stream *s, const struct frame *f);
+	/* The tunnel is gone: release everything, send nothing. */
+	void (*abort)(struct stream *s);
+	/* The data queue has room again after tunnel_wait_room(). */
+	void (*writable)(struct stream *s);
+};
+
+struct stream {
+	uint32_t id;
+	struct tunnel *t;
+	const struct stream_ops *ops;
+	struct stream *wait_next; /* in the tunnel's wait-for-room list */
+	int waiting;
+};
+
+struct tunnel_ops {
+	/* The handshake and HELLO exchange are done. */
+	void (*up)(struct tunnel *t);
+	/* Server side: the peer asks for a stream (OPEN or UDP_OPEN). */
+	void (*open)(struct tunnel *t, const struct frame *f);
+	/* The tunnel closed (every stream was aborted first). The owner
+	 * may tunnel_free() it here: the tunnel touches nothing after. */
+	void (*down)(struct tunnel *t, const char *why);
+};
+
+struct tunnel_params {
+	int is_server;
+	uint32_t window;          /* initial per-flow receive window */
+	uint32_t max_window;      /* auto-tuning ceiling */
+	ev_tstamp keepalive;      /* ping interval */
+	ev_tstamp timeout;        /* silence that means dead */
+	ev_tstamp handshake_timeout;
+};
+
+/* Takes ownership of fd (connected, non-blocking) and tls. */
+struct tunnel *tunnel_new(struct ev_loop *loop, int fd, struct tls *tls,
+			  const struct tunnel_ops *ops,
+			  const struct tunnel_params *p, void *owner);
+/* Closes (idempotent): aborts streams, calls ops->down. */
+void tunnel_close(struct tunnel *t, const char *why);
+/* Sends GOAWAY and closes once it is written (or after a moment). */
+void tunnel_goaway(struct tunnel *t);
+void tunnel_free(struct tunnel *t);
+
+void *tunnel_owner(const struct tunnel *t);
+struct ev_loop *tunnel_loop(const struct tunnel *t);
+/* Log prefix, e.g. "tunnel alice" (server) or "tunnel" (client). */
+const char *tunnel_name(const struct tunnel *t);
+/* The peer certificate's name (user name on the server). */
+const char *tunnel_peer(const struct tunnel *t);
+const struct tunnel_params *tunnel_params(const struct tunnel *t);
+/* The peer's initial window: the credit of a new flow. */
+uint32_t tunnel_peer_window(const struct tunnel *t);
+/* Smoothed round-trip time from PING/PONG (seconds; 0 until known). */
+ev_tstamp tunnel_srtt(const struct tunnel *t);
+
+/* Streams. Client: tunnel_next_id() gives a free id. */
+uint32_t tunnel_next_id(struct tunnel *t);
+void tunnel_attach(struct tunnel *t, struct stream *s, uint32_t id,
+		   const struct stream_ops *ops);
+void tunnel_detach(struct stream *s);
+
+/* Queues a control frame (OPEN, RESULT, WINDOW, RST): never dropped,
+ * sent ahead of DATA. */
+void tunnel_send(struct tunnel *t, const uint8_t *frame, size_t len);
+/* Queues a UDP frame ahead of DATA; returns -1 (dropped) if too many
+ * bytes of UDP are already waiting. */
+int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len);
+
+/* Bulk data, in order with FIN: a stream gets a pointer to room for
+ * one DATA payload (*room bytes, at most FRAME_MAX_PAYLOAD), fills it
+ * and commits; NULL means the queue is full: tunnel_wait_room(). */
+uint8_t *tunnel_data_room(struct tunnel *t, size_t *room);
+void tunnel_data_commit(struct tunnel *t, uint32_t id, size_t n);
+void tunnel_data_fin(struct tunnel *t, uint32_t id);
+void tunnel_wait_room(struct stream *s);
+
+#endif

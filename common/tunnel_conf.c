@@ -1,0 +1,228 @@
+#include "tunnel_conf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "log.h"
+#include "util.h"
+
+#define PEM_MAX (1u << 20)
+
+void tunnel_conf_init(struct tunnel_conf *c, const char *path, int is_server)
+{
+	const char *slash = strrchr(path, '/');
+
+	memset(c, 0, sizeof(*c));
+	if (slash) {
+		c->dir = xmalloc((size_t)(slash - path) + 2);
+		memcpy(c->dir, path, (size_t)(slash - path) + 1);
+		c->dir[slash - path + 1] = 0;
+	} else {
+		c->dir = xstrdup("");
+	}
+	c->log_level = -1;
+	c->tp.is_server = is_server;
+	c->tp.window = 256u << 10;
+	c->tp.max_window = 4u << 20;
+	c->tp.keepalive = 10;
+	c->tp.timeout = 30;
+	c->tp.handshake_timeout = 10;
+}
+
+void tunnel_conf_free(struct tunnel_conf *c)
+{
+	free(c->dir);
+	free(c->ca_pem);
+	free(c->cert_pem);
+	if (c->key_pem) {
+		OPENSSL_cleanse(c->key_pem, strlen(c->key_pem));
+		free(c->key_pem);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+char *conf_path(const struct tunnel_conf *c, const char *path)
+{
+	char *p;
+
+	if (path[0] == '/' || !c->dir[0])
+		return xstrdup(path);
+	p = xmalloc(strlen(c->dir) + strlen(path) + 1);
+	strcpy(p, c->dir);
+	strcat(p, path);
+	return p;
+}
+
+char *read_text_file(const char *path, size_t max, char *err, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *text;
+	size_t got = 0;
+
+	if (fd < 0 || fstat(fd, &st)) {
+		snprintf(err, n, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if ((size_t)st.st_size > max) {
+		snprintf(err, n, "%s: file too large", path);
+		close(fd);
+		return NULL;
+	}
+	text = xmalloc((size_t)st.st_size + 1);
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, text + got, (size_t)st.st_size - got);
+
+		if (r <= 0) {
+			snprintf(err, n, "%s: %s", path,
+				 r ? strerror(errno) : "short read");
+			free(text);
+			close(fd);
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	text[got] = 0;
+	close(fd);
+	return text;
+}
+
+/* Inline block, or a file named relative to the config. */
+static int set_pem(struct tunnel_conf *c, char **dst, const struct conf_line *l,
+		   int secret, char *err, size_t n)
+{
+	char *path, *text;
+	struct stat st;
+
+	if (*dst) {
+		snprintf(err, n, "given twice");
+		return -1;
+	}
+	if (l->block) {
+		*dst = xstrdup(l->block);
+		return 0;
+	}
+	path = conf_path(c, l->argv[1]);
+	if (secret && !stat(path, &st) && (st.st_mode & 0077)) {
+		snprintf(err, n, "%s is readable by other users; "
+			 "run: chmod 600 %s", path, path);
+		free(path);
+		return -1;
+	}
+	text = read_text_file(path, PEM_MAX, err, n);
+	free(path);
+	if (!text)
+		return -1;
+	*dst = text;
+	return 0;
+}
+
+int tc_set_ca(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct tunnel_conf *c = cfg;
+
+	return set_pem(c, &c->ca_pem, l, 0, err, n);
+}
+
+int tc_set_cert(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct tunnel_conf *c = cfg;
+
+	return set_pem(c, &c->cert_pem, l, 0, err, n);
+}
+
+int tc_set_key(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct tunnel_conf *c = cfg;
+
+	return set_pem(c, &c->key_pem, l, 1, err, n);
+}
+
+int tc_set_log_level(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct tunnel_conf *c = cfg;
+	int lvl = log_level_parse(l->argv[1]);
+
+	if (lvl < 0) {
+		snprintf(err, n, "unknown level '%s' (error, warn, info, debug)",
+			 l->argv[1]);
+		return -1;
+	}
+	c->log_level = lvl;
+	return 0;
+}
+
+static int duration(const char *s, double *out, char *err, size_t n)
+{
+	unsigned long ms;
+
+	if (conf_parse_duration_ms(s, &ms) || ms < 100 || ms > 86400000ul) {
+		snprintf(err, n, "bad duration '%s' (e.g. 10s, 500ms, 2m)", s);
+		return -1;
+	}
+	*out = ms / 1000.0;
+	return 0;
+}
+
+int tc_set_keepalive(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct tunnel_conf *c = cfg;
+
+	if (duration(l->argv[1], &c->tp.keepalive, err, n) ||
+	    duration(l->argv[2], &c->tp.timeout, err, n))
+		return -1;
+	if (c->tp.timeout <= c->tp.keepalive) {
+		snprintf(err, n, "the timeout must be longer than the interval");
+		return -1;
+	}
+	return 0;
+}
+
+static int window(const char *s, uint32_t *out, char *err, size_t n)
+{
+	unsigned long v;
+
+	if (conf_parse_size(s, &v) || v < 16384 || v > (256ul << 20)) {
+		snprintf(err, n, "bad size '%s' (16k to 256M)", s);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int tc_set_window(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	return window(l->argv[1], &((struct tunnel_conf *)cfg)->tp.window, err, n);
+}
+
+int tc_set_max_window(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	return window(l->argv[1], &((struct tunnel_conf *)cfg)->tp.max_window,
+		      err, n);
+}
+
+int tunnel_conf_check(const struct tunnel_conf *c, char *err, size_t n)
+{
+	const char *missing = !c->ca_pem ? "ca" : !c->cert_pem ? "cert" :
+			      !c->key_pem ? "key" : NULL;
+
+	if (missing) {
+		snprintf(err, n, "no '%s' given (a file, or an inline <%s> block)",
+			 missing, missing);
+		return -1;
+	}
+	if (c->tp.max_window < c->tp.window) {
+		snprintf(err, n, "max-window is smaller than window");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* The config directives both daemons share: credentials (file or inline
+ * block), log level, keepalive and window sizes. Each daemon's config
+ * struct starts with a struct tunnel_conf, so the shared set() handlers
+ * work on either, and its directive table includes TUNNEL_DIRECTIVES. */
+#ifndef COMMON_TUNNEL_CONF_H
+#define COMMON_TUNNEL_CONF_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "tunnel.h"
+
+struct tunnel_conf {
+	char *dir;        /* folder of the config file: base of relative paths */
+	char *ca_pem, *cert_pem, *key_pem;
+	struct tunnel_params tp;
+	int log_level;    /* -1 when not set */
+};
+
+int tc_set_ca(void *cfg, const struct conf_line *l, char *err, size_t n);
+int tc_set_cert(void *cfg, const struct conf_line *l, char *err, size_t n);
+int tc_set_key(void *cfg, const struct conf_line *l, char *err, size_t n);
+int tc_set_log_level(void *cfg, const struct conf_line *l, char *err, size_t n);
+int tc_set_keepalive(void *cfg, const struct conf_line *l, char *err, size_t n);
+int tc_set_window(void *cfg, const struct conf_line *l, char *err, size_t n);
+int tc_set_max_window(void *cfg, const struct conf_line *l, char *err, size_t n);
+
+#define TUNNEL_DIRECTIVES \
+	{ "ca", 1, 1, 1, tc_set_ca }, \
+	{ "cert", 1, 1, 1, tc_set_cert }, \
+	{ "key", 1, 1, 1, tc_set_key }, \
+	{ "log-level", 1, 1, 0, tc_set_log_level }, \
+	{ "keepalive", 2, 2, 0, tc_set_keepalive }, \
+	{ "window", 1, 1, 0, tc_set_window }, \
+	{ "max-window", 1, 1, 0, tc_set_max_window }
+
+void tunnel_conf_init(struct tunnel_conf *c, const char *conf_path,
+		      int is_server);
+/* After parsing: ca, cert and key are present and the numbers agree. */
+int tunnel_conf_check(const struct tunnel_conf *c, char *err, size_t n);
+void tunnel_conf_free(struct tunnel_conf *c);
+
+/* A path from the config, made absolute against the config's folder. */
+char *conf_path(const struct tunnel_conf *c, const char *path);
+/* Whole file into a NUL-terminated heap string; NULL with err set. */
+char *read_text_file(const char *path, size_t max, char *err, size_t n);
+
+#endif

@@ -1,0 +1,154 @@
+#include "client_conf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "../common/util.h"
+
+static int set_server(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct client_conf *c = cfg;
+
+	if (addr_parse(l->argv[1], 443, &c->server)) {
+		snprintf(err, n, "bad address '%s' (want HOST:PORT)", l->argv[1]);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_server_name(void *cfg, const struct conf_line *l, char *err,
+			   size_t n)
+{
+	struct client_conf *c = cfg;
+
+	free(c->server_name);
+	c->server_name = xstrdup(l->argv[1]);
+	return 0;
+}
+
+static int set_socks(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct client_conf *c = cfg;
+
+	if (addr_parse(l->argv[1], 1080, &c->socks) ||
+	    c->socks.type == ADDR_DOMAIN) {
+		snprintf(err, n, "bad address '%s' (want IP:PORT)", l->argv[1]);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_user(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct client_conf *c = cfg;
+	struct socks_user *u;
+
+	if (strlen(l->argv[1]) > 255 || strlen(l->argv[2]) > 255 ||
+	    !l->argv[1][0]) {
+		snprintf(err, n, "user name and password are 1 to 255 bytes");
+		return -1;
+	}
+	c->users = xrealloc(c->users, (size_t)(c->nusers + 1) * sizeof(*u));
+	u = &c->users[c->nusers++];
+	u->name = xstrdup(l->argv[1]);
+	u->pass = xstrdup(l->argv[2]);
+	return 0;
+}
+
+static int set_allow(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct client_conf *c = cfg;
+
+	for (int i = 1; i < l->argc; i++) {
+		c->allow = xrealloc(c->allow,
+				    (size_t)(c->nallow + 1) * sizeof(*c->allow));
+		if (cidr_parse(l->argv[i], &c->allow[c->nallow])) {
+			snprintf(err, n, "bad network '%s' (want e.g. "
+				 "192.168.1.0/24)", l->argv[i]);
+			return -1;
+		}
+		c->nallow++;
+	}
+	return 0;
+}
+
+static int set_connect_timeout(void *cfg, const struct conf_line *l,
+			       char *err, size_t n)
+{
+	struct client_conf *c = cfg;
+	unsigned long ms;
+
+	if (conf_parse_duration_ms(l->argv[1], &ms) || ms < 100 ||
+	    ms > 3600000ul) {
+		snprintf(err, n, "bad duration '%s' (e.g. 10s)", l->argv[1]);
+		return -1;
+	}
+	c->connect_timeout = ms / 1000.0;
+	c->tc.tp.handshake_timeout = c->connect_timeout;
+	return 0;
+}
+
+static const struct conf_directive client_directives[] = {
+	TUNNEL_DIRECTIVES,
+	{ "server", 1, 1, 0, set_server },
+	{ "server-name", 1, 1, 0, set_server_name },
+	{ "socks", 1, 1, 0, set_socks },
+	{ "socks-user", 2, 2, 0, set_user },
+	{ "socks-allow", 1, CONF_MAX_ARGS - 1, 0, set_allow },
+	{ "connect-timeout", 1, 1, 0, set_connect_timeout },
+	{ NULL, 0, 0, 0, NULL },
+};
+
+int client_conf_load(struct client_conf *c, const char *path, char *err,
+		     size_t n)
+{
+	char why[CONF_ERR_MAX];
+
+	memset(c, 0, sizeof(*c));
+	tunnel_conf_init(&c->tc, path, 0);
+	c->connect_timeout = 10;
+	addr_parse("127.0.0.1:1080", 0, &c->socks);
+	if (conf_load(path, client_directives, c, err, n))
+		return -1;
+	if (tunnel_conf_check(&c->tc, why, sizeof(why))) {
+		snprintf(err, n, "%s: %s", path, why);
+		return -1;
+	}
+	return 0;
+}
+
+int client_conf_check(const struct client_conf *c, char *err, size_t n)
+{
+	if (!c->server.type) {
+		snprintf(err, n, "no 'server HOST:PORT' given");
+		return -1;
+	}
+	/* Sharing with the LAN must be a decision, not an accident. */
+	if (!addr_is_loopback_host(&c->socks) && !c->nusers && !c->nallow) {
+		char s[ADDR_STR_MAX];
+
+		snprintf(err, n, "SOCKS on %s is reachable from other machines: "
+			 "add 'socks-user NAME PASSWORD' or 'socks-allow CIDR' "
+			 "to the config, or listen on 127.0.0.1",
+			 addr_str(&c->socks, s, sizeof(s)));
+		return -1;
+	}
+	return 0;
+}
+
+void client_conf_free(struct client_conf *c)
+{
+	tunnel_conf_free(&c->tc);
+	free(c->server_name);
+	for (int i = 0; i < c->nusers; i++) {
+		free(c->users[i].name);
+		OPENSSL_cleanse(c->users[i].pass, strlen(c->users[i].pass));
+		free(c->users[i].pass);
+	}
+	free(c->users);
+	free(c->allow);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,35 @@
+/* proxy-client's configuration: the shared tunnel directives plus the
+ * server to reach and the local SOCKS5 service (conf/client.conf). */
+#ifndef PROXY_CLIENT_CLIENT_CONF_H
+#define PROXY_CLIENT_CLIENT_CONF_H
+
+#include <stddef.h>
+
+#include "../common/addr.h"
+#include "../common/tunnel_conf.h"
+
+struct socks_user {
+	char *name;
+	char *pass;
+};
+
+struct client_conf {
+	struct tunnel_conf tc; /* first: the shared handlers cast to it */
+	struct addr server;
+	char *server_name;     /* what the server certificate must carry */
+	struct addr socks;
+	struct socks_user *users;
+	int nusers;
+	struct cidr *allow;
+	int nallow;
+	double connect_timeout;
+};
+
+/* Reads path; on failure err holds "file:line: what". 0 or -1. */
+int client_conf_load(struct client_conf *c, const char *path, char *err,
+		     size_t n);
+/* Checks that need the final values (after command-line overrides). */
+int client_conf_check(const struct client_conf *c, char *err, size_t n);
+void client_conf_free(struct client_conf *c);
+
+#endif

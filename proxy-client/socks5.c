@@ -1,0 +1,440 @@
+/* SOCKS5 handshake and CONNECT. The handshake reads at most the bytes
+ * the current message still needs, so nothing the application pipelines
+ * after its request is taken out of the socket before the relay starts:
+ * the flow then reads it like any other data. */
+#include "socks5.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "socks5_conn.h"
+#include "socks5_proto.h"
+
+/* greeting 257, user/pass 513, request 262 */
+#define HANDSHAKE_MAX 520
+#define SCRATCH_SIZE (65536 + 64)
+#define ACCEPT_PAUSE 0.5
+
+static const struct flow_ops socks_flow_ops;
+
+void socks_reply(struct socks_conn *c, uint8_t rep, const struct addr *bound)
+{
+	uint8_t b[4 + ADDR_WIRE_MAX];
+	int n = socks5_write_reply(b, sizeof(b), rep, bound);
+
+	/* A fresh socket always has room for a few bytes; if not, the
+	 * application will see the close instead. */
+	if (send(c->fd, b, (size_t)n, MSG_NOSIGNAL) < 0)
+		log_debug("socks: reply: %s", strerror(errno));
+}
+
+static void unlink_conn(struct socks_conn *c)
+{
+	ev_io_stop(c->srv->loop, &c->io);
+	ev_timer_stop(c->srv->loop, &c->timer);
+	client_unwait(&c->waiter);
+	buf_release(&c->in);
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
+}
+
+void socks_conn_free(struct socks_conn *c)
+{
+	if (c->state == S_RELAY || (c->state == S_OPENING && c->cmd ==
+				    SOCKS5_CMD_CONNECT)) {
+		/* the flow owns the socket: reset it, flow calls closed() */
+		flow_reset(&c->flow, PROTO_GENERAL_FAILURE, "shutting down");
+		return;
+	}
+	if (c->udp)
+		socks_udp_free(c->udp);
+	unlink_conn(c);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}
+
+static void flow_result_cb(struct flow *f, uint8_t code,
+			   const struct addr *bound)
+{
+	struct socks_conn *c = container_of(f, struct socks_conn, flow);
+	char d[ADDR_STR_MAX];
+
+	socks_reply(c, code, bound);
+	if (code != PROTO_OK) {
+		log_info("socks: %s: refused by server (reply %u)",
+			 addr_str(&c->dst, d, sizeof(d)), code);
+		return; /* the flow ends and calls closed() */
+	}
+	c->state = S_RELAY;
+	flow_start(f);
+}
+
+static void flow_closed_cb(struct flow *f, int reason, const char *why)
+{
+	struct socks_conn *c = container_of(f, struct socks_conn, flow);
+	char d[ADDR_STR_MAX];
+
+	log_debug("flow %u to %s ended: %s (%llu bytes up, %llu down)",
+		  f->s.id, addr_str(&c->dst, d, sizeof(d)), why,
+		  (unsigned long long)f->up_bytes,
+		  (unsigned long long)f->down_bytes);
+	c->fd = -1; /* closed by the flow */
+	unlink_conn(c);
+	free(c);
+}
+
+static const struct flow_ops socks_flow_ops = {
+	.result = flow_result_cb,
+	.closed = flow_closed_cb,
+};
+
+static void start_request(struct socks_conn *c, struct tunnel *t)
+{
+	ev_timer_stop(c->srv->loop, &c->timer);
+	c->state = S_OPENING;
+	if (c->cmd == SOCKS5_CMD_UDP_ASSOCIATE) {
+		socks_udp_open(c, t);
+		return;
+	}
+	ev_io_stop(c->srv->loop, &c->io);
+	buf_release(&c->in);
+	flow_open(&c->flow, t, &socks_flow_ops, c->fd, &c->dst);
+}
+
+static void tunnel_ready(struct client_waiter *w, struct tunnel *t)
+{
+	start_request(container_of(w, struct socks_conn, waiter), t);
+}
+
+static void fail(struct socks_conn *c, uint8_t rep, const char *why)
+{
+	char p[ADDR_STR_MAX];
+
+	log_info("socks: %s: %s", sockaddr_str((struct sockaddr *)&c->peer, p,
+						sizeof(p)), why);
+	if (rep)
+		socks_reply(c, rep, NULL);
+	socks_conn_free(c);
+}
+
+/* Bytes the message being read needs in all, from what arrived so far. */
+static size_t need(const struct socks_conn *c)
+{
+	const uint8_t *p = buf_peek(&c->in);
+	size_t len = buf_len(&c->in);
+
+	switch (c->state) {
+	case S_GREETING:
+		return len < 2 ? 2 : 2u + p[1];
+	case S_AUTH:
+		if (len < 2)
+			return 2;
+		if (len < 3u + p[1])
+			return 3u + p[1];
+		return 3u + p[1] + p[2 + p[1]];
+	default:
+		if (len < 5)
+			return 5;
+		switch (p[3]) {
+		case ADDR_IPV4:
+			return 10;
+		case ADDR_IPV6:
+			return 22;
+		case ADDR_DOMAIN:
+			return 7u + p[4];
+		default:
+			return len; /* the parser will refuse it */
+		}
+	}
+}
+
+static void got_greeting(struct socks_conn *c, const struct socks5_greeting *g)
+{
+	uint8_t want = c->srv->conf->nusers ? SOCKS5_METHOD_USERPASS :
+					      SOCKS5_METHOD_NONE;
+	uint8_t b[2];
+
+	for (int i = 0; i < g->nmethods; i++) {
+		if (g->methods[i] == want) {
+			socks5_write_method(b, sizeof(b), want);
+			send(c->fd, b, 2, MSG_NOSIGNAL);
+			c->state = want == SOCKS5_METHOD_NONE ? S_REQUEST : S_AUTH;
+			return;
+		}
+	}
+	socks5_write_method(b, sizeof(b), SOCKS5_METHOD_UNACCEPTABLE);
+	send(c->fd, b, 2, MSG_NOSIGNAL);
+	fail(c, 0, want == SOCKS5_METHOD_USERPASS ?
+		   "client offers no username/password authentication" :
+		   "client offers no acceptable method");
+}
+
+static void got_auth(struct socks_conn *c, struct socks5_userpass *up)
+{
+	const struct client_conf *conf = c->srv->conf;
+	uint8_t b[2];
+	int ok = 0;
+
+	for (int i = 0; i < conf->nusers; i++) {
+		const struct socks_user *u = &conf->users[i];
+		size_t pl = strlen(u->pass);
+
+		/* compare the password in constant time */
+		if (!strcmp(u->name, up->user) && pl == up->plen &&
+		    !CRYPTO_memcmp(u->pass, up->pass, pl))
+			ok = 1;
+	}
+	OPENSSL_cleanse(up->pass, sizeof(up->pass));
+	socks5_write_auth_status(b, sizeof(b), ok ? 0 : 1);
+	send(c->fd, b, 2, MSG_NOSIGNAL);
+	if (!ok) {
+		fail(c, 0, "wrong SOCKS user name or password");
+		return;
+	}
+	c->state = S_REQUEST;
+}
+
+static void got_request(struct socks_conn *c, const struct socks5_request *r)
+{
+	struct tunnel *t;
+
+	if (r->cmd != SOCKS5_CMD_CONNECT && r->cmd != SOCKS5_CMD_UDP_ASSOCIATE) {
+		fail(c, PROTO_CMD_UNSUPPORTED, r->cmd == SOCKS5_CMD_BIND ?
+			"BIND is not supported" : "unknown SOCKS command");
+		return;
+	}
+	c->cmd = r->cmd;
+	c->dst = r->dst;
+	t = client_tunnel(c->srv->client);
+	if (t) {
+		start_request(c, t);
+		return;
+	}
+	/* the timer keeps running: give up if the tunnel stays down */
+	c->state = S_WAIT_TUNNEL;
+	ev_io_stop(c->srv->loop, &c->io);
+	c->waiter.ready = tunnel_ready;
+	client_wait(c->srv->client, &c->waiter);
+}
+
+/* Handles the buffered message once complete; c may be gone after. */
+static void parse(struct socks_conn *c)
+{
+	const uint8_t *p = buf_peek(&c->in);
+	size_t len = buf_len(&c->in);
+	union {
+		struct socks5_greeting g;
+		struct socks5_userpass up;
+		struct socks5_request r;
+	} m;
+	int n;
+
+	switch (c->state) {
+	case S_GREETING:
+		n = socks5_parse_greeting(p, len, &m.g);
+		break;
+	case S_AUTH:
+		n = socks5_parse_userpass(p, len, &m.up);
+		break;
+	default:
+		n = socks5_parse_request(p, len, &m.r);
+		break;
+	}
+	if (n == 0)
+		return;
+	if (n < 0) {
+		fail(c, c->state != S_REQUEST ? 0 : n == SOCKS5_ERR_ATYP ?
+			PROTO_ATYP_UNSUPPORTED : PROTO_GENERAL_FAILURE,
+		     socks5_strerror(n));
+		return;
+	}
+	buf_consume(&c->in, (size_t)n);
+	switch (c->state) {
+	case S_GREETING:
+		got_greeting(c, &m.g);
+		break;
+	case S_AUTH:
+		got_auth(c, &m.up);
+		break;
+	default:
+		got_request(c, &m.r);
+		break;
+	}
+}
+
+static void handshake_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct socks_conn *c = container_of(w, struct socks_conn, io);
+	size_t want = need(c) - buf_len(&c->in);
+	uint8_t *p;
+	ssize_t n;
+
+	p = buf_reserve(&c->in, want ? want : 1);
+	if (!p || !want) {
+		fail(c, 0, "oversized handshake");
+		return;
+	}
+	n = read(c->fd, p, want);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		fail(c, 0, n ? strerror(errno) : "closed during handshake");
+		return;
+	}
+	buf_commit(&c->in, (size_t)n);
+	if (buf_len(&c->in) < need(c))
+		return;
+	parse(c);
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct socks_conn *c = container_of(w, struct socks_conn, timer);
+
+	if (c->state == S_WAIT_TUNNEL) {
+		fail(c, PROTO_GENERAL_FAILURE, "tunnel not up: giving up");
+		return;
+	}
+	fail(c, 0, "handshake timed out");
+}
+
+static int peer_allowed(const struct client_conf *conf,
+			const struct sockaddr *sa)
+{
+	struct addr a;
+
+	if (!conf->nallow)
+		return 1;
+	addr_from_sockaddr(&a, sa);
+	if (addr_is_loopback_host(&a))
+		return 1;
+	for (int i = 0; i < conf->nallow; i++)
+		if (cidr_match(&conf->allow[i], sa))
+			return 1;
+	return 0;
+}
+
+static void accept_one(struct socks_server *s, int fd,
+		       const struct sockaddr_storage *ss)
+{
+	struct socks_conn *c;
+	char p[ADDR_STR_MAX];
+	int one = 1;
+
+	if (!peer_allowed(s->conf, (const struct sockaddr *)ss)) {
+		log_info("socks: %s: not in socks-allow, closed",
+			 sockaddr_str((const struct sockaddr *)ss, p, sizeof(p)));
+		close(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = xcalloc(1, sizeof(*c));
+	c->srv = s;
+	c->fd = fd;
+	c->peer = *ss;
+	c->state = S_GREETING;
+	buf_init(&c->in, HANDSHAKE_MAX);
+	c->next = s->conns;
+	if (c->next)
+		c->next->pprev = &c->next;
+	c->pprev = &s->conns;
+	s->conns = c;
+	ev_io_init(&c->io, handshake_cb, fd, EV_READ);
+	ev_io_start(s->loop, &c->io);
+	ev_timer_init(&c->timer, timer_cb, s->conf->connect_timeout, 0.);
+	ev_timer_start(s->loop, &c->timer);
+}
+
+static void pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct socks_server *s = container_of(w, struct socks_server, pause);
+
+	ev_io_start(loop, &s->listen_io);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct socks_server *s = container_of(w, struct socks_server, listen_io);
+
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = accept4(w->fd, (struct sockaddr *)&ss, &len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			accept_one(s, fd, &ss);
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			/* out of descriptors: wait instead of spinning */
+			log_warn("socks: accept: %s; pausing new connections",
+				 strerror(errno));
+			ev_io_stop(loop, w);
+			ev_timer_set(&s->pause, ACCEPT_PAUSE, 0.);
+			ev_timer_start(loop, &s->pause);
+		}
+		return;
+	}
+}
+
+struct socks_server *socks_server_new(struct ev_loop *loop,
+				      const struct client_conf *conf,
+				      struct client *client)
+{
+	struct socks_server *s;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+	char name[ADDR_STR_MAX];
+
+	addr_str(&conf->socks, name, sizeof(name));
+	addr_to_sockaddr(&conf->socks, &ss, &len);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_error("socks %s: %s", name, strerror(errno));
+		return NULL;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 1024)) {
+		log_error("socks %s: %s", name, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->loop = loop;
+	s->conf = conf;
+	s->client = client;
+	s->scratch = xmalloc(SCRATCH_SIZE);
+	ev_io_init(&s->listen_io, accept_cb, fd, EV_READ);
+	ev_io_start(loop, &s->listen_io);
+	ev_init(&s->pause, pause_cb);
+	log_info("SOCKS5 on %s", name);
+	return s;
+}
+
+void socks_server_free(struct socks_server *s)
+{
+	if (!s)
+		return;
+	ev_io_stop(s->loop, &s->listen_io);
+	ev_timer_stop(s->loop, &s->pause);
+	close(s->listen_io.fd);
+	while (s->conns)
+		socks_conn_free(s->conns);
+	free(s->scratch);
+	free(s);
+}

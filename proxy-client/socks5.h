@@ -1,0 +1,20 @@
+/* The local SOCKS5 service (RFC 1928, RFC 1929): CONNECT and UDP
+ * ASSOCIATE over the client's tunnel. */
+#ifndef PROXY_CLIENT_SOCKS5_H
+#define PROXY_CLIENT_SOCKS5_H
+
+#include <ev.h>
+
+#include "client.h"
+#include "client_conf.h"
+
+struct socks_server;
+
+/* Binds conf->socks; NULL (error logged) on failure. */
+struct socks_server *socks_server_new(struct ev_loop *loop,
+				      const struct client_conf *conf,
+				      struct client *client);
+/* Closes the listener and every SOCKS connection. */
+void socks_server_free(struct socks_server *s);
+
+#endif

@@ -1,0 +1,62 @@
+/* One SOCKS5 client connection, shared by the TCP (socks5.c) and UDP
+ * (socks5_udp.c) halves of the front-end. Internal to proxy-client. */
+#ifndef PROXY_CLIENT_SOCKS5_CONN_H
+#define PROXY_CLIENT_SOCKS5_CONN_H
+
+#include <ev.h>
+#include <sys/socket.h>
+
+#include "../common/addr.h"
+#include "../common/buf.h"
+#include "../common/flow.h"
+#include "client.h"
+
+enum socks_state {
+	S_GREETING,
+	S_AUTH,
+	S_REQUEST,
+	S_WAIT_TUNNEL, /* request parsed, tunnel not up yet */
+	S_OPENING,     /* OPEN / UDP_OPEN sent, waiting for RESULT */
+	S_RELAY,       /* CONNECT: bytes flow */
+	S_UDP,         /* UDP ASSOCIATE: control connection held open */
+};
+
+struct socks_udp;
+
+struct socks_conn {
+	struct flow flow;      /* CONNECT; owns fd once opened */
+	struct socks_server *srv;
+	int fd;
+	ev_io io;              /* handshake, then the UDP control connection */
+	ev_timer timer;        /* handshake and wait-for-tunnel deadline */
+	struct buf in;         /* handshake bytes, released afterwards */
+	enum socks_state state;
+	uint8_t cmd;
+	struct addr dst;
+	struct sockaddr_storage peer;
+	struct client_waiter waiter;
+	struct socks_udp *udp;
+	struct socks_conn *next, **pprev;
+};
+
+struct socks_server {
+	struct ev_loop *loop;
+	const struct client_conf *conf;
+	struct client *client;
+	ev_io listen_io;
+	ev_timer pause;
+	struct socks_conn *conns;
+	uint8_t *scratch;      /* one datagram plus room for a frame header */
+};
+
+/* Writes a SOCKS5 reply (bound may be NULL). */
+void socks_reply(struct socks_conn *c, uint8_t rep, const struct addr *bound);
+/* Ends the connection and everything hanging off it. */
+void socks_conn_free(struct socks_conn *c);
+
+/* UDP ASSOCIATE once the tunnel is up; the result arrives later. */
+void socks_udp_open(struct socks_conn *c, struct tunnel *t);
+/* The control connection ended: end the association. */
+void socks_udp_free(struct socks_udp *u);
+
+#endif

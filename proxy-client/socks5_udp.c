@@ -1,0 +1,245 @@
+/* SOCKS5 UDP ASSOCIATE: a UDP socket on the address the application
+ * reached us at, one tunnel stream per association, datagrams relayed
+ * without copies in either direction. The association ends exactly when
+ * its TCP control connection does. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "socks5_conn.h"
+#include "socks5_proto.h"
+
+#define RECV_BUDGET 64
+/* The SOCKS UDP header (RSV RSV FRAG) is 5 bytes shorter than a frame
+ * header; with the datagram read 5 bytes in, the frame header can be
+ * written in front of the address, which stays where it is. */
+#define HDR_SHIFT (FRAME_HDR_LEN - 3)
+
+struct socks_udp {
+	struct stream s;
+	struct socks_conn *ctl;
+	int fd;
+	ev_io io;
+	struct sockaddr_storage app;  /* learnt from the first datagram */
+	socklen_t app_len;
+	uint64_t up, down;
+};
+
+static int same_host(const struct sockaddr_storage *a,
+		     const struct sockaddr_storage *b)
+{
+	struct addr x, y;
+
+	addr_from_sockaddr(&x, (const struct sockaddr *)a);
+	addr_from_sockaddr(&y, (const struct sockaddr *)b);
+	if (x.type != y.type)
+		return 0;
+	return !memcmp(&x.u, &y.u, x.type == ADDR_IPV4 ? 4 : 16);
+}
+
+static int same_port(const struct sockaddr_storage *a,
+		     const struct sockaddr_storage *b)
+{
+	/* sin_port and sin6_port sit at the same offset */
+	return ((const struct sockaddr_in *)a)->sin_port ==
+	       ((const struct sockaddr_in *)b)->sin_port;
+}
+
+void socks_udp_free(struct socks_udp *u)
+{
+	uint8_t b[FRAME_HDR_LEN + 1];
+	struct ev_loop *loop = u->ctl->srv->loop;
+
+	if (u->s.t) {
+		frame_code(b, sizeof(b), FRAME_RST, u->s.id, PROTO_OK);
+		tunnel_send(u->s.t, b, sizeof(b));
+		tunnel_detach(&u->s);
+	}
+	ev_io_stop(loop, &u->io);
+	if (u->fd >= 0)
+		close(u->fd);
+	log_debug("udp %u ended (%llu bytes up, %llu down)", u->s.id,
+		  (unsigned long long)u->up, (unsigned long long)u->down);
+	u->ctl->udp = NULL;
+	free(u);
+}
+
+/* Application -> tunnel. */
+static void udp_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct socks_udp *u = container_of(w, struct socks_udp, io);
+	uint8_t *frame = u->ctl->srv->scratch;
+
+	for (int i = 0; i < RECV_BUDGET && u->s.t; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct socks5_udp_hdr h;
+		ssize_t n;
+
+		n = recvfrom(u->fd, frame + HDR_SHIFT, 65536, 0,
+			     (struct sockaddr *)&ss, &sl);
+		if (n < 0)
+			return;
+		/* only the host that holds the control connection */
+		if (!same_host(&ss, &u->ctl->peer))
+			continue;
+		if (!u->app_len) {
+			u->app = ss;
+			u->app_len = sl;
+		} else if (!same_port(&ss, &u->app)) {
+			continue;
+		}
+		if (socks5_parse_udp_hdr(frame + HDR_SHIFT, (size_t)n, &h) < 0 ||
+		    h.frag != 0 || (size_t)n - 3 > FRAME_MAX_PAYLOAD)
+			continue; /* fragments are not supported: dropped */
+		frame_put_hdr(frame, FRAME_UDP_DATA, (uint16_t)(n - 3), u->s.id);
+		if (!tunnel_send_udp(u->s.t, frame, FRAME_HDR_LEN + (size_t)n - 3))
+			u->up += (uint64_t)n;
+	}
+}
+
+/* Tunnel -> application: the frame's address and datagram are sent
+ * as they are, behind the three zero bytes of the SOCKS UDP header. */
+static void got_datagram(struct socks_udp *u, const struct frame *f)
+{
+	static const uint8_t rsv[3];
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)rsv, .iov_len = 3 },
+		{ .iov_base = (void *)f->payload, .iov_len = f->len },
+	};
+	struct msghdr mh = {
+		.msg_name = &u->app,
+		.msg_namelen = u->app_len,
+		.msg_iov = iov,
+		.msg_iovlen = 2,
+	};
+
+	if (!u->app_len)
+		return; /* nobody to deliver to yet */
+	if (sendmsg(u->fd, &mh, MSG_NOSIGNAL) > 0)
+		u->down += f->len;
+}
+
+/* The control connection: anything read is ignored; its end ends us. */
+static void ctl_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct socks_conn *c = container_of(w, struct socks_conn, io);
+	uint8_t b[512];
+	ssize_t n = read(c->fd, b, sizeof(b));
+
+	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+		return;
+	socks_conn_free(c);
+}
+
+static void got_result(struct socks_udp *u, const struct frame *f)
+{
+	struct socks_conn *c = u->ctl;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct addr bound, unused;
+	uint8_t code;
+
+	frame_get_result(f, &code, &unused);
+	if (code != PROTO_OK) {
+		log_info("udp %u: refused by server (reply %u)", u->s.id, code);
+		tunnel_detach(&u->s);
+		socks_reply(c, code, NULL);
+		socks_conn_free(c);
+		return;
+	}
+	getsockname(u->fd, (struct sockaddr *)&ss, &sl);
+	addr_from_sockaddr(&bound, (struct sockaddr *)&ss);
+	socks_reply(c, PROTO_OK, &bound);
+	c->state = S_UDP;
+	buf_release(&c->in);
+	ev_io_init(&u->io, udp_io_cb, u->fd, EV_READ);
+	ev_io_start(c->srv->loop, &u->io);
+	ev_io_stop(c->srv->loop, &c->io);
+	ev_io_init(&c->io, ctl_io_cb, c->fd, EV_READ);
+	ev_io_start(c->srv->loop, &c->io);
+}
+
+static void frame_cb(struct stream *s, const struct frame *f)
+{
+	struct socks_udp *u = container_of(s, struct socks_udp, s);
+
+	switch (f->type) {
+	case FRAME_RESULT:
+		if (u->ctl->state == S_OPENING)
+			got_result(u, f);
+		break;
+	case FRAME_UDP_DATA:
+		got_datagram(u, f);
+		break;
+	case FRAME_RST:
+		tunnel_detach(s);
+		socks_conn_free(u->ctl);
+		break;
+	default:
+		break;
+	}
+}
+
+static void abort_cb(struct stream *s)
+{
+	struct socks_udp *u = container_of(s, struct socks_udp, s);
+
+	socks_conn_free(u->ctl);
+}
+
+static void writable_cb(struct stream *s)
+{
+}
+
+static const struct stream_ops udp_ops = {
+	.frame = frame_cb,
+	.abort = abort_cb,
+	.writable = writable_cb,
+};
+
+void socks_udp_open(struct socks_conn *c, struct tunnel *t)
+{
+	struct socks_udp *u;
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	uint8_t b[FRAME_HDR_LEN];
+	int fd;
+
+	/* Our UDP port lives on the address the application reached us at,
+	 * so the reply never names 0.0.0.0. */
+	if (getsockname(c->fd, (struct sockaddr *)&local, &len)) {
+		socks_reply(c, PROTO_GENERAL_FAILURE, NULL);
+		socks_conn_free(c);
+		return;
+	}
+	((struct sockaddr_in *)&local)->sin_port = 0;
+	fd = socket(local.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&local, len)) {
+		log_warn("udp: socket: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		socks_reply(c, PROTO_GENERAL_FAILURE, NULL);
+		socks_conn_free(c);
+		return;
+	}
+	u = xcalloc(1, sizeof(*u));
+	u->ctl = c;
+	u->fd = fd;
+	c->udp = u;
+	ev_init(&u->io, udp_io_cb);
+	tunnel_attach(t, &u->s, tunnel_next_id(t), &udp_ops);
+	frame_simple(b, sizeof(b), FRAME_UDP_OPEN, u->s.id);
+	tunnel_send(t, b, sizeof(b));
+	/* notice a control connection that ends while we wait */
+	ev_io_stop(c->srv->loop, &c->io);
+	ev_io_init(&c->io, ctl_io_cb, c->fd, EV_READ);
+	ev_io_start(c->srv->loop, &c->io);
+}

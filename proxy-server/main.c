@@ -1,0 +1,243 @@
+/* proxy-server: command line, subcommands, and the daemon's wiring. */
+#include <ev.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../common/version.h"
+#include "pki.h"
+#include "server.h"
+#include "server_conf.h"
+
+static const char usage_text[] =
+	"usage: proxy-server -c FILE [--listen ADDR:PORT] [-v LEVEL] [-t]\n"
+	"       proxy-server init DIR [--server-name NAME_OR_IP]... [--days N]\n"
+	"       proxy-server add-client DIR NAME [--server HOST:PORT] [--days N]\n"
+	"       proxy-server revoke DIR NAME\n"
+	"\n"
+	"Accepts mutually authenticated TLS 1.3 tunnels from proxy-client and\n"
+	"carries their TCP and UDP flows.\n"
+	"\n"
+	"  -c, --config FILE       configuration file (see server.conf)\n"
+	"  -l, --listen ADDR:PORT  listen here instead of the config's 'listen'\n"
+	"  -v, --log-level LEVEL   error, warn, info or debug\n"
+	"  -t, --test-config       check the configuration and exit\n"
+	"  -h, --help              this help\n"
+	"      --version           print the version\n"
+	"\n"
+	"  init DIR                make a CA, the server certificate and\n"
+	"                          DIR/server.conf; refuses to overwrite a CA\n"
+	"    --server-name NAME    a name or IP clients use to reach this server\n"
+	"                          (repeat for more); goes into the certificate\n"
+	"    --days N              validity of the CA and server certificate\n"
+	"                          (default 3650)\n"
+	"  add-client DIR NAME     write DIR/clients/NAME.conf, a self-contained\n"
+	"                          client profile\n"
+	"    --server HOST:PORT    where the client connects (default: the first\n"
+	"                          server name, port 443)\n"
+	"    --days N              validity of the client certificate (default 1825)\n"
+	"  revoke DIR NAME         refuse NAME's certificate from now on\n";
+
+static int usage(int status)
+{
+	fputs(usage_text, status ? stderr : stdout);
+	return status;
+}
+
+static int parse_days(const char *s, int *days)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*end || v < 1 || v > 36500) {
+		fprintf(stderr, "proxy-server: bad --days '%s' (1 to 36500)\n", s);
+		return -1;
+	}
+	*days = (int)v;
+	return 0;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+	const char **names = xcalloc((size_t)argc, sizeof(*names));
+	int n = 0, days = 3650, rc;
+	const char *dir = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--server-name") && i + 1 < argc) {
+			names[n++] = argv[++i];
+		} else if (!strcmp(argv[i], "--days") && i + 1 < argc) {
+			if (parse_days(argv[++i], &days))
+				goto bad;
+		} else if (argv[i][0] != '-' && !dir) {
+			dir = argv[i];
+		} else {
+			fprintf(stderr, "proxy-server init: unexpected '%s'\n",
+				argv[i]);
+			goto bad;
+		}
+	}
+	if (!dir) {
+		fprintf(stderr, "proxy-server init: which folder?\n");
+		goto bad;
+	}
+	rc = pki_init(dir, names, n, days);
+	free(names);
+	return rc;
+bad:
+	free(names);
+	return usage(2);
+}
+
+static int cmd_add_client(int argc, char **argv)
+{
+	const char *pos[2] = { NULL, NULL }, *server = NULL;
+	int n = 0, days = 1825;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--server") && i + 1 < argc) {
+			server = argv[++i];
+		} else if (!strcmp(argv[i], "--days") && i + 1 < argc) {
+			if (parse_days(argv[++i], &days))
+				return usage(2);
+		} else if (argv[i][0] != '-' && n < 2) {
+			pos[n++] = argv[i];
+		} else {
+			fprintf(stderr, "proxy-server add-client: unexpected '%s'\n",
+				argv[i]);
+			return usage(2);
+		}
+	}
+	if (n != 2) {
+		fprintf(stderr, "proxy-server add-client: need DIR and NAME\n");
+		return usage(2);
+	}
+	return pki_add_client(pos[0], pos[1], server, days);
+}
+
+static int cmd_revoke(int argc, char **argv)
+{
+	if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-') {
+		fprintf(stderr, "proxy-server revoke: need DIR and NAME\n");
+		return usage(2);
+	}
+	return pki_revoke(argv[1], argv[2]);
+}
+
+static const struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} subcommands[] = {
+	{ "init", cmd_init },
+	{ "add-client", cmd_add_client },
+	{ "revoke", cmd_revoke },
+};
+
+static int run_daemon(const char *path, const char *listen, int level,
+		      int test_only)
+{
+	struct server_conf conf;
+	struct server srv;
+	struct ev_loop *loop;
+	char err[CONF_ERR_MAX];
+
+	if (server_conf_load(&conf, path, err, sizeof(err))) {
+		fprintf(stderr, "proxy-server: %s\n", err);
+		server_conf_free(&conf);
+		return 1;
+	}
+	if (listen) {
+		struct addr a;
+
+		if (addr_parse(listen, 443, &a) || a.type == ADDR_DOMAIN) {
+			fprintf(stderr, "proxy-server: --listen: bad address "
+				"'%s'\n", listen);
+			server_conf_free(&conf);
+			return 1;
+		}
+		conf.listen[0] = a;
+		conf.nlisten = 1;
+	}
+	if (level >= 0)
+		log_set_level(level);
+	else if (conf.tc.log_level >= 0)
+		log_set_level(conf.tc.log_level);
+	if (test_only) {
+		printf("%s: configuration OK\n", path);
+		server_conf_free(&conf);
+		return 0;
+	}
+	loop = ev_default_loop(EVFLAG_AUTO);
+	if (server_start(&srv, loop, &conf)) {
+		server_stop(&srv);
+		server_conf_free(&conf);
+		return 1;
+	}
+	log_info("proxy-server %s ready", PROXY_VERSION);
+	ev_run(loop, 0);
+	server_conf_free(&conf);
+	ev_loop_destroy(loop);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "log-level", required_argument, NULL, 'v' },
+		{ "test-config", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *listen = NULL;
+	int level = -1, test_only = 0, c;
+
+	if (argc > 1 && argv[1][0] != '-') {
+		for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
+			if (!strcmp(argv[1], subcommands[i].name))
+				return subcommands[i].run(argc - 1, argv + 1);
+		fprintf(stderr, "proxy-server: unknown command '%s'\n", argv[1]);
+		return usage(2);
+	}
+	while ((c = getopt_long(argc, argv, "c:l:v:th", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'v':
+			level = log_level_parse(optarg);
+			if (level < 0) {
+				fprintf(stderr, "proxy-server: unknown log level "
+					"'%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 't':
+			test_only = 1;
+			break;
+		case 'h':
+			return usage(0);
+		case 'V':
+			printf("proxy-server %s\n", PROXY_VERSION);
+			return 0;
+		default:
+			return usage(2);
+		}
+	}
+	if (optind < argc || !config) {
+		fprintf(stderr, optind < argc ?
+			"proxy-server: unexpected '%s'\n" :
+			"proxy-server: no configuration given (-c FILE)%s\n",
+			optind < argc ? argv[optind] : "");
+		return usage(2);
+	}
+	return run_daemon(config, listen, level, test_only);
+}

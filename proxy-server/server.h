@@ -1,0 +1,39 @@
+/* The proxy-server daemon: listeners, TLS accept, one tunnel per
+ * connected client, and the streams they open (outbound.c, udp_relay.c). */
+#ifndef PROXY_SERVER_SERVER_H
+#define PROXY_SERVER_SERVER_H
+
+#include <ev.h>
+
+#include "../common/tunnel.h"
+#include "server_conf.h"
+
+struct tls_ctx;
+struct resolver;
+
+struct server {
+	struct ev_loop *loop;
+	struct server_conf *conf;
+	struct tls_ctx *tls;
+	struct resolver *resolver;
+	struct listener *listeners;
+	struct client_conn *clients; /* connected tunnels */
+	int nclients;
+	uint8_t *scratch;            /* one datagram + frame header */
+	ev_signal sigterm, sigint, sighup;
+	int stopping;
+};
+
+/* Binds, loads TLS; 0 or -1 (error already logged). */
+int server_start(struct server *s, struct ev_loop *loop,
+		 struct server_conf *conf);
+void server_stop(struct server *s);
+
+/* Streams the peer opens; both report failures on the tunnel. */
+void outbound_open(struct server *s, struct tunnel *t, const struct frame *f);
+void udp_relay_open(struct server *s, struct tunnel *t, const struct frame *f);
+
+/* A SOCKS5 REP code for an errno from connect(). */
+uint8_t errno_to_code(int err);
+
+#endif

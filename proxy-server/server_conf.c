@@ -1,0 +1,153 @@
+#include "server_conf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/util.h"
+
+static int set_listen(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct server_conf *c = cfg;
+	struct addr a;
+
+	if (addr_parse(l->argv[1], 443, &a) || a.type == ADDR_DOMAIN) {
+		snprintf(err, n, "bad address '%s' (want IP:PORT, [IPv6]:PORT "
+			 "or *:PORT)", l->argv[1]);
+		return -1;
+	}
+	c->listen = xrealloc(c->listen, (size_t)(c->nlisten + 1) * sizeof(a));
+	c->listen[c->nlisten++] = a;
+	return 0;
+}
+
+static int set_crl(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct server_conf *c = cfg;
+
+	free(c->crl_path);
+	c->crl_path = conf_path(&c->tc, l->argv[1]);
+	return 0;
+}
+
+/* c-ares takes "ip", "ip:port" and "[v6]:port", comma-separated. */
+static int set_dns(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct server_conf *c = cfg;
+
+	for (int i = 1; i < l->argc; i++) {
+		struct addr a;
+		char s[ADDR_STR_MAX];
+		size_t old = c->dns ? strlen(c->dns) : 0;
+
+		if (addr_parse(l->argv[i], 53, &a) || a.type == ADDR_DOMAIN) {
+			snprintf(err, n, "bad resolver '%s' (want an IP address, "
+				 "optionally with :PORT)", l->argv[i]);
+			return -1;
+		}
+		addr_str(&a, s, sizeof(s));
+		c->dns = xrealloc(c->dns, old + strlen(s) + 2);
+		if (old)
+			c->dns[old++] = ',';
+		strcpy(c->dns + old, s);
+	}
+	return 0;
+}
+
+static int set_rule(struct server_conf *c, const struct conf_line *l,
+		    bool allow, char *err, size_t n)
+{
+	for (int i = 1; i < l->argc; i++) {
+		struct cidr net;
+
+		if (cidr_parse(l->argv[i], &net)) {
+			snprintf(err, n, "bad network '%s' (want e.g. "
+				 "10.0.0.0/8 or fd00::/8)", l->argv[i]);
+			return -1;
+		}
+		policy_add(&c->policy, &net, allow);
+	}
+	return 0;
+}
+
+static int set_allow(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	return set_rule(cfg, l, true, err, n);
+}
+
+static int set_deny(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	return set_rule(cfg, l, false, err, n);
+}
+
+static int seconds(const char *s, double *out, char *err, size_t n)
+{
+	unsigned long ms;
+
+	if (conf_parse_duration_ms(s, &ms) || ms < 100 || ms > 3600000ul) {
+		snprintf(err, n, "bad duration '%s' (e.g. 10s, 500ms)", s);
+		return -1;
+	}
+	*out = ms / 1000.0;
+	return 0;
+}
+
+static int set_hs_timeout(void *cfg, const struct conf_line *l, char *err,
+			  size_t n)
+{
+	struct server_conf *c = cfg;
+
+	return seconds(l->argv[1], &c->tc.tp.handshake_timeout, err, n);
+}
+
+static int set_connect_timeout(void *cfg, const struct conf_line *l,
+			       char *err, size_t n)
+{
+	struct server_conf *c = cfg;
+
+	return seconds(l->argv[1], &c->connect_timeout, err, n);
+}
+
+static const struct conf_directive server_directives[] = {
+	TUNNEL_DIRECTIVES,
+	{ "listen", 1, 1, 0, set_listen },
+	{ "crl", 1, 1, 0, set_crl },
+	{ "dns", 1, CONF_MAX_ARGS - 1, 0, set_dns },
+	{ "allow", 1, CONF_MAX_ARGS - 1, 0, set_allow },
+	{ "deny", 1, CONF_MAX_ARGS - 1, 0, set_deny },
+	{ "handshake-timeout", 1, 1, 0, set_hs_timeout },
+	{ "connect-timeout", 1, 1, 0, set_connect_timeout },
+	{ NULL, 0, 0, 0, NULL },
+};
+
+int server_conf_load(struct server_conf *c, const char *path, char *err,
+		     size_t n)
+{
+	char why[CONF_ERR_MAX];
+
+	memset(c, 0, sizeof(*c));
+	tunnel_conf_init(&c->tc, path, 1);
+	c->connect_timeout = 10;
+	if (conf_load(path, server_directives, c, err, n))
+		return -1;
+	if (tunnel_conf_check(&c->tc, why, sizeof(why))) {
+		snprintf(err, n, "%s: %s", path, why);
+		return -1;
+	}
+	if (!c->nlisten) {
+		c->listen = xcalloc(1, sizeof(*c->listen));
+		addr_parse("[::]:443", 0, c->listen);
+		c->nlisten = 1;
+	}
+	return 0;
+}
+
+void server_conf_free(struct server_conf *c)
+{
+	tunnel_conf_free(&c->tc);
+	free(c->listen);
+	free(c->crl_path);
+	free(c->dns);
+	policy_free(&c->policy);
+	memset(c, 0, sizeof(*c));
+}

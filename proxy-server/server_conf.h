@@ -1,0 +1,27 @@
+/* proxy-server's configuration: the shared tunnel directives plus
+ * listen, crl, dns, allow/deny and timeouts (conf/server.conf). */
+#ifndef PROXY_SERVER_SERVER_CONF_H
+#define PROXY_SERVER_SERVER_CONF_H
+
+#include <stddef.h>
+
+#include "../common/addr.h"
+#include "../common/tunnel_conf.h"
+#include "policy.h"
+
+struct server_conf {
+	struct tunnel_conf tc; /* first: the shared handlers cast to it */
+	struct addr *listen;
+	int nlisten;
+	char *crl_path;
+	char *dns;             /* "ip,ip:port,..." for c-ares, or NULL */
+	struct policy policy;
+	double connect_timeout;
+};
+
+/* Reads path; on failure err holds "file:line: what". 0 or -1. */
+int server_conf_load(struct server_conf *c, const char *path, char *err,
+		     size_t n);
+void server_conf_free(struct server_conf *c);
+
+#endif

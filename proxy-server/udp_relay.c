@@ -1,0 +1,304 @@
+/* A UDP association: one UDP socket per association, alive as long as
+ * the client keeps the stream. Datagrams go out to any destination the
+ * policy allows, and replies from any peer come back (full cone), each
+ * framed with its source address. Names in datagrams are resolved with
+ * c-ares and remembered briefly. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/resolver.h"
+#include "../common/util.h"
+#include "server.h"
+
+/* Datagrams parked while their destination name resolves. */
+#define MAX_PARKED 32
+#define NAME_CACHE 8
+#define NAME_TTL 60.0
+/* Datagrams read per callback before other watchers get a turn. */
+#define RECV_BUDGET 64
+
+struct parked {
+	struct parked *next;
+	struct udp_relay *r;
+	struct resolve_req *rq;
+	uint16_t port;
+	size_t len;
+	uint8_t data[];
+};
+
+struct name_entry {
+	char name[ADDR_DOMAIN_MAX + 1];
+	struct sockaddr_storage ss;
+	ev_tstamp until;
+};
+
+struct udp_relay {
+	struct stream s;
+	struct server *srv;
+	int fd;
+	int family;   /* of fd: AF_INET6 (dual-stack) or AF_INET */
+	ev_io io;
+	char user[64];
+	struct parked *parked;
+	int nparked;
+	struct name_entry cache[NAME_CACHE];
+	int cache_next;
+	uint64_t up, down;
+};
+
+static void relay_free(struct udp_relay *r)
+{
+	while (r->parked) {
+		struct parked *p = r->parked;
+
+		r->parked = p->next;
+		resolver_cancel(p->rq);
+		free(p);
+	}
+	ev_io_stop(r->srv->loop, &r->io);
+	if (r->fd >= 0)
+		close(r->fd);
+	log_debug("tunnel %s: udp %u ended (%llu bytes up, %llu down)",
+		  r->user, r->s.id, (unsigned long long)r->up,
+		  (unsigned long long)r->down);
+	free(r);
+}
+
+/* A v4 destination on our dual-stack socket is written v4-mapped. */
+static socklen_t to_socket_family(const struct udp_relay *r,
+				  struct sockaddr_storage *ss)
+{
+	struct sockaddr_storage tmp;
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&tmp;
+	socklen_t len;
+
+	if (ss->ss_family == AF_INET6)
+		return sizeof(struct sockaddr_in6);
+	len = sizeof(*in);
+	if (r->family == AF_INET6) {
+		memset(in6, 0, sizeof(*in6));
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = in->sin_port;
+		in6->sin6_addr.s6_addr[10] = 0xff;
+		in6->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&in6->sin6_addr.s6_addr[12], &in->sin_addr, 4);
+		memcpy(ss, &tmp, sizeof(*in6));
+		len = sizeof(*in6);
+	}
+	return len;
+}
+
+static void send_to(struct udp_relay *r, struct sockaddr_storage *ss,
+		    const uint8_t *data, size_t len)
+{
+	socklen_t sl;
+
+	if (!policy_allows(&r->srv->conf->policy, (struct sockaddr *)ss))
+		return; /* silently: UDP has no way to say no */
+	sl = to_socket_family(r, ss);
+	if (sendto(r->fd, data, len, 0, (struct sockaddr *)ss, sl) >= 0)
+		r->up += len;
+}
+
+static struct name_entry *cache_find(struct udp_relay *r, const char *name)
+{
+	for (int i = 0; i < NAME_CACHE; i++)
+		if (r->cache[i].until > ev_now(r->srv->loop) &&
+		    !strcmp(r->cache[i].name, name))
+			return &r->cache[i];
+	return NULL;
+}
+
+static void resolved(void *arg, int status,
+		     const struct sockaddr_storage *addrs, int n)
+{
+	struct parked *p = arg, **pp;
+	struct udp_relay *r = p->r;
+	struct name_entry *e;
+	struct sockaddr_storage ss;
+
+	for (pp = &r->parked; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	r->nparked--;
+	if (!status && n > 0) {
+		e = &r->cache[r->cache_next++ % NAME_CACHE];
+		snprintf(e->name, sizeof(e->name), "%s", (char *)p->data);
+		e->ss = addrs[0];
+		e->until = ev_now(r->srv->loop) + NAME_TTL;
+		ss = addrs[0];
+		send_to(r, &ss, p->data + strlen((char *)p->data) + 1, p->len);
+	}
+	free(p);
+}
+
+/* The datagram waits (name, then payload) until c-ares answers. */
+static void park(struct udp_relay *r, const struct addr *a,
+		 const uint8_t *data, size_t len)
+{
+	size_t nl = a->len + 1u;
+	struct parked *p;
+	struct resolve_req *rq;
+
+	if (r->nparked >= MAX_PARKED)
+		return;
+	p = xmalloc(sizeof(*p) + nl + len);
+	p->r = r;
+	p->port = a->port;
+	p->len = len;
+	memcpy(p->data, a->u.domain, nl);
+	memcpy(p->data + nl, data, len);
+	p->rq = NULL;
+	p->next = r->parked;
+	r->parked = p;
+	r->nparked++;
+	rq = resolver_lookup(r->srv->resolver, a->u.domain, a->port, resolved, p);
+	if (rq)
+		p->rq = rq;
+}
+
+static void got_datagram(struct udp_relay *r, const struct frame *f)
+{
+	struct addr a;
+	const uint8_t *data;
+	size_t len;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct name_entry *e;
+
+	frame_get_udp(f, &a, &data, &len);
+	if (a.type != ADDR_DOMAIN) {
+		if (!addr_to_sockaddr(&a, &ss, &sl))
+			send_to(r, &ss, data, len);
+		return;
+	}
+	e = cache_find(r, a.u.domain);
+	if (!e) {
+		park(r, &a, data, len);
+		return;
+	}
+	ss = e->ss;
+	((struct sockaddr_in *)&ss)->sin_port = htons(a.port); /* same offset in v6 */
+	send_to(r, &ss, data, len);
+}
+
+static void frame_cb(struct stream *s, const struct frame *f)
+{
+	struct udp_relay *r = container_of(s, struct udp_relay, s);
+
+	if (f->type == FRAME_UDP_DATA) {
+		got_datagram(r, f);
+		return;
+	}
+	if (f->type == FRAME_RST) {
+		tunnel_detach(s);
+		relay_free(r);
+	}
+	/* anything else on a UDP stream is meaningless: ignore */
+}
+
+static void abort_cb(struct stream *s)
+{
+	relay_free(container_of(s, struct udp_relay, s));
+}
+
+static void writable_cb(struct stream *s)
+{
+}
+
+static const struct stream_ops udp_ops = {
+	.frame = frame_cb,
+	.abort = abort_cb,
+	.writable = writable_cb,
+};
+
+/* Replies: read straight into the scratch buffer behind room for the
+ * frame header and the longest address, then write the header in front
+ * of the datagram, so the datagram is copied only by the kernel. */
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct udp_relay *r = container_of(w, struct udp_relay, io);
+	const size_t room = FRAME_HDR_LEN + 1 + 16 + 2;
+	uint8_t *dgram = r->srv->scratch + room;
+
+	for (int i = 0; i < RECV_BUDGET; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct addr peer;
+		ssize_t n;
+		int hl;
+		uint8_t hdr[FRAME_HDR_LEN + ADDR_WIRE_MAX];
+
+		n = recvfrom(r->fd, dgram, 65536, 0, (struct sockaddr *)&ss, &sl);
+		if (n < 0)
+			return;
+		addr_from_sockaddr(&peer, (struct sockaddr *)&ss);
+		hl = frame_udp_hdr(hdr, sizeof(hdr), r->s.id, &peer, (size_t)n);
+		if (hl < 0)
+			continue; /* too big for one frame */
+		memcpy(dgram - hl, hdr, (size_t)hl);
+		if (!tunnel_send_udp(r->s.t, dgram - hl, (size_t)hl + (size_t)n))
+			r->down += (uint64_t)n;
+	}
+}
+
+static int open_socket(int *family)
+{
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in a4 = { .sin_family = AF_INET };
+	int off = 0, fd;
+
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+		*family = AF_INET6;
+		if (!bind(fd, (struct sockaddr *)&a6, sizeof(a6)))
+			return fd;
+		close(fd);
+	}
+	/* no IPv6 on this host */
+	*family = AF_INET;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a4, sizeof(a4))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void udp_relay_open(struct server *s, struct tunnel *t, const struct frame *f)
+{
+	struct udp_relay *r = xcalloc(1, sizeof(*r));
+	uint8_t b[FRAME_HDR_LEN + 1];
+	int err;
+
+	r->srv = s;
+	snprintf(r->user, sizeof(r->user), "%s", tunnel_peer(t));
+	r->fd = open_socket(&r->family);
+	err = errno;
+	tunnel_attach(t, &r->s, f->stream, &udp_ops);
+	if (r->fd < 0) {
+		log_warn("tunnel %s: udp %u: socket: %s", r->user, f->stream,
+			 strerror(err));
+		frame_result(b, sizeof(b), f->stream, errno_to_code(err), NULL);
+		tunnel_send(t, b, sizeof(b));
+		tunnel_detach(&r->s);
+		relay_free(r);
+		return;
+	}
+	ev_io_init(&r->io, io_cb, r->fd, EV_READ);
+	ev_io_start(s->loop, &r->io);
+	frame_result(b, sizeof(b), f->stream, PROTO_OK, NULL);
+	tunnel_send(t, b, sizeof(b));
+	log_debug("tunnel %s: udp %u: association open", r->user, f->stream);
+}
