@@ -21,9 +21,12 @@ PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # libev ships no .pc file on Debian: fall back to -lev.
 EV_LIBS    := $(shell $(PKG_CONFIG) --libs libev 2>/dev/null || echo -lev)
 
+# CFLAGS/LDFLAGS are the user's (and the sanitizer build's); the flags the
+# project needs are added separately so a command-line CFLAGS keeps them.
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
-	    -fno-strict-aliasing -D_GNU_SOURCE $(PKG_CFLAGS) -MMD -MP
+WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter
+ALL_CFLAGS = -std=gnu11 $(WARN) -fno-strict-aliasing -D_GNU_SOURCE \
+	     $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS   += $(PKG_LIBS) $(EV_LIBS)
 
 ifeq ($(V),1)
@@ -61,12 +64,12 @@ $(BUILD)/proxy-client: $(CLIENT_OBJS) $(COMMON_OBJS)
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 unit: $(UNIT_BINS)
 
