@@ -82,6 +82,7 @@ static void udp_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		socklen_t sl = sizeof(ss);
 		struct socks5_udp_hdr h;
 		ssize_t n;
+		int hl;
 
 		n = recvfrom(u->fd, frame + HDR_SHIFT, 65536, 0,
 			     (struct sockaddr *)&ss, &sl);
@@ -96,12 +97,12 @@ static void udp_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		} else if (!same_port(&ss, &u->app)) {
 			continue;
 		}
-		if (socks5_parse_udp_hdr(frame + HDR_SHIFT, (size_t)n, &h) < 0 ||
-		    h.frag != 0 || (size_t)n - 3 > FRAME_MAX_PAYLOAD)
+		hl = socks5_parse_udp_hdr(frame + HDR_SHIFT, (size_t)n, &h);
+		if (hl < 0 || h.frag != 0 || (size_t)n - 3 > FRAME_MAX_PAYLOAD)
 			continue; /* fragments are not supported: dropped */
 		frame_put_hdr(frame, FRAME_UDP_DATA, (uint16_t)(n - 3), u->s.id);
 		if (!tunnel_send_udp(u->s.t, frame, FRAME_HDR_LEN + (size_t)n - 3))
-			u->up += (uint64_t)n;
+			u->up += (uint64_t)(n - hl);
 	}
 }
 
@@ -120,11 +121,15 @@ static void got_datagram(struct socks_udp *u, const struct frame *f)
 		.msg_iov = iov,
 		.msg_iovlen = 2,
 	};
+	struct addr peer;
+	const uint8_t *data;
+	size_t len;
 
 	if (!u->app_len)
 		return; /* nobody to deliver to yet */
+	frame_get_udp(f, &peer, &data, &len);
 	if (sendmsg(u->fd, &mh, MSG_NOSIGNAL) > 0)
-		u->down += f->len;
+		u->down += len;
 }
 
 /* The control connection: anything read is ignored; its end ends us. */

@@ -879,10 +879,14 @@ static int parse_server(const char *arg, const char *first, struct addr *a,
 	const char *h;
 
 	if (!arg) {
-		if (addr_parse_host(first, a) < 0)
-			return -1;
-		a->port = 443;
-		return addr_host(a, host, hlen) ? 0 : -1;
+		if (addr_parse_host(first, a) == 0 &&
+		    addr_host(a, host, hlen)) {
+			a->port = 443;
+			return 0;
+		}
+		fail("the server certificate's name %s is no usable host: "
+		     "give --server HOST:PORT", first);
+		return -1;
 	}
 	if (arg[0] != '[' && colon && strchr(colon + 1, ':')) {
 		fail("--server %s: write an IPv6 address as [ADDRESS]:PORT",
