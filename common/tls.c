@@ -336,6 +336,8 @@ static int status(struct tls *t, int rc, const char *what)
 		return TLS_WANT_WRITE;
 	case SSL_ERROR_ZERO_RETURN:
 		ERR_clear_error();
+		snprintf(t->err, sizeof(t->err), "%s: connection closed by peer",
+			 what);
 		return TLS_EOF;
 	case SSL_ERROR_SYSCALL:
 		if (!ERR_peek_error()) {

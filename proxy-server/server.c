@@ -89,12 +89,14 @@ static void accept_one(struct server *s, int fd, struct sockaddr *sa)
 	struct client_conn *c = xcalloc(1, sizeof(*c));
 	struct tls *tls;
 	char err[256];
+	int rc;
 
 	sockaddr_str(sa, c->peer, sizeof(c->peer));
 	/* a revocation takes effect at the next handshake */
-	if (tls_ctx_refresh_crl(s->tls, err, sizeof(err)) > 0)
+	rc = tls_ctx_refresh_crl(s->tls, err, sizeof(err));
+	if (rc > 0)
 		log_info("revocation list reloaded");
-	else if (err[0])
+	else if (rc < 0)
 		log_warn("%s (keeping the previous list)", err);
 	tls = tls_new(s->tls, fd);
 	if (!tls) {
