@@ -1,0 +1,62 @@
+# shellcheck shell=bash
+# Assertion helpers shared by tests/integration/test_*.sh, sourced after
+# tests/lib.sh. Each one prints what it saw when it fails, so that check
+# shows the evidence.
+
+# has LINE FILE: FILE (a helper's key=value observations) holds LINE.
+has() {
+	grep -qxF -- "$1" "$2" && return 0
+	echo "expected the line '$1'; got:"
+	cat "$2"
+	return 1
+}
+
+# matches ERE FILE: some whole line of FILE matches ERE.
+matches() {
+	grep -qxE -- "$1" "$2" && return 0
+	echo "expected a line matching '$1'; got:"
+	cat "$2"
+	return 1
+}
+
+# lacks ERE FILE: no line of FILE matches ERE (anchored at line start).
+lacks() {
+	grep -qE -- "^($1)" "$2" || return 0
+	echo "unexpected line matching '^($1)':"
+	grep -E -- "^($1)" "$2"
+	return 1
+}
+
+# wait_for SECS CMD...: run CMD every 0.2 s until it succeeds; fails after
+# SECS seconds.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.2
+	done
+}
+
+# ready NAME: the spawned helper NAME printed its "ready" line (10 s).
+ready() {
+	wait_for 10 grep -q '^ready' "$(log_of "$1")"
+}
+
+# printable_log NAME: the process log of NAME holds only printable text.
+printable_log() {
+	local bad
+	bad=$(LC_ALL=C grep -n '[^[:print:][:space:]]' "$(log_of "$1")" | head -n 5)
+	[ -z "$bad" ] && return 0
+	echo "non-printable bytes in $1.log:"
+	printf '%s\n' "$bad" | cat -v
+	return 1
+}
+
+rss_kb() {	# PID: resident set size in KiB
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+nfds() {	# PID: number of open descriptors
+	find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l
+}

@@ -1,0 +1,53 @@
+#!/bin/bash
+# UDP ASSOCIATE through the tunnel: PySocks datagrams of 1..1400 bytes
+# echoed intact (IPv4 and IPv6), the real source address of each reply in
+# one association, a reply from a peer never sent to (full-cone NAT), and
+# by hand: 0.0.0.0:0 in the request, BND.ADDR, FRAG != 0 dropped, and the
+# association ending with its TCP control connection.
+. "$(dirname "$0")/../lib.sh"
+H="$ROOT/tests/integration/helpers"
+# shellcheck source=helpers/checks.sh
+. "$H/checks.sh"
+
+check "udp: start server and client" start_pair || exit 1
+
+U1=$(free_port) && U2=$(free_port) && U3=$(free_port) && U6=$(free_port) || exit 1
+spawn uecho "$PY" "$H/udp_echo.py" 127.0.0.2 "$U1" "$U2" "$U3"
+spawn uecho6 "$PY" "$H/udp_echo.py" ::1 "$U6"
+check "udp: echo server on 127.0.0.2 ready" ready uecho || exit 1
+check "udp: echo server on ::1 ready" ready uecho6 || exit 1
+
+OBS="$TMP/obs"
+N=400
+timeout 60 "$PY" "$H/udp_socks.py" integrity "$SOCKS_PORT" 127.0.0.2 "$U1" --count "$N" >"$OBS" 2>&1
+sed 's/^/# IPv4: /' "$OBS"
+check "udp: PySocks $N datagrams of 1..1400 bytes to 127.0.0.2, all back intact" \
+	has "sent=$N received=$N intact=$N lost=0 corrupt=0" "$OBS"
+
+timeout 60 "$PY" "$H/udp_socks.py" integrity "$SOCKS_PORT" ::1 "$U6" --count 100 >"$OBS" 2>&1
+sed 's/^/# IPv6: /' "$OBS"
+check "udp: PySocks 100 datagrams to [::1], all back intact" \
+	has "sent=100 received=100 intact=100 lost=0 corrupt=0" "$OBS"
+
+timeout 60 "$PY" "$H/udp_socks.py" sources "$SOCKS_PORT" 127.0.0.2 "$U1" "$U2" "$U3" >"$OBS" 2>&1
+check "udp: one association, two echo ports: every reply has its real source" \
+	has "replies=20 right_source=20" "$OBS"
+check "udp: full-cone: a reply from a port never sent to reaches the client with that source" \
+	has "fullcone=ok" "$OBS"
+
+timeout 60 "$PY" "$H/udp_raw.py" "$SOCKS_PORT" 127.0.0.2 "$U1" ::1 "$U6" >"$OBS" 2>&1
+sed 's/^/# raw: /' "$OBS"
+check "udp: raw UDP ASSOCIATE with 0.0.0.0:0 succeeds" has assoc_rep=00 "$OBS"
+check "udp: BND.ADDR is 127.0.0.1 with a real port" \
+	grep -qxE 'bnd=127\.0\.0\.1:[1-9][0-9]*' "$OBS"
+check "udp: datagram with FRAG=1 is dropped (no answer)" has frag1=noreply "$OBS"
+check "udp: datagram with FRAG=0 is answered" has frag0=reply "$OBS"
+check "udp: reply header carries the echo server's address" \
+	has "frag0_src=127.0.0.2:$U1" "$OBS"
+check "udp: raw datagram to an IPv6 destination (ATYP 4) is answered" has ipv6=reply "$OBS"
+check "udp: IPv6 reply header carries [::1] and the port" has "ipv6_src=::1:$U6" "$OBS"
+check "udp: after the TCP control connection closes, the relay answers no more" \
+	has after_close=noreply "$OBS"
+
+check "udp: server still running" kill -0 "$(pid_of server)"
+check "udp: client still running" kill -0 "$(pid_of client)"
