@@ -80,6 +80,44 @@ asan:
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 		LDFLAGS="-fsanitize=address,undefined" all unit
 
+# libFuzzer targets (tests/fuzz/), built with clang into BUILD/fuzz from
+# the pure modules each needs (no OpenSSL, libev or c-ares), then run
+# FUZZ_SECONDS each on a copy of their seed corpus; crash inputs go to
+# BUILD/fuzz/crashes/. `make fuzz FUZZ_TARGETS=frame FUZZ_SECONDS=600`.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= frame socks5 addr conf daemon_conf
+FUZZ_CFLAGS  := -std=gnu11 $(WARN) -fno-strict-aliasing -D_GNU_SOURCE \
+		$(PKG_CFLAGS) -g -O1 -fno-omit-frame-pointer \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_frame       := common/frame.c common/addr.c common/util.c
+FUZZ_socks5      := proxy-client/socks5_proto.c common/addr.c common/util.c
+FUZZ_addr        := common/addr.c common/util.c
+FUZZ_conf        := common/conf.c common/addr.c common/util.c
+# the daemons' real directive tables; open() is fenced in by the target
+FUZZ_daemon_conf := proxy-server/server_conf.c proxy-server/policy.c \
+		    proxy-client/client_conf.c common/tunnel_conf.c \
+		    common/conf.c common/addr.c common/util.c common/log.c
+FUZZ_LDFLAGS_daemon_conf := -Wl,--wrap=open
+FUZZ_HDRS    := $(wildcard common/*.h proxy-client/*.h proxy-server/*.h tests/fuzz/*.h)
+FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+
+define FUZZ_RULE
+$(BUILD)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_$(1)) $$(FUZZ_HDRS)
+	@mkdir -p $$(dir $$@)
+	@echo "  FUZZ    $$@"
+	$$(Q)$$(FUZZ_CC) $$(FUZZ_CFLAGS) $$(FUZZ_LDFLAGS_$(1)) -o $$@ \
+		tests/fuzz/fuzz_$(1).c $$(FUZZ_$(1))
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz/run.sh --no-build \
+		$(BUILD) $(FUZZ_TARGETS)
+
 deps:
 	$(Q)./tests/deps.sh
 
@@ -97,17 +135,33 @@ check: test
 bench: deps all
 	$(Q)./tests/bench/run.sh $(BUILD)
 
+# systemd reads units from /usr/lib/systemd/system and, for the default
+# PREFIX, /usr/local/lib/systemd/system; override with SYSTEMDUNITDIR=.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL_DOCS := conf/server.conf conf/client.conf README.md docs/PROTOCOL.md
+UNIT_SED := sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@BINDIR@|$(PREFIX)/bin|g'
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
-		$(DESTDIR)$(PREFIX)/share/doc/proxy
-	install -m 0755 $(BUILD)/proxy-server $(DESTDIR)$(PREFIX)/sbin/proxy-server
-	install -m 0755 $(BUILD)/proxy-client $(DESTDIR)$(PREFIX)/bin/proxy-client
-	install -m 0644 conf/server.conf conf/client.conf README.md docs/PROTOCOL.md \
-		$(DESTDIR)$(PREFIX)/share/doc/proxy/
+	install -D -m 0755 $(BUILD)/proxy-server $(DESTDIR)$(PREFIX)/sbin/proxy-server
+	install -D -m 0755 $(BUILD)/proxy-client $(DESTDIR)$(PREFIX)/bin/proxy-client
+	install -D -m 0644 man/proxy-client.1 $(DESTDIR)$(PREFIX)/share/man/man1/proxy-client.1
+	install -D -m 0644 man/proxy.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/proxy.conf.5
+	install -D -m 0644 man/proxy-server.8 $(DESTDIR)$(PREFIX)/share/man/man8/proxy-server.8
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/proxy $(INSTALL_DOCS)
+	$(UNIT_SED) conf/proxy-server.service >$(BUILD)/proxy-server.service
+	$(UNIT_SED) conf/proxy-client@.service >$(BUILD)/proxy-client@.service
+	install -D -m 0644 $(BUILD)/proxy-server.service $(DESTDIR)$(SYSTEMDUNITDIR)/proxy-server.service
+	install -D -m 0644 $(BUILD)/proxy-client@.service $(DESTDIR)$(SYSTEMDUNITDIR)/proxy-client@.service
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/proxy-server $(DESTDIR)$(PREFIX)/bin/proxy-client
-	rm -rf $(DESTDIR)$(PREFIX)/share/doc/proxy
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/proxy-client.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/proxy.conf.5 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/proxy-server.8
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/doc/proxy/,$(notdir $(INSTALL_DOCS)))
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/proxy-server.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/proxy-client@.service
+	rmdir $(DESTDIR)$(PREFIX)/share/doc/proxy 2>/dev/null || true
 
 clean:
 	rm -rf $(BUILD)

@@ -19,6 +19,7 @@ struct resolver {
 	ares_channel channel;
 	ev_timer timer;
 	struct sock_watch *socks;
+	unsigned mark;
 };
 
 struct resolve_req {
@@ -204,6 +205,21 @@ struct resolve_req *resolver_lookup(struct resolver *r, const char *name,
 	}
 	rearm_timer(r);
 	return q;
+}
+
+static int mark_socket(ares_socket_t fd, int type, void *data)
+{
+	struct resolver *r = data;
+
+	if (r->mark)
+		setsockopt(fd, SOL_SOCKET, SO_MARK, &r->mark, sizeof(r->mark));
+	return ARES_SUCCESS;
+}
+
+void resolver_set_mark(struct resolver *r, unsigned mark)
+{
+	r->mark = mark;
+	ares_set_socket_callback(r->channel, mark_socket, r);
 }
 
 void resolver_cancel(struct resolve_req *q)

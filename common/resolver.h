@@ -28,6 +28,9 @@ struct resolver *resolver_new(struct ev_loop *loop, const char *servers,
  * Otherwise the returned request can be cancelled until it fires. */
 struct resolve_req *resolver_lookup(struct resolver *r, const char *name,
 				    uint16_t port, resolve_cb cb, void *arg);
+/* Every DNS socket gets this SO_MARK (so firewall rules can tell our
+ * own queries apart); 0 for none. */
+void resolver_set_mark(struct resolver *r, unsigned mark);
 /* The callback will not run; no-op on NULL. */
 void resolver_cancel(struct resolve_req *q);
 void resolver_free(struct resolver *r);

@@ -12,6 +12,7 @@
 #include "../common/resolver.h"
 #include "../common/tls.h"
 #include "../common/util.h"
+#include "../redir/rules.h"
 
 #define BACKOFF_MIN 0.5
 #define BACKOFF_MAX 30.0
@@ -31,6 +32,7 @@ struct client {
 	unsigned reconnects;
 	struct client_waiter *waiters;
 	char server[ADDR_STR_MAX];
+	unsigned mark;           /* SO_MARK of our own sockets, or 0 */
 };
 
 static void connect_next(struct client *c);
@@ -122,6 +124,8 @@ static void start_tunnel(struct client *c, const struct sockaddr_storage *ss)
 
 	sockaddr_str((const struct sockaddr *)ss, c->server, sizeof(c->server));
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && c->mark)
+		setsockopt(fd, SOL_SOCKET, SO_MARK, &c->mark, sizeof(c->mark));
 	if (fd < 0 || (connect(fd, (const struct sockaddr *)ss, len) &&
 		       errno != EINPROGRESS)) {
 		log_warn("tunnel: connect %s: %s", c->server, strerror(errno));
@@ -226,6 +230,12 @@ struct client *client_new(struct ev_loop *loop, const struct client_conf *conf)
 		tls_ctx_free(c->tls);
 		free(c);
 		return NULL;
+	}
+	/* With transparent proxying on, the rules must let the tunnel and
+	 * its DNS lookups pass: they recognise them by this mark. */
+	if (conf->redir.type || conf->tproxy.type) {
+		c->mark = REDIR_BYPASS_MARK;
+		resolver_set_mark(c->resolver, c->mark);
 	}
 	ev_init(&c->retry, retry_cb);
 	connect_next(c);

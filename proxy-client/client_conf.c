@@ -29,16 +29,19 @@ static int set_server_name(void *cfg, const struct conf_line *l, char *err,
 	return 0;
 }
 
-static int set_socks(void *cfg, const struct conf_line *l, char *err, size_t n)
+static int listen_addr(const char *s, uint16_t port, struct addr *a, char *err, size_t n)
 {
-	struct client_conf *c = cfg;
-
-	if (addr_parse(l->argv[1], 1080, &c->socks) ||
-	    c->socks.type == ADDR_DOMAIN) {
-		snprintf(err, n, "bad address '%s' (want IP:PORT)", l->argv[1]);
+	if (addr_parse(s, port, a) || a->type == ADDR_DOMAIN) {
+		snprintf(err, n, "bad address '%s' (want IP:PORT)", s);
 		return -1;
 	}
 	return 0;
+}
+
+static int set_socks(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	return listen_addr(l->argv[1], 1080, &((struct client_conf *)cfg)->socks,
+			   err, n);
 }
 
 static int set_user(void *cfg, const struct conf_line *l, char *err, size_t n)
@@ -58,21 +61,46 @@ static int set_user(void *cfg, const struct conf_line *l, char *err, size_t n)
 	return 0;
 }
 
-static int set_allow(void *cfg, const struct conf_line *l, char *err, size_t n)
+static int add_cidrs(const struct conf_line *l, struct cidr **list, int *count,
+		     char *err, size_t n)
 {
-	struct client_conf *c = cfg;
-
 	for (int i = 1; i < l->argc; i++) {
-		c->allow = xrealloc(c->allow,
-				    (size_t)(c->nallow + 1) * sizeof(*c->allow));
-		if (cidr_parse(l->argv[i], &c->allow[c->nallow])) {
+		*list = xrealloc(*list, (size_t)(*count + 1) * sizeof(**list));
+		if (cidr_parse(l->argv[i], &(*list)[*count])) {
 			snprintf(err, n, "bad network '%s' (want e.g. "
 				 "192.168.1.0/24)", l->argv[i]);
 			return -1;
 		}
-		c->nallow++;
+		(*count)++;
 	}
 	return 0;
+}
+
+static int set_allow(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct client_conf *c = cfg;
+
+	return add_cidrs(l, &c->allow, &c->nallow, err, n);
+}
+
+static int set_exclude(void *cfg, const struct conf_line *l, char *err,
+		       size_t n)
+{
+	struct client_conf *c = cfg;
+
+	return add_cidrs(l, &c->exclude, &c->nexclude, err, n);
+}
+
+static int set_redir(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	return listen_addr(l->argv[1], 0, &((struct client_conf *)cfg)->redir,
+			   err, n);
+}
+
+static int set_tproxy(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	return listen_addr(l->argv[1], 0, &((struct client_conf *)cfg)->tproxy,
+			   err, n);
 }
 
 static int set_connect_timeout(void *cfg, const struct conf_line *l,
@@ -99,6 +127,9 @@ static const struct conf_directive client_directives[] = {
 	{ "socks-user", 2, 2, 0, set_user },
 	{ "socks-allow", 1, CONF_MAX_ARGS - 1, 0, set_allow },
 	{ "connect-timeout", 1, 1, 0, set_connect_timeout },
+	{ "redir", 1, 1, 0, set_redir },
+	{ "tproxy", 1, 1, 0, set_tproxy },
+	{ "redir-exclude", 1, CONF_MAX_ARGS - 1, 0, set_exclude },
 	{ NULL, 0, 0, 0, NULL },
 };
 
@@ -150,5 +181,6 @@ void client_conf_free(struct client_conf *c)
 	}
 	free(c->users);
 	free(c->allow);
+	free(c->exclude);
 	memset(c, 0, sizeof(*c));
 }

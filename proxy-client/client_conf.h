@@ -23,6 +23,10 @@ struct client_conf {
 	struct cidr *allow;
 	int nallow;
 	double connect_timeout;
+	struct addr redir;     /* TCP REDIRECT listener; type 0 when off */
+	struct addr tproxy;    /* UDP TPROXY listener; type 0 when off */
+	struct cidr *exclude;  /* never redirected, beyond the defaults */
+	int nexclude;
 };
 
 /* Reads path; on failure err holds "file:line: what". 0 or -1. */

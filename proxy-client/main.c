@@ -11,11 +11,15 @@
 #include "../common/version.h"
 #include "client.h"
 #include "client_conf.h"
+#include "redirect.h"
+#include "rules_cmd.h"
 #include "socks5.h"
 
 static const char usage_text[] =
 	"usage: proxy-client -c FILE [--server HOST:PORT] [--socks ADDR:PORT]\n"
-	"                    [-v LEVEL] [-t]\n"
+	"                    [--redir ADDR:PORT] [--tproxy ADDR:PORT] [-v LEVEL] [-t]\n"
+	"       proxy-client rules -c FILE [--nft | --iptables] [--gateway] [--ipv6]\n"
+	"                    [--apply | --remove]\n"
 	"\n"
 	"Keeps one mutually authenticated TLS 1.3 tunnel to proxy-server and\n"
 	"carries every TCP and UDP flow of its SOCKS5 service through it.\n"
@@ -23,14 +27,21 @@ static const char usage_text[] =
 	"  -c, --config FILE      client profile (from proxy-server add-client)\n"
 	"  -s, --server HOST:PORT connect here instead of the profile's server\n"
 	"  -S, --socks ADDR:PORT  SOCKS5 service address (default 127.0.0.1:1080)\n"
+	"  -r, --redir ADDR:PORT  accept TCP redirected by iptables/nft REDIRECT\n"
+	"  -u, --tproxy ADDR:PORT accept UDP sent here by TPROXY (Linux, root)\n"
 	"  -v, --log-level LEVEL  error, warn, info or debug\n"
 	"  -t, --test-config      check the configuration and exit\n"
 	"  -h, --help             this help\n"
-	"      --version          print the version\n";
+	"      --version          print the version\n"
+	"\n"
+	"  rules                  print or apply the firewall rules for --redir\n"
+	"                         and --tproxy (see proxy-client rules --help)\n";
 
 struct app {
 	struct client *client;
 	struct socks_server *socks;
+	struct redirect *redir;
+	struct tproxy *tproxy;
 	ev_signal sigterm, sigint;
 };
 
@@ -42,6 +53,10 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 							      "SIGINT");
 	socks_server_free(a->socks);
 	a->socks = NULL;
+	redirect_free(a->redir);
+	a->redir = NULL;
+	tproxy_free(a->tproxy);
+	a->tproxy = NULL;
 	client_free(a->client);
 	a->client = NULL;
 	ev_signal_stop(loop, &a->sigterm);
@@ -64,7 +79,15 @@ static int run(struct client_conf *conf, int test_only)
 	if (!a.client)
 		return 1;
 	a.socks = socks_server_new(loop, conf, a.client);
-	if (!a.socks) {
+	if (conf->redir.type)
+		a.redir = redirect_new(loop, &conf->redir, conf, a.client);
+	if (conf->tproxy.type)
+		a.tproxy = tproxy_new(loop, &conf->tproxy, a.client);
+	if (!a.socks || (conf->redir.type && !a.redir) ||
+	    (conf->tproxy.type && !a.tproxy)) {
+		socks_server_free(a.socks);
+		redirect_free(a.redir);
+		tproxy_free(a.tproxy);
 		client_free(a.client);
 		return 1;
 	}
@@ -79,12 +102,28 @@ static int run(struct client_conf *conf, int test_only)
 	return 0;
 }
 
+/* A command-line address replaces the profile's. */
+static int override(const char *opt, uint16_t port, int name_ok,
+		    struct addr *a)
+{
+	if (!opt)
+		return 0;
+	if (addr_parse(opt, port, a) || (!name_ok && a->type == ADDR_DOMAIN)) {
+		fprintf(stderr, "proxy-client: bad address '%s'%s\n", opt,
+			name_ok ? "" : " (want IP:PORT)");
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "server", required_argument, NULL, 's' },
 		{ "socks", required_argument, NULL, 'S' },
+		{ "redir", required_argument, NULL, 'r' },
+		{ "tproxy", required_argument, NULL, 'u' },
 		{ "log-level", required_argument, NULL, 'v' },
 		{ "test-config", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
@@ -92,11 +131,14 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *server = NULL, *socks = NULL;
+	const char *redir = NULL, *tproxy = NULL;
 	int level = -1, test_only = 0, c, rc;
 	struct client_conf conf;
 	char err[CONF_ERR_MAX];
 
-	while ((c = getopt_long(argc, argv, "c:s:S:v:th", opts, NULL)) != -1) {
+	if (argc > 1 && !strcmp(argv[1], "rules"))
+		return rules_main(argc - 1, argv + 1);
+	while ((c = getopt_long(argc, argv, "c:s:S:r:u:v:th", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -106,6 +148,12 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			socks = optarg;
+			break;
+		case 'r':
+			redir = optarg;
+			break;
+		case 'u':
+			tproxy = optarg;
 			break;
 		case 'v':
 			level = log_level_parse(optarg);
@@ -143,12 +191,10 @@ int main(int argc, char **argv)
 		client_conf_free(&conf);
 		return 1;
 	}
-	if ((server && addr_parse(server, 443, &conf.server)) ||
-	    (socks && (addr_parse(socks, 1080, &conf.socks) ||
-		       conf.socks.type == ADDR_DOMAIN))) {
-		fprintf(stderr, "proxy-client: bad address '%s'\n",
-			server && addr_parse(server, 443, &conf.server) ? server :
-									  socks);
+	if (override(server, 443, 1, &conf.server) ||
+	    override(socks, 1080, 0, &conf.socks) ||
+	    override(redir, 0, 0, &conf.redir) ||
+	    override(tproxy, 0, 0, &conf.tproxy)) {
 		client_conf_free(&conf);
 		return 1;
 	}

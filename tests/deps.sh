@@ -3,7 +3,7 @@
 #
 # Build: a C compiler, make, pkg-config, OpenSSL, libev and c-ares headers.
 # Tests: clang, curl, proxychains4, PySocks for Debian's python3, dnsmasq,
-#        iproute2, iptables, procps, openssl.
+#        iproute2, iptables, nft, procps, openssl, tcpdump, dig, mandoc.
 #
 # Quick and quiet when everything is there. Uses apt-get (Debian, Ubuntu)
 # or dnf/yum (Fedora, RHEL; libev and proxychains-ng come from EPEL there),
@@ -48,6 +48,10 @@ REQS=(
 	"test  iptables      iptables             have_cmd iptables"
 	"test  procps        procps-ng            have_cmd pkill"
 	"test  openssl       openssl              have_cmd openssl"
+	"test  tcpdump       tcpdump              have_cmd tcpdump"
+	"test  dnsutils      bind-utils           have_cmd dig"
+	"test  nftables      nftables             have_cmd nft"
+	"test  mandoc        mandoc               have_cmd mandoc"
 )
 
 have_pysocks() {

@@ -7,8 +7,8 @@
 #   check "curl through the tunnel" curl -fsS --socks5-hostname ...
 #
 # Provides: $ROOT $BUILD $PY $TMP; ok not_ok skip check; spawn stop pid_of
-# log_of; free_port wait_tcp; need_root need_cmd; make_pki start_pair
-# http_serve. Results go to $RESULTS (set by tests/run.sh) as lines
+# log_of; on_exit; free_port wait_tcp; need_root need_cmd; make_pki
+# start_pair http_serve. Results go to $RESULTS (set by tests/run.sh) as lines
 # "PASS name", "FAIL name: reason", "SKIP name: reason"; a script run by
 # hand keeps its own counts and prints a summary at exit.
 #
@@ -17,7 +17,8 @@
 # process's log count as failures), KEEP_TMP=1 (keep $TMP for a post-mortem).
 #
 # lib.sh owns the EXIT, INT and TERM traps (that is how spawned processes
-# are stopped): a test must not set its own. spawn CMD should be a program,
+# are stopped): a test must not set its own; on_exit CMD registers more
+# cleanup (network namespaces, say). spawn CMD should be a program,
 # not a shell function (the PID must be the program's own); for a pipeline
 # use spawn NAME bash -c '...'.
 
@@ -52,6 +53,7 @@ _LIB_DUMPED_AT=-1	# failure count when the logs were last shown
 declare -A _LIB_PID=()	# name -> pid of processes still running
 declare -A _LIB_LOG=()	# name -> log path, for every process ever spawned
 _LIB_ORDER=()		# spawn order, for cleanup and log dumps
+_LIB_ON_EXIT=()		# shell commands registered with on_exit
 
 # ---------------------------------------------------------------- results
 
@@ -142,6 +144,12 @@ spawn() {
 	return 0
 }
 
+# on_exit CMD: run the shell command CMD at exit (also on failure or a
+# signal), after every spawned process is stopped; last registered first.
+on_exit() {
+	_LIB_ON_EXIT+=("$1")
+}
+
 pid_of() {
 	printf '%s\n' "${_LIB_PID[$1]:-}"
 }
@@ -209,6 +217,9 @@ _lib_exit() {
 	for ((i = ${#_LIB_ORDER[@]} - 1; i >= 0; i--)); do
 		name=${_LIB_ORDER[$i]}
 		[ -n "${_LIB_PID[$name]:-}" ] && stop "$name"
+	done
+	for ((i = ${#_LIB_ON_EXIT[@]} - 1; i >= 0; i--)); do
+		eval "${_LIB_ON_EXIT[$i]}"
 	done
 	if { [ "$_LIB_FAIL" -gt 0 ] || [ "$rc" -ne 0 ]; } &&
 		[ "$_LIB_DUMPED_AT" -ne "$_LIB_FAIL" ]; then

@@ -1,0 +1,223 @@
+/* REDIRECT: accept, ask the kernel where the connection was going, and
+ * open a flow there. A refused destination is answered with a TCP reset,
+ * which is what the application would have seen without us. */
+#include "redirect.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../common/flow.h"
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../redir/redir.h"
+
+#define ACCEPT_PAUSE 0.5
+
+struct redir_conn {
+	struct flow flow;      /* owns fd once opened */
+	struct redirect *r;
+	int fd;
+	struct addr dst;
+	struct client_waiter waiter;
+	ev_timer timer;        /* waiting for the tunnel */
+	struct redir_conn *next, **pprev;
+};
+
+struct redirect {
+	struct ev_loop *loop;
+	const struct client_conf *conf;
+	struct client *client;
+	ev_io io;
+	ev_timer pause;
+	struct redir_conn *conns;
+};
+
+static void conn_unlink(struct redir_conn *c)
+{
+	ev_timer_stop(c->r->loop, &c->timer);
+	client_unwait(&c->waiter);
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
+}
+
+/* Not opened yet: reset the application's connection, free. */
+static void conn_drop(struct redir_conn *c, const char *why)
+{
+	struct linger l = { 1, 0 };
+	char d[ADDR_STR_MAX];
+
+	log_info("redir: %s: %s", addr_str(&c->dst, d, sizeof(d)), why);
+	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(c->fd);
+	conn_unlink(c);
+	free(c);
+}
+
+static void result_cb(struct flow *f, uint8_t code, const struct addr *bound)
+{
+	struct redir_conn *c = container_of(f, struct redir_conn, flow);
+	struct linger l = { 1, 0 };
+	char d[ADDR_STR_MAX];
+
+	if (code == PROTO_OK) {
+		flow_start(f);
+		return;
+	}
+	log_info("redir: %s: refused by server (code %u)",
+		 addr_str(&c->dst, d, sizeof(d)), code);
+	setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
+static void closed_cb(struct flow *f, int reason, const char *why)
+{
+	struct redir_conn *c = container_of(f, struct redir_conn, flow);
+	char d[ADDR_STR_MAX];
+
+	log_debug("redir flow %u to %s ended: %s (%llu bytes up, %llu down)",
+		  f->s.id, addr_str(&c->dst, d, sizeof(d)), why,
+		  (unsigned long long)f->up_bytes,
+		  (unsigned long long)f->down_bytes);
+	conn_unlink(c);
+	free(c);
+}
+
+static const struct flow_ops redir_flow_ops = {
+	.result = result_cb,
+	.closed = closed_cb,
+};
+
+static void open_flow(struct redir_conn *c, struct tunnel *t)
+{
+	ev_timer_stop(c->r->loop, &c->timer);
+	flow_open(&c->flow, t, &redir_flow_ops, c->fd, &c->dst);
+}
+
+static void tunnel_ready(struct client_waiter *w, struct tunnel *t)
+{
+	open_flow(container_of(w, struct redir_conn, waiter), t);
+}
+
+static void wait_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	conn_drop(container_of(w, struct redir_conn, timer),
+		  "tunnel not up: giving up");
+}
+
+static void accept_one(struct redirect *r, int fd)
+{
+	struct redir_conn *c;
+	struct sockaddr_storage dst, local;
+	socklen_t len = sizeof(local);
+	struct addr a, b;
+	struct tunnel *t;
+	int one = 1, rc;
+
+	rc = redir_original_dst(fd, &dst);
+	memset(&local, 0, sizeof(local));
+	getsockname(fd, (struct sockaddr *)&local, &len);
+	addr_from_sockaddr(&a, (struct sockaddr *)&dst);
+	addr_from_sockaddr(&b, (struct sockaddr *)&local);
+	if (rc || (a.port == b.port && !memcmp(&a.u, &b.u, 16))) {
+		/* not redirected: someone dialled our port directly, and
+		 * relaying it would loop back to us */
+		close(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	c->fd = fd;
+	c->dst = a;
+	c->next = r->conns;
+	if (c->next)
+		c->next->pprev = &c->next;
+	c->pprev = &r->conns;
+	r->conns = c;
+	ev_timer_init(&c->timer, wait_timeout, r->conf->connect_timeout, 0.);
+	t = client_tunnel(r->client);
+	if (t) {
+		open_flow(c, t);
+		return;
+	}
+	c->waiter.ready = tunnel_ready;
+	client_wait(r->client, &c->waiter);
+	ev_timer_start(r->loop, &c->timer);
+}
+
+static void pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ev_io_start(loop, &container_of(w, struct redirect, pause)->io);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct redirect *r = container_of(w, struct redirect, io);
+
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			accept_one(r, fd);
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			log_warn("redir: accept: %s; pausing new connections",
+				 strerror(errno));
+			ev_io_stop(loop, w);
+			ev_timer_set(&r->pause, ACCEPT_PAUSE, 0.);
+			ev_timer_start(loop, &r->pause);
+		}
+		return;
+	}
+}
+
+struct redirect *redirect_new(struct ev_loop *loop, const struct addr *listen,
+			      const struct client_conf *conf,
+			      struct client *client)
+{
+	struct redirect *r;
+	char err[256], name[ADDR_STR_MAX];
+	int fd = redir_listen_tcp(listen, err, sizeof(err));
+
+	if (fd < 0) {
+		log_error("redir %s", err);
+		return NULL;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->loop = loop;
+	r->conf = conf;
+	r->client = client;
+	ev_io_init(&r->io, accept_cb, fd, EV_READ);
+	ev_io_start(loop, &r->io);
+	ev_init(&r->pause, pause_cb);
+	log_info("TCP redirect listener on %s", addr_str(listen, name,
+							  sizeof(name)));
+	return r;
+}
+
+void redirect_free(struct redirect *r)
+{
+	if (!r)
+		return;
+	ev_io_stop(r->loop, &r->io);
+	ev_timer_stop(r->loop, &r->pause);
+	close(r->io.fd);
+	while (r->conns) {
+		struct redir_conn *c = r->conns;
+
+		if (c->flow.s.t)
+			flow_reset(&c->flow, PROTO_GENERAL_FAILURE,
+				   "shutting down");
+		else
+			conn_drop(c, "shutting down");
+	}
+	free(r);
+}

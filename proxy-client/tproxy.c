@@ -1,0 +1,367 @@
+/* TPROXY: UDP for other hosts' addresses arrives on one transparent
+ * socket. Each local source gets one tunnel UDP association (full cone,
+ * as for SOCKS5); replies go back FROM the peer's address, through a
+ * transparent socket bound to it, so games and P2P see the real peer,
+ * also for peers the source never addressed. */
+#include "redirect.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../redir/redir.h"
+
+#define BUCKETS 256
+#define IDLE_TIMEOUT 60.0
+#define SWEEP_INTERVAL 10.0
+#define RECV_BUDGET 64
+/* Frame header and the longest address go in front of the datagram. */
+#define ROOM (FRAME_HDR_LEN + 1 + 16 + 2)
+#define SCRATCH_SIZE (ROOM + 65536)
+
+struct tp_assoc {
+	struct stream s;
+	struct tproxy *tp;
+	struct sockaddr_storage src;
+	ev_tstamp last;
+	struct tp_assoc *hnext;
+	uint64_t up, down;
+};
+
+/* A socket bound to a remote peer's address, to answer from it. */
+struct tp_reply {
+	ev_io io;
+	struct tproxy *tp;
+	struct sockaddr_storage peer;
+	ev_tstamp last;
+	struct tp_reply *hnext;
+};
+
+struct tproxy {
+	struct ev_loop *loop;
+	struct client *client;
+	ev_io io;
+	ev_timer sweep;
+	struct tp_assoc *assocs[BUCKETS];
+	struct tp_reply *replies[BUCKETS];
+	uint8_t *scratch;
+};
+
+static const struct stream_ops assoc_ops;
+
+static unsigned bucket_of(const struct sockaddr_storage *ss)
+{
+	struct addr a;
+	unsigned h = 2166136261u;
+	const uint8_t *p;
+
+	addr_from_sockaddr(&a, (const struct sockaddr *)ss);
+	p = a.u.v6;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ p[i]) * 16777619u;
+	h = (h ^ a.port) * 16777619u;
+	return h % BUCKETS;
+}
+
+static int same(const struct sockaddr_storage *x,
+		const struct sockaddr_storage *y)
+{
+	struct addr a, b;
+
+	addr_from_sockaddr(&a, (const struct sockaddr *)x);
+	addr_from_sockaddr(&b, (const struct sockaddr *)y);
+	return a.type == b.type && a.port == b.port && !memcmp(&a.u, &b.u, 16);
+}
+
+/* ---- associations ---- */
+
+static void assoc_free(struct tp_assoc *as, int send_rst)
+{
+	struct tp_assoc **pp = &as->tp->assocs[bucket_of(&as->src)];
+	uint8_t b[FRAME_HDR_LEN + 1];
+
+	while (*pp != as)
+		pp = &(*pp)->hnext;
+	*pp = as->hnext;
+	if (as->s.t) {
+		if (send_rst) {
+			frame_code(b, sizeof(b), FRAME_RST, as->s.id, PROTO_OK);
+			tunnel_send(as->s.t, b, sizeof(b));
+		}
+		tunnel_detach(&as->s);
+	}
+	free(as);
+}
+
+static struct tp_assoc *assoc_get(struct tproxy *tp,
+				  const struct sockaddr_storage *src)
+{
+	unsigned h = bucket_of(src);
+	struct tp_assoc *as;
+	struct tunnel *t;
+	uint8_t b[FRAME_HDR_LEN];
+
+	for (as = tp->assocs[h]; as; as = as->hnext)
+		if (same(&as->src, src))
+			return as;
+	t = client_tunnel(tp->client);
+	if (!t)
+		return NULL; /* dropped: UDP senders retry */
+	as = xcalloc(1, sizeof(*as));
+	as->tp = tp;
+	as->src = *src;
+	as->hnext = tp->assocs[h];
+	tp->assocs[h] = as;
+	tunnel_attach(t, &as->s, tunnel_next_id(t), &assoc_ops);
+	/* datagrams may follow at once: the server handles frames in order */
+	frame_simple(b, sizeof(b), FRAME_UDP_OPEN, as->s.id);
+	tunnel_send(t, b, sizeof(b));
+	return as;
+}
+
+/* One datagram from a local source toward dst, already at dgram in the
+ * scratch buffer with ROOM bytes free in front of it. */
+static void forward(struct tproxy *tp, const struct sockaddr_storage *src,
+		    const struct sockaddr_storage *dst, uint8_t *dgram,
+		    size_t len)
+{
+	struct tp_assoc *as = assoc_get(tp, src);
+	uint8_t hdr[FRAME_HDR_LEN + ADDR_WIRE_MAX];
+	struct addr to;
+	int hl;
+
+	if (!as)
+		return;
+	addr_from_sockaddr(&to, (const struct sockaddr *)dst);
+	hl = frame_udp_hdr(hdr, sizeof(hdr), as->s.id, &to, len);
+	if (hl < 0)
+		return; /* too big for one frame */
+	memcpy(dgram - hl, hdr, (size_t)hl);
+	if (!tunnel_send_udp(as->s.t, dgram - hl, (size_t)hl + len))
+		as->up += len;
+	as->last = ev_now(tp->loop);
+}
+
+/* ---- reply sockets ---- */
+
+static void reply_free(struct tp_reply *r)
+{
+	struct tp_reply **pp = &r->tp->replies[bucket_of(&r->peer)];
+
+	while (*pp != r)
+		pp = &(*pp)->hnext;
+	*pp = r->hnext;
+	ev_io_stop(r->tp->loop, &r->io);
+	close(r->io.fd);
+	free(r);
+}
+
+/* TPROXY finds a socket bound to the exact destination before its
+ * listener, so traffic to a peer we answer for lands here: it is one
+ * more datagram toward that peer. */
+static void reply_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct tp_reply *r = container_of(w, struct tp_reply, io);
+	uint8_t *dgram = r->tp->scratch + ROOM;
+
+	for (int i = 0; i < RECV_BUDGET; i++) {
+		struct sockaddr_storage src;
+		socklen_t sl = sizeof(src);
+		ssize_t n = recvfrom(w->fd, dgram, 65536, 0,
+				     (struct sockaddr *)&src, &sl);
+
+		if (n < 0)
+			return;
+		r->last = ev_now(loop);
+		forward(r->tp, &src, &r->peer, dgram, (size_t)n);
+	}
+}
+
+static struct tp_reply *reply_get(struct tproxy *tp,
+				  const struct sockaddr_storage *peer)
+{
+	unsigned h = bucket_of(peer);
+	struct tp_reply *r;
+	char p[ADDR_STR_MAX];
+	int fd;
+
+	for (r = tp->replies[h]; r; r = r->hnext)
+		if (same(&r->peer, peer))
+			return r;
+	fd = redir_reply_socket(peer);
+	if (fd < 0) {
+		log_warn("tproxy: cannot answer from %s: %s",
+			 sockaddr_str((const struct sockaddr *)peer, p, sizeof(p)),
+			 strerror(errno));
+		return NULL;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->tp = tp;
+	r->peer = *peer;
+	r->hnext = tp->replies[h];
+	tp->replies[h] = r;
+	ev_io_init(&r->io, reply_io_cb, fd, EV_READ);
+	ev_io_start(tp->loop, &r->io);
+	return r;
+}
+
+/* A reply from the tunnel: send it to the source, from the peer. */
+static void got_datagram(struct tp_assoc *as, const struct frame *f)
+{
+	struct addr peer;
+	const uint8_t *data;
+	size_t len;
+	struct sockaddr_storage ss, to = as->src;
+	socklen_t sl;
+	struct tp_reply *r;
+
+	frame_get_udp(f, &peer, &data, &len);
+	if (addr_to_sockaddr(&peer, &ss, &sl))
+		return;
+	/* answer in the family the source used */
+	if (to.ss_family == AF_INET6 && ss.ss_family == AF_INET) {
+		struct sockaddr_in6 m = { .sin6_family = AF_INET6 };
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		m.sin6_port = in->sin_port;
+		m.sin6_addr.s6_addr[10] = m.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&m.sin6_addr.s6_addr[12], &in->sin_addr, 4);
+		memcpy(&ss, &m, sizeof(m));
+	}
+	r = reply_get(as->tp, &ss);
+	if (!r)
+		return;
+	r->last = as->last = ev_now(as->tp->loop);
+	sl = to.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+				       sizeof(struct sockaddr_in6);
+	if (sendto(r->io.fd, data, len, 0, (struct sockaddr *)&to, sl) >= 0)
+		as->down += len;
+}
+
+static void assoc_frame(struct stream *s, const struct frame *f)
+{
+	struct tp_assoc *as = container_of(s, struct tp_assoc, s);
+	uint8_t code;
+	struct addr unused;
+
+	switch (f->type) {
+	case FRAME_UDP_DATA:
+		got_datagram(as, f);
+		break;
+	case FRAME_RESULT:
+		frame_get_result(f, &code, &unused);
+		if (code != PROTO_OK) {
+			log_info("tproxy: udp %u refused by server (code %u)",
+				 s->id, code);
+			assoc_free(as, 0);
+		}
+		break;
+	case FRAME_RST:
+		assoc_free(as, 0);
+		break;
+	default:
+		break;
+	}
+}
+
+static void assoc_abort(struct stream *s)
+{
+	assoc_free(container_of(s, struct tp_assoc, s), 0);
+}
+
+static void assoc_writable(struct stream *s)
+{
+}
+
+static const struct stream_ops assoc_ops = {
+	.frame = assoc_frame,
+	.abort = assoc_abort,
+	.writable = assoc_writable,
+};
+
+/* ---- listener ---- */
+
+static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct tproxy *tp = container_of(w, struct tproxy, io);
+	uint8_t *dgram = tp->scratch + ROOM;
+
+	for (int i = 0; i < RECV_BUDGET; i++) {
+		struct sockaddr_storage src, dst;
+		ssize_t n = redir_recv_udp(w->fd, dgram, 65536, &src, &dst);
+
+		if (n < 0)
+			return;
+		forward(tp, &src, &dst, dgram, (size_t)n);
+	}
+}
+
+/* Associations and reply sockets nobody used for a while go away. */
+static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tproxy *tp = container_of(w, struct tproxy, sweep);
+	ev_tstamp old = ev_now(loop) - IDLE_TIMEOUT;
+
+	for (int h = 0; h < BUCKETS; h++) {
+		struct tp_assoc *as = tp->assocs[h], *an;
+		struct tp_reply *r = tp->replies[h], *rn;
+
+		for (; as; as = an) {
+			an = as->hnext;
+			if (as->last < old)
+				assoc_free(as, 1);
+		}
+		for (; r; r = rn) {
+			rn = r->hnext;
+			if (r->last < old)
+				reply_free(r);
+		}
+	}
+}
+
+struct tproxy *tproxy_new(struct ev_loop *loop, const struct addr *listen,
+			  struct client *client)
+{
+	struct tproxy *tp;
+	char err[256], name[ADDR_STR_MAX];
+	int fd = redir_listen_udp(listen, err, sizeof(err));
+
+	if (fd < 0) {
+		log_error("tproxy %s", err);
+		return NULL;
+	}
+	tp = xcalloc(1, sizeof(*tp));
+	tp->loop = loop;
+	tp->client = client;
+	tp->scratch = xmalloc(SCRATCH_SIZE);
+	ev_io_init(&tp->io, listen_cb, fd, EV_READ);
+	ev_io_start(loop, &tp->io);
+	ev_timer_init(&tp->sweep, sweep_cb, SWEEP_INTERVAL, SWEEP_INTERVAL);
+	ev_timer_start(loop, &tp->sweep);
+	log_info("UDP TPROXY listener on %s", addr_str(listen, name,
+							sizeof(name)));
+	return tp;
+}
+
+void tproxy_free(struct tproxy *tp)
+{
+	if (!tp)
+		return;
+	for (int h = 0; h < BUCKETS; h++) {
+		while (tp->assocs[h])
+			assoc_free(tp->assocs[h], 1);
+		while (tp->replies[h])
+			reply_free(tp->replies[h]);
+	}
+	ev_io_stop(tp->loop, &tp->io);
+	ev_timer_stop(tp->loop, &tp->sweep);
+	close(tp->io.fd);
+	free(tp->scratch);
+	free(tp);
+}
