@@ -31,6 +31,7 @@ static void flow_end(struct flow *f, int reason, const char *why, int linger0)
 {
 	ev_io_stop(f->loop, &f->rio);
 	ev_io_stop(f->loop, &f->wio);
+	ev_timer_stop(f->loop, &f->idle);
 	tunnel_detach(&f->s);
 	buf_release(&f->out);
 	if (f->fd >= 0) {
@@ -119,6 +120,7 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 		tunnel_data_commit(t, f->s.id, (size_t)n);
 		f->credit -= (uint32_t)n;
 		f->up_bytes += (uint64_t)n;
+		f->last_active = ev_now(loop);
 		return;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -182,6 +184,7 @@ static void got_data(struct flow *f, const struct frame *fr)
 		return;
 	}
 	f->rcv_avail -= (uint32_t)len;
+	f->last_active = ev_now(f->loop);
 	if (!buf_len(&f->out)) {
 		n = write(f->fd, p, len);
 		if (n < 0) {
@@ -254,6 +257,22 @@ static void stream_frame(struct stream *s, const struct frame *fr)
 	}
 }
 
+/* The timer is not moved on every byte: when it fires, it checks when
+ * the flow last moved data and sleeps for the rest of the interval. */
+static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct flow *f = container_of(w, struct flow, idle);
+	ev_tstamp left = f->last_active + w->repeat - ev_now(loop);
+
+	if (left > 0.01) {
+		ev_timer_stop(loop, w);
+		ev_timer_set(w, left, w->repeat);
+		ev_timer_start(loop, w);
+		return;
+	}
+	flow_reset(f, PROTO_TTL_EXPIRED, "idle-timeout");
+}
+
 static void stream_abort(struct stream *s)
 {
 	flow_end(of_stream(s), PROTO_GENERAL_FAILURE, "tunnel closed", 1);
@@ -278,6 +297,7 @@ static void flow_init(struct flow *f, struct tunnel *t,
 	f->credit = tunnel_peer_window(t);
 	ev_init(&f->rio, rio_cb);
 	ev_init(&f->wio, wio_cb);
+	ev_init(&f->idle, idle_cb);
 }
 
 void flow_open(struct flow *f, struct tunnel *t, const struct flow_ops *ops,
@@ -302,7 +322,13 @@ void flow_accept(struct flow *f, struct tunnel *t, const struct flow_ops *ops,
 void flow_start(struct flow *f)
 {
 	f->relaying = 1;
-	f->win_time = ev_now(f->loop);
+	f->win_time = f->last_active = ev_now(f->loop);
+	if (f->s.t && tunnel_params(f->s.t)->idle_timeout > 0) {
+		ev_tstamp idle = tunnel_params(f->s.t)->idle_timeout;
+
+		ev_timer_set(&f->idle, idle, idle);
+		ev_timer_start(f->loop, &f->idle);
+	}
 	ev_io_set(&f->rio, f->fd, EV_READ);
 	ev_io_set(&f->wio, f->fd, EV_WRITE);
 	if (f->fin_rcvd)

@@ -32,6 +32,8 @@ struct flow {
 	struct ev_loop *loop;
 	int fd;
 	ev_io rio, wio;
+	ev_timer idle;         /* idle-timeout: re-armed lazily */
+	ev_tstamp last_active;
 	struct buf out;        /* from the tunnel, waiting for the socket */
 	uint32_t credit;       /* DATA bytes we may still send */
 	uint32_t window;       /* our receive window */

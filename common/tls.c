@@ -407,6 +407,16 @@ void tls_shutdown(struct tls *t)
 	ERR_clear_error();
 }
 
+int tls_peer_revoked(const struct tls *t)
+{
+	X509 *peer = SSL_get0_peer_certificate(t->ssl);
+	X509_REVOKED *rev;
+
+	return peer && t->ctx->crl &&
+	       X509_CRL_get0_by_serial(t->ctx->crl, &rev,
+				       X509_get0_serialNumber(peer)) == 1;
+}
+
 const char *tls_peer_name(const struct tls *t)
 {
 	return t->peer;

@@ -50,6 +50,8 @@ ssize_t tls_write(struct tls *t, const void *buf, size_t n);
 /* Best effort close_notify; never blocks. */
 void tls_shutdown(struct tls *t);
 
+/* Server: is the peer's certificate on the current revocation list? */
+int tls_peer_revoked(const struct tls *t);
 /* The peer certificate's common name (the user name on the server). */
 const char *tls_peer_name(const struct tls *t);
 /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */

@@ -406,8 +406,12 @@ static int dispatch(struct tunnel *t, const struct frame *f, const char **why)
 		got_pong(t, f);
 		return 0;
 	case FRAME_GOAWAY:
-		*why = "peer is going away";
-		return -1;
+		if (t->p.is_server || !t->ops->goaway) {
+			*why = "peer is going away";
+			return -1;
+		}
+		t->ops->goaway(t);
+		return 0;
 	case FRAME_OPEN:
 	case FRAME_UDP_OPEN:
 		if (!t->p.is_server) {
@@ -556,10 +560,6 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		tunnel_close(t, "TLS handshake timed out");
 		return;
 	}
-	if (t->goaway_sent) {
-		tunnel_close(t, "going away");
-		return;
-	}
 	idle = ev_now(loop) - t->last_rx;
 	if (idle >= t->p.timeout) {
 		char why[64];
@@ -664,17 +664,21 @@ void tunnel_goaway(struct tunnel *t)
 {
 	uint8_t g[FRAME_HDR_LEN + 1];
 
-	if (t->state != T_UP) {
-		tunnel_close(t, "shutting down");
+	if (t->state != T_UP || t->goaway_sent)
 		return;
-	}
 	frame_code(g, sizeof(g), FRAME_GOAWAY, 0, 0);
 	tunnel_send(t, g, sizeof(g));
 	t->goaway_sent = 1;
-	/* the timer closes it once the frame had a moment to leave */
-	ev_timer_stop(t->loop, &t->timer);
-	ev_timer_set(&t->timer, 0.2, 0.);
-	ev_timer_start(t->loop, &t->timer);
+}
+
+size_t tunnel_stream_count(const struct tunnel *t)
+{
+	return t->streams.count;
+}
+
+const struct tls *tunnel_tls(const struct tunnel *t)
+{
+	return t->tls;
 }
 
 void tunnel_free(struct tunnel *t)

@@ -41,6 +41,9 @@ struct tunnel_ops {
 	/* The tunnel closed (every stream was aborted first). The owner
 	 * may tunnel_free() it here: the tunnel touches nothing after. */
 	void (*down)(struct tunnel *t, const char *why);
+	/* Client side: the server sent GOAWAY; open streams may finish but
+	 * no new ones go on this tunnel. */
+	void (*goaway)(struct tunnel *t);
 };
 
 struct tunnel_params {
@@ -50,6 +53,7 @@ struct tunnel_params {
 	ev_tstamp keepalive;      /* ping interval */
 	ev_tstamp timeout;        /* silence that means dead */
 	ev_tstamp handshake_timeout;
+	ev_tstamp idle_timeout;   /* a TCP flow silent this long is reset */
 };
 
 /* Takes ownership of fd (connected, non-blocking) and tls. */
@@ -58,8 +62,11 @@ struct tunnel *tunnel_new(struct ev_loop *loop, int fd, struct tls *tls,
 			  const struct tunnel_params *p, void *owner);
 /* Closes (idempotent): aborts streams, calls ops->down. */
 void tunnel_close(struct tunnel *t, const char *why);
-/* Sends GOAWAY and closes once it is written (or after a moment). */
+/* Sends GOAWAY: the peer opens nothing new; what runs may finish. */
 void tunnel_goaway(struct tunnel *t);
+/* Streams attached right now. */
+size_t tunnel_stream_count(const struct tunnel *t);
+const struct tls *tunnel_tls(const struct tunnel *t);
 void tunnel_free(struct tunnel *t);
 
 void *tunnel_owner(const struct tunnel *t);

@@ -34,6 +34,7 @@ void tunnel_conf_init(struct tunnel_conf *c, const char *path, int is_server)
 	c->tp.keepalive = 10;
 	c->tp.timeout = 30;
 	c->tp.handshake_timeout = 10;
+	c->tp.idle_timeout = 3600;
 }
 
 void tunnel_conf_free(struct tunnel_conf *c)
@@ -171,6 +172,19 @@ static int duration(const char *s, double *out, char *err, size_t n)
 	}
 	*out = ms / 1000.0;
 	return 0;
+}
+
+int tc_set_idle_timeout(void *cfg, const struct conf_line *l, char *err,
+			size_t n)
+{
+	struct tunnel_conf *c = cfg;
+
+	/* "0" turns it off */
+	if (!strcmp(l->argv[1], "0")) {
+		c->tp.idle_timeout = 0;
+		return 0;
+	}
+	return duration(l->argv[1], &c->tp.idle_timeout, err, n);
 }
 
 int tc_set_keepalive(void *cfg, const struct conf_line *l, char *err, size_t n)

@@ -22,6 +22,8 @@ int tc_set_cert(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_key(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_log_level(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_keepalive(void *cfg, const struct conf_line *l, char *err, size_t n);
+int tc_set_idle_timeout(void *cfg, const struct conf_line *l, char *err,
+			size_t n);
 int tc_set_window(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_max_window(void *cfg, const struct conf_line *l, char *err, size_t n);
 
@@ -31,6 +33,7 @@ int tc_set_max_window(void *cfg, const struct conf_line *l, char *err, size_t n)
 	{ "key", 1, 1, 1, tc_set_key }, \
 	{ "log-level", 1, 1, 0, tc_set_log_level }, \
 	{ "keepalive", 2, 2, 0, tc_set_keepalive }, \
+	{ "idle-timeout", 1, 1, 0, tc_set_idle_timeout }, \
 	{ "window", 1, 1, 0, tc_set_window }, \
 	{ "max-window", 1, 1, 0, tc_set_max_window }
 

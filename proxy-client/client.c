@@ -27,6 +27,7 @@ struct client {
 	int naddrs, next_addr;
 	struct tunnel *t;        /* connecting or up */
 	int up;
+	int draining;            /* the server sent GOAWAY */
 	ev_timer retry;
 	double backoff;
 	unsigned reconnects;
@@ -39,7 +40,7 @@ static void connect_next(struct client *c);
 
 struct tunnel *client_tunnel(struct client *c)
 {
-	return c->up ? c->t : NULL;
+	return c->up && !c->draining ? c->t : NULL;
 }
 
 void client_wait(struct client *c, struct client_waiter *w)
@@ -98,10 +99,23 @@ static void tunnel_down(struct tunnel *t, const char *why)
 	else
 		log_warn("tunnel: cannot connect to %s: %s", c->server, why);
 	c->up = 0;
+	c->draining = 0;
 	c->t = NULL;
 	c->reconnects++;
 	tunnel_free(t);
 	schedule_retry(c);
+}
+
+/* New flows wait for the next tunnel; open ones may finish on this. */
+static void tunnel_goaway_cb(struct tunnel *t)
+{
+	struct client *c = tunnel_owner(t);
+
+	log_info("tunnel: server is going away; %zu open flows may finish",
+		 tunnel_stream_count(t));
+	c->draining = 1;
+	if (!tunnel_stream_count(t))
+		tunnel_close(t, "server went away");
 }
 
 static void tunnel_open(struct tunnel *t, const struct frame *f)
@@ -113,6 +127,7 @@ static const struct tunnel_ops client_tunnel_ops = {
 	.up = tunnel_up,
 	.open = tunnel_open,
 	.down = tunnel_down,
+	.goaway = tunnel_goaway_cb,
 };
 
 static void start_tunnel(struct client *c, const struct sockaddr_storage *ss)

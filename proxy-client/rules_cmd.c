@@ -141,11 +141,18 @@ int rules_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!config || optind < argc) {
+	if ((!config && action != 2) || optind < argc) {
 		fprintf(stderr, "proxy-client rules: %s\n", config ?
 			"unexpected argument" : "no profile given (-c FILE)");
 		fputs(usage_text, stderr);
 		return 2;
+	}
+	if (action == 2) {
+		/* Removal needs nothing from the profile: it must work even
+		 * when the profile is gone or the rules block our own DNS. */
+		rules_remove(&p, err, sizeof(err));
+		printf("rules removed\n");
+		return 0;
 	}
 	if (client_conf_load(&conf, config, err, sizeof(err))) {
 		fprintf(stderr, "proxy-client: %s\n", err);
@@ -178,17 +185,13 @@ int rules_main(int argc, char **argv)
 		fputs(text, stdout);
 		free(text);
 		rc = 0;
-	} else if (action == 1) {
+	} else {
 		rc = rules_apply(&p, err, sizeof(err)) ? 1 : 0;
 		if (rc)
 			fprintf(stderr, "proxy-client rules: %s\n", err);
 		else
 			printf("rules in place; undo with: proxy-client rules "
 			       "-c %s --remove\n", config);
-	} else {
-		rules_remove(&p, err, sizeof(err));
-		printf("rules removed\n");
-		rc = 0;
 	}
 out:
 	free(ex);

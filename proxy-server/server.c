@@ -2,7 +2,9 @@
 #include "server.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,9 @@
 #define SCRATCH_SIZE (65536 + 64)
 /* After EMFILE/ENFILE, accepting pauses this long instead of spinning. */
 #define ACCEPT_PAUSE 0.5
+/* How often the CRL file is looked at without a handshake or SIGHUP. */
+#define CRL_CHECK_INTERVAL 5.0
+#define DRAIN_CHECK 0.2
 
 struct listener {
 	ev_io io;
@@ -36,22 +41,93 @@ struct client_conn {
 	int up;
 };
 
+/* Limits are logged at most once a second: a flood must not become a
+ * flood of log lines. */
+static void log_limit(struct server *s, const char *fmt, const char *what)
+{
+	if (ev_now(s->loop) - s->last_limit_log < 1.0)
+		return;
+	s->last_limit_log = ev_now(s->loop);
+	log_warn(fmt, what);
+}
+
 static void conn_up(struct tunnel *t)
 {
-	struct client_conn *c = tunnel_owner(t);
+	struct client_conn *c = tunnel_owner(t), *o;
+	const char *user = tunnel_peer(t);
+	unsigned same = 0;
 
+	for (o = c->srv->clients; o; o = o->next)
+		if (o->up && !strcmp(tunnel_peer(o->t), user))
+			same++;
+	if (same >= c->srv->conf->max_tunnels_per_user) {
+		log_warn("%s: refused from %s: max-tunnels-per-user (%u) reached",
+			 tunnel_name(t), c->peer,
+			 c->srv->conf->max_tunnels_per_user);
+		tunnel_close(t, "max-tunnels-per-user reached");
+		return;
+	}
 	c->up = 1;
 	log_info("%s: up from %s", tunnel_name(t), c->peer);
+}
+
+static void refuse_stream(struct tunnel *t, const struct frame *f)
+{
+	uint8_t b[FRAME_HDR_LEN + 1];
+
+	frame_result(b, sizeof(b), f->stream, PROTO_GENERAL_FAILURE, NULL);
+	tunnel_send(t, b, sizeof(b));
 }
 
 static void conn_open(struct tunnel *t, const struct frame *f)
 {
 	struct client_conn *c = tunnel_owner(t);
+	struct server *s = c->srv;
 
+	if (s->stopping) {
+		refuse_stream(t, f);
+		return;
+	}
+	if (tunnel_stream_count(t) >= s->conf->max_flows) {
+		log_limit(s, "%s: max-flows reached: refusing new flows",
+			  tunnel_name(t));
+		refuse_stream(t, f);
+		return;
+	}
 	if (f->type == FRAME_OPEN)
-		outbound_open(c->srv, t, f);
+		outbound_open(s, t, f);
 	else
-		udp_relay_open(c->srv, t, f);
+		udp_relay_open(s, t, f);
+}
+
+/* A changed CRL applies to tunnels that are already up, too. */
+static void check_crl(struct server *s, int force_log)
+{
+	char err[256];
+	int rc = tls_ctx_refresh_crl(s->tls, err, sizeof(err));
+	struct client_conn *c, *next;
+
+	if (rc < 0) {
+		log_warn("%s (keeping the previous list)", err);
+		return;
+	}
+	if (rc > 0 || force_log)
+		log_info("revocation list %s", rc ? "reloaded" : "unchanged");
+	if (!rc)
+		return;
+	for (c = s->clients; c; c = next) {
+		next = c->next;
+		if (c->up && tls_peer_revoked(tunnel_tls(c->t))) {
+			log_warn("%s: certificate revoked, disconnecting",
+				 tunnel_name(c->t));
+			tunnel_close(c->t, "certificate revoked");
+		}
+	}
+}
+
+static void crl_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	check_crl(container_of(w, struct server, crl_check), 0);
 }
 
 static void conn_down(struct tunnel *t, const char *why)
@@ -86,18 +162,20 @@ static void pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void accept_one(struct server *s, int fd, struct sockaddr *sa)
 {
-	struct client_conn *c = xcalloc(1, sizeof(*c));
+	struct client_conn *c;
 	struct tls *tls;
-	char err[256];
-	int rc;
+	char peer[ADDR_STR_MAX];
 
+	if ((unsigned)s->nclients >= s->conf->max_tunnels) {
+		log_limit(s, "connection from %s refused: max-tunnels reached",
+			  sockaddr_str(sa, peer, sizeof(peer)));
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
 	sockaddr_str(sa, c->peer, sizeof(c->peer));
-	/* a revocation takes effect at the next handshake */
-	rc = tls_ctx_refresh_crl(s->tls, err, sizeof(err));
-	if (rc > 0)
-		log_info("revocation list reloaded");
-	else if (rc < 0)
-		log_warn("%s (keeping the previous list)", err);
+	/* a revocation takes effect at the next handshake at the latest */
+	check_crl(s, 0);
 	tls = tls_new(s->tls, fd);
 	if (!tls) {
 		log_warn("connection from %s: cannot start TLS", c->peer);
@@ -183,21 +261,21 @@ static int listen_on(struct server *s, const struct addr *a)
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct server *s = w->data;
-	char err[256];
 
 	if (w->signum == SIGHUP) {
-		int rc = tls_ctx_refresh_crl(s->tls, err, sizeof(err));
-
-		if (rc < 0)
-			log_warn("%s (keeping the previous list)", err);
-		else
-			log_info("SIGHUP: revocation list %s",
-				 rc ? "reloaded" : "unchanged");
+		log_info("SIGHUP: re-reading the revocation list");
+		check_crl(s, 1);
 		return;
 	}
-	log_info("%s: shutting down (%d tunnels)",
-		 w->signum == SIGTERM ? "SIGTERM" : "SIGINT", s->nclients);
-	server_stop(s);
+	if (s->stopping) {
+		log_info("%s again: stopping now", strsignal(w->signum));
+		server_stop(s);
+		return;
+	}
+	log_info("%s: shutting down (%d tunnels; flows get %.0f s to finish)",
+		 w->signum == SIGTERM ? "SIGTERM" : "SIGINT", s->nclients,
+		 s->conf->shutdown_grace);
+	server_shutdown(s);
 }
 
 static void watch_signal(struct server *s, ev_signal *w, int sig)
@@ -205,6 +283,103 @@ static void watch_signal(struct server *s, ev_signal *w, int sig)
 	ev_signal_init(w, signal_cb, sig);
 	w->data = s;
 	ev_signal_start(s->loop, w);
+}
+
+/* Ports are bound and keys read: root is no longer needed. */
+static int drop_privileges(const struct server_conf *c)
+{
+	struct passwd *pw = NULL;
+	struct group *gr = NULL;
+	gid_t gid;
+
+	if (!c->user && !c->group)
+		return 0;
+	if (c->user && !(pw = getpwnam(c->user))) {
+		log_error("user %s: no such user", c->user);
+		return -1;
+	}
+	if (c->group && !(gr = getgrnam(c->group))) {
+		log_error("group %s: no such group", c->group);
+		return -1;
+	}
+	gid = gr ? gr->gr_gid : pw->pw_gid;
+	if (setgroups(0, NULL) || setgid(gid) ||
+	    (pw && setuid(pw->pw_uid))) {
+		log_error("cannot drop privileges to %s:%s: %s",
+			  c->user ? c->user : "-", c->group ? c->group : "-",
+			  strerror(errno));
+		return -1;
+	}
+	log_info("running as %s:%s", c->user ? c->user : "(unchanged)",
+		 c->group ? c->group : "(user's group)");
+	return 0;
+}
+
+static void stop_listening(struct server *s)
+{
+	while (s->listeners) {
+		struct listener *l = s->listeners;
+
+		s->listeners = l->next;
+		ev_io_stop(s->loop, &l->io);
+		ev_timer_stop(s->loop, &l->pause);
+		close(l->io.fd);
+		free(l);
+	}
+}
+
+static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct server *s = container_of(w, struct server, drain);
+	struct client_conn *c;
+	size_t flows = 0;
+
+	for (c = s->clients; c; c = c->next)
+		flows += tunnel_stream_count(c->t);
+	if (flows && ev_now(loop) < s->drain_until)
+		return;
+	if (flows)
+		log_info("shutdown-grace over: closing %zu flows", flows);
+	server_stop(s);
+}
+
+void server_shutdown(struct server *s)
+{
+	struct client_conn *c, *next;
+
+	s->stopping = 1;
+	stop_listening(s);
+	ev_timer_stop(s->loop, &s->crl_check);
+	for (c = s->clients; c; c = next) {
+		next = c->next;
+		if (c->up)
+			tunnel_goaway(c->t);
+		else
+			tunnel_close(c->t, "server shutting down");
+	}
+	s->drain_until = ev_now(s->loop) + s->conf->shutdown_grace;
+	ev_timer_set(&s->drain, 0., DRAIN_CHECK);
+	ev_timer_start(s->loop, &s->drain);
+}
+
+/* Stops listening and closes every tunnel, then lets the loop end. */
+void server_stop(struct server *s)
+{
+	s->stopping = 1;
+	ev_timer_stop(s->loop, &s->drain);
+	ev_timer_stop(s->loop, &s->crl_check);
+	stop_listening(s);
+	while (s->clients)
+		tunnel_close(s->clients->t, "server shutting down");
+	resolver_free(s->resolver);
+	s->resolver = NULL;
+	tls_ctx_free(s->tls);
+	s->tls = NULL;
+	free(s->scratch);
+	s->scratch = NULL;
+	ev_signal_stop(s->loop, &s->sigterm);
+	ev_signal_stop(s->loop, &s->sigint);
+	ev_signal_stop(s->loop, &s->sighup);
 }
 
 int server_start(struct server *s, struct ev_loop *loop,
@@ -235,35 +410,16 @@ int server_start(struct server *s, struct ev_loop *loop,
 	for (int i = 0; i < conf->nlisten; i++)
 		if (listen_on(s, &conf->listen[i]))
 			return -1;
+	if (drop_privileges(conf))
+		return -1;
+	ev_timer_init(&s->crl_check, crl_timer_cb, CRL_CHECK_INTERVAL,
+		      CRL_CHECK_INTERVAL);
+	if (conf->crl_path)
+		ev_timer_start(loop, &s->crl_check);
+	ev_init(&s->drain, drain_cb);
 	signal(SIGPIPE, SIG_IGN);
 	watch_signal(s, &s->sigterm, SIGTERM);
 	watch_signal(s, &s->sigint, SIGINT);
 	watch_signal(s, &s->sighup, SIGHUP);
 	return 0;
-}
-
-/* Stops listening and closes every tunnel, then lets the loop end. */
-void server_stop(struct server *s)
-{
-	s->stopping = 1;
-	while (s->listeners) {
-		struct listener *l = s->listeners;
-
-		s->listeners = l->next;
-		ev_io_stop(s->loop, &l->io);
-		ev_timer_stop(s->loop, &l->pause);
-		close(l->io.fd);
-		free(l);
-	}
-	while (s->clients)
-		tunnel_close(s->clients->t, "server shutting down");
-	resolver_free(s->resolver);
-	s->resolver = NULL;
-	tls_ctx_free(s->tls);
-	s->tls = NULL;
-	free(s->scratch);
-	s->scratch = NULL;
-	ev_signal_stop(s->loop, &s->sigterm);
-	ev_signal_stop(s->loop, &s->sigint);
-	ev_signal_stop(s->loop, &s->sighup);
 }

@@ -21,12 +21,20 @@ struct server {
 	int nclients;
 	uint8_t *scratch;            /* one datagram + frame header */
 	ev_signal sigterm, sigint, sighup;
+	ev_timer crl_check;          /* notices a changed CRL by itself */
+	ev_timer drain;              /* SIGTERM: waits for flows to finish */
+	ev_tstamp drain_until;
+	ev_tstamp last_limit_log;
 	int stopping;
 };
 
-/* Binds, loads TLS; 0 or -1 (error already logged). */
+/* Binds, loads TLS, drops privileges; 0 or -1 (error already logged). */
 int server_start(struct server *s, struct ev_loop *loop,
 		 struct server_conf *conf);
+/* Stops accepting, asks clients to go away, lets flows finish up to
+ * shutdown-grace, then stops (the loop ends). */
+void server_shutdown(struct server *s);
+/* Closes everything now. */
 void server_stop(struct server *s);
 
 /* Streams the peer opens; both report failures on the tunnel. */

@@ -108,6 +108,71 @@ static int set_connect_timeout(void *cfg, const struct conf_line *l,
 	return seconds(l->argv[1], &c->connect_timeout, err, n);
 }
 
+static int set_udp_timeout(void *cfg, const struct conf_line *l, char *err,
+			   size_t n)
+{
+	return seconds(l->argv[1], &((struct server_conf *)cfg)->udp_timeout,
+		       err, n);
+}
+
+static int set_grace(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	return seconds(l->argv[1], &((struct server_conf *)cfg)->shutdown_grace,
+		       err, n);
+}
+
+static int count(const char *s, unsigned max, unsigned *out, char *err,
+		 size_t n)
+{
+	unsigned long v;
+
+	if (conf_parse_uint(s, 1, max, &v)) {
+		snprintf(err, n, "bad number '%s' (1 to %u)", s, max);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int set_max_tunnels(void *cfg, const struct conf_line *l, char *err,
+			   size_t n)
+{
+	return count(l->argv[1], 1000000, &((struct server_conf *)cfg)->max_tunnels,
+		     err, n);
+}
+
+static int set_max_per_user(void *cfg, const struct conf_line *l, char *err,
+			    size_t n)
+{
+	return count(l->argv[1], 1000000,
+		     &((struct server_conf *)cfg)->max_tunnels_per_user, err, n);
+}
+
+static int set_max_flows(void *cfg, const struct conf_line *l, char *err,
+			 size_t n)
+{
+	return count(l->argv[1], 10000000, &((struct server_conf *)cfg)->max_flows,
+		     err, n);
+}
+
+static int set_user(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct server_conf *c = cfg;
+
+	free(c->user);
+	c->user = xstrdup(l->argv[1]);
+	return 0;
+}
+
+static int set_group(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct server_conf *c = cfg;
+
+	free(c->group);
+	c->group = xstrdup(l->argv[1]);
+	return 0;
+}
+
 static const struct conf_directive server_directives[] = {
 	TUNNEL_DIRECTIVES,
 	{ "listen", 1, 1, 0, set_listen },
@@ -117,6 +182,13 @@ static const struct conf_directive server_directives[] = {
 	{ "deny", 1, CONF_MAX_ARGS - 1, 0, set_deny },
 	{ "handshake-timeout", 1, 1, 0, set_hs_timeout },
 	{ "connect-timeout", 1, 1, 0, set_connect_timeout },
+	{ "udp-timeout", 1, 1, 0, set_udp_timeout },
+	{ "shutdown-grace", 1, 1, 0, set_grace },
+	{ "max-tunnels", 1, 1, 0, set_max_tunnels },
+	{ "max-tunnels-per-user", 1, 1, 0, set_max_per_user },
+	{ "max-flows", 1, 1, 0, set_max_flows },
+	{ "user", 1, 1, 0, set_user },
+	{ "group", 1, 1, 0, set_group },
 	{ NULL, 0, 0, 0, NULL },
 };
 
@@ -128,6 +200,11 @@ int server_conf_load(struct server_conf *c, const char *path, char *err,
 	memset(c, 0, sizeof(*c));
 	tunnel_conf_init(&c->tc, path, 1);
 	c->connect_timeout = 10;
+	c->udp_timeout = 300;
+	c->shutdown_grace = 5;
+	c->max_tunnels = 256;
+	c->max_tunnels_per_user = 8;
+	c->max_flows = 16384;
 	if (conf_load(path, server_directives, c, err, n))
 		return -1;
 	if (tunnel_conf_check(&c->tc, why, sizeof(why))) {
@@ -148,6 +225,8 @@ void server_conf_free(struct server_conf *c)
 	free(c->listen);
 	free(c->crl_path);
 	free(c->dns);
+	free(c->user);
+	free(c->group);
 	policy_free(&c->policy);
 	memset(c, 0, sizeof(*c));
 }

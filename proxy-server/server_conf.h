@@ -17,6 +17,12 @@ struct server_conf {
 	char *dns;             /* "ip,ip:port,..." for c-ares, or NULL */
 	struct policy policy;
 	double connect_timeout;
+	double udp_timeout;      /* idle UDP association on our side */
+	double shutdown_grace;   /* SIGTERM: how long flows may finish */
+	unsigned max_tunnels;
+	unsigned max_tunnels_per_user;
+	unsigned max_flows;      /* per tunnel */
+	char *user, *group;      /* drop root to these after start-up */
 };
 
 /* Reads path; on failure err holds "file:line: what". 0 or -1. */

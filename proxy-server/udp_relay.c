@@ -44,6 +44,8 @@ struct udp_relay {
 	int fd;
 	int family;   /* of fd: AF_INET6 (dual-stack) or AF_INET */
 	ev_io io;
+	ev_timer idle;        /* udp-timeout, re-armed lazily */
+	ev_tstamp last_active;
 	char user[64];
 	struct parked *parked;
 	int nparked;
@@ -62,6 +64,7 @@ static void relay_free(struct udp_relay *r)
 		free(p);
 	}
 	ev_io_stop(r->srv->loop, &r->io);
+	ev_timer_stop(r->srv->loop, &r->idle);
 	if (r->fd >= 0)
 		close(r->fd);
 	log_debug("tunnel %s: udp %u ended (%llu bytes up, %llu down)",
@@ -105,6 +108,7 @@ static void send_to(struct udp_relay *r, struct sockaddr_storage *ss,
 	sl = to_socket_family(r, ss);
 	if (sendto(r->fd, data, len, 0, (struct sockaddr *)ss, sl) >= 0)
 		r->up += len;
+	r->last_active = ev_now(r->srv->loop);
 }
 
 static struct name_entry *cache_find(struct udp_relay *r, const char *name)
@@ -249,7 +253,29 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		memcpy(dgram - hl, hdr, (size_t)hl);
 		if (!tunnel_send_udp(r->s.t, dgram - hl, (size_t)hl + (size_t)n))
 			r->down += (uint64_t)n;
+		r->last_active = ev_now(loop);
 	}
+}
+
+/* An association nobody used for udp-timeout ends; the client learns
+ * it from the RST and makes a new one when it needs it. */
+static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct udp_relay *r = container_of(w, struct udp_relay, idle);
+	ev_tstamp left = r->last_active + w->repeat - ev_now(loop);
+	uint8_t b[FRAME_HDR_LEN + 1];
+
+	if (left > 0.01) {
+		ev_timer_stop(loop, w);
+		ev_timer_set(w, left, w->repeat);
+		ev_timer_start(loop, w);
+		return;
+	}
+	log_debug("tunnel %s: udp %u: udp-timeout", r->user, r->s.id);
+	frame_code(b, sizeof(b), FRAME_RST, r->s.id, PROTO_TTL_EXPIRED);
+	tunnel_send(r->s.t, b, sizeof(b));
+	tunnel_detach(&r->s);
+	relay_free(r);
 }
 
 static int open_socket(int *family)
@@ -298,6 +324,10 @@ void udp_relay_open(struct server *s, struct tunnel *t, const struct frame *f)
 	}
 	ev_io_init(&r->io, io_cb, r->fd, EV_READ);
 	ev_io_start(s->loop, &r->io);
+	r->last_active = ev_now(s->loop);
+	ev_timer_init(&r->idle, idle_cb, s->conf->udp_timeout,
+		      s->conf->udp_timeout);
+	ev_timer_start(s->loop, &r->idle);
 	frame_result(b, sizeof(b), f->stream, PROTO_OK, NULL);
 	tunnel_send(t, b, sizeof(b));
 	log_debug("tunnel %s: udp %u: association open", r->user, f->stream);

@@ -310,7 +310,7 @@ char *rules_render(const struct rules_params *p)
 	buf_init(&script, 1u << 20);
 	build(p, 0, &cmds, &script);
 	add(&out, "#!/bin/sh\n# proxy-client rules: %s, %s, IPv4%s. Undo with "
-	    "`proxy-client rules --remove`.\nset -e\n", p->nft ? "nft" : "iptables",
+	    "`proxy-client rules -c PROFILE --remove`.\nset -e\n", p->nft ? "nft" : "iptables",
 	    p->gateway ? "this host and the LAN behind it" : "this host",
 	    p->ipv6 ? " and IPv6" : "");
 	buf_put(&cmds, "", 1);
