@@ -263,8 +263,20 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	struct server *s = w->data;
 
 	if (w->signum == SIGHUP) {
-		log_info("SIGHUP: re-reading the revocation list");
+		struct policy p;
+		char err[CONF_ERR_MAX];
+
+		log_info("SIGHUP: re-reading the revocation list and the "
+			 "allow/deny rules");
 		check_crl(s, 1);
+		if (server_conf_reload_policy(s->conf->path, &p, err,
+					      sizeof(err))) {
+			log_warn("%s (keeping the previous rules)", err);
+			return;
+		}
+		policy_free(&s->conf->policy);
+		s->conf->policy = p;
+		log_info("destination policy reloaded: %d allow/deny rules", p.n);
 		return;
 	}
 	if (s->stopping) {

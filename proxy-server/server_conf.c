@@ -205,6 +205,7 @@ int server_conf_load(struct server_conf *c, const char *path, char *err,
 	c->max_tunnels = 256;
 	c->max_tunnels_per_user = 8;
 	c->max_flows = 16384;
+	c->path = xstrdup(path);
 	if (conf_load(path, server_directives, c, err, n))
 		return -1;
 	if (tunnel_conf_check(&c->tc, why, sizeof(why))) {
@@ -219,6 +220,29 @@ int server_conf_load(struct server_conf *c, const char *path, char *err,
 	return 0;
 }
 
+int server_conf_reload_policy(const char *path, struct policy *p, char *err,
+			      size_t n)
+{
+	struct conf_directive table[ARRAY_SIZE(server_directives)];
+	struct server_conf tmp;
+	int rc;
+
+	/* every directive is still recognised; only allow/deny act */
+	memcpy(table, server_directives, sizeof(table));
+	for (size_t i = 0; table[i].name; i++)
+		if (table[i].set != set_allow && table[i].set != set_deny)
+			table[i].set = NULL;
+	memset(&tmp, 0, sizeof(tmp));
+	tunnel_conf_init(&tmp.tc, path, 1);
+	rc = conf_load(path, table, &tmp, err, n);
+	if (!rc) {
+		*p = tmp.policy;
+		tmp.policy.rules = NULL;
+	}
+	server_conf_free(&tmp);
+	return rc;
+}
+
 void server_conf_free(struct server_conf *c)
 {
 	tunnel_conf_free(&c->tc);
@@ -227,6 +251,7 @@ void server_conf_free(struct server_conf *c)
 	free(c->dns);
 	free(c->user);
 	free(c->group);
+	free(c->path);
 	policy_free(&c->policy);
 	memset(c, 0, sizeof(*c));
 }

@@ -23,11 +23,16 @@ struct server_conf {
 	unsigned max_tunnels_per_user;
 	unsigned max_flows;      /* per tunnel */
 	char *user, *group;      /* drop root to these after start-up */
+	char *path;              /* the file, for SIGHUP */
 };
 
 /* Reads path; on failure err holds "file:line: what". 0 or -1. */
 int server_conf_load(struct server_conf *c, const char *path, char *err,
 		     size_t n);
+/* Re-reads only the allow/deny rules of path into *p (SIGHUP): the
+ * rest of the file, keys included, is not touched. 0 or -1. */
+int server_conf_reload_policy(const char *path, struct policy *p, char *err,
+			      size_t n);
 void server_conf_free(struct server_conf *c);
 
 #endif
