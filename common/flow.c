@@ -278,10 +278,49 @@ static void stream_abort(struct stream *s)
 	flow_end(of_stream(s), PROTO_GENERAL_FAILURE, "tunnel closed", 1);
 }
 
+static void stream_info(struct stream *s, struct stream_info *i)
+{
+	struct flow *f = of_stream(s);
+
+	i->kind = "TCP";
+	f->ops->endpoints(f, &i->src, &i->dst);
+	i->start = f->start;
+	i->up = flow_bytes_up(f);
+	i->down = flow_bytes_down(f);
+	i->state = !f->relaying ? "opening" :
+		   f->rd_eof && f->fin_rcvd ? "closing" :
+		   f->rd_eof || f->fin_rcvd ? "half-closed" :
+		   !f->credit || f->s.waiting ? "blocked" : "open";
+}
+
+uint64_t flow_bytes_up(const struct flow *f)
+{
+	return f->server_side ? f->down_bytes : f->up_bytes;
+}
+
+uint64_t flow_bytes_down(const struct flow *f)
+{
+	return f->server_side ? f->up_bytes : f->down_bytes;
+}
+
+void flow_log_end(const struct flow *f, const char *who,
+		  const struct addr *dst, const char *why)
+{
+	char d[ADDR_STR_MAX];
+
+	log_msg(f->relaying ? LOG_INFO : LOG_DEBUG,
+		"%s: flow %u to %s ended after %.1f s: %s (%llu bytes up, "
+		"%llu down)", who, f->s.id, addr_str(dst, d, sizeof(d)),
+		ev_now(f->loop) - f->start, why,
+		(unsigned long long)flow_bytes_up(f),
+		(unsigned long long)flow_bytes_down(f));
+}
+
 static const struct stream_ops flow_stream_ops = {
 	.frame = stream_frame,
 	.abort = stream_abort,
 	.writable = stream_writable,
+	.info = stream_info,
 };
 
 static void flow_init(struct flow *f, struct tunnel *t,
@@ -295,6 +334,8 @@ static void flow_init(struct flow *f, struct tunnel *t,
 	f->window = tunnel_params(t)->window;
 	f->rcv_avail = f->window;
 	f->credit = tunnel_peer_window(t);
+	f->start = ev_now(f->loop);
+	f->server_side = tunnel_params(t)->is_server;
 	ev_init(&f->rio, rio_cb);
 	ev_init(&f->wio, wio_cb);
 	ev_init(&f->idle, idle_cb);

@@ -24,6 +24,8 @@ struct flow_ops {
 	/* The flow is over and detached; its fd is closed. The owner frees
 	 * the container here. reason is PROTO_OK for a clean end. */
 	void (*closed)(struct flow *f, int reason, const char *why);
+	/* For status: where the flow comes from and goes to. */
+	void (*endpoints)(struct flow *f, struct addr *src, struct addr *dst);
 };
 
 struct flow {
@@ -41,7 +43,9 @@ struct flow {
 	uint32_t delivered;    /* written to the socket since last WINDOW */
 	ev_tstamp win_time;    /* when the last WINDOW went out */
 	unsigned relaying : 1, rd_eof : 1, fin_rcvd : 1, wr_shut : 1;
+	unsigned server_side : 1;
 	uint64_t up_bytes, down_bytes; /* socket->tunnel, tunnel->socket */
+	ev_tstamp start;
 };
 
 /* Client: attach to a new stream of t and send OPEN for dst. */
@@ -58,5 +62,12 @@ void flow_result(struct flow *f, int fd, uint8_t code,
 void flow_start(struct flow *f);
 /* Abort: RST to the peer with code, reset the local socket, closed(). */
 void flow_reset(struct flow *f, uint8_t code, const char *why);
+/* The one log line of a flow that ended (info level if it carried
+ * data): who ("tunnel alice", "socks"), destination, bytes, duration. */
+void flow_log_end(const struct flow *f, const char *who,
+		  const struct addr *dst, const char *why);
+/* Bytes toward the destination and back, whichever side we are. */
+uint64_t flow_bytes_up(const struct flow *f);
+uint64_t flow_bytes_down(const struct flow *f);
 
 #endif

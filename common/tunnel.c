@@ -64,6 +64,8 @@ struct tunnel {
 
 	uint32_t peer_window;
 	uint32_t next_id;
+	ev_tstamp since;
+	uint64_t tx_bytes, rx_bytes;
 	struct idmap streams;
 	struct stream *wait_head, **wait_tail;
 };
@@ -273,6 +275,7 @@ static int flush(struct tunnel *t)
 		}
 		n = tls_write(t->tls, buf_peek(b), len);
 		if (n > 0) {
+			t->tx_bytes += (uint64_t)n;
 			buf_consume(b, (size_t)n);
 			if (b == &t->ctl)
 				t->udp_queued = buf_len(b) < t->udp_queued ?
@@ -374,6 +377,7 @@ static int got_hello(struct tunnel *t, const struct frame *f)
 	}
 	t->peer_window = h.window;
 	t->state = T_UP;
+	t->since = ev_now(t->loop);
 	ping(t); /* first RTT sample right away */
 	t->ops->up(t);
 	return 0;
@@ -474,6 +478,7 @@ static int do_read(struct tunnel *t)
 				     RX_SIZE - t->rx_len);
 
 		if (n > 0) {
+			t->rx_bytes += (uint64_t)n;
 			t->rx_len += (size_t)n;
 			total += (size_t)n;
 			t->last_rx = ev_now(t->loop);
@@ -674,6 +679,43 @@ void tunnel_goaway(struct tunnel *t)
 size_t tunnel_stream_count(const struct tunnel *t)
 {
 	return t->streams.count;
+}
+
+struct each_ctx {
+	void (*fn)(const struct stream_info *i, void *arg);
+	void *arg;
+};
+
+static void each_one(void *val, void *arg)
+{
+	struct stream *s = val;
+	struct each_ctx *c = arg;
+	struct stream_info i;
+
+	memset(&i, 0, sizeof(i));
+	s->ops->info(s, &i);
+	c->fn(&i, c->arg);
+}
+
+void tunnel_each_stream(struct tunnel *t,
+			void (*fn)(const struct stream_info *i, void *arg),
+			void *arg)
+{
+	struct each_ctx c = { fn, arg };
+
+	idmap_each(&t->streams, each_one, &c);
+}
+
+void tunnel_get_info(const struct tunnel *t, struct tunnel_info *i)
+{
+	memset(i, 0, sizeof(*i));
+	i->up = t->state == T_UP;
+	i->since = t->since;
+	i->srtt = t->srtt;
+	i->tx = t->tx_bytes;
+	i->rx = t->rx_bytes;
+	if (i->up)
+		tls_describe(t->tls, i->tls, sizeof(i->tls));
 }
 
 const struct tls *tunnel_tls(const struct tunnel *t)

@@ -16,6 +16,16 @@ struct tls;
 struct tunnel;
 
 struct stream;
+
+/* What `status` shows of one stream. */
+struct stream_info {
+	const char *kind;      /* "TCP" or "UDP" */
+	struct addr src, dst;  /* type 0 when unknown */
+	ev_tstamp start;
+	uint64_t up, down;     /* bytes toward the server / back */
+	const char *state;
+};
+
 struct stream_ops {
 	/* A frame for this stream (not OPEN/UDP_OPEN). */
 	void (*frame)(struct stream *s, const struct frame *f);
@@ -23,6 +33,8 @@ struct stream_ops {
 	void (*abort)(struct stream *s);
 	/* The data queue has room again after tunnel_wait_room(). */
 	void (*writable)(struct stream *s);
+	/* Fills what status shows. */
+	void (*info)(struct stream *s, struct stream_info *i);
 };
 
 struct stream {
@@ -66,6 +78,19 @@ void tunnel_close(struct tunnel *t, const char *why);
 void tunnel_goaway(struct tunnel *t);
 /* Streams attached right now. */
 size_t tunnel_stream_count(const struct tunnel *t);
+void tunnel_each_stream(struct tunnel *t,
+			void (*fn)(const struct stream_info *i, void *arg),
+			void *arg);
+
+/* What status shows of the tunnel itself. */
+struct tunnel_info {
+	int up;
+	ev_tstamp since;       /* when it came up */
+	ev_tstamp srtt;
+	uint64_t tx, rx;       /* TLS payload bytes each way */
+	char tls[96];          /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
+};
+void tunnel_get_info(const struct tunnel *t, struct tunnel_info *i);
 const struct tls *tunnel_tls(const struct tunnel *t);
 void tunnel_free(struct tunnel *t);
 

@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "ctl.h"
 #include "log.h"
 #include "util.h"
 
@@ -40,6 +41,7 @@ void tunnel_conf_init(struct tunnel_conf *c, const char *path, int is_server)
 void tunnel_conf_free(struct tunnel_conf *c)
 {
 	free(c->dir);
+	free(c->control);
 	free(c->ca_pem);
 	free(c->cert_pem);
 	if (c->key_pem) {
@@ -185,6 +187,51 @@ int tc_set_idle_timeout(void *cfg, const struct conf_line *l, char *err,
 		return 0;
 	}
 	return duration(l->argv[1], &c->tp.idle_timeout, err, n);
+}
+
+char *tunnel_conf_control(const struct tunnel_conf *c, const char *conf_path,
+			  const char *prog)
+{
+	char path[256];
+
+	if (c->control)
+		return xstrdup(c->control);
+	ctl_default_path(prog, conf_path, path, sizeof(path));
+	return xstrdup(path);
+}
+
+char *conf_control_path(const char *conf_path,
+			const struct conf_directive *table, const char *prog,
+			char *err, size_t n)
+{
+	struct conf_directive *only;
+	struct tunnel_conf tc;
+	size_t count = 0;
+	char *path = NULL;
+
+	while (table[count].name)
+		count++;
+	only = xcalloc(count + 1, sizeof(*only));
+	memcpy(only, table, count * sizeof(*only));
+	for (size_t i = 0; i < count; i++)
+		if (only[i].set != tc_set_control)
+			only[i].set = NULL;
+	tunnel_conf_init(&tc, conf_path, 0);
+	if (!conf_load(conf_path, only, &tc, err, n))
+		path = tunnel_conf_control(&tc, conf_path, prog);
+	tunnel_conf_free(&tc);
+	free(only);
+	return path;
+}
+
+int tc_set_control(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	struct tunnel_conf *c = cfg;
+
+	free(c->control);
+	c->control = !strcmp(l->argv[1], "none") ? xstrdup("") :
+						   conf_path(c, l->argv[1]);
+	return 0;
 }
 
 int tc_set_keepalive(void *cfg, const struct conf_line *l, char *err, size_t n)

@@ -15,6 +15,7 @@ struct tunnel_conf {
 	char *ca_pem, *cert_pem, *key_pem;
 	struct tunnel_params tp;
 	int log_level;    /* -1 when not set */
+	char *control;    /* control socket path, or NULL for the default */
 };
 
 int tc_set_ca(void *cfg, const struct conf_line *l, char *err, size_t n);
@@ -24,6 +25,7 @@ int tc_set_log_level(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_keepalive(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_idle_timeout(void *cfg, const struct conf_line *l, char *err,
 			size_t n);
+int tc_set_control(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_window(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_max_window(void *cfg, const struct conf_line *l, char *err, size_t n);
 
@@ -34,6 +36,7 @@ int tc_set_max_window(void *cfg, const struct conf_line *l, char *err, size_t n)
 	{ "log-level", 1, 1, 0, tc_set_log_level }, \
 	{ "keepalive", 2, 2, 0, tc_set_keepalive }, \
 	{ "idle-timeout", 1, 1, 0, tc_set_idle_timeout }, \
+	{ "control", 1, 1, 0, tc_set_control }, \
 	{ "window", 1, 1, 0, tc_set_window }, \
 	{ "max-window", 1, 1, 0, tc_set_max_window }
 
@@ -42,6 +45,16 @@ void tunnel_conf_init(struct tunnel_conf *c, const char *conf_path,
 /* After parsing: ca, cert and key are present and the numbers agree. */
 int tunnel_conf_check(const struct tunnel_conf *c, char *err, size_t n);
 void tunnel_conf_free(struct tunnel_conf *c);
+
+/* The control socket path of a config file, reading nothing but its
+ * `control` directive (keys stay untouched): the configured path, the
+ * default for prog, or "" for none. Heap string; NULL with err set. */
+char *conf_control_path(const char *conf_path,
+			const struct conf_directive *table, const char *prog,
+			char *err, size_t n);
+/* For a loaded config: the same answer. */
+char *tunnel_conf_control(const struct tunnel_conf *c, const char *conf_path,
+			  const char *prog);
 
 /* A path from the config, made absolute against the config's folder. */
 char *conf_path(const struct tunnel_conf *c, const char *path);

@@ -10,6 +10,7 @@
 
 #include "../common/log.h"
 #include "../common/resolver.h"
+#include "../common/status.h"
 #include "../common/tls.h"
 #include "../common/util.h"
 #include "../redir/rules.h"
@@ -255,6 +256,51 @@ struct client *client_new(struct ev_loop *loop, const struct client_conf *conf)
 	ev_init(&c->retry, retry_cb);
 	connect_next(c);
 	return c;
+}
+
+void client_status(struct client *c, struct buf *b, int json)
+{
+	struct tunnel_info ti;
+	char since[32], tx[32], rx[32];
+	ev_tstamp now = ev_now(c->loop);
+	const char *state = c->up ? (c->draining ? "draining" : "up") :
+			    c->t ? "connecting" : "down";
+
+	memset(&ti, 0, sizeof(ti));
+	if (c->t)
+		tunnel_get_info(c->t, &ti);
+	if (json) {
+		status_printf(b, "{\"tunnel\":{\"state\":\"%s\",\"server\":",
+			      state);
+		status_json_str(b, c->server);
+		status_printf(b, ",\"connected_for\":%.1f,\"tls\":",
+			      c->up ? now - ti.since : 0.0);
+		status_json_str(b, ti.tls);
+		status_printf(b, ",\"rtt_ms\":%.3f,\"reconnects\":%u,"
+			      "\"bytes_sent\":%llu,\"bytes_received\":%llu,"
+			      "\"flows\":%zu},\"flows\":", ti.srtt * 1000,
+			      c->reconnects, (unsigned long long)ti.tx,
+			      (unsigned long long)ti.rx,
+			      c->t ? tunnel_stream_count(c->t) : 0);
+		if (c->t)
+			status_flows(b, c->t, 1);
+		else
+			status_printf(b, "[]");
+		status_printf(b, "}\n");
+		return;
+	}
+	status_printf(b, "tunnel    %s, server %s\n", state, c->server);
+	if (c->up)
+		status_printf(b, "since     %s ago, %s\nrtt       %.2f ms\n",
+			      status_age(now - ti.since, since, sizeof(since)),
+			      ti.tls, ti.srtt * 1000);
+	status_printf(b, "reconnects %u\ntraffic   %s sent, %s received\n"
+		      "flows     %zu\n\n", c->reconnects,
+		      status_bytes(ti.tx, tx, sizeof(tx)),
+		      status_bytes(ti.rx, rx, sizeof(rx)),
+		      c->t ? tunnel_stream_count(c->t) : 0);
+	if (c->t)
+		status_flows(b, c->t, 0);
 }
 
 void client_free(struct client *c)

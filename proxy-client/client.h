@@ -6,6 +6,7 @@
 
 #include <ev.h>
 
+#include "../common/buf.h"
 #include "../common/tunnel.h"
 #include "client_conf.h"
 
@@ -23,5 +24,7 @@ struct tunnel *client_tunnel(struct client *c);
 void client_wait(struct client *c, struct client_waiter *w);
 void client_unwait(struct client_waiter *w);
 void client_free(struct client *c);
+/* The tunnel and its flows, as a table or as JSON. */
+void client_status(struct client *c, struct buf *out, int json);
 
 #endif

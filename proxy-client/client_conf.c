@@ -151,6 +151,12 @@ int client_conf_load(struct client_conf *c, const char *path, char *err,
 	return 0;
 }
 
+char *client_conf_control_path(const char *path, char *err, size_t n)
+{
+	return conf_control_path(path, client_directives, "proxy-client", err,
+				 n);
+}
+
 int client_conf_check(const struct client_conf *c, char *err, size_t n)
 {
 	if (!c->server.type) {

@@ -35,5 +35,7 @@ int client_conf_load(struct client_conf *c, const char *path, char *err,
 /* Checks that need the final values (after command-line overrides). */
 int client_conf_check(const struct client_conf *c, char *err, size_t n);
 void client_conf_free(struct client_conf *c);
+/* The control socket of a profile without loading its keys. */
+char *client_conf_control_path(const char *path, char *err, size_t n);
 
 #endif

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/ctl.h"
 #include "../common/log.h"
+#include "../common/status.h"
 #include "../common/util.h"
 #include "../common/version.h"
 #include "client.h"
@@ -19,7 +21,8 @@ static const char usage_text[] =
 	"usage: proxy-client -c FILE [--server HOST:PORT] [--socks ADDR:PORT]\n"
 	"                    [--redir ADDR:PORT] [--tproxy ADDR:PORT] [-v LEVEL] [-t]\n"
 	"       proxy-client rules -c FILE [--nft | --iptables] [--gateway] [--ipv6]\n"
-	"                    [--apply | --remove]\n"
+	"                    [--apply | --remove] [--redir ADDR:PORT] [--tproxy ADDR:PORT]\n"
+	"       proxy-client status [-c FILE | --control PATH] [--json]\n"
 	"\n"
 	"Keeps one mutually authenticated TLS 1.3 tunnel to proxy-server and\n"
 	"carries every TCP and UDP flow of its SOCKS5 service through it.\n"
@@ -35,13 +38,16 @@ static const char usage_text[] =
 	"      --version          print the version\n"
 	"\n"
 	"  rules                  print or apply the firewall rules for --redir\n"
-	"                         and --tproxy (see proxy-client rules --help)\n";
+	"                         and --tproxy (see proxy-client rules --help)\n"
+	"  status                 the tunnel and its live flows, from the running\n"
+	"                         client's control socket; --json for scripts\n";
 
 struct app {
 	struct client *client;
 	struct socks_server *socks;
 	struct redirect *redir;
 	struct tproxy *tproxy;
+	struct ctl *ctl;
 	ev_signal sigterm, sigint;
 };
 
@@ -57,13 +63,43 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	a->redir = NULL;
 	tproxy_free(a->tproxy);
 	a->tproxy = NULL;
+	ctl_close(a->ctl);
+	a->ctl = NULL;
 	client_free(a->client);
 	a->client = NULL;
 	ev_signal_stop(loop, &a->sigterm);
 	ev_signal_stop(loop, &a->sigint);
 }
 
-static int run(struct client_conf *conf, int test_only)
+static void ctl_cb(void *arg, const char *cmd, struct buf *out)
+{
+	struct app *a = arg;
+
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "status json"))
+		client_status(a->client, out, cmd[6] == ' ');
+	else
+		status_printf(out, "unknown command '%s' (status, status json)\n",
+			      cmd);
+}
+
+static void open_ctl(struct app *a, struct ev_loop *loop,
+		     const struct client_conf *conf, const char *conf_path)
+{
+	char *path = tunnel_conf_control(&conf->tc, conf_path, "proxy-client");
+	char err[256];
+
+	if (path[0]) {
+		a->ctl = ctl_open(loop, path, ctl_cb, a, err, sizeof(err));
+		if (!a->ctl)
+			log_warn("no status socket: %s", err);
+		else
+			log_debug("status socket %s", path);
+	}
+	free(path);
+}
+
+static int run(struct client_conf *conf, const char *conf_path,
+	       int test_only)
 {
 	struct ev_loop *loop;
 	struct app a;
@@ -96,10 +132,65 @@ static int run(struct client_conf *conf, int test_only)
 	a.sigterm.data = a.sigint.data = &a;
 	ev_signal_start(loop, &a.sigterm);
 	ev_signal_start(loop, &a.sigint);
+	open_ctl(&a, loop, conf, conf_path);
 	log_info("proxy-client %s ready", PROXY_VERSION);
 	ev_run(loop, 0);
 	ev_loop_destroy(loop);
 	return 0;
+}
+
+/* proxy-client status [-c FILE | --control PATH] [--json] */
+static int status_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "control", required_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL;
+	char *path = NULL, err[CONF_ERR_MAX];
+	int json = 0, c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:C:j", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'C':
+			free(path);
+			path = xstrdup(optarg);
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			fputs("usage: proxy-client status [-c FILE | --control "
+			      "PATH] [--json]\n", stderr);
+			return 2;
+		}
+	}
+	if (!path && !config) {
+		fputs("proxy-client status: give the profile (-c FILE) or the "
+		      "socket (--control PATH)\n", stderr);
+		return 2;
+	}
+	if (!path && !(path = client_conf_control_path(config, err,
+							 sizeof(err)))) {
+		fprintf(stderr, "proxy-client: %s\n", err);
+		return 1;
+	}
+	if (!path[0]) {
+		fprintf(stderr, "proxy-client: %s has 'control none'\n", config);
+		free(path);
+		return 1;
+	}
+	rc = ctl_query(path, json ? "status json" : "status", err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "proxy-client status: %s\n", err);
+	free(path);
+	return rc ? 1 : 0;
 }
 
 /* A command-line address replaces the profile's. */
@@ -138,6 +229,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "rules"))
 		return rules_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "status"))
+		return status_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "c:s:S:r:u:v:th", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -207,7 +300,7 @@ int main(int argc, char **argv)
 		log_set_level(level);
 	else if (conf.tc.log_level >= 0)
 		log_set_level(conf.tc.log_level);
-	rc = run(&conf, test_only);
+	rc = run(&conf, config, test_only);
 	client_conf_free(&conf);
 	return rc;
 }

@@ -78,19 +78,27 @@ static void result_cb(struct flow *f, uint8_t code, const struct addr *bound)
 static void closed_cb(struct flow *f, int reason, const char *why)
 {
 	struct redir_conn *c = container_of(f, struct redir_conn, flow);
-	char d[ADDR_STR_MAX];
 
-	log_debug("redir flow %u to %s ended: %s (%llu bytes up, %llu down)",
-		  f->s.id, addr_str(&c->dst, d, sizeof(d)), why,
-		  (unsigned long long)f->up_bytes,
-		  (unsigned long long)f->down_bytes);
+	flow_log_end(f, "redir", &c->dst, why);
 	conn_unlink(c);
 	free(c);
+}
+
+static void endpoints_cb(struct flow *f, struct addr *src, struct addr *dst)
+{
+	struct redir_conn *c = container_of(f, struct redir_conn, flow);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (!getpeername(f->fd, (struct sockaddr *)&ss, &len))
+		addr_from_sockaddr(src, (struct sockaddr *)&ss);
+	*dst = c->dst;
 }
 
 static const struct flow_ops redir_flow_ops = {
 	.result = result_cb,
 	.closed = closed_cb,
+	.endpoints = endpoints_cb,
 };
 
 static void open_flow(struct redir_conn *c, struct tunnel *t)

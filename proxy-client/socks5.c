@@ -84,20 +84,26 @@ static void flow_result_cb(struct flow *f, uint8_t code,
 static void flow_closed_cb(struct flow *f, int reason, const char *why)
 {
 	struct socks_conn *c = container_of(f, struct socks_conn, flow);
-	char d[ADDR_STR_MAX];
 
-	log_debug("flow %u to %s ended: %s (%llu bytes up, %llu down)",
-		  f->s.id, addr_str(&c->dst, d, sizeof(d)), why,
-		  (unsigned long long)f->up_bytes,
-		  (unsigned long long)f->down_bytes);
+	flow_log_end(f, "socks", &c->dst, why);
 	c->fd = -1; /* closed by the flow */
 	unlink_conn(c);
 	free(c);
 }
 
+static void flow_endpoints_cb(struct flow *f, struct addr *src,
+			      struct addr *dst)
+{
+	struct socks_conn *c = container_of(f, struct socks_conn, flow);
+
+	addr_from_sockaddr(src, (struct sockaddr *)&c->peer);
+	*dst = c->dst;
+}
+
 static const struct flow_ops socks_flow_ops = {
 	.result = flow_result_cb,
 	.closed = flow_closed_cb,
+	.endpoints = flow_endpoints_cb,
 };
 
 static void start_request(struct socks_conn *c, struct tunnel *t)

@@ -30,6 +30,7 @@ struct socks_udp {
 	struct sockaddr_storage app;  /* learnt from the first datagram */
 	socklen_t app_len;
 	uint64_t up, down;
+	ev_tstamp start;
 };
 
 static int same_host(const struct sockaddr_storage *a,
@@ -204,10 +205,26 @@ static void writable_cb(struct stream *s)
 {
 }
 
+static void info_cb(struct stream *s, struct stream_info *i)
+{
+	struct socks_udp *u = container_of(s, struct socks_udp, s);
+
+	i->kind = "UDP";
+	if (u->app_len)
+		addr_from_sockaddr(&i->src, (struct sockaddr *)&u->app);
+	else
+		addr_from_sockaddr(&i->src, (struct sockaddr *)&u->ctl->peer);
+	i->start = u->start;
+	i->up = u->up;
+	i->down = u->down;
+	i->state = u->ctl->state == S_UDP ? "open" : "opening";
+}
+
 static const struct stream_ops udp_ops = {
 	.frame = frame_cb,
 	.abort = abort_cb,
 	.writable = writable_cb,
+	.info = info_cb,
 };
 
 void socks_udp_open(struct socks_conn *c, struct tunnel *t)
@@ -238,6 +255,7 @@ void socks_udp_open(struct socks_conn *c, struct tunnel *t)
 	u = xcalloc(1, sizeof(*u));
 	u->ctl = c;
 	u->fd = fd;
+	u->start = ev_now(c->srv->loop);
 	c->udp = u;
 	ev_init(&u->io, udp_io_cb);
 	tunnel_attach(t, &u->s, tunnel_next_id(t), &udp_ops);

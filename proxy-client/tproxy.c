@@ -30,6 +30,7 @@ struct tp_assoc {
 	struct tproxy *tp;
 	struct sockaddr_storage src;
 	ev_tstamp last;
+	ev_tstamp start;
 	struct tp_assoc *hnext;
 	uint64_t up, down;
 };
@@ -116,6 +117,7 @@ static struct tp_assoc *assoc_get(struct tproxy *tp,
 	as = xcalloc(1, sizeof(*as));
 	as->tp = tp;
 	as->src = *src;
+	as->start = as->last = ev_now(tp->loop);
 	as->hnext = tp->assocs[h];
 	tp->assocs[h] = as;
 	tunnel_attach(t, &as->s, tunnel_next_id(t), &assoc_ops);
@@ -279,10 +281,23 @@ static void assoc_writable(struct stream *s)
 {
 }
 
+static void assoc_info(struct stream *s, struct stream_info *i)
+{
+	struct tp_assoc *as = container_of(s, struct tp_assoc, s);
+
+	i->kind = "UDP";
+	addr_from_sockaddr(&i->src, (struct sockaddr *)&as->src);
+	i->start = as->start;
+	i->up = as->up;
+	i->down = as->down;
+	i->state = "tproxy";
+}
+
 static const struct stream_ops assoc_ops = {
 	.frame = assoc_frame,
 	.abort = assoc_abort,
 	.writable = assoc_writable,
+	.info = assoc_info,
 };
 
 /* ---- listener ---- */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/ctl.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../common/version.h"
@@ -17,6 +18,7 @@ static const char usage_text[] =
 	"       proxy-server init DIR [--server-name NAME_OR_IP]... [--days N]\n"
 	"       proxy-server add-client DIR NAME [--server HOST:PORT] [--days N]\n"
 	"       proxy-server revoke DIR NAME\n"
+	"       proxy-server status [-c FILE | --control PATH] [--json]\n"
 	"\n"
 	"Accepts mutually authenticated TLS 1.3 tunnels from proxy-client and\n"
 	"carries their TCP and UDP flows.\n"
@@ -39,7 +41,9 @@ static const char usage_text[] =
 	"    --server HOST:PORT    where the client connects (default: the first\n"
 	"                          server name, port 443)\n"
 	"    --days N              validity of the client certificate (default 1825)\n"
-	"  revoke DIR NAME         refuse NAME's certificate from now on\n";
+	"  revoke DIR NAME         refuse NAME's certificate from now on\n"
+	"  status                  connected clients, from the running server's\n"
+	"                          control socket; --json for scripts\n";
 
 static int usage(int status)
 {
@@ -127,6 +131,47 @@ static int cmd_revoke(int argc, char **argv)
 	return pki_revoke(argv[1], argv[2]);
 }
 
+static int cmd_status(int argc, char **argv)
+{
+	const char *config = NULL;
+	char *path = NULL, err[CONF_ERR_MAX];
+	int json = 0, rc;
+
+	for (int i = 1; i < argc; i++) {
+		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) &&
+		    i + 1 < argc) {
+			config = argv[++i];
+		} else if (!strcmp(argv[i], "--control") && i + 1 < argc) {
+			free(path);
+			path = xstrdup(argv[++i]);
+		} else if (!strcmp(argv[i], "--json")) {
+			json = 1;
+		} else {
+			fprintf(stderr, "proxy-server status: unexpected '%s'\n",
+				argv[i]);
+			free(path);
+			return usage(2);
+		}
+	}
+	if (!path && !config) {
+		fprintf(stderr, "proxy-server status: give the config (-c FILE) "
+			"or the socket (--control PATH)\n");
+		return 2;
+	}
+	if (!path && !(path = server_conf_control_path(config, err,
+							 sizeof(err)))) {
+		fprintf(stderr, "proxy-server: %s\n", err);
+		return 1;
+	}
+	rc = path[0] ? ctl_query(path, json ? "status json" : "status", err,
+				 sizeof(err)) : -1;
+	if (rc)
+		fprintf(stderr, "proxy-server status: %s\n",
+			path[0] ? err : "the config has 'control none'");
+	free(path);
+	return rc ? 1 : 0;
+}
+
 static const struct subcommand {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -134,6 +179,7 @@ static const struct subcommand {
 	{ "init", cmd_init },
 	{ "add-client", cmd_add_client },
 	{ "revoke", cmd_revoke },
+	{ "status", cmd_status },
 };
 
 static int run_daemon(const char *path, const char *listen, int level,

@@ -85,14 +85,12 @@ static void stop_connect(struct outbound *o)
 static void outbound_closed(struct flow *f, int reason, const char *why)
 {
 	struct outbound *o = container_of(f, struct outbound, flow);
-	char d[ADDR_STR_MAX];
+	char who[80];
 
 	resolver_cancel(o->rq);
 	stop_connect(o);
-	log_debug("tunnel %s: flow %u to %s ended: %s (%llu bytes up, %llu "
-		  "down)", o->tname, f->s.id, addr_str(&o->dst, d, sizeof(d)),
-		  why, (unsigned long long)f->up_bytes,
-		  (unsigned long long)f->down_bytes);
+	snprintf(who, sizeof(who), "tunnel %s", o->tname);
+	flow_log_end(f, who, &o->dst, why);
 	free(o->addrs);
 	free(o);
 }
@@ -226,9 +224,18 @@ static void outbound_result(struct flow *f, uint8_t code,
 	/* only the client side receives results */
 }
 
+static void outbound_endpoints(struct flow *f, struct addr *src,
+			       struct addr *dst)
+{
+	struct outbound *o = container_of(f, struct outbound, flow);
+
+	*dst = o->dst;
+}
+
 static const struct flow_ops outbound_ops = {
 	.result = outbound_result,
 	.closed = outbound_closed,
+	.endpoints = outbound_endpoints,
 };
 
 void outbound_open(struct server *s, struct tunnel *t, const struct frame *f)

@@ -12,7 +12,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/ctl.h"
 #include "../common/log.h"
+#include "../common/status.h"
 #include "../common/resolver.h"
 #include "../common/tls.h"
 #include "../common/util.h"
@@ -297,6 +299,50 @@ static void watch_signal(struct server *s, ev_signal *w, int sig)
 	ev_signal_start(s->loop, w);
 }
 
+void server_status(struct server *s, struct buf *b, int json)
+{
+	struct client_conn *c;
+	ev_tstamp now = ev_now(s->loop);
+	char age[32], tx[32], rx[32];
+	int first = 1;
+
+	if (json)
+		status_printf(b, "{\"clients\":[");
+	else
+		status_printf(b, "%d connected%s\n\n%-20s %-40s %9s %7s %10s "
+			      "%10s\n", s->nclients, s->stopping ?
+			      ", shutting down" : "", "USER", "PEER", "SINCE",
+			      "FLOWS", "SENT", "RECEIVED");
+	for (c = s->clients; c; c = c->next) {
+		struct tunnel_info ti;
+		const char *user = c->up ? tunnel_peer(c->t) : "(handshake)";
+
+		tunnel_get_info(c->t, &ti);
+		if (!json) {
+			status_printf(b, "%-20s %-40s %9s %7zu %10s %10s\n", user,
+				      c->peer, status_age(now - c->since, age,
+							  sizeof(age)),
+				      tunnel_stream_count(c->t),
+				      status_bytes(ti.tx, tx, sizeof(tx)),
+				      status_bytes(ti.rx, rx, sizeof(rx)));
+			continue;
+		}
+		status_printf(b, "%s{\"user\":", first ? "" : ",");
+		first = 0;
+		status_json_str(b, user);
+		status_printf(b, ",\"peer\":");
+		status_json_str(b, c->peer);
+		status_printf(b, ",\"since\":%.1f,\"up\":%s,\"flows\":%zu,"
+			      "\"bytes_sent\":%llu,\"bytes_received\":%llu,"
+			      "\"rtt_ms\":%.3f}", now - c->since,
+			      c->up ? "true" : "false", tunnel_stream_count(c->t),
+			      (unsigned long long)ti.tx,
+			      (unsigned long long)ti.rx, ti.srtt * 1000);
+	}
+	if (json)
+		status_printf(b, "]}\n");
+}
+
 /* Ports are bound and keys read: root is no longer needed. */
 static int drop_privileges(const struct server_conf *c)
 {
@@ -381,6 +427,8 @@ void server_stop(struct server *s)
 	ev_timer_stop(s->loop, &s->drain);
 	ev_timer_stop(s->loop, &s->crl_check);
 	stop_listening(s);
+	ctl_close(s->ctl);
+	s->ctl = NULL;
 	while (s->clients)
 		tunnel_close(s->clients->t, "server shutting down");
 	resolver_free(s->resolver);
@@ -392,6 +440,32 @@ void server_stop(struct server *s)
 	ev_signal_stop(s->loop, &s->sigterm);
 	ev_signal_stop(s->loop, &s->sigint);
 	ev_signal_stop(s->loop, &s->sighup);
+}
+
+static void ctl_cb(void *arg, const char *cmd, struct buf *out)
+{
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "status json"))
+		server_status(arg, out, cmd[6] == ' ');
+	else
+		status_printf(out, "unknown command '%s' (status, status json)\n",
+			      cmd);
+}
+
+/* Before dropping root: the socket may live in /run/proxy. */
+static void open_ctl(struct server *s)
+{
+	char *path = tunnel_conf_control(&s->conf->tc, s->conf->path,
+					 "proxy-server");
+	char err[256];
+
+	if (path[0]) {
+		s->ctl = ctl_open(s->loop, path, ctl_cb, s, err, sizeof(err));
+		if (!s->ctl)
+			log_warn("no status socket: %s", err);
+		else
+			log_debug("status socket %s", path);
+	}
+	free(path);
 }
 
 int server_start(struct server *s, struct ev_loop *loop,
@@ -422,6 +496,7 @@ int server_start(struct server *s, struct ev_loop *loop,
 	for (int i = 0; i < conf->nlisten; i++)
 		if (listen_on(s, &conf->listen[i]))
 			return -1;
+	open_ctl(s);
 	if (drop_privileges(conf))
 		return -1;
 	ev_timer_init(&s->crl_check, crl_timer_cb, CRL_CHECK_INTERVAL,

@@ -5,11 +5,13 @@
 
 #include <ev.h>
 
+#include "../common/buf.h"
 #include "../common/tunnel.h"
 #include "server_conf.h"
 
 struct tls_ctx;
 struct resolver;
+struct ctl;
 
 struct server {
 	struct ev_loop *loop;
@@ -25,6 +27,7 @@ struct server {
 	ev_timer drain;              /* SIGTERM: waits for flows to finish */
 	ev_tstamp drain_until;
 	ev_tstamp last_limit_log;
+	struct ctl *ctl;
 	int stopping;
 };
 
@@ -36,6 +39,8 @@ int server_start(struct server *s, struct ev_loop *loop,
 void server_shutdown(struct server *s);
 /* Closes everything now. */
 void server_stop(struct server *s);
+/* Connected clients, as a table or as JSON. */
+void server_status(struct server *s, struct buf *out, int json);
 
 /* Streams the peer opens; both report failures on the tunnel. */
 void outbound_open(struct server *s, struct tunnel *t, const struct frame *f);

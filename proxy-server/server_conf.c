@@ -243,6 +243,12 @@ int server_conf_reload_policy(const char *path, struct policy *p, char *err,
 	return rc;
 }
 
+char *server_conf_control_path(const char *path, char *err, size_t n)
+{
+	return conf_control_path(path, server_directives, "proxy-server", err,
+				 n);
+}
+
 void server_conf_free(struct server_conf *c)
 {
 	tunnel_conf_free(&c->tc);

@@ -34,5 +34,7 @@ int server_conf_load(struct server_conf *c, const char *path, char *err,
 int server_conf_reload_policy(const char *path, struct policy *p, char *err,
 			      size_t n);
 void server_conf_free(struct server_conf *c);
+/* The control socket of a config without loading its keys. */
+char *server_conf_control_path(const char *path, char *err, size_t n);
 
 #endif

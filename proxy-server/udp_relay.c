@@ -46,6 +46,7 @@ struct udp_relay {
 	ev_io io;
 	ev_timer idle;        /* udp-timeout, re-armed lazily */
 	ev_tstamp last_active;
+	ev_tstamp start;
 	char user[64];
 	struct parked *parked;
 	int nparked;
@@ -220,10 +221,22 @@ static void writable_cb(struct stream *s)
 {
 }
 
+static void info_cb(struct stream *s, struct stream_info *i)
+{
+	struct udp_relay *r = container_of(s, struct udp_relay, s);
+
+	i->kind = "UDP";
+	i->start = r->start;
+	i->up = r->up;
+	i->down = r->down;
+	i->state = "open";
+}
+
 static const struct stream_ops udp_ops = {
 	.frame = frame_cb,
 	.abort = abort_cb,
 	.writable = writable_cb,
+	.info = info_cb,
 };
 
 /* Replies: read straight into the scratch buffer behind room for the
@@ -309,6 +322,7 @@ void udp_relay_open(struct server *s, struct tunnel *t, const struct frame *f)
 	int err;
 
 	r->srv = s;
+	r->start = ev_now(s->loop);
 	snprintf(r->user, sizeof(r->user), "%s", tunnel_peer(t));
 	r->fd = open_socket(&r->family);
 	err = errno;

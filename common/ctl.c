@@ -1,0 +1,232 @@
+#include "ctl.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define CMD_MAX 256
+#define REPLY_MAX (64u << 20)
+#define CONN_TIMEOUT 5.0
+
+struct ctl {
+	struct ev_loop *loop;
+	ev_io io;
+	ctl_handler fn;
+	void *arg;
+	char *path;
+	struct ctl_conn *conns;
+};
+
+struct ctl_conn {
+	struct ctl *ctl;
+	ev_io io;
+	ev_timer timer;
+	char cmd[CMD_MAX];
+	size_t len;
+	struct buf out;
+	struct ctl_conn *next, **pprev;
+};
+
+static void conn_free(struct ctl_conn *c)
+{
+	ev_io_stop(c->ctl->loop, &c->io);
+	ev_timer_stop(c->ctl->loop, &c->timer);
+	close(c->io.fd);
+	buf_release(&c->out);
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
+	free(c);
+}
+
+static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ctl_conn *c = container_of(w, struct ctl_conn, io);
+	ssize_t n = write(w->fd, buf_peek(&c->out), buf_len(&c->out));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0)
+		buf_consume(&c->out, (size_t)n);
+	if (n <= 0 || !buf_len(&c->out))
+		conn_free(c);
+}
+
+static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ctl_conn *c = container_of(w, struct ctl_conn, io);
+	ssize_t n = read(w->fd, c->cmd + c->len, sizeof(c->cmd) - 1 - c->len);
+	char *nl;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_free(c);
+		return;
+	}
+	c->len += (size_t)n;
+	c->cmd[c->len] = 0;
+	nl = strchr(c->cmd, '\n');
+	if (!nl && c->len < sizeof(c->cmd) - 1)
+		return;
+	if (nl)
+		*nl = 0;
+	c->ctl->fn(c->ctl->arg, c->cmd, &c->out);
+	ev_io_stop(loop, w);
+	ev_io_init(w, write_cb, w->fd, EV_WRITE);
+	ev_io_start(loop, w);
+}
+
+static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	conn_free(container_of(w, struct ctl_conn, timer));
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ctl *ctl = container_of(w, struct ctl, io);
+	struct ctl_conn *c;
+	int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	c = xcalloc(1, sizeof(*c));
+	c->ctl = ctl;
+	buf_init(&c->out, REPLY_MAX);
+	c->next = ctl->conns;
+	if (c->next)
+		c->next->pprev = &c->next;
+	c->pprev = &ctl->conns;
+	ctl->conns = c;
+	ev_io_init(&c->io, read_cb, fd, EV_READ);
+	ev_io_start(loop, &c->io);
+	ev_timer_init(&c->timer, timeout_cb, CONN_TIMEOUT, 0.);
+	ev_timer_start(loop, &c->timer);
+}
+
+static int fill_addr(const char *path, struct sockaddr_un *sun, char *err,
+		     size_t n)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path)) {
+		snprintf(err, n, "%s: path too long for a socket", path);
+		return -1;
+	}
+	strcpy(sun->sun_path, path);
+	return 0;
+}
+
+struct ctl *ctl_open(struct ev_loop *loop, const char *path, ctl_handler fn,
+		     void *arg, char *err, size_t n)
+{
+	struct sockaddr_un sun;
+	struct ctl *c;
+	mode_t old;
+	int fd, rc;
+
+	if (fill_addr(path, &sun, err, n))
+		return NULL;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, n, "control socket: %s", strerror(errno));
+		return NULL;
+	}
+	/* A live daemon keeps its socket; a stale file is ours to take. */
+	if (!connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		snprintf(err, n, "%s: another daemon answers there", path);
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	old = umask(0177); /* 0600: status shows who goes where */
+	rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc || listen(fd, 16)) {
+		snprintf(err, n, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->loop = loop;
+	c->fn = fn;
+	c->arg = arg;
+	c->path = xstrdup(path);
+	ev_io_init(&c->io, accept_cb, fd, EV_READ);
+	ev_io_start(loop, &c->io);
+	return c;
+}
+
+void ctl_close(struct ctl *c)
+{
+	if (!c)
+		return;
+	while (c->conns)
+		conn_free(c->conns);
+	ev_io_stop(c->loop, &c->io);
+	close(c->io.fd);
+	unlink(c->path);
+	free(c->path);
+	free(c);
+}
+
+int ctl_query(const char *path, const char *cmd, char *err, size_t n)
+{
+	struct sockaddr_un sun;
+	char buf[65536];
+	ssize_t r;
+	int fd;
+
+	if (fill_addr(path, &sun, err, n))
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		snprintf(err, n, "%s: %s (is the daemon running?)", path,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (write(fd, cmd, strlen(cmd)) < 0 || write(fd, "\n", 1) < 0) {
+		snprintf(err, n, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)r, stdout);
+	close(fd);
+	return 0;
+}
+
+void ctl_default_path(const char *prog, const char *conf_path, char *out,
+		      size_t n)
+{
+	const char *base = strrchr(conf_path, '/');
+	const char *dir = getenv("XDG_RUNTIME_DIR");
+	size_t len;
+	char name[128];
+
+	base = base ? base + 1 : conf_path;
+	len = strcspn(base, ".");
+	snprintf(name, sizeof(name), "%s-%.*s.sock", prog, (int)MIN(len, 64),
+		 base);
+	if (!geteuid()) {
+		mkdir("/run/proxy", 0700);
+		snprintf(out, n, "/run/proxy/%s", name);
+	} else if (dir && dir[0]) {
+		snprintf(out, n, "%s/%s", dir, name);
+	} else {
+		snprintf(out, n, "/tmp/%s-%u", name, (unsigned)geteuid());
+	}
+}

@@ -1,0 +1,30 @@
+/* The control socket: a Unix socket (mode 0600) on which a daemon
+ * answers one command per connection ("status", "status json"), and the
+ * blocking client side that the `status` subcommands use. */
+#ifndef COMMON_CTL_H
+#define COMMON_CTL_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+struct ev_loop;
+struct ctl;
+
+/* Writes the reply to cmd into out. */
+typedef void (*ctl_handler)(void *arg, const char *cmd, struct buf *out);
+
+/* NULL with err set (e.g. another live daemon owns the path). */
+struct ctl *ctl_open(struct ev_loop *loop, const char *path, ctl_handler fn,
+		     void *arg, char *err, size_t n);
+void ctl_close(struct ctl *c);
+
+/* Sends cmd and copies the reply to stdout. 0, or -1 with err set. */
+int ctl_query(const char *path, const char *cmd, char *err, size_t n);
+
+/* Where prog keeps its socket for a config file when the config names
+ * none: /run/proxy/ as root, else $XDG_RUNTIME_DIR or /tmp. */
+void ctl_default_path(const char *prog, const char *conf_path, char *out,
+		      size_t n);
+
+#endif

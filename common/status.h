@@ -1,0 +1,22 @@
+/* Formatting for `status`: human tables and JSON built into a buffer. */
+#ifndef COMMON_STATUS_H
+#define COMMON_STATUS_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "tunnel.h"
+
+void status_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* s as a JSON string, quotes included. */
+void status_json_str(struct buf *b, const char *s);
+/* "12.3 MiB", "3m 12s" */
+const char *status_bytes(uint64_t v, char *out, size_t n);
+const char *status_age(double secs, char *out, size_t n);
+/* The tunnel's streams, biggest traffic first: a table, or a JSON
+ * array. */
+void status_flows(struct buf *b, struct tunnel *t, int json);
+
+#endif
