@@ -49,6 +49,15 @@ enum proto_code {
 	PROTO_ATYP_UNSUPPORTED = 0x08,
 };
 
+/* The destination 0.0.0.0:53 (in OPEN or UDP_DATA) names the server's
+ * own name server, whatever its address: the client's DNS forwarder uses
+ * it when no dns-server is configured. */
+static inline int addr_is_server_resolver(const struct addr *a)
+{
+	return a->type == ADDR_IPV4 && a->port == 53 && !a->u.v4[0] &&
+	       !a->u.v4[1] && !a->u.v4[2] && !a->u.v4[3];
+}
+
 struct frame {
 	uint8_t type;
 	uint8_t flags;

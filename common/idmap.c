@@ -83,6 +83,21 @@ void idmap_del(struct idmap *m, uint32_t id)
 	}
 }
 
+void idmap_sweep(struct idmap *m, int (*drop)(void *val, void *arg),
+		 void *arg)
+{
+	for (size_t i = 0; m->slots && i <= m->mask; i++) {
+		uint32_t id = m->slots[i].id;
+
+		if (id && drop(m->slots[i].val, arg)) {
+			idmap_del(m, id);
+			/* the backward shift may have moved another entry
+			 * into this slot: look at it again */
+			i--;
+		}
+	}
+}
+
 void idmap_free(struct idmap *m)
 {
 	free(m->slots);

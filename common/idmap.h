@@ -24,4 +24,9 @@ void idmap_free(struct idmap *m);
 void idmap_each(const struct idmap *m, void (*fn)(void *val, void *arg),
 		void *arg);
 
+/* Removes every entry for which drop(val, arg) returns non-zero (drop
+ * may free val). */
+void idmap_sweep(struct idmap *m, int (*drop)(void *val, void *arg),
+		 void *arg);
+
 #endif

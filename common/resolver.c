@@ -1,5 +1,6 @@
 #include "resolver.h"
 
+#include <arpa/inet.h>
 #include <ares.h>
 #include <ev.h>
 #include <stdio.h>
@@ -220,6 +221,33 @@ void resolver_set_mark(struct resolver *r, unsigned mark)
 {
 	r->mark = mark;
 	ares_set_socket_callback(r->channel, mark_socket, r);
+}
+
+int resolver_first_server(struct resolver *r, struct sockaddr_storage *ss)
+{
+	struct ares_addr_port_node *list = NULL;
+	int rc = -1;
+
+	if (ares_get_servers_ports(r->channel, &list) != ARES_SUCCESS || !list)
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	if (list->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_addr = list->addr.addr4;
+		in->sin_port = htons(list->udp_port ? list->udp_port : 53);
+		rc = 0;
+	} else if (list->family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+		in6->sin6_family = AF_INET6;
+		memcpy(&in6->sin6_addr, &list->addr.addr6, 16);
+		in6->sin6_port = htons(list->udp_port ? list->udp_port : 53);
+		rc = 0;
+	}
+	ares_free_data(list);
+	return rc;
 }
 
 void resolver_cancel(struct resolve_req *q)

@@ -31,6 +31,9 @@ struct resolve_req *resolver_lookup(struct resolver *r, const char *name,
 /* Every DNS socket gets this SO_MARK (so firewall rules can tell our
  * own queries apart); 0 for none. */
 void resolver_set_mark(struct resolver *r, unsigned mark);
+/* The first name server c-ares uses (from `dns` or /etc/resolv.conf),
+ * with its port; 0 or -1. */
+int resolver_first_server(struct resolver *r, struct sockaddr_storage *ss);
 /* The callback will not run; no-op on NULL. */
 void resolver_cancel(struct resolve_req *q);
 void resolver_free(struct resolver *r);

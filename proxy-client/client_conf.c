@@ -97,6 +97,20 @@ static int set_redir(void *cfg, const struct conf_line *l, char *err, size_t n)
 			   err, n);
 }
 
+static int set_dns_listen(void *cfg, const struct conf_line *l, char *err,
+			  size_t n)
+{
+	return listen_addr(l->argv[1], 53, &((struct client_conf *)cfg)->dns_listen,
+			   err, n);
+}
+
+static int set_dns_server(void *cfg, const struct conf_line *l, char *err,
+			  size_t n)
+{
+	return listen_addr(l->argv[1], 53, &((struct client_conf *)cfg)->dns_server,
+			   err, n);
+}
+
 static int set_tproxy(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	return listen_addr(l->argv[1], 0, &((struct client_conf *)cfg)->tproxy,
@@ -130,6 +144,8 @@ static const struct conf_directive client_directives[] = {
 	{ "redir", 1, 1, 0, set_redir },
 	{ "tproxy", 1, 1, 0, set_tproxy },
 	{ "redir-exclude", 1, CONF_MAX_ARGS - 1, 0, set_exclude },
+	{ "dns-listen", 1, 1, 0, set_dns_listen },
+	{ "dns-server", 1, 1, 0, set_dns_server },
 	{ NULL, 0, 0, 0, NULL },
 };
 
@@ -142,6 +158,7 @@ int client_conf_load(struct client_conf *c, const char *path, char *err,
 	tunnel_conf_init(&c->tc, path, 0);
 	c->connect_timeout = 10;
 	addr_parse("127.0.0.1:1080", 0, &c->socks);
+	addr_parse("0.0.0.0:53", 0, &c->dns_server);
 	if (conf_load(path, client_directives, c, err, n))
 		return -1;
 	if (tunnel_conf_check(&c->tc, why, sizeof(why))) {

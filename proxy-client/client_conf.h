@@ -27,6 +27,8 @@ struct client_conf {
 	struct addr tproxy;    /* UDP TPROXY listener; type 0 when off */
 	struct cidr *exclude;  /* never redirected, beyond the defaults */
 	int nexclude;
+	struct addr dns_listen; /* DNS forwarder (UDP and TCP); type 0: off */
+	struct addr dns_server; /* 0.0.0.0:53 = the server's own resolver */
 };
 
 /* Reads path; on failure err holds "file:line: what". 0 or -1. */

@@ -47,6 +47,8 @@ struct app {
 	struct socks_server *socks;
 	struct redirect *redir;
 	struct tproxy *tproxy;
+	struct dns_forward *dns_udp;
+	struct redirect *dns_tcp;
 	struct ctl *ctl;
 	ev_signal sigterm, sigint;
 };
@@ -63,6 +65,10 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	a->redir = NULL;
 	tproxy_free(a->tproxy);
 	a->tproxy = NULL;
+	dns_forward_free(a->dns_udp);
+	a->dns_udp = NULL;
+	redirect_free(a->dns_tcp);
+	a->dns_tcp = NULL;
 	ctl_close(a->ctl);
 	a->ctl = NULL;
 	client_free(a->client);
@@ -116,14 +122,24 @@ static int run(struct client_conf *conf, const char *conf_path,
 		return 1;
 	a.socks = socks_server_new(loop, conf, a.client);
 	if (conf->redir.type)
-		a.redir = redirect_new(loop, &conf->redir, conf, a.client);
+		a.redir = redirect_new(loop, &conf->redir, conf, a.client,
+				       NULL);
 	if (conf->tproxy.type)
 		a.tproxy = tproxy_new(loop, &conf->tproxy, a.client);
+	if (conf->dns_listen.type) {
+		a.dns_udp = dns_forward_new(loop, &conf->dns_listen,
+					    &conf->dns_server, a.client);
+		a.dns_tcp = redirect_new(loop, &conf->dns_listen, conf,
+					 a.client, &conf->dns_server);
+	}
 	if (!a.socks || (conf->redir.type && !a.redir) ||
-	    (conf->tproxy.type && !a.tproxy)) {
+	    (conf->tproxy.type && !a.tproxy) ||
+	    (conf->dns_listen.type && (!a.dns_udp || !a.dns_tcp))) {
 		socks_server_free(a.socks);
 		redirect_free(a.redir);
 		tproxy_free(a.tproxy);
+		dns_forward_free(a.dns_udp);
+		redirect_free(a.dns_tcp);
 		client_free(a.client);
 		return 1;
 	}

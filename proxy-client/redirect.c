@@ -36,6 +36,8 @@ struct redirect {
 	ev_io io;
 	ev_timer pause;
 	struct redir_conn *conns;
+	struct addr fixed;     /* type 0: use the original destination */
+	const char *name;      /* for log lines */
 };
 
 static void conn_unlink(struct redir_conn *c)
@@ -79,7 +81,7 @@ static void closed_cb(struct flow *f, int reason, const char *why)
 {
 	struct redir_conn *c = container_of(f, struct redir_conn, flow);
 
-	flow_log_end(f, "redir", &c->dst, why);
+	flow_log_end(f, c->r->name, &c->dst, why);
 	conn_unlink(c);
 	free(c);
 }
@@ -127,16 +129,20 @@ static void accept_one(struct redirect *r, int fd)
 	struct tunnel *t;
 	int one = 1, rc;
 
-	rc = redir_original_dst(fd, &dst);
-	memset(&local, 0, sizeof(local));
-	getsockname(fd, (struct sockaddr *)&local, &len);
-	addr_from_sockaddr(&a, (struct sockaddr *)&dst);
-	addr_from_sockaddr(&b, (struct sockaddr *)&local);
-	if (rc || (a.port == b.port && !memcmp(&a.u, &b.u, 16))) {
-		/* not redirected: someone dialled our port directly, and
-		 * relaying it would loop back to us */
-		close(fd);
-		return;
+	if (r->fixed.type) {
+		a = r->fixed;
+	} else {
+		rc = redir_original_dst(fd, &dst);
+		memset(&local, 0, sizeof(local));
+		getsockname(fd, (struct sockaddr *)&local, &len);
+		addr_from_sockaddr(&a, (struct sockaddr *)&dst);
+		addr_from_sockaddr(&b, (struct sockaddr *)&local);
+		if (rc || (a.port == b.port && !memcmp(&a.u, &b.u, 16))) {
+			/* not redirected: someone dialled our port directly,
+			 * and relaying it would loop back to us */
+			close(fd);
+			return;
+		}
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = xcalloc(1, sizeof(*c));
@@ -189,25 +195,28 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 struct redirect *redirect_new(struct ev_loop *loop, const struct addr *listen,
 			      const struct client_conf *conf,
-			      struct client *client)
+			      struct client *client, const struct addr *fixed)
 {
 	struct redirect *r;
 	char err[256], name[ADDR_STR_MAX];
 	int fd = redir_listen_tcp(listen, err, sizeof(err));
 
 	if (fd < 0) {
-		log_error("redir %s", err);
+		log_error("%s %s", fixed ? "dns-listen" : "redir", err);
 		return NULL;
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->loop = loop;
 	r->conf = conf;
 	r->client = client;
+	r->name = fixed ? "dns" : "redir";
+	if (fixed)
+		r->fixed = *fixed;
 	ev_io_init(&r->io, accept_cb, fd, EV_READ);
 	ev_io_start(loop, &r->io);
 	ev_init(&r->pause, pause_cb);
-	log_info("TCP redirect listener on %s", addr_str(listen, name,
-							  sizeof(name)));
+	log_info("%s on %s", fixed ? "DNS over TCP" : "TCP redirect listener",
+		 addr_str(listen, name, sizeof(name)));
 	return r;
 }
 

@@ -255,6 +255,18 @@ void outbound_open(struct server *s, struct tunnel *t, const struct frame *f)
 	flow_accept(&o->flow, t, &outbound_ops, f->stream);
 	log_debug("tunnel %s: flow %u: open %s", o->tname, f->stream,
 		  addr_str(&o->dst, d, sizeof(d)));
+	if (addr_is_server_resolver(&o->dst)) {
+		/* our own resolver is trusted even on loopback */
+		if (resolver_first_server(s->resolver, &ss)) {
+			fail(o, PROTO_HOST_UNREACHABLE, "no name server");
+			return;
+		}
+		o->addrs = xcalloc(1, sizeof(ss));
+		o->addrs[0] = ss;
+		o->naddrs = 1;
+		try_next(o);
+		return;
+	}
 	if (o->dst.type != ADDR_DOMAIN) {
 		addr_to_sockaddr(&o->dst, &ss, &len);
 		set_addrs(o, &ss, 1);

@@ -100,11 +100,12 @@ static socklen_t to_socket_family(const struct udp_relay *r,
 }
 
 static void send_to(struct udp_relay *r, struct sockaddr_storage *ss,
-		    const uint8_t *data, size_t len)
+		    const uint8_t *data, size_t len, int trusted)
 {
 	socklen_t sl;
 
-	if (!policy_allows(&r->srv->conf->policy, (struct sockaddr *)ss))
+	if (!trusted &&
+	    !policy_allows(&r->srv->conf->policy, (struct sockaddr *)ss))
 		return; /* silently: UDP has no way to say no */
 	sl = to_socket_family(r, ss);
 	if (sendto(r->fd, data, len, 0, (struct sockaddr *)ss, sl) >= 0)
@@ -142,7 +143,7 @@ static void resolved(void *arg, int status,
 		e->ss = addrs[0];
 		e->until = ev_now(r->srv->loop) + NAME_TTL;
 		ss = addrs[0];
-		send_to(r, &ss, p->data + strlen((char *)p->data) + 1, p->len);
+		send_to(r, &ss, p->data + strlen((char *)p->data) + 1, p->len, 0);
 	}
 	free(p);
 }
@@ -182,9 +183,15 @@ static void got_datagram(struct udp_relay *r, const struct frame *f)
 	struct name_entry *e;
 
 	frame_get_udp(f, &a, &data, &len);
+	if (addr_is_server_resolver(&a)) {
+		/* our own name server is trusted even on loopback */
+		if (!resolver_first_server(r->srv->resolver, &ss))
+			send_to(r, &ss, data, len, 1);
+		return;
+	}
 	if (a.type != ADDR_DOMAIN) {
 		if (!addr_to_sockaddr(&a, &ss, &sl))
-			send_to(r, &ss, data, len);
+			send_to(r, &ss, data, len, 0);
 		return;
 	}
 	e = cache_find(r, a.u.domain);
@@ -194,7 +201,7 @@ static void got_datagram(struct udp_relay *r, const struct frame *f)
 	}
 	ss = e->ss;
 	((struct sockaddr_in *)&ss)->sin_port = htons(a.port); /* same offset in v6 */
-	send_to(r, &ss, data, len);
+	send_to(r, &ss, data, len, 0);
 }
 
 static void frame_cb(struct stream *s, const struct frame *f)

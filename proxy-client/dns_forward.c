@@ -1,0 +1,256 @@
+/* The DNS forwarder's UDP side: queries on dns-listen go through one
+ * tunnel UDP association to the chosen name server (by default the VPS's
+ * own), so nothing leaks to the local network. Transaction ids are
+ * rewritten to keep concurrent askers apart and restored on the way
+ * back. */
+#include "redirect.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../common/idmap.h"
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../redir/redir.h"
+
+#define QUERY_TIMEOUT 10.0
+#define SWEEP_INTERVAL 2.0
+#define RECV_BUDGET 64
+#define ROOM (FRAME_HDR_LEN + ADDR_WIRE_MAX)
+#define DNS_HDR 12
+
+struct pending {
+	struct sockaddr_storage from;
+	uint16_t orig_id;
+	ev_tstamp expires;
+};
+
+struct dns_forward {
+	struct stream s;         /* the association, while attached */
+	struct ev_loop *loop;
+	struct client *client;
+	struct addr server;
+	int fd;
+	ev_io io;
+	ev_timer sweep;
+	struct idmap pending;    /* our id + 1 -> struct pending */
+	uint16_t next_id;
+	uint8_t *scratch;
+};
+
+static const struct stream_ops dns_ops;
+
+static void drop_pending(void *val, void *arg)
+{
+	free(val);
+}
+
+static void forget_all(struct dns_forward *d)
+{
+	idmap_each(&d->pending, drop_pending, NULL);
+	idmap_free(&d->pending);
+}
+
+/* The association, opened on first use of each tunnel. */
+static int attached(struct dns_forward *d)
+{
+	struct tunnel *t;
+	uint8_t b[FRAME_HDR_LEN];
+
+	if (d->s.t)
+		return 1;
+	t = client_tunnel(d->client);
+	if (!t)
+		return 0;
+	tunnel_attach(t, &d->s, tunnel_next_id(t), &dns_ops);
+	frame_simple(b, sizeof(b), FRAME_UDP_OPEN, d->s.id);
+	tunnel_send(t, b, sizeof(b));
+	return 1;
+}
+
+static void query(struct dns_forward *d, const struct sockaddr_storage *from,
+		  uint8_t *msg, size_t len)
+{
+	uint8_t hdr[FRAME_HDR_LEN + ADDR_WIRE_MAX];
+	struct pending *p;
+	uint16_t id;
+	int hl;
+
+	if (len < DNS_HDR || !attached(d))
+		return; /* the asker retries */
+	do {
+		id = ++d->next_id;
+	} while (idmap_get(&d->pending, (uint32_t)id + 1));
+	p = xmalloc(sizeof(*p));
+	p->from = *from;
+	p->orig_id = get_be16(msg);
+	p->expires = ev_now(d->loop) + QUERY_TIMEOUT;
+	idmap_put(&d->pending, (uint32_t)id + 1, p);
+	put_be16(msg, id);
+	hl = frame_udp_hdr(hdr, sizeof(hdr), d->s.id, &d->server, len);
+	if (hl < 0)
+		return;
+	memcpy(msg - hl, hdr, (size_t)hl);
+	tunnel_send_udp(d->s.t, msg - hl, (size_t)hl + len);
+}
+
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct dns_forward *d = container_of(w, struct dns_forward, io);
+	uint8_t *msg = d->scratch + ROOM;
+
+	for (int i = 0; i < RECV_BUDGET; i++) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(w->fd, msg, 65535, 0,
+				     (struct sockaddr *)&from, &fl);
+
+		if (n < 0)
+			return;
+		query(d, &from, msg, (size_t)n);
+	}
+}
+
+static void answer(struct dns_forward *d, const struct frame *f)
+{
+	struct addr peer;
+	const uint8_t *data;
+	size_t len;
+	struct pending *p;
+	uint8_t *copy = d->scratch;
+	uint16_t id;
+	socklen_t sl;
+
+	frame_get_udp(f, &peer, &data, &len);
+	if (len < DNS_HDR)
+		return;
+	id = get_be16(data);
+	p = idmap_get(&d->pending, (uint32_t)id + 1);
+	if (!p)
+		return; /* late or forged */
+	memcpy(copy, data, len);
+	put_be16(copy, p->orig_id);
+	sl = p->from.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+					    sizeof(struct sockaddr_in6);
+	sendto(d->fd, copy, len, 0, (struct sockaddr *)&p->from, sl);
+	idmap_del(&d->pending, (uint32_t)id + 1);
+	free(p);
+}
+
+static void frame_cb(struct stream *s, const struct frame *f)
+{
+	struct dns_forward *d = container_of(s, struct dns_forward, s);
+
+	if (f->type == FRAME_UDP_DATA) {
+		answer(d, f);
+	} else if (f->type == FRAME_RST ||
+		   (f->type == FRAME_RESULT && f->payload[0] != PROTO_OK)) {
+		/* gone (or refused): the next query opens a new one */
+		tunnel_detach(s);
+		forget_all(d);
+	}
+}
+
+static void abort_cb(struct stream *s)
+{
+	forget_all(container_of(s, struct dns_forward, s));
+}
+
+static void writable_cb(struct stream *s)
+{
+}
+
+static void info_cb(struct stream *s, struct stream_info *i)
+{
+	struct dns_forward *d = container_of(s, struct dns_forward, s);
+
+	i->kind = "UDP";
+	i->dst = d->server;
+	i->state = "dns";
+}
+
+static const struct stream_ops dns_ops = {
+	.frame = frame_cb,
+	.abort = abort_cb,
+	.writable = writable_cb,
+	.info = info_cb,
+};
+
+static int expired(void *val, void *arg)
+{
+	struct pending *p = val;
+
+	if (p->expires > *(ev_tstamp *)arg)
+		return 0;
+	free(p);
+	return 1;
+}
+
+/* Unanswered queries are forgotten after a while. */
+static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct dns_forward *d = container_of(w, struct dns_forward, sweep);
+	ev_tstamp now = ev_now(loop);
+
+	idmap_sweep(&d->pending, expired, &now);
+}
+
+struct dns_forward *dns_forward_new(struct ev_loop *loop,
+				    const struct addr *listen,
+				    const struct addr *server,
+				    struct client *client)
+{
+	struct dns_forward *d;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char name[ADDR_STR_MAX];
+	int fd, one = 1;
+
+	addr_str(listen, name, sizeof(name));
+	addr_to_sockaddr(listen, &ss, &len);
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len)) {
+		log_error("dns-listen %s: %s", name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	d = xcalloc(1, sizeof(*d));
+	d->loop = loop;
+	d->client = client;
+	d->server = *server;
+	d->fd = fd;
+	d->scratch = xmalloc(ROOM + 65536);
+	ev_io_init(&d->io, io_cb, fd, EV_READ);
+	ev_io_start(loop, &d->io);
+	ev_timer_init(&d->sweep, sweep_cb, SWEEP_INTERVAL, SWEEP_INTERVAL);
+	ev_timer_start(loop, &d->sweep);
+	log_info("DNS over UDP on %s", name);
+	return d;
+}
+
+void dns_forward_free(struct dns_forward *d)
+{
+	uint8_t b[FRAME_HDR_LEN + 1];
+
+	if (!d)
+		return;
+	if (d->s.t) {
+		frame_code(b, sizeof(b), FRAME_RST, d->s.id, PROTO_OK);
+		tunnel_send(d->s.t, b, sizeof(b));
+		tunnel_detach(&d->s);
+	}
+	forget_all(d);
+	ev_io_stop(d->loop, &d->io);
+	ev_timer_stop(d->loop, &d->sweep);
+	close(d->fd);
+	free(d->scratch);
+	free(d);
+}
