@@ -10,6 +10,10 @@
 
 static const struct stream_ops flow_stream_ops;
 
+/* Below this a round trip is mostly scheduling noise: on a busy host the
+ * receiver's turn on the CPU, not the path, sets how long credit takes. */
+#define MIN_RTT_FLOOR 0.001
+
 static struct flow *of_stream(struct stream *s)
 {
 	return container_of(s, struct flow, s);
@@ -60,7 +64,9 @@ static void maybe_done(struct flow *f)
 
 /* Return credit once half the window reached the socket. If that
  * happened within two round trips of the last update, the window is too
- * small for this path: double it (up to max-window). */
+ * small for this path: double it (up to max-window). The round trip is
+ * the path's minimum: one measured behind our own queue would grow the
+ * window, which grows the queue (and the delay of every other flow). */
 static void maybe_window(struct flow *f)
 {
 	struct tunnel *t = f->s.t;
@@ -75,7 +81,7 @@ static void maybe_window(struct flow *f)
 	now = ev_now(f->loop);
 	incr = f->delivered;
 	if (f->window < p->max_window &&
-	    now - f->win_time < 2 * MAX(tunnel_srtt(t), 0.001)) {
+	    now - f->win_time < 2 * MAX(tunnel_min_rtt(t), MIN_RTT_FLOOR)) {
 		uint32_t grow = MIN(f->window, p->max_window - f->window);
 
 		f->window += grow;

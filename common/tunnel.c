@@ -48,6 +48,7 @@ struct tunnel {
 	ev_timer timer;        /* handshake deadline, then keepalive */
 	ev_tstamp last_rx;
 	ev_tstamp srtt;
+	ev_tstamp min_rtt;     /* the path without our own queues */
 
 	uint8_t *rx;
 	size_t rx_len;
@@ -105,6 +106,11 @@ uint32_t tunnel_peer_window(const struct tunnel *t)
 ev_tstamp tunnel_srtt(const struct tunnel *t)
 {
 	return t->srtt;
+}
+
+ev_tstamp tunnel_min_rtt(const struct tunnel *t)
+{
+	return t->min_rtt;
 }
 
 /* ---- streams ---- */
@@ -360,6 +366,10 @@ static void got_pong(struct tunnel *t, const struct frame *f)
 	if (rtt < 0 || rtt > 600)
 		return; /* not one of ours */
 	t->srtt = t->srtt ? (7 * t->srtt + rtt) / 8 : rtt;
+	/* A ping that waited behind bulk data measures our queue, not the
+	 * path; the minimum does not. It may creep up a quarter per sample
+	 * so that a path that really got longer is followed. */
+	t->min_rtt = t->min_rtt ? MIN(rtt, t->min_rtt * 1.25) : rtt;
 }
 
 static int got_hello(struct tunnel *t, const struct frame *f)

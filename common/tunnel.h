@@ -105,6 +105,8 @@ const struct tunnel_params *tunnel_params(const struct tunnel *t);
 uint32_t tunnel_peer_window(const struct tunnel *t);
 /* Smoothed round-trip time from PING/PONG (seconds; 0 until known). */
 ev_tstamp tunnel_srtt(const struct tunnel *t);
+/* The lowest recent round-trip time: the path without queues. */
+ev_tstamp tunnel_min_rtt(const struct tunnel *t);
 
 /* Streams. Client: tunnel_next_id() gives a free id. */
 uint32_t tunnel_next_id(struct tunnel *t);

@@ -7,6 +7,7 @@
 #   TESTS=PATTERN tests/run.sh build    only tests whose name matches the
 #                                       extended regex PATTERN (e.g. socks|udp)
 #   TEST_TIMEOUT=600                    seconds allowed per integration script
+#   FUZZ_SMOKE_SECONDS=5                seconds per fuzz target (tests/fuzz/)
 #
 # Each check is one line "PASS name" / "FAIL name: reason" / "SKIP name:
 # reason"; the last line is "N passed, M failed". Exit status 1 when
@@ -21,7 +22,7 @@ for arg in "$@"; do
 	case $arg in
 	TESTS=*) TESTS=${arg#TESTS=} ;;
 	-h | --help)
-		sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -179,6 +180,12 @@ if [ -x "$ASAN/proxy-server" ] && [ -x "$ASAN/proxy-client" ]; then
 else
 	add SKIP "asan/integration" "$ASAN/proxy-server not built (make asan)"
 fi
+
+# libFuzzer targets, FUZZ_SMOKE_SECONDS (default 5) each on their seed
+# corpus: a parser regression fails here (tests/fuzz/run.sh; SKIP without
+# clang or libFuzzer).
+RESULTS=$ALL TESTS=$TESTS FUZZ_SECONDS=${FUZZ_SMOKE_SECONDS:-5} \
+	"$ROOT/tests/fuzz/run.sh" "$BUILD" </dev/null
 
 # ---------------------------------------------------------------- summary
 passed=$(grep -c '^PASS ' "$ALL")
