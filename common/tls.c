@@ -216,8 +216,11 @@ static struct tls_ctx *ctx_new(const struct tls_params *p, int server,
 	if (SSL_CTX_set_ciphersuites(c->ssl, TLS_SUITES) != 1 ||
 	    load_ca(c, p->ca_pem, err, n) || load_cert_key(c, p, err, n))
 		goto fail;
+	/* With a fallback site, a visitor without a certificate completes
+	 * the handshake and is shown that site instead of a tunnel. */
 	SSL_CTX_set_verify(c->ssl, SSL_VERIFY_PEER |
-			   (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+			   (server && !p->cert_optional ?
+			    SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
 			   verify_cb);
 	SSL_CTX_set_verify_depth(c->ssl, 4);
 	/* The peer's certificate must be made for its role, so a client
@@ -405,6 +408,11 @@ void tls_shutdown(struct tls *t)
 	ERR_clear_error();
 	SSL_shutdown(t->ssl);
 	ERR_clear_error();
+}
+
+int tls_peer_has_cert(const struct tls *t)
+{
+	return SSL_get0_peer_certificate(t->ssl) != NULL;
 }
 
 int tls_peer_revoked(const struct tls *t)

@@ -23,6 +23,7 @@ struct tls_params {
 	const char *key_pem;
 	const char *crl_path;
 	const char *verify_name;
+	int cert_optional;   /* server: request, but do not require, one */
 };
 
 struct tls_ctx;
@@ -50,6 +51,8 @@ ssize_t tls_write(struct tls *t, const void *buf, size_t n);
 /* Best effort close_notify; never blocks. */
 void tls_shutdown(struct tls *t);
 
+/* Did the peer present a (valid) certificate? */
+int tls_peer_has_cert(const struct tls *t);
 /* Server: is the peer's certificate on the current revocation list? */
 int tls_peer_revoked(const struct tls *t);
 /* The peer certificate's common name (the user name on the server). */

@@ -527,6 +527,13 @@ static void handshake(struct tunnel *t)
 		tunnel_close(t, tls_error(t->tls));
 		return;
 	}
+	if (t->p.is_server && !tls_peer_has_cert(t->tls)) {
+		if (t->ops->no_cert)
+			t->ops->no_cert(t); /* releases t */
+		else
+			tunnel_close(t, "no client certificate");
+		return;
+	}
 	if (t->p.is_server)
 		snprintf(t->name, sizeof(t->name), "tunnel %s",
 			 tls_peer_name(t->tls));
@@ -731,6 +738,20 @@ void tunnel_get_info(const struct tunnel *t, struct tunnel_info *i)
 const struct tls *tunnel_tls(const struct tunnel *t)
 {
 	return t->tls;
+}
+
+void tunnel_release(struct tunnel *t, int *fd, struct tls **tls)
+{
+	ev_io_stop(t->loop, &t->io);
+	ev_timer_stop(t->loop, &t->timer);
+	ev_clear_pending(t->loop, &t->io);
+	*fd = t->fd;
+	*tls = t->tls;
+	idmap_free(&t->streams);
+	buf_release(&t->ctl);
+	buf_release(&t->data);
+	free(t->rx);
+	free(t);
 }
 
 void tunnel_free(struct tunnel *t)

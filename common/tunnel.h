@@ -56,6 +56,10 @@ struct tunnel_ops {
 	/* Client side: the server sent GOAWAY; open streams may finish but
 	 * no new ones go on this tunnel. */
 	void (*goaway)(struct tunnel *t);
+	/* Server side, optional: the TLS handshake finished without a
+	 * client certificate. The owner takes the connection over with
+	 * tunnel_release(); without this op such a peer is dropped. */
+	void (*no_cert)(struct tunnel *t);
 };
 
 struct tunnel_params {
@@ -93,6 +97,9 @@ struct tunnel_info {
 void tunnel_get_info(const struct tunnel *t, struct tunnel_info *i);
 const struct tls *tunnel_tls(const struct tunnel *t);
 void tunnel_free(struct tunnel *t);
+/* Hands the socket and its TLS session to the caller and frees the
+ * tunnel (no streams exist yet; down() is not called). */
+void tunnel_release(struct tunnel *t, int *fd, struct tls **tls);
 
 void *tunnel_owner(const struct tunnel *t);
 struct ev_loop *tunnel_loop(const struct tunnel *t);

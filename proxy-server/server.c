@@ -53,6 +53,14 @@ static void log_limit(struct server *s, const char *fmt, const char *what)
 	log_warn(fmt, what);
 }
 
+static void unlink_conn(struct client_conn *c)
+{
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
+	c->srv->nclients--;
+}
+
 static void conn_up(struct tunnel *t)
 {
 	struct client_conn *c = tunnel_owner(t), *o;
@@ -141,11 +149,21 @@ static void conn_down(struct tunnel *t, const char *why)
 			 ev_now(c->srv->loop) - c->since, why);
 	else /* a failed handshake is routine on a public port */
 		log_info("connection from %s refused: %s", c->peer, why);
-	*c->pprev = c->next;
-	if (c->next)
-		c->next->pprev = c->pprev;
-	c->srv->nclients--;
+	unlink_conn(c);
 	tunnel_free(t);
+	free(c);
+}
+
+/* Fallback mode: no certificate, no tunnel; the visitor gets the site. */
+static void conn_no_cert(struct tunnel *t)
+{
+	struct client_conn *c = tunnel_owner(t);
+	struct tls *tls;
+	int fd;
+
+	tunnel_release(t, &fd, &tls);
+	unlink_conn(c);
+	fallback_relay(c->srv, fd, tls, c->peer);
 	free(c);
 }
 
@@ -153,6 +171,7 @@ static const struct tunnel_ops conn_ops = {
 	.up = conn_up,
 	.open = conn_open,
 	.down = conn_down,
+	.no_cert = conn_no_cert,
 };
 
 static void pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -164,18 +183,28 @@ static void pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void accept_one(struct server *s, int fd, struct sockaddr *sa)
 {
-	struct client_conn *c;
-	struct tls *tls;
 	char peer[ADDR_STR_MAX];
 
-	if ((unsigned)s->nclients >= s->conf->max_tunnels) {
+	sockaddr_str(sa, peer, sizeof(peer));
+	if ((unsigned)(s->nclients + s->nfallback) >= s->conf->max_tunnels) {
 		log_limit(s, "connection from %s refused: max-tunnels reached",
-			  sockaddr_str(sa, peer, sizeof(peer)));
+			  peer);
 		close(fd);
 		return;
 	}
+	if (s->conf->fallback.type)
+		fallback_sniff(s, fd, peer);
+	else
+		server_start_tunnel(s, fd, peer);
+}
+
+void server_start_tunnel(struct server *s, int fd, const char *peer)
+{
+	struct client_conn *c;
+	struct tls *tls;
+
 	c = xcalloc(1, sizeof(*c));
-	sockaddr_str(sa, c->peer, sizeof(c->peer));
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	/* a revocation takes effect at the next handshake at the latest */
 	check_crl(s, 0);
 	tls = tls_new(s->tls, fd);
@@ -427,6 +456,7 @@ void server_stop(struct server *s)
 	ev_timer_stop(s->loop, &s->drain);
 	ev_timer_stop(s->loop, &s->crl_check);
 	stop_listening(s);
+	fallback_stop_all(s);
 	ctl_close(s->ctl);
 	s->ctl = NULL;
 	while (s->clients)
@@ -476,6 +506,7 @@ int server_start(struct server *s, struct ev_loop *loop,
 		.cert_pem = conf->tc.cert_pem,
 		.key_pem = conf->tc.key_pem,
 		.crl_path = conf->crl_path,
+		.cert_optional = conf->fallback.type != 0,
 	};
 	char err[512];
 

@@ -9,6 +9,7 @@
 #include "../common/tunnel.h"
 #include "server_conf.h"
 
+struct tls;
 struct tls_ctx;
 struct resolver;
 struct ctl;
@@ -28,6 +29,9 @@ struct server {
 	ev_tstamp drain_until;
 	ev_tstamp last_limit_log;
 	struct ctl *ctl;
+	struct sniff *sniffs;        /* fallback: first byte not seen yet */
+	struct relay *relays;        /* fallback: visitors shown the site */
+	int nfallback;
 	int stopping;
 };
 
@@ -45,6 +49,16 @@ void server_status(struct server *s, struct buf *out, int json);
 /* Streams the peer opens; both report failures on the tunnel. */
 void outbound_open(struct server *s, struct tunnel *t, const struct frame *f);
 void udp_relay_open(struct server *s, struct tunnel *t, const struct frame *f);
+
+/* A TLS connection from peer: becomes a tunnel (or, with a fallback and
+ * no client certificate, a visitor of the fallback site). */
+void server_start_tunnel(struct server *s, int fd, const char *peer);
+/* Probe resistance (fallback.c): look at the first byte, then TLS or
+ * the fallback site; relay a visitor (tls NULL: raw bytes) to the site. */
+void fallback_sniff(struct server *s, int fd, const char *peer);
+void fallback_relay(struct server *s, int fd, struct tls *tls,
+		    const char *peer);
+void fallback_stop_all(struct server *s);
 
 /* A SOCKS5 REP code for an errno from connect(). */
 uint8_t errno_to_code(int err);

@@ -155,6 +155,20 @@ static int set_max_flows(void *cfg, const struct conf_line *l, char *err,
 		     err, n);
 }
 
+static int set_fallback(void *cfg, const struct conf_line *l, char *err,
+			size_t n)
+{
+	struct server_conf *c = cfg;
+
+	if (addr_parse(l->argv[1], 80, &c->fallback) ||
+	    c->fallback.type == ADDR_DOMAIN) {
+		snprintf(err, n, "bad address '%s' (want IP:PORT of a local "
+			 "web server)", l->argv[1]);
+		return -1;
+	}
+	return 0;
+}
+
 static int set_user(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	struct server_conf *c = cfg;
@@ -187,6 +201,7 @@ static const struct conf_directive server_directives[] = {
 	{ "max-tunnels", 1, 1, 0, set_max_tunnels },
 	{ "max-tunnels-per-user", 1, 1, 0, set_max_per_user },
 	{ "max-flows", 1, 1, 0, set_max_flows },
+	{ "fallback", 1, 1, 0, set_fallback },
 	{ "user", 1, 1, 0, set_user },
 	{ "group", 1, 1, 0, set_group },
 	{ NULL, 0, 0, 0, NULL },

@@ -24,6 +24,7 @@ struct server_conf {
 	unsigned max_flows;      /* per tunnel */
 	char *user, *group;      /* drop root to these after start-up */
 	char *path;              /* the file, for SIGHUP */
+	struct addr fallback;    /* probe resistance: type 0 when off */
 };
 
 /* Reads path; on failure err holds "file:line: what". 0 or -1. */

@@ -1,0 +1,318 @@
+/* Probe resistance (`fallback HOST:PORT`): a connection that does not
+ * start a TLS handshake, or completes one without a client certificate,
+ * is relayed to an ordinary local web server, so a prober sees a web
+ * site and nothing else. Only a valid client certificate gets a tunnel. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/tls.h"
+#include "../common/util.h"
+#include "server.h"
+
+#define RELAY_BUF (64u << 10)
+#define IDLE_TIMEOUT 60.0
+#define TLS_RECORD_FIRST_BYTE 0x16  /* handshake record */
+
+struct sniff {
+	struct server *srv;
+	struct sniff *next, **pprev;
+	ev_io io;
+	ev_timer timer;
+	char peer[ADDR_STR_MAX];
+};
+
+/* One visitor relayed to the fallback site. The visitor's side is TLS
+ * (tls != NULL) or raw bytes; the site's side is plain TCP. */
+struct relay {
+	struct server *srv;
+	struct relay *next, **pprev;
+	struct tls *tls;
+	ev_io vio, sio;       /* visitor, site */
+	ev_timer idle;
+	struct buf to_site, to_visitor;
+	int visitor_eof, site_eof;
+	int connected;
+	char peer[ADDR_STR_MAX];
+};
+
+static void relay_free(struct relay *r)
+{
+	struct ev_loop *loop = r->srv->loop;
+
+	ev_io_stop(loop, &r->vio);
+	ev_io_stop(loop, &r->sio);
+	ev_timer_stop(loop, &r->idle);
+	if (r->tls) {
+		tls_shutdown(r->tls);
+		tls_free(r->tls);
+	}
+	close(r->vio.fd);
+	close(r->sio.fd);
+	buf_release(&r->to_site);
+	buf_release(&r->to_visitor);
+	*r->pprev = r->next;
+	if (r->next)
+		r->next->pprev = r->pprev;
+	r->srv->nfallback--;
+	free(r);
+}
+
+static ssize_t visitor_read(struct relay *r, void *p, size_t n)
+{
+	ssize_t rc;
+
+	if (r->tls) {
+		rc = tls_read(r->tls, p, n);
+		return rc == TLS_WANT_READ || rc == TLS_WANT_WRITE ? -2 :
+		       rc < 0 ? 0 : rc;
+	}
+	rc = read(r->vio.fd, p, n);
+	return rc < 0 && (errno == EAGAIN || errno == EINTR) ? -2 :
+	       rc < 0 ? 0 : rc;
+}
+
+static ssize_t visitor_write(struct relay *r, const void *p, size_t n)
+{
+	ssize_t rc;
+
+	if (r->tls) {
+		rc = tls_write(r->tls, p, n);
+		return rc == TLS_WANT_READ || rc == TLS_WANT_WRITE ? -2 : rc;
+	}
+	rc = write(r->vio.fd, p, n);
+	return rc < 0 && (errno == EAGAIN || errno == EINTR) ? -2 : rc;
+}
+
+static void set_events(struct relay *r)
+{
+	struct ev_loop *loop = r->srv->loop;
+	int v = 0, s = 0;
+
+	if (!r->visitor_eof && buf_room(&r->to_site))
+		v |= EV_READ;
+	if (buf_len(&r->to_visitor))
+		v |= EV_WRITE | (r->tls ? EV_READ : 0);
+	if (!r->connected)
+		s = EV_WRITE;
+	else {
+		if (!r->site_eof && buf_room(&r->to_visitor))
+			s |= EV_READ;
+		if (buf_len(&r->to_site))
+			s |= EV_WRITE;
+	}
+	ev_io_stop(loop, &r->vio);
+	ev_io_stop(loop, &r->sio);
+	ev_io_set(&r->vio, r->vio.fd, v);
+	ev_io_set(&r->sio, r->sio.fd, s);
+	if (v)
+		ev_io_start(loop, &r->vio);
+	if (s)
+		ev_io_start(loop, &r->sio);
+}
+
+/* Moves what it can both ways; -1 when the relay is over. */
+static int pump(struct relay *r)
+{
+	ssize_t n;
+	uint8_t *p;
+
+	while (!r->visitor_eof && (p = buf_reserve(&r->to_site, 4096))) {
+		n = visitor_read(r, p, MIN(buf_room(&r->to_site), 16384));
+		if (n == -2)
+			break;
+		if (n <= 0)
+			r->visitor_eof = 1;
+		else
+			buf_commit(&r->to_site, (size_t)n);
+	}
+	while (buf_len(&r->to_visitor)) {
+		n = visitor_write(r, buf_peek(&r->to_visitor),
+				  buf_len(&r->to_visitor));
+		if (n == -2)
+			break;
+		if (n <= 0)
+			return -1;
+		buf_consume(&r->to_visitor, (size_t)n);
+	}
+	if (r->connected) {
+		while (buf_len(&r->to_site)) {
+			n = write(r->sio.fd, buf_peek(&r->to_site),
+				  buf_len(&r->to_site));
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				break;
+			if (n <= 0)
+				return -1;
+			buf_consume(&r->to_site, (size_t)n);
+		}
+		while (!r->site_eof && (p = buf_reserve(&r->to_visitor, 4096))) {
+			n = read(r->sio.fd, p, buf_room(&r->to_visitor));
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				break;
+			if (n <= 0)
+				r->site_eof = 1;
+			else
+				buf_commit(&r->to_visitor, (size_t)n);
+		}
+	}
+	/* done when one side ended and what it said was passed on */
+	if ((r->site_eof && !buf_len(&r->to_visitor)) ||
+	    (r->visitor_eof && !buf_len(&r->to_site) && r->connected &&
+	     r->site_eof))
+		return -1;
+	if (r->visitor_eof && !buf_len(&r->to_site) && r->connected)
+		shutdown(r->sio.fd, SHUT_WR);
+	return 0;
+}
+
+static void vio_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct relay *r = container_of(w, struct relay, vio);
+
+	ev_timer_again(loop, &r->idle);
+	if (pump(r)) {
+		relay_free(r);
+		return;
+	}
+	set_events(r);
+}
+
+static void sio_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct relay *r = container_of(w, struct relay, sio);
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (!r->connected) {
+		getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err) {
+			log_warn("fallback: %s: %s", r->peer, strerror(err));
+			relay_free(r);
+			return;
+		}
+		r->connected = 1;
+	}
+	ev_timer_again(loop, &r->idle);
+	if (pump(r)) {
+		relay_free(r);
+		return;
+	}
+	set_events(r);
+}
+
+static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	relay_free(container_of(w, struct relay, idle));
+}
+
+void fallback_relay(struct server *s, int fd, struct tls *tls,
+		    const char *peer)
+{
+	struct relay *r;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int sfd;
+
+	addr_to_sockaddr(&s->conf->fallback, &ss, &len);
+	sfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sfd < 0 || (connect(sfd, (struct sockaddr *)&ss, len) &&
+			errno != EINPROGRESS)) {
+		log_warn("fallback: connect: %s", strerror(errno));
+		if (sfd >= 0)
+			close(sfd);
+		if (tls)
+			tls_free(tls);
+		close(fd);
+		return;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->srv = s;
+	r->tls = tls;
+	snprintf(r->peer, sizeof(r->peer), "%s", peer);
+	buf_init(&r->to_site, RELAY_BUF);
+	buf_init(&r->to_visitor, RELAY_BUF);
+	ev_io_init(&r->vio, vio_cb, fd, 0);
+	ev_io_init(&r->sio, sio_cb, sfd, 0);
+	ev_init(&r->idle, idle_cb);
+	r->idle.repeat = IDLE_TIMEOUT;
+	ev_timer_again(s->loop, &r->idle);
+	r->next = s->relays;
+	if (r->next)
+		r->next->pprev = &r->next;
+	r->pprev = &s->relays;
+	s->relays = r;
+	s->nfallback++;
+	log_info("connection from %s: %s, shown the fallback site", peer,
+		 tls ? "no client certificate" : "not TLS");
+	set_events(r);
+}
+
+static void sniff_free(struct sniff *sn, int close_fd)
+{
+	ev_io_stop(sn->srv->loop, &sn->io);
+	ev_timer_stop(sn->srv->loop, &sn->timer);
+	if (close_fd)
+		close(sn->io.fd);
+	*sn->pprev = sn->next;
+	if (sn->next)
+		sn->next->pprev = sn->pprev;
+	free(sn);
+}
+
+static void sniff_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sniff *sn = container_of(w, struct sniff, io);
+	struct server *s = sn->srv;
+	char peer[ADDR_STR_MAX];
+	uint8_t b;
+	ssize_t n = recv(w->fd, &b, 1, MSG_PEEK);
+	int fd = w->fd;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		sniff_free(sn, 1);
+		return;
+	}
+	snprintf(peer, sizeof(peer), "%s", sn->peer);
+	sniff_free(sn, 0);
+	if (b == TLS_RECORD_FIRST_BYTE)
+		server_start_tunnel(s, fd, peer);
+	else
+		fallback_relay(s, fd, NULL, peer);
+}
+
+static void sniff_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	sniff_free(container_of(w, struct sniff, timer), 1);
+}
+
+void fallback_sniff(struct server *s, int fd, const char *peer)
+{
+	struct sniff *sn = xcalloc(1, sizeof(*sn));
+
+	sn->srv = s;
+	snprintf(sn->peer, sizeof(sn->peer), "%s", peer);
+	ev_io_init(&sn->io, sniff_cb, fd, EV_READ);
+	ev_io_start(s->loop, &sn->io);
+	ev_timer_init(&sn->timer, sniff_timeout, s->conf->tc.tp.handshake_timeout,
+		      0.);
+	ev_timer_start(s->loop, &sn->timer);
+	sn->next = s->sniffs;
+	if (sn->next)
+		sn->next->pprev = &sn->next;
+	sn->pprev = &s->sniffs;
+	s->sniffs = sn;
+}
+
+void fallback_stop_all(struct server *s)
+{
+	while (s->sniffs)
+		sniff_free(s->sniffs, 1);
+	while (s->relays)
+		relay_free(s->relays);
+}
