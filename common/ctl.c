@@ -218,7 +218,9 @@ void ctl_default_path(const char *prog, const char *conf_path, char *out,
 	char name[128];
 
 	base = base ? base + 1 : conf_path;
-	len = strcspn(base, ".");
+	/* alice.conf -> alice; my.profile.conf -> my.profile */
+	len = strrchr(base, '.') && strrchr(base, '.') != base ?
+	      (size_t)(strrchr(base, '.') - base) : strlen(base);
 	snprintf(name, sizeof(name), "%s-%.*s.sock", prog, (int)MIN(len, 64),
 		 base);
 	if (!geteuid()) {
@@ -227,6 +229,6 @@ void ctl_default_path(const char *prog, const char *conf_path, char *out,
 	} else if (dir && dir[0]) {
 		snprintf(out, n, "%s/%s", dir, name);
 	} else {
-		snprintf(out, n, "/tmp/%s-%u", name, (unsigned)geteuid());
+		snprintf(out, n, "/tmp/%u-%s", (unsigned)geteuid(), name);
 	}
 }

@@ -66,8 +66,9 @@ void socks_udp_free(struct socks_udp *u)
 	ev_io_stop(loop, &u->io);
 	if (u->fd >= 0)
 		close(u->fd);
-	log_debug("udp %u ended (%llu bytes up, %llu down)", u->s.id,
-		  (unsigned long long)u->up, (unsigned long long)u->down);
+	log_info("socks: udp %u ended after %.1f s (%llu bytes up, %llu down)",
+		 u->s.id, ev_now(loop) - u->start, (unsigned long long)u->up,
+		 (unsigned long long)u->down);
 	u->ctl->udp = NULL;
 	free(u);
 }

@@ -68,9 +68,9 @@ static void relay_free(struct udp_relay *r)
 	ev_timer_stop(r->srv->loop, &r->idle);
 	if (r->fd >= 0)
 		close(r->fd);
-	log_debug("tunnel %s: udp %u ended (%llu bytes up, %llu down)",
-		  r->user, r->s.id, (unsigned long long)r->up,
-		  (unsigned long long)r->down);
+	log_info("tunnel %s: udp %u ended after %.1f s (%llu bytes up, %llu "
+		 "down)", r->user, r->s.id, ev_now(r->srv->loop) - r->start,
+		 (unsigned long long)r->up, (unsigned long long)r->down);
 	free(r);
 }
 

@@ -359,6 +359,10 @@ start_pair() {
 		echo "listen 127.0.0.1:$SERVER_PORT"
 		echo "allow 127.0.0.2/32"
 		echo "allow ::1/128"
+		# status sockets of our own: never the paths of an installed
+		# service, never shared with another test (last one wins, so
+		# EXTRA_SERVER_CONF may still name another)
+		echo "control $TMP/server.sock"
 		if [ -n "${EXTRA_SERVER_CONF:-}" ]; then
 			printf '%s\n' "$EXTRA_SERVER_CONF"
 		fi
@@ -368,6 +372,7 @@ start_pair() {
 	fi
 	chmod 600 "$SERVER_CONF.new" && mv "$SERVER_CONF.new" "$SERVER_CONF" ||
 		return 1
+	echo "control $TMP/client.sock" >>"$CLIENT_CONF" || return 1
 
 	spawn server "$BUILD/proxy-server" -c "$SERVER_CONF" -v debug
 	if ! wait_tcp 127.0.0.1 "$SERVER_PORT" 10; then
