@@ -20,6 +20,11 @@ void *idmap_get(const struct idmap *m, uint32_t id);
 void idmap_put(struct idmap *m, uint32_t id, void *val);
 void idmap_del(struct idmap *m, uint32_t id);
 void idmap_free(struct idmap *m);
+static inline size_t idmap_count(const struct idmap *m)
+{
+	return m->count;
+}
+
 /* Calls fn for every value; fn may not change the map. */
 void idmap_each(const struct idmap *m, void (*fn)(void *val, void *arg),
 		void *arg);

@@ -420,7 +420,10 @@ static int dispatch(struct tunnel *t, const struct frame *f, const char **why)
 		got_pong(t, f);
 		return 0;
 	case FRAME_GOAWAY:
-		if (t->p.is_server || !t->ops->goaway) {
+		/* Open streams may finish; with none there is nothing to
+		 * wait for. Closing is left to our caller, never to the op. */
+		if (t->p.is_server || !t->ops->goaway ||
+		    !idmap_count(&t->streams)) {
 			*why = "peer is going away";
 			return -1;
 		}

@@ -53,8 +53,8 @@ struct tunnel_ops {
 	/* The tunnel closed (every stream was aborted first). The owner
 	 * may tunnel_free() it here: the tunnel touches nothing after. */
 	void (*down)(struct tunnel *t, const char *why);
-	/* Client side: the server sent GOAWAY; open streams may finish but
-	 * no new ones go on this tunnel. */
+	/* Client side: the server sent GOAWAY while streams are open; they
+	 * may finish but no new ones go on this tunnel. Must not close it. */
 	void (*goaway)(struct tunnel *t);
 	/* Server side, optional: the TLS handshake finished without a
 	 * client certificate. The owner takes the connection over with

@@ -115,8 +115,6 @@ static void tunnel_goaway_cb(struct tunnel *t)
 	log_info("tunnel: server is going away; %zu open flows may finish",
 		 tunnel_stream_count(t));
 	c->draining = 1;
-	if (!tunnel_stream_count(t))
-		tunnel_close(t, "server went away");
 }
 
 static void tunnel_open(struct tunnel *t, const struct frame *f)

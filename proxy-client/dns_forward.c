@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,7 +40,8 @@ struct dns_forward {
 	ev_io io;
 	ev_timer sweep;
 	struct idmap pending;    /* our id + 1 -> struct pending */
-	uint16_t next_id;
+	uint8_t pool[256];       /* random bytes for transaction ids */
+	size_t pool_left;
 	uint8_t *scratch;
 };
 
@@ -73,6 +75,18 @@ static int attached(struct dns_forward *d)
 	return 1;
 }
 
+static uint16_t random_id(struct dns_forward *d)
+{
+	if (d->pool_left < 2) {
+		if (getrandom(d->pool, sizeof(d->pool), 0) != sizeof(d->pool))
+			for (size_t i = 0; i < sizeof(d->pool); i++)
+				d->pool[i] = (uint8_t)random();
+		d->pool_left = sizeof(d->pool);
+	}
+	d->pool_left -= 2;
+	return get_be16(d->pool + d->pool_left);
+}
+
 static void query(struct dns_forward *d, const struct sockaddr_storage *from,
 		  uint8_t *msg, size_t len)
 {
@@ -83,8 +97,9 @@ static void query(struct dns_forward *d, const struct sockaddr_storage *from,
 
 	if (len < DNS_HDR || !attached(d))
 		return; /* the asker retries */
+	/* random ids: the resolver must not be able to guess the next */
 	do {
-		id = ++d->next_id;
+		id = random_id(d);
 	} while (idmap_get(&d->pending, (uint32_t)id + 1));
 	p = xmalloc(sizeof(*p));
 	p->from = *from;
@@ -127,7 +142,10 @@ static void answer(struct dns_forward *d, const struct frame *f)
 	socklen_t sl;
 
 	frame_get_udp(f, &peer, &data, &len);
-	if (len < DNS_HDR)
+	/* only the name server we asked may answer */
+	if (len < DNS_HDR || peer.type != d->server.type ||
+	    peer.port != d->server.port ||
+	    memcmp(&peer.u, &d->server.u, peer.type == ADDR_IPV4 ? 4 : 16))
 		return;
 	id = get_be16(data);
 	p = idmap_get(&d->pending, (uint32_t)id + 1);

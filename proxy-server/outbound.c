@@ -257,7 +257,8 @@ void outbound_open(struct server *s, struct tunnel *t, const struct frame *f)
 		  addr_str(&o->dst, d, sizeof(d)));
 	if (addr_is_server_resolver(&o->dst)) {
 		/* our own resolver is trusted even on loopback */
-		if (resolver_first_server(s->resolver, &ss)) {
+		if (!s->resolver_addr.type ||
+		    addr_to_sockaddr(&s->resolver_addr, &ss, &len)) {
 			fail(o, PROTO_HOST_UNREACHABLE, "no name server");
 			return;
 		}

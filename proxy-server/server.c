@@ -524,6 +524,12 @@ int server_start(struct server *s, struct ev_loop *loop,
 		return -1;
 	}
 	s->scratch = xmalloc(SCRATCH_SIZE);
+	{
+		struct sockaddr_storage ss;
+
+		if (!resolver_first_server(s->resolver, &ss))
+			addr_from_sockaddr(&s->resolver_addr, (struct sockaddr *)&ss);
+	}
 	for (int i = 0; i < conf->nlisten; i++)
 		if (listen_on(s, &conf->listen[i]))
 			return -1;

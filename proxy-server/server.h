@@ -29,6 +29,8 @@ struct server {
 	ev_tstamp drain_until;
 	ev_tstamp last_limit_log;
 	struct ctl *ctl;
+	struct addr resolver_addr;   /* what 0.0.0.0:53 stands for; type 0 if
+				      * unknown */
 	struct sniff *sniffs;        /* fallback: first byte not seen yet */
 	struct relay *relays;        /* fallback: visitors shown the site */
 	int nfallback;

@@ -185,7 +185,8 @@ static void got_datagram(struct udp_relay *r, const struct frame *f)
 	frame_get_udp(f, &a, &data, &len);
 	if (addr_is_server_resolver(&a)) {
 		/* our own name server is trusted even on loopback */
-		if (!resolver_first_server(r->srv->resolver, &ss))
+		if (r->srv->resolver_addr.type &&
+		    !addr_to_sockaddr(&r->srv->resolver_addr, &ss, &sl))
 			send_to(r, &ss, data, len, 1);
 		return;
 	}
@@ -246,6 +247,13 @@ static const struct stream_ops udp_ops = {
 	.info = info_cb,
 };
 
+static int is_our_resolver(const struct server *s, const struct addr *a)
+{
+	return s->resolver_addr.type && a->type == s->resolver_addr.type &&
+	       a->port == s->resolver_addr.port &&
+	       !memcmp(&a->u, &s->resolver_addr.u, a->type == ADDR_IPV4 ? 4 : 16);
+}
+
 /* Replies: read straight into the scratch buffer behind room for the
  * frame header and the longest address, then write the header in front
  * of the datagram, so the datagram is copied only by the kernel. */
@@ -267,6 +275,8 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (n < 0)
 			return;
 		addr_from_sockaddr(&peer, (struct sockaddr *)&ss);
+		if (is_our_resolver(r->srv, &peer))
+			addr_parse("0.0.0.0:53", 0, &peer); /* as it was asked */
 		hl = frame_udp_hdr(hdr, sizeof(hdr), r->s.id, &peer, (size_t)n);
 		if (hl < 0)
 			continue; /* too big for one frame */

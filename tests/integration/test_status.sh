@@ -293,13 +293,13 @@ check "status: no flows left on either side once both ended" no_flows_wait
 
 # ---- the default socket path: a second client whose profile names none
 NAME=status-$$
-cp "$CLIENT_CONF" "$TMP/$NAME.conf" && chmod 600 "$TMP/$NAME.conf"
+grep -v '^control ' "$CLIENT_CONF" >"$TMP/$NAME.conf" && chmod 600 "$TMP/$NAME.conf"
 if [ "$(id -u)" = 0 ]; then
 	DEFAULT=/run/proxy/proxy-client-$NAME.sock
 elif [ -n "${XDG_RUNTIME_DIR:-}" ]; then
 	DEFAULT=$XDG_RUNTIME_DIR/proxy-client-$NAME.sock
 else
-	DEFAULT=/tmp/proxy-client-$NAME.sock-$(id -u)
+	DEFAULT=/tmp/$(id -u)-proxy-client-$NAME.sock
 fi
 on_exit "rm -f '$DEFAULT'"	# should the client die before removing it
 S2=$(free_port) || exit 1
