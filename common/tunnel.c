@@ -46,6 +46,7 @@ struct tunnel {
 	ev_io io;
 	int io_events;
 	ev_timer timer;        /* handshake deadline, then keepalive */
+	ev_prepare prep;       /* flushes queued frames before the loop sleeps */
 	ev_tstamp last_rx;
 	ev_tstamp srtt;
 	ev_tstamp min_rtt;     /* the path without our own queues */
@@ -194,10 +195,25 @@ static void wake_waiters(struct tunnel *t)
 
 /* ---- output ---- */
 
+/* Frames queued by any callback of this loop iteration leave together,
+ * just before the loop would sleep: one TLS write for many small frames,
+ * and no waiting for a writable event the socket almost always has. */
 static void want_write(struct tunnel *t)
 {
-	if (!(t->io_events & EV_WRITE))
-		update_events(t);
+	if (!ev_is_active(&t->prep) && t->state != T_HANDSHAKE)
+		ev_prepare_start(t->loop, &t->prep);
+}
+
+static int flush(struct tunnel *t);
+
+static void prep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct tunnel *t = container_of(w, struct tunnel, prep);
+
+	ev_prepare_stop(loop, w);
+	if (t->state == T_CLOSED || flush(t))
+		return;
+	update_events(t); /* EV_WRITE only if the socket said "later" */
 }
 
 void tunnel_send(struct tunnel *t, const uint8_t *frame, size_t len)
@@ -621,6 +637,7 @@ struct tunnel *tunnel_new(struct ev_loop *loop, int fd, struct tls *tls,
 	/* The handshake starts from the io callback, never from here, so
 	 * a failure cannot free the tunnel before the caller has it. A
 	 * client's socket may still be connecting: wait until writable. */
+	ev_prepare_init(&t->prep, prep_cb);
 	t->io_events = p->is_server ? EV_READ : EV_WRITE;
 	ev_io_init(&t->io, io_cb, fd, t->io_events);
 	ev_io_start(loop, &t->io);
@@ -649,6 +666,7 @@ void tunnel_close(struct tunnel *t, const char *why)
 		return;
 	was_up = t->state == T_UP;
 	t->state = T_CLOSED;
+	ev_prepare_stop(t->loop, &t->prep);
 	ev_io_stop(t->loop, &t->io);
 	ev_timer_stop(t->loop, &t->timer);
 	ev_clear_pending(t->loop, &t->io);
@@ -745,6 +763,7 @@ const struct tls *tunnel_tls(const struct tunnel *t)
 
 void tunnel_release(struct tunnel *t, int *fd, struct tls **tls)
 {
+	ev_prepare_stop(t->loop, &t->prep);
 	ev_io_stop(t->loop, &t->io);
 	ev_timer_stop(t->loop, &t->timer);
 	ev_clear_pending(t->loop, &t->io);

@@ -47,6 +47,7 @@ struct udp_relay {
 	ev_timer idle;        /* udp-timeout, re-armed lazily */
 	ev_tstamp last_active;
 	ev_tstamp start;
+	int asked_resolver;   /* sent to 0.0.0.0:53: label its answers so */
 	char user[64];
 	struct parked *parked;
 	int nparked;
@@ -186,8 +187,10 @@ static void got_datagram(struct udp_relay *r, const struct frame *f)
 	if (addr_is_server_resolver(&a)) {
 		/* our own name server is trusted even on loopback */
 		if (r->srv->resolver_addr.type &&
-		    !addr_to_sockaddr(&r->srv->resolver_addr, &ss, &sl))
+		    !addr_to_sockaddr(&r->srv->resolver_addr, &ss, &sl)) {
+			r->asked_resolver = 1;
 			send_to(r, &ss, data, len, 1);
+		}
 		return;
 	}
 	if (a.type != ADDR_DOMAIN) {
@@ -275,7 +278,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (n < 0)
 			return;
 		addr_from_sockaddr(&peer, (struct sockaddr *)&ss);
-		if (is_our_resolver(r->srv, &peer))
+		if (r->asked_resolver && is_our_resolver(r->srv, &peer))
 			addr_parse("0.0.0.0:53", 0, &peer); /* as it was asked */
 		hl = frame_udp_hdr(hdr, sizeof(hdr), r->s.id, &peer, (size_t)n);
 		if (hl < 0)
