@@ -103,32 +103,42 @@ static void shut_write(struct flow *f)
 
 /* ---- socket -> tunnel ---- */
 
+/* Frames read per callback: enough to fill a few TLS records in one
+ * turn of the loop, few enough that other flows get their turn soon. */
+#define READS_PER_TURN 4
+
 static void rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct flow *f = container_of(w, struct flow, rio);
 	struct tunnel *t = f->s.t;
-	size_t room;
+	size_t room, want;
 	uint8_t *p;
-	ssize_t n;
+	ssize_t n = 0;
 
-	if (!f->credit) {
-		ev_io_stop(loop, w); /* restarted by WINDOW */
-		return;
-	}
-	p = tunnel_data_room(t, &room);
-	if (!p) {
-		ev_io_stop(loop, w);
-		tunnel_wait_room(&f->s);
-		return;
-	}
-	n = read(f->fd, p, MIN(room, f->credit));
-	if (n > 0) {
+	for (int i = 0; i < READS_PER_TURN; i++) {
+		if (!f->credit) {
+			ev_io_stop(loop, w); /* restarted by WINDOW */
+			return;
+		}
+		p = tunnel_data_room(t, &room);
+		if (!p) {
+			ev_io_stop(loop, w);
+			tunnel_wait_room(&f->s);
+			return;
+		}
+		want = MIN(room, f->credit);
+		n = read(f->fd, p, want);
+		if (n <= 0)
+			break;
 		tunnel_data_commit(t, f->s.id, (size_t)n);
 		f->credit -= (uint32_t)n;
 		f->up_bytes += (uint64_t)n;
 		f->last_active = ev_now(loop);
-		return;
+		if ((size_t)n < want)
+			return; /* drained for now */
 	}
+	if (n > 0)
+		return;
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n < 0) {

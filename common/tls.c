@@ -213,6 +213,8 @@ static struct tls_ctx *ctx_new(const struct tls_params *p, int server,
 	SSL_CTX_set_session_cache_mode(c->ssl, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(c->ssl, 0);
 	SSL_CTX_set_read_ahead(c->ssl, 1);
+	/* room for several records per read() of the tunnel socket */
+	SSL_CTX_set_default_read_buffer_len(c->ssl, 4 * (16384 + 256));
 	if (SSL_CTX_set_ciphersuites(c->ssl, TLS_SUITES) != 1 ||
 	    load_ca(c, p->ca_pem, err, n) || load_cert_key(c, p, err, n))
 		goto fail;
