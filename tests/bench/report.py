@@ -1,0 +1,261 @@
+#!/usr/bin/python3
+"""Turns the bench's raw results (system, key, value lines) into the table
+and the JSON file: every figure with its ratio to the best peer (ssh -D,
+shadowsocks-libev, trojan) in the same run."""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+
+PEERS = ["ssh", "ssh-aes", "ss-aes", "ss-chacha", "trojan"]
+GIB = 1 << 30
+
+
+def num(raw, key):
+    try:
+        return float(raw[key])
+    except (KeyError, ValueError):
+        return None
+
+
+def cpu_per_gib(side):
+    def f(raw):
+        s, b = num(raw, "cpu_%s_s" % side), num(raw, "dl1_bytes")
+        return s / (b / GIB) if s is not None and b else None
+    return f
+
+
+def mem_mib(side, n):
+    def f(raw):
+        v = num(raw, "mem_%s_%d" % (side, n))
+        return v / 1024 if v is not None else None
+    return f
+
+
+def kib_per_flow(side, n):
+    def f(raw):
+        v0, v1 = num(raw, "mem_%s_0" % side), num(raw, "mem_%s_%d" % (side, n))
+        flows = num(raw, "mem_flows_%d" % n)
+        if v0 is None or v1 is None or not flows:
+            return None
+        return max(v1 - v0, 0) / flows
+    return f
+
+
+def round_trips(delay_ms):
+    def f(raw):
+        slow, fast = num(raw, "slow_ttfb_p50_ms"), num(raw, "ttfb1_ttfb_p50_ms")
+        if slow is None or fast is None or not delay_ms:
+            return None
+        return max(slow - fast, 0) / (2 * delay_ms)
+    return f
+
+
+def metrics(idle_steps, delay_ms):
+    """(key, label, unit, better, getter); better: hi, lo or None."""
+    m = [
+        ("dl1", "download, 1 flow", "MB/s", "hi", "dl1_mbps"),
+        ("ul1", "upload, 1 flow", "MB/s", "hi", "ul1_mbps"),
+        ("dl8", "download, 8 flows", "MB/s", "hi", "dl8_mbps"),
+        ("cpu_client", "client CPU per GiB downloaded", "s", "lo",
+         cpu_per_gib("client")),
+        ("cpu_server", "server CPU per GiB downloaded", "s", "lo",
+         cpu_per_gib("server")),
+        ("ttfb1_p50", "new flow, 1st echo byte p50 (serial)", "ms", "lo",
+         "ttfb1_ttfb_p50_ms"),
+        ("ttfb1_p99", "new flow, 1st echo byte p99 (serial)", "ms", "lo",
+         "ttfb1_ttfb_p99_ms"),
+        ("ttfb16_p50", "new flow, 1st echo byte p50 (16 at once)", "ms", "lo",
+         "ttfb16_ttfb_p50_ms"),
+        ("ttfb16_p99", "new flow, 1st echo byte p99 (16 at once)", "ms", "lo",
+         "ttfb16_ttfb_p99_ms"),
+        ("flows_per_s", "new flows per second (16 at once)", "/s", "hi",
+         "ttfb16_flows_per_s"),
+        ("tcp_rtt_p50", "TCP 1-byte ping-pong RTT p50", "ms", "lo",
+         "pp_rtt_p50_ms"),
+        ("tcp_rtt_p99", "TCP 1-byte ping-pong RTT p99", "ms", "lo",
+         "pp_rtt_p99_ms"),
+        ("udp64_p50", "UDP RTT 64 B p50", "ms", "lo", "udp64_rtt_p50_ms"),
+        ("udp64_p99", "UDP RTT 64 B p99", "ms", "lo", "udp64_rtt_p99_ms"),
+        ("udp1200_p50", "UDP RTT 1200 B p50", "ms", "lo", "udp1200_rtt_p50_ms"),
+        ("udp_rate", "UDP 64 B datagrams/s, <1% loss", "/s", "hi",
+         "udprate_pps"),
+        ("load_udp_p50", "under load: UDP RTT p50", "ms", "lo",
+         "load_udp_p50_ms"),
+        ("load_udp_p99", "under load: UDP RTT p99", "ms", "lo",
+         "load_udp_p99_ms"),
+        ("load_tcp_p50", "under load: TCP RTT p50", "ms", "lo",
+         "load_tcp_p50_ms"),
+        ("load_tcp_p99", "under load: TCP RTT p99", "ms", "lo",
+         "load_tcp_p99_ms"),
+        ("load_dl", "under load: the download", "MB/s", "hi", "load_dl_mbps"),
+    ]
+    for side in ("client", "server"):
+        for n in [0] + idle_steps:
+            m.append(("mem_%s_%d" % (side, n),
+                      "%s RSS, %d idle flows" % (side, n), "MiB", "lo",
+                      mem_mib(side, n)))
+        if idle_steps:
+            n = idle_steps[-1]
+            if side == "client":
+                m.append(("idle_open_%d" % n,
+                          "idle flows open (of %d asked)" % n, "", "hi",
+                          "mem_flows_%d" % n))
+                prev = idle_steps[-2] if len(idle_steps) > 1 else 0
+                m.append(("idle_open_s_%d" % n,
+                          "s to open idle flows %d to %d, 32 at once"
+                          % (prev, n), "s", "lo", "mem_open_s_%d" % n))
+            m.append(("kib_per_flow_%s" % side,
+                      "%s KiB per idle flow (at %d)" % (side, n), "KiB", "lo",
+                      kib_per_flow(side, n)))
+    if delay_ms:
+        m.append(("slow_ttfb_p50",
+                  "new flow p50, %g ms each way" % delay_ms, "ms", "lo",
+                  "slow_ttfb_p50_ms"))
+        m.append(("round_trips", "round trips to open a flow", "", "lo",
+                  round_trips(delay_ms)))
+    return m
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    a = abs(v)
+    if a >= 1000:
+        return "{:,.0f}".format(v)
+    if a >= 100:
+        return "%.0f" % v
+    if a >= 10:
+        return "%.1f" % v
+    if a >= 1:
+        return "%.2f" % v
+    return "%.3f" % v
+
+
+def versions():
+    out = {}
+    for pkg in ("openssh-server", "shadowsocks-libev", "trojan", "openssl"):
+        try:
+            out[pkg] = subprocess.run(
+                ["dpkg-query", "-W", "-f", "${Version}", pkg],
+                capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return out
+
+
+def machine():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": model,
+            "kernel": platform.release()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tsv", required=True)
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--systems", required=True)
+    ap.add_argument("--labels", default="")
+    ap.add_argument("--delay-ms", type=float, default=0)
+    ap.add_argument("--seconds", default="")
+    ap.add_argument("--nofile", default="")
+    a = ap.parse_args()
+
+    systems = a.systems.split()
+    labels = dict(l.split("=", 1) for l in a.labels.splitlines() if "=" in l)
+    raw = {s: {} for s in systems}
+    with open(a.tsv) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) == 3 and parts[0] in raw:
+                raw[parts[0]][parts[1]] = parts[2]
+    steps = sorted({int(k.rsplit("_", 1)[1]) for r in raw.values()
+                    for k in r if k.startswith("mem_flows_")})
+    ms = metrics(steps, a.delay_ms)
+
+    values = {s: {} for s in systems}
+    for s in systems:
+        for key, _, _, _, get in ms:
+            v = num(raw[s], get) if isinstance(get, str) else get(raw[s])
+            values[s][key] = v
+
+    best, ratios = {}, {s: {} for s in systems}
+    for key, _, _, better, _ in ms:
+        cand = [(values[p][key], p) for p in PEERS
+                if p in values and values[p][key] is not None]
+        if better == "lo":
+            cand = [c for c in cand if c[0] > 0]
+        if not cand or not better:
+            continue
+        v, p = max(cand) if better == "hi" else min(cand)
+        best[key] = {"system": p, "value": v}
+        for s in systems:
+            x = values[s][key]
+            if x is not None and v:
+                ratios[s][key] = x / v
+
+    status = {s: raw[s].get("status", "not run") for s in systems}
+    doc = {
+        "date": datetime.datetime.now().astimezone().isoformat(
+            timespec="seconds"),
+        "machine": machine(),
+        "versions": versions(),
+        "settings": {"seconds": a.seconds, "delay_ms": a.delay_ms,
+                     "nofile": a.nofile, "idle_flows": steps},
+        "peers": [p for p in PEERS if p in systems],
+        "metrics": [{"key": k, "label": l, "unit": u, "better": b}
+                    for k, l, u, b, _ in ms],
+        "systems": {s: {"label": labels.get(s, s), "status": status[s],
+                        "values": values[s], "ratio_to_best_peer": ratios[s],
+                        "raw": raw[s]} for s in systems},
+        "best_peer": best,
+    }
+    with open(a.json, "w") as f:
+        json.dump(doc, f, indent=1, sort_keys=False)
+        f.write("\n")
+
+    # The table: markdown, readable in a terminal and pasteable.
+    head = ["metric"] + [labels.get(s, s) for s in systems]
+    rows = []
+    for key, label, unit, better, _ in ms:
+        row = ["%s%s" % (label, " (%s)" % unit if unit else "")]
+        for s in systems:
+            v = values[s][key]
+            cell = fmt(v)
+            if v is not None and key in ratios[s] and s not in ("none",):
+                cell += " (%.2f)" % ratios[s][key]
+            row.append(cell)
+        rows.append(row)
+    rows.append(["status"] + [status[s] for s in systems])
+    w = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+    line = lambda r: "| " + " | ".join(
+        c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(r)) + " |"
+    print()
+    print(line(head))
+    print("|" + "|".join("-" * (x + 2) if i == 0 else "-" * (x + 1) + ":"
+                         for i, x in enumerate(w)) + "|")
+    for r in rows:
+        print(line(r))
+    m = doc["machine"]
+    print()
+    print("(ratio) = value / best peer's value in this run (peers: %s);"
+          % ", ".join(labels.get(p, p) for p in doc["peers"]))
+    print("higher is better for MB/s and /s, lower for everything else.")
+    print("%s; %d cores, %s; kernel %s; %s s per test."
+          % (doc["date"], m["nproc"] or 0, m["cpu"], m["kernel"], a.seconds))
+    print("JSON: %s" % a.json)
+
+
+if __name__ == "__main__":
+    main()

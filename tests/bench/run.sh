@@ -1,0 +1,653 @@
+#!/bin/bash
+# make bench: speed and memory of this proxy side by side with the peers a
+# user would pick instead (ssh -D, shadowsocks-libev, trojan) and with no
+# proxy at all, in ONE run, on a topology of network namespaces:
+#
+#   client ns  10.77.1.1 ──veth── 10.77.1.2  vps ns  10.77.2.1 ──veth── 10.77.2.2  internet ns
+#   loadgen,                       servers (sshd,                          loadgen serve
+#   proxy clients                  ss-server, trojan, proxy-server)        (TCP + UDP targets)
+#
+#   plus a TUN delay line client ns 10.77.3.1 <-> vps ns 10.77.3.2 that
+#   adds BENCH_DELAY_MS each way, to count the round trips of a new flow.
+#
+# Every address lives inside the namespaces; no traffic leaves them. Every
+# process and namespace is removed on exit, also on failure or Ctrl-C.
+#
+#   tests/bench/run.sh [BUILD]
+#
+# Environment:
+#   BENCH_SECONDS=3        measuring time of each throughput/latency test
+#   BENCH_SYSTEMS="none proxy ssh ssh-aes ss-aes ss-chacha trojan"
+#   BENCH_IDLE_FLOWS="1000 10000"   idle flows for the memory test
+#   BENCH_IDLE_MAX_S=60    time allowed to open them (each step)
+#   BENCH_DELAY_MS=10      one-way delay for the round-trip test (0: skip)
+#   BENCH_UDP_STEP=1       seconds per step of the UDP rate search
+#   BENCH_TESTS="idle dl ul dl8 ttfb pp udp udprate load delay"  (a subset
+#                          for a quicker look; the report shows "-" for the rest)
+#   BENCH_JSON=BUILD/bench-results.json
+#   BENCH_KEEP=1           keep the temporary folder (logs, configs)
+#   BENCH_INSTALL=0        do not apt-get install missing peers
+#   BENCH_PERF="proxy ..." perf record these systems' client and server
+#                          during the single-flow download (it slows them:
+#                          their figures are then not comparable); reports
+#                          go to BUILD/bench-perf/
+
+set -u
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$ROOT/tests/bench
+BUILD=${1:-$ROOT/build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+PY=/usr/bin/python3
+
+S=${BENCH_SECONDS:-3}
+SYSTEMS=${BENCH_SYSTEMS:-"none proxy ssh ssh-aes ss-aes ss-chacha trojan"}
+IDLE_FLOWS=${BENCH_IDLE_FLOWS:-"1000 10000"}
+DELAY_MS=${BENCH_DELAY_MS:-10}
+UDP_STEP=${BENCH_UDP_STEP:-1}
+IDLE_MAX_S=${BENCH_IDLE_MAX_S:-60}
+JSON=${BENCH_JSON:-$BUILD/bench-results.json}
+TESTS=" ${BENCH_TESTS:-idle dl ul dl8 ttfb pp udp udprate load delay} "
+
+if [ "$(id -u)" != 0 ]; then
+	echo "bench: SKIPPED: needs root (network namespaces, veth and TUN" \
+		"devices, apt-get for the peers). Run: sudo make bench" >&2
+	exit 0
+fi
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+	log "$*"
+	exit 1
+}
+
+unset http_proxy https_proxy all_proxy no_proxy \
+	HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY
+
+# ---------------------------------------------------------------- install
+
+# What the bench alone needs (make test never does): deb name and a file
+# that is there once it is installed.
+install_missing() {
+	local reqs=(
+		"openssh-server /usr/sbin/sshd"
+		"openssh-client /usr/bin/ssh-keygen"
+		"shadowsocks-libev /usr/bin/ss-server"
+		"trojan /usr/bin/trojan"
+		"iproute2 /usr/sbin/ip"
+		"procps /usr/bin/ps"
+		"openssl /usr/bin/openssl"
+		"python3 /usr/bin/python3"
+		"curl /usr/bin/curl"
+		"gcc /usr/bin/cc"
+	)
+	local w pkgs=() made_policy=0
+	for w in "${reqs[@]}"; do
+		[ -e "${w#* }" ] || pkgs+=("${w%% *}")
+	done
+	[ ${#pkgs[@]} -eq 0 ] && return 0
+	if [ "${BENCH_INSTALL:-1}" = 0 ]; then
+		log "missing ${pkgs[*]} (BENCH_INSTALL=0: not installing)"
+		return 0
+	fi
+	command -v apt-get >/dev/null ||
+		die "missing ${pkgs[*]} and no apt-get here; install them by hand"
+	log "installing ${pkgs[*]}"
+	# The packages' own services (sshd, ss-server on port 8388) must not
+	# start on the host: the bench runs its own copies in namespaces.
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d &&
+			chmod 755 /usr/sbin/policy-rc.d && made_policy=1
+	fi
+	{ apt-get update -qq &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends "${pkgs[@]}"; } >&2
+	local rc=$?
+	[ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+	[ $rc -eq 0 ] || log "apt-get failed; peers that are missing will be reported as such"
+}
+
+install_missing
+for b in proxy-server proxy-client; do
+	[ -x "$BUILD/$b" ] || die "$BUILD/$b not found: run make first"
+done
+[ -x "$PY" ] || die "$PY is needed for the report"
+
+# ---------------------------------------------------------------- state
+
+TMP=$(mktemp -d /tmp/proxy-bench.XXXXXX) || exit 1
+TAG=pxb$$
+NC=${TAG}c NV=${TAG}v NI=${TAG}i	# namespaces: client, vps, internet
+NSES=()
+declare -A PID=()	# name -> pid of what we started
+RES=$TMP/results.tsv	# system <TAB> key <TAB> value
+: >"$RES"
+
+cleanup() {
+	local rc=$? n p i ns
+	trap - EXIT INT TERM
+	for n in "${!PID[@]}"; do
+		kill -TERM "${PID[$n]}" 2>/dev/null
+	done
+	for n in "${!PID[@]}"; do
+		for ((i = 0; i < 20; i++)); do
+			kill -0 "${PID[$n]}" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "${PID[$n]}" 2>/dev/null
+		wait "${PID[$n]}" 2>/dev/null
+	done
+	# Children of what we started (sshd's per-connection processes)
+	# live in our namespaces only.
+	for ns in "${NSES[@]}"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		log "kept $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'log interrupted; exit 130' INT
+trap 'exit 143' TERM
+
+want() { [[ $TESTS == *" $1 "* ]]; }
+
+# rec SYSTEM KEY VALUE
+rec() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RES"; }
+
+# start NAME NS CMD...: in the background, output in $TMP/NAME.log.
+# `ip netns exec` execs CMD, so $! is CMD's own pid.
+start() {
+	local name=$1 ns=$2
+	shift 2
+	ip netns exec "$ns" "$@" </dev/null >"$TMP/$name.log" 2>&1 &
+	PID[$name]=$!
+}
+
+stop() {
+	local name=$1 pid=${PID[$1]:-} i
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < 30; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	unset "PID[$name]"
+}
+
+# Is something listening on PORT (TCP) in NS?
+listening() { [ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2" 2>/dev/null)" ]; }
+
+wait_listen() {	# NS PORT NAME
+	local i
+	for ((i = 0; i < 100; i++)); do
+		listening "$1" "$2" && return 0
+		kill -0 "${PID[$3]:-0}" 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+
+# The pids of PID and all its descendants.
+tree() {
+	ps -e -o pid=,ppid= | awk -v root="$1" '
+		{ kids[$2] = kids[$2] " " $1 }
+		END {
+			n = split(root, q, " "); out = ""
+			while (n > 0) {
+				p = q[n--]; out = out " " p
+				m = split(kids[p], k, " ")
+				for (i = 1; i <= m; i++) q[++n] = k[i]
+			}
+			print out
+		}'
+}
+
+# CPU ticks (utime + stime, all threads) of a process tree.
+cpu_ticks() {
+	local p t=0 f
+	for p in $(tree "$1"); do
+		f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		f=${f##*) }	# fields from 3 on; comm may hold spaces
+		set -- $f
+		t=$((t + ${12} + ${13}))
+	done
+	echo "$t"
+}
+
+# Resident memory of a process tree in KiB.
+rss_kib() {
+	local p t=0 v
+	for p in $(tree "$1"); do
+		v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+
+# ---------------------------------------------------------------- topology
+
+# Raise the open-file limit as far as allowed; every process inherits it.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+NOFILE=$(ulimit -n)
+
+make_topology() {
+	local ns
+	for ns in "$NC" "$NV" "$NI"; do
+		ip netns add "$ns" || return 1
+		NSES+=("$ns")
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" sysctl -qw \
+			net.ipv4.ip_local_port_range="10000 65000" \
+			net.ipv4.tcp_tw_reuse=1 net.core.somaxconn=4096 || return 1
+	done
+	ip -n "$NC" link add c0 type veth peer name v0 netns "$NV" &&
+		ip -n "$NV" link add v1 type veth peer name i0 netns "$NI" &&
+		ip -n "$NC" addr add 10.77.1.1/24 dev c0 &&
+		ip -n "$NV" addr add 10.77.1.2/24 dev v0 &&
+		ip -n "$NV" addr add 10.77.2.1/24 dev v1 &&
+		ip -n "$NI" addr add 10.77.2.2/24 dev i0 &&
+		ip -n "$NC" link set c0 up && ip -n "$NV" link set v0 up &&
+		ip -n "$NV" link set v1 up && ip -n "$NI" link set i0 up &&
+		ip -n "$NC" route add default via 10.77.1.2 &&
+		ip -n "$NI" route add default via 10.77.2.1 &&
+		ip netns exec "$NV" sysctl -qw net.ipv4.ip_forward=1
+}
+
+# The delay line: bdelay0 in the client ns, bdelay1 in the vps ns.
+start_delay() {
+	local i
+	[ "$DELAY_MS" != 0 ] || return 1
+	start delay "$NC" "$LG" delay --ns "/run/netns/$NV" --ms "$DELAY_MS"
+	for ((i = 0; i < 50; i++)); do
+		grep -q '^ready' "$TMP/delay.log" && break
+		sleep 0.1
+	done
+	ip -n "$NC" addr add 10.77.3.1/24 dev bdelay0 &&
+		ip -n "$NV" addr add 10.77.3.2/24 dev bdelay1 &&
+		ip -n "$NC" link set bdelay0 up && ip -n "$NV" link set bdelay1 up
+}
+
+# ---------------------------------------------------------------- peers
+
+SRV=10.77.1.2		# the VPS as clients reach it
+SRV_SLOW=10.77.3.2	# the same through the delay line
+TGT=10.77.2.2
+TCP_T=$TGT:5001
+UDP_T=$TGT:5002
+PASS=bench-$RANDOM$RANDOM
+
+setup_files() {
+	local d=$TMP/cfg
+	mkdir -p "$d" "$TMP/ssh" && chmod 700 "$TMP/ssh" || return 1
+
+	# this project
+	"$BUILD/proxy-server" init "$d/pki" --server-name $SRV \
+		--server-name $SRV_SLOW >"$TMP/pki.log" 2>&1 &&
+		"$BUILD/proxy-server" add-client "$d/pki" bench \
+			--server $SRV:8443 >>"$TMP/pki.log" 2>&1 || return 1
+	{
+		grep -vE '^[[:space:]]*(listen|log-level)([[:space:]]|$)' \
+			"$d/pki/server.conf"
+		echo "listen 0.0.0.0:8443"
+		echo "allow 10.77.2.0/24"
+		echo "log-level warn"
+	} >"$d/server.conf" && chmod 600 "$d/server.conf" &&
+		cp "$d/pki/"*.crt "$d/pki/"*.key "$d/pki/"crl.pem "$d/" 2>/dev/null
+	sed -i 's/^log-level .*/log-level warn/' "$d/pki/clients/bench.conf"
+
+	# ssh -D: throwaway host and user keys, our own sshd_config
+	ssh-keygen -q -t ed25519 -N '' -f "$TMP/ssh/host_key" &&
+		ssh-keygen -q -t ed25519 -N '' -f "$TMP/ssh/user_key" &&
+		cp "$TMP/ssh/user_key.pub" "$TMP/ssh/authorized_keys" || return 1
+	cat >"$TMP/ssh/sshd_config" <<-EOF
+		Port 2222
+		ListenAddress 0.0.0.0
+		HostKey $TMP/ssh/host_key
+		PidFile none
+		AuthorizedKeysFile $TMP/ssh/authorized_keys
+		PermitRootLogin prohibit-password
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		UsePAM no
+		StrictModes no
+		AllowTcpForwarding yes
+		X11Forwarding no
+		PrintMotd no
+		MaxStartups 100
+		LogLevel ERROR
+	EOF
+	mkdir -p /run/sshd	# sshd's privilege separation directory
+
+	# trojan: a throwaway self-signed certificate for bench.test
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		-nodes -days 2 -subj /CN=bench.test \
+		-addext subjectAltName=DNS:bench.test \
+		-keyout "$d/trojan.key" -out "$d/trojan.crt" >/dev/null 2>&1 ||
+		return 1
+	cat >"$d/trojan-server.json" <<-EOF
+		{ "run_type": "server", "local_addr": "0.0.0.0", "local_port": 8444,
+		  "remote_addr": "127.0.0.1", "remote_port": 80,
+		  "password": ["$PASS"], "log_level": 2,
+		  "ssl": { "cert": "$d/trojan.crt", "key": "$d/trojan.key",
+		    "key_password": "", "cipher_tls13":
+		    "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384",
+		    "prefer_server_cipher": true, "alpn": ["http/1.1"],
+		    "reuse_session": true, "session_ticket": false,
+		    "session_timeout": 600, "plain_http_response": "",
+		    "curves": "", "dhparam": "" },
+		  "tcp": { "prefer_ipv4": false, "no_delay": true, "keep_alive": true,
+		    "reuse_port": false, "fast_open": false, "fast_open_qlen": 20 },
+		  "mysql": { "enabled": false } }
+	EOF
+}
+
+trojan_client_conf() {	# SERVER_IP SOCKS_PORT FILE
+	cat >"$3" <<-EOF
+		{ "run_type": "client", "local_addr": "127.0.0.1", "local_port": $2,
+		  "remote_addr": "$1", "remote_port": 8444,
+		  "password": ["$PASS"], "log_level": 2,
+		  "ssl": { "verify": true, "verify_hostname": true,
+		    "cert": "$TMP/cfg/trojan.crt", "sni": "bench.test",
+		    "cipher_tls13":
+		    "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384",
+		    "alpn": ["h2", "http/1.1"], "reuse_session": true,
+		    "session_ticket": false, "curves": "" },
+		  "tcp": { "no_delay": true, "keep_alive": true, "reuse_port": false,
+		    "fast_open": false, "fast_open_qlen": 20 } }
+	EOF
+}
+
+# Per system: a label, the server's port in the vps ns and the SOCKS port
+# in the client ns.
+declare -A LABEL=(
+	[none]="no proxy" [proxy]="this proxy"
+	[ssh]="ssh -D" [ssh-aes]="ssh -D aes128-gcm"
+	[ss-aes]="ss-libev aes-128-gcm" [ss-chacha]="ss-libev chacha20"
+	[trojan]="trojan"
+)
+declare -A SPORT=([proxy]=8443 [ssh]=2222 [ssh-aes]=2222 [ss-aes]=8388
+	[ss-chacha]=8389 [trojan]=8444)
+declare -A SOCKS=([proxy]=1080 [ssh]=1081 [ssh-aes]=1082 [ss-aes]=1083
+	[ss-chacha]=1084 [trojan]=1085)
+
+# start_server SYSTEM: the server side in the vps ns.
+start_server() {
+	case $1 in
+	proxy) start srv-$1 "$NV" "$BUILD/proxy-server" -c "$TMP/cfg/server.conf" ;;
+	ssh | ssh-aes) start srv-$1 "$NV" /usr/sbin/sshd -D -e -f "$TMP/ssh/sshd_config" ;;
+	ss-aes) start srv-$1 "$NV" ss-server -s 0.0.0.0 -p 8388 -k "$PASS" \
+		-m aes-128-gcm -u -t 600 ;;
+	ss-chacha) start srv-$1 "$NV" ss-server -s 0.0.0.0 -p 8389 -k "$PASS" \
+		-m chacha20-ietf-poly1305 -u -t 600 ;;
+	trojan) start srv-$1 "$NV" trojan -c "$TMP/cfg/trojan-server.json" ;;
+	esac
+}
+
+# start_client SYSTEM NAME SERVER_IP SOCKS_PORT: the client side.
+start_client() {
+	local sys=$1 name=$2 ip=$3 port=$4
+	case $sys in
+	proxy) start "$name" "$NC" "$BUILD/proxy-client" \
+		-c "$TMP/cfg/pki/clients/bench.conf" --server "$ip:8443" \
+		--socks "127.0.0.1:$port" ;;
+	ssh | ssh-aes)
+		local c=()
+		[ "$sys" = ssh-aes ] && c=(-o Ciphers=aes128-gcm@openssh.com)
+		start "$name" "$NC" ssh -N -F /dev/null -D "127.0.0.1:$port" \
+			-i "$TMP/ssh/user_key" -p 2222 "${c[@]}" \
+			-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+			-o BatchMode=yes -o ExitOnForwardFailure=yes \
+			-o LogLevel=ERROR "root@$ip" ;;
+	ss-aes | ss-chacha)
+		local m=aes-128-gcm
+		[ "$sys" = ss-chacha ] && m=chacha20-ietf-poly1305
+		start "$name" "$NC" ss-local -s "$ip" -p "${SPORT[$sys]}" \
+			-b 127.0.0.1 -l "$port" -k "$PASS" -m "$m" -u -t 600 ;;
+	trojan)
+		trojan_client_conf "$ip" "$port" "$TMP/cfg/$name.json"
+		start "$name" "$NC" trojan -c "$TMP/cfg/$name.json" ;;
+	esac
+}
+
+# until a flow through SOCKS_PORT gets its echo (15 s)
+wait_flow() {
+	local i
+	for ((i = 0; i < 30; i++)); do
+		ip netns exec "$NC" "$LG" ttfb --socks "127.0.0.1:$1" \
+			--tcp $TCP_T --count 1 --seconds 2 >/dev/null 2>&1 &&
+			return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------- tests
+
+# lg SYSTEM PREFIX MODE ARGS...: run loadgen in the client ns through
+# SYSTEM's SOCKS port (or directly for "none"), record "PREFIX_key value".
+lg() {
+	local sys=$1 prefix=$2 mode=$3 socks=none k v rc
+	shift 3
+	[ "$sys" != none ] && socks=127.0.0.1:${SOCKS[$sys]}
+	ip netns exec "$NC" "$LG" "$mode" --socks "$socks" --tcp $TCP_T \
+		"$@" >"$TMP/lg.out" 2>>"$TMP/$sys.loadgen.log"
+	rc=$?
+	while read -r k v; do
+		rec "$sys" "${prefix}_$k" "$v"
+	done <"$TMP/lg.out"
+	[ $rc -eq 0 ] || rec "$sys" "${prefix}_failed" 1
+	return $rc
+}
+
+# Memory with 0, 1000 and 10,000 idle flows: loadgen opens them step by
+# step, says "ready N" and waits for a line before the next step.
+test_idle() {
+	local sys=$1 cpid=$2 spid=$3 steps="" n i=0 fifo=$TMP/idle.in v
+	for n in $IDLE_FLOWS; do
+		[ "$n" -gt "$BIG" ] && n=$BIG
+		steps=${steps:+$steps,}$n
+	done
+	sleep 0.5
+	rec "$sys" mem_client_0 "$(rss_kib "$cpid")"
+	rec "$sys" mem_server_0 "$(rss_kib "$spid")"
+	rm -f "$fifo" "$TMP/idle.out" && mkfifo "$fifo" || return 1
+	ip netns exec "$NC" "$LG" idle --socks "127.0.0.1:${SOCKS[$sys]}" \
+		--tcp $TCP_T --steps "$steps" --conc 32 --seconds "$IDLE_MAX_S" \
+		<"$fifo" >"$TMP/idle.out" 2>>"$TMP/$sys.loadgen.log" &
+	PID[idle]=$!
+	exec 9>"$fifo"
+	for n in ${steps//,/ }; do
+		i=$((i + 1))
+		while [ "$(grep -c '^errors' "$TMP/idle.out")" -lt $i ]; do
+			kill -0 "${PID[idle]}" 2>/dev/null || break 2
+			sleep 0.2
+		done
+		v=$(awk -v i=$i '/^ready/ && ++n == i { print $2 }' "$TMP/idle.out")
+		sleep 1		# let the proxies settle
+		rec "$sys" "mem_flows_$n" "$v"
+		rec "$sys" "mem_open_s_$n" \
+			"$(awk -v i=$i '/^open_s/ && ++n == i { print $2 }' "$TMP/idle.out")"
+		rec "$sys" "mem_client_$n" "$(rss_kib "$cpid")"
+		rec "$sys" "mem_server_$n" "$(rss_kib "$spid")"
+		log "  $n idle flows asked for, $v open"
+		echo >&9
+	done
+	exec 9>&-
+	wait "${PID[idle]}" 2>/dev/null
+	unset "PID[idle]"
+	rm -f "$fifo"
+}
+
+# dl with CPU accounting of the client and server process trees.
+test_dl_cpu() {
+	local sys=$1 cpid=$2 spid=$3 c0 s0 c1 s1 hz
+	hz=$(getconf CLK_TCK)
+	c0=$(cpu_ticks "$cpid")
+	s0=$(cpu_ticks "$spid")
+	if [[ " ${BENCH_PERF:-} " == *" $sys "* ]] && command -v perf >/dev/null; then
+		mkdir -p "$BUILD/bench-perf"
+		perf record -q -F 999 -g -o "$TMP/perf-client.data" \
+			-p "$(tree "$cpid" | tr -s ' ' ',' | sed 's/^,//; s/,$//')" \
+			-- sleep "$S" >/dev/null 2>&1 &
+		PID[perf1]=$!
+		perf record -q -F 999 -g -o "$TMP/perf-server.data" \
+			-p "$(tree "$spid" | tr -s ' ' ',' | sed 's/^,//; s/,$//')" \
+			-- sleep "$S" >/dev/null 2>&1 &
+		PID[perf2]=$!
+	fi
+	lg "$sys" dl1 dl --seconds "$S" || return 1
+	c1=$(cpu_ticks "$cpid")
+	s1=$(cpu_ticks "$spid")
+	if [ -n "${PID[perf1]:-}" ]; then
+		wait "${PID[perf1]}" "${PID[perf2]}" 2>/dev/null
+		unset "PID[perf1]" "PID[perf2]"
+		local side
+		for side in client server; do
+			{
+				perf report -i "$TMP/perf-$side.data" --no-children \
+					--sort dso --stdio -g none
+				perf report -i "$TMP/perf-$side.data" --no-children \
+					--sort dso,sym --stdio -g caller,0.5,callee \
+					--percent-limit 0.5
+			} >"$BUILD/bench-perf/$sys-$side.txt" 2>/dev/null
+			cp "$TMP/perf-$side.data" "$BUILD/bench-perf/$sys-$side.data"
+		done
+		log "  perf reports: $BUILD/bench-perf/$sys-{client,server}.txt"
+	fi
+	rec "$sys" cpu_client_s "$(echo "$c0 $c1 $hz" | awk '{ print ($2 - $1) / $3 }')"
+	rec "$sys" cpu_server_s "$(echo "$s0 $s1 $hz" | awk '{ print ($2 - $1) / $3 }')"
+}
+
+# The new-flow round-trip test through the delay line.
+test_delay() {
+	local sys=$1 port k v
+	[ -n "${PID[delay]:-}" ] || return 0
+	if [ "$sys" = none ]; then
+		# Straight to the target, routed through the delay line.
+		ip -n "$NC" route add $TGT/32 via $SRV_SLOW dev bdelay0 || return 1
+		ip netns exec "$NC" "$LG" ttfb --socks none --tcp $TCP_T \
+			--count 20 --seconds 10 >"$TMP/lg.out" 2>>"$TMP/$sys.loadgen.log"
+		ip -n "$NC" route del $TGT/32
+	else
+		port=$((${SOCKS[$sys]} + 100))
+		start_client "$sys" slow-$sys $SRV_SLOW $port
+		if ! wait_flow $port; then
+			rec "$sys" slow_failed 1
+			stop slow-$sys
+			return 1
+		fi
+		ip netns exec "$NC" "$LG" ttfb --socks "127.0.0.1:$port" \
+			--tcp $TCP_T --count 20 --seconds 10 \
+			>"$TMP/lg.out" 2>>"$TMP/$sys.loadgen.log"
+		stop slow-$sys
+	fi
+	while read -r k v; do
+		rec "$sys" "slow_$k" "$v"
+	done <"$TMP/lg.out"
+}
+
+run_system() {
+	local sys=$1 cpid="" spid="" udp=(--udp "$UDP_T") t0=$SECONDS
+	log "== ${LABEL[$sys]}"
+	if [ "$sys" != none ]; then
+		local cmd
+		case $sys in
+		proxy) cmd=$BUILD/proxy-server ;;
+		ssh*) cmd=/usr/sbin/sshd ;;
+		ss-*) cmd=/usr/bin/ss-server ;;
+		trojan) cmd=/usr/bin/trojan ;;
+		esac
+		if [ ! -x "$cmd" ]; then
+			rec "$sys" status "not installed: $cmd"
+			log "  not installed: $cmd"
+			return 0
+		fi
+		start_server "$sys"
+		if ! wait_listen "$NV" "${SPORT[$sys]}" "srv-$sys"; then
+			rec "$sys" status "server did not start: $(tail -n 1 "$TMP/srv-$sys.log")"
+			log "  server did not start (log: $TMP/srv-$sys.log)"
+			stop "srv-$sys"
+			return 0
+		fi
+		start_client "$sys" "cli-$sys" $SRV "${SOCKS[$sys]}"
+		if ! wait_listen "$NC" "${SOCKS[$sys]}" "cli-$sys" ||
+			! wait_flow "${SOCKS[$sys]}"; then
+			rec "$sys" status "client did not start or no flow: $(tail -n 1 "$TMP/cli-$sys.log")"
+			log "  client did not start (log: $TMP/cli-$sys.log)"
+			stop "cli-$sys"
+			stop "srv-$sys"
+			return 0
+		fi
+		cpid=${PID[cli-$sys]}
+		spid=${PID[srv-$sys]}
+		want idle && test_idle "$sys" "$cpid" "$spid"
+	fi
+	case $sys in ssh | ssh-aes) udp=() ;; esac	# TCP only
+
+	if want dl; then
+		if [ -n "$cpid" ]; then
+			test_dl_cpu "$sys" "$cpid" "$spid"
+		else
+			lg "$sys" dl1 dl --seconds "$S"
+		fi
+	fi
+	want ul && lg "$sys" ul1 ul --seconds "$S"
+	want dl8 && lg "$sys" dl8 dl --seconds "$S" --flows 8
+	if want ttfb; then
+		lg "$sys" ttfb1 ttfb --seconds "$S" --count 3000
+		lg "$sys" ttfb16 ttfb --seconds "$S" --count 200000 --conc 16
+	fi
+	want pp && lg "$sys" pp pingpong --seconds 2 --count 5000
+	if [ ${#udp[@]} -gt 0 ] && want udp; then
+		lg "$sys" udp64 udprtt "${udp[@]}" --size 64 --seconds 2 --count 2000
+		lg "$sys" udp1200 udprtt "${udp[@]}" --size 1200 --seconds 2 --count 2000
+	fi
+	if [ ${#udp[@]} -gt 0 ] && want udprate; then
+		lg "$sys" udprate udprate "${udp[@]}" --size 64 --seconds "$UDP_STEP"
+	fi
+	want load && lg "$sys" load load "${udp[@]}" --seconds "$S" --interval-ms 5
+	want delay && test_delay "$sys"
+	[ "$sys" != none ] && { stop "cli-$sys"; stop "srv-$sys"; }
+	rec "$sys" status ok
+	rec "$sys" bench_seconds $((SECONDS - t0))
+}
+
+# ---------------------------------------------------------------- main
+
+LG=$TMP/loadgen
+cc -O2 -Wall -D_GNU_SOURCE -o "$LG" "$HERE"/loadgen.c "$HERE"/loadgen_tcp.c \
+	"$HERE"/loadgen_udp.c "$HERE"/loadgen_serve.c -lpthread ||
+	die "cannot build loadgen"
+
+# Systems with one connection per flow need two descriptors per flow on
+# each side; the idle test stays within the open-file limit for all.
+BIG=10000
+[ $(((NOFILE - 100) / 2)) -lt $BIG ] && BIG=$(((NOFILE - 100) / 2))
+
+make_topology || die "cannot build the namespaces"
+setup_files || die "cannot make the configs (log: $TMP/pki.log)"
+start target "$NI" "$LG" serve --tcp $TCP_T --udp $UDP_T
+wait_listen "$NI" 5001 target || die "the target did not start"
+start_delay || log "no delay line: the round-trip test is skipped"
+
+log "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: *//')," \
+	"${S}s per test; open-file limit $NOFILE"
+T0=$SECONDS
+for sys in $SYSTEMS; do
+	[ -n "${LABEL[$sys]:-}" ] || die "unknown system $sys"
+	run_system "$sys"
+done
+log "done in $((SECONDS - T0)) s"
+
+"$PY" "$HERE/report.py" --tsv "$RES" --json "$JSON" --systems "$SYSTEMS" \
+	--delay-ms "$DELAY_MS" --seconds "$S" --nofile "$NOFILE" \
+	--labels "$(for s in $SYSTEMS; do printf '%s=%s\n' "$s" "${LABEL[$s]}"; done)"
