@@ -36,6 +36,8 @@ static void flow_end(struct flow *f, int reason, const char *why, int linger0)
 	ev_io_stop(f->loop, &f->rio);
 	ev_io_stop(f->loop, &f->wio);
 	ev_timer_stop(f->loop, &f->idle);
+	if (f->s.t && buf_len(&f->out))
+		tunnel_buffered(f->s.t, -(long)buf_len(&f->out));
 	tunnel_detach(&f->s);
 	buf_release(&f->out);
 	if (f->fd >= 0) {
@@ -176,6 +178,7 @@ static void wio_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	buf_consume(&f->out, (size_t)n);
+	tunnel_buffered(f->s.t, -(long)n);
 	f->delivered += (uint32_t)n;
 	f->down_bytes += (uint64_t)n;
 	if (!buf_len(&f->out)) {
@@ -214,11 +217,20 @@ static void got_data(struct flow *f, const struct frame *fr)
 		f->down_bytes += (uint64_t)n;
 	}
 	if ((size_t)n < len) {
+		struct stream *over;
+
 		if (buf_put(&f->out, p + n, len - (size_t)n)) {
 			flow_reset(f, PROTO_GENERAL_FAILURE, "receive buffer full");
 			return;
 		}
 		ev_io_start(f->loop, &f->wio);
+		over = tunnel_buffered(f->s.t, (long)(len - (size_t)n));
+		if (over == &f->s) {
+			flow_reset(f, PROTO_GENERAL_FAILURE, "max-buffer");
+			return;
+		}
+		if (over)
+			over->ops->overflow(over);
 	}
 	maybe_window(f);
 }
@@ -303,6 +315,7 @@ static void stream_info(struct stream *s, struct stream_info *i)
 	i->start = f->start;
 	i->up = flow_bytes_up(f);
 	i->down = flow_bytes_down(f);
+	i->buffered = buf_len(&f->out);
 	i->state = !f->relaying ? "opening" :
 		   f->rd_eof && f->fin_rcvd ? "closing" :
 		   f->rd_eof || f->fin_rcvd ? "half-closed" :
@@ -332,11 +345,17 @@ void flow_log_end(const struct flow *f, const char *who,
 		(unsigned long long)flow_bytes_down(f));
 }
 
+static void stream_overflow(struct stream *s)
+{
+	flow_reset(of_stream(s), PROTO_GENERAL_FAILURE, "max-buffer");
+}
+
 static const struct stream_ops flow_stream_ops = {
 	.frame = stream_frame,
 	.abort = stream_abort,
 	.writable = stream_writable,
 	.info = stream_info,
+	.overflow = stream_overflow,
 };
 
 static void flow_init(struct flow *f, struct tunnel *t,

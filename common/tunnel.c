@@ -63,11 +63,17 @@ struct tunnel {
 	size_t wpend_len;
 	int goaway_sent;
 	int freeing;
+	/* Inside frame dispatch the owner's callbacks may close the tunnel;
+	 * down() (which may free it) then waits until dispatch is over. */
+	int dispatching;
+	int down_pending;
+	char down_why[160];
 
 	uint32_t peer_window;
 	uint32_t next_id;
 	ev_tstamp since;
 	uint64_t tx_bytes, rx_bytes;
+	size_t buffered;       /* in the flows' receive buffers */
 	struct idmap streams;
 	struct stream *wait_head, **wait_tail;
 };
@@ -582,9 +588,20 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		handshake(t);
 		return;
 	}
-	if ((revents & EV_READ) || (t->read_wants_write && (revents & EV_WRITE)))
-		if (do_read(t))
+	if ((revents & EV_READ) || (t->read_wants_write && (revents & EV_WRITE))) {
+		int rc;
+
+		t->dispatching++;
+		rc = do_read(t);
+		if (!--t->dispatching && t->down_pending) {
+			t->down_pending = 0;
+			if (!t->freeing)
+				t->ops->down(t, t->down_why);
+			return; /* t may be gone */
+		}
+		if (rc)
 			return;
+	}
 	if (t->write_wants_read && (revents & EV_READ))
 		t->write_wants_read = 0;
 	if (flush(t))
@@ -699,8 +716,12 @@ void tunnel_close(struct tunnel *t, const char *why)
 	buf_release(&t->data);
 	free(t->rx);
 	t->rx = NULL;
-	if (!t->freeing)
+	if (t->dispatching) {
+		snprintf(t->down_why, sizeof(t->down_why), "%s", why);
+		t->down_pending = 1;
+	} else if (!t->freeing) {
 		t->ops->down(t, why);
+	}
 }
 
 void tunnel_goaway(struct tunnel *t)
@@ -717,6 +738,40 @@ void tunnel_goaway(struct tunnel *t)
 size_t tunnel_stream_count(const struct tunnel *t)
 {
 	return t->streams.count;
+}
+
+struct largest_ctx {
+	struct stream *s;
+	size_t most;
+};
+
+static void find_largest(void *val, void *arg)
+{
+	struct largest_ctx *c = arg;
+	struct stream *s = val;
+	struct stream_info i;
+
+	memset(&i, 0, sizeof(i));
+	s->ops->info(s, &i);
+	if (i.buffered > c->most && s->ops->overflow) {
+		c->most = i.buffered;
+		c->s = s;
+	}
+}
+
+struct stream *tunnel_buffered(struct tunnel *t, long delta)
+{
+	struct largest_ctx c = { NULL, 0 };
+
+	t->buffered += delta;
+	if (delta <= 0 || !t->p.max_buffer || t->buffered <= t->p.max_buffer)
+		return NULL;
+	idmap_each(&t->streams, find_largest, &c);
+	if (c.s)
+		log_warn("%s: max-buffer reached (%zu bytes waiting for slow "
+			 "readers): resetting the flow holding %zu", t->name,
+			 t->buffered, c.most);
+	return c.s;
 }
 
 struct each_ctx {

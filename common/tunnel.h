@@ -24,6 +24,7 @@ struct stream_info {
 	ev_tstamp start;
 	uint64_t up, down;     /* bytes toward the server / back */
 	const char *state;
+	size_t buffered;       /* received, not yet taken by the socket */
 };
 
 struct stream_ops {
@@ -35,6 +36,9 @@ struct stream_ops {
 	void (*writable)(struct stream *s);
 	/* Fills what status shows. */
 	void (*info)(struct stream *s, struct stream_info *i);
+	/* Optional: the streams together buffer more than max-buffer and
+	 * this one holds the most: reset it. */
+	void (*overflow)(struct stream *s);
 };
 
 struct stream {
@@ -70,6 +74,7 @@ struct tunnel_params {
 	ev_tstamp timeout;        /* silence that means dead */
 	ev_tstamp handshake_timeout;
 	ev_tstamp idle_timeout;   /* a TCP flow silent this long is reset */
+	size_t max_buffer;        /* all flows' receive buffers together */
 };
 
 /* Takes ownership of fd (connected, non-blocking) and tls. */
@@ -80,6 +85,10 @@ struct tunnel *tunnel_new(struct ev_loop *loop, int fd, struct tls *tls,
 void tunnel_close(struct tunnel *t, const char *why);
 /* Sends GOAWAY: the peer opens nothing new; what runs may finish. */
 void tunnel_goaway(struct tunnel *t);
+/* Flows report what their receive buffers hold (delta in bytes). Past
+ * max-buffer the stream holding the most is returned, for the caller to
+ * reset (its overflow op when it is not the caller itself); else NULL. */
+struct stream *tunnel_buffered(struct tunnel *t, long delta);
 /* Streams attached right now. */
 size_t tunnel_stream_count(const struct tunnel *t);
 void tunnel_each_stream(struct tunnel *t,

@@ -36,6 +36,7 @@ void tunnel_conf_init(struct tunnel_conf *c, const char *path, int is_server)
 	c->tp.timeout = 30;
 	c->tp.handshake_timeout = 10;
 	c->tp.idle_timeout = 3600;
+	c->tp.max_buffer = 64u << 20;
 }
 
 void tunnel_conf_free(struct tunnel_conf *c)
@@ -257,6 +258,20 @@ static int window(const char *s, uint32_t *out, char *err, size_t n)
 		return -1;
 	}
 	*out = (uint32_t)v;
+	return 0;
+}
+
+int tc_set_max_buffer(void *cfg, const struct conf_line *l, char *err,
+		      size_t n)
+{
+	struct tunnel_conf *c = cfg;
+	unsigned long v;
+
+	if (conf_parse_size(l->argv[1], &v) || v < (1ul << 20)) {
+		snprintf(err, n, "bad size '%s' (at least 1M)", l->argv[1]);
+		return -1;
+	}
+	c->tp.max_buffer = v;
 	return 0;
 }
 

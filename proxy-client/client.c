@@ -17,6 +17,7 @@
 
 #define BACKOFF_MIN 0.5
 #define BACKOFF_MAX 30.0
+#define BACKOFF_STABLE 10.0
 
 struct client {
 	struct ev_loop *loop;
@@ -29,6 +30,7 @@ struct client {
 	struct tunnel *t;        /* connecting or up */
 	int up;
 	int draining;            /* the server sent GOAWAY */
+	ev_tstamp up_since;
 	ev_timer retry;
 	double backoff;
 	unsigned reconnects;
@@ -81,7 +83,7 @@ static void tunnel_up(struct tunnel *t)
 	struct client *c = tunnel_owner(t);
 
 	c->up = 1;
-	c->backoff = BACKOFF_MIN;
+	c->up_since = ev_now(c->loop);
 	log_info("tunnel: connected to %s", c->server);
 	while (c->waiters) {
 		struct client_waiter *w = c->waiters;
@@ -99,6 +101,11 @@ static void tunnel_down(struct tunnel *t, const char *why)
 		log_warn("tunnel: lost connection to %s: %s", c->server, why);
 	else
 		log_warn("tunnel: cannot connect to %s: %s", c->server, why);
+	/* Only a tunnel that stayed up a while resets the backoff: one the
+	 * server drops right after the handshake (a limit, a revocation)
+	 * must not be retried at full speed forever. */
+	if (c->up && ev_now(c->loop) - c->up_since >= BACKOFF_STABLE)
+		c->backoff = BACKOFF_MIN;
 	c->up = 0;
 	c->draining = 0;
 	c->t = NULL;
