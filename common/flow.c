@@ -122,7 +122,7 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 			ev_io_stop(loop, w); /* restarted by WINDOW */
 			return;
 		}
-		p = tunnel_data_room(t, &room);
+		p = tunnel_data_room(t, &f->s, &room);
 		if (!p) {
 			ev_io_stop(loop, w);
 			tunnel_wait_room(&f->s);

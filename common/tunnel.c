@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -138,6 +140,7 @@ void tunnel_attach(struct tunnel *t, struct stream *s, uint32_t id,
 	s->t = t;
 	s->ops = ops;
 	s->waiting = 0;
+	s->woken = 0;
 	s->wait_next = NULL;
 	idmap_put(&t->streams, id, s);
 }
@@ -193,6 +196,7 @@ static void wake_waiters(struct tunnel *t)
 		struct stream *next = s->wait_next;
 
 		s->waiting = 0;
+		s->woken = 1;
 		s->wait_next = NULL;
 		s->ops->writable(s);
 		s = next;
@@ -246,12 +250,14 @@ int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-uint8_t *tunnel_data_room(struct tunnel *t, size_t *room)
+uint8_t *tunnel_data_room(struct tunnel *t, struct stream *s, size_t *room)
 {
 	uint8_t *p;
 
-	if (t->state != T_UP || buf_len(&t->data) >= DATA_SOFT_LIMIT)
+	if (t->state != T_UP ||
+	    (buf_len(&t->data) >= DATA_SOFT_LIMIT && !s->woken))
 		return NULL;
+	s->woken = 0;
 	p = buf_reserve(&t->data, FRAME_MAX_LEN);
 	if (!p)
 		return NULL;
@@ -280,8 +286,19 @@ void tunnel_data_fin(struct tunnel *t, uint32_t id)
 	want_write(t);
 }
 
+/* Bytes the kernel holds for this socket but has not sent yet. */
+static int unsent(const struct tunnel *t)
+{
+	int n = 0;
+
+	return ioctl(t->fd, SIOCOUTQNSD, &n) ? 0 : n;
+}
+
 /* Writes queued frames: an unfinished TLS write first (OpenSSL wants the
- * same bytes again), then control/UDP, then bulk. 0 or -1 (closed). */
+ * same bytes again), then control/UDP, then bulk. Bulk stops while the
+ * kernel still holds NOTSENT_LOWAT unsent bytes: write() would take
+ * megabytes, and a UDP or control frame queued next would wait behind
+ * all of them; here it waits behind one chunk at most. 0 or -1. */
 static int flush(struct tunnel *t)
 {
 	for (;;) {
@@ -296,6 +313,8 @@ static int flush(struct tunnel *t)
 			b = &t->ctl;
 			len = MIN(buf_len(b), WRITE_CHUNK);
 		} else if (buf_len(&t->data)) {
+			if (unsent(t) >= (int)NOTSENT_LOWAT)
+				break; /* EPOLLOUT comes when it drained */
 			b = &t->data;
 			len = MIN(buf_len(b), WRITE_CHUNK);
 		} else {

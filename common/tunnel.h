@@ -47,6 +47,7 @@ struct stream {
 	const struct stream_ops *ops;
 	struct stream *wait_next; /* in the tunnel's wait-for-room list */
 	int waiting;
+	int woken;        /* was waiting: its next frame goes in regardless */
 };
 
 struct tunnel_ops {
@@ -139,8 +140,10 @@ int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len);
 
 /* Bulk data, in order with FIN: a stream gets a pointer to room for
  * one DATA payload (*room bytes, at most FRAME_MAX_PAYLOAD), fills it
- * and commits; NULL means the queue is full: tunnel_wait_room(). */
-uint8_t *tunnel_data_room(struct tunnel *t, size_t *room);
+ * and commits; NULL means the queue is full: tunnel_wait_room(). A
+ * stream woken from that wait gets one frame in even if a busier flow
+ * filled the queue again first, so a small flow is never starved. */
+uint8_t *tunnel_data_room(struct tunnel *t, struct stream *s, size_t *room);
 void tunnel_data_commit(struct tunnel *t, uint32_t id, size_t n);
 void tunnel_data_fin(struct tunnel *t, uint32_t id);
 void tunnel_wait_room(struct stream *s);

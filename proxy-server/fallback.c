@@ -119,10 +119,14 @@ static void set_events(struct relay *r)
 static int pump(struct relay *r)
 {
 	ssize_t n;
+	size_t want;
 	uint8_t *p;
 
-	while (!r->visitor_eof && (p = buf_reserve(&r->to_site, 4096))) {
-		n = visitor_read(r, p, MIN(buf_room(&r->to_site), 16384));
+	/* read exactly what was reserved */
+	while (!r->visitor_eof &&
+	       (want = MIN(buf_room(&r->to_site), 16384)) &&
+	       (p = buf_reserve(&r->to_site, want))) {
+		n = visitor_read(r, p, want);
 		if (n == -2)
 			break;
 		if (n <= 0)
@@ -149,8 +153,10 @@ static int pump(struct relay *r)
 				return -1;
 			buf_consume(&r->to_site, (size_t)n);
 		}
-		while (!r->site_eof && (p = buf_reserve(&r->to_visitor, 4096))) {
-			n = read(r->sio.fd, p, buf_room(&r->to_visitor));
+		while (!r->site_eof &&
+		       (want = MIN(buf_room(&r->to_visitor), 16384)) &&
+		       (p = buf_reserve(&r->to_visitor, want))) {
+			n = read(r->sio.fd, p, want);
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				break;
 			if (n <= 0)
@@ -190,7 +196,11 @@ static void sio_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (!r->connected) {
 		getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &len);
 		if (err) {
-			log_warn("fallback: %s: %s", r->peer, strerror(err));
+			char site[ADDR_STR_MAX];
+
+			log_warn("fallback site %s (for %s): %s",
+				 addr_str(&r->srv->conf->fallback, site,
+					  sizeof(site)), r->peer, strerror(err));
 			relay_free(r);
 			return;
 		}
@@ -246,8 +256,8 @@ void fallback_relay(struct server *s, int fd, struct tls *tls,
 	r->pprev = &s->relays;
 	s->relays = r;
 	s->nfallback++;
-	log_info("connection from %s: %s, shown the fallback site", peer,
-		 tls ? "no client certificate" : "not TLS");
+	log_info("connection from %s: %s, relayed to the fallback site",
+		 peer, tls ? "no client certificate" : "not TLS");
 	set_events(r);
 }
 

@@ -186,13 +186,10 @@ static void accept_one(struct server *s, int fd, struct sockaddr *sa)
 	char peer[ADDR_STR_MAX];
 
 	sockaddr_str(sa, peer, sizeof(peer));
-	if ((unsigned)(s->nclients + s->nfallback) >= s->conf->max_tunnels) {
-		log_limit(s, "connection from %s refused: max-tunnels reached",
-			  peer);
-		close(fd);
-		return;
-	}
-	if (s->conf->fallback.type)
+	/* visitors of the fallback site have a quota of their own, so a
+	 * prober holding pages open cannot lock real clients out */
+	if (s->conf->fallback.type &&
+	    (unsigned)s->nfallback < s->conf->max_tunnels)
 		fallback_sniff(s, fd, peer);
 	else
 		server_start_tunnel(s, fd, peer);
@@ -203,6 +200,12 @@ void server_start_tunnel(struct server *s, int fd, const char *peer)
 	struct client_conn *c;
 	struct tls *tls;
 
+	if ((unsigned)s->nclients >= s->conf->max_tunnels) {
+		log_limit(s, "connection from %s refused: max-tunnels reached",
+			  peer);
+		close(fd);
+		return;
+	}
 	c = xcalloc(1, sizeof(*c));
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	/* a revocation takes effect at the next handshake at the latest */
