@@ -347,7 +347,7 @@ static int status(struct tls *t, int rc, const char *what)
 	case SSL_ERROR_SYSCALL:
 		if (!ERR_peek_error()) {
 			if (errno && errno != EPIPE && errno != ECONNRESET)
-				snprintf(t->err, sizeof(t->err), "%s: %s", what,
+				snprintf(t->err, sizeof(t->err), "%s",
 					 strerror(errno));
 			else
 				snprintf(t->err, sizeof(t->err),

@@ -634,7 +634,14 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_tstamp idle;
 
 	if (t->state == T_HANDSHAKE) {
-		tunnel_close(t, "TLS handshake timed out");
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		/* never connected at all: say so, it is a different fix */
+		tunnel_close(t, !t->p.is_server &&
+			     getpeername(t->fd, (struct sockaddr *)&ss, &len) ?
+			     "connect timed out (no answer from the server)" :
+			     "TLS handshake timed out");
 		return;
 	}
 	idle = ev_now(loop) - t->last_rx;

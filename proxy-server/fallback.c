@@ -149,8 +149,14 @@ static int pump(struct relay *r)
 				  buf_len(&r->to_site));
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				break;
-			if (n <= 0)
-				return -1;
+			if (n <= 0) {
+				/* the site stopped listening (it may have
+				 * answered already): drop the rest, keep its
+				 * answer flowing to the visitor */
+				buf_consume(&r->to_site, buf_len(&r->to_site));
+				r->visitor_eof = 1;
+				break;
+			}
 			buf_consume(&r->to_site, (size_t)n);
 		}
 		while (!r->site_eof &&
