@@ -112,6 +112,14 @@ static int set_pem(struct tunnel_conf *c, char **dst, const struct conf_line *l,
 		return -1;
 	}
 	if (l->block) {
+		/* a profile that carries its key inline is itself a secret */
+		if (secret && l->file && !stat(l->file, &st) &&
+		    (st.st_mode & 0077)) {
+			snprintf(err, n, "%s holds a private key and is readable "
+				 "by other users; run: chmod 600 %s", l->file,
+				 l->file);
+			return -1;
+		}
 		*dst = xstrdup(l->block);
 		return 0;
 	}
