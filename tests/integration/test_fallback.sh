@@ -173,6 +173,7 @@ awk -v ca="$PKI/ca.crt" '
 	/^[[:space:]]*<\/ca>/ { skip = 0 }
 	!skip { print }' "$TMP/pki2/clients/mallory.conf" >"$TMP/mallory-ourca.conf"
 chmod 600 "$TMP/mallory-ourca.conf"
+chmod 600 "$TMP/mallory-ourca.conf"
 M1=$(free_port) || exit 1
 spawn mallory "$BUILD/proxy-client" -c "$TMP/mallory-ourca.conf" \
 	--socks "127.0.0.1:$M1" -v debug
@@ -249,7 +250,12 @@ upload() {	# a 64 KiB POST over TLS without certificate: the site's answer
 	out=$(timeout 15 curl -sS -k --max-time 10 -o /dev/null -w '%{http_code}' \
 		--data-binary @"$TMP/upload.bin" "$URL" 2>&1)
 	echo "HTTP status: $out"
-	[[ $out =~ ^[1-5][0-9][0-9]$ ]]
+	# Python's test server answers 501 to a POST and closes without
+	# reading the body; the kernel may then reset the connection before
+	# that answer is read, which a visitor sees as an empty reply. Both
+	# are what the site did; a hang or a dead server is the failure.
+	[[ $out =~ ^[1-5][0-9][0-9]$ ]] || [[ $out == *"(52)"* ]] ||
+		[[ $out == *"(56)"* ]]
 }
 check "fallback: 64 KiB POST over TLS without certificate gets the site's answer" upload
 check "fallback: server alive after a 64 KiB POST" server_alive

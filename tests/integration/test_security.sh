@@ -87,6 +87,7 @@ awk -v ca="$PKI/ca.crt" '
 	/^[[:space:]]*<\/ca>/ { skip = 0 }
 	!skip { print }' "$TMP/pki2/clients/mallory.conf" >"$TMP/mallory-ourca.conf"
 chmod 600 "$TMP/mallory-ourca.conf"
+chmod 600 "$TMP/mallory-ourca.conf"
 M2=$(free_port) || exit 1
 n=$(server_log_lines)
 spawn mallory2 "$BUILD/proxy-client" -c "$TMP/mallory-ourca.conf" \
@@ -216,11 +217,13 @@ check "security: server -t with an unknown directive fails naming file:line" \
 check "security: server -t with a bad value fails naming file:line" \
 	t_bad proxy-server "$PKI/bad-value.conf" 2
 { echo "frobnicate 1"; cat "$CLIENT_CONF"; } >"$TMP/bad-client.conf"
+chmod 600 "$TMP/bad-client.conf"
 check "security: client -t with an unknown directive fails naming file:line" \
 	t_bad proxy-client "$TMP/bad-client.conf" 1
 
 OPEN=$(free_port) || exit 1
 { echo "socks 0.0.0.0:$OPEN"; grep -vE '^[[:space:]]*socks[[:space:]]' "$CLIENT_CONF"; } >"$TMP/open.conf"
+chmod 600 "$TMP/open.conf"	# it holds alice's key
 refuses() {	# CMD...: exits by itself, non-zero, with a message about it
 	local out rc
 	out=$(timeout 5 "$@" 2>&1)
@@ -234,6 +237,7 @@ check "security: --socks 0.0.0.0 on the command line: client refuses to start" \
 	refuses "$BUILD/proxy-client" -c "$CLIENT_CONF" --socks "0.0.0.0:$OPEN"
 { echo "socks 0.0.0.0:$OPEN"; echo "socks-allow 127.0.0.0/8"
   grep -vE '^[[:space:]]*socks[[:space:]]' "$CLIENT_CONF"; } >"$TMP/allow.conf"
+chmod 600 "$TMP/allow.conf"
 spawn allowclient "$BUILD/proxy-client" -c "$TMP/allow.conf" -v debug
 check "security: socks 0.0.0.0 with socks-allow 127.0.0.0/8 starts and serves 127.0.0.1" \
 	fetch_retry "$OPEN"

@@ -215,6 +215,7 @@ control_none() {	# PROG CONFIG
 	[ "$rc" -eq 1 ] && grep -q "control none" <<<"$out"
 }
 { cat "$PROFILE"; echo "control none"; } >"$TMP/none-client.conf"
+chmod 600 "$TMP/none-client.conf"
 { cat "$SERVER_CONF"; echo "control none"; } >"$TMP/none-server.conf"
 check "status: proxy-client status -c (profile with 'control none'): exit 1" \
 	control_none proxy-client "$TMP/none-client.conf"
