@@ -112,11 +112,6 @@ uint32_t tunnel_peer_window(const struct tunnel *t)
 	return t->peer_window;
 }
 
-ev_tstamp tunnel_srtt(const struct tunnel *t)
-{
-	return t->srtt;
-}
-
 ev_tstamp tunnel_min_rtt(const struct tunnel *t)
 {
 	return t->min_rtt;

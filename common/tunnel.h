@@ -120,8 +120,6 @@ const char *tunnel_peer(const struct tunnel *t);
 const struct tunnel_params *tunnel_params(const struct tunnel *t);
 /* The peer's initial window: the credit of a new flow. */
 uint32_t tunnel_peer_window(const struct tunnel *t);
-/* Smoothed round-trip time from PING/PONG (seconds; 0 until known). */
-ev_tstamp tunnel_srtt(const struct tunnel *t);
 /* The lowest recent round-trip time: the path without queues. */
 ev_tstamp tunnel_min_rtt(const struct tunnel *t);
 

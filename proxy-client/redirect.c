@@ -12,12 +12,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/acceptor.h"
 #include "../common/flow.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../redir/redir.h"
-
-#define ACCEPT_PAUSE 0.5
 
 struct redir_conn {
 	struct flow flow;      /* owns fd once opened */
@@ -33,8 +32,7 @@ struct redirect {
 	struct ev_loop *loop;
 	const struct client_conf *conf;
 	struct client *client;
-	ev_io io;
-	ev_timer pause;
+	struct acceptor acc;
 	struct redir_conn *conns;
 	struct addr fixed;     /* type 0: use the original destination */
 	const char *name;      /* for log lines */
@@ -165,58 +163,31 @@ static void accept_one(struct redirect *r, int fd)
 	ev_timer_start(r->loop, &c->timer);
 }
 
-static void pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void accepted(struct acceptor *a, int fd, const struct sockaddr *sa)
 {
-	ev_io_start(loop, &container_of(w, struct redirect, pause)->io);
-}
-
-static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct redirect *r = container_of(w, struct redirect, io);
-
-	for (int i = 0; i < 64; i++) {
-		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd >= 0) {
-			accept_one(r, fd);
-			continue;
-		}
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM) {
-			log_warn("redir: accept: %s; pausing new connections",
-				 strerror(errno));
-			ev_io_stop(loop, w);
-			ev_timer_set(&r->pause, ACCEPT_PAUSE, 0.);
-			ev_timer_start(loop, &r->pause);
-		}
-		return;
-	}
+	accept_one(container_of(a, struct redirect, acc), fd);
 }
 
 struct redirect *redirect_new(struct ev_loop *loop, const struct addr *listen,
 			      const struct client_conf *conf,
 			      struct client *client, const struct addr *fixed)
 {
-	struct redirect *r;
-	char err[256], name[ADDR_STR_MAX];
-	int fd = redir_listen_tcp(listen, err, sizeof(err));
+	struct redirect *r = xcalloc(1, sizeof(*r));
+	char err[256];
 
-	if (fd < 0) {
+	if (acceptor_open(&r->acc, loop, listen, accepted, err, sizeof(err))) {
 		log_error("%s %s", fixed ? "dns-listen" : "redir", err);
+		free(r);
 		return NULL;
 	}
-	r = xcalloc(1, sizeof(*r));
 	r->loop = loop;
 	r->conf = conf;
 	r->client = client;
 	r->name = fixed ? "dns" : "redir";
 	if (fixed)
 		r->fixed = *fixed;
-	ev_io_init(&r->io, accept_cb, fd, EV_READ);
-	ev_io_start(loop, &r->io);
-	ev_init(&r->pause, pause_cb);
 	log_info("%s on %s", fixed ? "DNS over TCP" : "TCP redirect listener",
-		 addr_str(listen, name, sizeof(name)));
+		 r->acc.name);
 	return r;
 }
 
@@ -224,9 +195,7 @@ void redirect_free(struct redirect *r)
 {
 	if (!r)
 		return;
-	ev_io_stop(r->loop, &r->io);
-	ev_timer_stop(r->loop, &r->pause);
-	close(r->io.fd);
+	acceptor_close(&r->acc);
 	while (r->conns) {
 		struct redir_conn *c = r->conns;
 

@@ -23,7 +23,6 @@
 /* greeting 257, user/pass 513, request 262 */
 #define HANDSHAKE_MAX 520
 #define SCRATCH_SIZE (65536 + 64)
-#define ACCEPT_PAUSE 0.5
 
 static const struct flow_ops socks_flow_ops;
 
@@ -363,72 +362,34 @@ static void accept_one(struct socks_server *s, int fd,
 	ev_timer_start(s->loop, &c->timer);
 }
 
-static void pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void accepted(struct acceptor *a, int fd, const struct sockaddr *sa)
 {
-	struct socks_server *s = container_of(w, struct socks_server, pause);
+	struct sockaddr_storage ss;
 
-	ev_io_start(loop, &s->listen_io);
-}
-
-static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct socks_server *s = container_of(w, struct socks_server, listen_io);
-
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		int fd = accept4(w->fd, (struct sockaddr *)&ss, &len,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd >= 0) {
-			accept_one(s, fd, &ss);
-			continue;
-		}
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM) {
-			/* out of descriptors: wait instead of spinning */
-			log_warn("socks: accept: %s; pausing new connections",
-				 strerror(errno));
-			ev_io_stop(loop, w);
-			ev_timer_set(&s->pause, ACCEPT_PAUSE, 0.);
-			ev_timer_start(loop, &s->pause);
-		}
-		return;
-	}
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, sa, sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
+						     sizeof(struct sockaddr_in6));
+	accept_one(container_of(a, struct socks_server, acc), fd, &ss);
 }
 
 struct socks_server *socks_server_new(struct ev_loop *loop,
 				      const struct client_conf *conf,
 				      struct client *client)
 {
-	struct socks_server *s;
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, one = 1;
-	char name[ADDR_STR_MAX];
+	struct socks_server *s = xcalloc(1, sizeof(*s));
+	char err[256];
 
-	addr_str(&conf->socks, name, sizeof(name));
-	addr_to_sockaddr(&conf->socks, &ss, &len);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		log_error("socks %s: %s", name, strerror(errno));
+	if (acceptor_open(&s->acc, loop, &conf->socks, accepted, err,
+			  sizeof(err))) {
+		log_error("socks %s", err);
+		free(s);
 		return NULL;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 1024)) {
-		log_error("socks %s: %s", name, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	s = xcalloc(1, sizeof(*s));
 	s->loop = loop;
 	s->conf = conf;
 	s->client = client;
 	s->scratch = xmalloc(SCRATCH_SIZE);
-	ev_io_init(&s->listen_io, accept_cb, fd, EV_READ);
-	ev_io_start(loop, &s->listen_io);
-	ev_init(&s->pause, pause_cb);
-	log_info("SOCKS5 on %s", name);
+	log_info("SOCKS5 on %s", s->acc.name);
 	return s;
 }
 
@@ -436,9 +397,7 @@ void socks_server_free(struct socks_server *s)
 {
 	if (!s)
 		return;
-	ev_io_stop(s->loop, &s->listen_io);
-	ev_timer_stop(s->loop, &s->pause);
-	close(s->listen_io.fd);
+	acceptor_close(&s->acc);
 	while (s->conns)
 		socks_conn_free(s->conns);
 	free(s->scratch);

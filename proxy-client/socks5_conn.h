@@ -6,6 +6,7 @@
 #include <ev.h>
 #include <sys/socket.h>
 
+#include "../common/acceptor.h"
 #include "../common/addr.h"
 #include "../common/buf.h"
 #include "../common/flow.h"
@@ -43,8 +44,7 @@ struct socks_server {
 	struct ev_loop *loop;
 	const struct client_conf *conf;
 	struct client *client;
-	ev_io listen_io;
-	ev_timer pause;
+	struct acceptor acc;
 	struct socks_conn *conns;
 	uint8_t *scratch;      /* one datagram plus room for a frame header */
 };

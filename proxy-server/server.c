@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/acceptor.h"
 #include "../common/ctl.h"
 #include "../common/log.h"
 #include "../common/status.h"
@@ -20,18 +21,14 @@
 #include "../common/util.h"
 
 #define SCRATCH_SIZE (65536 + 64)
-/* After EMFILE/ENFILE, accepting pauses this long instead of spinning. */
-#define ACCEPT_PAUSE 0.5
 /* How often the CRL file is looked at without a handshake or SIGHUP. */
 #define CRL_CHECK_INTERVAL 5.0
 #define DRAIN_CHECK 0.2
 
 struct listener {
-	ev_io io;
-	ev_timer pause;
+	struct acceptor acc;
 	struct server *srv;
 	struct listener *next;
-	char name[ADDR_STR_MAX];
 };
 
 struct client_conn {
@@ -174,14 +171,7 @@ static const struct tunnel_ops conn_ops = {
 	.no_cert = conn_no_cert,
 };
 
-static void pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct listener *l = container_of(w, struct listener, pause);
-
-	ev_io_start(loop, &l->io);
-}
-
-static void accept_one(struct server *s, int fd, struct sockaddr *sa)
+static void accept_one(struct server *s, int fd, const struct sockaddr *sa)
 {
 	char peer[ADDR_STR_MAX];
 
@@ -228,67 +218,25 @@ void server_start_tunnel(struct server *s, int fd, const char *peer)
 	c->t = tunnel_new(s->loop, fd, tls, &conn_ops, &s->conf->tc.tp, c);
 }
 
-static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void accepted(struct acceptor *a, int fd, const struct sockaddr *sa)
 {
-	struct listener *l = container_of(w, struct listener, io);
-
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		int fd = accept4(w->fd, (struct sockaddr *)&ss, &len,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd >= 0) {
-			accept_one(l->srv, fd, (struct sockaddr *)&ss);
-			continue;
-		}
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM) {
-			log_warn("%s: accept: %s; pausing new connections",
-				 l->name, strerror(errno));
-			ev_io_stop(loop, w);
-			ev_timer_set(&l->pause, ACCEPT_PAUSE, 0.);
-			ev_timer_start(loop, &l->pause);
-		}
-		return;
-	}
+	accept_one(container_of(a, struct listener, acc)->srv, fd, sa);
 }
 
 static int listen_on(struct server *s, const struct addr *a)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	struct listener *l;
-	int fd, one = 1, off = 0;
-	char name[ADDR_STR_MAX];
+	struct listener *l = xcalloc(1, sizeof(*l));
+	char err[256];
 
-	addr_str(a, name, sizeof(name));
-	if (addr_to_sockaddr(a, &ss, &len)) {
-		log_error("listen %s: not an IP address", name);
+	if (acceptor_open(&l->acc, s->loop, a, accepted, err, sizeof(err))) {
+		log_error("listen %s", err);
+		free(l);
 		return -1;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		log_error("listen %s: %s", name, strerror(errno));
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6) /* [::] takes IPv4 too */
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 1024)) {
-		log_error("listen %s: %s", name, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	l = xcalloc(1, sizeof(*l));
 	l->srv = s;
-	snprintf(l->name, sizeof(l->name), "%s", name);
-	ev_io_init(&l->io, accept_cb, fd, EV_READ);
-	ev_init(&l->pause, pause_cb);
-	ev_io_start(s->loop, &l->io);
 	l->next = s->listeners;
 	s->listeners = l;
-	log_info("listening on %s", name);
+	log_info("listening on %s", l->acc.name);
 	return 0;
 }
 
@@ -411,9 +359,7 @@ static void stop_listening(struct server *s)
 		struct listener *l = s->listeners;
 
 		s->listeners = l->next;
-		ev_io_stop(s->loop, &l->io);
-		ev_timer_stop(s->loop, &l->pause);
-		close(l->io.fd);
+		acceptor_close(&l->acc);
 		free(l);
 	}
 }

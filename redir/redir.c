@@ -68,11 +68,6 @@ fail:
 	return -1;
 }
 
-int redir_listen_tcp(const struct addr *a, char *err, size_t n)
-{
-	return open_bound(a, SOCK_STREAM, 0, err, n);
-}
-
 int redir_listen_udp(const struct addr *a, char *err, size_t n)
 {
 	return open_bound(a, SOCK_DGRAM, 1, err, n);

@@ -1,5 +1,6 @@
-/* Linux transparent interception: sockets for connections redirected
- * by iptables/nft REDIRECT, and for UDP taken by TPROXY. Only the
+/* Linux transparent interception: the original destination of a
+ * connection redirected by iptables/nft REDIRECT, and sockets for UDP
+ * taken by TPROXY. Only the
  * platform calls live here; the flows they feed are the client's. */
 #ifndef REDIR_REDIR_H
 #define REDIR_REDIR_H
@@ -10,8 +11,6 @@
 
 #include "../common/addr.h"
 
-/* A non-blocking TCP listener for REDIRECT; -1 with err set. */
-int redir_listen_tcp(const struct addr *a, char *err, size_t n);
 /* The destination a redirected connection was meant for. 0 or -errno. */
 int redir_original_dst(int fd, struct sockaddr_storage *dst);
 

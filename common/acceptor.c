@@ -1,0 +1,90 @@
+#include "acceptor.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+/* After EMFILE/ENFILE, accepting pauses this long instead of spinning. */
+#define ACCEPT_PAUSE 0.5
+/* Connections taken per callback before other watchers get a turn. */
+#define ACCEPT_BUDGET 64
+
+static void pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ev_io_start(loop, &container_of(w, struct acceptor, pause)->io);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct acceptor *a = container_of(w, struct acceptor, io);
+
+	for (int i = 0; i < ACCEPT_BUDGET; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = accept4(w->fd, (struct sockaddr *)&ss, &len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			a->accepted(a, fd, (struct sockaddr *)&ss);
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			log_warn("%s: accept: %s; pausing new connections",
+				 a->name, strerror(errno));
+			ev_io_stop(loop, w);
+			ev_timer_set(&a->pause, ACCEPT_PAUSE, 0.);
+			ev_timer_start(loop, &a->pause);
+		}
+		return;
+	}
+}
+
+int acceptor_open(struct acceptor *a, struct ev_loop *loop,
+		  const struct addr *addr, acceptor_cb cb, char *err, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1, off = 0;
+
+	memset(a, 0, sizeof(*a));
+	addr_str(addr, a->name, sizeof(a->name));
+	if (addr_to_sockaddr(addr, &ss, &len)) {
+		snprintf(err, n, "%s: not an IP address", a->name);
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, n, "%s: %s", a->name, strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 1024)) {
+		snprintf(err, n, "%s: %s", a->name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	a->loop = loop;
+	a->accepted = cb;
+	ev_io_init(&a->io, accept_cb, fd, EV_READ);
+	ev_init(&a->pause, pause_cb);
+	ev_io_start(loop, &a->io);
+	return 0;
+}
+
+void acceptor_close(struct acceptor *a)
+{
+	if (!a->loop)
+		return;
+	ev_io_stop(a->loop, &a->io);
+	ev_timer_stop(a->loop, &a->pause);
+	close(a->io.fd);
+	a->loop = NULL;
+}
