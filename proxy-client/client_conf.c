@@ -117,6 +117,32 @@ static int set_tproxy(void *cfg, const struct conf_line *l, char *err, size_t n)
 			   err, n);
 }
 
+static int count(const char *s, unsigned *out, char *err, size_t n)
+{
+	unsigned long v;
+
+	if (conf_parse_uint(s, 1, 10000000, &v)) {
+		snprintf(err, n, "bad number '%s' (1 to 10000000)", s);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int set_max_udp_assocs(void *cfg, const struct conf_line *l, char *err,
+			      size_t n)
+{
+	return count(l->argv[1], &((struct client_conf *)cfg)->max_udp_assocs,
+		     err, n);
+}
+
+static int set_max_udp_peers(void *cfg, const struct conf_line *l, char *err,
+			     size_t n)
+{
+	return count(l->argv[1], &((struct client_conf *)cfg)->max_udp_peers,
+		     err, n);
+}
+
 static int set_connect_timeout(void *cfg, const struct conf_line *l,
 			       char *err, size_t n)
 {
@@ -143,6 +169,8 @@ static const struct conf_directive client_directives[] = {
 	{ "connect-timeout", 1, 1, 0, set_connect_timeout },
 	{ "redir", 1, 1, 0, set_redir },
 	{ "tproxy", 1, 1, 0, set_tproxy },
+	{ "max-udp-assocs", 1, 1, 0, set_max_udp_assocs },
+	{ "max-udp-peers", 1, 1, 0, set_max_udp_peers },
 	{ "redir-exclude", 1, CONF_MAX_ARGS - 1, 0, set_exclude },
 	{ "dns-listen", 1, 1, 0, set_dns_listen },
 	{ "dns-server", 1, 1, 0, set_dns_server },
@@ -157,6 +185,9 @@ int client_conf_load(struct client_conf *c, const char *path, char *err,
 	memset(c, 0, sizeof(*c));
 	tunnel_conf_init(&c->tc, path, 0);
 	c->connect_timeout = 10;
+	/* a UDP scan through a gateway must not use up our descriptors */
+	c->max_udp_assocs = 4096;
+	c->max_udp_peers = 1024;
 	addr_parse("127.0.0.1:1080", 0, &c->socks);
 	addr_parse("0.0.0.0:53", 0, &c->dns_server);
 	if (conf_load(path, client_directives, c, err, n))

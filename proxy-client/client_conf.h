@@ -25,6 +25,8 @@ struct client_conf {
 	double connect_timeout;
 	struct addr redir;     /* TCP REDIRECT listener; type 0 when off */
 	struct addr tproxy;    /* UDP TPROXY listener; type 0 when off */
+	unsigned max_udp_assocs; /* TPROXY: local sources kept at once */
+	unsigned max_udp_peers;  /* TPROXY: reply sockets kept at once */
 	struct cidr *exclude;  /* never redirected, beyond the defaults */
 	int nexclude;
 	struct addr dns_listen; /* DNS forwarder (UDP and TCP); type 0: off */

@@ -125,7 +125,7 @@ static int run(struct client_conf *conf, const char *conf_path,
 		a.redir = redirect_new(loop, &conf->redir, conf, a.client,
 				       NULL);
 	if (conf->tproxy.type)
-		a.tproxy = tproxy_new(loop, &conf->tproxy, a.client);
+		a.tproxy = tproxy_new(loop, &conf->tproxy, conf, a.client);
 	if (conf->dns_listen.type) {
 		a.dns_udp = dns_forward_new(loop, &conf->dns_listen,
 					    &conf->dns_server, a.client);

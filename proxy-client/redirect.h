@@ -20,7 +20,10 @@ struct redirect *redirect_new(struct ev_loop *loop, const struct addr *listen,
 			      struct client *client, const struct addr *fixed);
 void redirect_free(struct redirect *r);
 
+/* Associations and reply sockets are capped by conf's max-udp-assocs
+ * and max-udp-peers: past them the least recently used one goes. */
 struct tproxy *tproxy_new(struct ev_loop *loop, const struct addr *listen,
+			  const struct client_conf *conf,
 			  struct client *client);
 void tproxy_free(struct tproxy *t);
 

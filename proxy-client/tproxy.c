@@ -2,7 +2,12 @@
  * socket. Each local source gets one tunnel UDP association (full cone,
  * as for SOCKS5); replies go back FROM the peer's address, through a
  * transparent socket bound to it, so games and P2P see the real peer,
- * also for peers the source never addressed. */
+ * also for peers the source never addressed.
+ *
+ * Both are kept in least-recently-used order: past max-udp-assocs or
+ * max-udp-peers the oldest one goes, so a UDP scan through a gateway
+ * costs it a bounded number of descriptors and streams, and traffic
+ * keeps working (an evicted peer gets a new socket when it answers). */
 #include "redirect.h"
 
 #include <errno.h>
@@ -25,6 +30,12 @@
 #define ROOM (FRAME_HDR_LEN + 1 + 16 + 2)
 #define SCRATCH_SIZE (ROOM + 65536)
 
+/* Oldest first; use moves an entry to the tail, so evicting and
+ * sweeping look only at the head: O(1) per entry. */
+struct lru {
+	struct lru *prev, *next;
+};
+
 struct tp_assoc {
 	struct stream s;
 	struct tproxy *tp;
@@ -32,6 +43,7 @@ struct tp_assoc {
 	ev_tstamp last;
 	ev_tstamp start;
 	struct tp_assoc *hnext;
+	struct lru lru;
 	uint64_t up, down;
 };
 
@@ -42,6 +54,16 @@ struct tp_reply {
 	struct sockaddr_storage peer;
 	ev_tstamp last;
 	struct tp_reply *hnext;
+	struct lru lru;
+};
+
+/* A cap on associations or on reply sockets. */
+struct tp_limit {
+	const char *name;     /* the directive */
+	const char *what;     /* what goes when it is reached */
+	unsigned max, n;
+	ev_tstamp logged;
+	struct lru lru;
 };
 
 struct tproxy {
@@ -51,6 +73,7 @@ struct tproxy {
 	ev_timer sweep;
 	struct tp_assoc *assocs[BUCKETS];
 	struct tp_reply *replies[BUCKETS];
+	struct tp_limit assoc_limit, reply_limit;
 	uint8_t *scratch;
 };
 
@@ -80,6 +103,66 @@ static int same(const struct sockaddr_storage *x,
 	return a.type == b.type && a.port == b.port && !memcmp(&a.u, &b.u, 16);
 }
 
+/* ---- least recently used ---- */
+
+static void lru_unlink(struct lru *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+}
+
+static void lru_append(struct tp_limit *l, struct lru *e)
+{
+	e->prev = l->lru.prev;
+	e->next = &l->lru;
+	l->lru.prev->next = e;
+	l->lru.prev = e;
+}
+
+/* The oldest entry, or NULL. */
+static struct lru *lru_head(struct tp_limit *l)
+{
+	return l->lru.next == &l->lru ? NULL : l->lru.next;
+}
+
+static void limit_init(struct tp_limit *l, const char *name, const char *what,
+		       unsigned max)
+{
+	l->name = name;
+	l->what = what;
+	l->max = max;
+	l->logged = -1e9;
+	l->lru.prev = l->lru.next = &l->lru;
+}
+
+static struct tp_assoc *oldest_assoc(struct tproxy *tp)
+{
+	struct lru *e = lru_head(&tp->assoc_limit);
+
+	return e ? container_of(e, struct tp_assoc, lru) : NULL;
+}
+
+static struct tp_reply *oldest_reply(struct tproxy *tp)
+{
+	struct lru *e = lru_head(&tp->reply_limit);
+
+	return e ? container_of(e, struct tp_reply, lru) : NULL;
+}
+
+/* Room for one more: 1 when the oldest must go first, logged at most
+ * once a second so that a scan does not flood the log. */
+static int limit_full(struct tproxy *tp, struct tp_limit *l)
+{
+	if (l->n < l->max)
+		return 0;
+	if (ev_now(tp->loop) - l->logged >= 1.0) {
+		l->logged = ev_now(tp->loop);
+		log_warn("tproxy: %s (%u) reached: closing the least recently "
+			 "used %s", l->name, l->max, l->what);
+	}
+	return 1;
+}
+
 /* ---- associations ---- */
 
 static void assoc_free(struct tp_assoc *as, int send_rst)
@@ -90,6 +173,8 @@ static void assoc_free(struct tp_assoc *as, int send_rst)
 	while (*pp != as)
 		pp = &(*pp)->hnext;
 	*pp = as->hnext;
+	lru_unlink(&as->lru);
+	as->tp->assoc_limit.n--;
 	if (as->s.t) {
 		if (send_rst) {
 			frame_code(b, sizeof(b), FRAME_RST, as->s.id, PROTO_OK);
@@ -98,6 +183,13 @@ static void assoc_free(struct tp_assoc *as, int send_rst)
 		tunnel_detach(&as->s);
 	}
 	free(as);
+}
+
+static void assoc_touch(struct tp_assoc *as)
+{
+	as->last = ev_now(as->tp->loop);
+	lru_unlink(&as->lru);
+	lru_append(&as->tp->assoc_limit, &as->lru);
 }
 
 static struct tp_assoc *assoc_get(struct tproxy *tp,
@@ -114,12 +206,16 @@ static struct tp_assoc *assoc_get(struct tproxy *tp,
 	t = client_tunnel(tp->client);
 	if (!t)
 		return NULL; /* dropped: UDP senders retry */
+	if (limit_full(tp, &tp->assoc_limit)) /* the RST frees it there too */
+		assoc_free(oldest_assoc(tp), 1);
 	as = xcalloc(1, sizeof(*as));
 	as->tp = tp;
 	as->src = *src;
 	as->start = as->last = ev_now(tp->loop);
 	as->hnext = tp->assocs[h];
 	tp->assocs[h] = as;
+	lru_append(&tp->assoc_limit, &as->lru);
+	tp->assoc_limit.n++;
 	tunnel_attach(t, &as->s, tunnel_next_id(t), &assoc_ops);
 	/* datagrams may follow at once: the server handles frames in order */
 	frame_simple(b, sizeof(b), FRAME_UDP_OPEN, as->s.id);
@@ -147,7 +243,7 @@ static void forward(struct tproxy *tp, const struct sockaddr_storage *src,
 	memcpy(dgram - hl, hdr, (size_t)hl);
 	if (!tunnel_send_udp(as->s.t, dgram - hl, (size_t)hl + len))
 		as->up += len;
-	as->last = ev_now(tp->loop);
+	assoc_touch(as);
 }
 
 /* ---- reply sockets ---- */
@@ -159,9 +255,18 @@ static void reply_free(struct tp_reply *r)
 	while (*pp != r)
 		pp = &(*pp)->hnext;
 	*pp = r->hnext;
+	lru_unlink(&r->lru);
+	r->tp->reply_limit.n--;
 	ev_io_stop(r->tp->loop, &r->io);
 	close(r->io.fd);
 	free(r);
+}
+
+static void reply_touch(struct tp_reply *r)
+{
+	r->last = ev_now(r->tp->loop);
+	lru_unlink(&r->lru);
+	lru_append(&r->tp->reply_limit, &r->lru);
 }
 
 /* TPROXY finds a socket bound to the exact destination before its
@@ -180,7 +285,7 @@ static void reply_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 		if (n < 0)
 			return;
-		r->last = ev_now(loop);
+		reply_touch(r);
 		forward(r->tp, &src, &r->peer, dgram, (size_t)n);
 	}
 }
@@ -196,6 +301,10 @@ static struct tp_reply *reply_get(struct tproxy *tp,
 	for (r = tp->replies[h]; r; r = r->hnext)
 		if (same(&r->peer, peer))
 			return r;
+	/* before the new socket: at the cap, its descriptor is the one
+	 * this frees */
+	if (limit_full(tp, &tp->reply_limit))
+		reply_free(oldest_reply(tp));
 	fd = redir_reply_socket(peer);
 	if (fd < 0) {
 		log_warn("tproxy: cannot answer from %s: %s",
@@ -208,6 +317,8 @@ static struct tp_reply *reply_get(struct tproxy *tp,
 	r->peer = *peer;
 	r->hnext = tp->replies[h];
 	tp->replies[h] = r;
+	lru_append(&tp->reply_limit, &r->lru);
+	tp->reply_limit.n++;
 	ev_io_init(&r->io, reply_io_cb, fd, EV_READ);
 	ev_io_start(tp->loop, &r->io);
 	return r;
@@ -239,7 +350,8 @@ static void got_datagram(struct tp_assoc *as, const struct frame *f)
 	r = reply_get(as->tp, &ss);
 	if (!r)
 		return;
-	r->last = as->last = ev_now(as->tp->loop);
+	reply_touch(r);
+	assoc_touch(as);
 	sl = to.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
 				       sizeof(struct sockaddr_in6);
 	if (sendto(r->io.fd, data, len, 0, (struct sockaddr *)&to, sl) >= 0)
@@ -317,30 +429,23 @@ static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-/* Associations and reply sockets nobody used for a while go away. */
+/* Associations and reply sockets nobody used for a while go away: the
+ * idle ones are at the head of their lists. */
 static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct tproxy *tp = container_of(w, struct tproxy, sweep);
 	ev_tstamp old = ev_now(loop) - IDLE_TIMEOUT;
+	struct tp_assoc *as;
+	struct tp_reply *r;
 
-	for (int h = 0; h < BUCKETS; h++) {
-		struct tp_assoc *as = tp->assocs[h], *an;
-		struct tp_reply *r = tp->replies[h], *rn;
-
-		for (; as; as = an) {
-			an = as->hnext;
-			if (as->last < old)
-				assoc_free(as, 1);
-		}
-		for (; r; r = rn) {
-			rn = r->hnext;
-			if (r->last < old)
-				reply_free(r);
-		}
-	}
+	while ((as = oldest_assoc(tp)) && as->last < old)
+		assoc_free(as, 1);
+	while ((r = oldest_reply(tp)) && r->last < old)
+		reply_free(r);
 }
 
 struct tproxy *tproxy_new(struct ev_loop *loop, const struct addr *listen,
+			  const struct client_conf *conf,
 			  struct client *client)
 {
 	struct tproxy *tp;
@@ -355,6 +460,10 @@ struct tproxy *tproxy_new(struct ev_loop *loop, const struct addr *listen,
 	tp->loop = loop;
 	tp->client = client;
 	tp->scratch = xmalloc(SCRATCH_SIZE);
+	limit_init(&tp->assoc_limit, "max-udp-assocs", "association",
+		   conf->max_udp_assocs);
+	limit_init(&tp->reply_limit, "max-udp-peers", "reply socket",
+		   conf->max_udp_peers);
 	ev_io_init(&tp->io, listen_cb, fd, EV_READ);
 	ev_io_start(loop, &tp->io);
 	ev_timer_init(&tp->sweep, sweep_cb, SWEEP_INTERVAL, SWEEP_INTERVAL);
@@ -366,14 +475,15 @@ struct tproxy *tproxy_new(struct ev_loop *loop, const struct addr *listen,
 
 void tproxy_free(struct tproxy *tp)
 {
+	struct tp_assoc *as;
+	struct tp_reply *r;
+
 	if (!tp)
 		return;
-	for (int h = 0; h < BUCKETS; h++) {
-		while (tp->assocs[h])
-			assoc_free(tp->assocs[h], 1);
-		while (tp->replies[h])
-			reply_free(tp->replies[h]);
-	}
+	while ((as = oldest_assoc(tp)))
+		assoc_free(as, 1);
+	while ((r = oldest_reply(tp)))
+		reply_free(r);
 	ev_io_stop(tp->loop, &tp->io);
 	ev_timer_stop(tp->loop, &tp->sweep);
 	close(tp->io.fd);

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,16 +39,24 @@ struct client_conn {
 	char peer[ADDR_STR_MAX];
 	ev_tstamp since;
 	int up;
+	unsigned nudp;  /* UDP associations, held by udp_relay.c */
 };
 
 /* Limits are logged at most once a second: a flood must not become a
  * flood of log lines. */
-static void log_limit(struct server *s, const char *fmt, const char *what)
+int server_log_limit(struct server *s, const char *fmt, ...)
 {
+	char line[512];
+	va_list ap;
+
 	if (ev_now(s->loop) - s->last_limit_log < 1.0)
-		return;
+		return 0;
 	s->last_limit_log = ev_now(s->loop);
-	log_warn(fmt, what);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_warn("%s", line);
+	return 1;
 }
 
 static void unlink_conn(struct client_conn *c)
@@ -96,15 +105,24 @@ static void conn_open(struct tunnel *t, const struct frame *f)
 		return;
 	}
 	if (tunnel_stream_count(t) >= s->conf->max_flows) {
-		log_limit(s, "%s: max-flows reached: refusing new flows",
-			  tunnel_name(t));
+		server_log_limit(s, "%s: max-flows reached: refusing new "
+				 "flows", tunnel_name(t));
 		refuse_stream(t, f);
 		return;
 	}
-	if (f->type == FRAME_OPEN)
+	if (f->type == FRAME_OPEN) {
 		outbound_open(s, t, f);
-	else
-		udp_relay_open(s, t, f);
+		return;
+	}
+	/* each one holds a socket here: counted apart from TCP flows */
+	if (c->nudp >= s->conf->max_udp_assocs) {
+		server_log_limit(s, "%s: max-udp-assocs (%u) reached: refusing "
+				 "new UDP associations", tunnel_name(t),
+				 s->conf->max_udp_assocs);
+		refuse_stream(t, f);
+		return;
+	}
+	udp_relay_open(s, t, f, &c->nudp);
 }
 
 /* A changed CRL applies to tunnels that are already up, too. */
@@ -191,8 +209,8 @@ void server_start_tunnel(struct server *s, int fd, const char *peer)
 	struct tls *tls;
 
 	if ((unsigned)s->nclients >= s->conf->max_tunnels) {
-		log_limit(s, "connection from %s refused: max-tunnels reached",
-			  peer);
+		server_log_limit(s, "connection from %s refused: max-tunnels "
+				 "reached", peer);
 		close(fd);
 		return;
 	}

@@ -48,9 +48,17 @@ void server_stop(struct server *s);
 /* Connected clients, as a table or as JSON. */
 void server_status(struct server *s, struct buf *out, int json);
 
-/* Streams the peer opens; both report failures on the tunnel. */
+/* Streams the peer opens; both report failures on the tunnel. A UDP
+ * relay counts itself in *nudp (the tunnel's associations) while it
+ * lives. */
 void outbound_open(struct server *s, struct tunnel *t, const struct frame *f);
-void udp_relay_open(struct server *s, struct tunnel *t, const struct frame *f);
+void udp_relay_open(struct server *s, struct tunnel *t, const struct frame *f,
+		    unsigned *nudp);
+
+/* A warning about a limit, unless one was logged less than a second
+ * ago; 1 when it was logged. */
+int server_log_limit(struct server *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* A TLS connection from peer: becomes a tunnel (or, with a fallback and
  * no client certificate, a visitor of the fallback site). */

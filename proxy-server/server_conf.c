@@ -155,6 +155,20 @@ static int set_max_flows(void *cfg, const struct conf_line *l, char *err,
 		     err, n);
 }
 
+static int set_max_udp_assocs(void *cfg, const struct conf_line *l, char *err,
+			      size_t n)
+{
+	return count(l->argv[1], 10000000,
+		     &((struct server_conf *)cfg)->max_udp_assocs, err, n);
+}
+
+static int set_max_udp_peers(void *cfg, const struct conf_line *l, char *err,
+			     size_t n)
+{
+	return count(l->argv[1], 10000000,
+		     &((struct server_conf *)cfg)->max_udp_peers, err, n);
+}
+
 static int set_fallback(void *cfg, const struct conf_line *l, char *err,
 			size_t n)
 {
@@ -201,6 +215,8 @@ static const struct conf_directive server_directives[] = {
 	{ "max-tunnels", 1, 1, 0, set_max_tunnels },
 	{ "max-tunnels-per-user", 1, 1, 0, set_max_per_user },
 	{ "max-flows", 1, 1, 0, set_max_flows },
+	{ "max-udp-assocs", 1, 1, 0, set_max_udp_assocs },
+	{ "max-udp-peers", 1, 1, 0, set_max_udp_peers },
 	{ "fallback", 1, 1, 0, set_fallback },
 	{ "user", 1, 1, 0, set_user },
 	{ "group", 1, 1, 0, set_group },
@@ -220,6 +236,8 @@ int server_conf_load(struct server_conf *c, const char *path, char *err,
 	c->max_tunnels = 256;
 	c->max_tunnels_per_user = 8;
 	c->max_flows = 16384;
+	c->max_udp_assocs = 4096;
+	c->max_udp_peers = 4096;
 	c->path = xstrdup(path);
 	if (conf_load(path, server_directives, c, err, n))
 		return -1;

@@ -22,6 +22,8 @@ struct server_conf {
 	unsigned max_tunnels;
 	unsigned max_tunnels_per_user;
 	unsigned max_flows;      /* per tunnel */
+	unsigned max_udp_assocs; /* per tunnel, counted apart from flows too */
+	unsigned max_udp_peers;  /* destinations per association */
 	char *user, *group;      /* drop root to these after start-up */
 	char *path;              /* the file, for SIGHUP */
 	struct addr fallback;    /* probe resistance: type 0 when off */

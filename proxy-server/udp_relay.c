@@ -1,8 +1,9 @@
 /* A UDP association: one UDP socket per association, alive as long as
  * the client keeps the stream. Datagrams go out to any destination the
- * policy allows, and replies from any peer come back (full cone), each
- * framed with its source address. Names in datagrams are resolved with
- * c-ares and remembered briefly. */
+ * policy allows, up to max-udp-peers distinct ones within udp-timeout,
+ * and replies from any peer come back (full cone), each framed with its
+ * source address. Names in datagrams are resolved with c-ares and
+ * remembered briefly. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "../common/resolver.h"
 #include "../common/util.h"
 #include "server.h"
+#include "udp_peers.h"
 
 /* Datagrams parked while their destination name resolves. */
 #define MAX_PARKED 32
@@ -54,6 +56,10 @@ struct udp_relay {
 	struct name_entry cache[NAME_CACHE];
 	int cache_next;
 	uint64_t up, down;
+	unsigned *nudp;       /* the tunnel's count of associations */
+	struct udp_peers peers;
+	uint64_t dropped;     /* datagrams beyond max-udp-peers */
+	int peers_logged;
 };
 
 static void relay_free(struct udp_relay *r)
@@ -69,9 +75,15 @@ static void relay_free(struct udp_relay *r)
 	ev_timer_stop(r->srv->loop, &r->idle);
 	if (r->fd >= 0)
 		close(r->fd);
+	if (r->dropped)
+		log_info("tunnel %s: udp %u: %llu datagrams to new destinations "
+			 "dropped (max-udp-peers)", r->user, r->s.id,
+			 (unsigned long long)r->dropped);
 	log_info("tunnel %s: udp %u ended after %.1f s (%llu bytes up, %llu "
 		 "down)", r->user, r->s.id, ev_now(r->srv->loop) - r->start,
 		 (unsigned long long)r->up, (unsigned long long)r->down);
+	udp_peers_free(&r->peers);
+	(*r->nudp)--;
 	free(r);
 }
 
@@ -100,14 +112,35 @@ static socklen_t to_socket_family(const struct udp_relay *r,
 	return len;
 }
 
+/* One line per association, and none while another limit was just
+ * logged: a scan must not become a flood of log lines. */
+static void peers_full(struct udp_relay *r)
+{
+	r->dropped++;
+	if (!r->peers_logged)
+		r->peers_logged = server_log_limit(r->srv, "tunnel %s: udp %u: "
+			"max-udp-peers (%u) reached: dropping datagrams to new "
+			"destinations", r->user, r->s.id,
+			r->srv->conf->max_udp_peers);
+}
+
+/* ss in its own family (v4 as sockaddr_in), a resolved name included,
+ * so the peer table sees one key per destination. The server's own
+ * resolver (trusted) is no peer: DNS keeps working at the cap. */
 static void send_to(struct udp_relay *r, struct sockaddr_storage *ss,
 		    const uint8_t *data, size_t len, int trusted)
 {
 	socklen_t sl;
 
-	if (!trusted &&
-	    !policy_allows(&r->srv->conf->policy, (struct sockaddr *)ss))
-		return; /* silently: UDP has no way to say no */
+	if (!trusted) {
+		if (!policy_allows(&r->srv->conf->policy, (struct sockaddr *)ss))
+			return; /* silently: UDP has no way to say no */
+		if (udp_peers_use(&r->peers, (struct sockaddr *)ss,
+				  ev_now(r->srv->loop))) {
+			peers_full(r);
+			return;
+		}
+	}
 	sl = to_socket_family(r, ss);
 	if (sendto(r->fd, data, len, 0, (struct sockaddr *)ss, sl) >= 0)
 		r->up += len;
@@ -335,7 +368,8 @@ static int open_socket(int *family)
 	return fd;
 }
 
-void udp_relay_open(struct server *s, struct tunnel *t, const struct frame *f)
+void udp_relay_open(struct server *s, struct tunnel *t, const struct frame *f,
+		    unsigned *nudp)
 {
 	struct udp_relay *r = xcalloc(1, sizeof(*r));
 	uint8_t b[FRAME_HDR_LEN + 1];
@@ -343,6 +377,10 @@ void udp_relay_open(struct server *s, struct tunnel *t, const struct frame *f)
 
 	r->srv = s;
 	r->start = ev_now(s->loop);
+	r->nudp = nudp;
+	(*nudp)++;
+	udp_peers_init(&r->peers, s->conf->max_udp_peers, s->conf->udp_timeout,
+		       r->start);
 	snprintf(r->user, sizeof(r->user), "%s", tunnel_peer(t));
 	r->fd = open_socket(&r->family);
 	err = errno;

@@ -19,7 +19,11 @@
 # tcpdump on client's link to vps holds only tunnel packets and never the
 # marker sent in clear; `rules --remove` restores the rule set exactly
 # (nft, iptables-save, ip6tables-save, ip rule, routes), leaving the
-# user's own rules alone.
+# user's own rules alone. Then the TPROXY caps: with max-udp-assocs 2 and
+# max-udp-peers 2, a LAN host talking from 4 source ports to 4 peers is
+# still answered every time, both limits are logged, and the client's
+# descriptor count stays within 2 reply sockets of its idle count (a
+# client with the default caps, measured the same way, takes 4).
 # shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 H="$ROOT/tests/integration/helpers"
@@ -573,3 +577,92 @@ check "transparent: after --remove client reaches internet no more" \
 	unreachable "$NS_CLI" "$NET4" 80
 check "transparent: proxy-server still running" kill -0 "$(pid_of server)"
 check "transparent: proxy-client still running" kill -0 "$(pid_of client)"
+
+# ------------------------------------------------------- TPROXY limits
+# A LAN host talks UDP from 4 source ports to 4 peers (gateway mode, nft),
+# first through a client with the default caps, to see what the traffic
+# costs in descriptors (one reply socket per peer), then through one with
+# max-udp-assocs 2 and max-udp-peers 2: every datagram is still answered
+# from the right peer (the oldest association or reply socket is closed
+# to make room, nothing is refused), both limits are logged, and the
+# client never holds more than 2 reply sockets.
+LP=(7001 7002 7003 7004)
+spawn uecho_lim ip netns exec "$NS_NET" "$PY" "$H/udp_echo_log.py" "$NET4" "${LP[@]}"
+check "transparent: limits: UDP echo on $NET4 ports ${LP[*]}" ready uecho_lim || exit 1
+CAPPED_CONF="$PKI/clients/capped.conf"
+{ cat "$CLIENT_CONF"; echo "max-udp-assocs 2"; echo "max-udp-peers 2"; } \
+	>"$CAPPED_CONF" && chmod 600 "$CAPPED_CONF"
+LIM_ARGS=(--nft --ipv6 --gateway)
+snapshot "$TMP/before.limits"
+check "transparent: limits: rules ${LIM_ARGS[*]} --apply" rules "${LIM_ARGS[@]}" --apply
+
+# limit_run NAME PROFILE: a fresh client NAME on PROFILE; its descriptors
+# when the tunnel is up (BASE), the most it held while the LAN host's
+# traffic ran (PEAK), what the sender saw ($TMP/NAME.obs).
+limit_run() {
+	local name=$1 pid n
+	stop client
+	stop client_free
+	spawn "$name" ip netns exec "$NS_CLI" "$BUILD/proxy-client" -c "$2" \
+		--redir "[::]:$RPORT" --tproxy "[::]:$RPORT" -v debug
+	wait_for 10 client_up || { echo "$name did not come up"; return 1; }
+	sleep 0.5
+	pid=$(pid_of "$name")
+	BASE=$(nfds "$pid")
+	PEAK=$BASE
+	timeout 120 ip netns exec "$NS_LAN" "$PY" "$H/udp_sources.py" "$NET4" \
+		"${LP[@]}" --sources 4 --rounds 2 >"$TMP/$name.obs" 2>&1 &
+	local sender=$!
+	while kill -0 "$sender" 2>/dev/null; do
+		n=$(nfds "$pid") && [ "${n:-0}" -gt "$PEAK" ] && PEAK=$n
+		sleep 0.05
+	done
+	wait "$sender"
+	n=$(nfds "$pid") && [ "${n:-0}" -gt "$PEAK" ] && PEAK=$n
+	sed "s/^/# $name: /" "$TMP/$name.obs"
+	echo "# $name: $BASE descriptors with the tunnel up, at most $PEAK with the traffic"
+}
+all_answered() {	# OBS
+	has "sent=32 answered=32 right_source=32" "$1"
+}
+
+limit_run client_free "$CLIENT_CONF"
+if check "transparent: limits: a client with the default caps comes up" \
+	test $? -eq 0; then
+	check "transparent: limits: default caps: 32 datagrams from 4 source ports to 4 peers answered from the right peer" \
+		all_answered "$TMP/client_free.obs"
+	grew() {
+		echo "descriptors: $BASE -> $PEAK (4 peers: 4 reply sockets expected)"
+		[ "$PEAK" -ge $((BASE + 4)) ]
+	}
+	check "transparent: limits: default caps: the client holds a reply socket per peer (the measure sees them)" grew
+fi
+stop client_free
+
+limit_run client_cap "$CAPPED_CONF"
+if check "transparent: limits: a client with max-udp-assocs 2, max-udp-peers 2 comes up" \
+	test $? -eq 0; then
+	check "transparent: limits: capped: still all 32 datagrams answered from the right peer" \
+		all_answered "$TMP/client_cap.obs"
+	bounded() {
+		echo "descriptors: $BASE -> at most $PEAK (cap: $BASE + 2)"
+		[ "$PEAK" -le $((BASE + 2)) ]
+	}
+	check "transparent: limits: capped: the client never holds more than 2 reply sockets" bounded
+	lim_logged() {	# ERE
+		grep -qE -- "$1" "$(log_of client_cap)" && return 0
+		echo "no line matching /$1/ in client_cap.log"
+		return 1
+	}
+	check "transparent: limits: capped: the client log names max-udp-assocs (2)" \
+		lim_logged 'tproxy: max-udp-assocs \(2\) reached: closing the least recently used association'
+	check "transparent: limits: capped: the client log names max-udp-peers (2)" \
+		lim_logged 'tproxy: max-udp-peers \(2\) reached: closing the least recently used reply socket'
+	check "transparent: limits: capped: proxy-client still running" \
+		kill -0 "$(pid_of client_cap)"
+fi
+check "transparent: limits: proxy-server still running" kill -0 "$(pid_of server)"
+check "transparent: limits: rules ${LIM_ARGS[*]} --remove" rules "${LIM_ARGS[@]}" --remove
+snapshot "$TMP/after.limits"
+check "transparent: limits: after --remove the rule set is exactly as before" \
+	same "$TMP/before.limits" "$TMP/after.limits"
