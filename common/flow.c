@@ -166,6 +166,13 @@ static void stream_writable(struct stream *s)
 
 /* ---- tunnel -> socket ---- */
 
+/* A small frame (an echo, a keystroke, a request) goes to the socket at
+ * once. Bulk is copied to the flow's buffer and written when the socket
+ * is polled writable: the tunnel's reader then gets through its backlog
+ * (and the UDP and control frames in it) without a write() to some app
+ * socket per 16 KiB, and one write() later takes many frames at once. */
+#define DIRECT_WRITE_MAX 4096
+
 static void wio_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct flow *f = container_of(w, struct flow, wio);
@@ -204,7 +211,7 @@ static void got_data(struct flow *f, const struct frame *fr)
 	}
 	f->rcv_avail -= (uint32_t)len;
 	f->last_active = ev_now(f->loop);
-	if (!buf_len(&f->out)) {
+	if (!buf_len(&f->out) && len <= DIRECT_WRITE_MAX) {
 		n = write(f->fd, p, len);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR) {

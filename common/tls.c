@@ -6,12 +6,14 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "buf.h"
 #include "util.h"
 
 /* AES-GCM first: every x86 and ARMv8 server has instructions for it. */
@@ -29,8 +31,17 @@ struct tls_ctx {
 	struct stat crl_st;
 };
 
+/* Ciphertext waits here until tls_flush() writes it: many records, one
+ * write(). With partial writes on, each SSL_write makes one record, and
+ * a system call per 16 KiB record costs more than copying it here. */
+#define TXQ_CAP (512u << 10)
+/* A TLS 1.3 record: 16 KiB of plaintext, header, type byte, tag. */
+#define RECORD_MAX (16384 + 5 + 1 + 256)
+
 struct tls {
 	SSL *ssl;
+	int fd;
+	struct buf txq;
 	struct tls_ctx *ctx;
 	char peer[256];
 	char err[256];
@@ -299,13 +310,82 @@ static int set_peer_check(SSL *ssl, const char *name)
 	return SSL_set1_host(ssl, name) == 1 ? 0 : -1;
 }
 
+/* ---- the write side: a BIO that appends to txq ---- */
+
+static int txq_write(BIO *b, const char *p, int n)
+{
+	struct tls *t = BIO_get_data(b);
+
+	BIO_clear_retry_flags(b);
+	if (n <= 0)
+		return 0;
+	if (buf_put(&t->txq, p, (size_t)n)) {
+		BIO_set_retry_write(b); /* tls_write keeps room: not reached */
+		return -1;
+	}
+	return n;
+}
+
+static long txq_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	struct tls *t = BIO_get_data(b);
+
+	switch (cmd) {
+	case BIO_CTRL_FLUSH:
+		return 1; /* tls_flush() sends, after every call that writes */
+	case BIO_CTRL_WPENDING:
+	case BIO_CTRL_PENDING:
+		return t ? (long)buf_len(&t->txq) : 0;
+	default:
+		return 0;
+	}
+}
+
+static int txq_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+static BIO_METHOD *txq_method(void)
+{
+	static BIO_METHOD *m;
+
+	if (!m) {
+		m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+				 "tunnel tx queue");
+		if (!m || !BIO_meth_set_write(m, txq_write) ||
+		    !BIO_meth_set_ctrl(m, txq_ctrl) ||
+		    !BIO_meth_set_create(m, txq_create)) {
+			BIO_meth_free(m);
+			m = NULL;
+		}
+	}
+	return m;
+}
+
+/* Reads keep the socket BIO SSL_set_fd made; writes go to txq. */
+static int set_tx_queue(struct tls *t)
+{
+	BIO_METHOD *m = txq_method();
+	BIO *b = m ? BIO_new(m) : NULL;
+
+	if (!b)
+		return -1;
+	BIO_set_data(b, t);
+	SSL_set0_wbio(t->ssl, b);
+	return 0;
+}
+
 struct tls *tls_new(struct tls_ctx *c, int fd)
 {
 	struct tls *t = xcalloc(1, sizeof(*t));
 
 	t->ctx = c;
+	t->fd = fd;
+	buf_init(&t->txq, TXQ_CAP);
 	t->ssl = SSL_new(c->ssl);
-	if (!t->ssl || SSL_set_fd(t->ssl, fd) != 1)
+	if (!t->ssl || SSL_set_fd(t->ssl, fd) != 1 || set_tx_queue(t))
 		goto fail;
 	if (c->is_server) {
 		SSL_set_accept_state(t->ssl);
@@ -326,6 +406,7 @@ void tls_free(struct tls *t)
 	if (!t)
 		return;
 	SSL_free(t->ssl);
+	buf_release(&t->txq);
 	free(t);
 }
 
@@ -367,6 +448,46 @@ static int status(struct tls *t, int rc, const char *what)
 	return TLS_ERR;
 }
 
+size_t tls_unsent(const struct tls *t)
+{
+	return buf_len(&t->txq);
+}
+
+int tls_flush(struct tls *t)
+{
+	while (buf_len(&t->txq)) {
+		ssize_t n = write(t->fd, buf_peek(&t->txq), buf_len(&t->txq));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return TLS_WANT_WRITE;
+			snprintf(t->err, sizeof(t->err), "write: %s",
+				 errno == EPIPE || errno == ECONNRESET ?
+				 "connection closed by peer" : strerror(errno));
+			return errno == EPIPE || errno == ECONNRESET ? TLS_EOF :
+								       TLS_ERR;
+		}
+		buf_consume(&t->txq, (size_t)n);
+	}
+	buf_release(&t->txq); /* an idle tunnel holds no buffer */
+	return 0;
+}
+
+/* A call that made records sends them; a socket that cannot take them
+ * yet turns "done" or "wants to read" into "wants to write". */
+static int flushed(struct tls *t, int rc)
+{
+	int f = tls_flush(t);
+
+	if (f == TLS_EOF || f == TLS_ERR)
+		return f;
+	if (f == TLS_WANT_WRITE && (rc == 0 || rc == TLS_WANT_READ))
+		return rc == 0 ? 0 : TLS_WANT_WRITE;
+	return rc;
+}
+
 int tls_handshake(struct tls *t)
 {
 	int rc;
@@ -376,13 +497,14 @@ int tls_handshake(struct tls *t)
 	errno = 0;
 	rc = SSL_do_handshake(t->ssl);
 	if (rc != 1)
-		return status(t, rc, "handshake");
+		return flushed(t, status(t, rc, "handshake"));
 	peer = SSL_get0_peer_certificate(t->ssl);
 	if (peer)
 		X509_NAME_get_text_by_NID(X509_get_subject_name(peer),
 					  NID_commonName, t->peer,
 					  sizeof(t->peer));
-	return 0;
+	/* the last flight may still wait in txq: the next flush sends it */
+	return flushed(t, 0);
 }
 
 ssize_t tls_read(struct tls *t, void *buf, size_t n)
@@ -392,17 +514,31 @@ ssize_t tls_read(struct tls *t, void *buf, size_t n)
 	ERR_clear_error();
 	errno = 0;
 	rc = SSL_read(t->ssl, buf, (int)MIN(n, (size_t)INT32_MAX));
+	if (buf_len(&t->txq))
+		tls_flush(t); /* an alert or key update answer; best effort */
 	return rc > 0 ? rc : status(t, rc, "read");
 }
 
 ssize_t tls_write(struct tls *t, const void *buf, size_t n)
 {
-	int rc;
+	const uint8_t *p = buf;
+	size_t done = 0;
+	int rc = 1;
 
-	ERR_clear_error();
-	errno = 0;
-	rc = SSL_write(t->ssl, buf, (int)MIN(n, (size_t)INT32_MAX));
-	return rc > 0 ? rc : status(t, rc, "write");
+	n = MIN(n, (size_t)INT32_MAX);
+	while (done < n && buf_room(&t->txq) >= RECORD_MAX) {
+		ERR_clear_error();
+		errno = 0;
+		rc = SSL_write(t->ssl, p + done, (int)(n - done));
+		if (rc <= 0)
+			break;
+		done += (size_t)rc;
+	}
+	if (done)
+		return (ssize_t)done;
+	if (rc > 0)
+		return TLS_WANT_WRITE; /* txq full: flush first */
+	return status(t, rc, "write");
 }
 
 void tls_shutdown(struct tls *t)
@@ -410,6 +546,7 @@ void tls_shutdown(struct tls *t)
 	ERR_clear_error();
 	SSL_shutdown(t->ssl);
 	ERR_clear_error();
+	tls_flush(t);
 }
 
 int tls_peer_has_cert(const struct tls *t)

@@ -45,10 +45,17 @@ void tls_free(struct tls *t);
 int tls_handshake(struct tls *t);
 /* Bytes (> 0) or a TLS_* status. */
 ssize_t tls_read(struct tls *t, void *buf, size_t n);
-/* Bytes written (> 0, whole records; may be less than n) or a TLS_*
- * status. After TLS_WANT_*, call again with the same bytes and length. */
+/* Bytes taken (> 0, whole records; may be less than n) or a TLS_*
+ * status. The records wait in the TLS layer until tls_flush(), so many
+ * of them leave in one write(); TLS_WANT_WRITE means that queue is full.
+ * After TLS_WANT_*, call again with the same bytes and length. */
 ssize_t tls_write(struct tls *t, const void *buf, size_t n);
-/* Best effort close_notify; never blocks. */
+/* Writes the queued records: 0 when none are left, else a TLS_* status
+ * (TLS_WANT_WRITE: wait until the socket is writable). */
+int tls_flush(struct tls *t);
+/* Bytes of records not yet handed to the kernel. */
+size_t tls_unsent(const struct tls *t);
+/* Best effort close_notify (and whatever else is queued); never blocks. */
 void tls_shutdown(struct tls *t);
 
 /* Did the peer present a (valid) certificate? */

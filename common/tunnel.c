@@ -61,6 +61,7 @@ struct tunnel {
 	struct buf ctl;        /* control and UDP frames */
 	size_t udp_queued;     /* UDP bytes in ctl (approximate) */
 	struct buf data;       /* DATA and FIN frames */
+	size_t data_cut;       /* bytes left of a DATA frame half written */
 	struct buf *wpend;     /* buffer of an unfinished TLS write */
 	size_t wpend_len;
 	int goaway_sent;
@@ -289,13 +290,31 @@ static int unsent(const struct tunnel *t)
 	return ioctl(t->fd, SIOCOUTQNSD, &n) ? 0 : n;
 }
 
-/* Writes queued frames: an unfinished TLS write first (OpenSSL wants the
- * same bytes again), then control/UDP, then bulk. Bulk stops while the
- * kernel still holds NOTSENT_LOWAT unsent bytes: write() would take
- * megabytes, and a UDP or control frame queued next would wait behind
- * all of them; here it waits behind one chunk at most. 0 or -1. */
+/* n bytes of data left: where is its head now, inside a frame? A frame
+ * half written must be finished before a control frame may go. */
+static void data_consumed(struct tunnel *t, size_t n)
+{
+	const uint8_t *p = buf_peek(&t->data);
+	size_t pos = t->data_cut;
+
+	while (pos < n)
+		pos += FRAME_HDR_LEN + get_be16(p + pos + 2);
+	t->data_cut = pos - n;
+	buf_consume(&t->data, n);
+}
+
+/* Encrypts queued frames: an unfinished TLS write first (OpenSSL wants
+ * the same bytes again), then control/UDP, then bulk; then hands all
+ * the records to the kernel in one write(). Bulk stops while the kernel
+ * and the TLS layer together hold NOTSENT_LOWAT unsent bytes: the kernel
+ * would take megabytes, and a UDP or control frame queued next would
+ * wait behind all of them; here it waits behind one chunk at most.
+ * 0 or -1 (the tunnel closed). */
 static int flush(struct tunnel *t)
 {
+	size_t kernel = 0;
+	int kernel_known = 0, rc;
+
 	for (;;) {
 		struct buf *b;
 		size_t len;
@@ -304,11 +323,18 @@ static int flush(struct tunnel *t)
 		if (t->wpend) {
 			b = t->wpend;
 			len = t->wpend_len;
+		} else if (t->data_cut) {
+			b = &t->data; /* the rest of a frame goes first */
+			len = t->data_cut;
 		} else if (buf_len(&t->ctl)) {
 			b = &t->ctl;
 			len = MIN(buf_len(b), WRITE_CHUNK);
 		} else if (buf_len(&t->data)) {
-			if (unsent(t) >= (int)NOTSENT_LOWAT)
+			if (!kernel_known) {
+				kernel = (size_t)unsent(t);
+				kernel_known = 1;
+			}
+			if (kernel + tls_unsent(t->tls) >= NOTSENT_LOWAT)
 				break; /* EPOLLOUT comes when it drained */
 			b = &t->data;
 			len = MIN(buf_len(b), WRITE_CHUNK);
@@ -318,12 +344,24 @@ static int flush(struct tunnel *t)
 		n = tls_write(t->tls, buf_peek(b), len);
 		if (n > 0) {
 			t->tx_bytes += (uint64_t)n;
-			buf_consume(b, (size_t)n);
+			if (b == &t->data)
+				data_consumed(t, (size_t)n);
+			else
+				buf_consume(b, (size_t)n);
 			if (b == &t->ctl)
 				t->udp_queued = buf_len(b) < t->udp_queued ?
 						buf_len(b) : t->udp_queued;
 			t->wpend = NULL;
 			continue;
+		}
+		if (n == TLS_WANT_WRITE && tls_unsent(t->tls)) {
+			/* the record queue is full: make room */
+			rc = tls_flush(t->tls);
+			kernel_known = 0;
+			if (!rc)
+				continue;
+			if (rc != TLS_WANT_WRITE)
+				goto fail;
 		}
 		if (n == TLS_WANT_WRITE || n == TLS_WANT_READ) {
 			t->wpend = b;
@@ -331,9 +369,11 @@ static int flush(struct tunnel *t)
 			t->write_wants_read = n == TLS_WANT_READ;
 			break;
 		}
-		tunnel_close(t, tls_error(t->tls));
-		return -1;
+		goto fail;
 	}
+	rc = tls_flush(t->tls);
+	if (rc && rc != TLS_WANT_WRITE)
+		goto fail;
 	if (!buf_len(&t->ctl))
 		buf_release(&t->ctl);
 	if (buf_len(&t->data) < DATA_SOFT_LIMIT && t->wait_head)
@@ -341,6 +381,9 @@ static int flush(struct tunnel *t)
 	if (!buf_len(&t->data) && !t->wait_head)
 		buf_release(&t->data);
 	return 0;
+fail:
+	tunnel_close(t, tls_error(t->tls));
+	return -1;
 }
 
 static void update_events(struct tunnel *t)
@@ -352,7 +395,8 @@ static void update_events(struct tunnel *t)
 	if (t->state == T_HANDSHAKE) {
 		ev = t->io_events ? t->io_events : EV_READ | EV_WRITE;
 	} else {
-		int pending = t->wpend || buf_len(&t->ctl) || buf_len(&t->data);
+		int pending = t->wpend || buf_len(&t->ctl) ||
+			      buf_len(&t->data) || tls_unsent(t->tls);
 
 		ev = EV_READ;
 		if ((pending && !t->write_wants_read) || t->read_wants_write)
@@ -728,7 +772,7 @@ void tunnel_close(struct tunnel *t, const char *why)
 		buf_put(&t->ctl, g, sizeof(g));
 	}
 	/* A last GOAWAY or RST may still wait: one best-effort write. */
-	if (buf_len(&t->ctl) && !t->wpend)
+	if (buf_len(&t->ctl) && !t->wpend && !t->data_cut)
 		tls_write(t->tls, buf_peek(&t->ctl), buf_len(&t->ctl));
 	tls_shutdown(t->tls);
 	close(t->fd);

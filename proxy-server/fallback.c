@@ -82,10 +82,22 @@ static ssize_t visitor_write(struct relay *r, const void *p, size_t n)
 
 	if (r->tls) {
 		rc = tls_write(r->tls, p, n);
+		if (rc > 0 || rc == TLS_WANT_WRITE) {
+			int f = tls_flush(r->tls);
+
+			if (f == TLS_EOF || f == TLS_ERR)
+				return -1;
+		}
 		return rc == TLS_WANT_READ || rc == TLS_WANT_WRITE ? -2 : rc;
 	}
 	rc = write(r->vio.fd, p, n);
 	return rc < 0 && (errno == EAGAIN || errno == EINTR) ? -2 : rc;
+}
+
+/* Records the visitor's socket has not taken yet. */
+static int visitor_unsent(const struct relay *r)
+{
+	return r->tls && tls_unsent(r->tls);
 }
 
 static void set_events(struct relay *r)
@@ -95,7 +107,7 @@ static void set_events(struct relay *r)
 
 	if (!r->visitor_eof && buf_room(&r->to_site))
 		v |= EV_READ;
-	if (buf_len(&r->to_visitor))
+	if (buf_len(&r->to_visitor) || visitor_unsent(r))
 		v |= EV_WRITE | (r->tls ? EV_READ : 0);
 	if (!r->connected)
 		s = EV_WRITE;
@@ -133,6 +145,11 @@ static int pump(struct relay *r)
 			r->visitor_eof = 1;
 		else
 			buf_commit(&r->to_site, (size_t)n);
+	}
+	if (visitor_unsent(r)) {
+		n = tls_flush(r->tls);
+		if (n == TLS_EOF || n == TLS_ERR)
+			return -1;
 	}
 	while (buf_len(&r->to_visitor)) {
 		n = visitor_write(r, buf_peek(&r->to_visitor),
@@ -172,7 +189,7 @@ static int pump(struct relay *r)
 		}
 	}
 	/* done when one side ended and what it said was passed on */
-	if ((r->site_eof && !buf_len(&r->to_visitor)) ||
+	if ((r->site_eof && !buf_len(&r->to_visitor) && !visitor_unsent(r)) ||
 	    (r->visitor_eof && !buf_len(&r->to_site) && r->connected &&
 	     r->site_eof))
 		return -1;

@@ -27,6 +27,8 @@
 #   BENCH_JSON=BUILD/bench-results.json
 #   BENCH_KEEP=1           keep the temporary folder (logs, configs)
 #   BENCH_INSTALL=0        do not apt-get install missing peers
+#   BENCH_PROXY_CONF='max-window 1m\nwindow 256k'  extra directives for both
+#                          of this proxy's configs (to try a setting)
 #   BENCH_PERF="proxy ..." perf record these systems' client and server
 #                          during the single-flow download (it slows them:
 #                          their figures are then not comparable); reports
@@ -300,9 +302,11 @@ setup_files() {
 		echo "listen 0.0.0.0:8443"
 		echo "allow 10.77.2.0/24"
 		echo "log-level warn"
+		printf '%b\n' "${BENCH_PROXY_CONF:-}"
 	} >"$d/server.conf" && chmod 600 "$d/server.conf" &&
 		cp "$d/pki/"*.crt "$d/pki/"*.key "$d/pki/"crl.pem "$d/" 2>/dev/null
 	sed -i 's/^log-level .*/log-level warn/' "$d/pki/clients/bench.conf"
+	printf '%b\n' "${BENCH_PROXY_CONF:-}" >>"$d/pki/clients/bench.conf"
 
 	# ssh -D: throwaway host and user keys, our own sshd_config
 	ssh-keygen -q -t ed25519 -N '' -f "$TMP/ssh/host_key" &&
