@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -10,9 +11,8 @@
 
 static const struct stream_ops flow_stream_ops;
 
-/* Below this a round trip is mostly scheduling noise: on a busy host the
- * receiver's turn on the CPU, not the path, sets how long credit takes. */
-#define MIN_RTT_FLOOR 0.001
+/* Below this a round trip is mostly scheduling noise. */
+#define MIN_RTT_FLOOR 0.0002
 
 static struct flow *of_stream(struct stream *s)
 {
@@ -64,32 +64,57 @@ static void maybe_done(struct flow *f)
 		flow_end(f, PROTO_OK, "done", 0);
 }
 
-/* Return credit once half the window reached the socket. If that
- * happened within two round trips of the last update, the window is too
- * small for this path: double it (up to max-window). The round trip is
- * the path's minimum: one measured behind our own queue would grow the
- * window, which grows the queue (and the delay of every other flow). */
+/* Delivery rate, measured over at least RATE_SPAN and a few round
+ * trips: a shorter look sees the bursts of our own write()s, not the
+ * path. */
+#define RATE_SPAN 0.01
+
+static void measure_rate(struct flow *f, ev_tstamp now, ev_tstamp rtt)
+{
+	ev_tstamp span = now - f->rate_since;
+
+	f->rate_bytes += f->delivered;
+	if (span < MAX(RATE_SPAN, 4 * rtt))
+		return;
+	f->rate = (double)f->rate_bytes / span;
+	f->rate_bytes = 0;
+	f->rate_since = now;
+}
+
+/* Return credit once half the window reached the socket. The window
+ * doubles (up to max-window) while it holds less than two round trips
+ * of data at the rate the flow is delivered: then it is what limits the
+ * flow, as on a long path. A flow limited by something else (a slow
+ * reader, a busy CPU) keeps its window, since a bigger one would only
+ * queue more bytes of it in the tunnel, ahead of every other flow's
+ * frames. The round trip is the path's minimum (one measured behind our
+ * own queue would grow the window, which grows the queue), and never
+ * taken below MIN_RTT_FLOOR: scheduling noise on a busy host. */
 static void maybe_window(struct flow *f)
 {
 	struct tunnel *t = f->s.t;
 	const struct tunnel_params *p;
 	uint32_t incr;
 	uint8_t b[FRAME_HDR_LEN + 4];
-	ev_tstamp now;
+	ev_tstamp now, rtt;
 
 	if (!t || f->delivered < f->window / 2 || f->fin_rcvd)
 		return;
 	p = tunnel_params(t);
 	now = ev_now(f->loop);
+	rtt = MAX(tunnel_min_rtt(t), MIN_RTT_FLOOR);
+	measure_rate(f, now, rtt);
 	incr = f->delivered;
-	if (f->window < p->max_window &&
-	    now - f->win_time < 2 * MAX(tunnel_min_rtt(t), MIN_RTT_FLOOR)) {
+	if (f->window < p->max_window && f->rate > 0 &&
+	    f->window < 2 * f->rate * rtt) {
 		uint32_t grow = MIN(f->window, p->max_window - f->window);
 
 		f->window += grow;
 		incr += grow;
+		f->rate = 0; /* judge the new window on its own rate */
+		f->rate_bytes = 0;
+		f->rate_since = now;
 	}
-	f->win_time = now;
 	f->delivered = 0;
 	f->rcv_avail += incr;
 	frame_window(b, sizeof(b), f->s.id, incr);
@@ -105,42 +130,44 @@ static void shut_write(struct flow *f)
 
 /* ---- socket -> tunnel ---- */
 
-/* Frames read per callback: enough to fill a few TLS records in one
- * turn of the loop, few enough that other flows get their turn soon. */
-#define READS_PER_TURN 4
+/* Frames filled by one readv(): 64 KiB, a few TLS records, in one
+ * system call; other flows get their turn after each. */
+#define READ_FRAMES 4
 
 static void rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct flow *f = container_of(w, struct flow, rio);
 	struct tunnel *t = f->s.t;
-	size_t room, want;
+	struct iovec iov[READ_FRAMES];
+	size_t want;
 	uint8_t *p;
-	ssize_t n = 0;
+	ssize_t n;
+	int k = READ_FRAMES, cnt;
 
-	for (int i = 0; i < READS_PER_TURN; i++) {
-		if (!f->credit) {
-			ev_io_stop(loop, w); /* restarted by WINDOW */
-			return;
-		}
-		p = tunnel_data_room(t, &f->s, &room);
-		if (!p) {
-			ev_io_stop(loop, w);
-			tunnel_wait_room(&f->s);
-			return;
-		}
-		want = MIN(room, f->credit);
-		n = read(f->fd, p, want);
-		if (n <= 0)
-			break;
+	if (!f->credit) {
+		ev_io_stop(loop, w); /* restarted by WINDOW */
+		return;
+	}
+	p = tunnel_data_room(t, &f->s, &k);
+	if (!p) {
+		ev_io_stop(loop, w);
+		tunnel_wait_room(&f->s);
+		return;
+	}
+	want = MIN((size_t)k * FRAME_MAX_PAYLOAD, f->credit);
+	for (cnt = 0; (size_t)cnt * FRAME_MAX_PAYLOAD < want; cnt++) {
+		iov[cnt].iov_base = p + (size_t)cnt * FRAME_MAX_LEN + FRAME_HDR_LEN;
+		iov[cnt].iov_len = MIN(FRAME_MAX_PAYLOAD,
+				       want - (size_t)cnt * FRAME_MAX_PAYLOAD);
+	}
+	n = readv(f->fd, iov, cnt);
+	if (n > 0) {
 		tunnel_data_commit(t, f->s.id, (size_t)n);
 		f->credit -= (uint32_t)n;
 		f->up_bytes += (uint64_t)n;
 		f->last_active = ev_now(loop);
-		if ((size_t)n < want)
-			return; /* drained for now */
-	}
-	if (n > 0)
 		return;
+	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n < 0) {
@@ -172,11 +199,15 @@ static void stream_writable(struct stream *s)
  * (and the UDP and control frames in it) without a write() to some app
  * socket per 16 KiB, and one write() later takes many frames at once. */
 #define DIRECT_WRITE_MAX 4096
+/* One write() of megabytes to a local socket takes milliseconds, in
+ * which no UDP or control frame is looked at. */
+#define WRITE_MAX (256u << 10)
 
 static void wio_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct flow *f = container_of(w, struct flow, wio);
-	ssize_t n = write(f->fd, buf_peek(&f->out), buf_len(&f->out));
+	ssize_t n = write(f->fd, buf_peek(&f->out),
+			  MIN(buf_len(&f->out), WRITE_MAX));
 
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
@@ -205,13 +236,16 @@ static void got_data(struct flow *f, const struct frame *fr)
 	size_t len = fr->len;
 	ssize_t n = 0;
 
-	if (f->fin_rcvd || len > f->rcv_avail || !f->relaying) {
+	if (f->fin_rcvd || len > f->rcv_avail ||
+	    (!f->relaying && !f->server_side)) {
 		flow_reset(f, PROTO_GENERAL_FAILURE, "peer exceeded its window");
 		return;
 	}
 	f->rcv_avail -= (uint32_t)len;
 	f->last_active = ev_now(f->loop);
-	if (!buf_len(&f->out) && len <= DIRECT_WRITE_MAX) {
+	/* Server: data that came with the OPEN (fast open) waits here
+	 * until the outbound connection is up; the window bounds it. */
+	if (f->relaying && !buf_len(&f->out) && len <= DIRECT_WRITE_MAX) {
 		n = write(f->fd, p, len);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR) {
@@ -230,7 +264,8 @@ static void got_data(struct flow *f, const struct frame *fr)
 			flow_reset(f, PROTO_GENERAL_FAILURE, "receive buffer full");
 			return;
 		}
-		ev_io_start(f->loop, &f->wio);
+		if (f->relaying)
+			ev_io_start(f->loop, &f->wio);
 		over = tunnel_buffered(f->s.t, (long)(len - (size_t)n));
 		if (over == &f->s) {
 			flow_reset(f, PROTO_GENERAL_FAILURE, "max-buffer");
@@ -262,12 +297,15 @@ static void stream_frame(struct stream *s, const struct frame *fr)
 
 	switch (fr->type) {
 	case FRAME_RESULT:
-		if (f->relaying)
+		if (f->server_side || f->result_seen)
 			break;
+		f->result_seen = 1;
 		frame_get_result(fr, &code, &bound);
 		f->ops->result(f, code, bound.type ? &bound : NULL);
-		if (code != PROTO_OK) /* the server forgot the stream already */
-			flow_end(f, code, "open failed", 0);
+		/* the server forgot the stream already; a fast-open flow
+		 * was told "connected": reset it, the nearest to the truth */
+		if (code != PROTO_OK)
+			flow_end(f, code, "open failed", f->relaying);
 		break;
 	case FRAME_DATA:
 		got_data(f, fr);
@@ -283,7 +321,7 @@ static void stream_frame(struct stream *s, const struct frame *fr)
 			shut_write(f);
 		break;
 	case FRAME_RST:
-		tunnel_detach(&f->s);
+		/* flow_end detaches, after it gave back what we buffered */
 		flow_end(f, frame_get_code(fr), "reset by peer", 1);
 		break;
 	default:
@@ -323,7 +361,8 @@ static void stream_info(struct stream *s, struct stream_info *i)
 	i->up = flow_bytes_up(f);
 	i->down = flow_bytes_down(f);
 	i->buffered = buf_len(&f->out);
-	i->state = !f->relaying ? "opening" :
+	i->state = !f->relaying || (!f->server_side && !f->result_seen) ?
+		   "opening" :
 		   f->rd_eof && f->fin_rcvd ? "closing" :
 		   f->rd_eof || f->fin_rcvd ? "half-closed" :
 		   !f->credit || f->s.waiting ? "blocked" : "open";
@@ -405,7 +444,7 @@ void flow_accept(struct flow *f, struct tunnel *t, const struct flow_ops *ops,
 void flow_start(struct flow *f)
 {
 	f->relaying = 1;
-	f->win_time = f->last_active = ev_now(f->loop);
+	f->rate_since = f->last_active = ev_now(f->loop);
 	if (f->s.t && tunnel_params(f->s.t)->idle_timeout > 0) {
 		ev_tstamp idle = tunnel_params(f->s.t)->idle_timeout;
 
@@ -414,10 +453,11 @@ void flow_start(struct flow *f)
 	}
 	ev_io_set(&f->rio, f->fd, EV_READ);
 	ev_io_set(&f->wio, f->fd, EV_WRITE);
-	if (f->fin_rcvd)
+	if (buf_len(&f->out))
+		ev_io_start(f->loop, &f->wio); /* fast-open data; FIN after it */
+	else if (f->fin_rcvd)
 		shut_write(f);
-	else
-		resume_reading(f);
+	resume_reading(f);
 }
 
 void flow_result(struct flow *f, int fd, uint8_t code,

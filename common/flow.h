@@ -41,9 +41,12 @@ struct flow {
 	uint32_t window;       /* our receive window */
 	uint32_t rcv_avail;    /* DATA bytes the peer may still send */
 	uint32_t delivered;    /* written to the socket since last WINDOW */
-	ev_tstamp win_time;    /* when the last WINDOW went out */
+	double rate;           /* bytes/s delivered (0: not measured yet) */
+	uint64_t rate_bytes;   /* delivered since rate_since */
+	ev_tstamp rate_since;
 	unsigned relaying : 1, rd_eof : 1, fin_rcvd : 1, wr_shut : 1;
 	unsigned server_side : 1;
+	unsigned result_seen : 1; /* client: the server answered the OPEN */
 	uint64_t up_bytes, down_bytes; /* socket->tunnel, tunnel->socket */
 	ev_tstamp start;
 };
@@ -58,7 +61,10 @@ void flow_accept(struct flow *f, struct tunnel *t, const struct flow_ops *ops,
  * ends the flow (closed() is called). */
 void flow_result(struct flow *f, int fd, uint8_t code,
 		 const struct addr *bound);
-/* Start relaying (client, after a successful result). */
+/* Start relaying: a client calls it after a successful result, or
+ * right after flow_open (fast open: data follows the OPEN at once; the
+ * server holds it until its connection is up, and a failed result then
+ * resets the local socket). */
 void flow_start(struct flow *f);
 /* Abort: RST to the peer with code, reset the local socket, closed(). */
 void flow_reset(struct flow *f, uint8_t code, const char *why);

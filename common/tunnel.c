@@ -29,9 +29,9 @@
 /* Bytes of one TLS write: several records per call, fewer syscalls. */
 #define WRITE_CHUNK (4 * FRAME_MAX_LEN)
 /* Kernel bytes not yet sent below us: keeps priority frames fast. */
-#define NOTSENT_LOWAT (128u << 10)
+#define NOTSENT_LOWAT (64u << 10)
 /* Bytes to read per callback before letting other watchers run. */
-#define RX_BUDGET (1u << 20)
+#define RX_BUDGET (256u << 10)
 
 enum tunnel_state { T_HANDSHAKE, T_HELLO, T_UP, T_CLOSED };
 
@@ -246,27 +246,40 @@ int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-uint8_t *tunnel_data_room(struct tunnel *t, struct stream *s, size_t *room)
+uint8_t *tunnel_data_room(struct tunnel *t, struct stream *s, int *nframes)
 {
+	size_t len = buf_len(&t->data);
+	int n = *nframes;
 	uint8_t *p;
 
-	if (t->state != T_UP ||
-	    (buf_len(&t->data) >= DATA_SOFT_LIMIT && !s->woken))
+	if (t->state != T_UP || (len >= DATA_SOFT_LIMIT && !s->woken))
 		return NULL;
 	s->woken = 0;
-	p = buf_reserve(&t->data, FRAME_MAX_LEN);
+	/* what fits below the soft limit, and one frame in any case */
+	if (len + (size_t)n * FRAME_MAX_LEN > DATA_SOFT_LIMIT)
+		n = len < DATA_SOFT_LIMIT ?
+		    (int)((DATA_SOFT_LIMIT - len) / FRAME_MAX_LEN) : 0;
+	n = MAX(n, 1);
+	p = buf_reserve(&t->data, (size_t)n * FRAME_MAX_LEN);
 	if (!p)
 		return NULL;
-	*room = FRAME_MAX_PAYLOAD;
-	return p + FRAME_HDR_LEN;
+	*nframes = n;
+	return p;
 }
 
 void tunnel_data_commit(struct tunnel *t, uint32_t id, size_t n)
 {
 	uint8_t *p = t->data.data + t->data.tail;
+	size_t used = 0;
 
-	frame_put_hdr(p, FRAME_DATA, (uint16_t)n, id);
-	buf_commit(&t->data, FRAME_HDR_LEN + n);
+	while (n) {
+		size_t len = MIN(n, FRAME_MAX_PAYLOAD);
+
+		frame_put_hdr(p + used, FRAME_DATA, (uint16_t)len, id);
+		used += FRAME_HDR_LEN + len;
+		n -= len;
+	}
+	buf_commit(&t->data, used);
 	want_write(t);
 }
 

@@ -136,12 +136,15 @@ void tunnel_send(struct tunnel *t, const uint8_t *frame, size_t len);
  * bytes of UDP are already waiting. */
 int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len);
 
-/* Bulk data, in order with FIN: a stream gets a pointer to room for
- * one DATA payload (*room bytes, at most FRAME_MAX_PAYLOAD), fills it
- * and commits; NULL means the queue is full: tunnel_wait_room(). A
- * stream woken from that wait gets one frame in even if a busier flow
- * filled the queue again first, so a small flow is never starved. */
-uint8_t *tunnel_data_room(struct tunnel *t, struct stream *s, size_t *room);
+/* Bulk data, in order with FIN: a stream asks for room for up to
+ * *nframes DATA frames and gets it for *nframes (at least one), back to
+ * back: the payload of frame i goes at p + i * FRAME_MAX_LEN +
+ * FRAME_HDR_LEN, FRAME_MAX_PAYLOAD bytes each, so one readv() fills
+ * several. Commit the bytes read: they become frames in place. NULL
+ * means the queue is full: tunnel_wait_room(). A stream woken from that
+ * wait gets one frame in even if a busier flow filled the queue again
+ * first, so a small flow is never starved. */
+uint8_t *tunnel_data_room(struct tunnel *t, struct stream *s, int *nframes);
 void tunnel_data_commit(struct tunnel *t, uint32_t id, size_t n);
 void tunnel_data_fin(struct tunnel *t, uint32_t id);
 void tunnel_wait_room(struct stream *s);

@@ -159,6 +159,23 @@ static int set_connect_timeout(void *cfg, const struct conf_line *l,
 	return 0;
 }
 
+static int set_fast_open(void *cfg, const struct conf_line *l, char *err,
+			 size_t n)
+{
+	const char *v = l->argv[1];
+	int *on = &((struct client_conf *)cfg)->fast_open;
+
+	if (!strcmp(v, "yes") || !strcmp(v, "on"))
+		*on = 1;
+	else if (!strcmp(v, "no") || !strcmp(v, "off"))
+		*on = 0;
+	else {
+		snprintf(err, n, "bad value '%s' (yes or no)", v);
+		return -1;
+	}
+	return 0;
+}
+
 static const struct conf_directive client_directives[] = {
 	TUNNEL_DIRECTIVES,
 	{ "server", 1, 1, 0, set_server },
@@ -167,6 +184,7 @@ static const struct conf_directive client_directives[] = {
 	{ "socks-user", 2, 2, 0, set_user },
 	{ "socks-allow", 1, CONF_MAX_ARGS - 1, 0, set_allow },
 	{ "connect-timeout", 1, 1, 0, set_connect_timeout },
+	{ "socks-fast-open", 1, 1, 0, set_fast_open },
 	{ "redir", 1, 1, 0, set_redir },
 	{ "tproxy", 1, 1, 0, set_tproxy },
 	{ "max-udp-assocs", 1, 1, 0, set_max_udp_assocs },

@@ -23,6 +23,8 @@ struct client_conf {
 	struct cidr *allow;
 	int nallow;
 	double connect_timeout;
+	int fast_open;         /* SOCKS CONNECT: "succeeded" before the server
+				* says so, data follows the open at once */
 	struct addr redir;     /* TCP REDIRECT listener; type 0 when off */
 	struct addr tproxy;    /* UDP TPROXY listener; type 0 when off */
 	unsigned max_udp_assocs; /* TPROXY: local sources kept at once */

@@ -66,10 +66,8 @@ static void result_cb(struct flow *f, uint8_t code, const struct addr *bound)
 	struct linger l = { 1, 0 };
 	char d[ADDR_STR_MAX];
 
-	if (code == PROTO_OK) {
-		flow_start(f);
-		return;
-	}
+	if (code == PROTO_OK)
+		return; /* relaying since the open */
 	log_info("redir: %s: refused by server (code %u)",
 		 addr_str(&c->dst, d, sizeof(d)), code);
 	setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
@@ -105,6 +103,10 @@ static void open_flow(struct redir_conn *c, struct tunnel *t)
 {
 	ev_timer_stop(c->r->loop, &c->timer);
 	flow_open(&c->flow, t, &redir_flow_ops, c->fd, &c->dst);
+	/* The application's connect() succeeded long ago, so nothing is
+	 * lost by relaying at once (fast open): its first bytes follow the
+	 * OPEN, and a refused destination resets the connection. */
+	flow_start(&c->flow);
 }
 
 static void tunnel_ready(struct client_waiter *w, struct tunnel *t)

@@ -70,12 +70,14 @@ static void flow_result_cb(struct flow *f, uint8_t code,
 	struct socks_conn *c = container_of(f, struct socks_conn, flow);
 	char d[ADDR_STR_MAX];
 
-	socks_reply(c, code, bound);
-	if (code != PROTO_OK) {
+	if (code != PROTO_OK)
 		log_info("socks: %s: refused by server (reply %u)",
 			 addr_str(&c->dst, d, sizeof(d)), code);
+	if (c->state == S_RELAY)
+		return; /* fast open: answered already; a failure resets */
+	socks_reply(c, code, bound);
+	if (code != PROTO_OK)
 		return; /* the flow ends and calls closed() */
-	}
 	c->state = S_RELAY;
 	flow_start(f);
 }
@@ -116,6 +118,14 @@ static void start_request(struct socks_conn *c, struct tunnel *t)
 	ev_io_stop(c->srv->loop, &c->io);
 	buf_release(&c->in);
 	flow_open(&c->flow, t, &socks_flow_ops, c->fd, &c->dst);
+	if (c->srv->conf->fast_open) {
+		/* one round trip less: the application's first bytes go
+		 * right behind the OPEN; the price is that a refused
+		 * destination shows as a reset, not as a SOCKS error */
+		socks_reply(c, PROTO_OK, NULL);
+		c->state = S_RELAY;
+		flow_start(&c->flow);
+	}
 }
 
 static void tunnel_ready(struct client_waiter *w, struct tunnel *t)

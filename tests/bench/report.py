@@ -117,6 +117,8 @@ def metrics(idle_steps, delay_ms):
                   "slow_ttfb_p50_ms"))
         m.append(("round_trips", "round trips to open a flow", "", "lo",
                   round_trips(delay_ms)))
+        m.append(("slow_dl", "download, 1 flow, %g ms each way" % delay_ms,
+                  "MB/s", "hi", "slow_mbps"))
     return m
 
 

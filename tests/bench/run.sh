@@ -17,7 +17,8 @@
 #
 # Environment:
 #   BENCH_SECONDS=3        measuring time of each throughput/latency test
-#   BENCH_SYSTEMS="none proxy ssh ssh-aes ss-aes ss-chacha trojan"
+#   BENCH_SYSTEMS="none proxy proxy-fo ssh ssh-aes ss-aes ss-chacha trojan"
+#                          (proxy-fo: this proxy with socks-fast-open yes)
 #   BENCH_IDLE_FLOWS="1000 10000"   idle flows for the memory test
 #   BENCH_IDLE_MAX_S=60    time allowed to open them (each step)
 #   BENCH_DELAY_MS=10      one-way delay for the round-trip test (0: skip)
@@ -43,7 +44,7 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 PY=/usr/bin/python3
 
 S=${BENCH_SECONDS:-3}
-SYSTEMS=${BENCH_SYSTEMS:-"none proxy ssh ssh-aes ss-aes ss-chacha trojan"}
+SYSTEMS=${BENCH_SYSTEMS:-"none proxy proxy-fo ssh ssh-aes ss-aes ss-chacha trojan"}
 IDLE_FLOWS=${BENCH_IDLE_FLOWS:-"1000 10000"}
 DELAY_MS=${BENCH_DELAY_MS:-10}
 UDP_STEP=${BENCH_UDP_STEP:-1}
@@ -307,6 +308,8 @@ setup_files() {
 		cp "$d/pki/"*.crt "$d/pki/"*.key "$d/pki/"crl.pem "$d/" 2>/dev/null
 	sed -i 's/^log-level .*/log-level warn/' "$d/pki/clients/bench.conf"
 	printf '%b\n' "${BENCH_PROXY_CONF:-}" >>"$d/pki/clients/bench.conf"
+	{ cat "$d/pki/clients/bench.conf"; echo "socks-fast-open yes"; } \
+		>"$d/bench-fo.conf" && chmod 600 "$d/bench-fo.conf"
 
 	# ssh -D: throwaway host and user keys, our own sshd_config
 	ssh-keygen -q -t ed25519 -N '' -f "$TMP/ssh/host_key" &&
@@ -374,19 +377,20 @@ trojan_client_conf() {	# SERVER_IP SOCKS_PORT FILE
 # in the client ns.
 declare -A LABEL=(
 	[none]="no proxy" [proxy]="this proxy"
+	[proxy-fo]="this proxy, socks-fast-open"
 	[ssh]="ssh -D" [ssh-aes]="ssh -D aes128-gcm"
 	[ss-aes]="ss-libev aes-128-gcm" [ss-chacha]="ss-libev chacha20"
 	[trojan]="trojan"
 )
-declare -A SPORT=([proxy]=8443 [ssh]=2222 [ssh-aes]=2222 [ss-aes]=8388
+declare -A SPORT=([proxy]=8443 [proxy-fo]=8443 [ssh]=2222 [ssh-aes]=2222 [ss-aes]=8388
 	[ss-chacha]=8389 [trojan]=8444)
-declare -A SOCKS=([proxy]=1080 [ssh]=1081 [ssh-aes]=1082 [ss-aes]=1083
+declare -A SOCKS=([proxy]=1080 [proxy-fo]=1086 [ssh]=1081 [ssh-aes]=1082 [ss-aes]=1083
 	[ss-chacha]=1084 [trojan]=1085)
 
 # start_server SYSTEM: the server side in the vps ns.
 start_server() {
 	case $1 in
-	proxy) start srv-$1 "$NV" "$BUILD/proxy-server" -c "$TMP/cfg/server.conf" ;;
+	proxy*) start srv-$1 "$NV" "$BUILD/proxy-server" -c "$TMP/cfg/server.conf" ;;
 	ssh | ssh-aes) start srv-$1 "$NV" /usr/sbin/sshd -D -e -f "$TMP/ssh/sshd_config" ;;
 	ss-aes) start srv-$1 "$NV" ss-server -s 0.0.0.0 -p 8388 -k "$PASS" \
 		-m aes-128-gcm -u -t 600 ;;
@@ -402,6 +406,9 @@ start_client() {
 	case $sys in
 	proxy) start "$name" "$NC" "$BUILD/proxy-client" \
 		-c "$TMP/cfg/pki/clients/bench.conf" --server "$ip:8443" \
+		--socks "127.0.0.1:$port" ;;
+	proxy-fo) start "$name" "$NC" "$BUILD/proxy-client" \
+		-c "$TMP/cfg/bench-fo.conf" --server "$ip:8443" \
 		--socks "127.0.0.1:$port" ;;
 	ssh | ssh-aes)
 		local c=()
@@ -540,6 +547,8 @@ test_delay() {
 		ip -n "$NC" route add $TGT/32 via $SRV_SLOW dev bdelay0 || return 1
 		ip netns exec "$NC" "$LG" ttfb --socks none --tcp $TCP_T \
 			--count 20 --seconds 10 >"$TMP/lg.out" 2>>"$TMP/$sys.loadgen.log"
+		ip netns exec "$NC" "$LG" dl --socks none --tcp $TCP_T \
+			--seconds "$S" >>"$TMP/lg.out" 2>>"$TMP/$sys.loadgen.log"
 		ip -n "$NC" route del $TGT/32
 	else
 		port=$((${SOCKS[$sys]} + 100))
@@ -552,6 +561,10 @@ test_delay() {
 		ip netns exec "$NC" "$LG" ttfb --socks "127.0.0.1:$port" \
 			--tcp $TCP_T --count 20 --seconds 10 \
 			>"$TMP/lg.out" 2>>"$TMP/$sys.loadgen.log"
+		# a long path: does the flow's window open up?
+		ip netns exec "$NC" "$LG" dl --socks "127.0.0.1:$port" \
+			--tcp $TCP_T --seconds "$S" \
+			>>"$TMP/lg.out" 2>>"$TMP/$sys.loadgen.log"
 		stop slow-$sys
 	fi
 	while read -r k v; do
@@ -565,7 +578,7 @@ run_system() {
 	if [ "$sys" != none ]; then
 		local cmd
 		case $sys in
-		proxy) cmd=$BUILD/proxy-server ;;
+		proxy*) cmd=$BUILD/proxy-server ;;
 		ssh*) cmd=/usr/sbin/sshd ;;
 		ss-*) cmd=/usr/bin/ss-server ;;
 		trojan) cmd=/usr/bin/trojan ;;

@@ -14,8 +14,9 @@
 # rules in place inside client. For desktop mode (client's own traffic)
 # and gateway mode (lan's traffic, no proxy settings on lan), each with
 # --nft and with --iptables, IPv4 and IPv6: plain curl (hash), TCP echo,
-# UDP echo (reply from the original destination, also from a peer never
-# addressed), dig over UDP and TCP; internet sees only the vps address;
+# a TCP connection to a closed port reset (not hung), UDP echo (reply
+# from the original destination, also from a peer never addressed), dig
+# over UDP and TCP; internet sees only the vps address;
 # tcpdump on client's link to vps holds only tunnel packets and never the
 # marker sent in clear; `rules --remove` restores the rule set exactly
 # (nft, iptables-save, ip6tables-save, ip rule, routes), leaving the
@@ -408,6 +409,11 @@ traffic() {	# NS TAG FAMILY
 	check "$tag: TCP echo $src:7" has echo=ok "$obs"
 	check "$tag: the TCP peer is the original destination $src:7" \
 		has "peer=$src:7" "$obs"
+	# Nothing listens on TCP port 9 there: the local connect succeeded
+	# (REDIRECT), so the server's refusal must show as a reset.
+	probe "$ns" tcp "$dst" 9 "$MARK closed" >"$obs"
+	check "$tag: TCP to the closed port $src:9 is reset, not left hanging" \
+		matches 'echo=error .*(reset|Broken pipe).*' "$obs"
 	probe "$ns" udp "$dst" 7 "$MARK udp" >"$obs"
 	check "$tag: UDP echo $src:7 answered, intact" has_all "$obs" reply=ok intact=1
 	check "$tag: the UDP reply comes from the original destination $src:7" \
