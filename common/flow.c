@@ -12,7 +12,7 @@
 static const struct stream_ops flow_stream_ops;
 
 /* Below this a round trip is mostly scheduling noise. */
-#define MIN_RTT_FLOOR 0.0002
+#define MIN_RTT_FLOOR 0.0001
 
 static struct flow *of_stream(struct stream *s)
 {
