@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -453,21 +454,35 @@ size_t tls_unsent(const struct tls *t)
 	return buf_len(&t->txq);
 }
 
+/* A connect that failed shows as EPIPE on the first write: the socket's
+ * own error says why ("Connection refused"). */
+static int write_failed(struct tls *t, int err)
+{
+	int so = 0;
+	socklen_t len = sizeof(so);
+
+	if (!getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &so, &len) && so)
+		err = so;
+	if (err == EPIPE || err == ECONNRESET) {
+		snprintf(t->err, sizeof(t->err), "connection closed by peer");
+		return TLS_EOF;
+	}
+	snprintf(t->err, sizeof(t->err), "%s", strerror(err));
+	return TLS_ERR;
+}
+
 int tls_flush(struct tls *t)
 {
 	while (buf_len(&t->txq)) {
-		ssize_t n = write(t->fd, buf_peek(&t->txq), buf_len(&t->txq));
+		ssize_t n = send(t->fd, buf_peek(&t->txq), buf_len(&t->txq),
+				 MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN)
 				return TLS_WANT_WRITE;
-			snprintf(t->err, sizeof(t->err), "write: %s",
-				 errno == EPIPE || errno == ECONNRESET ?
-				 "connection closed by peer" : strerror(errno));
-			return errno == EPIPE || errno == ECONNRESET ? TLS_EOF :
-								       TLS_ERR;
+			return write_failed(t, errno);
 		}
 		buf_consume(&t->txq, (size_t)n);
 	}
@@ -479,7 +494,11 @@ int tls_flush(struct tls *t)
  * yet turns "done" or "wants to read" into "wants to write". */
 static int flushed(struct tls *t, int rc)
 {
-	int f = tls_flush(t);
+	int f;
+
+	if (rc == TLS_EOF || rc == TLS_ERR)
+		return rc; /* the first error says why */
+	f = tls_flush(t);
 
 	if (f == TLS_EOF || f == TLS_ERR)
 		return f;
@@ -546,7 +565,11 @@ void tls_shutdown(struct tls *t)
 	ERR_clear_error();
 	SSL_shutdown(t->ssl);
 	ERR_clear_error();
-	tls_flush(t);
+	/* one try, and the error that closed us stays the one reported */
+	if (buf_len(&t->txq))
+		(void)send(t->fd, buf_peek(&t->txq), buf_len(&t->txq),
+			   MSG_NOSIGNAL);
+	buf_release(&t->txq);
 }
 
 int tls_peer_has_cert(const struct tls *t)
