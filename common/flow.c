@@ -260,6 +260,9 @@ static void got_data(struct flow *f, const struct frame *fr)
 	if ((size_t)n < len) {
 		struct stream *over;
 
+		/* bulk starts: room for a burst at once, not by doubling */
+		if (!buf_len(&f->out))
+			buf_reserve(&f->out, MIN(f->window / 2, WRITE_MAX));
 		if (buf_put(&f->out, p + n, len - (size_t)n)) {
 			flow_reset(f, PROTO_GENERAL_FAILURE, "receive buffer full");
 			return;

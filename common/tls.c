@@ -32,9 +32,11 @@ struct tls_ctx {
 	struct stat crl_st;
 };
 
-/* Ciphertext waits here until tls_flush() writes it: many records, one
- * write(). With partial writes on, each SSL_write makes one record, and
- * a system call per 16 KiB record costs more than copying it here. */
+/* Ciphertext waits here until tls_flush() sends it: many records, one
+ * send(). With partial writes on, each SSL_write makes one record, and
+ * a system call per 16 KiB record costs more than copying it here. The
+ * buffer stays while the connection is busy (tls_trim() gives it back),
+ * so a steady stream does not allocate it again for every batch. */
 #define TXQ_CAP (512u << 10)
 /* A TLS 1.3 record: 16 KiB of plaintext, header, type byte, tag. */
 #define RECORD_MAX (16384 + 5 + 1 + 256)
@@ -486,8 +488,13 @@ int tls_flush(struct tls *t)
 		}
 		buf_consume(&t->txq, (size_t)n);
 	}
-	buf_release(&t->txq); /* an idle tunnel holds no buffer */
 	return 0;
+}
+
+void tls_trim(struct tls *t)
+{
+	if (!buf_len(&t->txq))
+		buf_release(&t->txq);
 }
 
 /* A call that made records sends them; a socket that cannot take them
@@ -499,12 +506,9 @@ static int flushed(struct tls *t, int rc)
 	if (rc == TLS_EOF || rc == TLS_ERR)
 		return rc; /* the first error says why */
 	f = tls_flush(t);
-
 	if (f == TLS_EOF || f == TLS_ERR)
 		return f;
-	if (f == TLS_WANT_WRITE && (rc == 0 || rc == TLS_WANT_READ))
-		return rc == 0 ? 0 : TLS_WANT_WRITE;
-	return rc;
+	return f == TLS_WANT_WRITE && rc == TLS_WANT_READ ? TLS_WANT_WRITE : rc;
 }
 
 int tls_handshake(struct tls *t)
@@ -545,6 +549,9 @@ ssize_t tls_write(struct tls *t, const void *buf, size_t n)
 	int rc = 1;
 
 	n = MIN(n, (size_t)INT32_MAX);
+	/* room for all of it at once: growing step by step would copy */
+	buf_reserve(&t->txq, MIN(n + (n / 16384 + 1) * (RECORD_MAX - 16384),
+				 buf_room(&t->txq)));
 	while (done < n && buf_room(&t->txq) >= RECORD_MAX) {
 		ERR_clear_error();
 		errno = 0;

@@ -706,6 +706,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (t->state == T_UP)
 		ping(t);
+	tls_trim(t->tls); /* quiet for a while: give the send buffer back */
 }
 
 struct tunnel *tunnel_new(struct ev_loop *loop, int fd, struct tls *tls,
