@@ -8,6 +8,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import subprocess
 
 PEERS = ["ssh", "ssh-aes", "ss-aes", "ss-chacha", "trojan"]
@@ -165,7 +166,9 @@ def machine():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--tsv", required=True)
+    ap.add_argument("--tsv", required=True, action="append",
+                    help="one file per round; each figure is the median "
+                    "over the rounds")
     ap.add_argument("--json", required=True)
     ap.add_argument("--systems", required=True)
     ap.add_argument("--labels", default="")
@@ -176,21 +179,30 @@ def main():
 
     systems = a.systems.split()
     labels = dict(l.split("=", 1) for l in a.labels.splitlines() if "=" in l)
-    raw = {s: {} for s in systems}
-    with open(a.tsv) as f:
-        for line in f:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) == 3 and parts[0] in raw:
-                raw[parts[0]][parts[1]] = parts[2]
-    steps = sorted({int(k.rsplit("_", 1)[1]) for r in raw.values()
-                    for k in r if k.startswith("mem_flows_")})
+    rounds = []
+    for path in a.tsv:
+        raw = {s: {} for s in systems}
+        with open(path) as f:
+            for line in f:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) == 3 and parts[0] in raw:
+                    raw[parts[0]][parts[1]] = parts[2]
+        rounds.append(raw)
+    steps = sorted({int(k.rsplit("_", 1)[1]) for raw in rounds
+                    for r in raw.values() for k in r
+                    if k.startswith("mem_flows_")})
     ms = metrics(steps, a.delay_ms)
 
+    # Each round's figures, then the median of the rounds: a noisy
+    # minute then moves one round of every system, not one column.
     values = {s: {} for s in systems}
     for s in systems:
         for key, _, _, _, get in ms:
-            v = num(raw[s], get) if isinstance(get, str) else get(raw[s])
-            values[s][key] = v
+            got = [num(raw[s], get) if isinstance(get, str) else get(raw[s])
+                   for raw in rounds]
+            got = sorted(v for v in got if v is not None)
+            values[s][key] = (statistics.median(got) if got else None)
+    raw = rounds[-1]
 
     best, ratios = {}, {s: {} for s in systems}
     for key, _, _, better, _ in ms:
@@ -214,6 +226,7 @@ def main():
         "machine": machine(),
         "versions": versions(),
         "settings": {"seconds": a.seconds, "delay_ms": a.delay_ms,
+                     "rounds": len(rounds),
                      "nofile": a.nofile, "idle_flows": steps},
         "peers": [p for p in PEERS if p in systems],
         "metrics": [{"key": k, "label": l, "unit": u, "better": b}
@@ -254,8 +267,10 @@ def main():
     print("(ratio) = value / best peer's value in this run (peers: %s);"
           % ", ".join(labels.get(p, p) for p in doc["peers"]))
     print("higher is better for MB/s and /s, lower for everything else.")
-    print("%s; %d cores, %s; kernel %s; %s s per test."
-          % (doc["date"], m["nproc"] or 0, m["cpu"], m["kernel"], a.seconds))
+    print("%s; %d cores, %s; kernel %s; %s s per test; %s."
+          % (doc["date"], m["nproc"] or 0, m["cpu"], m["kernel"], a.seconds,
+             "median of %d rounds" % len(rounds) if len(rounds) > 1
+             else "one round"))
     print("JSON: %s" % a.json)
 
 

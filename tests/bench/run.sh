@@ -17,6 +17,9 @@
 #
 # Environment:
 #   BENCH_SECONDS=3        measuring time of each throughput/latency test
+#   BENCH_ROUNDS=1         run every system this many times, one after the
+#                          other, and report each figure's median: a noisy
+#                          minute then hits one round of all, not one column
 #   BENCH_SYSTEMS="none proxy proxy-fo ssh ssh-aes ss-aes ss-chacha trojan"
 #                          (proxy-fo: this proxy with socks-fast-open yes)
 #   BENCH_IDLE_FLOWS="1000 10000"   idle flows for the memory test
@@ -44,6 +47,7 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 PY=/usr/bin/python3
 
 S=${BENCH_SECONDS:-3}
+ROUNDS=${BENCH_ROUNDS:-1}
 SYSTEMS=${BENCH_SYSTEMS:-"none proxy proxy-fo ssh ssh-aes ss-aes ss-chacha trojan"}
 IDLE_FLOWS=${BENCH_IDLE_FLOWS:-"1000 10000"}
 DELAY_MS=${BENCH_DELAY_MS:-10}
@@ -123,7 +127,7 @@ TAG=pxb$$
 NC=${TAG}c NV=${TAG}v NI=${TAG}i	# namespaces: client, vps, internet
 NSES=()
 declare -A PID=()	# name -> pid of what we started
-RES=$TMP/results.tsv	# system <TAB> key <TAB> value
+RES=$TMP/results.1.tsv	# system <TAB> key <TAB> value; one file per round
 : >"$RES"
 
 cleanup() {
@@ -659,12 +663,18 @@ start_delay || log "no delay line: the round-trip test is skipped"
 log "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: *//')," \
 	"${S}s per test; open-file limit $NOFILE"
 T0=$SECONDS
-for sys in $SYSTEMS; do
-	[ -n "${LABEL[$sys]:-}" ] || die "unknown system $sys"
-	run_system "$sys"
+TSVS=()
+for ((round = 1; round <= ROUNDS; round++)); do
+	RES=$TMP/results.$round.tsv
+	TSVS+=(--tsv "$RES")
+	[ "$ROUNDS" -gt 1 ] && log "round $round of $ROUNDS"
+	for sys in $SYSTEMS; do
+		[ -n "${LABEL[$sys]:-}" ] || die "unknown system $sys"
+		run_system "$sys"
+	done
 done
 log "done in $((SECONDS - T0)) s"
 
-"$PY" "$HERE/report.py" --tsv "$RES" --json "$JSON" --systems "$SYSTEMS" \
+"$PY" "$HERE/report.py" "${TSVS[@]}" --json "$JSON" --systems "$SYSTEMS" \
 	--delay-ms "$DELAY_MS" --seconds "$S" --nofile "$NOFILE" \
 	--labels "$(for s in $SYSTEMS; do printf '%s=%s\n' "$s" "${LABEL[$s]}"; done)"
