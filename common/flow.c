@@ -194,33 +194,36 @@ static void stream_writable(struct stream *s)
 /* ---- tunnel -> socket ---- */
 
 /* A small frame (an echo, a keystroke, a request) goes to the socket at
- * once. Bulk is copied to the flow's buffer and written when the socket
- * is polled writable: the tunnel's reader then gets through its backlog
- * (and the UDP and control frames in it) without a write() to some app
- * socket per 16 KiB, and one write() later takes many frames at once. */
+ * once. Bulk is copied to the flow's buffer and written when the
+ * tunnel's reader got through its batch (and the UDP and control frames
+ * in it): one write() for many frames, not one per 16 KiB. Only a
+ * socket that cannot take it all is then polled for writability. */
 #define DIRECT_WRITE_MAX 4096
 /* One write() of megabytes to a local socket takes milliseconds, in
  * which no UDP or control frame is looked at. */
 #define WRITE_MAX (256u << 10)
 
-static void wio_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* One write() of the buffer; polls for writability while some is left. */
+static void write_out(struct flow *f)
 {
-	struct flow *f = container_of(w, struct flow, wio);
 	ssize_t n = write(f->fd, buf_peek(&f->out),
 			  MIN(buf_len(&f->out), WRITE_MAX));
 
 	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
+		if (errno != EAGAIN && errno != EINTR) {
+			flow_reset(f, PROTO_GENERAL_FAILURE, strerror(errno));
 			return;
-		flow_reset(f, PROTO_GENERAL_FAILURE, strerror(errno));
-		return;
+		}
+		n = 0;
 	}
 	buf_consume(&f->out, (size_t)n);
 	tunnel_buffered(f->s.t, -(long)n);
 	f->delivered += (uint32_t)n;
 	f->down_bytes += (uint64_t)n;
-	if (!buf_len(&f->out)) {
-		ev_io_stop(loop, w);
+	if (buf_len(&f->out)) {
+		ev_io_start(f->loop, &f->wio);
+	} else {
+		ev_io_stop(f->loop, &f->wio);
 		buf_release(&f->out); /* an idle flow holds no buffer */
 		if (f->fin_rcvd) {
 			shut_write(f);
@@ -228,6 +231,19 @@ static void wio_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 	}
 	maybe_window(f);
+}
+
+static void wio_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	write_out(container_of(w, struct flow, wio));
+}
+
+static void stream_deliver(struct stream *s)
+{
+	struct flow *f = of_stream(s);
+
+	if (buf_len(&f->out) && !ev_is_active(&f->wio))
+		write_out(f);
 }
 
 static void got_data(struct flow *f, const struct frame *fr)
@@ -267,8 +283,8 @@ static void got_data(struct flow *f, const struct frame *fr)
 			flow_reset(f, PROTO_GENERAL_FAILURE, "receive buffer full");
 			return;
 		}
-		if (f->relaying)
-			ev_io_start(f->loop, &f->wio);
+		if (f->relaying && !ev_is_active(&f->wio))
+			tunnel_deliver_later(&f->s);
 		over = tunnel_buffered(f->s.t, (long)(len - (size_t)n));
 		if (over == &f->s) {
 			flow_reset(f, PROTO_GENERAL_FAILURE, "max-buffer");
@@ -405,6 +421,7 @@ static const struct stream_ops flow_stream_ops = {
 	.writable = stream_writable,
 	.info = stream_info,
 	.overflow = stream_overflow,
+	.deliver = stream_deliver,
 };
 
 static void flow_init(struct flow *f, struct tunnel *t,

@@ -44,6 +44,8 @@ struct tls_ctx {
 struct tls {
 	SSL *ssl;
 	int fd;
+	int rx_short;   /* the last recv() emptied the socket */
+	int rx_eof;
 	struct buf txq;
 	struct tls_ctx *ctx;
 	char peer[256];
@@ -313,7 +315,38 @@ static int set_peer_check(SSL *ssl, const char *name)
 	return SSL_set1_host(ssl, name) == 1 ? 0 : -1;
 }
 
-/* ---- the write side: a BIO that appends to txq ---- */
+/* ---- the socket BIO: reads from the socket, writes append to txq ---- */
+
+/* A recv() that returned less than asked for emptied the socket, so the
+ * next one would only say EAGAIN: that system call is skipped (once),
+ * and the event loop is asked instead. Level-triggered polling makes
+ * the guess safe: bytes that arrived in between wake the loop at once. */
+static int sock_read(BIO *b, char *p, int n)
+{
+	struct tls *t = BIO_get_data(b);
+	ssize_t r;
+
+	BIO_clear_retry_flags(b);
+	if (n <= 0)
+		return 0;
+	if (t->rx_short) {
+		t->rx_short = 0;
+		errno = EAGAIN;
+		BIO_set_retry_read(b);
+		return -1;
+	}
+	r = recv(t->fd, p, (size_t)n, 0);
+	if (r < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			BIO_set_retry_read(b);
+		return -1;
+	}
+	if (r == 0)
+		t->rx_eof = 1;
+	else if (r < n)
+		t->rx_short = 1;
+	return (int)r;
+}
 
 static int txq_write(BIO *b, const char *p, int n)
 {
@@ -329,13 +362,15 @@ static int txq_write(BIO *b, const char *p, int n)
 	return n;
 }
 
-static long txq_ctrl(BIO *b, int cmd, long num, void *ptr)
+static long sock_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
 	struct tls *t = BIO_get_data(b);
 
 	switch (cmd) {
 	case BIO_CTRL_FLUSH:
 		return 1; /* tls_flush() sends, after every call that writes */
+	case BIO_CTRL_EOF:
+		return t && t->rx_eof;
 	case BIO_CTRL_WPENDING:
 	case BIO_CTRL_PENDING:
 		return t ? (long)buf_len(&t->txq) : 0;
@@ -344,22 +379,23 @@ static long txq_ctrl(BIO *b, int cmd, long num, void *ptr)
 	}
 }
 
-static int txq_create(BIO *b)
+static int sock_create(BIO *b)
 {
 	BIO_set_init(b, 1);
 	return 1;
 }
 
-static BIO_METHOD *txq_method(void)
+static BIO_METHOD *sock_method(void)
 {
 	static BIO_METHOD *m;
 
 	if (!m) {
 		m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-				 "tunnel tx queue");
-		if (!m || !BIO_meth_set_write(m, txq_write) ||
-		    !BIO_meth_set_ctrl(m, txq_ctrl) ||
-		    !BIO_meth_set_create(m, txq_create)) {
+				 "tunnel socket");
+		if (!m || !BIO_meth_set_read(m, sock_read) ||
+		    !BIO_meth_set_write(m, txq_write) ||
+		    !BIO_meth_set_ctrl(m, sock_ctrl) ||
+		    !BIO_meth_set_create(m, sock_create)) {
 			BIO_meth_free(m);
 			m = NULL;
 		}
@@ -367,16 +403,15 @@ static BIO_METHOD *txq_method(void)
 	return m;
 }
 
-/* Reads keep the socket BIO SSL_set_fd made; writes go to txq. */
-static int set_tx_queue(struct tls *t)
+static int set_bio(struct tls *t)
 {
-	BIO_METHOD *m = txq_method();
+	BIO_METHOD *m = sock_method();
 	BIO *b = m ? BIO_new(m) : NULL;
 
 	if (!b)
 		return -1;
 	BIO_set_data(b, t);
-	SSL_set0_wbio(t->ssl, b);
+	SSL_set_bio(t->ssl, b, b);
 	return 0;
 }
 
@@ -388,7 +423,7 @@ struct tls *tls_new(struct tls_ctx *c, int fd)
 	t->fd = fd;
 	buf_init(&t->txq, TXQ_CAP);
 	t->ssl = SSL_new(c->ssl);
-	if (!t->ssl || SSL_set_fd(t->ssl, fd) != 1 || set_tx_queue(t))
+	if (!t->ssl || set_bio(t))
 		goto fail;
 	if (c->is_server) {
 		SSL_set_accept_state(t->ssl);

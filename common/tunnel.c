@@ -79,6 +79,7 @@ struct tunnel {
 	size_t buffered;       /* in the flows' receive buffers */
 	struct idmap streams;
 	struct stream *wait_head, **wait_tail;
+	struct stream *out_head;   /* streams to deliver after this read */
 };
 
 static void update_events(struct tunnel *t);
@@ -138,6 +139,8 @@ void tunnel_attach(struct tunnel *t, struct stream *s, uint32_t id,
 	s->waiting = 0;
 	s->woken = 0;
 	s->wait_next = NULL;
+	s->out_next = NULL;
+	s->out_queued = 0;
 	idmap_put(&t->streams, id, s);
 }
 
@@ -157,6 +160,42 @@ static void wait_unlink(struct tunnel *t, struct stream *s)
 	s->waiting = 0;
 }
 
+void tunnel_deliver_later(struct stream *s)
+{
+	struct tunnel *t = s->t;
+
+	if (!t || s->out_queued)
+		return;
+	s->out_queued = 1;
+	s->out_next = t->out_head;
+	t->out_head = s;
+}
+
+static void out_unlink(struct tunnel *t, struct stream *s)
+{
+	struct stream **pp;
+
+	for (pp = &t->out_head; *pp; pp = &(*pp)->out_next) {
+		if (*pp == s) {
+			*pp = s->out_next;
+			break;
+		}
+	}
+	s->out_queued = 0;
+}
+
+/* Each stream leaves the list before its callback, which may end it. */
+static void deliver_all(struct tunnel *t)
+{
+	struct stream *s;
+
+	while ((s = t->out_head) && t->state == T_UP) {
+		t->out_head = s->out_next;
+		s->out_queued = 0;
+		s->ops->deliver(s);
+	}
+}
+
 void tunnel_detach(struct stream *s)
 {
 	struct tunnel *t = s->t;
@@ -165,6 +204,8 @@ void tunnel_detach(struct stream *s)
 		return;
 	if (s->waiting)
 		wait_unlink(t, s);
+	if (s->out_queued)
+		out_unlink(t, s);
 	idmap_del(&t->streams, s->id);
 	s->t = NULL;
 }
@@ -664,6 +705,8 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 		t->dispatching++;
 		rc = do_read(t);
+		if (!rc)
+			deliver_all(t);
 		if (!--t->dispatching && t->down_pending) {
 			t->down_pending = 0;
 			if (!t->freeing)
@@ -768,12 +811,14 @@ void tunnel_close(struct tunnel *t, const char *why)
 	ev_clear_pending(t->loop, &t->io);
 	t->wait_head = NULL;
 	t->wait_tail = &t->wait_head;
+	t->out_head = NULL;
 	idmap_each(&t->streams, abort_one, &list);
 	while (list) {
 		struct stream *s = list;
 
 		list = s->wait_next;
 		s->waiting = 0;
+		s->out_queued = 0;
 		idmap_del(&t->streams, s->id);
 		s->t = NULL;
 		s->ops->abort(s);

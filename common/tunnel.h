@@ -39,6 +39,9 @@ struct stream_ops {
 	/* Optional: the streams together buffer more than max-buffer and
 	 * this one holds the most: reset it. */
 	void (*overflow)(struct stream *s);
+	/* Optional: after tunnel_deliver_later(), once the frames of this
+	 * read are dispatched: write what they brought to the socket. */
+	void (*deliver)(struct stream *s);
 };
 
 struct stream {
@@ -46,6 +49,8 @@ struct stream {
 	struct tunnel *t;
 	const struct stream_ops *ops;
 	struct stream *wait_next; /* in the tunnel's wait-for-room list */
+	struct stream *out_next;  /* in the tunnel's deliver-later list */
+	int out_queued;
 	int waiting;
 	int woken;        /* was waiting: its next frame goes in regardless */
 };
@@ -148,5 +153,10 @@ uint8_t *tunnel_data_room(struct tunnel *t, struct stream *s, int *nframes);
 void tunnel_data_commit(struct tunnel *t, uint32_t id, size_t n);
 void tunnel_data_fin(struct tunnel *t, uint32_t id);
 void tunnel_wait_room(struct stream *s);
+
+/* Bulk that arrived for a stream goes to its socket once the whole read
+ * is dispatched: one write() for many frames, with no poll for
+ * writability in between (the socket almost always has room). */
+void tunnel_deliver_later(struct stream *s);
 
 #endif
