@@ -123,7 +123,9 @@ static void maybe_window(struct flow *f)
 
 static void shut_write(struct flow *f)
 {
-	shutdown(f->fd, SHUT_WR);
+	/* past the end of input, close() right after sends the FIN */
+	if (!f->rd_eof)
+		shutdown(f->fd, SHUT_WR);
 	f->wr_shut = 1;
 	maybe_done(f);
 }
@@ -452,6 +454,27 @@ void flow_open(struct flow *f, struct tunnel *t, const struct flow_ops *ops,
 	tunnel_attach(t, &f->s, tunnel_next_id(t), &flow_stream_ops);
 	n = frame_open(b, sizeof(b), f->s.id, dst);
 	tunnel_send(t, b, (size_t)n);
+}
+
+int flow_send_early(struct flow *f, const void *p, size_t n)
+{
+	struct tunnel *t = f->s.t;
+	uint8_t *room;
+	int k = 1;
+
+	if (!n || !t)
+		return 0;
+	f->s.woken = 1; /* a few hundred bytes once: never held back */
+	room = tunnel_data_room(t, &f->s, &k);
+	if (!room || n > f->credit || n > FRAME_MAX_PAYLOAD) {
+		flow_reset(f, PROTO_GENERAL_FAILURE, "tunnel queue full");
+		return -1;
+	}
+	memcpy(room + FRAME_HDR_LEN, p, n);
+	tunnel_data_commit(t, f->s.id, n);
+	f->credit -= (uint32_t)n;
+	f->up_bytes += (uint64_t)n;
+	return 0;
 }
 
 void flow_accept(struct flow *f, struct tunnel *t, const struct flow_ops *ops,

@@ -54,6 +54,11 @@ struct flow {
 /* Client: attach to a new stream of t and send OPEN for dst. */
 void flow_open(struct flow *f, struct tunnel *t, const struct flow_ops *ops,
 	       int fd, const struct addr *dst);
+/* Client: bytes the application sent right behind its request, read
+ * with the handshake (at most a few hundred): they follow the OPEN as
+ * DATA, which the server holds until its connection is up. -1: the flow
+ * could not take them and ended (closed() was called). */
+int flow_send_early(struct flow *f, const void *p, size_t n);
 /* Server: attach to the stream the peer opened (fd comes later). */
 void flow_accept(struct flow *f, struct tunnel *t, const struct flow_ops *ops,
 		 uint32_t id);

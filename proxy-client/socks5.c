@@ -1,7 +1,7 @@
-/* SOCKS5 handshake and CONNECT. The handshake reads at most the bytes
- * the current message still needs, so nothing the application pipelines
- * after its request is taken out of the socket before the relay starts:
- * the flow then reads it like any other data. */
+/* SOCKS5 handshake and CONNECT. The handshake reads whatever the socket
+ * holds, so a message costs one read() however it is built; the bytes
+ * an application pipelined after its request (up to HANDSHAKE_MAX) go
+ * to the flow as its first data, and the flow reads the rest. */
 #include "socks5.h"
 
 #include <errno.h>
@@ -116,8 +116,10 @@ static void start_request(struct socks_conn *c, struct tunnel *t)
 		return;
 	}
 	ev_io_stop(c->srv->loop, &c->io);
-	buf_release(&c->in);
 	flow_open(&c->flow, t, &socks_flow_ops, c->fd, &c->dst);
+	if (flow_send_early(&c->flow, buf_peek(&c->in), buf_len(&c->in)))
+		return; /* c is gone */
+	buf_release(&c->in);
 	if (c->srv->conf->fast_open) {
 		/* one round trip less: the application's first bytes go
 		 * right behind the OPEN; the price is that a refused
@@ -144,38 +146,9 @@ static void fail(struct socks_conn *c, uint8_t rep, const char *why)
 	socks_conn_free(c);
 }
 
-/* Bytes the message being read needs in all, from what arrived so far. */
-static size_t need(const struct socks_conn *c)
-{
-	const uint8_t *p = buf_peek(&c->in);
-	size_t len = buf_len(&c->in);
-
-	switch (c->state) {
-	case S_GREETING:
-		return len < 2 ? 2 : 2u + p[1];
-	case S_AUTH:
-		if (len < 2)
-			return 2;
-		if (len < 3u + p[1])
-			return 3u + p[1];
-		return 3u + p[1] + p[2 + p[1]];
-	default:
-		if (len < 5)
-			return 5;
-		switch (p[3]) {
-		case ADDR_IPV4:
-			return 10;
-		case ADDR_IPV6:
-			return 22;
-		case ADDR_DOMAIN:
-			return 7u + p[4];
-		default:
-			return len; /* the parser will refuse it */
-		}
-	}
-}
-
-static void got_greeting(struct socks_conn *c, const struct socks5_greeting *g)
+/* Each got_*() returns 1 if the handshake goes on with the next
+ * message, 0 if it is over or failed (then c may be gone). */
+static int got_greeting(struct socks_conn *c, const struct socks5_greeting *g)
 {
 	uint8_t want = c->srv->conf->nusers ? SOCKS5_METHOD_USERPASS :
 					      SOCKS5_METHOD_NONE;
@@ -186,7 +159,7 @@ static void got_greeting(struct socks_conn *c, const struct socks5_greeting *g)
 			socks5_write_method(b, sizeof(b), want);
 			send(c->fd, b, 2, MSG_NOSIGNAL);
 			c->state = want == SOCKS5_METHOD_NONE ? S_REQUEST : S_AUTH;
-			return;
+			return 1;
 		}
 	}
 	socks5_write_method(b, sizeof(b), SOCKS5_METHOD_UNACCEPTABLE);
@@ -194,9 +167,10 @@ static void got_greeting(struct socks_conn *c, const struct socks5_greeting *g)
 	fail(c, 0, want == SOCKS5_METHOD_USERPASS ?
 		   "client offers no username/password authentication" :
 		   "client offers no acceptable method");
+	return 0;
 }
 
-static void got_auth(struct socks_conn *c, struct socks5_userpass *up)
+static int got_auth(struct socks_conn *c, struct socks5_userpass *up)
 {
 	const struct client_conf *conf = c->srv->conf;
 	uint8_t b[2];
@@ -216,9 +190,10 @@ static void got_auth(struct socks_conn *c, struct socks5_userpass *up)
 	send(c->fd, b, 2, MSG_NOSIGNAL);
 	if (!ok) {
 		fail(c, 0, "wrong SOCKS user name or password");
-		return;
+		return 0;
 	}
 	c->state = S_REQUEST;
+	return 1;
 }
 
 static void got_request(struct socks_conn *c, const struct socks5_request *r)
@@ -244,8 +219,10 @@ static void got_request(struct socks_conn *c, const struct socks5_request *r)
 	client_wait(c->srv->client, &c->waiter);
 }
 
-/* Handles the buffered message once complete; c may be gone after. */
-static void parse(struct socks_conn *c)
+/* Handles the buffered message if it is complete: 1 if the handshake
+ * goes on (the next message may be buffered too), 0 if the message is
+ * incomplete or the handshake is over (c may be gone then). */
+static int parse(struct socks_conn *c)
 {
 	const uint8_t *p = buf_peek(&c->in);
 	size_t len = buf_len(&c->in);
@@ -267,41 +244,37 @@ static void parse(struct socks_conn *c)
 		n = socks5_parse_request(p, len, &m.r);
 		break;
 	}
-	if (n == 0)
-		return;
+	if (n == 0) {
+		if (!buf_room(&c->in))
+			fail(c, 0, "oversized handshake");
+		return 0;
+	}
 	if (n < 0) {
 		fail(c, c->state != S_REQUEST ? 0 : n == SOCKS5_ERR_ATYP ?
 			PROTO_ATYP_UNSUPPORTED : PROTO_GENERAL_FAILURE,
 		     socks5_strerror(n));
-		return;
+		return 0;
 	}
 	buf_consume(&c->in, (size_t)n);
 	switch (c->state) {
 	case S_GREETING:
-		got_greeting(c, &m.g);
-		break;
+		return got_greeting(c, &m.g);
 	case S_AUTH:
-		got_auth(c, &m.up);
-		break;
+		return got_auth(c, &m.up);
 	default:
 		got_request(c, &m.r);
-		break;
+		return 0;
 	}
 }
 
 static void handshake_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct socks_conn *c = container_of(w, struct socks_conn, io);
-	size_t want = need(c) - buf_len(&c->in);
-	uint8_t *p;
+	size_t room = buf_room(&c->in);
+	uint8_t *p = buf_reserve(&c->in, room);
 	ssize_t n;
 
-	p = buf_reserve(&c->in, want ? want : 1);
-	if (!p || !want) {
-		fail(c, 0, "oversized handshake");
-		return;
-	}
-	n = read(c->fd, p, want);
+	n = read(c->fd, p, room);
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
@@ -309,9 +282,8 @@ static void handshake_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	buf_commit(&c->in, (size_t)n);
-	if (buf_len(&c->in) < need(c))
-		return;
-	parse(c);
+	while (parse(c))
+		;
 }
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)

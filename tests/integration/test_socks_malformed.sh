@@ -63,6 +63,11 @@ check "socks: byte-by-byte handshake then data is echoed" has echo=ok "$OBS"
 mal pipelined 127.0.0.2 "$EP"
 check "socks: greeting+CONNECT+payload in one write: reply 00" has rep=00 "$OBS"
 check "socks: pipelined payload is echoed" has echo=ok "$OBS"
+# more than the handshake buffer takes: part goes with the OPEN, the rest
+# is read from the socket after it, in order
+mal pipelined 127.0.0.2 "$EP" 3000
+check "socks: pipelined 3000 bytes: reply 00" has rep=00 "$OBS"
+check "socks: pipelined 3000 bytes are echoed in order" has echo=ok "$OBS"
 
 check "socks: client still running after the malformed input" kill -0 "$(pid_of client)"
 hello_via_client() {

@@ -7,7 +7,8 @@ usage: socks_malformed.py SOCKS_PORT SCENARIO [ARGS...]   (host 127.0.0.1)
                          (after a valid no-auth greeting with the flag)
   bytewise HOST PORT     greeting, then CONNECT to HOST:PORT, one byte at a
                          time with small sleeps; then an echo exchange
-  pipelined HOST PORT    greeting + CONNECT + payload in ONE write
+  pipelined HOST PORT [LEN]
+                         greeting + CONNECT + LEN (100) bytes in ONE write
   auth USER PASS         method 02 greeting and RFC 1929 sub-negotiation
 
 Prints observations, one key=value per line: data=<hex of everything
@@ -83,7 +84,7 @@ def main():
                 time.sleep(0.05)
             payload = os.urandom(ECHO_LEN)
         else:
-            payload = os.urandom(ECHO_LEN)
+            payload = os.urandom(int(args[2]) if len(args) > 2 else ECHO_LEN)
             s.sendall(msg + payload)
         try:
             ver, method = s5.recv_exact(s, 2)
