@@ -17,7 +17,8 @@ struct acceptor {
 	ev_io io;
 	ev_timer pause;
 	struct ev_loop *loop;
-	acceptor_cb accepted;     /* gets a non-blocking, close-on-exec fd */
+	acceptor_cb accepted;     /* gets a non-blocking, close-on-exec fd
+				   * with TCP_NODELAY (set on the listener) */
 	char name[ADDR_STR_MAX];  /* the address, for log lines */
 };
 

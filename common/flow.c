@@ -402,9 +402,12 @@ uint64_t flow_bytes_down(const struct flow *f)
 void flow_log_end(const struct flow *f, const char *who,
 		  const struct addr *dst, const char *why)
 {
+	enum log_level lvl = f->relaying ? LOG_INFO : LOG_DEBUG;
 	char d[ADDR_STR_MAX];
 
-	log_msg(f->relaying ? LOG_INFO : LOG_DEBUG,
+	if (log_get_level() < lvl)
+		return; /* the address is not even formatted */
+	log_msg(lvl,
 		"%s: flow %u to %s ended after %.1f s: %s (%llu bytes up, "
 		"%llu down)", who, f->s.id, addr_str(dst, d, sizeof(d)),
 		ev_now(f->loop) - f->start, why,

@@ -127,7 +127,7 @@ static void accept_one(struct redirect *r, int fd)
 	socklen_t len = sizeof(local);
 	struct addr a, b;
 	struct tunnel *t;
-	int one = 1, rc;
+	int rc;
 
 	if (r->fixed.type) {
 		a = r->fixed;
@@ -144,7 +144,6 @@ static void accept_one(struct redirect *r, int fd)
 			return;
 		}
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = xcalloc(1, sizeof(*c));
 	c->r = r;
 	c->fd = fd;

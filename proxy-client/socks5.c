@@ -318,7 +318,6 @@ static void accept_one(struct socks_server *s, int fd,
 {
 	struct socks_conn *c;
 	char p[ADDR_STR_MAX];
-	int one = 1;
 
 	if (!peer_allowed(s->conf, (const struct sockaddr *)ss)) {
 		log_info("socks: %s: not in socks-allow, closed",
@@ -326,7 +325,6 @@ static void accept_one(struct socks_server *s, int fd,
 		close(fd);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = xcalloc(1, sizeof(*c));
 	c->srv = s;
 	c->fd = fd;
