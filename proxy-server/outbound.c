@@ -157,6 +157,18 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	try_next(o);
 }
 
+/* A connect() to a nearby host (the VPS's own services, a neighbour in
+ * its data centre) has often finished by the time the call returns:
+ * then there is nothing to wait for. */
+static int established(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return !getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
+	       ti.tcpi_state == TCP_ESTABLISHED;
+}
+
 static void try_next(struct outbound *o)
 {
 	struct ev_loop *loop = o->srv->loop;
@@ -178,6 +190,10 @@ static void try_next(struct outbound *o)
 			o->last_err = errno_to_code(errno);
 			stop_connect(o);
 			continue;
+		}
+		if (established(o->fd)) {
+			connected(o);
+			return;
 		}
 		ev_io_init(&o->cio, cio_cb, o->fd, EV_WRITE);
 		ev_io_start(loop, &o->cio);
