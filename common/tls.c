@@ -448,6 +448,32 @@ void tls_free(struct tls *t)
 	free(t);
 }
 
+/* The alerts a peer sends about our certificate or our protocol, in
+ * words a user can act on (the raw reason follows in parentheses). */
+static const char *alert_words(unsigned long e)
+{
+	if (ERR_GET_LIB(e) != ERR_LIB_SSL)
+		return NULL;
+	switch (ERR_GET_REASON(e)) {
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+		return "refused our certificate: revoked";
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+		return "refused our certificate: expired, or not valid yet "
+		       "(check both clocks)";
+	case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+		return "refused our certificate: made by a CA it does not "
+		       "trust (a profile of another PKI?)";
+	case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+		return "refused our certificate (its log says why)";
+	case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+		return "wants a client certificate";
+	case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+		return "does not speak TLS 1.3";
+	default:
+		return NULL;
+	}
+}
+
 static int status(struct tls *t, int rc, const char *what)
 {
 	int e = SSL_get_error(t->ssl, rc);
@@ -476,7 +502,14 @@ static int status(struct tls *t, int rc, const char *what)
 		break;
 	}
 	v = SSL_get_verify_result(t->ssl);
-	if (v != X509_V_OK) {
+	if (alert_words(ERR_peek_last_error())) {
+		unsigned long err = ERR_peek_last_error();
+
+		snprintf(t->err, sizeof(t->err), "%s: the %s %s (%s)", what,
+			 t->ctx->is_server ? "client" : "server",
+			 alert_words(err), ERR_reason_error_string(err));
+		ERR_clear_error();
+	} else if (v != X509_V_OK) {
 		snprintf(t->err, sizeof(t->err), "%s: certificate verify failed: %s",
 			 what, X509_verify_cert_error_string(v));
 		ERR_clear_error();

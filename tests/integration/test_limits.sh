@@ -289,6 +289,8 @@ cut_within() {	# NAME FROM_LINE SECS
 }
 check "limits: revoked bob's tunnel is cut within 10 s (no SIGHUP)" cut_within bob "$n" 10
 check "limits: a new flow via revoked bob fails" no_flow "$B1"
+check "limits: bob's client says why in words (certificate revoked)" \
+	logged bob "$n" 'server refused our certificate: revoked'
 check "limits: bob's client survives being cut off (still running, retrying)" \
 	kill -0 "$(pid_of bob)"
 check "limits: alice unaffected by bob's revocation" alice
