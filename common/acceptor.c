@@ -1,8 +1,8 @@
 #include "acceptor.h"
 
 #include <errno.h>
-#include <netinet/tcp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

@@ -132,6 +132,15 @@ static void shut_write(struct flow *f)
 
 /* ---- socket -> tunnel ---- */
 
+/* n bytes, read into the room tunnel_data_room() gave, become frames. */
+static void data_sent(struct flow *f, size_t n)
+{
+	tunnel_data_commit(f->s.t, f->s.id, n);
+	f->credit -= (uint32_t)n;
+	f->up_bytes += (uint64_t)n;
+	f->last_active = ev_now(f->loop);
+}
+
 /* Frames filled by one readv(): 64 KiB, a few TLS records, in one
  * system call; other flows get their turn after each. */
 #define READ_FRAMES 4
@@ -164,10 +173,7 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	n = readv(f->fd, iov, cnt);
 	if (n > 0) {
-		tunnel_data_commit(t, f->s.id, (size_t)n);
-		f->credit -= (uint32_t)n;
-		f->up_bytes += (uint64_t)n;
-		f->last_active = ev_now(loop);
+		data_sent(f, (size_t)n);
 		return;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -467,16 +473,16 @@ int flow_send_early(struct flow *f, const void *p, size_t n)
 
 	if (!n || !t)
 		return 0;
-	f->s.woken = 1; /* a few hundred bytes once: never held back */
+	/* a few hundred bytes once: like a stream woken from the wait for
+	 * room, it gets its one frame in even above the soft limit */
+	f->s.woken = 1;
 	room = tunnel_data_room(t, &f->s, &k);
 	if (!room || n > f->credit || n > FRAME_MAX_PAYLOAD) {
 		flow_reset(f, PROTO_GENERAL_FAILURE, "tunnel queue full");
 		return -1;
 	}
 	memcpy(room + FRAME_HDR_LEN, p, n);
-	tunnel_data_commit(t, f->s.id, n);
-	f->credit -= (uint32_t)n;
-	f->up_bytes += (uint64_t)n;
+	data_sent(f, n);
 	return 0;
 }
 

@@ -477,6 +477,8 @@ static const char *alert_words(unsigned long e)
 static int status(struct tls *t, int rc, const char *what)
 {
 	int e = SSL_get_error(t->ssl, rc);
+	unsigned long last;
+	const char *words;
 	long v;
 
 	switch (e) {
@@ -502,12 +504,12 @@ static int status(struct tls *t, int rc, const char *what)
 		break;
 	}
 	v = SSL_get_verify_result(t->ssl);
-	if (alert_words(ERR_peek_last_error())) {
-		unsigned long err = ERR_peek_last_error();
-
+	last = ERR_peek_last_error();
+	words = alert_words(last);
+	if (words) {
 		snprintf(t->err, sizeof(t->err), "%s: the %s %s (%s)", what,
-			 t->ctx->is_server ? "client" : "server",
-			 alert_words(err), ERR_reason_error_string(err));
+			 t->ctx->is_server ? "client" : "server", words,
+			 ERR_reason_error_string(last));
 		ERR_clear_error();
 	} else if (v != X509_V_OK) {
 		snprintf(t->err, sizeof(t->err), "%s: certificate verify failed: %s",

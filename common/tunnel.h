@@ -39,8 +39,8 @@ struct stream_ops {
 	/* Optional: the streams together buffer more than max-buffer and
 	 * this one holds the most: reset it. */
 	void (*overflow)(struct stream *s);
-	/* Optional: after tunnel_deliver_later(), once the frames of this
-	 * read are dispatched: write what they brought to the socket. */
+	/* Needed by streams that call tunnel_deliver_later(): once the
+	 * frames of this read are dispatched, write what they brought. */
 	void (*deliver)(struct stream *s);
 };
 
