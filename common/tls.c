@@ -47,6 +47,7 @@ struct tls {
 	int rx_short;   /* the last recv() emptied the socket */
 	int rx_eof;
 	struct buf txq;
+	uint64_t sent;  /* bytes handed to the kernel */
 	struct tls_ctx *ctx;
 	char peer[256];
 	char err[256];
@@ -526,6 +527,11 @@ size_t tls_unsent(const struct tls *t)
 	return buf_len(&t->txq);
 }
 
+uint64_t tls_sent(const struct tls *t)
+{
+	return t->sent;
+}
+
 /* A connect that failed shows as EPIPE on the first write: the socket's
  * own error says why ("Connection refused"). */
 static int write_failed(struct tls *t, int err)
@@ -557,6 +563,7 @@ int tls_flush(struct tls *t)
 			return write_failed(t, errno);
 		}
 		buf_consume(&t->txq, (size_t)n);
+		t->sent += (uint64_t)n;
 	}
 	return 0;
 }

@@ -62,6 +62,7 @@ struct tunnel {
 	size_t udp_queued;     /* UDP bytes in ctl (approximate) */
 	struct buf data;       /* DATA and FIN frames */
 	size_t data_cut;       /* bytes left of a DATA frame half written */
+	uint64_t left_kernel;  /* of tls_sent(), known to be on the wire */
 	struct buf *wpend;     /* buffer of an unfinished TLS write */
 	size_t wpend_len;
 	int goaway_sent;
@@ -336,12 +337,21 @@ void tunnel_data_fin(struct tunnel *t, uint32_t id)
 	want_write(t);
 }
 
-/* Bytes the kernel holds for this socket but has not sent yet. */
-static int unsent(const struct tunnel *t)
+/* Bytes the kernel holds for this socket but has not sent yet, or a bound
+ * on them: asking costs a system call on every write of an interactive
+ * flow, and while the bound stays below NOTSENT_LOWAT the answer cannot
+ * stop us. */
+static size_t kernel_unsent(struct tunnel *t)
 {
+	uint64_t given = tls_sent(t->tls);
 	int n = 0;
 
-	return ioctl(t->fd, SIOCOUTQNSD, &n) ? 0 : n;
+	if (given - t->left_kernel < NOTSENT_LOWAT)
+		return (size_t)(given - t->left_kernel);
+	if (ioctl(t->fd, SIOCOUTQNSD, &n) || n < 0)
+		n = 0;
+	t->left_kernel = given - (uint64_t)n;
+	return (size_t)n;
 }
 
 /* n bytes of data left: where is its head now, inside a frame? A frame
@@ -366,8 +376,7 @@ static void data_consumed(struct tunnel *t, size_t n)
  * 0 or -1 (the tunnel closed). */
 static int flush(struct tunnel *t)
 {
-	size_t kernel = 0;
-	int kernel_known = 0, rc;
+	int rc;
 
 	for (;;) {
 		struct buf *b;
@@ -384,11 +393,7 @@ static int flush(struct tunnel *t)
 			b = &t->ctl;
 			len = MIN(buf_len(b), WRITE_CHUNK);
 		} else if (buf_len(&t->data)) {
-			if (!kernel_known) {
-				kernel = (size_t)unsent(t);
-				kernel_known = 1;
-			}
-			if (kernel + tls_unsent(t->tls) >= NOTSENT_LOWAT)
+			if (kernel_unsent(t) + tls_unsent(t->tls) >= NOTSENT_LOWAT)
 				break; /* EPOLLOUT comes when it drained */
 			b = &t->data;
 			len = MIN(buf_len(b), WRITE_CHUNK);
@@ -411,7 +416,6 @@ static int flush(struct tunnel *t)
 		if (n == TLS_WANT_WRITE && tls_unsent(t->tls)) {
 			/* the record queue is full: make room */
 			rc = tls_flush(t->tls);
-			kernel_known = 0;
 			if (!rc)
 				continue;
 			if (rc != TLS_WANT_WRITE)

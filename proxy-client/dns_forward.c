@@ -12,8 +12,10 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include "../common/dgram.h"
 #include "../common/idmap.h"
 #include "../common/log.h"
 #include "../common/util.h"
@@ -21,7 +23,7 @@
 
 #define QUERY_TIMEOUT 10.0
 #define SWEEP_INTERVAL 2.0
-#define RECV_BUDGET 64
+#define RECV_ROUNDS 8 /* batches per wake-up, fairness to other sockets */
 #define ROOM (FRAME_HDR_LEN + ADDR_WIRE_MAX)
 #define DNS_HDR 12
 
@@ -42,7 +44,7 @@ struct dns_forward {
 	struct idmap pending;    /* our id + 1 -> struct pending */
 	uint8_t pool[256];       /* random bytes for transaction ids */
 	size_t pool_left;
-	uint8_t *scratch;
+	struct dgram_batch *in;  /* queries read, ROOM bytes in front */
 };
 
 static const struct stream_ops dns_ops;
@@ -117,17 +119,15 @@ static void query(struct dns_forward *d, const struct sockaddr_storage *from,
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct dns_forward *d = container_of(w, struct dns_forward, io);
-	uint8_t *msg = d->scratch + ROOM;
+	int n = DGRAM_BATCH;
 
-	for (int i = 0; i < RECV_BUDGET; i++) {
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(w->fd, msg, 65535, 0,
-				     (struct sockaddr *)&from, &fl);
+	for (int round = 0; round < RECV_ROUNDS && n == DGRAM_BATCH; round++) {
+		struct dgram q;
 
-		if (n < 0)
-			return;
-		query(d, &from, msg, (size_t)n);
+		n = dgram_recv(d->in, w->fd);
+		for (int i = 0; i < n; i++)
+			if (!dgram_get(d->in, i, &q))
+				query(d, q.from, q.data, q.len);
 	}
 }
 
@@ -137,9 +137,12 @@ static void answer(struct dns_forward *d, const struct frame *f)
 	const uint8_t *data;
 	size_t len;
 	struct pending *p;
-	uint8_t *copy = d->scratch;
+	uint8_t orig_id[2];
+	struct iovec iov[2] = {
+		{ .iov_base = orig_id, .iov_len = 2 },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	uint16_t id;
-	socklen_t sl;
 
 	frame_get_udp(f, &peer, &data, &len);
 	/* only the name server we asked may answer */
@@ -151,11 +154,15 @@ static void answer(struct dns_forward *d, const struct frame *f)
 	p = idmap_get(&d->pending, (uint32_t)id + 1);
 	if (!p)
 		return; /* late or forged */
-	memcpy(copy, data, len);
-	put_be16(copy, p->orig_id);
-	sl = p->from.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
-					    sizeof(struct sockaddr_in6);
-	sendto(d->fd, copy, len, 0, (struct sockaddr *)&p->from, sl);
+	/* the asker's own id in front of the rest, which is not copied */
+	put_be16(orig_id, p->orig_id);
+	iov[1].iov_base = (void *)(data + 2);
+	iov[1].iov_len = len - 2;
+	mh.msg_name = &p->from;
+	mh.msg_namelen = p->from.ss_family == AF_INET ?
+			 sizeof(struct sockaddr_in) :
+			 sizeof(struct sockaddr_in6);
+	sendmsg(d->fd, &mh, MSG_NOSIGNAL);
 	idmap_del(&d->pending, (uint32_t)id + 1);
 	free(p);
 }
@@ -245,7 +252,7 @@ struct dns_forward *dns_forward_new(struct ev_loop *loop,
 	d->client = client;
 	d->server = *server;
 	d->fd = fd;
-	d->scratch = xmalloc(ROOM + 65536);
+	d->in = dgram_batch_new(ROOM, FRAME_MAX_PAYLOAD, 0);
 	ev_io_init(&d->io, io_cb, fd, EV_READ);
 	ev_io_start(loop, &d->io);
 	ev_timer_init(&d->sweep, sweep_cb, SWEEP_INTERVAL, SWEEP_INTERVAL);
@@ -269,6 +276,6 @@ void dns_forward_free(struct dns_forward *d)
 	ev_io_stop(d->loop, &d->io);
 	ev_timer_stop(d->loop, &d->sweep);
 	close(d->fd);
-	free(d->scratch);
+	dgram_batch_free(d->in);
 	free(d);
 }

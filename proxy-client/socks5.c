@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 
+#include "../common/dgram.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "socks5_conn.h"
@@ -22,7 +23,6 @@
 
 /* greeting 257, user/pass 513, request 262 */
 #define HANDSHAKE_MAX 520
-#define SCRATCH_SIZE (65536 + 64)
 
 static const struct flow_ops socks_flow_ops;
 
@@ -368,7 +368,7 @@ struct socks_server *socks_server_new(struct ev_loop *loop,
 	s->loop = loop;
 	s->conf = conf;
 	s->client = client;
-	s->scratch = xmalloc(SCRATCH_SIZE);
+	s->udp_in = dgram_batch_new(HDR_SHIFT, FRAME_MAX_PAYLOAD + 3, 0);
 	log_info("SOCKS5 on %s", s->acc.name);
 	return s;
 }
@@ -380,6 +380,6 @@ void socks_server_free(struct socks_server *s)
 	acceptor_close(&s->acc);
 	while (s->conns)
 		socks_conn_free(s->conns);
-	free(s->scratch);
+	dgram_batch_free(s->udp_in);
 	free(s);
 }

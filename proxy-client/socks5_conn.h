@@ -40,13 +40,20 @@ struct socks_conn {
 	struct socks_conn *next, **pprev;
 };
 
+/* The SOCKS UDP header (RSV RSV FRAG) is 5 bytes shorter than a frame
+ * header; with the datagram read 5 bytes in, the frame header can be
+ * written in front of the address, which stays where it is. */
+#define HDR_SHIFT (FRAME_HDR_LEN - 3)
+
+struct dgram_batch;
+
 struct socks_server {
 	struct ev_loop *loop;
 	const struct client_conf *conf;
 	struct client *client;
 	struct acceptor acc;
 	struct socks_conn *conns;
-	uint8_t *scratch;      /* one datagram plus room for a frame header */
+	struct dgram_batch *udp_in; /* datagrams from applications */
 };
 
 /* Writes a SOCKS5 reply (bound may be NULL). */

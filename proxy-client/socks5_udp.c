@@ -11,16 +11,13 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../common/dgram.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "socks5_conn.h"
 #include "socks5_proto.h"
 
-#define RECV_BUDGET 64
-/* The SOCKS UDP header (RSV RSV FRAG) is 5 bytes shorter than a frame
- * header; with the datagram read 5 bytes in, the frame header can be
- * written in front of the address, which stays where it is. */
-#define HDR_SHIFT (FRAME_HDR_LEN - 3)
+#define RECV_ROUNDS 8 /* batches per wake-up, fairness to other sockets */
 
 struct socks_udp {
 	struct stream s;
@@ -73,38 +70,46 @@ void socks_udp_free(struct socks_udp *u)
 	free(u);
 }
 
+/* One datagram from the application, read HDR_SHIFT bytes into its slot:
+ * the frame header goes in front of the SOCKS address, which stays. */
+static void from_app(struct socks_udp *u, struct dgram_batch *b, int i)
+{
+	struct socks5_udp_hdr h;
+	struct dgram d;
+	uint8_t *frame;
+	int hl;
+
+	if (dgram_get(b, i, &d))
+		return; /* too long for one frame: dropped */
+	/* only the host that holds the control connection */
+	if (!same_host(d.from, &u->ctl->peer))
+		return;
+	if (!u->app_len) {
+		u->app = *d.from;
+		u->app_len = d.from_len;
+	} else if (!same_port(d.from, &u->app)) {
+		return;
+	}
+	hl = socks5_parse_udp_hdr(d.data, d.len, &h);
+	if (hl < 0 || h.frag != 0)
+		return; /* fragments are not supported: dropped */
+	frame = d.data - HDR_SHIFT;
+	frame_put_hdr(frame, FRAME_UDP_DATA, (uint16_t)(d.len - 3), u->s.id);
+	if (!tunnel_send_udp(u->s.t, frame, FRAME_HDR_LEN + d.len - 3))
+		u->up += (uint64_t)(d.len - (size_t)hl);
+}
+
 /* Application -> tunnel. */
 static void udp_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct socks_udp *u = container_of(w, struct socks_udp, io);
-	uint8_t *frame = u->ctl->srv->scratch;
+	struct dgram_batch *b = u->ctl->srv->udp_in;
+	int n = DGRAM_BATCH;
 
-	for (int i = 0; i < RECV_BUDGET && u->s.t; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		struct socks5_udp_hdr h;
-		ssize_t n;
-		int hl;
-
-		n = recvfrom(u->fd, frame + HDR_SHIFT, 65536, 0,
-			     (struct sockaddr *)&ss, &sl);
-		if (n < 0)
-			return;
-		/* only the host that holds the control connection */
-		if (!same_host(&ss, &u->ctl->peer))
-			continue;
-		if (!u->app_len) {
-			u->app = ss;
-			u->app_len = sl;
-		} else if (!same_port(&ss, &u->app)) {
-			continue;
-		}
-		hl = socks5_parse_udp_hdr(frame + HDR_SHIFT, (size_t)n, &h);
-		if (hl < 0 || h.frag != 0 || (size_t)n - 3 > FRAME_MAX_PAYLOAD)
-			continue; /* fragments are not supported: dropped */
-		frame_put_hdr(frame, FRAME_UDP_DATA, (uint16_t)(n - 3), u->s.id);
-		if (!tunnel_send_udp(u->s.t, frame, FRAME_HDR_LEN + (size_t)n - 3))
-			u->up += (uint64_t)(n - hl);
+	for (int r = 0; r < RECV_ROUNDS && n == DGRAM_BATCH; r++) {
+		n = dgram_recv(b, u->fd);
+		for (int i = 0; i < n && u->s.t; i++)
+			from_app(u, b, i);
 	}
 }
 

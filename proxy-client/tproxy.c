@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/dgram.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../redir/redir.h"
@@ -25,10 +26,9 @@
 #define BUCKETS 256
 #define IDLE_TIMEOUT 60.0
 #define SWEEP_INTERVAL 10.0
-#define RECV_BUDGET 64
+#define RECV_ROUNDS 8 /* batches per wake-up, fairness to other sockets */
 /* Frame header and the longest address go in front of the datagram. */
 #define ROOM (FRAME_HDR_LEN + 1 + 16 + 2)
-#define SCRATCH_SIZE (ROOM + 65536)
 
 /* Oldest first; use moves an entry to the tail, so evicting and
  * sweeping look only at the head: O(1) per entry. */
@@ -74,7 +74,7 @@ struct tproxy {
 	struct tp_assoc *assocs[BUCKETS];
 	struct tp_reply *replies[BUCKETS];
 	struct tp_limit assoc_limit, reply_limit;
-	uint8_t *scratch;
+	struct dgram_batch *in; /* datagrams read, from any socket */
 };
 
 static const struct stream_ops assoc_ops;
@@ -224,7 +224,7 @@ static struct tp_assoc *assoc_get(struct tproxy *tp,
 }
 
 /* One datagram from a local source toward dst, already at dgram in the
- * scratch buffer with ROOM bytes free in front of it. */
+ * batch buffer with ROOM bytes free in front of it. */
 static void forward(struct tproxy *tp, const struct sockaddr_storage *src,
 		    const struct sockaddr_storage *dst, uint8_t *dgram,
 		    size_t len)
@@ -275,18 +275,18 @@ static void reply_touch(struct tp_reply *r)
 static void reply_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct tp_reply *r = container_of(w, struct tp_reply, io);
-	uint8_t *dgram = r->tp->scratch + ROOM;
+	struct dgram_batch *b = r->tp->in;
+	int n = DGRAM_BATCH;
 
-	for (int i = 0; i < RECV_BUDGET; i++) {
-		struct sockaddr_storage src;
-		socklen_t sl = sizeof(src);
-		ssize_t n = recvfrom(w->fd, dgram, 65536, 0,
-				     (struct sockaddr *)&src, &sl);
+	for (int round = 0; round < RECV_ROUNDS && n == DGRAM_BATCH; round++) {
+		struct dgram d;
 
-		if (n < 0)
-			return;
-		reply_touch(r);
-		forward(r->tp, &src, &r->peer, dgram, (size_t)n);
+		n = dgram_recv(b, w->fd);
+		if (n)
+			reply_touch(r);
+		for (int i = 0; i < n; i++)
+			if (!dgram_get(b, i, &d))
+				forward(r->tp, d.from, &r->peer, d.data, d.len);
 	}
 }
 
@@ -417,15 +417,19 @@ static const struct stream_ops assoc_ops = {
 static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct tproxy *tp = container_of(w, struct tproxy, io);
-	uint8_t *dgram = tp->scratch + ROOM;
+	int n = DGRAM_BATCH;
 
-	for (int i = 0; i < RECV_BUDGET; i++) {
-		struct sockaddr_storage src, dst;
-		ssize_t n = redir_recv_udp(w->fd, dgram, 65536, &src, &dst);
+	for (int round = 0; round < RECV_ROUNDS && n == DGRAM_BATCH; round++) {
+		struct sockaddr_storage dst;
+		struct dgram d;
 
-		if (n < 0)
-			return;
-		forward(tp, &src, &dst, dgram, (size_t)n);
+		n = dgram_recv(tp->in, w->fd);
+		for (int i = 0; i < n; i++) {
+			if (dgram_get(tp->in, i, &d))
+				continue;
+			redir_udp_dst(w->fd, d.msg, &dst);
+			forward(tp, d.from, &dst, d.data, d.len);
+		}
 	}
 }
 
@@ -459,7 +463,7 @@ struct tproxy *tproxy_new(struct ev_loop *loop, const struct addr *listen,
 	tp = xcalloc(1, sizeof(*tp));
 	tp->loop = loop;
 	tp->client = client;
-	tp->scratch = xmalloc(SCRATCH_SIZE);
+	tp->in = dgram_batch_new(ROOM, FRAME_MAX_PAYLOAD, REDIR_UDP_CTL_LEN);
 	limit_init(&tp->assoc_limit, "max-udp-assocs", "association",
 		   conf->max_udp_assocs);
 	limit_init(&tp->reply_limit, "max-udp-peers", "reply socket",
@@ -487,6 +491,6 @@ void tproxy_free(struct tproxy *tp)
 	ev_io_stop(tp->loop, &tp->io);
 	ev_timer_stop(tp->loop, &tp->sweep);
 	close(tp->io.fd);
-	free(tp->scratch);
+	dgram_batch_free(tp->in);
 	free(tp);
 }

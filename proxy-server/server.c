@@ -15,13 +15,13 @@
 
 #include "../common/acceptor.h"
 #include "../common/ctl.h"
+#include "../common/dgram.h"
 #include "../common/log.h"
 #include "../common/status.h"
 #include "../common/resolver.h"
 #include "../common/tls.h"
 #include "../common/util.h"
 
-#define SCRATCH_SIZE (65536 + 64)
 /* How often the CRL file is looked at without a handshake or SIGHUP. */
 #define CRL_CHECK_INTERVAL 5.0
 #define DRAIN_CHECK 0.2
@@ -432,8 +432,8 @@ void server_stop(struct server *s)
 	s->resolver = NULL;
 	tls_ctx_free(s->tls);
 	s->tls = NULL;
-	free(s->scratch);
-	s->scratch = NULL;
+	dgram_batch_free(s->udp_in);
+	s->udp_in = NULL;
 	ev_signal_stop(s->loop, &s->sigterm);
 	ev_signal_stop(s->loop, &s->sigint);
 	ev_signal_stop(s->loop, &s->sighup);
@@ -490,7 +490,7 @@ int server_start(struct server *s, struct ev_loop *loop,
 		log_error("%s", err);
 		return -1;
 	}
-	s->scratch = xmalloc(SCRATCH_SIZE);
+	s->udp_in = dgram_batch_new(UDP_ROOM, FRAME_MAX_PAYLOAD, 0);
 	{
 		struct sockaddr_storage ss;
 

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/dgram.h"
 #include "../common/log.h"
 #include "../common/resolver.h"
 #include "../common/util.h"
@@ -22,8 +23,8 @@
 #define MAX_PARKED 32
 #define NAME_CACHE 8
 #define NAME_TTL 60.0
-/* Datagrams read per callback before other watchers get a turn. */
-#define RECV_BUDGET 64
+/* Batches read per callback before other watchers get a turn. */
+#define RECV_ROUNDS 8
 
 struct parked {
 	struct parked *next;
@@ -290,36 +291,41 @@ static int is_our_resolver(const struct server *s, const struct addr *a)
 	       !memcmp(&a->u, &s->resolver_addr.u, a->type == ADDR_IPV4 ? 4 : 16);
 }
 
-/* Replies: read straight into the scratch buffer behind room for the
- * frame header and the longest address, then write the header in front
- * of the datagram, so the datagram is copied only by the kernel. */
+/* One reply, read behind room for the frame header and the longest
+ * address: the header is written in front of it, so the datagram is
+ * copied only by the kernel. */
+static void reply(struct udp_relay *r, const struct dgram *d)
+{
+	struct addr peer;
+	int hl;
+	uint8_t hdr[FRAME_HDR_LEN + ADDR_WIRE_MAX];
+
+	addr_from_sockaddr(&peer, (const struct sockaddr *)d->from);
+	if (r->asked_resolver && is_our_resolver(r->srv, &peer))
+		addr_parse("0.0.0.0:53", 0, &peer); /* as it was asked */
+	hl = frame_udp_hdr(hdr, sizeof(hdr), r->s.id, &peer, d->len);
+	if (hl < 0)
+		return; /* too big for one frame */
+	memcpy(d->data - hl, hdr, (size_t)hl);
+	if (!tunnel_send_udp(r->s.t, d->data - hl, (size_t)hl + d->len))
+		r->down += (uint64_t)d->len;
+}
+
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct udp_relay *r = container_of(w, struct udp_relay, io);
-	const size_t room = FRAME_HDR_LEN + 1 + 16 + 2;
-	uint8_t *dgram = r->srv->scratch + room;
+	struct dgram_batch *b = r->srv->udp_in;
+	int n = DGRAM_BATCH;
 
-	for (int i = 0; i < RECV_BUDGET; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		struct addr peer;
-		ssize_t n;
-		int hl;
-		uint8_t hdr[FRAME_HDR_LEN + ADDR_WIRE_MAX];
+	for (int round = 0; round < RECV_ROUNDS && n == DGRAM_BATCH; round++) {
+		struct dgram d;
 
-		n = recvfrom(r->fd, dgram, 65536, 0, (struct sockaddr *)&ss, &sl);
-		if (n < 0)
-			return;
-		addr_from_sockaddr(&peer, (struct sockaddr *)&ss);
-		if (r->asked_resolver && is_our_resolver(r->srv, &peer))
-			addr_parse("0.0.0.0:53", 0, &peer); /* as it was asked */
-		hl = frame_udp_hdr(hdr, sizeof(hdr), r->s.id, &peer, (size_t)n);
-		if (hl < 0)
-			continue; /* too big for one frame */
-		memcpy(dgram - hl, hdr, (size_t)hl);
-		if (!tunnel_send_udp(r->s.t, dgram - hl, (size_t)hl + (size_t)n))
-			r->down += (uint64_t)n;
-		r->last_active = ev_now(loop);
+		n = dgram_recv(b, r->fd);
+		for (int i = 0; i < n; i++)
+			if (!dgram_get(b, i, &d))
+				reply(r, &d);
+		if (n)
+			r->last_active = ev_now(loop);
 	}
 }
 

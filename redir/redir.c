@@ -94,31 +94,14 @@ int redir_original_dst(int fd, struct sockaddr_storage *dst)
 	return -errno;
 }
 
-ssize_t redir_recv_udp(int fd, void *buf, size_t len,
-		       struct sockaddr_storage *src,
-		       struct sockaddr_storage *dst)
+void redir_udp_dst(int fd, const struct msghdr *msg,
+		   struct sockaddr_storage *dst)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(struct sockaddr_in6))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr mh = {
-		.msg_name = src,
-		.msg_namelen = sizeof(*src),
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = ctl.buf,
-		.msg_controllen = sizeof(ctl.buf),
-	};
 	struct cmsghdr *cm;
-	ssize_t n;
 
-	n = recvmsg(fd, &mh, 0);
-	if (n < 0)
-		return -1;
 	memset(dst, 0, sizeof(*dst));
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+	for (cm = CMSG_FIRSTHDR(msg); cm;
+	     cm = CMSG_NXTHDR((struct msghdr *)msg, cm)) {
 		if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_ORIGDSTADDR)
 			memcpy(dst, CMSG_DATA(cm), sizeof(struct sockaddr_in));
 		else if (cm->cmsg_level == SOL_IPV6 &&
@@ -132,7 +115,6 @@ ssize_t redir_recv_udp(int fd, void *buf, size_t len,
 
 		getsockname(fd, (struct sockaddr *)dst, &sl);
 	}
-	return n;
 }
 
 int redir_reply_socket(const struct sockaddr_storage *from)

@@ -1,0 +1,83 @@
+/* Datagrams read in batches: see dgram.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "dgram.h"
+#include "util.h"
+
+struct dgram_batch {
+	size_t room, max_len, ctl_len, slot;
+	struct mmsghdr msg[DGRAM_BATCH];
+	struct iovec iov[DGRAM_BATCH];
+	struct sockaddr_storage from[DGRAM_BATCH];
+	uint8_t *ctl;
+	uint8_t *mem; /* DGRAM_BATCH slots of room + max_len bytes */
+};
+
+struct dgram_batch *dgram_batch_new(size_t room, size_t max_len,
+				    size_t ctl_len)
+{
+	struct dgram_batch *b = xcalloc(1, sizeof(*b));
+
+	/* slots start 8-byte aligned, so headers written in front do too */
+	b->slot = (room + max_len + 7) & ~(size_t)7;
+	b->room = room;
+	b->max_len = max_len;
+	b->ctl_len = ctl_len;
+	/* malloc, not calloc: pages nobody writes stay out of the RSS */
+	b->mem = xmalloc(b->slot * DGRAM_BATCH);
+	if (ctl_len)
+		b->ctl = xmalloc(ctl_len * DGRAM_BATCH);
+	for (int i = 0; i < DGRAM_BATCH; i++) {
+		b->iov[i].iov_base = b->mem + i * b->slot + room;
+		b->iov[i].iov_len = max_len;
+		b->msg[i].msg_hdr.msg_iov = &b->iov[i];
+		b->msg[i].msg_hdr.msg_iovlen = 1;
+	}
+	return b;
+}
+
+void dgram_batch_free(struct dgram_batch *b)
+{
+	if (!b)
+		return;
+	free(b->ctl);
+	free(b->mem);
+	free(b);
+}
+
+int dgram_recv(struct dgram_batch *b, int fd)
+{
+	int n;
+
+	/* the kernel writes the lengths back: set them for every call */
+	for (int i = 0; i < DGRAM_BATCH; i++) {
+		struct msghdr *m = &b->msg[i].msg_hdr;
+
+		m->msg_name = &b->from[i];
+		m->msg_namelen = sizeof(b->from[i]);
+		m->msg_control = b->ctl ? b->ctl + i * b->ctl_len : NULL;
+		m->msg_controllen = b->ctl_len;
+		m->msg_flags = 0;
+	}
+	do {
+		n = recvmmsg(fd, b->msg, DGRAM_BATCH, MSG_DONTWAIT, NULL);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? 0 : n;
+}
+
+int dgram_get(const struct dgram_batch *b, int i, struct dgram *d)
+{
+	const struct mmsghdr *m = &b->msg[i];
+
+	if (m->msg_hdr.msg_flags & MSG_TRUNC)
+		return -1;
+	d->data = b->iov[i].iov_base;
+	d->len = m->msg_len;
+	d->from = &b->from[i];
+	d->from_len = m->msg_hdr.msg_namelen;
+	d->msg = &m->msg_hdr;
+	return 0;
+}

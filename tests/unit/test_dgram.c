@@ -1,0 +1,109 @@
+/* Unit tests for common/dgram.c, batched datagram reads, on real UDP
+ * sockets on 127.0.0.1: an empty socket, a batch in order with its
+ * senders and the room in front, a datagram too long for its slot
+ * dropped alone, and a backlog read DGRAM_BATCH at a time. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../common/dgram.h"
+#include "test.h"
+
+#define ROOM 27
+#define MAX_LEN 1000
+
+static int udp_socket(struct sockaddr_in *a)
+{
+	socklen_t len = sizeof(*a);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)a, sizeof(*a)) ||
+	    getsockname(fd, (struct sockaddr *)a, &len))
+		return -1;
+	return fd;
+}
+
+static void send_n(int fd, const struct sockaddr_in *to, size_t len,
+		   uint8_t fill)
+{
+	uint8_t b[MAX_LEN + 10];
+
+	memset(b, fill, len);
+	CHECK_EQ(sendto(fd, b, len, 0, (const struct sockaddr *)to,
+			sizeof(*to)), (long long)len);
+}
+
+static int all(const uint8_t *p, size_t n, uint8_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != v)
+			return 0;
+	return 1;
+}
+
+int main(void)
+{
+	struct sockaddr_in ra, sa;
+	int rx = udp_socket(&ra), tx = udp_socket(&sa);
+	struct dgram_batch *b = dgram_batch_new(ROOM, MAX_LEN, 0);
+	static const size_t lens[3] = { 1, 100, MAX_LEN };
+	struct dgram d;
+	int n;
+
+	CHECK(rx >= 0 && tx >= 0);
+	CHECK_EQ(dgram_recv(b, rx), 0);
+
+	for (int i = 0; i < 3; i++)
+		send_n(tx, &ra, lens[i], (uint8_t)('a' + i));
+	CHECK_EQ(dgram_recv(b, rx), 3);
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(dgram_get(b, i, &d), 0);
+		CHECK_EQ(d.len, lens[i]);
+		CHECK(all(d.data, d.len, (uint8_t)('a' + i)));
+		CHECK_EQ(d.from->ss_family, AF_INET);
+		CHECK_EQ(((const struct sockaddr_in *)d.from)->sin_port,
+			 sa.sin_port);
+		/* the room is the caller's: a header written there leaves
+		 * the datagram alone */
+		memset(d.data - ROOM, 0xee, ROOM);
+		CHECK(all(d.data, d.len, (uint8_t)('a' + i)));
+	}
+	CHECK_EQ(dgram_recv(b, rx), 0);
+
+	/* too long: dropped, its neighbours are not */
+	send_n(tx, &ra, 10, 'x');
+	send_n(tx, &ra, MAX_LEN + 1, 'y');
+	send_n(tx, &ra, 20, 'z');
+	CHECK_EQ(dgram_recv(b, rx), 3);
+	CHECK_EQ(dgram_get(b, 0, &d), 0);
+	CHECK(d.len == 10 && all(d.data, 10, 'x'));
+	CHECK_EQ(dgram_get(b, 1, &d), -1);
+	CHECK_EQ(dgram_get(b, 2, &d), 0);
+	CHECK(d.len == 20 && all(d.data, 20, 'z'));
+
+	/* a backlog: full batches, then the rest, then nothing */
+	for (int i = 0; i < 2 * DGRAM_BATCH + 3; i++)
+		send_n(tx, &ra, 8, (uint8_t)i);
+	CHECK_EQ(dgram_recv(b, rx), DGRAM_BATCH);
+	CHECK_EQ(dgram_get(b, DGRAM_BATCH - 1, &d), 0);
+	CHECK(all(d.data, 8, DGRAM_BATCH - 1));
+	CHECK_EQ(dgram_recv(b, rx), DGRAM_BATCH);
+	CHECK_EQ(dgram_get(b, 0, &d), 0);
+	CHECK(all(d.data, 8, DGRAM_BATCH));
+	n = dgram_recv(b, rx);
+	CHECK_EQ(n, 3);
+	CHECK_EQ(dgram_get(b, 2, &d), 0);
+	CHECK(all(d.data, 8, 2 * DGRAM_BATCH + 2));
+	CHECK_EQ(dgram_recv(b, rx), 0);
+
+	dgram_batch_free(b);
+	close(rx);
+	close(tx);
+	return test_summary("dgram");
+}
