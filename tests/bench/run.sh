@@ -17,9 +17,9 @@
 #
 # Environment:
 #   BENCH_SECONDS=3        measuring time of each throughput/latency test
-#   BENCH_ROUNDS=1         run every system this many times, one after the
-#                          other, and report each figure's median: a noisy
-#                          minute then hits one round of all, not one column
+#   BENCH_ROUNDS=1         run every test this many times and report each
+#                          figure's median (each round runs every test on all
+#                          systems back to back, see the main loop)
 #   BENCH_SYSTEMS="none proxy proxy-fo ssh ssh-aes ss-aes ss-chacha trojan"
 #                          (proxy-fo: this proxy with socks-fast-open yes)
 #   BENCH_IDLE_FLOWS="1000 10000"   idle flows for the memory test
@@ -54,7 +54,8 @@ DELAY_MS=${BENCH_DELAY_MS:-10}
 UDP_STEP=${BENCH_UDP_STEP:-1}
 IDLE_MAX_S=${BENCH_IDLE_MAX_S:-60}
 JSON=${BENCH_JSON:-$BUILD/bench-results.json}
-TESTS=" ${BENCH_TESTS:-idle dl ul dl8 ttfb pp udp udprate load delay} "
+ALL_TESTS="idle dl ul dl8 ttfb pp udp udprate load delay"
+TESTS=" ${BENCH_TESTS:-$ALL_TESTS} "
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: SKIPPED: needs root (network namespaces, veth and TUN" \
@@ -293,7 +294,7 @@ UDP_T=$TGT:5002
 PASS=bench-$RANDOM$RANDOM
 
 setup_files() {
-	local d=$TMP/cfg
+	local d=$TMP/cfg sys
 	mkdir -p "$d" "$TMP/ssh" && chmod 700 "$TMP/ssh" || return 1
 
 	# this project
@@ -301,16 +302,22 @@ setup_files() {
 		--server-name $SRV_SLOW >"$TMP/pki.log" 2>&1 &&
 		"$BUILD/proxy-server" add-client "$d/pki" bench \
 			--server $SRV:8443 >>"$TMP/pki.log" 2>&1 || return 1
-	{
-		grep -vE '^[[:space:]]*(listen|log-level)([[:space:]]|$)' \
-			"$d/pki/server.conf"
-		echo "listen 0.0.0.0:8443"
-		echo "allow 10.77.2.0/24"
-		echo "log-level warn"
-		printf '%b\n' "${BENCH_PROXY_CONF:-}"
-	} >"$d/server.conf" && chmod 600 "$d/server.conf" &&
-		cp "$d/pki/"*.crt "$d/pki/"*.key "$d/pki/"crl.pem "$d/" 2>/dev/null
+	# one server each for proxy and proxy-fo, so both can run at once
+	for sys in proxy proxy-fo; do
+		{
+			grep -vE '^[[:space:]]*(listen|log-level|control)([[:space:]]|$)' \
+				"$d/pki/server.conf"
+			echo "listen 0.0.0.0:${SPORT[$sys]}"
+			echo "allow 10.77.2.0/24"
+			echo "log-level warn"
+			echo "control none"
+			printf '%b\n' "${BENCH_PROXY_CONF:-}"
+		} >"$d/$sys-server.conf" && chmod 600 "$d/$sys-server.conf" ||
+			return 1
+	done
+	cp "$d/pki/"*.crt "$d/pki/"*.key "$d/pki/"crl.pem "$d/" 2>/dev/null
 	sed -i 's/^log-level .*/log-level warn/' "$d/pki/clients/bench.conf"
+	echo "control none" >>"$d/pki/clients/bench.conf"
 	printf '%b\n' "${BENCH_PROXY_CONF:-}" >>"$d/pki/clients/bench.conf"
 	{ cat "$d/pki/clients/bench.conf"; echo "socks-fast-open yes"; } \
 		>"$d/bench-fo.conf" && chmod 600 "$d/bench-fo.conf"
@@ -319,8 +326,10 @@ setup_files() {
 	ssh-keygen -q -t ed25519 -N '' -f "$TMP/ssh/host_key" &&
 		ssh-keygen -q -t ed25519 -N '' -f "$TMP/ssh/user_key" &&
 		cp "$TMP/ssh/user_key.pub" "$TMP/ssh/authorized_keys" || return 1
-	cat >"$TMP/ssh/sshd_config" <<-EOF
-		Port 2222
+	# one sshd each for ssh and ssh-aes, so both can run at once
+	for sys in ssh ssh-aes; do
+		cat >"$TMP/ssh/$sys-sshd_config" <<-EOF || return 1
+		Port ${SPORT[$sys]}
 		ListenAddress 0.0.0.0
 		HostKey $TMP/ssh/host_key
 		PidFile none
@@ -335,7 +344,8 @@ setup_files() {
 		PrintMotd no
 		MaxStartups 100
 		LogLevel ERROR
-	EOF
+		EOF
+	done
 	mkdir -p /run/sshd	# sshd's privilege separation directory
 
 	# trojan: a throwaway self-signed certificate for bench.test
@@ -386,7 +396,7 @@ declare -A LABEL=(
 	[ss-aes]="ss-libev aes-128-gcm" [ss-chacha]="ss-libev chacha20"
 	[trojan]="trojan"
 )
-declare -A SPORT=([proxy]=8443 [proxy-fo]=8443 [ssh]=2222 [ssh-aes]=2222 [ss-aes]=8388
+declare -A SPORT=([proxy]=8443 [proxy-fo]=8445 [ssh]=2222 [ssh-aes]=2223 [ss-aes]=8388
 	[ss-chacha]=8389 [trojan]=8444)
 declare -A SOCKS=([proxy]=1080 [proxy-fo]=1086 [ssh]=1081 [ssh-aes]=1082 [ss-aes]=1083
 	[ss-chacha]=1084 [trojan]=1085)
@@ -394,8 +404,8 @@ declare -A SOCKS=([proxy]=1080 [proxy-fo]=1086 [ssh]=1081 [ssh-aes]=1082 [ss-aes
 # start_server SYSTEM: the server side in the vps ns.
 start_server() {
 	case $1 in
-	proxy*) start srv-$1 "$NV" "$BUILD/proxy-server" -c "$TMP/cfg/server.conf" ;;
-	ssh | ssh-aes) start srv-$1 "$NV" /usr/sbin/sshd -D -e -f "$TMP/ssh/sshd_config" ;;
+	proxy*) start srv-$1 "$NV" "$BUILD/proxy-server" -c "$TMP/cfg/$1-server.conf" ;;
+	ssh | ssh-aes) start srv-$1 "$NV" /usr/sbin/sshd -D -e -f "$TMP/ssh/$1-sshd_config" ;;
 	ss-aes) start srv-$1 "$NV" ss-server -s 0.0.0.0 -p 8388 -k "$PASS" \
 		-m aes-128-gcm -u -t 600 ;;
 	ss-chacha) start srv-$1 "$NV" ss-server -s 0.0.0.0 -p 8389 -k "$PASS" \
@@ -409,16 +419,16 @@ start_client() {
 	local sys=$1 name=$2 ip=$3 port=$4
 	case $sys in
 	proxy) start "$name" "$NC" "$BUILD/proxy-client" \
-		-c "$TMP/cfg/pki/clients/bench.conf" --server "$ip:8443" \
+		-c "$TMP/cfg/pki/clients/bench.conf" --server "$ip:${SPORT[$sys]}" \
 		--socks "127.0.0.1:$port" ;;
 	proxy-fo) start "$name" "$NC" "$BUILD/proxy-client" \
-		-c "$TMP/cfg/bench-fo.conf" --server "$ip:8443" \
+		-c "$TMP/cfg/bench-fo.conf" --server "$ip:${SPORT[$sys]}" \
 		--socks "127.0.0.1:$port" ;;
 	ssh | ssh-aes)
 		local c=()
 		[ "$sys" = ssh-aes ] && c=(-o Ciphers=aes128-gcm@openssh.com)
 		start "$name" "$NC" ssh -N -F /dev/null -D "127.0.0.1:$port" \
-			-i "$TMP/ssh/user_key" -p 2222 "${c[@]}" \
+			-i "$TMP/ssh/user_key" -p "${SPORT[$sys]}" "${c[@]}" \
 			-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 			-o BatchMode=yes -o ExitOnForwardFailure=yes \
 			-o LogLevel=ERROR "root@$ip" ;;
@@ -576,70 +586,89 @@ test_delay() {
 	done <"$TMP/lg.out"
 }
 
-run_system() {
-	local sys=$1 cpid="" spid="" udp=(--udp "$UDP_T") t0=$SECONDS
-	log "== ${LABEL[$sys]}"
-	if [ "$sys" != none ]; then
-		local cmd
-		case $sys in
-		proxy*) cmd=$BUILD/proxy-server ;;
-		ssh*) cmd=/usr/sbin/sshd ;;
-		ss-*) cmd=/usr/bin/ss-server ;;
-		trojan) cmd=/usr/bin/trojan ;;
-		esac
-		if [ ! -x "$cmd" ]; then
-			rec "$sys" status "not installed: $cmd"
-			log "  not installed: $cmd"
-			return 0
-		fi
-		start_server "$sys"
-		if ! wait_listen "$NV" "${SPORT[$sys]}" "srv-$sys"; then
-			rec "$sys" status "server did not start: $(tail -n 1 "$TMP/srv-$sys.log")"
-			log "  server did not start (log: $TMP/srv-$sys.log)"
-			stop "srv-$sys"
-			return 0
-		fi
-		start_client "$sys" "cli-$sys" $SRV "${SOCKS[$sys]}"
-		if ! wait_listen "$NC" "${SOCKS[$sys]}" "cli-$sys" ||
-			! wait_flow "${SOCKS[$sys]}"; then
-			rec "$sys" status "client did not start or no flow: $(tail -n 1 "$TMP/cli-$sys.log")"
-			log "  client did not start (log: $TMP/cli-$sys.log)"
-			stop "cli-$sys"
-			stop "srv-$sys"
-			return 0
-		fi
-		cpid=${PID[cli-$sys]}
-		spid=${PID[srv-$sys]}
-		want idle && test_idle "$sys" "$cpid" "$spid"
-	fi
-	case $sys in ssh | ssh-aes) udp=() ;; esac	# TCP only
+declare -A UP=() CPID=() SPID=()	# per system: up?, client and server pid
 
-	if want dl; then
+# start_system SYSTEM: its server in the vps ns, its client in the client
+# ns, and one flow through both; on failure the status says why and the
+# system sits this round out.
+start_system() {
+	local sys=$1 cmd
+	UP[$sys]=0
+	CPID[$sys]="" SPID[$sys]=""
+	if [ "$sys" = none ]; then
+		UP[$sys]=1
+		return 0
+	fi
+	case $sys in
+	proxy*) cmd=$BUILD/proxy-server ;;
+	ssh*) cmd=/usr/sbin/sshd ;;
+	ss-*) cmd=/usr/bin/ss-server ;;
+	trojan) cmd=/usr/bin/trojan ;;
+	esac
+	if [ ! -x "$cmd" ]; then
+		rec "$sys" status "not installed: $cmd"
+		log "  ${LABEL[$sys]}: not installed: $cmd"
+		return 0
+	fi
+	start_server "$sys"
+	if ! wait_listen "$NV" "${SPORT[$sys]}" "srv-$sys"; then
+		rec "$sys" status "server did not start: $(tail -n 1 "$TMP/srv-$sys.log")"
+		log "  ${LABEL[$sys]}: server did not start (log: $TMP/srv-$sys.log)"
+		stop "srv-$sys"
+		return 0
+	fi
+	start_client "$sys" "cli-$sys" $SRV "${SOCKS[$sys]}"
+	if ! wait_listen "$NC" "${SOCKS[$sys]}" "cli-$sys" ||
+		! wait_flow "${SOCKS[$sys]}"; then
+		rec "$sys" status "client did not start or no flow: $(tail -n 1 "$TMP/cli-$sys.log")"
+		log "  ${LABEL[$sys]}: client did not start (log: $TMP/cli-$sys.log)"
+		stop "cli-$sys"
+		stop "srv-$sys"
+		return 0
+	fi
+	CPID[$sys]=${PID[cli-$sys]}
+	SPID[$sys]=${PID[srv-$sys]}
+	UP[$sys]=1
+}
+
+stop_system() {
+	[ "$1" = none ] && return 0
+	stop "cli-$1"
+	stop "srv-$1"
+}
+
+# run_test TEST SYSTEM: one test on one system that is up.
+run_test() {
+	local t=$1 sys=$2 cpid=${CPID[$2]} spid=${SPID[$2]} udp=(--udp "$UDP_T")
+	case $sys in ssh | ssh-aes) udp=() ;; esac	# TCP only
+	case $t in
+	idle) [ -n "$cpid" ] && test_idle "$sys" "$cpid" "$spid" ;;
+	dl)
 		if [ -n "$cpid" ]; then
 			test_dl_cpu "$sys" "$cpid" "$spid"
 		else
 			lg "$sys" dl1 dl --seconds "$S"
 		fi
-	fi
-	want ul && lg "$sys" ul1 ul --seconds "$S"
-	want dl8 && lg "$sys" dl8 dl --seconds "$S" --flows 8
-	if want ttfb; then
+		;;
+	ul) lg "$sys" ul1 ul --seconds "$S" ;;
+	dl8) lg "$sys" dl8 dl --seconds "$S" --flows 8 ;;
+	ttfb)
 		lg "$sys" ttfb1 ttfb --seconds "$S" --count 3000
 		lg "$sys" ttfb16 ttfb --seconds "$S" --count 200000 --conc 16
-	fi
-	want pp && lg "$sys" pp pingpong --seconds 2 --count 5000
-	if [ ${#udp[@]} -gt 0 ] && want udp; then
+		;;
+	pp) lg "$sys" pp pingpong --seconds 2 --count 5000 ;;
+	udp)
+		[ ${#udp[@]} -gt 0 ] || return 0
 		lg "$sys" udp64 udprtt "${udp[@]}" --size 64 --seconds 2 --count 2000
 		lg "$sys" udp1200 udprtt "${udp[@]}" --size 1200 --seconds 2 --count 2000
-	fi
-	if [ ${#udp[@]} -gt 0 ] && want udprate; then
+		;;
+	udprate)
+		[ ${#udp[@]} -gt 0 ] || return 0
 		lg "$sys" udprate udprate "${udp[@]}" --size 64 --seconds "$UDP_STEP"
-	fi
-	want load && lg "$sys" load load "${udp[@]}" --seconds "$S" --interval-ms 5
-	want delay && test_delay "$sys"
-	[ "$sys" != none ] && { stop "cli-$sys"; stop "srv-$sys"; }
-	rec "$sys" status ok
-	rec "$sys" bench_seconds $((SECONDS - t0))
+		;;
+	load) lg "$sys" load load "${udp[@]}" --seconds "$S" --interval-ms 5 ;;
+	delay) test_delay "$sys" ;;
+	esac
 }
 
 # ---------------------------------------------------------------- main
@@ -662,16 +691,36 @@ start_delay || log "no delay line: the round-trip test is skipped"
 
 log "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: *//')," \
 	"${S}s per test; open-file limit $NOFILE"
+for sys in $SYSTEMS; do
+	[ -n "${LABEL[$sys]:-}" ] || die "unknown system $sys"
+done
 T0=$SECONDS
 TSVS=()
+ORDER=($SYSTEMS)
 for ((round = 1; round <= ROUNDS; round++)); do
 	RES=$TMP/results.$round.tsv
 	TSVS+=(--tsv "$RES")
 	[ "$ROUNDS" -gt 1 ] && log "round $round of $ROUNDS"
-	for sys in $SYSTEMS; do
-		[ -n "${LABEL[$sys]:-}" ] || die "unknown system $sys"
-		run_system "$sys"
+	# All systems run at once, idle but for the one under test: each test
+	# then measures every system within a minute or two, so a noisy spell
+	# on this shared machine hits one test of all columns, not one
+	# column's every test. The order turns by one each round.
+	for sys in "${ORDER[@]}"; do
+		start_system "$sys"
 	done
+	for t in $ALL_TESTS; do
+		want "$t" || continue
+		log "  $t"
+		for sys in "${ORDER[@]}"; do
+			[ "${UP[$sys]}" = 1 ] && run_test "$t" "$sys"
+		done
+	done
+	for sys in "${ORDER[@]}"; do
+		[ "${UP[$sys]}" = 1 ] || continue
+		stop_system "$sys"
+		rec "$sys" status ok
+	done
+	ORDER=("${ORDER[@]:1}" "${ORDER[0]}")
 done
 log "done in $((SECONDS - T0)) s"
 
