@@ -1,7 +1,6 @@
 /* Datagrams read in batches: see dgram.h. */
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/uio.h>
 
 #include "dgram.h"
@@ -21,7 +20,7 @@ struct dgram_batch *dgram_batch_new(size_t room, size_t max_len,
 {
 	struct dgram_batch *b = xcalloc(1, sizeof(*b));
 
-	/* slots start 8-byte aligned, so headers written in front do too */
+	/* each slot: room bytes, then the datagram; 8-byte multiples */
 	b->slot = (room + max_len + 7) & ~(size_t)7;
 	b->room = room;
 	b->max_len = max_len;

@@ -106,7 +106,7 @@ static void udp_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct dgram_batch *b = u->ctl->srv->udp_in;
 	int n = DGRAM_BATCH;
 
-	for (int r = 0; r < RECV_ROUNDS && n == DGRAM_BATCH; r++) {
+	for (int r = 0; r < RECV_ROUNDS && n == DGRAM_BATCH && u->s.t; r++) {
 		n = dgram_recv(b, u->fd);
 		for (int i = 0; i < n && u->s.t; i++)
 			from_app(u, b, i);
