@@ -67,6 +67,21 @@ int dgram_recv(struct dgram_batch *b, int fd)
 	return n < 0 ? 0 : n;
 }
 
+void dgram_each(struct dgram_batch *b, int fd, dgram_fn fn, void *arg)
+{
+	int n = DGRAM_BATCH;
+
+	for (int round = 0; round < DGRAM_ROUNDS && n == DGRAM_BATCH; round++) {
+		n = dgram_recv(b, fd);
+		for (int i = 0; i < n; i++) {
+			struct dgram d;
+
+			if (!dgram_get(b, i, &d) && fn(arg, &d))
+				return;
+		}
+	}
+}
+
 int dgram_get(const struct dgram_batch *b, int i, struct dgram *d)
 {
 	const struct mmsghdr *m = &b->msg[i];

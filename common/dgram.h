@@ -42,4 +42,13 @@ int dgram_recv(struct dgram_batch *b, int fd);
 /* Datagram i of the last dgram_recv(): 0, or -1 if it was too long. */
 int dgram_get(const struct dgram_batch *b, int i, struct dgram *d);
 
+/* The callback of dgram_each(): 0 to go on, anything else to stop. */
+typedef int (*dgram_fn)(void *arg, const struct dgram *d);
+
+/* What a readable socket holds, batch after batch, each datagram that
+ * fits to fn; at most DGRAM_ROUNDS batches, so that the other sockets
+ * of the event loop get their turn. */
+#define DGRAM_ROUNDS 8
+void dgram_each(struct dgram_batch *b, int fd, dgram_fn fn, void *arg);
+
 #endif

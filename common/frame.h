@@ -97,6 +97,9 @@ int frame_code(uint8_t *out, size_t cap, uint8_t type, uint32_t stream,
 	       uint8_t code); /* RST, GOAWAY */
 int frame_window(uint8_t *out, size_t cap, uint32_t stream, uint32_t incr);
 int frame_ping(uint8_t *out, size_t cap, uint8_t type, const uint8_t opaque[8]);
+/* The longest UDP_DATA header for an IP address (IPv6): the room a
+ * reader leaves in front of a datagram, to write the header in place. */
+#define FRAME_UDP_HDR_IP_MAX (FRAME_HDR_LEN + 1 + 16 + 2)
 /* UDP_DATA header: frame header + addr; returns its length. The caller
  * appends datalen datagram bytes (datalen must fit FRAME_MAX_PAYLOAD). */
 int frame_udp_hdr(uint8_t *out, size_t cap, uint32_t stream,

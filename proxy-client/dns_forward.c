@@ -23,7 +23,6 @@
 
 #define QUERY_TIMEOUT 10.0
 #define SWEEP_INTERVAL 2.0
-#define RECV_ROUNDS 8 /* batches per wake-up, fairness to other sockets */
 #define ROOM (FRAME_HDR_LEN + ADDR_WIRE_MAX)
 #define DNS_HDR 12
 
@@ -89,46 +88,43 @@ static uint16_t random_id(struct dns_forward *d)
 	return get_be16(d->pool + d->pool_left);
 }
 
-static void query(struct dns_forward *d, const struct sockaddr_storage *from,
-		  uint8_t *msg, size_t len)
+/* One query, read ROOM bytes into its slot: the frame header goes in
+ * front of it. */
+static int query(void *arg, const struct dgram *q)
 {
+	struct dns_forward *d = arg;
+	uint8_t *msg = q->data;
+	size_t len = q->len;
 	uint8_t hdr[FRAME_HDR_LEN + ADDR_WIRE_MAX];
 	struct pending *p;
 	uint16_t id;
 	int hl;
 
 	if (len < DNS_HDR || !attached(d))
-		return; /* the asker retries */
+		return 0; /* the asker retries */
 	/* random ids: the resolver must not be able to guess the next */
 	do {
 		id = random_id(d);
 	} while (idmap_get(&d->pending, (uint32_t)id + 1));
 	p = xmalloc(sizeof(*p));
-	p->from = *from;
+	p->from = *q->from;
 	p->orig_id = get_be16(msg);
 	p->expires = ev_now(d->loop) + QUERY_TIMEOUT;
 	idmap_put(&d->pending, (uint32_t)id + 1, p);
 	put_be16(msg, id);
 	hl = frame_udp_hdr(hdr, sizeof(hdr), d->s.id, &d->server, len);
 	if (hl < 0)
-		return;
+		return 0;
 	memcpy(msg - hl, hdr, (size_t)hl);
 	tunnel_send_udp(d->s.t, msg - hl, (size_t)hl + len);
+	return 0;
 }
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct dns_forward *d = container_of(w, struct dns_forward, io);
-	int n = DGRAM_BATCH;
 
-	for (int round = 0; round < RECV_ROUNDS && n == DGRAM_BATCH; round++) {
-		struct dgram q;
-
-		n = dgram_recv(d->in, w->fd);
-		for (int i = 0; i < n; i++)
-			if (!dgram_get(d->in, i, &q))
-				query(d, q.from, q.data, q.len);
-	}
+	dgram_each(d->in, w->fd, query, d);
 }
 
 static void answer(struct dns_forward *d, const struct frame *f)

@@ -17,8 +17,6 @@
 #include "socks5_conn.h"
 #include "socks5_proto.h"
 
-#define RECV_ROUNDS 8 /* batches per wake-up, fairness to other sockets */
-
 struct socks_udp {
 	struct stream s;
 	struct socks_conn *ctl;
@@ -70,47 +68,43 @@ void socks_udp_free(struct socks_udp *u)
 	free(u);
 }
 
-/* One datagram from the application, read HDR_SHIFT bytes into its slot:
- * the frame header goes in front of the SOCKS address, which stays. */
-static void from_app(struct socks_udp *u, struct dgram_batch *b, int i)
+/* One datagram from the application, read HDR_SHIFT bytes into its slot
+ * (longer ones than a frame takes never get here): the frame header goes
+ * in front of the SOCKS address, which stays. */
+static int from_app(void *arg, const struct dgram *d)
 {
+	struct socks_udp *u = arg;
 	struct socks5_udp_hdr h;
-	struct dgram d;
 	uint8_t *frame;
 	int hl;
 
-	if (dgram_get(b, i, &d))
-		return; /* too long for one frame: dropped */
+	if (!u->s.t)
+		return -1; /* the association left the tunnel */
 	/* only the host that holds the control connection */
-	if (!same_host(d.from, &u->ctl->peer))
-		return;
+	if (!same_host(d->from, &u->ctl->peer))
+		return 0;
 	if (!u->app_len) {
-		u->app = *d.from;
-		u->app_len = d.from_len;
-	} else if (!same_port(d.from, &u->app)) {
-		return;
+		u->app = *d->from;
+		u->app_len = d->from_len;
+	} else if (!same_port(d->from, &u->app)) {
+		return 0;
 	}
-	hl = socks5_parse_udp_hdr(d.data, d.len, &h);
+	hl = socks5_parse_udp_hdr(d->data, d->len, &h);
 	if (hl < 0 || h.frag != 0)
-		return; /* fragments are not supported: dropped */
-	frame = d.data - HDR_SHIFT;
-	frame_put_hdr(frame, FRAME_UDP_DATA, (uint16_t)(d.len - 3), u->s.id);
-	if (!tunnel_send_udp(u->s.t, frame, FRAME_HDR_LEN + d.len - 3))
-		u->up += (uint64_t)(d.len - (size_t)hl);
+		return 0; /* fragments are not supported: dropped */
+	frame = d->data - HDR_SHIFT;
+	frame_put_hdr(frame, FRAME_UDP_DATA, (uint16_t)(d->len - 3), u->s.id);
+	if (!tunnel_send_udp(u->s.t, frame, FRAME_HDR_LEN + d->len - 3))
+		u->up += (uint64_t)(d->len - (size_t)hl);
+	return 0;
 }
 
 /* Application -> tunnel. */
 static void udp_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct socks_udp *u = container_of(w, struct socks_udp, io);
-	struct dgram_batch *b = u->ctl->srv->udp_in;
-	int n = DGRAM_BATCH;
 
-	for (int r = 0; r < RECV_ROUNDS && n == DGRAM_BATCH && u->s.t; r++) {
-		n = dgram_recv(b, u->fd);
-		for (int i = 0; i < n && u->s.t; i++)
-			from_app(u, b, i);
-	}
+	dgram_each(u->ctl->srv->udp_in, u->fd, from_app, u);
 }
 
 /* Tunnel -> application: the frame's address and datagram are sent

@@ -26,9 +26,6 @@
 #define BUCKETS 256
 #define IDLE_TIMEOUT 60.0
 #define SWEEP_INTERVAL 10.0
-#define RECV_ROUNDS 8 /* batches per wake-up, fairness to other sockets */
-/* Frame header and the longest address go in front of the datagram. */
-#define ROOM (FRAME_HDR_LEN + 1 + 16 + 2)
 
 /* Oldest first; use moves an entry to the tail, so evicting and
  * sweeping look only at the head: O(1) per entry. */
@@ -224,7 +221,7 @@ static struct tp_assoc *assoc_get(struct tproxy *tp,
 }
 
 /* One datagram from a local source toward dst, already at dgram in the
- * batch buffer with ROOM bytes free in front of it. */
+ * batch buffer with FRAME_UDP_HDR_IP_MAX bytes free in front of it. */
 static void forward(struct tproxy *tp, const struct sockaddr_storage *src,
 		    const struct sockaddr_storage *dst, uint8_t *dgram,
 		    size_t len)
@@ -272,22 +269,20 @@ static void reply_touch(struct tp_reply *r)
 /* TPROXY finds a socket bound to the exact destination before its
  * listener, so traffic to a peer we answer for lands here: it is one
  * more datagram toward that peer. */
+static int from_local_to_peer(void *arg, const struct dgram *d)
+{
+	struct tp_reply *r = arg;
+
+	reply_touch(r);
+	forward(r->tp, d->from, &r->peer, d->data, d->len);
+	return 0;
+}
+
 static void reply_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct tp_reply *r = container_of(w, struct tp_reply, io);
-	struct dgram_batch *b = r->tp->in;
-	int n = DGRAM_BATCH;
 
-	for (int round = 0; round < RECV_ROUNDS && n == DGRAM_BATCH; round++) {
-		struct dgram d;
-
-		n = dgram_recv(b, w->fd);
-		if (n)
-			reply_touch(r);
-		for (int i = 0; i < n; i++)
-			if (!dgram_get(b, i, &d))
-				forward(r->tp, d.from, &r->peer, d.data, d.len);
-	}
+	dgram_each(r->tp->in, w->fd, from_local_to_peer, r);
 }
 
 static struct tp_reply *reply_get(struct tproxy *tp,
@@ -414,23 +409,23 @@ static const struct stream_ops assoc_ops = {
 
 /* ---- listener ---- */
 
+/* A datagram TPROXY diverted to us: its destination is in its control
+ * message. */
+static int from_local(void *arg, const struct dgram *d)
+{
+	struct tproxy *tp = arg;
+	struct sockaddr_storage dst;
+
+	redir_udp_dst(tp->io.fd, d->msg, &dst);
+	forward(tp, d->from, &dst, d->data, d->len);
+	return 0;
+}
+
 static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct tproxy *tp = container_of(w, struct tproxy, io);
-	int n = DGRAM_BATCH;
 
-	for (int round = 0; round < RECV_ROUNDS && n == DGRAM_BATCH; round++) {
-		struct sockaddr_storage dst;
-		struct dgram d;
-
-		n = dgram_recv(tp->in, w->fd);
-		for (int i = 0; i < n; i++) {
-			if (dgram_get(tp->in, i, &d))
-				continue;
-			redir_udp_dst(w->fd, d.msg, &dst);
-			forward(tp, d.from, &dst, d.data, d.len);
-		}
-	}
+	dgram_each(tp->in, w->fd, from_local, tp);
 }
 
 /* Associations and reply sockets nobody used for a while go away: the
@@ -463,7 +458,8 @@ struct tproxy *tproxy_new(struct ev_loop *loop, const struct addr *listen,
 	tp = xcalloc(1, sizeof(*tp));
 	tp->loop = loop;
 	tp->client = client;
-	tp->in = dgram_batch_new(ROOM, FRAME_MAX_PAYLOAD, REDIR_UDP_CTL_LEN);
+	tp->in = dgram_batch_new(FRAME_UDP_HDR_IP_MAX, FRAME_MAX_PAYLOAD,
+				 REDIR_UDP_CTL_LEN);
 	limit_init(&tp->assoc_limit, "max-udp-assocs", "association",
 		   conf->max_udp_assocs);
 	limit_init(&tp->reply_limit, "max-udp-peers", "reply socket",

@@ -490,7 +490,7 @@ int server_start(struct server *s, struct ev_loop *loop,
 		log_error("%s", err);
 		return -1;
 	}
-	s->udp_in = dgram_batch_new(UDP_ROOM, FRAME_MAX_PAYLOAD, 0);
+	s->udp_in = dgram_batch_new(FRAME_UDP_HDR_IP_MAX, FRAME_MAX_PAYLOAD, 0);
 	{
 		struct sockaddr_storage ss;
 

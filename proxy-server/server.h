@@ -9,10 +9,6 @@
 #include "../common/tunnel.h"
 #include "server_conf.h"
 
-/* Free bytes in front of a datagram a UDP relay reads: a frame header
- * and the longest address it can come from (IPv6). */
-#define UDP_ROOM (FRAME_HDR_LEN + 1 + 16 + 2)
-
 struct dgram_batch;
 struct tls;
 struct tls_ctx;
@@ -27,7 +23,8 @@ struct server {
 	struct listener *listeners;
 	struct client_conn *clients; /* connected tunnels */
 	int nclients;
-	struct dgram_batch *udp_in;  /* replies read by the UDP relays */
+	struct dgram_batch *udp_in;  /* replies read by the UDP relays, with
+				      * FRAME_UDP_HDR_IP_MAX bytes in front */
 	ev_signal sigterm, sigint, sighup;
 	ev_timer crl_check;          /* notices a changed CRL by itself */
 	ev_timer drain;              /* SIGTERM: waits for flows to finish */

@@ -23,8 +23,6 @@
 #define MAX_PARKED 32
 #define NAME_CACHE 8
 #define NAME_TTL 60.0
-/* Batches read per callback before other watchers get a turn. */
-#define RECV_ROUNDS 8
 
 struct parked {
 	struct parked *next;
@@ -294,39 +292,31 @@ static int is_our_resolver(const struct server *s, const struct addr *a)
 /* One reply, read behind room for the frame header and the longest
  * address: the header is written in front of it, so the datagram is
  * copied only by the kernel. */
-static void reply(struct udp_relay *r, const struct dgram *d)
+static int reply(void *arg, const struct dgram *d)
 {
+	struct udp_relay *r = arg;
 	struct addr peer;
 	int hl;
 	uint8_t hdr[FRAME_HDR_LEN + ADDR_WIRE_MAX];
 
+	r->last_active = ev_now(r->srv->loop);
 	addr_from_sockaddr(&peer, (const struct sockaddr *)d->from);
 	if (r->asked_resolver && is_our_resolver(r->srv, &peer))
 		addr_parse("0.0.0.0:53", 0, &peer); /* as it was asked */
 	hl = frame_udp_hdr(hdr, sizeof(hdr), r->s.id, &peer, d->len);
 	if (hl < 0)
-		return; /* too big for one frame */
+		return 0; /* too big for one frame */
 	memcpy(d->data - hl, hdr, (size_t)hl);
 	if (!tunnel_send_udp(r->s.t, d->data - hl, (size_t)hl + d->len))
 		r->down += (uint64_t)d->len;
+	return 0;
 }
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct udp_relay *r = container_of(w, struct udp_relay, io);
-	struct dgram_batch *b = r->srv->udp_in;
-	int n = DGRAM_BATCH;
 
-	for (int round = 0; round < RECV_ROUNDS && n == DGRAM_BATCH; round++) {
-		struct dgram d;
-
-		n = dgram_recv(b, r->fd);
-		for (int i = 0; i < n; i++)
-			if (!dgram_get(b, i, &d))
-				reply(r, &d);
-		if (n)
-			r->last_active = ev_now(loop);
-	}
+	dgram_each(r->srv->udp_in, r->fd, reply, r);
 }
 
 /* An association nobody used for udp-timeout ends; the client learns

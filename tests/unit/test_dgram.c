@@ -1,7 +1,9 @@
 /* Unit tests for common/dgram.c, batched datagram reads, on real UDP
  * sockets on 127.0.0.1: an empty socket, a batch in order with its
  * senders and the room in front, a datagram too long for its slot
- * dropped alone, and a backlog read DGRAM_BATCH at a time. */
+ * dropped alone, a backlog read DGRAM_BATCH at a time, and dgram_each()
+ * handing over a backlog in order, skipping the too long, and stopping
+ * when its callback says so. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -45,6 +47,44 @@ static int all(const uint8_t *p, size_t n, uint8_t v)
 		if (p[i] != v)
 			return 0;
 	return 1;
+}
+
+struct seen {
+	int n, stop_at;
+	uint8_t first[64];
+};
+
+static int note(void *arg, const struct dgram *d)
+{
+	struct seen *s = arg;
+
+	if (s->n < 64)
+		s->first[s->n] = d->data[0];
+	s->n++;
+	return s->n == s->stop_at;
+}
+
+static void test_each(int rx, int tx, const struct sockaddr_in *ra,
+		      struct dgram_batch *b)
+{
+	struct seen s = { 0 };
+	int ordered = 1;
+
+	for (int i = 0; i < 20; i++)
+		send_n(tx, ra, i == 5 ? MAX_LEN + 1 : 8, (uint8_t)i);
+	dgram_each(b, rx, note, &s);
+	CHECK_EQ(s.n, 19);
+	for (int i = 0; i < s.n; i++)
+		ordered &= s.first[i] == (i < 5 ? i : i + 1);
+	CHECK(ordered);
+	CHECK_EQ(dgram_recv(b, rx), 0);
+
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 3;
+	for (int i = 0; i < 10; i++)
+		send_n(tx, ra, 8, (uint8_t)i);
+	dgram_each(b, rx, note, &s);
+	CHECK_EQ(s.n, 3);
 }
 
 int main(void)
@@ -101,6 +141,8 @@ int main(void)
 	CHECK_EQ(dgram_get(b, 2, &d), 0);
 	CHECK(all(d.data, 8, 2 * DGRAM_BATCH + 2));
 	CHECK_EQ(dgram_recv(b, rx), 0);
+
+	test_each(rx, tx, &ra, b);
 
 	dgram_batch_free(b);
 	close(rx);
