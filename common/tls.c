@@ -47,7 +47,6 @@ struct tls {
 	int rx_short;   /* the last recv() emptied the socket */
 	int rx_eof;
 	struct buf txq;
-	uint64_t sent;  /* bytes handed to the kernel */
 	struct tls_ctx *ctx;
 	char peer[256];
 	char err[256];
@@ -67,6 +66,16 @@ static void set_ssl_err(char *err, size_t n, const char *what)
 		snprintf(err, n, "%s", what);
 	}
 	ERR_clear_error();
+}
+
+/* SSL_get_error() is only right with an empty error queue, so one is
+ * made sure of before each I/O call. ERR_clear_error() walks every slot
+ * of the queue; on the data path, where the queue is almost always
+ * empty, looking first is cheaper. */
+static void errors_reset(void)
+{
+	if (ERR_peek_error())
+		ERR_clear_error();
 }
 
 static BIO *pem_bio(const char *pem)
@@ -527,11 +536,6 @@ size_t tls_unsent(const struct tls *t)
 	return buf_len(&t->txq);
 }
 
-uint64_t tls_sent(const struct tls *t)
-{
-	return t->sent;
-}
-
 /* A connect that failed shows as EPIPE on the first write: the socket's
  * own error says why ("Connection refused"). */
 static int write_failed(struct tls *t, int err)
@@ -563,7 +567,6 @@ int tls_flush(struct tls *t)
 			return write_failed(t, errno);
 		}
 		buf_consume(&t->txq, (size_t)n);
-		t->sent += (uint64_t)n;
 	}
 	return 0;
 }
@@ -593,7 +596,7 @@ int tls_handshake(struct tls *t)
 	int rc;
 	X509 *peer;
 
-	ERR_clear_error();
+	errors_reset();
 	errno = 0;
 	rc = SSL_do_handshake(t->ssl);
 	if (rc != 1)
@@ -611,7 +614,7 @@ ssize_t tls_read(struct tls *t, void *buf, size_t n)
 {
 	int rc;
 
-	ERR_clear_error();
+	errors_reset();
 	errno = 0;
 	rc = SSL_read(t->ssl, buf, (int)MIN(n, (size_t)INT32_MAX));
 	if (buf_len(&t->txq))
@@ -630,7 +633,7 @@ ssize_t tls_write(struct tls *t, const void *buf, size_t n)
 	buf_reserve(&t->txq, MIN(n + (n / 16384 + 1) * (RECORD_MAX - 16384),
 				 buf_room(&t->txq)));
 	while (done < n && buf_room(&t->txq) >= RECORD_MAX) {
-		ERR_clear_error();
+		errors_reset();
 		errno = 0;
 		rc = SSL_write(t->ssl, p + done, (int)(n - done));
 		if (rc <= 0)

@@ -56,8 +56,6 @@ ssize_t tls_write(struct tls *t, const void *buf, size_t n);
 int tls_flush(struct tls *t);
 /* Bytes of records not yet handed to the kernel. */
 size_t tls_unsent(const struct tls *t);
-/* Bytes handed to the kernel since the start. */
-uint64_t tls_sent(const struct tls *t);
 /* Frees the record queue's memory if it is empty (an idle connection). */
 void tls_trim(struct tls *t);
 /* Best effort close_notify (and whatever else is queued); never blocks. */

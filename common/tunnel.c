@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -62,7 +60,6 @@ struct tunnel {
 	size_t udp_queued;     /* UDP bytes in ctl (approximate) */
 	struct buf data;       /* DATA and FIN frames */
 	size_t data_cut;       /* bytes left of a DATA frame half written */
-	uint64_t left_kernel;  /* of tls_sent(), known to be on the wire */
 	struct buf *wpend;     /* buffer of an unfinished TLS write */
 	size_t wpend_len;
 	int goaway_sent;
@@ -337,23 +334,6 @@ void tunnel_data_fin(struct tunnel *t, uint32_t id)
 	want_write(t);
 }
 
-/* Bytes the kernel holds for this socket but has not sent yet, or a bound
- * on them: asking costs a system call on every write of an interactive
- * flow, and while the bound stays below NOTSENT_LOWAT the answer cannot
- * stop us. */
-static size_t kernel_unsent(struct tunnel *t)
-{
-	uint64_t given = tls_sent(t->tls);
-	int n = 0;
-
-	if (given - t->left_kernel < NOTSENT_LOWAT)
-		return (size_t)(given - t->left_kernel);
-	if (ioctl(t->fd, SIOCOUTQNSD, &n) || n < 0)
-		n = 0;
-	t->left_kernel = given - (uint64_t)n;
-	return (size_t)n;
-}
-
 /* n bytes of data left: where is its head now, inside a frame? A frame
  * half written must be finished before a control frame may go. */
 static void data_consumed(struct tunnel *t, size_t n)
@@ -369,11 +349,12 @@ static void data_consumed(struct tunnel *t, size_t n)
 
 /* Encrypts queued frames: an unfinished TLS write first (OpenSSL wants
  * the same bytes again), then control/UDP, then bulk; then hands all
- * the records to the kernel in one write(). Bulk stops while the kernel
- * and the TLS layer together hold NOTSENT_LOWAT unsent bytes: the kernel
- * would take megabytes, and a UDP or control frame queued next would
- * wait behind all of them; here it waits behind one chunk at most.
- * 0 or -1 (the tunnel closed). */
+ * the records to the kernel in one write(). Bulk is encrypted only once
+ * the kernel took every record before it. With TCP_NOTSENT_LOWAT set,
+ * the kernel takes no new segment while NOTSENT_LOWAT bytes wait unsent
+ * (it would take megabytes otherwise), so a UDP or control frame queued
+ * next waits behind that and one chunk at most, and no system call is
+ * spent asking how full the socket is. 0 or -1 (the tunnel closed). */
 static int flush(struct tunnel *t)
 {
 	int rc;
@@ -393,8 +374,13 @@ static int flush(struct tunnel *t)
 			b = &t->ctl;
 			len = MIN(buf_len(b), WRITE_CHUNK);
 		} else if (buf_len(&t->data)) {
-			if (kernel_unsent(t) + tls_unsent(t->tls) >= NOTSENT_LOWAT)
-				break; /* EPOLLOUT comes when it drained */
+			if (tls_unsent(t->tls)) {
+				rc = tls_flush(t->tls);
+				if (rc == TLS_WANT_WRITE)
+					break; /* EPOLLOUT comes when it drained */
+				if (rc)
+					goto fail;
+			}
 			b = &t->data;
 			len = MIN(buf_len(b), WRITE_CHUNK);
 		} else {
