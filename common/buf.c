@@ -20,29 +20,30 @@ void buf_release(struct buf *b)
 
 uint8_t *buf_reserve(struct buf *b, size_t n)
 {
-	size_t len = buf_len(b);
+	size_t len = buf_len(b), want;
 
 	if (n > b->cap - len)
 		return NULL;
 	if (b->data && b->size - b->tail >= n)
 		return b->data + b->tail;
-	if (b->head && b->size - len >= n) {
+	/* Moving the unread bytes to the front costs their length: done
+	 * once at least as many were consumed since the last move (a byte
+	 * then moves once on average), or when growing would pass the cap.
+	 * A buffer filled at one end while a slow socket drains the other
+	 * would otherwise move nearly all of itself for every frame added. */
+	if (b->head && (b->head >= len || b->tail + n > b->cap)) {
 		memmove(b->data, b->data + b->head, len);
 		b->head = 0;
 		b->tail = len;
-		return b->data + b->tail;
+		if (b->size - len >= n)
+			return b->data + b->tail;
 	}
 	/* grow geometrically, but never past the cap */
-	size_t want = b->size ? b->size : 4096;
-	while (want < len + n && want < b->cap)
+	want = b->size ? b->size : 4096;
+	while (want < b->tail + n && want < b->cap)
 		want *= 2;
 	if (want > b->cap)
 		want = b->cap;
-	if (b->head) {
-		memmove(b->data, b->data + b->head, len);
-		b->head = 0;
-		b->tail = len;
-	}
 	b->data = xrealloc(b->data, want);
 	b->size = want;
 	return b->data + b->tail;

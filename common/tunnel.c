@@ -47,6 +47,7 @@ struct tunnel {
 	int io_events;
 	ev_timer timer;        /* handshake deadline, then keepalive */
 	ev_prepare prep;       /* flushes queued frames before the loop sleeps */
+	ev_idle more;          /* reads on after a poll once a budget ran out */
 	ev_tstamp last_rx;
 	ev_tstamp srtt;
 	ev_tstamp min_rtt;     /* the path without our own queues */
@@ -633,9 +634,22 @@ static int do_read(struct tunnel *t)
 		return -1;
 	}
 	/* Budget spent with data possibly left inside OpenSSL: come back
-	 * on the next loop iteration even if the socket stays quiet. */
-	ev_feed_event(t->loop, &t->io, EV_READ);
+	 * even if the socket stays quiet, but only after the loop polled
+	 * the other sockets. (An event fed from here would be run in the
+	 * same pass: under a steady download the loop never polled again,
+	 * and local sockets waiting to be written to were starved.) */
+	ev_idle_start(t->loop, &t->more);
 	return 0;
+}
+
+/* An active idle watcher makes the loop poll without sleeping; this
+ * runs once that poll found nothing else to do. */
+static void more_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct tunnel *t = container_of(w, struct tunnel, more);
+
+	ev_idle_stop(loop, w);
+	ev_feed_event(loop, &t->io, EV_READ);
 }
 
 static void handshake(struct tunnel *t)
@@ -767,6 +781,7 @@ struct tunnel *tunnel_new(struct ev_loop *loop, int fd, struct tls *tls,
 	 * a failure cannot free the tunnel before the caller has it. A
 	 * client's socket may still be connecting: wait until writable. */
 	ev_prepare_init(&t->prep, prep_cb);
+	ev_idle_init(&t->more, more_cb);
 	t->io_events = p->is_server ? EV_READ : EV_WRITE;
 	ev_io_init(&t->io, io_cb, fd, t->io_events);
 	ev_io_start(loop, &t->io);
@@ -796,6 +811,7 @@ void tunnel_close(struct tunnel *t, const char *why)
 	was_up = t->state == T_UP;
 	t->state = T_CLOSED;
 	ev_prepare_stop(t->loop, &t->prep);
+	ev_idle_stop(t->loop, &t->more);
 	ev_io_stop(t->loop, &t->io);
 	ev_timer_stop(t->loop, &t->timer);
 	ev_clear_pending(t->loop, &t->io);
@@ -933,6 +949,7 @@ const struct tls *tunnel_tls(const struct tunnel *t)
 void tunnel_release(struct tunnel *t, int *fd, struct tls **tls)
 {
 	ev_prepare_stop(t->loop, &t->prep);
+	ev_idle_stop(t->loop, &t->more);
 	ev_io_stop(t->loop, &t->io);
 	ev_timer_stop(t->loop, &t->timer);
 	ev_clear_pending(t->loop, &t->io);

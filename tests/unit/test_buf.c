@@ -201,6 +201,45 @@ static void test_compact(void)
 	buf_release(&b);
 }
 
+/* A buffer drained a little at the head while filled at the tail (a
+ * slow reader) grows instead of moving most of its bytes each time; it
+ * moves them once as many were consumed, or when the cap says so. */
+static void test_no_move_while_mostly_full(void)
+{
+	struct buf b;
+	uint8_t fill[16384];
+
+	memset(fill, 'f', sizeof(fill));
+	buf_init(&b, 16384);
+	CHECK_EQ(buf_put(&b, fill, 4096), 0);
+	buf_consume(&b, 1000);
+	CHECK_EQ(buf_put(&b, "more", 4), 0);
+	CHECK_EQ(b.size, 8192); /* grew */
+	CHECK_EQ(b.head, 1000); /* nothing moved */
+	CHECK_EQ(buf_len(&b), 3100);
+	CHECK(!memcmp(buf_peek(&b) + 3096, "more", 4));
+
+	/* consumed at least what is left: the next growth moves instead */
+	CHECK_EQ(buf_put(&b, fill, 8192 - 4100), 0); /* tail at the end */
+	CHECK_EQ(b.tail, 8192);
+	buf_consume(&b, 3600);
+	CHECK_EQ(buf_put(&b, "x", 1), 0);
+	CHECK_EQ(b.head, 0);
+	CHECK_EQ(b.size, 8192);
+	CHECK_EQ(buf_len(&b), 8192 - 4600 + 1);
+	CHECK_EQ(buf_peek(&b)[buf_len(&b) - 1], 'x');
+
+	/* at the cap, moving is the only way, however little was consumed */
+	CHECK_EQ(buf_put(&b, fill, 16384 - b.tail), 0);
+	CHECK_EQ(b.size, 16384);
+	buf_consume(&b, 10);
+	CHECK_EQ(buf_put(&b, "yz", 2), 0);
+	CHECK_EQ(b.head, 0);
+	CHECK_EQ(b.size, 16384);
+	CHECK(!memcmp(buf_peek(&b) + buf_len(&b) - 2, "yz", 2));
+	buf_release(&b);
+}
+
 /* A byte stream through a small buffer: writes and reads of changing
  * sizes (a cheap LCG), the cap never passed, order kept. */
 static void test_stream(void)
@@ -275,6 +314,7 @@ int main(void)
 	test_cap();
 	test_reserve_commit();
 	test_compact();
+	test_no_move_while_mostly_full();
 	test_stream();
 	test_zero();
 	return test_summary("buf");
