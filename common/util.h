@@ -46,6 +46,8 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
 /* O_NONBLOCK and FD_CLOEXEC on an fd; 0 or -errno. */
+/* Daemons: keep freed buffer memory for the next burst (see util.c). */
+void malloc_keep_buffers(void);
 int set_nonblock(int fd);
 
 #endif

@@ -115,6 +115,7 @@ static int run(struct client_conf *conf, const char *conf_path,
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	malloc_keep_buffers();
 	loop = ev_default_loop(EVFLAG_AUTO);
 	memset(&a, 0, sizeof(a));
 	a.client = client_new(loop, conf);

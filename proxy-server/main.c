@@ -216,6 +216,7 @@ static int run_daemon(const char *path, const char *listen, int level,
 		server_conf_free(&conf);
 		return 0;
 	}
+	malloc_keep_buffers();
 	loop = ev_default_loop(EVFLAG_AUTO);
 	if (server_start(&srv, loop, &conf)) {
 		server_stop(&srv);
