@@ -23,7 +23,10 @@
 #include "../common/util.h"
 #include "../redir/redir.h"
 
-#define BUCKETS 256
+/* Hash buckets: one per two entries at the cap, a power of two from 256
+ * to 65536, so a gateway at its limits finds an entry in a step or two. */
+#define BUCKETS_MIN 256u
+#define BUCKETS_MAX 65536u
 #define IDLE_TIMEOUT 60.0
 #define SWEEP_INTERVAL 10.0
 
@@ -68,15 +71,16 @@ struct tproxy {
 	struct client *client;
 	ev_io io;
 	ev_timer sweep;
-	struct tp_assoc *assocs[BUCKETS];
-	struct tp_reply *replies[BUCKETS];
+	struct tp_assoc **assocs;
+	struct tp_reply **replies;
+	unsigned assoc_mask, reply_mask; /* buckets - 1 */
 	struct tp_limit assoc_limit, reply_limit;
 	struct dgram_batch *in; /* datagrams read, from any socket */
 };
 
 static const struct stream_ops assoc_ops;
 
-static unsigned bucket_of(const struct sockaddr_storage *ss)
+static unsigned hash_of(const struct sockaddr_storage *ss)
 {
 	struct addr a;
 	unsigned h = 2166136261u;
@@ -87,7 +91,16 @@ static unsigned bucket_of(const struct sockaddr_storage *ss)
 	for (int i = 0; i < 16; i++)
 		h = (h ^ p[i]) * 16777619u;
 	h = (h ^ a.port) * 16777619u;
-	return h % BUCKETS;
+	return h;
+}
+
+static unsigned buckets_for(unsigned max)
+{
+	unsigned n = BUCKETS_MIN;
+
+	while (n < max / 2 && n < BUCKETS_MAX)
+		n *= 2;
+	return n;
 }
 
 static int same(const struct sockaddr_storage *x,
@@ -164,7 +177,8 @@ static int limit_full(struct tproxy *tp, struct tp_limit *l)
 
 static void assoc_free(struct tp_assoc *as, int send_rst)
 {
-	struct tp_assoc **pp = &as->tp->assocs[bucket_of(&as->src)];
+	struct tp_assoc **pp =
+		&as->tp->assocs[hash_of(&as->src) & as->tp->assoc_mask];
 	uint8_t b[FRAME_HDR_LEN + 1];
 
 	while (*pp != as)
@@ -192,7 +206,7 @@ static void assoc_touch(struct tp_assoc *as)
 static struct tp_assoc *assoc_get(struct tproxy *tp,
 				  const struct sockaddr_storage *src)
 {
-	unsigned h = bucket_of(src);
+	unsigned h = hash_of(src) & tp->assoc_mask;
 	struct tp_assoc *as;
 	struct tunnel *t;
 	uint8_t b[FRAME_HDR_LEN];
@@ -247,7 +261,8 @@ static void forward(struct tproxy *tp, const struct sockaddr_storage *src,
 
 static void reply_free(struct tp_reply *r)
 {
-	struct tp_reply **pp = &r->tp->replies[bucket_of(&r->peer)];
+	struct tp_reply **pp =
+		&r->tp->replies[hash_of(&r->peer) & r->tp->reply_mask];
 
 	while (*pp != r)
 		pp = &(*pp)->hnext;
@@ -288,7 +303,7 @@ static void reply_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 static struct tp_reply *reply_get(struct tproxy *tp,
 				  const struct sockaddr_storage *peer)
 {
-	unsigned h = bucket_of(peer);
+	unsigned h = hash_of(peer) & tp->reply_mask;
 	struct tp_reply *r;
 	char p[ADDR_STR_MAX];
 	int fd;
@@ -464,6 +479,10 @@ struct tproxy *tproxy_new(struct ev_loop *loop, const struct addr *listen,
 		   conf->max_udp_assocs);
 	limit_init(&tp->reply_limit, "max-udp-peers", "reply socket",
 		   conf->max_udp_peers);
+	tp->assoc_mask = buckets_for(conf->max_udp_assocs) - 1;
+	tp->reply_mask = buckets_for(conf->max_udp_peers) - 1;
+	tp->assocs = xcalloc(tp->assoc_mask + 1, sizeof(*tp->assocs));
+	tp->replies = xcalloc(tp->reply_mask + 1, sizeof(*tp->replies));
 	ev_io_init(&tp->io, listen_cb, fd, EV_READ);
 	ev_io_start(loop, &tp->io);
 	ev_timer_init(&tp->sweep, sweep_cb, SWEEP_INTERVAL, SWEEP_INTERVAL);
@@ -488,5 +507,7 @@ void tproxy_free(struct tproxy *tp)
 	ev_timer_stop(tp->loop, &tp->sweep);
 	close(tp->io.fd);
 	dgram_batch_free(tp->in);
+	free(tp->assocs);
+	free(tp->replies);
 	free(tp);
 }
