@@ -529,6 +529,19 @@ int conf_parse_duration_ms(const char *s, unsigned long *ms)
 	return -1;
 }
 
+int conf_seconds(const char *s, unsigned long max_ms, double *out, char *err,
+		 size_t n)
+{
+	unsigned long ms;
+
+	if (conf_parse_duration_ms(s, &ms) || ms < 100 || ms > max_ms) {
+		snprintf(err, n, "bad duration '%s' (e.g. 10s, 500ms, 2m)", s);
+		return -1;
+	}
+	*out = ms / 1000.0;
+	return 0;
+}
+
 int conf_parse_size(const char *s, unsigned long *bytes)
 {
 	unsigned long n, mul;

@@ -173,17 +173,8 @@ int tc_set_log_level(void *cfg, const struct conf_line *l, char *err, size_t n)
 	return 0;
 }
 
-static int duration(const char *s, double *out, char *err, size_t n)
-{
-	unsigned long ms;
-
-	if (conf_parse_duration_ms(s, &ms) || ms < 100 || ms > 86400000ul) {
-		snprintf(err, n, "bad duration '%s' (e.g. 10s, 500ms, 2m)", s);
-		return -1;
-	}
-	*out = ms / 1000.0;
-	return 0;
-}
+/* Timeouts of the tunnel: up to a day. */
+#define DURATION_MAX_MS 86400000ul
 
 int tc_set_idle_timeout(void *cfg, const struct conf_line *l, char *err,
 			size_t n)
@@ -195,7 +186,8 @@ int tc_set_idle_timeout(void *cfg, const struct conf_line *l, char *err,
 		c->tp.idle_timeout = 0;
 		return 0;
 	}
-	return duration(l->argv[1], &c->tp.idle_timeout, err, n);
+	return conf_seconds(l->argv[1], DURATION_MAX_MS, &c->tp.idle_timeout,
+			    err, n);
 }
 
 char *tunnel_conf_control(const struct tunnel_conf *c, const char *conf_path,
@@ -247,8 +239,9 @@ int tc_set_keepalive(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	struct tunnel_conf *c = cfg;
 
-	if (duration(l->argv[1], &c->tp.keepalive, err, n) ||
-	    duration(l->argv[2], &c->tp.timeout, err, n))
+	if (conf_seconds(l->argv[1], DURATION_MAX_MS, &c->tp.keepalive, err,
+			 n) ||
+	    conf_seconds(l->argv[2], DURATION_MAX_MS, &c->tp.timeout, err, n))
 		return -1;
 	if (c->tp.timeout <= c->tp.keepalive) {
 		snprintf(err, n, "the timeout must be longer than the interval");

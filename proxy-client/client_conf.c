@@ -147,16 +147,18 @@ static int set_connect_timeout(void *cfg, const struct conf_line *l,
 			       char *err, size_t n)
 {
 	struct client_conf *c = cfg;
-	unsigned long ms;
 
-	if (conf_parse_duration_ms(l->argv[1], &ms) || ms < 100 ||
-	    ms > 3600000ul) {
-		snprintf(err, n, "bad duration '%s' (e.g. 10s)", l->argv[1]);
+	if (conf_seconds(l->argv[1], 3600000ul, &c->connect_timeout, err, n))
 		return -1;
-	}
-	c->connect_timeout = ms / 1000.0;
 	c->tc.tp.handshake_timeout = c->connect_timeout;
 	return 0;
+}
+
+static int set_udp_timeout(void *cfg, const struct conf_line *l, char *err,
+			   size_t n)
+{
+	return conf_seconds(l->argv[1], 3600000ul,
+			    &((struct client_conf *)cfg)->udp_timeout, err, n);
 }
 
 static int set_fast_open(void *cfg, const struct conf_line *l, char *err,
@@ -189,6 +191,7 @@ static const struct conf_directive client_directives[] = {
 	{ "tproxy", 1, 1, 0, set_tproxy },
 	{ "max-udp-assocs", 1, 1, 0, set_max_udp_assocs },
 	{ "max-udp-peers", 1, 1, 0, set_max_udp_peers },
+	{ "udp-timeout", 1, 1, 0, set_udp_timeout },
 	{ "redir-exclude", 1, CONF_MAX_ARGS - 1, 0, set_exclude },
 	{ "dns-listen", 1, 1, 0, set_dns_listen },
 	{ "dns-server", 1, 1, 0, set_dns_server },
@@ -206,6 +209,7 @@ int client_conf_load(struct client_conf *c, const char *path, char *err,
 	/* a UDP scan through a gateway must not use up our descriptors */
 	c->max_udp_assocs = 4096;
 	c->max_udp_peers = 1024;
+	c->udp_timeout = 60;
 	addr_parse("127.0.0.1:1080", 0, &c->socks);
 	addr_parse("0.0.0.0:53", 0, &c->dns_server);
 	if (conf_load(path, client_directives, c, err, n))

@@ -29,6 +29,7 @@ struct client_conf {
 	struct addr tproxy;    /* UDP TPROXY listener; type 0 when off */
 	unsigned max_udp_assocs; /* TPROXY: local sources kept at once */
 	unsigned max_udp_peers;  /* TPROXY: reply sockets kept at once */
+	double udp_timeout;      /* TPROXY: idle associations and sockets go */
 	struct cidr *exclude;  /* never redirected, beyond the defaults */
 	int nexclude;
 	struct addr dns_listen; /* DNS forwarder (UDP and TCP); type 0: off */

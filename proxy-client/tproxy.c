@@ -27,7 +27,7 @@
  * to 65536, so a gateway at its limits finds an entry in a step or two. */
 #define BUCKETS_MIN 256u
 #define BUCKETS_MAX 65536u
-#define IDLE_TIMEOUT 60.0
+/* Idle entries are looked for this often, or twice per udp-timeout. */
 #define SWEEP_INTERVAL 10.0
 
 /* Oldest first; use moves an entry to the tail, so evicting and
@@ -75,6 +75,7 @@ struct tproxy {
 	struct tp_reply **replies;
 	unsigned assoc_mask, reply_mask; /* buckets - 1 */
 	struct tp_limit assoc_limit, reply_limit;
+	ev_tstamp udp_timeout;
 	struct dgram_batch *in; /* datagrams read, from any socket */
 };
 
@@ -448,7 +449,7 @@ static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct tproxy *tp = container_of(w, struct tproxy, sweep);
-	ev_tstamp old = ev_now(loop) - IDLE_TIMEOUT;
+	ev_tstamp old = ev_now(loop) - tp->udp_timeout;
 	struct tp_assoc *as;
 	struct tp_reply *r;
 
@@ -465,6 +466,7 @@ struct tproxy *tproxy_new(struct ev_loop *loop, const struct addr *listen,
 	struct tproxy *tp;
 	char err[256], name[ADDR_STR_MAX];
 	int fd = redir_listen_udp(listen, err, sizeof(err));
+	ev_tstamp sweep;
 
 	if (fd < 0) {
 		log_error("tproxy %s", err);
@@ -485,7 +487,9 @@ struct tproxy *tproxy_new(struct ev_loop *loop, const struct addr *listen,
 	tp->replies = xcalloc(tp->reply_mask + 1, sizeof(*tp->replies));
 	ev_io_init(&tp->io, listen_cb, fd, EV_READ);
 	ev_io_start(loop, &tp->io);
-	ev_timer_init(&tp->sweep, sweep_cb, SWEEP_INTERVAL, SWEEP_INTERVAL);
+	tp->udp_timeout = conf->udp_timeout;
+	sweep = MAX(0.1, MIN(SWEEP_INTERVAL, conf->udp_timeout / 2));
+	ev_timer_init(&tp->sweep, sweep_cb, sweep, sweep);
 	ev_timer_start(loop, &tp->sweep);
 	log_info("UDP TPROXY listener on %s", addr_str(listen, name,
 							sizeof(name)));

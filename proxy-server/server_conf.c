@@ -80,16 +80,10 @@ static int set_deny(void *cfg, const struct conf_line *l, char *err, size_t n)
 	return set_rule(cfg, l, false, err, n);
 }
 
+/* Timeouts of the server: up to an hour. */
 static int seconds(const char *s, double *out, char *err, size_t n)
 {
-	unsigned long ms;
-
-	if (conf_parse_duration_ms(s, &ms) || ms < 100 || ms > 3600000ul) {
-		snprintf(err, n, "bad duration '%s' (e.g. 10s, 500ms)", s);
-		return -1;
-	}
-	*out = ms / 1000.0;
-	return 0;
+	return conf_seconds(s, 3600000ul, out, err, n);
 }
 
 static int set_hs_timeout(void *cfg, const struct conf_line *l, char *err,

@@ -591,12 +591,18 @@ check "transparent: proxy-client still running" kill -0 "$(pid_of client)"
 # max-udp-assocs 2 and max-udp-peers 2: every datagram is still answered
 # from the right peer (the oldest association or reply socket is closed
 # to make room, nothing is refused), both limits are logged, and the
-# client never holds more than 2 reply sockets.
+# client never holds more than 2 reply sockets; with udp-timeout 2s it
+# closes them once the traffic has been quiet that long.
 LP=(7001 7002 7003 7004)
 spawn uecho_lim ip netns exec "$NS_NET" "$PY" "$H/udp_echo_log.py" "$NET4" "${LP[@]}"
 check "transparent: limits: UDP echo on $NET4 ports ${LP[*]}" ready uecho_lim || exit 1
 CAPPED_CONF="$PKI/clients/capped.conf"
-{ cat "$CLIENT_CONF"; echo "max-udp-assocs 2"; echo "max-udp-peers 2"; } \
+{
+	cat "$CLIENT_CONF"
+	echo "max-udp-assocs 2"
+	echo "max-udp-peers 2"
+	echo "udp-timeout 2s"
+} \
 	>"$CAPPED_CONF" && chmod 600 "$CAPPED_CONF"
 LIM_ARGS=(--nft --ipv6 --gateway)
 snapshot "$TMP/before.limits"
@@ -655,6 +661,21 @@ if check "transparent: limits: a client with max-udp-assocs 2, max-udp-peers 2 c
 		[ "$PEAK" -le $((BASE + 2)) ]
 	}
 	check "transparent: limits: capped: the client never holds more than 2 reply sockets" bounded
+	idle_closed() {	# within 10 s; the default udp-timeout is 60 s
+		local i n
+		for ((i = 0; i < 50; i++)); do
+			n=$(nfds "$(pid_of client_cap)")
+			if [ "${n:-0}" -le "$BASE" ]; then
+				echo "descriptors: $n, as with the tunnel just up"
+				return 0
+			fi
+			sleep 0.2
+		done
+		echo "descriptors: $n, still above $BASE 10 s after the traffic"
+		return 1
+	}
+	check "transparent: limits: capped: udp-timeout 2s closes the idle reply sockets" \
+		idle_closed
 	lim_logged() {	# ERE
 		grep -qE -- "$1" "$(log_of client_cap)" && return 0
 		echo "no line matching /$1/ in client_cap.log"

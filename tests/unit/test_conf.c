@@ -580,6 +580,32 @@ static void test_duration(void)
 	CHECK_EQ(conf_parse_duration_ms(big, &ms), -1);
 }
 
+/* A directive's duration: 100 ms up to the bound, else a message that
+ * names the value; nothing is written on failure. */
+static void test_seconds(void)
+{
+	static const char *const bad[] = { "99ms", "0", "2h", "soon" };
+	char err[128];
+	double v = 0;
+	size_t i;
+
+	CHECK_EQ(conf_seconds("100ms", 3600000ul, &v, err, sizeof(err)), 0);
+	CHECK(v == 0.1);
+	CHECK_EQ(conf_seconds("1h", 3600000ul, &v, err, sizeof(err)), 0);
+	CHECK(v == 3600.0);
+	CHECK_EQ(conf_seconds("90s", 3600000ul, &v, err, sizeof(err)), 0);
+	CHECK(v == 90.0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 7;
+		err[0] = 0;
+		CHECK_EQ(conf_seconds(bad[i], 3600000ul, &v, err, sizeof(err)),
+			 -1);
+		CHECK(v == 7);
+		CHECK(strstr(err, "bad duration") != NULL);
+		CHECK(strstr(err, bad[i]) != NULL);
+	}
+}
+
 static void test_size(void)
 {
 	static const struct {
@@ -632,6 +658,7 @@ int main(void)
 	test_load_errors();
 	test_uint();
 	test_duration();
+	test_seconds();
 	test_size();
 	return test_summary("conf");
 }
