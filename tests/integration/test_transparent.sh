@@ -182,7 +182,7 @@ for f in 4 6; do
 		--directory "$TMP/www"
 	spawn "techo$f" ip netns exec "$NS_NET" "$PY" "$H/tcp_echo.py" "$a" 7 \
 		--log-accepts
-	spawn "uecho$f" ip netns exec "$NS_NET" "$PY" "$H/udp_echo_log.py" "$a" 7 8
+	spawn "uecho$f" ip netns exec "$NS_NET" "$PY" "$H/udp_echo.py" --log "$a" 7 8
 done
 spawn dns ip netns exec "$NS_NET" dnsmasq -k --conf-file=/dev/null --port=53 \
 	--listen-address="$NET4" --listen-address="$NET6" --bind-interfaces \
@@ -594,7 +594,7 @@ check "transparent: proxy-client still running" kill -0 "$(pid_of client)"
 # client never holds more than 2 reply sockets; with udp-timeout 2s it
 # closes them once the traffic has been quiet that long.
 LP=(7001 7002 7003 7004)
-spawn uecho_lim ip netns exec "$NS_NET" "$PY" "$H/udp_echo_log.py" "$NET4" "${LP[@]}"
+spawn uecho_lim ip netns exec "$NS_NET" "$PY" "$H/udp_echo.py" --log "$NET4" "${LP[@]}"
 check "transparent: limits: UDP echo on $NET4 ports ${LP[*]}" ready uecho_lim || exit 1
 CAPPED_CONF="$PKI/clients/capped.conf"
 {

@@ -5,7 +5,7 @@ usage: plain_probe.py udp DEST PORT PAYLOAD [--from-port P] [--tries N]
        plain_probe.py reach DEST PORT [--tries N]
 
 udp: sends PAYLOAD to DEST:PORT from an ordinary socket (with --from-port,
-     prefixed with b"FROM:P:" so that udp_echo_log.py answers from its port
+     prefixed with b"FROM:P:" so that udp_echo.py answers from its port
      P, a peer this socket never addressed) and waits for the reply, trying
      three times. Prints reply=ok|none, intact=1|0 and src=ADDR:PORT (the
      source address of the reply; [ADDR]:PORT for IPv6).

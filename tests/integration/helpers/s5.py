@@ -105,6 +105,18 @@ def read_reply(sock):
     return rep, host, port
 
 
+async def read_reply_async(reader):
+    """read_reply for an asyncio StreamReader: the REP code."""
+    head = await reader.readexactly(4)
+    if head[0] != 5:
+        raise ValueError("reply version %d" % head[0])
+    n = {1: 4, 4: 16}.get(head[3])
+    if n is None:
+        n = (await reader.readexactly(1))[0]
+    await reader.readexactly(n + 2)
+    return head[1]
+
+
 def open_conn(socks_host, socks_port, timeout=10.0):
     """A TCP connection to the SOCKS server with a timeout set."""
     s = socket.create_connection((socks_host, socks_port), timeout=timeout)

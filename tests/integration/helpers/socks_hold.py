@@ -31,17 +31,7 @@ import os
 import struct
 import sys
 
-
-async def read_reply(reader):
-    head = await reader.readexactly(4)
-    if head[0] != 5:
-        raise ValueError("reply version %d" % head[0])
-    atyp = head[3]
-    n = {1: 4, 4: 16}.get(atyp)
-    if n is None:
-        n = (await reader.readexactly(1))[0]
-    await reader.readexactly(n + 2)
-    return head[1]
+import s5
 
 
 async def one(a, counts, open_flows):
@@ -62,7 +52,7 @@ async def one(a, counts, open_flows):
         atyp = b"\x01" if ip.version == 4 else b"\x04"
         writer.write(b"\x05\x01\x00" + atyp + ip.packed +
                      struct.pack("!H", a.dst_port))
-        return await read_reply(reader)
+        return await s5.read_reply_async(reader)
 
     try:
         rep = await asyncio.wait_for(exchange(), a.answer_timeout)
