@@ -56,7 +56,9 @@ int conf_parse_uint(const char *s, unsigned long min, unsigned long max,
 /* "30", "30s", "5m", "1h", "250ms" into milliseconds. */
 int conf_parse_duration_ms(const char *s, unsigned long *ms);
 /* A directive's duration, 100 ms to max_ms, into seconds; or -1 with a
- * message in err. */
+ * message in err. The usual bounds: */
+#define CONF_HOUR_MS 3600000ul
+#define CONF_DAY_MS 86400000ul
 int conf_seconds(const char *s, unsigned long max_ms, double *out, char *err,
 		 size_t n);
 /* "262144", "256k", "4M" into bytes. */

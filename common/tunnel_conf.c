@@ -173,9 +173,6 @@ int tc_set_log_level(void *cfg, const struct conf_line *l, char *err, size_t n)
 	return 0;
 }
 
-/* Timeouts of the tunnel: up to a day. */
-#define DURATION_MAX_MS 86400000ul
-
 int tc_set_idle_timeout(void *cfg, const struct conf_line *l, char *err,
 			size_t n)
 {
@@ -186,8 +183,8 @@ int tc_set_idle_timeout(void *cfg, const struct conf_line *l, char *err,
 		c->tp.idle_timeout = 0;
 		return 0;
 	}
-	return conf_seconds(l->argv[1], DURATION_MAX_MS, &c->tp.idle_timeout,
-			    err, n);
+	return conf_seconds(l->argv[1], CONF_DAY_MS, &c->tp.idle_timeout, err,
+			    n);
 }
 
 char *tunnel_conf_control(const struct tunnel_conf *c, const char *conf_path,
@@ -239,9 +236,8 @@ int tc_set_keepalive(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	struct tunnel_conf *c = cfg;
 
-	if (conf_seconds(l->argv[1], DURATION_MAX_MS, &c->tp.keepalive, err,
-			 n) ||
-	    conf_seconds(l->argv[2], DURATION_MAX_MS, &c->tp.timeout, err, n))
+	if (conf_seconds(l->argv[1], CONF_DAY_MS, &c->tp.keepalive, err, n) ||
+	    conf_seconds(l->argv[2], CONF_DAY_MS, &c->tp.timeout, err, n))
 		return -1;
 	if (c->tp.timeout <= c->tp.keepalive) {
 		snprintf(err, n, "the timeout must be longer than the interval");

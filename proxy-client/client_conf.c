@@ -148,7 +148,7 @@ static int set_connect_timeout(void *cfg, const struct conf_line *l,
 {
 	struct client_conf *c = cfg;
 
-	if (conf_seconds(l->argv[1], 3600000ul, &c->connect_timeout, err, n))
+	if (conf_seconds(l->argv[1], CONF_HOUR_MS, &c->connect_timeout, err, n))
 		return -1;
 	c->tc.tp.handshake_timeout = c->connect_timeout;
 	return 0;
@@ -157,7 +157,7 @@ static int set_connect_timeout(void *cfg, const struct conf_line *l,
 static int set_udp_timeout(void *cfg, const struct conf_line *l, char *err,
 			   size_t n)
 {
-	return conf_seconds(l->argv[1], 3600000ul,
+	return conf_seconds(l->argv[1], CONF_HOUR_MS,
 			    &((struct client_conf *)cfg)->udp_timeout, err, n);
 }
 

@@ -83,7 +83,7 @@ static int set_deny(void *cfg, const struct conf_line *l, char *err, size_t n)
 /* Timeouts of the server: up to an hour. */
 static int seconds(const char *s, double *out, char *err, size_t n)
 {
-	return conf_seconds(s, 3600000ul, out, err, n);
+	return conf_seconds(s, CONF_HOUR_MS, out, err, n);
 }
 
 static int set_hs_timeout(void *cfg, const struct conf_line *l, char *err,

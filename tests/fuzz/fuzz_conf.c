@@ -116,16 +116,13 @@ static int set_cidr(void *cfg, const struct conf_line *l, char *err, size_t n)
 static int set_duration(void *cfg, const struct conf_line *l, char *err,
 			size_t n)
 {
-	unsigned long ms;
+	double v;
 	int i;
 
 	check_line(cfg, l);
-	for (i = 1; i < l->argc; i++) {
-		if (conf_parse_duration_ms(l->argv[i], &ms)) {
-			snprintf(err, n, "bad duration '%s'", l->argv[i]);
+	for (i = 1; i < l->argc; i++)
+		if (conf_seconds(l->argv[i], CONF_DAY_MS, &v, err, n))
 			return -1;
-		}
-	}
 	return 0;
 }
 
