@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "idmap.h"
 #include "log.h"
+#include "rtt.h"
 #include "tls.h"
 #include "util.h"
 
@@ -30,6 +31,14 @@
 #define NOTSENT_LOWAT (64u << 10)
 /* Bytes to read per callback before letting other watchers run. */
 #define RX_BUDGET (256u << 10)
+/* A ping whose round trip crossed more than this of other traffic in
+ * either direction may have waited behind it: not a quiet sample. */
+#define QUIET_BYTES (16u << 10)
+/* Pings go in trains of this many, each sent when the last one's PONG
+ * came: the first wakes both hosts' idle CPUs (on a short path that
+ * can take several times the path's round trip), the rest see the path
+ * with both ends awake, as the credit loop of a busy flow does. */
+#define PING_TRAIN 4
 
 enum tunnel_state { T_HANDSHAKE, T_HELLO, T_UP, T_CLOSED };
 
@@ -49,8 +58,10 @@ struct tunnel {
 	ev_prepare prep;       /* flushes queued frames before the loop sleeps */
 	ev_idle more;          /* reads on after a poll once a budget ran out */
 	ev_tstamp last_rx;
-	ev_tstamp srtt;
-	ev_tstamp min_rtt;     /* the path without our own queues */
+	struct rtt rtt;
+	ev_tstamp ping_sent;   /* our last PING's value */
+	uint64_t ping_mark;    /* tx_bytes + rx_bytes when it was sent */
+	int train_left;        /* pings still to send in this train */
 
 	uint8_t *rx;
 	size_t rx_len;
@@ -115,7 +126,7 @@ uint32_t tunnel_peer_window(const struct tunnel *t)
 
 ev_tstamp tunnel_min_rtt(const struct tunnel *t)
 {
-	return t->min_rtt;
+	return t->rtt.min;
 }
 
 /* ---- streams ---- */
@@ -479,22 +490,31 @@ static void ping(struct tunnel *t)
 	ev_tstamp now = ev_time();
 
 	memcpy(op, &now, sizeof(op));
+	t->ping_sent = now;
+	t->ping_mark = t->tx_bytes + t->rx_bytes;
 	send_ping(t, FRAME_PING, op);
+}
+
+static void ping_train(struct tunnel *t)
+{
+	t->train_left = PING_TRAIN - 1;
+	ping(t);
 }
 
 static void got_pong(struct tunnel *t, const struct frame *f)
 {
-	ev_tstamp sent, rtt;
+	ev_tstamp sent, rtt, now = ev_time();
 
 	memcpy(&sent, f->payload, sizeof(sent));
-	rtt = ev_time() - sent;
+	rtt = now - sent;
 	if (rtt < 0 || rtt > 600)
 		return; /* not one of ours */
-	t->srtt = t->srtt ? (7 * t->srtt + rtt) / 8 : rtt;
-	/* A ping that waited behind bulk data measures our queue, not the
-	 * path; the minimum does not. It may creep up a quarter per sample
-	 * so that a path that really got longer is followed. */
-	t->min_rtt = t->min_rtt ? MIN(rtt, t->min_rtt * 1.25) : rtt;
+	rtt_sample(&t->rtt, rtt, now, sent == t->ping_sent &&
+		   t->tx_bytes + t->rx_bytes - t->ping_mark <= QUIET_BYTES);
+	if (sent == t->ping_sent && t->train_left > 0) {
+		t->train_left--;
+		ping(t);
+	}
 }
 
 static int got_hello(struct tunnel *t, const struct frame *f)
@@ -513,7 +533,7 @@ static int got_hello(struct tunnel *t, const struct frame *f)
 	t->peer_window = h.window;
 	t->state = T_UP;
 	t->since = ev_now(t->loop);
-	ping(t); /* first RTT sample right away */
+	ping_train(t); /* first RTT samples right away */
 	t->ops->up(t);
 	return 0;
 }
@@ -752,7 +772,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (t->state == T_UP)
-		ping(t);
+		ping_train(t);
 	tls_trim(t->tls); /* quiet for a while: give the send buffer back */
 }
 
@@ -934,7 +954,7 @@ void tunnel_get_info(const struct tunnel *t, struct tunnel_info *i)
 	memset(i, 0, sizeof(*i));
 	i->up = t->state == T_UP;
 	i->since = t->since;
-	i->srtt = t->srtt;
+	i->srtt = t->rtt.srtt;
 	i->tx = t->tx_bytes;
 	i->rx = t->rx_bytes;
 	if (i->up)
