@@ -13,6 +13,14 @@ static const struct stream_ops flow_stream_ops;
 
 /* Below this a round trip is mostly scheduling noise. */
 #define MIN_RTT_FLOOR 0.0001
+/* A flow held back by its window moves one window per one to two round
+ * trips: two when the sender paces its packets over the round trip, as
+ * BBR does with a flow that cannot fill the path. The window doubles
+ * while it holds fewer round trips of data than this, so that it grows
+ * in the paced case too (at 2 exactly it grew only when noise helped:
+ * 256 KiB over 100 ms moved 5.5 MB/s), while on a 0.1 ms path it stays
+ * at 256 KiB up to 1 GB/s. */
+#define WINDOW_RTTS 2.5
 
 static struct flow *of_stream(struct stream *s)
 {
@@ -82,9 +90,9 @@ static void measure_rate(struct flow *f, ev_tstamp now, ev_tstamp rtt)
 }
 
 /* Return credit once half the window reached the socket. The window
- * doubles (up to max-window) while it holds less than two round trips
- * of data at the rate the flow is delivered: then it is what limits the
- * flow, as on a long path. A flow limited by something else (a slow
+ * doubles (up to max-window) while it holds less than WINDOW_RTTS
+ * round trips of data at the rate the flow is delivered: then it is
+ * what limits the flow, as on a long path. A flow limited by something else (a slow
  * reader, a busy CPU) keeps its window, since a bigger one would only
  * queue more bytes of it in the tunnel, ahead of every other flow's
  * frames. The round trip is the path's minimum (one measured behind our
@@ -106,7 +114,7 @@ static void maybe_window(struct flow *f)
 	measure_rate(f, now, rtt);
 	incr = f->delivered;
 	if (f->window < p->max_window && f->rate > 0 &&
-	    f->window < 2 * f->rate * rtt) {
+	    f->window < WINDOW_RTTS * f->rate * rtt) {
 		uint32_t grow = MIN(f->window, p->max_window - f->window);
 
 		f->window += grow;
