@@ -55,12 +55,12 @@ int conf_parse_uint(const char *s, unsigned long min, unsigned long max,
 		    unsigned long *out);
 /* "30", "30s", "5m", "1h", "250ms" into milliseconds. */
 int conf_parse_duration_ms(const char *s, unsigned long *ms);
-/* A directive's duration, 100 ms to max_ms, into seconds; or -1 with a
- * message in err. The usual bounds: */
-#define CONF_HOUR_MS 3600000ul
-#define CONF_DAY_MS 86400000ul
+/* A directive's duration, 100 ms to max_ms (usually one of the two
+ * bounds below), into seconds; or -1 with a message in err. */
 int conf_seconds(const char *s, unsigned long max_ms, double *out, char *err,
 		 size_t n);
+#define CONF_HOUR_MS 3600000ul
+#define CONF_DAY_MS 86400000ul
 /* "262144", "256k", "4M" into bytes. */
 int conf_parse_size(const char *s, unsigned long *bytes);
 

@@ -92,10 +92,10 @@ static void measure_rate(struct flow *f, ev_tstamp now, ev_tstamp rtt)
 /* Return credit once half the window reached the socket. The window
  * doubles (up to max-window) while it holds less than WINDOW_RTTS
  * round trips of data at the rate the flow is delivered: then it is
- * what limits the flow, as on a long path. A flow limited by something else (a slow
- * reader, a busy CPU) keeps its window, since a bigger one would only
- * queue more bytes of it in the tunnel, ahead of every other flow's
- * frames. The round trip is the path's minimum (one measured behind our
+ * what limits the flow, as on a long path. A flow limited by something
+ * else (a slow reader, a busy CPU) keeps its window, since a bigger one
+ * would only queue more bytes of it in the tunnel, ahead of every other
+ * flow's frames. The round trip is the path's minimum (one measured behind our
  * own queue would grow the window, which grows the queue), and never
  * taken below MIN_RTT_FLOOR: scheduling noise on a busy host. */
 static void maybe_window(struct flow *f)

@@ -504,14 +504,16 @@ static void ping_train(struct tunnel *t)
 static void got_pong(struct tunnel *t, const struct frame *f)
 {
 	ev_tstamp sent, rtt, now = ev_time();
+	int last; /* the answer to our latest PING */
 
 	memcpy(&sent, f->payload, sizeof(sent));
 	rtt = now - sent;
 	if (rtt < 0 || rtt > 600)
 		return; /* not one of ours */
-	rtt_sample(&t->rtt, rtt, now, sent == t->ping_sent &&
+	last = sent == t->ping_sent;
+	rtt_sample(&t->rtt, rtt, now, last &&
 		   t->tx_bytes + t->rx_bytes - t->ping_mark <= QUIET_BYTES);
-	if (sent == t->ping_sent && t->train_left > 0) {
+	if (last && t->train_left > 0) {
 		t->train_left--;
 		ping(t);
 	}
