@@ -1,7 +1,9 @@
 #include "flow.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -89,6 +91,18 @@ static void measure_rate(struct flow *f, ev_tstamp now, ev_tstamp rtt)
 	f->rate_since = now;
 }
 
+/* Whether the kernel holds more than half a window of our writes unsent:
+ * the socket's reader (or its path) then limits the flow, not the
+ * window, though the bytes a send buffer soaks up at first count as
+ * delivered (to a slow reader, megabytes of them). */
+static int socket_backlogged(const struct flow *f)
+{
+	int unsent;
+
+	return ioctl(f->fd, SIOCOUTQNSD, &unsent) == 0 &&
+	       (uint32_t)unsent > f->window / 2;
+}
+
 /* Return credit once half the window reached the socket. The window
  * doubles (up to max-window) while it holds less than WINDOW_RTTS
  * round trips of data at the rate the flow is delivered: then it is
@@ -114,7 +128,7 @@ static void maybe_window(struct flow *f)
 	measure_rate(f, now, rtt);
 	incr = f->delivered;
 	if (f->window < p->max_window && f->rate > 0 &&
-	    f->window < WINDOW_RTTS * f->rate * rtt) {
+	    f->window < WINDOW_RTTS * f->rate * rtt && !socket_backlogged(f)) {
 		uint32_t grow = MIN(f->window, p->max_window - f->window);
 
 		f->window += grow;
@@ -396,6 +410,7 @@ static void stream_info(struct stream *s, struct stream_info *i)
 	i->up = flow_bytes_up(f);
 	i->down = flow_bytes_down(f);
 	i->buffered = buf_len(&f->out);
+	i->window = f->window;
 	i->state = !f->relaying || (!f->server_side && !f->result_seen) ?
 		   "opening" :
 		   f->rd_eof && f->fin_rcvd ? "closing" :

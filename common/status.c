@@ -138,9 +138,13 @@ void status_flows(struct buf *b, struct tunnel *t, int json)
 		status_printf(b, ",\"destination\":");
 		status_json_str(b, dst);
 		status_printf(b, ",\"age\":%.1f,\"bytes_up\":%llu,"
-			      "\"bytes_down\":%llu,\"state\":\"%s\"}",
+			      "\"bytes_down\":%llu,\"state\":\"%s\"",
 			      now - i->start, (unsigned long long)i->up,
 			      (unsigned long long)i->down, i->state);
+		if (i->window)
+			status_printf(b, ",\"window\":%lu",
+				      (unsigned long)i->window);
+		buf_put_u8(b, '}');
 	}
 	if (json)
 		buf_put_u8(b, ']');

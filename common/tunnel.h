@@ -25,6 +25,7 @@ struct stream_info {
 	uint64_t up, down;     /* bytes toward the server / back */
 	const char *state;
 	size_t buffered;       /* received, not yet taken by the socket */
+	uint32_t window;       /* TCP: our receive window now (0: none) */
 };
 
 struct stream_ops {
