@@ -83,6 +83,7 @@ static void measure_rate(struct flow *f, ev_tstamp now, ev_tstamp rtt)
 {
 	ev_tstamp span = now - f->rate_since;
 
+	f->rate_bytes += f->delivered;
 	if (span < MAX(RATE_SPAN, 4 * rtt))
 		return;
 	f->rate = (double)f->rate_bytes / span;
@@ -102,23 +103,7 @@ static int socket_backlogged(const struct flow *f)
 	       (uint32_t)unsent > f->window / 2;
 }
 
-/* The credit the peer may be given now. The window bounds the bytes in
- * the tunnel, not those already read out of it: credit for a frame goes
- * back once it is read, before its bytes are written to the socket, so
- * the peer's next burst is on its way during our write() (waiting for
- * the write left a single upload's sender without credit a quarter of
- * the time). What the socket has not taken counts only past half a
- * window, so a stalled reader stops the flow with at most one and a half
- * windows held here. */
-static uint32_t grantable(const struct flow *f)
-{
-	size_t held = buf_len(&f->out), hold = f->window / 2;
-	uint64_t used = (uint64_t)f->rcv_avail + (held > hold ? held - hold : 0);
-
-	return used < f->window ? f->window - (uint32_t)used : 0;
-}
-
-/* Return credit once half a window is due. The window
+/* Return credit once half the window reached the socket. The window
  * doubles (up to max-window) while it holds less than WINDOW_RTTS
  * round trips of data at the rate the flow is delivered: then it is
  * what limits the flow, as on a long path. A flow limited by something
@@ -135,13 +120,13 @@ static void maybe_window(struct flow *f)
 	uint8_t b[FRAME_HDR_LEN + 4];
 	ev_tstamp now, rtt;
 
-	if (!t || f->fin_rcvd || !f->relaying ||
-	    (incr = grantable(f)) < f->window / 2)
+	if (!t || f->delivered < f->window / 2 || f->fin_rcvd)
 		return;
 	p = tunnel_params(t);
 	now = ev_now(f->loop);
 	rtt = MAX(tunnel_min_rtt(t), MIN_RTT_FLOOR);
 	measure_rate(f, now, rtt);
+	incr = f->delivered;
 	if (f->window < p->max_window && f->rate > 0 &&
 	    f->window < WINDOW_RTTS * f->rate * rtt && !socket_backlogged(f)) {
 		uint32_t grow = MIN(f->window, p->max_window - f->window);
@@ -152,6 +137,7 @@ static void maybe_window(struct flow *f)
 		f->rate_bytes = 0;
 		f->rate_since = now;
 	}
+	f->delivered = 0;
 	f->rcv_avail += incr;
 	frame_window(b, sizeof(b), f->s.id, incr);
 	tunnel_send(t, b, sizeof(b));
@@ -262,7 +248,7 @@ static void write_out(struct flow *f)
 	}
 	buf_consume(&f->out, (size_t)n);
 	tunnel_buffered(f->s.t, -(long)n);
-	f->rate_bytes += (uint64_t)n;
+	f->delivered += (uint32_t)n;
 	f->down_bytes += (uint64_t)n;
 	if (buf_len(&f->out)) {
 		ev_io_start(f->loop, &f->wio);
@@ -314,7 +300,7 @@ static void got_data(struct flow *f, const struct frame *fr)
 			}
 			n = 0;
 		}
-		f->rate_bytes += (uint64_t)n;
+		f->delivered += (uint32_t)n;
 		f->down_bytes += (uint64_t)n;
 	}
 	if ((size_t)n < len) {
@@ -479,7 +465,7 @@ static void flow_init(struct flow *f, struct tunnel *t,
 	f->ops = ops;
 	f->loop = tunnel_loop(t);
 	f->fd = fd;
-	buf_init(&f->out, tunnel_params(t)->max_window / 2 * 3);
+	buf_init(&f->out, tunnel_params(t)->max_window);
 	f->window = tunnel_params(t)->window;
 	f->rcv_avail = f->window;
 	f->credit = tunnel_peer_window(t);

@@ -40,8 +40,9 @@ struct flow {
 	uint32_t credit;       /* DATA bytes we may still send */
 	uint32_t window;       /* our receive window */
 	uint32_t rcv_avail;    /* DATA bytes the peer may still send */
-	double rate;           /* bytes/s written to the socket (0: not yet) */
-	uint64_t rate_bytes;   /* written to the socket since rate_since */
+	uint32_t delivered;    /* written to the socket since last WINDOW */
+	double rate;           /* bytes/s delivered (0: not measured yet) */
+	uint64_t rate_bytes;   /* delivered since rate_since */
 	ev_tstamp rate_since;
 	unsigned relaying : 1, rd_eof : 1, fin_rcvd : 1, wr_shut : 1;
 	unsigned server_side : 1;

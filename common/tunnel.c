@@ -731,9 +731,6 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 		t->dispatching++;
 		rc = do_read(t);
-		/* the credit for what was read goes out before the writes */
-		if (!rc && buf_len(&t->ctl) && t->out_head)
-			rc = flush(t);
 		if (!rc)
 			deliver_all(t);
 		if (!--t->dispatching && t->down_pending) {
