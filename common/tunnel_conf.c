@@ -31,7 +31,7 @@ void tunnel_conf_init(struct tunnel_conf *c, const char *path, int is_server)
 	c->log_level = -1;
 	c->tp.is_server = is_server;
 	c->tp.window = 256u << 10;
-	c->tp.max_window = 4u << 20;
+	c->tp.max_window = 8u << 20;
 	c->tp.keepalive = 10;
 	c->tp.timeout = 30;
 	c->tp.handshake_timeout = 10;
