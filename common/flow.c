@@ -109,9 +109,9 @@ static int socket_backlogged(const struct flow *f)
  * what limits the flow, as on a long path. A flow limited by something
  * else (a slow reader, a busy CPU) keeps its window, since a bigger one
  * would only queue more bytes of it in the tunnel, ahead of every other
- * flow's frames. The round trip is the path's minimum (one measured behind our
- * own queue would grow the window, which grows the queue), and never
- * taken below MIN_RTT_FLOOR: scheduling noise on a busy host. */
+ * flow's frames. The round trip is the path's minimum (one measured
+ * behind our own queue would grow the window, which grows the queue),
+ * and never taken below MIN_RTT_FLOOR: scheduling noise on a busy host. */
 static void maybe_window(struct flow *f)
 {
 	struct tunnel *t = f->s.t;

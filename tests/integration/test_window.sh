@@ -30,21 +30,18 @@ stop client
 spawn client "$BUILD/proxy-client" -c "$PROFILE" \
 	--socks "127.0.0.1:$SOCKS_PORT" -v debug
 
-# status --json, one fact per line: "rtt_ms=N", then "flow DOWN WINDOW"
-# for each TCP flow to the source.
-STATUS_FACTS='
-import json, sys
-d = json.load(open(sys.argv[1]))
-print("state=%s" % d["tunnel"]["state"])
-print("rtt_ms=%s" % d["tunnel"].get("rtt_ms", 0))
-for f in d["flows"]:
-    if f["kind"] == "TCP" and f["destination"] == sys.argv[2]:
-        print("flow %d %d" % (f["bytes_down"], f["window"]))
-'
-facts() {	# status --json of the client, as the lines above, in $TMP/facts
+# status --json as status_parse.py reads it ("state=", "rtt_ms=", its
+# "flow ..." and "window SOURCE DESTINATION BYTES" lines), in $TMP/facts
+# with the flows to the source as "flow DOWN WINDOW"
+facts() {
 	"$BUILD/proxy-client" status -c "$PROFILE" --json >"$TMP/status" 2>&1 &&
-		"$PY" -c "$STATUS_FACTS" "$TMP/status" "127.0.0.2:$SRC" \
-			>"$TMP/facts" 2>&1
+		"$PY" "$H/status_parse.py" client "$TMP/status" >"$TMP/parsed" &&
+		awk -v d="127.0.0.2:$SRC" '
+			$1 == "flow" && $2 == "TCP" && $4 == d { down[$3] = $6 }
+			$1 == "window" && $3 == d { win[$2] = $4 }
+			$1 != "flow" && $1 != "window" { print }
+			END { for (s in down) print "flow", down[s], win[s] }' \
+			"$TMP/parsed" >"$TMP/facts"
 }
 far_up() {	# the tunnel is up and its round trip shows the relay
 	facts && grep -qx 'state=up' "$TMP/facts" &&
@@ -75,7 +72,7 @@ wait_grown() {
 check "window: a fast download over 40 ms grows its window past 256 KiB" \
 	wait_grown
 stop fast
-gone() { facts && ! grep -q '^flow' "$TMP/facts"; }
+gone() { facts && ! grep -q '^flow ' "$TMP/facts"; }
 check "window: the fast download's flow is gone" wait_for 10 gone
 
 # ---- a download read at 256 KiB/s: its window stays

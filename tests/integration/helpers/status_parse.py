@@ -6,7 +6,9 @@ usage:
       prints "format=table|json", "state=", "server=", "tls=", "flows=N"
       (the count the tunnel reports), "rows=N" (flows listed) and one line
       per listed flow: "flow KIND SOURCE DESTINATION UP DOWN STATE", bytes
-      as integers (from the table: the shown figure times its unit).
+      as integers (from the table: the shown figure times its unit). From
+      JSON also "rtt_ms=" and, after each TCP flow's line, "window SOURCE
+      DESTINATION BYTES" (its receive window).
   status_parse.py server FILE
       prints "format=", "connected=N" and one line per client:
       "client USER PEER flows=N sent=N received=N".
@@ -80,14 +82,15 @@ def client_json(text):
     j = json.loads(text)
     t = j["tunnel"]
     return {"format": "json", "state": t["state"], "server": t["server"],
-            "tls": t["tls"], "flows": t["flows"],
+            "tls": t["tls"], "flows": t["flows"], "rtt_ms": t.get("rtt_ms"),
             "sent": (t["bytes_sent"], 0),
             "received": (t["bytes_received"], 0),
             "flows_list": [{"kind": f["kind"], "source": f["source"],
                             "destination": f["destination"],
                             "up": (f["bytes_up"], 0),
                             "down": (f["bytes_down"], 0),
-                            "state": f["state"]} for f in j["flows"]]}
+                            "state": f["state"], "window": f.get("window")}
+                           for f in j["flows"]]}
 
 
 def server_table(text):
@@ -136,11 +139,16 @@ def show(kind, d):
         print("server=%s" % d["server"])
         print("tls=%s" % d["tls"])
         print("flows=%d" % d["flows"])
+        if d.get("rtt_ms") is not None:
+            print("rtt_ms=%s" % d["rtt_ms"])
         print("rows=%d" % len(d["flows_list"]))
         for f in d["flows_list"]:
             print("flow %s %s %s %d %d %s" % (
                 f["kind"], f["source"], f["destination"], f["up"][0],
                 f["down"][0], f["state"]))
+            if f.get("window") is not None:
+                print("window %s %s %d" % (f["source"], f["destination"],
+                                           f["window"]))
     else:
         print("connected=%d" % d["connected"])
         for c in d["clients"]:

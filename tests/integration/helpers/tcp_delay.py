@@ -27,6 +27,8 @@ class Way:
         self.held = 0
         self.eof = False                # src ended (queued as b"")
         self.done = False               # the end was passed on
+        self.blocked = False            # dst took less than was due
+        self.peer = None                # the other direction
 
     def read(self, now, delay):
         try:
@@ -119,7 +121,6 @@ def main():
                     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 up, down = Way(c, u), Way(u, c)
                 up.peer, down.peer = down, up
-                up.blocked = down.blocked = False
                 ways += [up, down]
         readable = {k.fileobj for k, ev in events if ev & selectors.EVENT_READ}
         for w in ways:
