@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <ev.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "util.h"
 
 #define CMD_MAX 256
@@ -207,6 +209,65 @@ int ctl_query(const char *path, const char *cmd, char *err, size_t n)
 		fwrite(buf, 1, (size_t)r, stdout);
 	close(fd);
 	return 0;
+}
+
+int ctl_status_main(const char *prog, ctl_path_fn path_of, int argc,
+		    char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "control", required_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *control = NULL;
+	char *path, err[CONF_ERR_MAX];
+	int json = 0, c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:j", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'C':
+			control = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			fprintf(stderr, "usage: %s status [-c FILE | --control "
+				"PATH] [--json]\n", prog);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s status: unexpected '%s'\n", prog,
+			argv[optind]);
+		return 2;
+	}
+	if (!control && !config) {
+		fprintf(stderr, "%s status: give the config file (-c FILE) or "
+			"the socket (--control PATH)\n", prog);
+		return 2;
+	}
+	path = control ? xstrdup(control) : path_of(config, err, sizeof(err));
+	if (!path) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return 1;
+	}
+	if (!path[0]) {
+		fprintf(stderr, "%s status: %s has 'control none'\n", prog,
+			config);
+		free(path);
+		return 1;
+	}
+	rc = ctl_query(path, json ? "status json" : "status", err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "%s status: %s\n", prog, err);
+	free(path);
+	return rc ? 1 : 0;
 }
 
 void ctl_default_path(const char *prog, const char *conf_path, char *out,

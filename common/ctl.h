@@ -22,6 +22,15 @@ void ctl_close(struct ctl *c);
 /* Sends cmd and copies the reply to stdout. 0, or -1 with err set. */
 int ctl_query(const char *path, const char *cmd, char *err, size_t n);
 
+/* Looks up the control socket of the config file conf: a copy of its
+ * path ("" for 'control none'), or NULL with err set. */
+typedef char *(*ctl_path_fn)(const char *conf, char *err, size_t n);
+
+/* The `status` subcommand of both daemons, argv[0] being "status":
+ * [-c FILE | --control PATH] [--json]. The exit status. */
+int ctl_status_main(const char *prog, ctl_path_fn path_of, int argc,
+		    char **argv);
+
 /* Where prog keeps its socket for a config file when the config names
  * none: /run/proxy/ as root, else $XDG_RUNTIME_DIR or /tmp. */
 void ctl_default_path(const char *prog, const char *conf_path, char *out,

@@ -156,60 +156,6 @@ static int run(struct client_conf *conf, const char *conf_path,
 	return 0;
 }
 
-/* proxy-client status [-c FILE | --control PATH] [--json] */
-static int status_main(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "control", required_argument, NULL, 'C' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config = NULL;
-	char *path = NULL, err[CONF_ERR_MAX];
-	int json = 0, c, rc;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:C:j", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'C':
-			free(path);
-			path = xstrdup(optarg);
-			break;
-		case 'j':
-			json = 1;
-			break;
-		default:
-			fputs("usage: proxy-client status [-c FILE | --control "
-			      "PATH] [--json]\n", stderr);
-			return 2;
-		}
-	}
-	if (!path && !config) {
-		fputs("proxy-client status: give the profile (-c FILE) or the "
-		      "socket (--control PATH)\n", stderr);
-		return 2;
-	}
-	if (!path && !(path = client_conf_control_path(config, err,
-							 sizeof(err)))) {
-		fprintf(stderr, "proxy-client: %s\n", err);
-		return 1;
-	}
-	if (!path[0]) {
-		fprintf(stderr, "proxy-client: %s has 'control none'\n", config);
-		free(path);
-		return 1;
-	}
-	rc = ctl_query(path, json ? "status json" : "status", err, sizeof(err));
-	if (rc)
-		fprintf(stderr, "proxy-client status: %s\n", err);
-	free(path);
-	return rc ? 1 : 0;
-}
-
 /* A command-line address replaces the profile's. */
 static int override(const char *opt, uint16_t port, int name_ok,
 		    struct addr *a)
@@ -247,7 +193,8 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "rules"))
 		return rules_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "status"))
-		return status_main(argc - 1, argv + 1);
+		return ctl_status_main("proxy-client", client_conf_control_path,
+				       argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "c:s:S:r:u:v:th", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

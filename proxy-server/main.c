@@ -133,43 +133,8 @@ static int cmd_revoke(int argc, char **argv)
 
 static int cmd_status(int argc, char **argv)
 {
-	const char *config = NULL;
-	char *path = NULL, err[CONF_ERR_MAX];
-	int json = 0, rc;
-
-	for (int i = 1; i < argc; i++) {
-		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) &&
-		    i + 1 < argc) {
-			config = argv[++i];
-		} else if (!strcmp(argv[i], "--control") && i + 1 < argc) {
-			free(path);
-			path = xstrdup(argv[++i]);
-		} else if (!strcmp(argv[i], "--json")) {
-			json = 1;
-		} else {
-			fprintf(stderr, "proxy-server status: unexpected '%s'\n",
-				argv[i]);
-			free(path);
-			return usage(2);
-		}
-	}
-	if (!path && !config) {
-		fprintf(stderr, "proxy-server status: give the config (-c FILE) "
-			"or the socket (--control PATH)\n");
-		return 2;
-	}
-	if (!path && !(path = server_conf_control_path(config, err,
-							 sizeof(err)))) {
-		fprintf(stderr, "proxy-server: %s\n", err);
-		return 1;
-	}
-	rc = path[0] ? ctl_query(path, json ? "status json" : "status", err,
-				 sizeof(err)) : -1;
-	if (rc)
-		fprintf(stderr, "proxy-server status: %s\n",
-			path[0] ? err : "the config has 'control none'");
-	free(path);
-	return rc ? 1 : 0;
+	return ctl_status_main("proxy-server", server_conf_control_path, argc,
+			       argv);
 }
 
 static const struct subcommand {
