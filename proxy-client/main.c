@@ -190,11 +190,16 @@ int main(int argc, char **argv)
 	struct client_conf conf;
 	char err[CONF_ERR_MAX];
 
-	if (argc > 1 && !strcmp(argv[1], "rules"))
+	/* getopt starts its messages with argv[0]: the whole command */
+	if (argc > 1 && !strcmp(argv[1], "rules")) {
+		argv[1] = "proxy-client rules";
 		return rules_main(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "status"))
+	}
+	if (argc > 1 && !strcmp(argv[1], "status")) {
+		argv[1] = "proxy-client status";
 		return ctl_status_main("proxy-client", client_conf_control_path,
 				       argc - 1, argv + 1);
+	}
 	while ((c = getopt_long(argc, argv, "c:s:S:r:u:v:th", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

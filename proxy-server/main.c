@@ -210,9 +210,16 @@ int main(int argc, char **argv)
 	int level = -1, test_only = 0, c;
 
 	if (argc > 1 && argv[1][0] != '-') {
-		for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
-			if (!strcmp(argv[1], subcommands[i].name))
-				return subcommands[i].run(argc - 1, argv + 1);
+		for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++) {
+			static char cmd[64];
+
+			if (strcmp(argv[1], subcommands[i].name))
+				continue;
+			/* getopt starts its messages with argv[0] */
+			snprintf(cmd, sizeof(cmd), "proxy-server %s", argv[1]);
+			argv[1] = cmd;
+			return subcommands[i].run(argc - 1, argv + 1);
+		}
 		fprintf(stderr, "proxy-server: unknown command '%s'\n", argv[1]);
 		return usage(2);
 	}

@@ -241,6 +241,8 @@ for prog in proxy-client proxy-server; do
 		--control "$TMP/missing.sock" stray
 	check "status: $prog status with an unknown option: exit 2" \
 		bad_usage $prog "usage: $prog status" --bogus
+	check "status: $prog status names the whole command for a bad option" \
+		bad_usage $prog "$prog status: unrecognized option '--bogus'" --bogus
 done
 
 # ---- the download ends: one info line per flow in both logs
