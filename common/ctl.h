@@ -26,7 +26,7 @@ int ctl_query(const char *path, const char *cmd, char *err, size_t n);
  * path ("" for 'control none'), or NULL with err set. */
 typedef char *(*ctl_path_fn)(const char *conf, char *err, size_t n);
 
-/* The `status` subcommand of both daemons, argv[0] being "status":
+/* The `status` subcommand of both daemons, argv[0] "PROG status":
  * [-c FILE | --control PATH] [--json]. The exit status. */
 int ctl_status_main(const char *prog, ctl_path_fn path_of, int argc,
 		    char **argv);

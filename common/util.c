@@ -74,3 +74,18 @@ void malloc_keep_buffers(void)
 	mallopt(M_TRIM_THRESHOLD, 8 << 20);
 #endif
 }
+
+int subcommand_run(const char *prog, const struct subcommand *cmds,
+		   size_t n, int argc, char **argv)
+{
+	static char name[64];
+
+	for (size_t i = 0; argc > 1 && i < n; i++) {
+		if (strcmp(argv[1], cmds[i].name))
+			continue;
+		snprintf(name, sizeof(name), "%s %s", prog, argv[1]);
+		argv[1] = name;
+		return cmds[i].run(argc - 1, argv + 1);
+	}
+	return -1;
+}

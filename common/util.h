@@ -45,6 +45,18 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
+/* A word after the program name that names a command of its own. */
+struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+};
+
+/* Runs the command argv[1] names with argv + 1, whose argv[0] then
+ * reads "PROG NAME": getopt starts its messages with it. The command's
+ * exit status, or -1 when no command has that name. */
+int subcommand_run(const char *prog, const struct subcommand *cmds,
+		   size_t n, int argc, char **argv);
+
 /* O_NONBLOCK and FD_CLOEXEC on an fd; 0 or -errno. */
 /* Daemons: keep freed buffer memory for the next burst (see util.c). */
 void malloc_keep_buffers(void);

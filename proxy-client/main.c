@@ -156,6 +156,17 @@ static int run(struct client_conf *conf, const char *conf_path,
 	return 0;
 }
 
+static int cmd_status(int argc, char **argv)
+{
+	return ctl_status_main("proxy-client", client_conf_control_path, argc,
+			       argv);
+}
+
+static const struct subcommand subcommands[] = {
+	{ "rules", rules_main },
+	{ "status", cmd_status },
+};
+
 /* A command-line address replaces the profile's. */
 static int override(const char *opt, uint16_t port, int name_ok,
 		    struct addr *a)
@@ -190,16 +201,10 @@ int main(int argc, char **argv)
 	struct client_conf conf;
 	char err[CONF_ERR_MAX];
 
-	/* getopt starts its messages with argv[0]: the whole command */
-	if (argc > 1 && !strcmp(argv[1], "rules")) {
-		argv[1] = "proxy-client rules";
-		return rules_main(argc - 1, argv + 1);
-	}
-	if (argc > 1 && !strcmp(argv[1], "status")) {
-		argv[1] = "proxy-client status";
-		return ctl_status_main("proxy-client", client_conf_control_path,
-				       argc - 1, argv + 1);
-	}
+	rc = subcommand_run("proxy-client", subcommands,
+			    ARRAY_SIZE(subcommands), argc, argv);
+	if (rc >= 0)
+		return rc;
 	while ((c = getopt_long(argc, argv, "c:s:S:r:u:v:th", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

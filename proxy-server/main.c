@@ -137,10 +137,7 @@ static int cmd_status(int argc, char **argv)
 			       argv);
 }
 
-static const struct subcommand {
-	const char *name;
-	int (*run)(int argc, char **argv);
-} subcommands[] = {
+static const struct subcommand subcommands[] = {
 	{ "init", cmd_init },
 	{ "add-client", cmd_add_client },
 	{ "revoke", cmd_revoke },
@@ -207,19 +204,13 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *listen = NULL;
-	int level = -1, test_only = 0, c;
+	int level = -1, test_only = 0, c, rc;
 
 	if (argc > 1 && argv[1][0] != '-') {
-		for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++) {
-			static char cmd[64];
-
-			if (strcmp(argv[1], subcommands[i].name))
-				continue;
-			/* getopt starts its messages with argv[0] */
-			snprintf(cmd, sizeof(cmd), "proxy-server %s", argv[1]);
-			argv[1] = cmd;
-			return subcommands[i].run(argc - 1, argv + 1);
-		}
+		rc = subcommand_run("proxy-server", subcommands,
+				    ARRAY_SIZE(subcommands), argc, argv);
+		if (rc >= 0)
+			return rc;
 		fprintf(stderr, "proxy-server: unknown command '%s'\n", argv[1]);
 		return usage(2);
 	}
