@@ -1,7 +1,9 @@
 /* SOCKS5 UDP ASSOCIATE: a UDP socket on the address the application
  * reached us at, one tunnel stream per association, datagrams relayed
  * without copies in either direction. The association ends exactly when
- * its TCP control connection does. */
+ * its TCP control connection does: when the server ends its side for
+ * idleness (udp-timeout), the next datagram opens a new one, as a NAT
+ * makes a new mapping after the old one timed out. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -68,6 +70,23 @@ void socks_udp_free(struct socks_udp *u)
 	free(u);
 }
 
+static const struct stream_ops udp_ops;
+
+/* Opens the association's server side on the tunnel that is up now;
+ * 0 when there is none. */
+static int attach(struct socks_udp *u)
+{
+	struct tunnel *t = client_tunnel(u->ctl->srv->client);
+	uint8_t b[FRAME_HDR_LEN];
+
+	if (!t)
+		return 0;
+	tunnel_attach(t, &u->s, tunnel_next_id(t), &udp_ops);
+	frame_simple(b, sizeof(b), FRAME_UDP_OPEN, u->s.id);
+	tunnel_send(t, b, sizeof(b));
+	return 1;
+}
+
 /* One datagram from the application, read HDR_SHIFT bytes into its slot
  * (longer ones than a frame takes never get here): the frame header goes
  * in front of the SOCKS address, which stays. */
@@ -78,8 +97,6 @@ static int from_app(void *arg, const struct dgram *d)
 	uint8_t *frame;
 	int hl;
 
-	if (!u->s.t)
-		return -1; /* the association left the tunnel */
 	/* only the host that holds the control connection */
 	if (!same_host(d->from, &u->ctl->peer))
 		return 0;
@@ -92,6 +109,10 @@ static int from_app(void *arg, const struct dgram *d)
 	hl = socks5_parse_udp_hdr(d->data, d->len, &h);
 	if (hl < 0 || h.frag != 0)
 		return 0; /* fragments are not supported: dropped */
+	/* the server ended its side while idle: UDP_DATA may follow the
+	 * UDP_OPEN at once, the server reads them in order */
+	if (!u->s.t && !attach(u))
+		return 0; /* no tunnel now: dropped, as a datagram may be */
 	frame = d->data - HDR_SHIFT;
 	frame_put_hdr(frame, FRAME_UDP_DATA, (uint16_t)(d->len - 3), u->s.id);
 	if (!tunnel_send_udp(u->s.t, frame, FRAME_HDR_LEN + d->len - 3))
@@ -145,22 +166,14 @@ static void ctl_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	socks_conn_free(c);
 }
 
-static void got_result(struct socks_udp *u, const struct frame *f)
+/* The server's side is open: tell the application where to send. */
+static void associated(struct socks_udp *u)
 {
 	struct socks_conn *c = u->ctl;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	struct addr bound, unused;
-	uint8_t code;
+	struct addr bound;
 
-	frame_get_result(f, &code, &unused);
-	if (code != PROTO_OK) {
-		log_info("udp %u: refused by server (reply %u)", u->s.id, code);
-		tunnel_detach(&u->s);
-		socks_reply(c, code, NULL);
-		socks_conn_free(c);
-		return;
-	}
 	getsockname(u->fd, (struct sockaddr *)&ss, &sl);
 	addr_from_sockaddr(&bound, (struct sockaddr *)&ss);
 	socks_reply(c, PROTO_OK, &bound);
@@ -176,17 +189,34 @@ static void got_result(struct socks_udp *u, const struct frame *f)
 static void frame_cb(struct stream *s, const struct frame *f)
 {
 	struct socks_udp *u = container_of(s, struct socks_udp, s);
+	struct addr unused;
+	uint8_t code;
 
 	switch (f->type) {
 	case FRAME_RESULT:
-		if (u->ctl->state == S_OPENING)
-			got_result(u, f);
+		frame_get_result(f, &code, &unused);
+		if (code != PROTO_OK) {
+			log_info("udp %u: refused by server (reply %u)", s->id,
+				 code);
+			tunnel_detach(s);
+			if (u->ctl->state == S_OPENING)
+				socks_reply(u->ctl, code, NULL);
+			socks_conn_free(u->ctl);
+		} else if (u->ctl->state == S_OPENING) {
+			associated(u);
+		}
 		break;
 	case FRAME_UDP_DATA:
 		got_datagram(u, f);
 		break;
 	case FRAME_RST:
 		tunnel_detach(s);
+		if (u->ctl->state == S_UDP &&
+		    frame_get_code(f) == PROTO_TTL_EXPIRED) {
+			log_debug("socks: udp %u: idle at the server; the next "
+				  "datagram opens it again", s->id);
+			break;
+		}
 		socks_conn_free(u->ctl);
 		break;
 	default:

@@ -1,0 +1,94 @@
+"""One SOCKS5 UDP association kept across a quiet spell, and a datagram
+addressed by name (ATYP 3).
+
+usage: udp_idle.py SOCKS_PORT ECHO_HOST ECHO_PORT IDLE_SECONDS NAME NAME_PORT
+
+Steps, each printed as one key=value observation line (the test asserts):
+  assoc_rep        REP of the UDP ASSOCIATE
+  before=reply     a datagram to ECHO_HOST:ECHO_PORT came back
+  ctl_after_idle   after IDLE_SECONDS without traffic, the TCP control
+                   connection is still open | closed
+  after_idle       then a datagram on the same relay port: reply | noreply
+  after_idle_src   the source address in that reply's header
+  name             a datagram to NAME:NAME_PORT (ATYP 3): reply | noreply
+  name_src         the source address in that reply's header (an address:
+                   the server resolved the name)
+SOCKS host is 127.0.0.1.
+"""
+import errno
+import os
+import socket
+import sys
+import time
+
+import s5
+
+
+def exchange(u, relay, host, port, payload, wait=3.0):
+    """Sends one datagram, returns the parsed reply or None on timeout."""
+    u.sendto(s5.udp_header(host, port) + payload, relay)
+    u.settimeout(wait)
+    try:
+        while True:
+            data, _ = u.recvfrom(65535)
+            r = s5.parse_udp(data)
+            if r[3] == payload:
+                return r
+    except socket.timeout:
+        return None
+
+
+def still_open(sock):
+    """Whether the peer has neither closed nor reset a quiet connection."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:
+        return True
+    except OSError as e:
+        return e.errno not in (errno.ECONNRESET, errno.EPIPE)
+
+
+def main():
+    socks_port = int(sys.argv[1])
+    host, port = sys.argv[2], int(sys.argv[3])
+    idle = float(sys.argv[4])
+    name, name_port = sys.argv[5], int(sys.argv[6])
+    ctl = s5.open_conn("127.0.0.1", socks_port)
+    s5.greet(ctl)
+    rep, bh, bp = s5.request(ctl, 3, "0.0.0.0", 0)
+    print("assoc_rep=%02x" % rep)
+    if rep != 0:
+        return 0
+    relay = ("127.0.0.1" if bh in ("0.0.0.0", "::") else bh, bp)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+
+    r = exchange(u, relay, host, port, b"before " + os.urandom(8))
+    print("before=%s" % ("noreply" if r is None else "reply"))
+    sys.stdout.flush()
+    time.sleep(idle)
+    print("ctl_after_idle=%s" % ("open" if still_open(ctl) else "closed"))
+    r = exchange(u, relay, host, port, b"after " + os.urandom(8))
+    print("after_idle=%s" % ("noreply" if r is None else "reply"))
+    if r is not None:
+        print("after_idle_src=%s:%d" % (r[1], r[2]))
+    payload = b"name " + os.urandom(8)
+    u.sendto(b"\x00\x00\x00" + s5.encode_addr(name, name_port, True) + payload,
+             relay)
+    u.settimeout(3.0)
+    try:
+        while True:
+            r = s5.parse_udp(u.recvfrom(65535)[0])
+            if r[3] == payload:
+                break
+    except socket.timeout:
+        r = None
+    print("name=%s" % ("noreply" if r is None else "reply"))
+    if r is not None:
+        print("name_src=%s:%d" % (r[1], r[2]))
+    ctl.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
