@@ -141,23 +141,72 @@ static int load_cert_key(struct tls_ctx *c, const struct tls_params *p,
 	return 0;
 }
 
-static int load_crl(struct tls_ctx *c, char *err, size_t n)
+int tls_pem_check(const char *pem, enum tls_pem kind, char *err, size_t n)
 {
-	struct stat st;
+	BIO *bio = pem_bio(pem);
+	EVP_PKEY *key = NULL;
+	X509 *x = NULL;
+
+	if (kind == TLS_PEM_KEY)
+		key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	else
+		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (!key && !x) {
+		set_ssl_err(err, n, kind == TLS_PEM_KEY ?
+			    "no private key (PEM) found" :
+			    "no certificate (PEM) found");
+		return -1;
+	}
+	EVP_PKEY_free(key);
+	X509_free(x);
+	return 0;
+}
+
+/* The list in the file at path, and the file's identity in *st. */
+static X509_CRL *read_crl(const char *path, struct stat *st, char *err,
+			  size_t n)
+{
 	X509_CRL *crl;
 	FILE *f;
 
-	f = fopen(c->crl_path, "r");
-	if (!f || fstat(fileno(f), &st)) {
-		snprintf(err, n, "crl: %s: %s", c->crl_path, strerror(errno));
+	f = fopen(path, "re");
+	if (!f || fstat(fileno(f), st)) {
+		snprintf(err, n, "%s: %s", path, strerror(errno));
 		if (f)
 			fclose(f);
-		return -1;
+		return NULL;
 	}
 	crl = PEM_read_X509_CRL(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!crl) {
-		set_ssl_err(err, n, "crl: cannot read revocation list");
+		char what[300];
+
+		snprintf(what, sizeof(what), "%s: no revocation list (PEM) in it",
+			 path);
+		set_ssl_err(err, n, what);
+	}
+	return crl;
+}
+
+int tls_crl_check(const char *path, char *err, size_t n)
+{
+	struct stat st;
+	X509_CRL *crl = read_crl(path, &st, err, n);
+
+	X509_CRL_free(crl);
+	return crl ? 0 : -1;
+}
+
+static int load_crl(struct tls_ctx *c, char *err, size_t n)
+{
+	struct stat st;
+	X509_CRL *crl;
+	char why[256];
+
+	crl = read_crl(c->crl_path, &st, why, sizeof(why));
+	if (!crl) {
+		snprintf(err, n, "crl: %s", why);
 		return -1;
 	}
 	if (!c->ca_key || X509_CRL_verify(crl, c->ca_key) != 1) {

@@ -30,6 +30,17 @@ struct tls_params {
 struct tls_ctx;
 struct tls;
 
+/* What a PEM directive must hold: certificates (ca), a certificate
+ * (cert), a private key (key). */
+enum tls_pem { TLS_PEM_CA, TLS_PEM_CERT, TLS_PEM_KEY };
+
+/* Whether pem holds what kind wants, so a config check can name the
+ * line; whether they fit together is for tls_ctx_*() to say. */
+int tls_pem_check(const char *pem, enum tls_pem kind, char *err,
+		  size_t errlen);
+/* Whether the file at path holds a revocation list in PEM. */
+int tls_crl_check(const char *path, char *err, size_t errlen);
+
 struct tls_ctx *tls_ctx_server(const struct tls_params *p, char *err,
 			       size_t errlen);
 struct tls_ctx *tls_ctx_client(const struct tls_params *p, char *err,

@@ -12,6 +12,7 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "tls.h"
 #include "util.h"
 
 #define PEM_MAX (1u << 20)
@@ -102,9 +103,10 @@ char *read_text_file(const char *path, size_t max, char *err, size_t n)
 
 /* Inline block, or a file named relative to the config. */
 static int set_pem(struct tunnel_conf *c, char **dst, const struct conf_line *l,
-		   int secret, char *err, size_t n)
+		   enum tls_pem kind, char *err, size_t n)
 {
-	char *path, *text;
+	int secret = kind == TLS_PEM_KEY;
+	char *path, *text, why[CONF_ERR_MAX];
 	struct stat st;
 
 	if (*dst) {
@@ -120,6 +122,8 @@ static int set_pem(struct tunnel_conf *c, char **dst, const struct conf_line *l,
 				 l->file);
 			return -1;
 		}
+		if (tls_pem_check(l->block, kind, err, n))
+			return -1;
 		*dst = xstrdup(l->block);
 		return 0;
 	}
@@ -131,6 +135,11 @@ static int set_pem(struct tunnel_conf *c, char **dst, const struct conf_line *l,
 		return -1;
 	}
 	text = read_text_file(path, PEM_MAX, err, n);
+	if (text && tls_pem_check(text, kind, why, sizeof(why))) {
+		snprintf(err, n, "%s: %s", path, why);
+		free(text);
+		text = NULL;
+	}
 	free(path);
 	if (!text)
 		return -1;
@@ -142,21 +151,21 @@ int tc_set_ca(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	struct tunnel_conf *c = cfg;
 
-	return set_pem(c, &c->ca_pem, l, 0, err, n);
+	return set_pem(c, &c->ca_pem, l, TLS_PEM_CA, err, n);
 }
 
 int tc_set_cert(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	struct tunnel_conf *c = cfg;
 
-	return set_pem(c, &c->cert_pem, l, 0, err, n);
+	return set_pem(c, &c->cert_pem, l, TLS_PEM_CERT, err, n);
 }
 
 int tc_set_key(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	struct tunnel_conf *c = cfg;
 
-	return set_pem(c, &c->key_pem, l, 1, err, n);
+	return set_pem(c, &c->key_pem, l, TLS_PEM_KEY, err, n);
 }
 
 int tc_set_log_level(void *cfg, const struct conf_line *l, char *err, size_t n)

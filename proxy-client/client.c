@@ -214,21 +214,17 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	connect_next(container_of(w, struct client, retry));
 }
 
-struct client *client_new(struct ev_loop *loop, const struct client_conf *conf)
+static struct tls_ctx *make_tls(const struct client_conf *conf, char *err,
+				 size_t n)
 {
-	struct client *c = xcalloc(1, sizeof(*c));
 	struct tls_params tp = {
 		.ca_pem = conf->tc.ca_pem,
 		.cert_pem = conf->tc.cert_pem,
 		.key_pem = conf->tc.key_pem,
 		.verify_name = conf->server_name,
 	};
-	char err[512], host[ADDR_STR_MAX];
+	char host[ADDR_STR_MAX];
 
-	c->loop = loop;
-	c->conf = conf;
-	c->backoff = BACKOFF_MIN;
-	srandom((unsigned)(ev_time() * 1e6) ^ (unsigned)getpid());
 	if (!tp.verify_name) {
 		/* by default the certificate must name the host we dial */
 		addr_str(&conf->server, host, sizeof(host));
@@ -239,7 +235,28 @@ struct client *client_new(struct ev_loop *loop, const struct client_conf *conf)
 		}
 		tp.verify_name = host;
 	}
-	c->tls = tls_ctx_client(&tp, err, sizeof(err));
+	return tls_ctx_client(&tp, err, n);
+}
+
+int client_check_tls(const struct client_conf *conf, char *err, size_t n)
+{
+	struct tls_ctx *tls = make_tls(conf, err, n);
+	int ok = tls != NULL;
+
+	tls_ctx_free(tls);
+	return ok ? 0 : -1;
+}
+
+struct client *client_new(struct ev_loop *loop, const struct client_conf *conf)
+{
+	struct client *c = xcalloc(1, sizeof(*c));
+	char err[512];
+
+	c->loop = loop;
+	c->conf = conf;
+	c->backoff = BACKOFF_MIN;
+	srandom((unsigned)(ev_time() * 1e6) ^ (unsigned)getpid());
+	c->tls = make_tls(conf, err, sizeof(err));
 	if (!c->tls) {
 		log_error("%s", err);
 		free(c);

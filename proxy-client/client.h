@@ -18,6 +18,9 @@ struct client_waiter {
 	void (*ready)(struct client_waiter *w, struct tunnel *t);
 };
 
+/* Whether the certificates and key make a TLS context together (what -t
+ * checks beyond the file's syntax). */
+int client_check_tls(const struct client_conf *c, char *err, size_t n);
 struct client *client_new(struct ev_loop *loop, const struct client_conf *c);
 /* The tunnel if it is up, else NULL. */
 struct tunnel *client_tunnel(struct client *c);

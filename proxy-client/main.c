@@ -111,6 +111,12 @@ static int run(struct client_conf *conf, const char *conf_path,
 	struct app a;
 
 	if (test_only) {
+		char err[512];
+
+		if (client_check_tls(conf, err, sizeof(err))) {
+			fprintf(stderr, "proxy-client: %s: %s\n", conf_path, err);
+			return 1;
+		}
 		printf("configuration OK\n");
 		return 0;
 	}

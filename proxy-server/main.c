@@ -174,9 +174,14 @@ static int run_daemon(const char *path, const char *listen, int level,
 	else if (conf.tc.log_level >= 0)
 		log_set_level(conf.tc.log_level);
 	if (test_only) {
-		printf("%s: configuration OK\n", path);
+		int bad = server_check_tls(&conf, err, sizeof(err));
+
+		if (bad)
+			fprintf(stderr, "proxy-server: %s: %s\n", path, err);
+		else
+			printf("%s: configuration OK\n", path);
 		server_conf_free(&conf);
-		return 0;
+		return bad ? 1 : 0;
 	}
 	malloc_keep_buffers();
 	loop = ev_default_loop(EVFLAG_AUTO);

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <grp.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -344,23 +343,10 @@ void server_status(struct server *s, struct buf *b, int json)
 /* Ports are bound and keys read: root is no longer needed. */
 static int drop_privileges(const struct server_conf *c)
 {
-	struct passwd *pw = NULL;
-	struct group *gr = NULL;
-	gid_t gid;
-
 	if (!c->user && !c->group)
 		return 0;
-	if (c->user && !(pw = getpwnam(c->user))) {
-		log_error("user %s: no such user", c->user);
-		return -1;
-	}
-	if (c->group && !(gr = getgrnam(c->group))) {
-		log_error("group %s: no such group", c->group);
-		return -1;
-	}
-	gid = gr ? gr->gr_gid : pw->pw_gid;
-	if (setgroups(0, NULL) || setgid(gid) ||
-	    (pw && setuid(pw->pw_uid))) {
+	if (setgroups(0, NULL) || setgid(c->gid) ||
+	    (c->user && setuid(c->uid))) {
 		log_error("cannot drop privileges to %s:%s: %s",
 			  c->user ? c->user : "-", c->group ? c->group : "-",
 			  strerror(errno));
@@ -465,8 +451,8 @@ static void open_ctl(struct server *s)
 	free(path);
 }
 
-int server_start(struct server *s, struct ev_loop *loop,
-		 struct server_conf *conf)
+static struct tls_ctx *make_tls(const struct server_conf *conf, char *err,
+				 size_t n)
 {
 	struct tls_params tp = {
 		.ca_pem = conf->tc.ca_pem,
@@ -475,14 +461,30 @@ int server_start(struct server *s, struct ev_loop *loop,
 		.crl_path = conf->crl_path,
 		.cert_optional = conf->fallback.type != 0,
 	};
+
+	return tls_ctx_server(&tp, err, n);
+}
+
+int server_check_tls(const struct server_conf *conf, char *err, size_t n)
+{
+	struct tls_ctx *tls = make_tls(conf, err, n);
+	int ok = tls != NULL;
+
+	tls_ctx_free(tls);
+	return ok ? 0 : -1;
+}
+
+int server_start(struct server *s, struct ev_loop *loop,
+		 struct server_conf *conf)
+{
 	char err[512];
 
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;
 	s->conf = conf;
-	s->tls = tls_ctx_server(&tp, err, sizeof(err));
+	s->tls = make_tls(conf, err, sizeof(err));
 	if (!s->tls) {
-		log_error("%s", err);
+		log_error("%s: %s", conf->path, err);
 		return -1;
 	}
 	s->resolver = resolver_new(loop, conf->dns, err, sizeof(err));

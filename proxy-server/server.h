@@ -39,6 +39,9 @@ struct server {
 	int stopping;
 };
 
+/* Whether the certificates, key and CRL make a TLS context together
+ * (what -t checks beyond the file's syntax). */
+int server_check_tls(const struct server_conf *conf, char *err, size_t n);
 /* Binds, loads TLS, drops privileges; 0 or -1 (error already logged). */
 int server_start(struct server *s, struct ev_loop *loop,
 		 struct server_conf *conf);

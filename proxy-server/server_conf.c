@@ -1,9 +1,12 @@
 #include "server_conf.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/tls.h"
 #include "../common/util.h"
 
 static int set_listen(void *cfg, const struct conf_line *l, char *err, size_t n)
@@ -21,13 +24,15 @@ static int set_listen(void *cfg, const struct conf_line *l, char *err, size_t n)
 	return 0;
 }
 
+/* Read once here so a bad file is named with its line; the server reads
+ * it again whenever it changes (proxy-server revoke writes it). */
 static int set_crl(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	struct server_conf *c = cfg;
 
 	free(c->crl_path);
 	c->crl_path = conf_path(&c->tc, l->argv[1]);
-	return 0;
+	return tls_crl_check(c->crl_path, err, n);
 }
 
 /* c-ares takes "ip", "ip:port" and "[v6]:port", comma-separated. */
@@ -177,21 +182,37 @@ static int set_fallback(void *cfg, const struct conf_line *l, char *err,
 	return 0;
 }
 
+/* Looked up while the file is read, so -t knows and the server never
+ * starts only to fail after binding its ports. */
 static int set_user(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	struct server_conf *c = cfg;
+	struct passwd *pw = getpwnam(l->argv[1]);
 
+	if (!pw) {
+		snprintf(err, n, "no such user '%s'", l->argv[1]);
+		return -1;
+	}
 	free(c->user);
 	c->user = xstrdup(l->argv[1]);
+	c->uid = pw->pw_uid;
+	if (!c->group)
+		c->gid = pw->pw_gid;
 	return 0;
 }
 
 static int set_group(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	struct server_conf *c = cfg;
+	struct group *gr = getgrnam(l->argv[1]);
 
+	if (!gr) {
+		snprintf(err, n, "no such group '%s'", l->argv[1]);
+		return -1;
+	}
 	free(c->group);
 	c->group = xstrdup(l->argv[1]);
+	c->gid = gr->gr_gid;
 	return 0;
 }
 

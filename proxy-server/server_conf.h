@@ -4,6 +4,7 @@
 #define PROXY_SERVER_SERVER_CONF_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "../common/addr.h"
 #include "../common/tunnel_conf.h"
@@ -25,6 +26,8 @@ struct server_conf {
 	unsigned max_udp_assocs; /* per tunnel, counted apart from flows too */
 	unsigned max_udp_peers;  /* destinations per association */
 	char *user, *group;      /* drop root to these after start-up */
+	uid_t uid;               /* of user, looked up when the file is read */
+	gid_t gid;               /* of group, else user's own group */
 	char *path;              /* the file, for SIGHUP */
 	struct addr fallback;    /* probe resistance: type 0 when off */
 };

@@ -221,6 +221,75 @@ chmod 600 "$TMP/bad-client.conf"
 check "security: client -t with an unknown directive fails naming file:line" \
 	t_bad proxy-client "$TMP/bad-client.conf" 1
 
+# What only starting would find out, -t finds out as well: a file that is
+# not what its directive wants (named by its line), a user or group that
+# does not exist, a key that does not fit the certificate, a CRL another
+# CA signed; and starting with such a config fails the same way.
+"$BUILD/proxy-server" init "$TMP/pki2" --server-name 127.0.0.1 >/dev/null 2>&1
+echo "not a PEM file" >"$PKI/garbage.pem"
+chmod 600 "$PKI/garbage.pem"
+line_of() {	# DIRECTIVE: its line in the server config
+	grep -nE "^$1[[:space:]]" "$SERVER_CONF" | cut -d: -f1
+}
+variant() {	# NAME DIRECTIVE VALUE: $PKI/NAME.conf with DIRECTIVE set to VALUE
+	sed -E "s|^$2[[:space:]].*|$2 $3|" "$SERVER_CONF" >"$PKI/$1.conf" &&
+		chmod 600 "$PKI/$1.conf"
+}
+t_says() {	# BINARY CONF ERE: -t fails with a message matching ERE
+	local out rc
+	out=$(timeout 10 "$BUILD/$1" -c "$2" -t 2>&1)
+	rc=$?
+	echo "exit $rc: $out"
+	[ "$rc" -eq 1 ] && grep -qE -- "$3" <<<"$out"
+}
+start_says() {	# BINARY CONF ERE: starting exits by itself, saying ERE
+	local out rc
+	out=$(timeout 10 "$BUILD/$1" -c "$2" 2>&1)
+	rc=$?
+	echo "exit $rc: $out"
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -qE -- "$3" <<<"$out"
+}
+for d in ca cert key; do
+	variant "garbage-$d" "$d" garbage.pem
+	check "security: server -t with a $d file that holds no PEM names file:line" \
+		t_bad proxy-server "$PKI/garbage-$d.conf" "$(line_of "$d")"
+done
+variant garbage-crl crl garbage.pem
+check "security: server -t with a CRL file that holds no CRL names file:line" \
+	t_bad proxy-server "$PKI/garbage-crl.conf" "$(line_of crl)"
+variant missing-crl crl no-such-crl.pem
+check "security: server -t with a missing CRL file names file:line and the file" \
+	t_says proxy-server "$PKI/missing-crl.conf" \
+	"missing-crl.conf:$(line_of crl): .*no-such-crl.pem: No such file"
+{ cat "$SERVER_CONF"; echo "user no-such-user-here"; } >"$PKI/nouser.conf"
+chmod 600 "$PKI/nouser.conf"
+check "security: server -t with a user that does not exist names file:line" \
+	t_bad proxy-server "$PKI/nouser.conf" "$(wc -l <"$PKI/nouser.conf")"
+{ cat "$SERVER_CONF"; echo "group no-such-group-here"; } >"$PKI/nogroup.conf"
+chmod 600 "$PKI/nogroup.conf"
+check "security: server -t with a group that does not exist names file:line" \
+	t_bad proxy-server "$PKI/nogroup.conf" "$(wc -l <"$PKI/nogroup.conf")"
+cp "$TMP/pki2/server.key" "$PKI/other.key" && chmod 600 "$PKI/other.key"
+variant other-key key other.key
+check "security: server -t with a key that does not fit the certificate fails" \
+	t_says proxy-server "$PKI/other-key.conf" "other-key.conf: key: does not match"
+check "security: starting with that key fails with the same message" \
+	start_says proxy-server "$PKI/other-key.conf" "key: does not match"
+cp "$TMP/pki2/crl.pem" "$PKI/other-crl.pem"
+variant other-crl crl other-crl.pem
+check "security: server -t with a CRL another CA signed fails" \
+	t_says proxy-server "$PKI/other-crl.conf" "crl: not signed by the configured CA"
+"$PY" - "$CLIENT_CONF" "$TMP/garbage-key-client.conf" <<'PYEOF'
+import re, sys
+text = open(sys.argv[1]).read()
+open(sys.argv[2], "w").write(
+    re.sub(r"<key>.*?</key>", "<key>\nnot a key\n</key>", text, flags=re.S))
+PYEOF
+chmod 600 "$TMP/garbage-key-client.conf"
+check "security: client -t with an inline <key> that holds no key names file:line" \
+	t_bad proxy-client "$TMP/garbage-key-client.conf" \
+	"$(grep -n '^<key>' "$TMP/garbage-key-client.conf" | cut -d: -f1)"
+
 OPEN=$(free_port) || exit 1
 { echo "socks 0.0.0.0:$OPEN"; grep -vE '^[[:space:]]*socks[[:space:]]' "$CLIENT_CONF"; } >"$TMP/open.conf"
 chmod 600 "$TMP/open.conf"	# it holds alice's key
