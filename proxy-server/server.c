@@ -347,9 +347,11 @@ static int drop_privileges(const struct server_conf *c)
 		return 0;
 	if (setgroups(0, NULL) || setgid(c->gid) ||
 	    (c->user && setuid(c->uid))) {
-		log_error("cannot drop privileges to %s:%s: %s",
+		log_error("cannot drop privileges to %s:%s: %s%s",
 			  c->user ? c->user : "-", c->group ? c->group : "-",
-			  strerror(errno));
+			  strerror(errno), errno == EPERM ?
+			  " (a sandbox such as the systemd unit forbids it: "
+			  "leave user and group unset there)" : "");
 		return -1;
 	}
 	log_info("running as %s:%s", c->user ? c->user : "(unchanged)",
