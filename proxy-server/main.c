@@ -66,29 +66,29 @@ static int parse_days(const char *s, int *days)
 
 static int cmd_init(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "server-name", required_argument, NULL, 'n' },
+		{ "days", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const char **names = xcalloc((size_t)argc, sizeof(*names));
-	int n = 0, days = 3650, rc;
-	const char *dir = NULL;
+	int n = 0, days = 3650, c, rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--server-name") && i + 1 < argc) {
-			names[n++] = argv[++i];
-		} else if (!strcmp(argv[i], "--days") && i + 1 < argc) {
-			if (parse_days(argv[++i], &days))
-				goto bad;
-		} else if (argv[i][0] != '-' && !dir) {
-			dir = argv[i];
-		} else {
-			fprintf(stderr, "proxy-server init: unexpected '%s'\n",
-				argv[i]);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'n')
+			names[n++] = optarg;
+		else if (c != 'd' || parse_days(optarg, &days))
 			goto bad;
-		}
 	}
-	if (!dir) {
-		fprintf(stderr, "proxy-server init: which folder?\n");
+	if (optind != argc - 1) {
+		fprintf(stderr, optind < argc ?
+			"proxy-server init: unexpected '%s'\n" :
+			"proxy-server init: which folder?%s\n",
+			optind < argc ? argv[optind + 1] : "");
 		goto bad;
 	}
-	rc = pki_init(dir, names, n, days);
+	rc = pki_init(argv[optind], names, n, days);
 	free(names);
 	return rc;
 bad:
@@ -98,28 +98,29 @@ bad:
 
 static int cmd_add_client(int argc, char **argv)
 {
-	const char *pos[2] = { NULL, NULL }, *server = NULL;
-	int n = 0, days = 1825;
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "days", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *server = NULL;
+	int days = 1825, c;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--server") && i + 1 < argc) {
-			server = argv[++i];
-		} else if (!strcmp(argv[i], "--days") && i + 1 < argc) {
-			if (parse_days(argv[++i], &days))
-				return usage(2);
-		} else if (argv[i][0] != '-' && n < 2) {
-			pos[n++] = argv[i];
-		} else {
-			fprintf(stderr, "proxy-server add-client: unexpected '%s'\n",
-				argv[i]);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 's')
+			server = optarg;
+		else if (c != 'd' || parse_days(optarg, &days))
 			return usage(2);
-		}
 	}
-	if (n != 2) {
-		fprintf(stderr, "proxy-server add-client: need DIR and NAME\n");
+	if (argc - optind != 2) {
+		fprintf(stderr, argc - optind > 2 ?
+			"proxy-server add-client: unexpected '%s'\n" :
+			"proxy-server add-client: need DIR and NAME%s\n",
+			argc - optind > 2 ? argv[optind + 2] : "");
 		return usage(2);
 	}
-	return pki_add_client(pos[0], pos[1], server, days);
+	return pki_add_client(argv[optind], argv[optind + 1], server, days);
 }
 
 static int cmd_revoke(int argc, char **argv)
