@@ -3,7 +3,8 @@
 # echoed intact (IPv4 and IPv6), the real source address of each reply in
 # one association, a reply from a peer never sent to (full-cone NAT), and
 # by hand: 0.0.0.0:0 in the request, BND.ADDR, FRAG != 0 dropped, and the
-# association ending with its TCP control connection.
+# association ending with its TCP control connection; datagrams beside a
+# saturating download all come back.
 . "$(dirname "$0")/../lib.sh"
 H="$ROOT/tests/integration/helpers"
 # shellcheck source=helpers/checks.sh
@@ -48,6 +49,36 @@ check "udp: raw datagram to an IPv6 destination (ATYP 4) is answered" has ipv6=r
 check "udp: IPv6 reply header carries [::1] and the port" has "ipv6_src=::1:$U6" "$OBS"
 check "udp: after the TCP control connection closes, the relay answers no more" \
 	has after_close=noreply "$OBS"
+
+# UDP beside bulk: while a download fills the tunnel (curl reading an
+# endless source as fast as it can), 200 datagrams sent one at a time
+# all come back, none waiting out the helper's 3 s: they are never held
+# behind the download's data or its flow control. The source's own count
+# shows the download kept moving meanwhile.
+SRC=$(free_port) || exit 1
+spawn source "$PY" "$H/tcp_source.py" 127.0.0.2 "$SRC" --http \
+	--status "$TMP/source.status"
+check "udp: endless HTTP source on 127.0.0.2 ready" ready source || exit 1
+source_sent() {	# bytes the source has sent so far
+	awk '{ n += $4 } END { print n + 0 }' "$TMP/source.status" 2>/dev/null ||
+		echo 0
+}
+spawn curl curl -s --max-time 60 -o /dev/null \
+	--socks5-hostname "127.0.0.1:$SOCKS_PORT" "http://127.0.0.2:$SRC/"
+for _ in $(seq 50); do [ "$(source_sent)" -gt 0 ] && break; sleep 0.1; done
+sleep 1	# well into the download
+before=$(source_sent)
+timeout 60 "$PY" "$H/udp_socks.py" integrity "$SOCKS_PORT" 127.0.0.2 "$U1" \
+	--count 200 --window 1 >"$OBS" 2>&1
+sleep 0.5	# the status file is rewritten every 0.25 s
+after=$(source_sent)
+stop curl
+sed 's/^/# beside a download: /' "$OBS"
+echo "# the download moved $((after - before)) bytes meanwhile"
+check "udp: beside a saturating download, 200 datagrams all come back" \
+	has "sent=200 received=200 intact=200 lost=0 corrupt=0" "$OBS"
+check "udp: the download kept moving meanwhile (over 10 MB)" \
+	[ "$((after - before))" -gt 10000000 ]
 
 check "udp: server still running" kill -0 "$(pid_of server)"
 check "udp: client still running" kill -0 "$(pid_of client)"
