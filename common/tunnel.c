@@ -154,6 +154,16 @@ void tunnel_attach(struct tunnel *t, struct stream *s, uint32_t id,
 	idmap_put(&t->streams, id, s);
 }
 
+void tunnel_open_udp(struct tunnel *t, struct stream *s,
+		     const struct stream_ops *ops)
+{
+	uint8_t b[FRAME_HDR_LEN];
+
+	tunnel_attach(t, s, tunnel_next_id(t), ops);
+	frame_simple(b, sizeof(b), FRAME_UDP_OPEN, s->id);
+	tunnel_send(t, b, sizeof(b));
+}
+
 static void wait_unlink(struct tunnel *t, struct stream *s)
 {
 	struct stream **pp;

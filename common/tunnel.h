@@ -133,6 +133,10 @@ ev_tstamp tunnel_min_rtt(const struct tunnel *t);
 uint32_t tunnel_next_id(struct tunnel *t);
 void tunnel_attach(struct tunnel *t, struct stream *s, uint32_t id,
 		   const struct stream_ops *ops);
+/* Client: attaches s under a new id and opens a UDP association on it.
+ * UDP_DATA may follow at once: the server handles frames in order. */
+void tunnel_open_udp(struct tunnel *t, struct stream *s,
+		     const struct stream_ops *ops);
 void tunnel_detach(struct stream *s);
 
 /* Queues a control frame (OPEN, RESULT, WINDOW, RST): never dropped,

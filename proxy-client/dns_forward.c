@@ -63,16 +63,13 @@ static void forget_all(struct dns_forward *d)
 static int attached(struct dns_forward *d)
 {
 	struct tunnel *t;
-	uint8_t b[FRAME_HDR_LEN];
 
 	if (d->s.t)
 		return 1;
 	t = client_tunnel(d->client);
 	if (!t)
 		return 0;
-	tunnel_attach(t, &d->s, tunnel_next_id(t), &dns_ops);
-	frame_simple(b, sizeof(b), FRAME_UDP_OPEN, d->s.id);
-	tunnel_send(t, b, sizeof(b));
+	tunnel_open_udp(t, &d->s, &dns_ops);
 	return 1;
 }
 

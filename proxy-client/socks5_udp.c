@@ -77,13 +77,10 @@ static const struct stream_ops udp_ops;
 static int attach(struct socks_udp *u)
 {
 	struct tunnel *t = client_tunnel(u->ctl->srv->client);
-	uint8_t b[FRAME_HDR_LEN];
 
 	if (!t)
 		return 0;
-	tunnel_attach(t, &u->s, tunnel_next_id(t), &udp_ops);
-	frame_simple(b, sizeof(b), FRAME_UDP_OPEN, u->s.id);
-	tunnel_send(t, b, sizeof(b));
+	tunnel_open_udp(t, &u->s, &udp_ops);
 	return 1;
 }
 
@@ -262,7 +259,6 @@ void socks_udp_open(struct socks_conn *c, struct tunnel *t)
 	struct socks_udp *u;
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
-	uint8_t b[FRAME_HDR_LEN];
 	int fd;
 
 	/* Our UDP port lives on the address the application reached us at,
@@ -288,9 +284,7 @@ void socks_udp_open(struct socks_conn *c, struct tunnel *t)
 	u->start = ev_now(c->srv->loop);
 	c->udp = u;
 	ev_init(&u->io, udp_io_cb);
-	tunnel_attach(t, &u->s, tunnel_next_id(t), &udp_ops);
-	frame_simple(b, sizeof(b), FRAME_UDP_OPEN, u->s.id);
-	tunnel_send(t, b, sizeof(b));
+	tunnel_open_udp(t, &u->s, &udp_ops);
 	/* notice a control connection that ends while we wait */
 	ev_io_stop(c->srv->loop, &c->io);
 	ev_io_init(&c->io, ctl_io_cb, c->fd, EV_READ);

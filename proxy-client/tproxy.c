@@ -210,7 +210,6 @@ static struct tp_assoc *assoc_get(struct tproxy *tp,
 	unsigned h = hash_of(src) & tp->assoc_mask;
 	struct tp_assoc *as;
 	struct tunnel *t;
-	uint8_t b[FRAME_HDR_LEN];
 
 	for (as = tp->assocs[h]; as; as = as->hnext)
 		if (same(&as->src, src))
@@ -228,10 +227,7 @@ static struct tp_assoc *assoc_get(struct tproxy *tp,
 	tp->assocs[h] = as;
 	lru_append(&tp->assoc_limit, &as->lru);
 	tp->assoc_limit.n++;
-	tunnel_attach(t, &as->s, tunnel_next_id(t), &assoc_ops);
-	/* datagrams may follow at once: the server handles frames in order */
-	frame_simple(b, sizeof(b), FRAME_UDP_OPEN, as->s.id);
-	tunnel_send(t, b, sizeof(b));
+	tunnel_open_udp(t, &as->s, &assoc_ops); /* datagrams may follow */
 	return as;
 }
 

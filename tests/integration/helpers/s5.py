@@ -69,9 +69,25 @@ def parse_udp(data):
     return frag, host, port, data[off + 2:]
 
 
-def udp_header(host, port, frag=0):
+def udp_header(host, port, frag=0, force_domain=False):
     """RSV RSV FRAG + address: the header to put before a UDP payload."""
-    return b"\x00\x00" + bytes([frag]) + encode_addr(host, port)
+    return b"\x00\x00" + bytes([frag]) + encode_addr(host, port, force_domain)
+
+
+def udp_exchange(u, relay, host, port, payload, frag=0, wait=2.0,
+                 force_domain=False):
+    """Sends one datagram through the relay; returns the parsed reply
+    (frag, host, port, payload) that echoes it, or None on timeout.
+    Late answers to earlier datagrams are skipped."""
+    u.sendto(udp_header(host, port, frag, force_domain) + payload, relay)
+    u.settimeout(wait)
+    try:
+        while True:
+            r = parse_udp(u.recvfrom(65535)[0])
+            if r[3] == payload:
+                return r
+    except socket.timeout:
+        return None
 
 
 def greet(sock, methods=b"\x00"):
@@ -117,9 +133,11 @@ async def read_reply_async(reader):
     return head[1]
 
 
-def open_conn(socks_host, socks_port, timeout=10.0):
-    """A TCP connection to the SOCKS server with a timeout set."""
-    s = socket.create_connection((socks_host, socks_port), timeout=timeout)
+def open_conn(socks_host, socks_port, timeout=10.0, source=None):
+    """A TCP connection to the SOCKS server with a timeout set, from the
+    local address source when given."""
+    s = socket.create_connection((socks_host, socks_port), timeout=timeout,
+                                 source_address=(source, 0) if source else None)
     s.settimeout(timeout)
     return s
 

@@ -24,20 +24,6 @@ import time
 import s5
 
 
-def exchange(u, relay, host, port, payload, wait=3.0):
-    """Sends one datagram, returns the parsed reply or None on timeout."""
-    u.sendto(s5.udp_header(host, port) + payload, relay)
-    u.settimeout(wait)
-    try:
-        while True:
-            data, _ = u.recvfrom(65535)
-            r = s5.parse_udp(data)
-            if r[3] == payload:
-                return r
-    except socket.timeout:
-        return None
-
-
 def still_open(sock):
     """Whether the peer has neither closed nor reset a quiet connection."""
     try:
@@ -63,26 +49,19 @@ def main():
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u.bind(("127.0.0.1", 0))
 
-    r = exchange(u, relay, host, port, b"before " + os.urandom(8))
+    r = s5.udp_exchange(u, relay, host, port, b"before " + os.urandom(8),
+                        wait=3.0)
     print("before=%s" % ("noreply" if r is None else "reply"))
     sys.stdout.flush()
     time.sleep(idle)
     print("ctl_after_idle=%s" % ("open" if still_open(ctl) else "closed"))
-    r = exchange(u, relay, host, port, b"after " + os.urandom(8))
+    r = s5.udp_exchange(u, relay, host, port, b"after " + os.urandom(8),
+                        wait=3.0)
     print("after_idle=%s" % ("noreply" if r is None else "reply"))
     if r is not None:
         print("after_idle_src=%s:%d" % (r[1], r[2]))
-    payload = b"name " + os.urandom(8)
-    u.sendto(b"\x00\x00\x00" + s5.encode_addr(name, name_port, True) + payload,
-             relay)
-    u.settimeout(3.0)
-    try:
-        while True:
-            r = s5.parse_udp(u.recvfrom(65535)[0])
-            if r[3] == payload:
-                break
-    except socket.timeout:
-        r = None
+    r = s5.udp_exchange(u, relay, name, name_port, b"name " + os.urandom(8),
+                        wait=3.0, force_domain=True)
     print("name=%s" % ("noreply" if r is None else "reply"))
     if r is not None:
         print("name_src=%s:%d" % (r[1], r[2]))

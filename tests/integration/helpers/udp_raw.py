@@ -21,21 +21,6 @@ import time
 import s5
 
 
-def exchange(u, relay, host, port, payload, frag=0, wait=2.0):
-    """Sends one datagram, returns the parsed reply or None on timeout."""
-    u.sendto(s5.udp_header(host, port, frag) + payload, relay)
-    u.settimeout(wait)
-    try:
-        while True:
-            data, _ = u.recvfrom(65535)
-            r = s5.parse_udp(data)
-            if r[3] == payload:
-                return r
-            # a late answer to an earlier datagram: keep waiting
-    except socket.timeout:
-        return None
-
-
 def main():
     socks_port = int(sys.argv[1])
     host, port = sys.argv[2], int(sys.argv[3])
@@ -50,10 +35,11 @@ def main():
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u.bind(("127.0.0.1", 0))
 
-    r = exchange(u, relay, host, port, b"frag1 " + os.urandom(8), frag=1, wait=1.5)
+    r = s5.udp_exchange(u, relay, host, port, b"frag1 " + os.urandom(8),
+                        frag=1, wait=1.5)
     print("frag1=%s" % ("noreply" if r is None else "reply"))
     payload = b"frag0 " + os.urandom(8)
-    r = exchange(u, relay, host, port, payload)
+    r = s5.udp_exchange(u, relay, host, port, payload)
     if r is None:
         print("frag0=noreply")
     else:
@@ -61,7 +47,7 @@ def main():
         print("frag0_src=%s:%d" % (r[1], r[2]))
     if len(sys.argv) > 5:
         h6, p6 = sys.argv[4], int(sys.argv[5])
-        r = exchange(u, relay, h6, p6, b"v6 " + os.urandom(8))
+        r = s5.udp_exchange(u, relay, h6, p6, b"v6 " + os.urandom(8))
         if r is None:
             print("ipv6=noreply")
         else:
@@ -70,7 +56,7 @@ def main():
 
     ctl.close()
     time.sleep(0.5)
-    r = exchange(u, relay, host, port, b"late " + os.urandom(8), wait=2.0)
+    r = s5.udp_exchange(u, relay, host, port, b"late " + os.urandom(8), wait=2.0)
     print("after_close=%s" % ("noreply" if r is None else "reply"))
     return 0
 
