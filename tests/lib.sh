@@ -158,13 +158,14 @@ log_of() {
 	printf '%s\n' "${_LIB_LOG[$1]:-$TMP/$1.log}"
 }
 
-# TERM, KILL after 2 s (5 s under ASan, whose leak check runs at exit),
-# then reap.
+# TERM (and CONT, for a process a test stopped), KILL after 2 s (5 s
+# under ASan, whose leak check runs at exit), then reap.
 _lib_kill() {	# PID NAME
 	local pid=$1 i grace=20
 	[ "${PROXY_ASAN:-0}" = 1 ] && grace=50
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid" 2>/dev/null
+		kill -CONT "$pid" 2>/dev/null
 		for ((i = 0; i < grace; i++)); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1

@@ -14,6 +14,9 @@
 #  - EMFILE: the client, then the server, under `ulimit -n 64` with 100
 #    flows held open: alive, not spinning (< 0.5 s CPU in 2 s), the accept
 #    pause logged, every request answered, service back once they close;
+#  - a client frozen by SIGSTOP: the server, with `keepalive 1s 3s`, logs
+#    its tunnel down ("nothing heard") within 8 s; after SIGCONT the client
+#    serves again; both daemons exit 0 on SIGINT;
 #  - (root) a black-holed tunnel (iptables DROP inside network namespaces
 #    made here): the client, with `keepalive 1s 3s`, logs the tunnel down
 #    within 8 s, ends the open SOCKS connection, and carries a new flow
@@ -33,25 +36,30 @@ tunnel_lines() {	# NAME FROM_LINE ERE: matching lines after FROM_LINE
 	tail -n +"$(($2 + 1))" "$(log_of "$1")" | grep -vE ' debug: | flow [0-9]' |
 		grep -iE -- "$3"
 }
-# term_exit NAME SECS: SIGTERM; the process exits by itself with status 0
-# within SECS (a crash at shutdown fails here).
-term_exit() {
-	local pid rc i
-	pid=$(pid_of "$1")
-	kill -TERM "$pid"
-	for ((i = 0; i < $2 * 10; i++)); do
+# sig_exit SIG NAME SECS: send SIG; the process exits by itself with
+# status 0 within SECS (a crash at shutdown fails here). Processes started
+# in the background by a script begin with SIGINT ignored: an exit on
+# SIGINT shows that the daemon installs a handler of its own.
+sig_exit() {
+	local sig=$1 pid rc i
+	pid=$(pid_of "$2")
+	kill -"$sig" "$pid"
+	for ((i = 0; i < $3 * 10; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		echo "$1 still running $2 s after SIGTERM"
+		echo "$2 still running $3 s after SIG$sig"
 		return 1
 	fi
 	wait "$pid"
 	rc=$?
-	echo "$1 exited with status $rc"
-	stop "$1"
+	echo "$2 exited with status $rc"
+	stop "$2"
 	[ "$rc" -eq 0 ]
+}
+term_exit() {	# NAME SECS: sig_exit TERM
+	sig_exit TERM "$@"
 }
 # The accept pause after EMFILE.
 PAUSE_RE='accept.*paus|paus.*accept'
@@ -234,18 +242,6 @@ check "faults: the same client carries a new flow within 20 s of the restart" \
 	fetch_retry "$SOCKS_PORT" 20
 check "faults: the client is still the same process" kill -0 "$CPID"
 
-# client_profile PROC [LINE...]: $TMP/PROC.conf = alice's profile with
-# a status socket of its own ($TMP/PROC.sock) and LINEs.
-client_profile() {
-	local f="$TMP/$1.conf" n=$1
-	shift
-	{
-		grep -vE '^[[:space:]]*control([[:space:]]|$)' "$CLIENT_CONF"
-		echo "control $TMP/$n.sock"
-		printf '%s\n' "$@"
-	} >"$f" && chmod 600 "$f"
-}
-
 # ------------------------------------------- a SOCKS client that goes silent
 # mid-handshake is dropped at the client's connect-timeout (2s here).
 HT=$(free_port) || exit 1
@@ -379,6 +375,52 @@ check "faults: restarted server exits 0 on SIGTERM (within 7 s)" term_exit serve
 sleep 1
 check "faults: main client survives the server's shutdown (GOAWAY)" kill -0 "$CPID"
 check "faults: main client exits 0 on SIGTERM (within 3 s)" term_exit client 3
+
+# ------------------------------------------- a frozen client
+# The server, with `keepalive 1s 3s`, drops the tunnel of a client that
+# is stopped (SIGSTOP: its kernel still ACKs, the client answers no ping)
+# within 8 s; once continued, the client connects again and serves. Then
+# both daemons exit 0 on SIGINT, as they do on SIGTERM.
+FZS=$(free_port) && FZC=$(free_port) || exit 1
+{
+	grep -vE '^[[:space:]]*(listen|control|keepalive)([[:space:]]|$)' "$SERVER_CONF"
+	echo "listen 127.0.0.1:$FZS"
+	echo "control $TMP/serverka.sock"
+	echo "keepalive 1s 3s"
+} >"$PKI/serverka.conf" && chmod 600 "$PKI/serverka.conf"
+spawn serverka "$BUILD/proxy-server" -c "$PKI/serverka.conf" -v debug
+check "faults: server with keepalive 1s 3s listens" wait_tcp 127.0.0.1 "$FZS" 10
+client_profile clientfz
+spawn clientfz "$BUILD/proxy-client" -c "$TMP/clientfz.conf" --server "127.0.0.1:$FZS" \
+	--socks "127.0.0.1:$FZC" -v debug
+FZPID=$(pid_of clientfz)
+check "faults: a client of the keepalive server serves" fetch_retry "$FZC" 15
+n0=$(wc -l <"$(log_of serverka)")
+NOTHING_RE='tunnel.*down.*nothing heard'
+kill -STOP "$FZPID"	# (stop, at exit, sends SIGCONT after SIGTERM)
+t_stop=$EPOCHREALTIME
+frozen_noticed() { tunnel_lines serverka "$n0" "$NOTHING_RE" >/dev/null; }
+wait_for 15 frozen_noticed
+t_down=$EPOCHREALTIME
+down_secs=$(awk -v a="$t_stop" -v b="$t_down" 'BEGIN { printf "%.1f", b - a }')
+echo "# frozen client: server log after $down_secs s:"
+tunnel_lines serverka "$n0" "$NOTHING_RE" | head -n 3 | sed 's/^/#   /'
+frozen_within_8() {
+	frozen_noticed || {
+		echo "no 'nothing heard' tunnel-down line in the server log 15 s after SIGSTOP"
+		return 1
+	}
+	echo "tunnel down noticed $down_secs s after SIGSTOP"
+	awk -v d="$down_secs" 'BEGIN { exit !(d <= 8) }'
+}
+check "faults: frozen client: server logs the tunnel down (nothing heard) within 8 s (keepalive 1s 3s)" \
+	frozen_within_8
+check "faults: frozen client: server alive" kill -0 "$(pid_of serverka)"
+kill -CONT "$FZPID"
+check "faults: continued client connects again and serves within 20 s" fetch_retry "$FZC" 20
+check "faults: continued client is still the same process" kill -0 "$FZPID"
+check "faults: client exits 0 on SIGINT (within 3 s)" sig_exit INT clientfz 3
+check "faults: server exits 0 on SIGINT (within 7 s)" sig_exit INT serverka 7
 
 # ------------------------------------------- black-holed tunnel (namespaces)
 if [ "$(id -u)" != 0 ]; then

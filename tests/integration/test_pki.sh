@@ -2,7 +2,10 @@
 # The PKI subcommands (proxy-server init, add-client, revoke), checked with
 # the openssl CLI: files and modes, the server certificate's names, inline
 # client profiles, refusals (second init, duplicate or bad names), and a
-# revoked client failing `openssl verify -crl_check` while another passes.
+# revoked client failing `openssl verify -crl_check` while another passes;
+# --days: the validity of the CA, server and client certificates (default
+# and given), a client certificate never outliving the CA, and --days 0
+# refused as a usage error (exit 2).
 #
 # PROXY_SERVER=/path/to/binary runs another binary (a test driver).
 . "$(dirname "$0")/../lib.sh"
@@ -25,15 +28,21 @@ run() {
 	[ "$rc" -eq 0 ] && ! grep -qE "$SAN_RE" "$ERR"
 }
 
-# refused CMD...: CMD exits 1 with a message on stderr, and no sanitizer
-# report (a crash is not a refusal).
-refused() {
-	local rc
+# refused_with CODE CMD...: CMD exits CODE with a message on stderr, and
+# no sanitizer report (a crash is not a refusal).
+refused_with() {
+	local want=$1 rc
+	shift
 	"$@" >"$OUT" 2>"$ERR"
 	rc=$?
 	cat "$OUT" "$ERR"
 	echo "exit status $rc"
-	[ "$rc" -eq 1 ] && [ -s "$ERR" ] && ! grep -qE "$SAN_RE" "$ERR"
+	[ "$rc" -eq "$want" ] && [ -s "$ERR" ] && ! grep -qE "$SAN_RE" "$ERR"
+}
+
+# refused CMD...: CMD exits 1 (a request the PKI turns down).
+refused() {
+	refused_with 1 "$@"
 }
 
 mode_is() {	# MODE PATH
@@ -234,3 +243,64 @@ check "no names: DNS:proxy-server" has 'DNS:proxy-server' \
 check "no names: add-client" run "$PS" add-client "$TMP/plain" eve
 check "no names: server proxy-server:443" \
 	has '^server proxy-server:443$' "$TMP/plain/clients/eve.conf"
+
+# ---- --days
+
+# end_of CERT: its notAfter, in seconds since the epoch.
+end_of() {
+	local e
+	e=$(openssl x509 -in "$1" -noout -enddate) || return 1
+	date -u -d "${e#notAfter=}" +%s
+}
+
+# lasts CERT DAYS: CERT expires DAYS days from now, give or take 2 hours
+# (the certificates were made seconds ago; a day off is 24 hours off).
+lasts() {
+	local end now
+	end=$(end_of "$1") || return 1
+	now=$(date -u +%s)
+	echo "$(basename "$1"): $(openssl x509 -in "$1" -noout -enddate)," \
+		"$(((end - now) / 3600)) hours from now; want $2 days ($(($2 * 24)) hours)"
+	[ "$end" -ge $((now + $2 * 86400 - 7200)) ] &&
+		[ "$end" -le $((now + $2 * 86400 + 7200)) ]
+}
+
+# within_ca CERT CA: CERT expires no later than CA.
+within_ca() {
+	local c a
+	c=$(end_of "$1") && a=$(end_of "$2") || return 1
+	echo "$(basename "$1") ends $(date -u -d "@$c"), CA $(date -u -d "@$a")"
+	[ "$c" -le "$a" ]
+}
+
+check "--days default: CA valid 3650 days" lasts "$D/ca.crt" 3650
+check "--days default: server cert valid 3650 days" lasts "$D/server.crt" 3650
+check "--days default: client cert valid 1825 days" lasts "$TMP/alice.crt" 1825
+
+S="$TMP/short"
+check "init --days 30" run "$PS" init "$S" --server-name 127.0.0.1 --days 30
+check "init --days 30: CA expires in 30 days" lasts "$S/ca.crt" 30
+check "init --days 30: server cert expires in 30 days" lasts "$S/server.crt" 30
+check "add-client --days 10" run "$PS" add-client "$S" ten --days 10
+block cert "$S/clients/ten.conf" >"$TMP/ten.crt"
+check "add-client --days 10: client cert expires in 10 days" lasts "$TMP/ten.crt" 10
+check "add-client --days 10: client cert verifies against the CA" \
+	openssl verify -CAfile "$S/ca.crt" "$TMP/ten.crt"
+check "add-client --days 100 under a 30-day CA" run "$PS" add-client "$S" long --days 100
+block cert "$S/clients/long.conf" >"$TMP/long.crt"
+check "add-client --days 100: client cert does not outlive the CA" \
+	within_ca "$TMP/long.crt" "$S/ca.crt"
+check "add-client (default 1825 days) under a 30-day CA" run "$PS" add-client "$S" dflt
+block cert "$S/clients/dflt.conf" >"$TMP/dflt.crt"
+check "add-client default: client cert does not outlive the CA" \
+	within_ca "$TMP/dflt.crt" "$S/ca.crt"
+
+DAYS0_RE='--days[^0-9]*0([^0-9]|$)'
+check "init --days 0 refused with exit 2" \
+	refused_with 2 "$PS" init "$TMP/zero" --days 0
+check "init --days 0: the message names --days 0" has "$DAYS0_RE" "$ERR"
+check "init --days 0: writes no CA" test ! -e "$TMP/zero/ca.key"
+check "add-client --days 0 refused with exit 2" \
+	refused_with 2 "$PS" add-client "$S" zero --days 0
+check "add-client --days 0: the message names --days 0" has "$DAYS0_RE" "$ERR"
+check "add-client --days 0: no profile" test ! -e "$S/clients/zero.conf"

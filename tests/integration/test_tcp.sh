@@ -2,8 +2,9 @@
 # TCP through the tunnel: an 8 MiB file fetched by curl (--socks5 and
 # --socks5-hostname; IPv4 and IPv6 literals) and by proxychains4; names
 # resolved on the server (dnsmasq as its resolver); and the SOCKS5 reply
-# codes for a name that does not exist (0x04), a closed port (0x05) and a
-# connect that times out (0x06).
+# codes for a name that does not exist (0x04), a closed port (0x05), a
+# connect that times out (0x06) and (root, in a network namespace with no
+# route) an unreachable network (0x03).
 . "$(dirname "$0")/../lib.sh"
 need_cmd curl proxychains4 dnsmasq sha256sum
 H="$ROOT/tests/integration/helpers"
@@ -111,3 +112,49 @@ check "tcp: curl still works at the end, 8MiB sha256" \
 	fetch "$TMP/o" curl --socks5-hostname "$S" "http://127.0.0.2:$P4/f"
 check "tcp: server still running" kill -0 "$(pid_of server)"
 check "tcp: client still running" kill -0 "$(pid_of client)"
+
+# ------------------------------------------- (root) reply 0x03, no route
+# A server and client in a network namespace made here with only lo: no
+# route leads anywhere, so a CONNECT to 10.255.255.1 or 2001:db8::1 fails
+# on the server with "network unreachable" (nothing leaves the namespace).
+if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! command -v ss >/dev/null; then
+	skip "tcp: CONNECT with no route gets reply 0x03" "needs root, ip and ss (network namespace)"
+	exit 0
+fi
+NS=tcp-nr-$$
+on_exit "ip netns del $NS 2>/dev/null"
+mk_ns() {
+	ip netns add "$NS" && ip -n "$NS" link set lo up
+}
+check "tcp: namespace $NS with only lo" mk_ns || exit 1
+{
+	grep -vE '^[[:space:]]*(listen|control)([[:space:]]|$)' "$SERVER_CONF"
+	echo "listen 127.0.0.1:8443"
+	echo "control $TMP/nrserver.sock"
+} >"$PKI/nrserver.conf" && chmod 600 "$PKI/nrserver.conf"
+{
+	grep -vE '^[[:space:]]*control([[:space:]]|$)' "$CLIENT_CONF"
+	echo "control $TMP/nrclient.sock"
+} >"$TMP/nrclient.conf" && chmod 600 "$TMP/nrclient.conf"
+spawn nrserver ip netns exec "$NS" "$BUILD/proxy-server" -c "$PKI/nrserver.conf" -v debug
+spawn nrclient ip netns exec "$NS" "$BUILD/proxy-client" -c "$TMP/nrclient.conf" \
+	--server 127.0.0.1:8443 --socks 127.0.0.1:1080 -v debug
+ns_listens() {	# PORT: a TCP listener on 127.0.0.1:PORT in the namespace
+	[ -n "$(ip netns exec "$NS" ss -Htln "( src 127.0.0.1 and sport = :$1 )")" ]
+}
+both_listen() { ns_listens 8443 && ns_listens 1080; }
+check "tcp: server and client in $NS listen" wait_for 10 both_listen
+ns_connect() {	# HOST PORT: socks_connect.py in the namespace; retried while
+	local end=$((SECONDS + 15))	# the tunnel comes up (reply 0x01)
+	while :; do
+		timeout 20 ip netns exec "$NS" "$PY" "$H/socks_connect.py" 127.0.0.1 1080 \
+			"$1" "$2" >"$OBS" 2>&1
+		grep -qx rep=01 "$OBS" || break
+		[ "$SECONDS" -ge "$end" ] && break
+		sleep 0.5
+	done
+}
+ns_connect 10.255.255.1 80
+check "tcp: CONNECT to 10.255.255.1 with no route gets reply 0x03" has rep=03 "$OBS"
+ns_connect 2001:db8::1 80
+check "tcp: CONNECT to [2001:db8::1] with no route gets reply 0x03" has rep=03 "$OBS"

@@ -38,6 +38,19 @@ wait_for() {
 	done
 }
 
+# client_profile NAME [LINE...]: $TMP/NAME.conf = the test's client
+# profile ($CLIENT_CONF, from start_pair) with a status socket of its own
+# ($TMP/NAME.sock) and LINEs.
+client_profile() {
+	local f="$TMP/$1.conf" n=$1
+	shift
+	{
+		grep -vE '^[[:space:]]*control([[:space:]]|$)' "$CLIENT_CONF"
+		echo "control $TMP/$n.sock"
+		printf '%s\n' "$@"
+	} >"$f" && chmod 600 "$f"
+}
+
 # ready NAME: the spawned helper NAME printed its "ready" line (10 s).
 ready() {
 	wait_for 10 grep -q '^ready' "$(log_of "$1")"

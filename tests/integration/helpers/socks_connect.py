@@ -2,12 +2,14 @@
 
 usage: socks_connect.py SOCKS_HOST SOCKS_PORT DST_HOST DST_PORT
            [--domain] [--user U --password P] [--echo N] [--hold SECS]
+           [--source ADDR]
 
 Prints "rep=XX" (hex) and, on success, "bnd=HOST:PORT". With --echo N it
 sends N random bytes and prints "echo=ok" or "echo=bad ...". With --hold
 SECS it then keeps the flow open SECS seconds WITHOUT reading (a stalled
-reader) and prints "held". Exit 0 if the exchange ran to its end (whatever
-the reply code), 1 on a protocol/transport error (printed as "error=...").
+reader) and prints "held". --source ADDR connects from that local address.
+Exit 0 if the exchange ran to its end (whatever the reply code), 1 on a
+protocol/transport error (printed as "error=...").
 """
 import argparse
 import os
@@ -29,9 +31,10 @@ def main():
     ap.add_argument("--echo", type=int, default=0)
     ap.add_argument("--hold", type=float, default=0)
     ap.add_argument("--timeout", type=float, default=20)
+    ap.add_argument("--source", help="local address to connect from")
     a = ap.parse_args()
     try:
-        s = s5.open_conn(a.socks_host, a.socks_port, a.timeout)
+        s = s5.open_conn(a.socks_host, a.socks_port, a.timeout, a.source)
         if a.user is not None:
             m = s5.greet(s, b"\x02")
             if m != 2:
