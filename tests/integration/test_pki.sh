@@ -295,6 +295,18 @@ block cert "$S/clients/dflt.conf" >"$TMP/dflt.crt"
 check "add-client default: client cert does not outlive the CA" \
 	within_ca "$TMP/dflt.crt" "$S/ca.crt"
 
+# the long options also in their --name=value form
+E="$TMP/eq"
+check "init --server-name=NAME --days=20" \
+	run "$PS" init "$E" --server-name=eq.example --days=20
+check "init --server-name=eq.example: the name is in the certificate" \
+	has 'DNS:eq.example' <(x509_text "$E/server.crt")
+check "init --days=20: the CA expires in 20 days" lasts "$E/ca.crt" 20
+check "add-client --server=H:P --days=5" \
+	run "$PS" add-client "$E" eve --server=eq.example:8443 --days=5
+check "add-client --server=eq.example:8443: the profile says so" \
+	has '^server eq.example:8443$' "$E/clients/eve.conf"
+
 DAYS0_RE='--days[^0-9]*0([^0-9]|$)'
 check "init --days 0 refused with exit 2" \
 	refused_with 2 "$PS" init "$TMP/zero" --days 0
