@@ -221,30 +221,6 @@ check "status: proxy-client status -c (profile with 'control none'): exit 1" \
 	control_none proxy-client "$TMP/none-client.conf"
 check "status: proxy-server status -c (config with 'control none'): exit 1" \
 	control_none proxy-server "$TMP/none-server.conf"
-no_config() {	# PROG: neither -c nor --control is a usage error
-	"$BUILD/$1" status
-	[ $? -eq 2 ]
-}
-check "status: proxy-client status without -c or --control: exit 2" no_config proxy-client
-check "status: proxy-server status without -c or --control: exit 2" no_config proxy-server
-bad_usage() {	# PROG WANT ARGS...: exit 2, and stderr says WANT
-	local prog=$1 want=$2 out rc
-	shift 2
-	out=$("$BUILD/$prog" status "$@" 2>&1)
-	rc=$?
-	echo "exit $rc: $out"
-	[ "$rc" -eq 2 ] && grep -qF "$want" <<<"$out"
-}
-for prog in proxy-client proxy-server; do
-	check "status: $prog status with a stray argument: exit 2" \
-		bad_usage $prog "$prog status: unexpected 'stray'" \
-		--control "$TMP/missing.sock" stray
-	check "status: $prog status with an unknown option: exit 2" \
-		bad_usage $prog "usage: $prog status" --bogus
-	check "status: $prog status names the whole command for a bad option" \
-		bad_usage $prog "$prog status: unrecognized option '--bogus'" --bogus
-done
-
 # ---- the download ends: one info line per flow in both logs
 touch "$TMP/get.release"
 wait_get() {

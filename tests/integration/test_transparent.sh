@@ -574,17 +574,6 @@ phase() {	# desktop|gateway nft|iptables
 		same "$before" "$after"
 }
 
-bad_option() {	# a typo is named with the whole command, and exit 2
-	local out rc
-	out=$(rules --nft --bogus 2>&1)
-	rc=$?
-	echo "exit $rc: $out"
-	[ "$rc" -eq 2 ] &&
-		grep -qF "proxy-client rules: unrecognized option '--bogus'" <<<"$out"
-}
-check "transparent: rules with an unknown option: exit 2, names the command" \
-	bad_option
-
 phase desktop nft
 phase desktop iptables
 phase gateway nft
