@@ -3,8 +3,11 @@
  * common/tunnel_conf.c), driven through server_conf_load() and
  * client_conf_load() on a file written from the input.
  *
- * Only pure modules are linked: OpenSSL's OPENSSL_cleanse is the one
- * symbol of libcrypto those files use, and it is given here. ca/cert/key
+ * Only pure modules are linked: OpenSSL's OPENSSL_cleanse and the two
+ * content checks of common/tls.c (tls_pem_check, tls_crl_check) are what
+ * those files use of OpenSSL, and they are given here, the checks as a
+ * look for a PEM header (the fixture files are not real certificates, so
+ * configs naming them still load and the rest gets exercised). ca/cert/key
  * name files relative to the config: the config sits in a folder of its
  * own holding ca.crt, server.crt, server.key (0600) and open.key (0644,
  * which the key check refuses). open() is wrapped (-Wl,--wrap=open) so
@@ -25,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../common/tls.h"
 #include "../../proxy-client/client_conf.h"
 #include "../../proxy-server/server_conf.h"
 
@@ -44,6 +48,27 @@ int __wrap_open(const char *path, int flags, ...);
 void OPENSSL_cleanse(void *p, size_t n)
 {
 	explicit_bzero(p, n);
+}
+
+int tls_pem_check(const char *pem, enum tls_pem kind, char *err, size_t n)
+{
+	if (strstr(pem, "-----BEGIN "))
+		return 0;
+	snprintf(err, n, "no %s (PEM) found",
+		 kind == TLS_PEM_KEY ? "private key" : "certificate");
+	return -1;
+}
+
+int tls_crl_check(const char *path, char *err, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, n, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 /* The one function of common/ctl.c (a libev module) that tunnel_conf.c
