@@ -22,6 +22,7 @@ void tunnel_conf_init(struct tunnel_conf *c, const char *path, int is_server)
 	const char *slash = strrchr(path, '/');
 
 	memset(c, 0, sizeof(*c));
+	c->path = xstrdup(path);
 	if (slash) {
 		c->dir = xmalloc((size_t)(slash - path) + 2);
 		memcpy(c->dir, path, (size_t)(slash - path) + 1);
@@ -42,6 +43,7 @@ void tunnel_conf_init(struct tunnel_conf *c, const char *path, int is_server)
 
 void tunnel_conf_free(struct tunnel_conf *c)
 {
+	free(c->path);
 	free(c->dir);
 	free(c->control);
 	free(c->ca_pem);
@@ -196,14 +198,13 @@ int tc_set_idle_timeout(void *cfg, const struct conf_line *l, char *err,
 			    n);
 }
 
-char *tunnel_conf_control(const struct tunnel_conf *c, const char *conf_path,
-			  const char *prog)
+char *tunnel_conf_control(const struct tunnel_conf *c, const char *prog)
 {
 	char path[256];
 
 	if (c->control)
 		return xstrdup(c->control);
-	ctl_default_path(prog, conf_path, path, sizeof(path));
+	ctl_default_path(prog, c->path, path, sizeof(path));
 	return xstrdup(path);
 }
 
@@ -225,7 +226,7 @@ char *conf_control_path(const char *conf_path,
 			only[i].set = NULL;
 	tunnel_conf_init(&tc, conf_path, 0);
 	if (!conf_load(conf_path, only, &tc, err, n))
-		path = tunnel_conf_control(&tc, conf_path, prog);
+		path = tunnel_conf_control(&tc, prog);
 	tunnel_conf_free(&tc);
 	free(only);
 	return path;

@@ -11,6 +11,7 @@
 #include "tunnel.h"
 
 struct tunnel_conf {
+	char *path;       /* the config file, as given */
 	char *dir;        /* folder of the config file: base of relative paths */
 	char *ca_pem, *cert_pem, *key_pem;
 	struct tunnel_params tp;
@@ -56,8 +57,7 @@ char *conf_control_path(const char *conf_path,
 			const struct conf_directive *table, const char *prog,
 			char *err, size_t n);
 /* For a loaded config: the same answer. */
-char *tunnel_conf_control(const struct tunnel_conf *c, const char *conf_path,
-			  const char *prog);
+char *tunnel_conf_control(const struct tunnel_conf *c, const char *prog);
 
 /* A path from the config, made absolute against the config's folder. */
 char *conf_path(const struct tunnel_conf *c, const char *path);

@@ -258,7 +258,7 @@ struct client *client_new(struct ev_loop *loop, const struct client_conf *conf)
 	srandom((unsigned)(ev_time() * 1e6) ^ (unsigned)getpid());
 	c->tls = make_tls(conf, err, sizeof(err));
 	if (!c->tls) {
-		log_error("%s", err);
+		log_error("%s: %s", conf->tc.path, err);
 		free(c);
 		return NULL;
 	}

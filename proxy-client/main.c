@@ -89,9 +89,9 @@ static void ctl_cb(void *arg, const char *cmd, struct buf *out)
 }
 
 static void open_ctl(struct app *a, struct ev_loop *loop,
-		     const struct client_conf *conf, const char *conf_path)
+		     const struct client_conf *conf)
 {
-	char *path = tunnel_conf_control(&conf->tc, conf_path, "proxy-client");
+	char *path = tunnel_conf_control(&conf->tc, "proxy-client");
 	char err[256];
 
 	if (path[0]) {
@@ -104,8 +104,7 @@ static void open_ctl(struct app *a, struct ev_loop *loop,
 	free(path);
 }
 
-static int run(struct client_conf *conf, const char *conf_path,
-	       int test_only)
+static int run(struct client_conf *conf, int test_only)
 {
 	struct ev_loop *loop;
 	struct app a;
@@ -114,7 +113,8 @@ static int run(struct client_conf *conf, const char *conf_path,
 		char err[512];
 
 		if (client_check_tls(conf, err, sizeof(err))) {
-			fprintf(stderr, "proxy-client: %s: %s\n", conf_path, err);
+			fprintf(stderr, "proxy-client: %s: %s\n", conf->tc.path,
+				err);
 			return 1;
 		}
 		printf("configuration OK\n");
@@ -155,7 +155,7 @@ static int run(struct client_conf *conf, const char *conf_path,
 	a.sigterm.data = a.sigint.data = &a;
 	ev_signal_start(loop, &a.sigterm);
 	ev_signal_start(loop, &a.sigint);
-	open_ctl(&a, loop, conf, conf_path);
+	open_ctl(&a, loop, conf);
 	log_info("proxy-client %s ready", PROXY_VERSION);
 	ev_run(loop, 0);
 	ev_loop_destroy(loop);
@@ -280,7 +280,7 @@ int main(int argc, char **argv)
 		log_set_level(level);
 	else if (conf.tc.log_level >= 0)
 		log_set_level(conf.tc.log_level);
-	rc = run(&conf, config, test_only);
+	rc = run(&conf, test_only);
 	client_conf_free(&conf);
 	return rc;
 }

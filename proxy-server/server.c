@@ -268,7 +268,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		log_info("SIGHUP: re-reading the revocation list and the "
 			 "allow/deny rules");
 		check_crl(s, 1);
-		if (server_conf_reload_policy(s->conf->path, &p, err,
+		if (server_conf_reload_policy(s->conf->tc.path, &p, err,
 					      sizeof(err))) {
 			log_warn("%s (keeping the previous rules)", err);
 			return;
@@ -439,8 +439,7 @@ static void ctl_cb(void *arg, const char *cmd, struct buf *out)
 /* Before dropping root: the socket may live in /run/proxy. */
 static void open_ctl(struct server *s)
 {
-	char *path = tunnel_conf_control(&s->conf->tc, s->conf->path,
-					 "proxy-server");
+	char *path = tunnel_conf_control(&s->conf->tc, "proxy-server");
 	char err[256];
 
 	if (path[0]) {
@@ -486,7 +485,7 @@ int server_start(struct server *s, struct ev_loop *loop,
 	s->conf = conf;
 	s->tls = make_tls(conf, err, sizeof(err));
 	if (!s->tls) {
-		log_error("%s: %s", conf->path, err);
+		log_error("%s: %s", conf->tc.path, err);
 		return -1;
 	}
 	s->resolver = resolver_new(loop, conf->dns, err, sizeof(err));

@@ -253,7 +253,6 @@ int server_conf_load(struct server_conf *c, const char *path, char *err,
 	c->max_flows = 16384;
 	c->max_udp_assocs = 4096;
 	c->max_udp_peers = 4096;
-	c->path = xstrdup(path);
 	if (conf_load(path, server_directives, c, err, n))
 		return -1;
 	if (tunnel_conf_check(&c->tc, why, sizeof(why))) {
@@ -305,7 +304,6 @@ void server_conf_free(struct server_conf *c)
 	free(c->dns);
 	free(c->user);
 	free(c->group);
-	free(c->path);
 	policy_free(&c->policy);
 	memset(c, 0, sizeof(*c));
 }

@@ -28,7 +28,6 @@ struct server_conf {
 	char *user, *group;      /* drop root to these after start-up */
 	uid_t uid;               /* of user, looked up when the file is read */
 	gid_t gid;               /* of group, else user's own group */
-	char *path;              /* the file, for SIGHUP */
 	struct addr fallback;    /* probe resistance: type 0 when off */
 };
 
