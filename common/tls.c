@@ -193,9 +193,10 @@ int tls_crl_check(const char *path, char *err, size_t n)
 {
 	struct stat st;
 	X509_CRL *crl = read_crl(path, &st, err, n);
+	int ok = crl != NULL;
 
 	X509_CRL_free(crl);
-	return crl ? 0 : -1;
+	return ok ? 0 : -1;
 }
 
 static int load_crl(struct tls_ctx *c, char *err, size_t n)
