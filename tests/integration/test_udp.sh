@@ -4,7 +4,8 @@
 # one association, a reply from a peer never sent to (full-cone NAT), and
 # by hand: 0.0.0.0:0 in the request, BND.ADDR, FRAG != 0 dropped, and the
 # association ending with its TCP control connection; datagrams beside a
-# saturating download all come back.
+# saturating download all come back; a flood into a frozen tunnel is
+# dropped, not queued (the client's memory stays put).
 . "$(dirname "$0")/../lib.sh"
 H="$ROOT/tests/integration/helpers"
 # shellcheck source=helpers/checks.sh
@@ -79,6 +80,32 @@ check "udp: beside a saturating download, 200 datagrams all come back" \
 	has "sent=200 received=200 intact=200 lost=0 corrupt=0" "$OBS"
 check "udp: the download kept moving meanwhile (over 10 MB)" \
 	[ "$((after - before))" -gt 10000000 ]
+
+# Dropped, not queued without bound: with the server frozen (SIGSTOP) the
+# tunnel takes nothing, yet 100,000 datagrams of 1200 bytes (117 MiB)
+# sent into one association leave the client's memory within 32 MiB of
+# where it was; once the server runs on, datagrams get through again.
+rss_kib() {	# NAME: resident set of that process, KiB
+	awk '/^VmRSS:/ { print $2 }' "/proc/$(pid_of "$1")/status"
+}
+spawn flood "$PY" "$H/udp_hold.py" "$SOCKS_PORT" 127.0.0.2 "$U1" \
+	--flood 100000 --size 1200 --flood-after "$TMP/flood.go" \
+	--release "$TMP/flood.done" --hold 60
+check "udp: flood association open (one echo first)" \
+	wait_for 10 grep -qx reply=yes "$(log_of flood)"
+rss0=$(rss_kib client)
+kill -STOP "$(pid_of server)"
+touch "$TMP/flood.go"
+check "udp: 100,000 datagrams sent into the frozen tunnel" \
+	wait_for 60 grep -qx "flooded 100000" "$(log_of flood)"
+rss1=$(rss_kib client)
+kill -CONT "$(pid_of server)"
+touch "$TMP/flood.done"
+echo "# client RSS ${rss0} KiB before the flood, ${rss1} KiB after it"
+check "udp: client memory grew by less than 32 MiB (datagrams dropped, not queued)" \
+	[ $((rss1 - rss0)) -lt 32768 ]
+timeout 30 "$PY" "$H/udp_socks.py" once "$SOCKS_PORT" 127.0.0.2 "$U1" >"$OBS" 2>&1
+check "udp: once the server runs on, a new association is answered" has reply=yes "$OBS"
 
 check "udp: server still running" kill -0 "$(pid_of server)"
 check "udp: client still running" kill -0 "$(pid_of client)"
