@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "status.h"
 #include "util.h"
 
 #define CMD_MAX 256
@@ -21,7 +22,7 @@
 struct ctl {
 	struct ev_loop *loop;
 	ev_io io;
-	ctl_handler fn;
+	ctl_status_fn fn;
 	void *arg;
 	char *path;
 	struct ctl_conn *conns;
@@ -81,7 +82,11 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	if (nl)
 		*nl = 0;
-	c->ctl->fn(c->ctl->arg, c->cmd, &c->out);
+	if (!strcmp(c->cmd, "status") || !strcmp(c->cmd, "status json"))
+		c->ctl->fn(c->ctl->arg, &c->out, c->cmd[6] == ' ');
+	else
+		status_printf(&c->out, "unknown command '%s' (status, status "
+			      "json)\n", c->cmd);
 	ev_io_stop(loop, w);
 	ev_io_init(w, write_cb, w->fd, EV_WRITE);
 	ev_io_start(loop, w);
@@ -127,7 +132,7 @@ static int fill_addr(const char *path, struct sockaddr_un *sun, char *err,
 	return 0;
 }
 
-struct ctl *ctl_open(struct ev_loop *loop, const char *path, ctl_handler fn,
+struct ctl *ctl_open(struct ev_loop *loop, const char *path, ctl_status_fn fn,
 		     void *arg, char *err, size_t n)
 {
 	struct sockaddr_un sun;

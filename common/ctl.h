@@ -11,12 +11,12 @@
 struct ev_loop;
 struct ctl;
 
-/* Writes the reply to cmd into out. */
-typedef void (*ctl_handler)(void *arg, const char *cmd, struct buf *out);
+/* Writes the daemon's status into out: a table, or JSON. */
+typedef void (*ctl_status_fn)(void *arg, struct buf *out, int json);
 
 /* NULL with err set (e.g. another live daemon owns the path). */
-struct ctl *ctl_open(struct ev_loop *loop, const char *path, ctl_handler fn,
-		     void *arg, char *err, size_t n);
+struct ctl *ctl_open(struct ev_loop *loop, const char *path,
+		     ctl_status_fn fn, void *arg, char *err, size_t n);
 void ctl_close(struct ctl *c);
 
 /* Sends cmd and copies the reply to stdout. 0, or -1 with err set. */

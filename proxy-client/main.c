@@ -8,7 +8,6 @@
 
 #include "../common/ctl.h"
 #include "../common/log.h"
-#include "../common/status.h"
 #include "../common/util.h"
 #include "../common/version.h"
 #include "client.h"
@@ -77,15 +76,11 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_signal_stop(loop, &a->sigint);
 }
 
-static void ctl_cb(void *arg, const char *cmd, struct buf *out)
+static void status_cb(void *arg, struct buf *out, int json)
 {
 	struct app *a = arg;
 
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "status json"))
-		client_status(a->client, out, cmd[6] == ' ');
-	else
-		status_printf(out, "unknown command '%s' (status, status json)\n",
-			      cmd);
+	client_status(a->client, out, json);
 }
 
 static void open_ctl(struct app *a, struct ev_loop *loop,
@@ -95,7 +90,7 @@ static void open_ctl(struct app *a, struct ev_loop *loop,
 	char err[256];
 
 	if (path[0]) {
-		a->ctl = ctl_open(loop, path, ctl_cb, a, err, sizeof(err));
+		a->ctl = ctl_open(loop, path, status_cb, a, err, sizeof(err));
 		if (!a->ctl)
 			log_warn("no status socket: %s", err);
 		else

@@ -296,8 +296,10 @@ static void watch_signal(struct server *s, ev_signal *w, int sig)
 	ev_signal_start(s->loop, w);
 }
 
-void server_status(struct server *s, struct buf *b, int json)
+/* The control socket's status: connected clients and their flows. */
+static void server_status(void *arg, struct buf *b, int json)
 {
+	struct server *s = arg;
 	struct client_conn *c;
 	ev_tstamp now = ev_now(s->loop);
 	char age[32], tx[32], rx[32];
@@ -427,15 +429,6 @@ void server_stop(struct server *s)
 	ev_signal_stop(s->loop, &s->sighup);
 }
 
-static void ctl_cb(void *arg, const char *cmd, struct buf *out)
-{
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "status json"))
-		server_status(arg, out, cmd[6] == ' ');
-	else
-		status_printf(out, "unknown command '%s' (status, status json)\n",
-			      cmd);
-}
-
 /* Before dropping root: the socket may live in /run/proxy. */
 static void open_ctl(struct server *s)
 {
@@ -443,7 +436,8 @@ static void open_ctl(struct server *s)
 	char err[256];
 
 	if (path[0]) {
-		s->ctl = ctl_open(s->loop, path, ctl_cb, s, err, sizeof(err));
+		s->ctl = ctl_open(s->loop, path, server_status, s, err,
+				  sizeof(err));
 		if (!s->ctl)
 			log_warn("no status socket: %s", err);
 		else

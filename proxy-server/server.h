@@ -50,8 +50,6 @@ int server_start(struct server *s, struct ev_loop *loop,
 void server_shutdown(struct server *s);
 /* Closes everything now. */
 void server_stop(struct server *s);
-/* Connected clients, as a table or as JSON. */
-void server_status(struct server *s, struct buf *out, int json);
 
 /* Streams the peer opens; both report failures on the tunnel. A UDP
  * relay counts itself in *nudp (the tunnel's associations) while it

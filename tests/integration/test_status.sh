@@ -48,6 +48,27 @@ socket_mode() {	# PATH: a socket, mode 0600
 }
 check "status: client control socket is mode 0600" socket_mode "$CCTL"
 check "status: server control socket is mode 0600" socket_mode "$SCTL"
+# ctl_ask SOCKET LINE: what the daemon answers on its control socket
+ctl_ask() {
+	timeout 10 "$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+out = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    out += b
+sys.stdout.write(out.decode())' "$1" "$2"
+}
+for sock in "$CCTL" "$SCTL"; do
+	check "status: $(basename "$sock") answers an unknown command by naming it" \
+		grep -qF "unknown command 'frobnicate' (status, status json)" \
+		<(ctl_ask "$sock" frobnicate)
+done
 
 # ---- a UDP association and a download, both live
 UP=$(free_port) && HP=$(free_port) || exit 1
