@@ -322,11 +322,7 @@ check "faults: ulimit-64 client exits 0 on SIGTERM (within 3 s)" term_exit clien
 
 # ------------------------------------------- EMFILE in the server
 SLP=$(free_port) && CSL=$(free_port) || exit 1
-{
-	grep -vE '^[[:space:]]*(listen|control)([[:space:]]|$)' "$SERVER_CONF"
-	echo "listen 127.0.0.1:$SLP"
-	echo "control $TMP/serverlow.sock"
-} >"$PKI/serverlow.conf" && chmod 600 "$PKI/serverlow.conf"
+server_conf serverlow "listen 127.0.0.1:$SLP"
 # shellcheck disable=SC2016
 spawn serverlow bash -c 'ulimit -n 64 && exec "$@"' serverlow \
 	"$BUILD/proxy-server" -c "$PKI/serverlow.conf" -v debug
@@ -382,12 +378,7 @@ check "faults: main client exits 0 on SIGTERM (within 3 s)" term_exit client 3
 # within 8 s; once continued, the client connects again and serves. Then
 # both daemons exit 0 on SIGINT, as they do on SIGTERM.
 FZS=$(free_port) && FZC=$(free_port) || exit 1
-{
-	grep -vE '^[[:space:]]*(listen|control|keepalive)([[:space:]]|$)' "$SERVER_CONF"
-	echo "listen 127.0.0.1:$FZS"
-	echo "control $TMP/serverka.sock"
-	echo "keepalive 1s 3s"
-} >"$PKI/serverka.conf" && chmod 600 "$PKI/serverka.conf"
+server_conf serverka "listen 127.0.0.1:$FZS" "keepalive 1s 3s"
 spawn serverka "$BUILD/proxy-server" -c "$PKI/serverka.conf" -v debug
 check "faults: server with keepalive 1s 3s listens" wait_tcp 127.0.0.1 "$FZS" 10
 client_profile clientfz

@@ -89,18 +89,6 @@ tunnel_down_since() {	# NAME FROM_LINE: a (non-debug) tunnel-down line
 	tail -n +"$(($2 + 1))" "$(log_of "$1")" | grep -vE ' debug: | flow [0-9]' |
 		grep -qiE -- "$DOWN_RE"
 }
-# conf_with NAME LINE...: $PKI/NAME.conf = the server config with its
-# listen lines replaced by the given lines (relative paths keep working)
-# and a status socket of its own, $TMP/NAME.sock.
-conf_with() {
-	local f="$PKI/$1.conf" n=$1
-	shift
-	{
-		grep -vE '^[[:space:]]*(listen|control)([[:space:]]|$)' "$SERVER_CONF"
-		echo "control $TMP/$n.sock"
-		printf '%s\n' "$@"
-	} >"$f" && chmod 600 "$f"
-}
 # profile PROC USER [LINE...]: $TMP/PROC.conf = clients/USER.conf plus
 # LINEs, with a status socket of its own ($TMP/PROC.sock), for the client
 # process PROC.
@@ -319,7 +307,7 @@ stop carol
 # ------------------------------------------------ max-flows, max-tunnels(-per-user)
 P9=$(free_port) && A9=$(free_port) && B9=$(free_port) && D9=$(free_port) && E9=$(free_port) ||
 	exit 1
-conf_with limits9 "listen 127.0.0.1:$P9" "max-flows 50" "max-tunnels-per-user 1" \
+server_conf limits9 "listen 127.0.0.1:$P9" "max-flows 50" "max-tunnels-per-user 1" \
 	"max-tunnels 2"
 spawn server9 "$BUILD/proxy-server" -c "$PKI/limits9.conf" -v debug
 S9PID=$(pid_of server9)
@@ -401,7 +389,7 @@ stop server9
 # server (idle-timeout 2s in its config), and by the client (idle-timeout
 # 2s in its profile, against a server without one).
 P14=$(free_port) && C14=$(free_port) && C15=$(free_port) || exit 1
-conf_with idle "listen 127.0.0.1:$P14" "idle-timeout 2s"
+server_conf idle "listen 127.0.0.1:$P14" "idle-timeout 2s"
 spawn server14 "$BUILD/proxy-server" -c "$PKI/idle.conf" -v debug
 check "limits: server with idle-timeout 2s starts" wait_tcp 127.0.0.1 "$P14" 10
 profile alice14 alice "connect-timeout 3s"
@@ -432,7 +420,7 @@ stop alice15
 # ------------------------------------------------ key file mode, user/group
 P12=$(free_port) || exit 1
 cp "$PKI/server.key" "$PKI/loose.key" && chmod 644 "$PKI/loose.key"
-conf_with loose "listen 127.0.0.1:$P12"
+server_conf loose "listen 127.0.0.1:$P12"
 sed -i -E 's|^[[:space:]]*key[[:space:]].*|key loose.key|' "$PKI/loose.conf"
 refuses_loose_key() {
 	local out rc
@@ -453,7 +441,7 @@ else
 	P13=$(free_port) && C13=$(free_port) || exit 1
 	NUID=$(id -u nobody)
 	NGID=$(getent group nogroup | cut -d: -f3)
-	conf_with drop "listen 127.0.0.1:$P13" "user nobody" "group nogroup"
+	server_conf drop "listen 127.0.0.1:$P13" "user nobody" "group nogroup"
 	spawn server13 "$BUILD/proxy-server" -c "$PKI/drop.conf" -v debug
 	S13PID=$(pid_of server13)
 	check "limits: server with user nobody, group nogroup starts" wait_tcp 127.0.0.1 "$P13" 10

@@ -87,13 +87,8 @@ spawn echo1 "$PY" "$H/tcp_echo.py" 127.0.0.1 "$E1" --log-accepts
 spawn echo2 "$PY" "$H/tcp_echo.py" 127.0.0.2 "$E2" --log-accepts
 check "policy: echo server on 127.0.0.1 ready" ready echo1 || exit 1
 check "policy: echo server on 127.0.0.2 ready" ready echo2 || exit 1
-{
-	grep -vE '^[[:space:]]*(listen|control|allow|deny)([[:space:]]|$)' "$SERVER_CONF"
-	echo "listen 127.0.0.1:$PS"
-	echo "control $TMP/serverdeny.sock"
-	echo "deny 127.0.0.2/32"
-	echo "allow 127.0.0.0/8"
-} >"$PKI/serverdeny.conf" && chmod 600 "$PKI/serverdeny.conf"
+server_conf serverdeny "listen 127.0.0.1:$PS" "deny 127.0.0.2/32" \
+	"allow 127.0.0.0/8"
 spawn serverdeny "$BUILD/proxy-server" -c "$PKI/serverdeny.conf" -v debug
 check "policy: server with deny 127.0.0.2/32, allow 127.0.0.0/8 listens" \
 	wait_tcp 127.0.0.1 "$PS" 10
@@ -158,11 +153,7 @@ check "policy: namespaces $NS_C and $NS_P joined by veth" topology || exit 1
 ns_listens() {	# NS ADDR PORT: a TCP listener on ADDR:PORT in NS
 	[ -n "$(ip netns exec "$1" ss -Htln "( src $2 and sport = :$3 )")" ]
 }
-{
-	grep -vE '^[[:space:]]*(listen|control)([[:space:]]|$)' "$SERVER_CONF"
-	echo "listen 127.0.0.1:8443"
-	echo "control $TMP/nsserver.sock"
-} >"$PKI/nsserver.conf" && chmod 600 "$PKI/nsserver.conf"
+server_conf nsserver "listen 127.0.0.1:8443"
 client_profile nsclient "socks $C_IP:1080" "socks-allow $ALLOW"
 spawn nswww ip netns exec "$NS_C" "$PY" -m http.server --bind 127.0.0.2 80 \
 	--directory "$TMP/www"

@@ -127,15 +127,8 @@ mk_ns() {
 	ip netns add "$NS" && ip -n "$NS" link set lo up
 }
 check "tcp: namespace $NS with only lo" mk_ns || exit 1
-{
-	grep -vE '^[[:space:]]*(listen|control)([[:space:]]|$)' "$SERVER_CONF"
-	echo "listen 127.0.0.1:8443"
-	echo "control $TMP/nrserver.sock"
-} >"$PKI/nrserver.conf" && chmod 600 "$PKI/nrserver.conf"
-{
-	grep -vE '^[[:space:]]*control([[:space:]]|$)' "$CLIENT_CONF"
-	echo "control $TMP/nrclient.sock"
-} >"$TMP/nrclient.conf" && chmod 600 "$TMP/nrclient.conf"
+server_conf nrserver "listen 127.0.0.1:8443"
+client_profile nrclient
 spawn nrserver ip netns exec "$NS" "$BUILD/proxy-server" -c "$PKI/nrserver.conf" -v debug
 spawn nrclient ip netns exec "$NS" "$BUILD/proxy-client" -c "$TMP/nrclient.conf" \
 	--server 127.0.0.1:8443 --socks 127.0.0.1:1080 -v debug

@@ -51,6 +51,24 @@ client_profile() {
 	} >"$f" && chmod 600 "$f"
 }
 
+# server_conf NAME LINE...: $PKI/NAME.conf = the test's server config
+# ($SERVER_CONF, from start_pair) with a status socket of its own
+# ($TMP/NAME.sock), without its listen lines and without any directive a
+# LINE names, plus the LINEs (relative paths keep working: it stays in
+# $PKI).
+server_conf() {
+	local f="$PKI/$1.conf" n=$1 l names='listen|control'
+	shift
+	for l in "$@"; do
+		names="$names|${l%% *}"
+	done
+	{
+		grep -vE "^[[:space:]]*($names)([[:space:]]|\$)" "$SERVER_CONF"
+		echo "control $TMP/$n.sock"
+		printf '%s\n' "$@"
+	} >"$f" && chmod 600 "$f"
+}
+
 # ready NAME: the spawned helper NAME printed its "ready" line (10 s).
 ready() {
 	wait_for 10 grep -q '^ready' "$(log_of "$1")"
