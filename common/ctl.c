@@ -229,7 +229,6 @@ int ctl_status_main(const char *prog, ctl_path_fn path_of, int argc,
 	char *path, err[CONF_ERR_MAX];
 	int json = 0, c, rc;
 
-	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:j", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

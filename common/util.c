@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -85,6 +86,7 @@ int subcommand_run(const char *prog, const struct subcommand *cmds,
 			continue;
 		snprintf(name, sizeof(name), "%s %s", prog, argv[1]);
 		argv[1] = name;
+		optind = 1; /* the command's getopt starts at its own argv[1] */
 		return cmds[i].run(argc - 1, argv + 1);
 	}
 	return -1;

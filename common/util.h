@@ -52,8 +52,9 @@ struct subcommand {
 };
 
 /* Runs the command argv[1] names with argv + 1, whose argv[0] then
- * reads "PROG NAME": getopt starts its messages with it. The command's
- * exit status, or -1 when no command has that name. */
+ * reads "PROG NAME": getopt starts its messages with it, and is set to
+ * start at the command's own argv[1]. The command's exit status, or -1
+ * when no command has that name. */
 int subcommand_run(const char *prog, const struct subcommand *cmds,
 		   size_t n, int argc, char **argv);
 

@@ -121,7 +121,6 @@ int rules_main(int argc, char **argv)
 	int nex = 0;
 	char err[CONF_ERR_MAX];
 
-	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;

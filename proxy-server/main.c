@@ -74,18 +74,19 @@ static int cmd_init(int argc, char **argv)
 	const char **names = xcalloc((size_t)argc, sizeof(*names));
 	int n = 0, days = 3650, c, rc;
 
-	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'n')
 			names[n++] = optarg;
 		else if (c != 'd' || parse_days(optarg, &days))
 			goto bad;
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, optind < argc ?
-			"proxy-server init: unexpected '%s'\n" :
-			"proxy-server init: which folder?%s\n",
-			optind < argc ? argv[optind + 1] : "");
+	if (optind == argc) {
+		fprintf(stderr, "proxy-server init: which folder?\n");
+		goto bad;
+	}
+	if (optind + 1 < argc) {
+		fprintf(stderr, "proxy-server init: unexpected '%s'\n",
+			argv[optind + 1]);
 		goto bad;
 	}
 	rc = pki_init(argv[optind], names, n, days);
@@ -106,18 +107,19 @@ static int cmd_add_client(int argc, char **argv)
 	const char *server = NULL;
 	int days = 1825, c;
 
-	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 's')
 			server = optarg;
 		else if (c != 'd' || parse_days(optarg, &days))
 			return usage(2);
 	}
-	if (argc - optind != 2) {
-		fprintf(stderr, argc - optind > 2 ?
-			"proxy-server add-client: unexpected '%s'\n" :
-			"proxy-server add-client: need DIR and NAME%s\n",
-			argc - optind > 2 ? argv[optind + 2] : "");
+	if (argc - optind < 2) {
+		fprintf(stderr, "proxy-server add-client: need DIR and NAME\n");
+		return usage(2);
+	}
+	if (argc - optind > 2) {
+		fprintf(stderr, "proxy-server add-client: unexpected '%s'\n",
+			argv[optind + 2]);
 		return usage(2);
 	}
 	return pki_add_client(argv[optind], argv[optind + 1], server, days);

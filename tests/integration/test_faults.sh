@@ -36,6 +36,25 @@ tunnel_lines() {	# NAME FROM_LINE ERE: matching lines after FROM_LINE
 	tail -n +"$(($2 + 1))" "$(log_of "$1")" | grep -vE ' debug: | flow [0-9]' |
 		grep -iE -- "$3"
 }
+tunnel_seen() { tunnel_lines "$@" >/dev/null; }
+# wait_down NAME FROM_LINE ERE T0 WHAT: waits up to 15 s for NAME to log
+# a line matching ERE after FROM_LINE, and shows it; DOWN_SECS is how long
+# after T0 (an $EPOCHREALTIME) it came, empty when it did not.
+wait_down() {
+	DOWN_SECS=
+	wait_for 15 tunnel_seen "$1" "$2" "$3" || return 0
+	DOWN_SECS=$(awk -v a="$4" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	echo "# $5 after $DOWN_SECS s:"
+	tunnel_lines "$1" "$2" "$3" | head -n 3 | sed 's/^/#   /'
+}
+down_within() {	# SECS: wait_down saw its line, at most SECS after T0
+	if [ -z "$DOWN_SECS" ]; then
+		echo "no such line in the log within 15 s"
+		return 1
+	fi
+	echo "tunnel down noticed after $DOWN_SECS s"
+	awk -v d="$DOWN_SECS" -v m="$1" 'BEGIN { exit !(d <= m) }'
+}
 # sig_exit SIG NAME SECS: send SIG; the process exits by itself with
 # status 0 within SECS (a crash at shutdown fails here). Processes started
 # in the background by a script begin with SIGINT ignored: an exit on
@@ -389,23 +408,9 @@ check "faults: a client of the keepalive server serves" fetch_retry "$FZC" 15
 n0=$(wc -l <"$(log_of serverka)")
 NOTHING_RE='tunnel.*down.*nothing heard'
 kill -STOP "$FZPID"	# (stop, at exit, sends SIGCONT after SIGTERM)
-t_stop=$EPOCHREALTIME
-frozen_noticed() { tunnel_lines serverka "$n0" "$NOTHING_RE" >/dev/null; }
-wait_for 15 frozen_noticed
-t_down=$EPOCHREALTIME
-down_secs=$(awk -v a="$t_stop" -v b="$t_down" 'BEGIN { printf "%.1f", b - a }')
-echo "# frozen client: server log after $down_secs s:"
-tunnel_lines serverka "$n0" "$NOTHING_RE" | head -n 3 | sed 's/^/#   /'
-frozen_within_8() {
-	frozen_noticed || {
-		echo "no 'nothing heard' tunnel-down line in the server log 15 s after SIGSTOP"
-		return 1
-	}
-	echo "tunnel down noticed $down_secs s after SIGSTOP"
-	awk -v d="$down_secs" 'BEGIN { exit !(d <= 8) }'
-}
+wait_down serverka "$n0" "$NOTHING_RE" "$EPOCHREALTIME" "frozen client: server log"
 check "faults: frozen client: server logs the tunnel down (nothing heard) within 8 s (keepalive 1s 3s)" \
-	frozen_within_8
+	down_within 8
 check "faults: frozen client: server alive" kill -0 "$(pid_of serverka)"
 kill -CONT "$FZPID"
 check "faults: continued client connects again and serves within 20 s" fetch_retry "$FZC" 20
@@ -494,20 +499,9 @@ for r in "${DROP_RULES[@]}"; do
 	# shellcheck disable=SC2086
 	ip netns exec "$NS_C" iptables -I $r
 done
-t_drop=$EPOCHREALTIME
-noticed() { tunnel_lines nsclient "$n0" "$DOWN_RE" >/dev/null; }
-wait_for 15 noticed
-t_down=$EPOCHREALTIME
-down_secs=$(awk -v a="$t_drop" -v b="$t_down" 'BEGIN { printf "%.1f", b - a }')
-echo "# client noticed the black hole after $down_secs s:"
-tunnel_lines nsclient "$n0" "$DOWN_RE" | head -n 3 | sed 's/^/#   /'
-within_8() {
-	noticed || { echo "no tunnel-down line in the client log 15 s after the DROP"; return 1; }
-	awk -v d="$down_secs" 'BEGIN { exit !(d <= 8) }' && return 0
-	echo "tunnel down noticed after $down_secs s"
-	return 1
-}
-check "faults: black hole: client logs the tunnel down within 8 s (keepalive 1s 3s)" within_8
+wait_down nsclient "$n0" "$DOWN_RE" "$EPOCHREALTIME" "client noticed the black hole"
+check "faults: black hole: client logs the tunnel down within 8 s (keepalive 1s 3s)" \
+	down_within 8
 flow_ended() { grep -qE '^end=' "$(log_of nsflow)"; }
 wait_for 5 flow_ended
 sed -n 's/^/# black-holed SOCKS flow: /p' "$(log_of nsflow)" | grep -E 'end=|received=|error='
