@@ -90,6 +90,19 @@ def udp_exchange(u, relay, host, port, payload, frag=0, wait=2.0,
         return None
 
 
+def udp_associate(socks_host, socks_port, timeout=10.0):
+    """A UDP ASSOCIATE (DST 0.0.0.0:0, no auth) and a local UDP socket
+    to use it with: (control connection, REP, (BND.ADDR, BND.PORT), relay
+    address, socket). A BND.ADDR of 0.0.0.0 or :: means the SOCKS host."""
+    ctl = open_conn(socks_host, socks_port, timeout)
+    greet(ctl)
+    rep, bh, bp = request(ctl, 3, "0.0.0.0", 0)
+    relay = (socks_host if bh in ("0.0.0.0", "::") else bh, bp)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    return ctl, rep, (bh, bp), relay, u
+
+
 def greet(sock, methods=b"\x00"):
     """Sends a greeting; returns the method byte the server chose."""
     sock.sendall(b"\x05" + bytes([len(methods)]) + methods)

@@ -39,15 +39,10 @@ def main():
     host, port = sys.argv[2], int(sys.argv[3])
     idle = float(sys.argv[4])
     name, name_port = sys.argv[5], int(sys.argv[6])
-    ctl = s5.open_conn("127.0.0.1", socks_port)
-    s5.greet(ctl)
-    rep, bh, bp = s5.request(ctl, 3, "0.0.0.0", 0)
+    ctl, rep, _, relay, u = s5.udp_associate("127.0.0.1", socks_port)
     print("assoc_rep=%02x" % rep)
     if rep != 0:
         return 0
-    relay = ("127.0.0.1" if bh in ("0.0.0.0", "::") else bh, bp)
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind(("127.0.0.1", 0))
 
     r = s5.udp_exchange(u, relay, host, port, b"before " + os.urandom(8),
                         wait=3.0)

@@ -14,7 +14,6 @@ Steps, each printed as one key=value observation line (the test asserts):
 SOCKS host is 127.0.0.1.
 """
 import os
-import socket
 import sys
 import time
 
@@ -24,16 +23,11 @@ import s5
 def main():
     socks_port = int(sys.argv[1])
     host, port = sys.argv[2], int(sys.argv[3])
-    ctl = s5.open_conn("127.0.0.1", socks_port)
-    s5.greet(ctl)
-    rep, bh, bp = s5.request(ctl, 3, "0.0.0.0", 0)
+    ctl, rep, bound, relay, u = s5.udp_associate("127.0.0.1", socks_port)
     print("assoc_rep=%02x" % rep)
-    print("bnd=%s:%d" % (bh, bp))
+    print("bnd=%s:%d" % bound)
     if rep != 0:
         return 0
-    relay = (bh if bh not in ("0.0.0.0", "::") else "127.0.0.1", bp)
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind(("127.0.0.1", 0))
 
     r = s5.udp_exchange(u, relay, host, port, b"frag1 " + os.urandom(8),
                         frag=1, wait=1.5)
