@@ -65,6 +65,8 @@ def metrics(idle_steps, delay_ms):
          cpu_per_gib("client")),
         ("cpu_server", "server CPU per GiB downloaded", "s", "lo",
          cpu_per_gib("server")),
+        ("cpu_path", "one TCP connection's CPU per GiB, both ends", "s",
+         None, cpu_per_gib("path")),
         ("ttfb1_p50", "new flow, 1st echo byte p50 (serial)", "ms", "lo",
          "ttfb1_ttfb_p50_ms"),
         ("ttfb1_p99", "new flow, 1st echo byte p99 (serial)", "ms", "lo",
@@ -123,6 +125,27 @@ def metrics(idle_steps, delay_ms):
     return m
 
 
+def ceiling(values, aes_rate, nproc):
+    """What no TLS proxy can beat here, if it spent no CPU of its own.
+    Each byte crosses three TCP connections (app to proxy client, tunnel,
+    proxy server to target), each costing what the no-proxy path's one
+    connection costs in all, and is encrypted and decrypted once, at
+    `openssl speed`'s rate: that bounds a single download. Each side of
+    the proxy holds one receiving and one sending end and runs the
+    cipher once: that bounds its CPU per GiB from below. Bounds, not
+    estimates: they leave out every system call, copy and wakeup of the
+    proxy itself."""
+    path = values.get("none", {}).get("cpu_path")
+    direct = values.get("none", {}).get("dl1")
+    if not path or not aes_rate or not nproc:
+        return None
+    cipher = GIB / aes_rate
+    return {"mbps": nproc / (3 * path + 2 * cipher) * GIB / 1e6,
+            "side_s_per_gib": path + cipher, "cores": nproc,
+            "path_s_per_gib": path, "aes_gcm_bytes_per_s": aes_rate,
+            "no_proxy_mbps": direct}
+
+
 def fmt(v):
     if v is None:
         return "-"
@@ -175,6 +198,8 @@ def main():
     ap.add_argument("--delay-ms", type=float, default=0)
     ap.add_argument("--seconds", default="")
     ap.add_argument("--nofile", default="")
+    ap.add_argument("--aes-gcm-rate", type=float, default=0,
+                    help="bytes/s of AES-128-GCM on one core (0: unknown)")
     a = ap.parse_args()
 
     systems = a.systems.split()
@@ -235,6 +260,7 @@ def main():
                         "values": values[s], "ratio_to_best_peer": ratios[s],
                         "raw": raw[s]} for s in systems},
         "best_peer": best,
+        "ceiling": ceiling(values, a.aes_gcm_rate, os.cpu_count()),
     }
     with open(a.json, "w") as f:
         json.dump(doc, f, indent=1, sort_keys=False)
@@ -271,6 +297,20 @@ def main():
           % (doc["date"], m["nproc"] or 0, m["cpu"], m["kernel"], a.seconds,
              "median of %d rounds" % len(rounds) if len(rounds) > 1
              else "one round"))
+    c = doc["ceiling"]
+    if c:
+        print("Bounds for any TLS proxy here, if the proxy itself cost "
+              "nothing (one TCP connection: %.3f s/GiB for both ends;"
+              % c["path_s_per_gib"])
+        print("AES-128-GCM: %.2f GB/s on one core):"
+              % (c["aes_gcm_bytes_per_s"] / 1e9))
+        print("  a single download of at most %s MB/s (%d cores / (3 "
+              "connections + 2 x AES))%s;"
+              % (fmt(c["mbps"]), c["cores"],
+                 ", half the no-proxy path being %s" %
+                 fmt(c["no_proxy_mbps"] / 2) if c["no_proxy_mbps"] else ""))
+        print("  at least %s s of CPU per GiB on each side (1 connection "
+              "+ AES once)." % fmt(c["side_s_per_gib"]))
     print("JSON: %s" % a.json)
 
 

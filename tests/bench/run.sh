@@ -552,6 +552,39 @@ test_dl_cpu() {
 	rec "$sys" cpu_server_s "$(echo "$s0 $s1 $hz" | awk '{ print ($2 - $1) / $3 }')"
 }
 
+# Ticks of CPU (user + system) used by this shell's children that have
+# ended and been waited for (a foreground `ip netns exec LOADGEN`).
+child_ticks() {
+	local f
+	f=$(cat /proc/$$/stat)
+	f=${f##*) }	# fields from 3 on
+	set -- $f
+	echo $((${14} + ${15}))
+}
+
+# dl on the path with no proxy, with the CPU of both ends of the load
+# tool: what one TCP connection costs per byte on this machine, kernel
+# included. report.py weighs a proxy's three connections with it.
+test_dl_path_cpu() {
+	local t0 g0 t1 g1 hz
+	hz=$(getconf CLK_TCK)
+	t0=$(cpu_ticks "${PID[target]}")
+	g0=$(child_ticks)
+	lg none dl1 dl --seconds "$S" || return 1
+	t1=$(cpu_ticks "${PID[target]}")
+	g1=$(child_ticks)
+	rec none cpu_path_s "$(echo "$t0 $t1 $g0 $g1 $hz" |
+		awk '{ print ($2 - $1 + $4 - $3) / $5 }')"
+}
+
+# AES-128-GCM on 16 KiB records, one core, in bytes per second: the
+# crypto every byte through a TLS proxy pays twice (encrypt, decrypt).
+aes_gcm_rate() {
+	command -v openssl >/dev/null || return 0
+	openssl speed -evp aes-128-gcm -bytes 16384 -seconds 2 2>/dev/null |
+		awk '$1 == "AES-128-GCM" { v = $NF; sub(/k$/, "", v); print v * 1000 }'
+}
+
 # The new-flow round-trip test through the delay line.
 test_delay() {
 	local sys=$1 port k v
@@ -646,6 +679,8 @@ run_test() {
 	dl)
 		if [ -n "$cpid" ]; then
 			test_dl_cpu "$sys" "$cpid" "$spid"
+		elif [ "$sys" = none ]; then
+			test_dl_path_cpu
 		else
 			lg "$sys" dl1 dl --seconds "$S"
 		fi
@@ -714,6 +749,16 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		for sys in "${ORDER[@]}"; do
 			[ "${UP[$sys]}" = 1 ] && run_test "$t" "$sys"
 		done
+		# 10,000 flows leave state behind that slows some peers for
+		# the rest of their life (sshd's channel table keeps its size:
+		# ssh -D then downloads 30% slower at twice the CPU), so the
+		# tests after this one get fresh processes.
+		if [ "$t" = idle ]; then
+			for sys in "${ORDER[@]}"; do
+				[ "${UP[$sys]}" = 1 ] && stop_system "$sys"
+				start_system "$sys"
+			done
+		fi
 	done
 	for sys in "${ORDER[@]}"; do
 		[ "${UP[$sys]}" = 1 ] || continue
@@ -723,7 +768,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	ORDER=("${ORDER[@]:1}" "${ORDER[0]}")
 done
 log "done in $((SECONDS - T0)) s"
+AES=$(want dl && aes_gcm_rate)
 
 "$PY" "$HERE/report.py" "${TSVS[@]}" --json "$JSON" --systems "$SYSTEMS" \
 	--delay-ms "$DELAY_MS" --seconds "$S" --nofile "$NOFILE" \
+	--aes-gcm-rate "${AES:-0}" \
 	--labels "$(for s in $SYSTEMS; do printf '%s=%s\n' "$s" "${LABEL[$s]}"; done)"
