@@ -169,12 +169,13 @@ want() { [[ $TESTS == *" $1 "* ]]; }
 # rec SYSTEM KEY VALUE
 rec() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RES"; }
 
-# start NAME NS CMD...: in the background, output in $TMP/NAME.log.
+# start NAME NS CMD...: in the background, output appended to
+# $TMP/NAME.log (a system restarted keeps what it said before).
 # `ip netns exec` execs CMD, so $! is CMD's own pid.
 start() {
 	local name=$1 ns=$2
 	shift 2
-	ip netns exec "$ns" "$@" </dev/null >"$TMP/$name.log" 2>&1 &
+	ip netns exec "$ns" "$@" </dev/null >>"$TMP/$name.log" 2>&1 &
 	PID[$name]=$!
 }
 
@@ -754,6 +755,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		# ssh -D then downloads 30% slower at twice the CPU), so the
 		# tests after this one get fresh processes.
 		if [ "$t" = idle ]; then
+			log "  restarting every system"
 			for sys in "${ORDER[@]}"; do
 				[ "${UP[$sys]}" = 1 ] && stop_system "$sys"
 				start_system "$sys"

@@ -1,0 +1,96 @@
+#!/bin/bash
+# make bench still works: a short run (1 s per test, this proxy and the
+# no-proxy path, 100 idle flows, the delay line) must finish, fill every
+# figure it measured, restart the systems after the idle test, print the
+# bounds under the table and leave no namespace or temporary folder
+# behind. Only that the figures exist is checked, never how fast they are
+# (speed is compared in make bench itself, side by side with the peers).
+. "$(dirname "$0")/../lib.sh"
+H="$ROOT/tests/integration/helpers"
+# shellcheck source=helpers/checks.sh
+. "$H/checks.sh"
+need_root
+need_cmd ip cc
+
+OUT=$TMP/bench.out
+JSON=$TMP/bench.json
+netns_before=$(ip netns list 2>/dev/null | awk '$1 ~ /^pxb/ { print $1 }' | sort)
+tmp_before=$(ls -d /tmp/proxy-bench.* 2>/dev/null | sort)
+
+run_bench() {
+	BENCH_INSTALL=0 BENCH_SECONDS=1 BENCH_SYSTEMS="none proxy" \
+		BENCH_TESTS="idle dl ul ttfb pp udp load delay" BENCH_IDLE_FLOWS=100 \
+		BENCH_DELAY_MS=10 BENCH_JSON=$JSON BENCH_KEEP=1 \
+		timeout 300 "$ROOT/tests/bench/run.sh" "$BUILD" >"$OUT" 2>&1
+	local rc=$?
+	tail -n 30 "$OUT"
+	return $rc
+}
+check "bench: a short run exits 0" run_bench
+check "bench: the table is printed" grep -q '^| download, 1 flow (MB/s) ' "$OUT"
+check "bench: the systems are restarted after the idle test" \
+	grep -q '^bench:   restarting every system' "$OUT"
+
+# figures SYSTEM KEY...: each KEY has a positive value for SYSTEM
+figures() {
+	"$PY" - "$JSON" "$@" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+s = doc["systems"][sys.argv[2]]
+print("status:", s["status"])
+bad = [k for k in sys.argv[3:] if not (s["values"].get(k) or 0) > 0]
+print("missing or not positive:", bad or "none")
+sys.exit(1 if bad or s["status"] != "ok" else 0)
+EOF
+}
+check "bench: the no-proxy path's figures" \
+	figures none dl1 ul1 tcp_rtt_p50 udp64_p50 load_udp_p99 cpu_path slow_dl
+check "bench: this proxy's figures" \
+	figures proxy dl1 ul1 cpu_client cpu_server ttfb1_p50 flows_per_s \
+	tcp_rtt_p50 udp64_p50 \
+	udp1200_p50 load_udp_p99 load_tcp_p99 load_dl mem_client_0 \
+	mem_client_100 kib_per_flow_server slow_ttfb_p50 round_trips slow_dl
+
+bounds() {
+	"$PY" - "$JSON" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))["ceiling"]
+print(c)
+sys.exit(0 if c and c["mbps"] > 0 and c["side_s_per_gib"] > 0 else 1)
+EOF
+}
+if command -v openssl >/dev/null; then
+	check "bench: the bounds for any TLS proxy are printed" \
+		grep -q 'a single download of at most .* MB/s' "$OUT"
+	check "bench: the bounds are in the JSON" bounds
+else
+	skip "bench: the bounds for any TLS proxy" "no openssl command"
+fi
+
+# The bench keeps its folder (BENCH_KEEP=1) for this: the daemons' logs,
+# which under the ASan build hold any report of theirs.
+KEPT=$(sed -n 's/^bench: kept \(\/tmp\/proxy-bench\.[A-Za-z0-9]*\)$/\1/p' "$OUT")
+sanitizer_clean() {
+	local f bad=0
+	[ -n "$KEPT" ] || { echo "the bench did not say what it kept"; return 1; }
+	for f in "$KEPT"/srv-proxy.log "$KEPT"/cli-proxy.log; do
+		[ -f "$f" ] || { echo "no $f"; bad=1; }
+	done
+	for f in "$KEPT"/*-proxy.log; do	# also the delay line's client
+		if grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$f"; then
+			bad=1
+		fi
+	done
+	return $bad
+}
+check "bench: the daemons' logs hold no sanitizer report" sanitizer_clean
+[ -n "$KEPT" ] && rm -rf "$KEPT"
+
+left_behind() {
+	local ns tmp
+	ns=$(ip netns list 2>/dev/null | awk '$1 ~ /^pxb/ { print $1 }' | sort)
+	tmp=$(ls -d /tmp/proxy-bench.* 2>/dev/null | sort)
+	echo "namespaces: $ns; folders: $tmp"
+	[ "$ns" = "$netns_before" ] && [ "$tmp" = "$tmp_before" ]
+}
+check "bench: no namespace or temporary folder is left" left_behind
