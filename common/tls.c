@@ -284,8 +284,7 @@ static struct tls_ctx *ctx_new(const struct tls_params *p, int server,
 				    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET |
 				    SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
-				 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-				 SSL_MODE_RELEASE_BUFFERS);
+				 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_session_cache_mode(c->ssl, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(c->ssl, 0);
 	SSL_CTX_set_read_ahead(c->ssl, 1);
@@ -664,6 +663,13 @@ ssize_t tls_read(struct tls *t, void *buf, size_t n)
 {
 	int rc;
 
+	/* The last recv() emptied the socket and OpenSSL holds no byte of
+	 * it: SSL_read() would only learn that from sock_read(), at the
+	 * cost of a pass through the record layer and SSL_get_error(). */
+	if (t->rx_short && !SSL_has_pending(t->ssl)) {
+		t->rx_short = 0;
+		return TLS_WANT_READ;
+	}
 	errors_reset();
 	errno = 0;
 	rc = SSL_read(t->ssl, buf, (int)MIN(n, (size_t)INT32_MAX));

@@ -440,12 +440,8 @@ static int flush(struct tunnel *t)
 	rc = tls_flush(t->tls);
 	if (rc && rc != TLS_WANT_WRITE)
 		goto fail;
-	if (!buf_len(&t->ctl))
-		buf_release(&t->ctl);
 	if (buf_len(&t->data) < DATA_SOFT_LIMIT && t->wait_head)
 		wake_waiters(t);
-	if (!buf_len(&t->data) && !t->wait_head)
-		buf_release(&t->data);
 	return 0;
 fail:
 	tunnel_close(t, tls_error(t->tls));
@@ -759,6 +755,19 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	update_events(t);
 }
 
+/* The send-side buffers stay while the tunnel is busy: giving them back
+ * after every flush cost a malloc and a free of 128 KiB per message in
+ * an exchange of small ones. Once a keepalive interval, those that are
+ * empty go back. */
+static void trim(struct tunnel *t)
+{
+	if (!buf_len(&t->ctl))
+		buf_release(&t->ctl);
+	if (!buf_len(&t->data) && !t->wait_head)
+		buf_release(&t->data);
+	tls_trim(t->tls);
+}
+
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct tunnel *t = container_of(w, struct tunnel, timer);
@@ -785,7 +794,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (t->state == T_UP)
 		ping_train(t);
-	tls_trim(t->tls); /* quiet for a while: give the send buffer back */
+	trim(t);
 }
 
 struct tunnel *tunnel_new(struct ev_loop *loop, int fd, struct tls *tls,
