@@ -67,6 +67,8 @@ def metrics(idle_steps, delay_ms):
          cpu_per_gib("server")),
         ("cpu_path", "one TCP connection's CPU per GiB, both ends", "s",
          None, cpu_per_gib("path")),
+        ("aes_gcm", "AES-128-GCM on one core (openssl speed)", "GB/s", None,
+         lambda raw: (num(raw, "aes_gcm_bps") or 0) / 1e9 or None),
         ("ttfb1_p50", "new flow, 1st echo byte p50 (serial)", "ms", "lo",
          "ttfb1_ttfb_p50_ms"),
         ("ttfb1_p99", "new flow, 1st echo byte p99 (serial)", "ms", "lo",
@@ -125,7 +127,7 @@ def metrics(idle_steps, delay_ms):
     return m
 
 
-def ceiling(values, aes_rate, nproc):
+def ceiling(values, nproc):
     """What no TLS proxy can beat here, if it spent no CPU of its own.
     Each byte crosses three TCP connections (app to proxy client, tunnel,
     proxy server to target), each costing what the no-proxy path's one
@@ -137,6 +139,7 @@ def ceiling(values, aes_rate, nproc):
     proxy itself."""
     path = values.get("none", {}).get("cpu_path")
     direct = values.get("none", {}).get("dl1")
+    aes_rate = (values.get("none", {}).get("aes_gcm") or 0) * 1e9
     if not path or not aes_rate or not nproc:
         return None
     cipher = GIB / aes_rate
@@ -198,8 +201,6 @@ def main():
     ap.add_argument("--delay-ms", type=float, default=0)
     ap.add_argument("--seconds", default="")
     ap.add_argument("--nofile", default="")
-    ap.add_argument("--aes-gcm-rate", type=float, default=0,
-                    help="bytes/s of AES-128-GCM on one core (0: unknown)")
     a = ap.parse_args()
 
     systems = a.systems.split()
@@ -260,7 +261,7 @@ def main():
                         "values": values[s], "ratio_to_best_peer": ratios[s],
                         "raw": raw[s]} for s in systems},
         "best_peer": best,
-        "ceiling": ceiling(values, a.aes_gcm_rate, os.cpu_count()),
+        "ceiling": ceiling(values, os.cpu_count()),
     }
     with open(a.json, "w") as f:
         json.dump(doc, f, indent=1, sort_keys=False)

@@ -44,7 +44,8 @@ sys.exit(1 if bad or s["status"] != "ok" else 0)
 EOF
 }
 check "bench: the no-proxy path's figures" \
-	figures none dl1 ul1 tcp_rtt_p50 udp64_p50 load_udp_p99 cpu_path slow_dl
+	figures none dl1 ul1 tcp_rtt_p50 udp64_p50 load_udp_p99 cpu_path slow_dl \
+	$(command -v openssl >/dev/null && echo aes_gcm)
 check "bench: this proxy's figures" \
 	figures proxy dl1 ul1 cpu_client cpu_server ttfb1_p50 flows_per_s \
 	tcp_rtt_p50 udp64_p50 \
