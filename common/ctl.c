@@ -68,6 +68,7 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct ctl_conn *c = container_of(w, struct ctl_conn, io);
 	ssize_t n = read(w->fd, c->cmd + c->len, sizeof(c->cmd) - 1 - c->len);
 	char *nl;
+	int json;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -82,8 +83,9 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	if (nl)
 		*nl = 0;
-	if (!strcmp(c->cmd, "status") || !strcmp(c->cmd, "status json"))
-		c->ctl->fn(c->ctl->arg, &c->out, c->cmd[6] == ' ');
+	json = !strcmp(c->cmd, "status json");
+	if (json || !strcmp(c->cmd, "status"))
+		c->ctl->fn(c->ctl->arg, &c->out, json);
 	else
 		status_printf(&c->out, "unknown command '%s' (status, status "
 			      "json)\n", c->cmd);

@@ -179,14 +179,17 @@ _lib_kill() {	# PID NAME
 	return 0
 }
 
+# What ASan, LSan and UBSan write when they report.
+SANITIZER_RE='ERROR: AddressSanitizer|runtime error:|LeakSanitizer'
+
 # Sanitizer reports in a process log are failures of their own.
 _lib_sanitizer_check() {	# NAME
 	local name=$1 log=${_LIB_LOG[$1]:-}
 	[ "${PROXY_ASAN:-0}" = 1 ] && [ -n "$log" ] && [ -f "$log" ] || return 0
-	if grep -qE 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$log"; then
+	if grep -qE "$SANITIZER_RE" "$log"; then
 		not_ok "sanitizer: $name" "report in $(basename "$log")"
-		grep -nE -A 25 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' \
-			"$log" | head -n 60 | sed 's/^/    | /'
+		grep -nE -A 25 "$SANITIZER_RE" "$log" | head -n 60 |
+			sed 's/^/    | /'
 	fi
 }
 

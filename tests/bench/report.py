@@ -29,6 +29,13 @@ def cpu_per_gib(side):
     return f
 
 
+def giga(key):
+    def f(raw):
+        v = num(raw, key)
+        return v / 1e9 if v else None
+    return f
+
+
 def mem_mib(side, n):
     def f(raw):
         v = num(raw, "mem_%s_%d" % (side, n))
@@ -68,7 +75,7 @@ def metrics(idle_steps, delay_ms):
         ("cpu_path", "one TCP connection's CPU per GiB, both ends", "s",
          None, cpu_per_gib("path")),
         ("aes_gcm", "AES-128-GCM on one core (openssl speed)", "GB/s", None,
-         lambda raw: (num(raw, "aes_gcm_bps") or 0) / 1e9 or None),
+         giga("aes_gcm_bps")),
         ("ttfb1_p50", "new flow, 1st echo byte p50 (serial)", "ms", "lo",
          "ttfb1_ttfb_p50_ms"),
         ("ttfb1_p99", "new flow, 1st echo byte p99 (serial)", "ms", "lo",

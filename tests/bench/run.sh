@@ -220,14 +220,20 @@ tree() {
 		}'
 }
 
+# stat_ticks PID N M: fields N + M of /proc/PID/stat (counted from 1,
+# as in proc(5)), in clock ticks; 0 when the process is gone.
+stat_ticks() {
+	local f a
+	f=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+	read -r -a a <<<"${f##*) }"	# from field 3 on; comm may hold spaces
+	echo $((a[$2 - 3] + a[$3 - 3]))
+}
+
 # CPU ticks (utime + stime, all threads) of a process tree.
 cpu_ticks() {
-	local p t=0 f
+	local p t=0
 	for p in $(tree "$1"); do
-		f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-		f=${f##*) }	# fields from 3 on; comm may hold spaces
-		set -- $f
-		t=$((t + ${12} + ${13}))
+		t=$((t + $(stat_ticks "$p" 14 15)))
 	done
 	echo "$t"
 }
@@ -555,13 +561,7 @@ test_dl_cpu() {
 
 # Ticks of CPU (user + system) used by this shell's children that have
 # ended and been waited for (a foreground `ip netns exec LOADGEN`).
-child_ticks() {
-	local f
-	f=$(cat /proc/$$/stat)
-	f=${f##*) }	# fields from 3 on
-	set -- $f
-	echo $((${14} + ${15}))
-}
+child_ticks() { stat_ticks $$ 16 17; }
 
 # dl on the path with no proxy, with the CPU of both ends of the load
 # tool: what one TCP connection costs per byte on this machine, kernel

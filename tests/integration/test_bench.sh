@@ -78,7 +78,7 @@ sanitizer_clean() {
 		[ -f "$f" ] || { echo "no $f"; bad=1; }
 	done
 	for f in "$KEPT"/*-proxy.log; do	# also the delay line's client
-		if grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$f"; then
+		if grep -E "$SANITIZER_RE" "$f"; then
 			bad=1
 		fi
 	done

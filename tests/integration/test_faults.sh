@@ -433,15 +433,8 @@ on_exit "ip netns del $NS_C 2>/dev/null; ip netns del $NS_S 2>/dev/null"
 C_IP=198.18.3.2
 S_IP=198.18.3.1
 NSPORT=8443
-topology() {
-	ip netns add "$NS_C" && ip netns add "$NS_S" &&
-		ip -n "$NS_C" link set lo up && ip -n "$NS_S" link set lo up &&
-		ip -n "$NS_C" link add veth0 type veth peer name veth1 netns "$NS_S" &&
-		ip -n "$NS_C" addr add "$C_IP/24" dev veth0 &&
-		ip -n "$NS_S" addr add "$S_IP/24" dev veth1 &&
-		ip -n "$NS_C" link set veth0 up && ip -n "$NS_S" link set veth1 up
-}
-check "faults: namespaces $NS_C and $NS_S joined by veth" topology || exit 1
+check "faults: namespaces $NS_C and $NS_S joined by veth" \
+	ns_pair "$NS_C" "$C_IP" "$NS_S" "$S_IP" || exit 1
 NSPKI="$TMP/nspki"
 mk_nspki() {
 	"$BUILD/proxy-server" init "$NSPKI" --server-name "$S_IP" &&

@@ -140,14 +140,9 @@ P_IP2=10.77.0.200	# inside socks-allow
 ALLOW=10.77.0.128/25
 LL=169.254.77.1		# the server's own link-local address
 topology() {
-	ip netns add "$NS_C" && ip netns add "$NS_P" &&
-		ip -n "$NS_C" link set lo up && ip -n "$NS_P" link set lo up &&
-		ip -n "$NS_C" link add veth0 type veth peer name veth1 netns "$NS_P" &&
-		ip -n "$NS_C" addr add "$C_IP/24" dev veth0 &&
-		ip -n "$NS_P" addr add "$P_IP/24" dev veth1 &&
+	ns_pair "$NS_C" "$C_IP" "$NS_P" "$P_IP" &&
 		ip -n "$NS_P" addr add "$P_IP2/24" dev veth1 &&
-		ip -n "$NS_C" addr add "$LL/32" dev lo &&
-		ip -n "$NS_C" link set veth0 up && ip -n "$NS_P" link set veth1 up
+		ip -n "$NS_C" addr add "$LL/32" dev lo
 }
 check "policy: namespaces $NS_C and $NS_P joined by veth" topology || exit 1
 ns_listens() {	# NS ADDR PORT: a TCP listener on ADDR:PORT in NS

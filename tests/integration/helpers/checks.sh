@@ -69,6 +69,18 @@ server_conf() {
 	} >"$f" && chmod 600 "$f"
 }
 
+# ns_pair NS1 IP1 NS2 IP2: two new network namespaces (loopback up)
+# joined by a veth pair, veth0 in NS1 with IP1/24 and veth1 in NS2 with
+# IP2/24. The test deletes them (on_exit).
+ns_pair() {
+	ip netns add "$1" && ip netns add "$3" &&
+		ip -n "$1" link set lo up && ip -n "$3" link set lo up &&
+		ip -n "$1" link add veth0 type veth peer name veth1 netns "$3" &&
+		ip -n "$1" addr add "$2/24" dev veth0 &&
+		ip -n "$3" addr add "$4/24" dev veth1 &&
+		ip -n "$1" link set veth0 up && ip -n "$3" link set veth1 up
+}
+
 # ready NAME: the spawned helper NAME printed its "ready" line (10 s).
 ready() {
 	wait_for 10 grep -q '^ready' "$(log_of "$1")"
