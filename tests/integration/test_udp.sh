@@ -85,20 +85,17 @@ check "udp: the download kept moving meanwhile (over 10 MB)" \
 # tunnel takes nothing, yet 100,000 datagrams of 1200 bytes (117 MiB)
 # sent into one association leave the client's memory within 32 MiB of
 # where it was; once the server runs on, datagrams get through again.
-rss_kib() {	# NAME: resident set of that process, KiB
-	awk '/^VmRSS:/ { print $2 }' "/proc/$(pid_of "$1")/status"
-}
 spawn flood "$PY" "$H/udp_hold.py" "$SOCKS_PORT" 127.0.0.2 "$U1" \
 	--flood 100000 --size 1200 --flood-after "$TMP/flood.go" \
 	--release "$TMP/flood.done" --hold 60
 check "udp: flood association open (one echo first)" \
 	wait_for 10 grep -qx reply=yes "$(log_of flood)"
-rss0=$(rss_kib client)
+rss0=$(rss_kb "$(pid_of client)")
 kill -STOP "$(pid_of server)"
 touch "$TMP/flood.go"
 check "udp: 100,000 datagrams sent into the frozen tunnel" \
 	wait_for 60 grep -qx "flooded 100000" "$(log_of flood)"
-rss1=$(rss_kib client)
+rss1=$(rss_kb "$(pid_of client)")
 kill -CONT "$(pid_of server)"
 touch "$TMP/flood.done"
 echo "# client RSS ${rss0} KiB before the flood, ${rss1} KiB after it"
