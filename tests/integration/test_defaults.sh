@@ -17,10 +17,7 @@ on_exit "ip netns del $NS 2>/dev/null"
 in_ns() {	# CMD...: run in the namespace
 	ip netns exec "$NS" "$@"
 }
-mk_ns() {
-	ip netns add "$NS" && ip -n "$NS" link set lo up
-}
-check "defaults: namespace $NS with only lo" mk_ns || exit 1
+check "defaults: namespace $NS with only lo" ns_new "$NS" || exit 1
 
 PKI="$TMP/pki"
 mk_pki() {

@@ -94,11 +94,6 @@ reachable() {	# NS ADDR PORT: the host answers (connect or RST)
 	grep -qE '^reach=(connected|refused)' "$TMP/reach"
 }
 
-ns_listens() {	# NS tcp|udp ADDR PORT
-	local opt=-Htln
-	[ "$2" = udp ] && opt=-Huln
-	[ -n "$(in_ns "$1" ss "$opt" "( sport = :$4 )" | awk -v a="$3:$4" '$4 == a')" ]
-}
 
 check "dns: topology client - vps" topology || exit 1
 check "dns: client reaches vps" reachable "$NS_CLI" "$VPS4" 9
@@ -117,10 +112,10 @@ dnsmasq_in_vps dnsB "$VPS4" "$EPORT" "$ANS_B"
 spawn sink ip netns exec "$NS_VPS" "$PY" -u "$H/dns_sink.py" "$VPS4" \
 	"$SINKPORT" "$FORGED"
 resolvers_up() {
-	ns_listens "$NS_VPS" udp 127.0.0.1 "$LPORT" &&
-		ns_listens "$NS_VPS" tcp 127.0.0.1 "$LPORT" &&
-		ns_listens "$NS_VPS" udp "$VPS4" "$EPORT" &&
-		ns_listens "$NS_VPS" tcp "$VPS4" "$EPORT" &&
+	ns_listens "$NS_VPS" udp "$LPORT" 127.0.0.1 &&
+		ns_listens "$NS_VPS" tcp "$LPORT" 127.0.0.1 &&
+		ns_listens "$NS_VPS" udp "$EPORT" "$VPS4" &&
+		ns_listens "$NS_VPS" tcp "$EPORT" "$VPS4" &&
 		grep -q '^ready' "$(log_of sink)"
 }
 check "dns: dnsmasq A on vps 127.0.0.1:$LPORT, B on $VPS4:$EPORT, sink on :$SINKPORT" \
@@ -226,7 +221,7 @@ check "dns: PKI for the vps address, four client profiles" make_vps_pki ||
 spawn server ip netns exec "$NS_VPS" "$BUILD/proxy-server" -c "$SERVER_CONF" \
 	-v debug
 check "dns: proxy-server listening in vps" \
-	wait_for 10 ns_listens "$NS_VPS" tcp "$VPS4" "$SPORT" || exit 1
+	wait_for 10 ns_listens "$NS_VPS" tcp "$SPORT" "$VPS4" || exit 1
 for v in "${CLIENTS[@]}"; do
 	spawn "client-$v" ip netns exec "$NS_CLI" "$BUILD/proxy-client" \
 		-c "$PKI/clients/$v.conf" -v debug
@@ -237,8 +232,8 @@ tunnels() {	# number of tunnels up in client
 clients_up() {
 	local v
 	for v in "${CLIENTS[@]}"; do
-		ns_listens "$NS_CLI" udp 127.0.0.1 "${DPORT[$v]}" &&
-			ns_listens "$NS_CLI" tcp 127.0.0.1 "${DPORT[$v]}" || return 1
+		ns_listens "$NS_CLI" udp "${DPORT[$v]}" 127.0.0.1 &&
+			ns_listens "$NS_CLI" tcp "${DPORT[$v]}" 127.0.0.1 || return 1
 	done
 	[ "$(tunnels)" -ge ${#CLIENTS[@]} ]
 }
@@ -420,7 +415,7 @@ stop server
 spawn server ip netns exec "$NS_VPS" "$BUILD/proxy-server" -c "$SERVER_CONF" \
 	-v debug
 check "dns: proxy-server restarted" \
-	wait_for 10 ns_listens "$NS_VPS" tcp "$VPS4" "$SPORT"
+	wait_for 10 ns_listens "$NS_VPS" tcp "$SPORT" "$VPS4"
 all_tunnels() {
 	[ "$(tunnels)" -ge ${#CLIENTS[@]} ]
 }

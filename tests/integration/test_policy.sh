@@ -145,20 +145,17 @@ topology() {
 		ip -n "$NS_C" addr add "$LL/32" dev lo
 }
 check "policy: namespaces $NS_C and $NS_P joined by veth" topology || exit 1
-ns_listens() {	# NS ADDR PORT: a TCP listener on ADDR:PORT in NS
-	[ -n "$(ip netns exec "$1" ss -Htln "( src $2 and sport = :$3 )")" ]
-}
 server_conf nsserver "listen 127.0.0.1:8443"
 client_profile nsclient "socks $C_IP:1080" "socks-allow $ALLOW"
 spawn nswww ip netns exec "$NS_C" "$PY" -m http.server --bind 127.0.0.2 80 \
 	--directory "$TMP/www"
 spawn nsll ip netns exec "$NS_C" "$PY" "$H/tcp_echo.py" "$LL" 7 --log-accepts
 spawn nsserver ip netns exec "$NS_C" "$BUILD/proxy-server" -c "$PKI/nsserver.conf" -v debug
-check "policy: server in $NS_C listens" wait_for 10 ns_listens "$NS_C" 127.0.0.1 8443
+check "policy: server in $NS_C listens" wait_for 10 ns_listens "$NS_C" tcp 8443 127.0.0.1
 check "policy: listener on the link-local $LL ready" ready nsll
 spawn nsclient ip netns exec "$NS_C" "$BUILD/proxy-client" -c "$TMP/nsclient.conf" \
 	--server 127.0.0.1:8443 -v debug
-check "policy: client SOCKS on $C_IP:1080 listens" wait_for 10 ns_listens "$NS_C" "$C_IP" 1080
+check "policy: client SOCKS on $C_IP:1080 listens" wait_for 10 ns_listens "$NS_C" tcp 1080 "$C_IP"
 
 peer_fetch() {	# SOURCE: hello from the peer namespace, from SOURCE
 	timeout 20 ip netns exec "$NS_P" curl -fsS --max-time 15 --interface "$1" \

@@ -123,19 +123,15 @@ if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! command -v ss >/dev/nu
 fi
 NS=tcp-nr-$$
 on_exit "ip netns del $NS 2>/dev/null"
-mk_ns() {
-	ip netns add "$NS" && ip -n "$NS" link set lo up
-}
-check "tcp: namespace $NS with only lo" mk_ns || exit 1
+check "tcp: namespace $NS with only lo" ns_new "$NS" || exit 1
 server_conf nrserver "listen 127.0.0.1:8443"
 client_profile nrclient
 spawn nrserver ip netns exec "$NS" "$BUILD/proxy-server" -c "$PKI/nrserver.conf" -v debug
 spawn nrclient ip netns exec "$NS" "$BUILD/proxy-client" -c "$TMP/nrclient.conf" \
 	--server 127.0.0.1:8443 --socks 127.0.0.1:1080 -v debug
-ns_listens() {	# PORT: a TCP listener on 127.0.0.1:PORT in the namespace
-	[ -n "$(ip netns exec "$NS" ss -Htln "( src 127.0.0.1 and sport = :$1 )")" ]
+both_listen() {
+	ns_listens "$NS" tcp 8443 127.0.0.1 && ns_listens "$NS" tcp 1080 127.0.0.1
 }
-both_listen() { ns_listens 8443 && ns_listens 1080; }
 check "tcp: server and client in $NS listen" wait_for 10 both_listen
 ns_connect() {	# HOST PORT: socks_connect.py in the namespace; retried while
 	local end=$((SECONDS + 15))	# the tunnel comes up (reply 0x01)

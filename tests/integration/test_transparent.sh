@@ -160,11 +160,6 @@ connects() {	# NS ADDR PORT: something accepts there
 	grep -qx reach=connected "$TMP/reach"
 }
 
-ns_listens() {	# NS tcp|udp PORT
-	local opt=-Htln
-	[ "$2" = udp ] && opt=-Huln
-	[ -n "$(in_ns "$1" ss "$opt" "( sport = :$3 )")" ]
-}
 
 check "transparent: topology lan - client - vps - internet, IPv4 + IPv6" \
 	topology || exit 1

@@ -69,16 +69,29 @@ server_conf() {
 	} >"$f" && chmod 600 "$f"
 }
 
-# ns_pair NS1 IP1 NS2 IP2: two new network namespaces (loopback up)
-# joined by a veth pair, veth0 in NS1 with IP1/24 and veth1 in NS2 with
-# IP2/24. The test deletes them (on_exit).
+# ns_new NS: a new network namespace with its loopback up. The test
+# deletes it (on_exit).
+ns_new() {
+	ip netns add "$1" && ip -n "$1" link set lo up
+}
+
+# ns_pair NS1 IP1 NS2 IP2: two new namespaces (ns_new) joined by a veth
+# pair, veth0 in NS1 with IP1/24 and veth1 in NS2 with IP2/24.
 ns_pair() {
-	ip netns add "$1" && ip netns add "$3" &&
-		ip -n "$1" link set lo up && ip -n "$3" link set lo up &&
+	ns_new "$1" && ns_new "$3" &&
 		ip -n "$1" link add veth0 type veth peer name veth1 netns "$3" &&
 		ip -n "$1" addr add "$2/24" dev veth0 &&
 		ip -n "$3" addr add "$4/24" dev veth1 &&
 		ip -n "$1" link set veth0 up && ip -n "$3" link set veth1 up
+}
+
+# ns_listens NS tcp|udp PORT [ADDR]: something in NS listens on PORT
+# (on ADDR, when given).
+ns_listens() {
+	local opt=-Htln filter="sport = :$3"
+	[ "$2" = udp ] && opt=-Huln
+	[ -n "${4:-}" ] && filter="src $4 and $filter"
+	[ -n "$(ip netns exec "$1" ss "$opt" "( $filter )")" ]
 }
 
 # ready NAME: the spawned helper NAME printed its "ready" line (10 s).
