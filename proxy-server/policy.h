@@ -1,6 +1,9 @@
 /* Which destinations clients may reach: the allow/deny CIDR rules of the
- * config in order, first match wins, then the built-in refusals (the
- * server's own loopback and link-local ranges), then allow. */
+ * config in order, first match wins, then the built-in refusals (this
+ * host, loopback, link-local, multicast, broadcast and the cloud metadata
+ * addresses), then allow. An IPv6 address that embeds an IPv4 one
+ * (mapped, compatible, NAT64, 6to4, Teredo) is allowed only if the IPv4
+ * address is too, each decided the same way. */
 #ifndef PROXY_SERVER_POLICY_H
 #define PROXY_SERVER_POLICY_H
 
