@@ -10,11 +10,18 @@
 #  - `deny 127.0.0.2/32` before `allow 127.0.0.0/8`: CONNECT to 127.0.0.2
 #    gets reply 0x02 and nothing reaches the listener there, 127.0.0.1
 #    still works (and 127.0.0.2 works through a server without the deny);
+#  - the default policy: every IPv6 spelling of the server's loopback
+#    (IPv4-mapped, -compatible, NAT64, 6to4, Teredo), ::, 0.0.0.0,
+#    multicast, broadcast and the cloud metadata addresses get reply 0x02
+#    and a server log line, and nothing reaches the listener;
 #  - (root) in network namespaces made here, a client listening on
 #    10.77.0.1 with `socks-allow 10.77.0.128/25`: a peer at 10.77.0.2 is
 #    closed without a SOCKS answer (logged), the same peer from 10.77.0.200
 #    is served; and the server's link-local address (169.254.77.1, on its
-#    lo, with a listener) is refused by default with reply 0x02.
+#    lo, with a listener) is refused by default with reply 0x02; with
+#    `allow 127.0.0.2/32`, ::ffff:127.0.0.2 connects and its compatible,
+#    NAT64 and 6to4 spellings pass the policy (no route there: not reply
+#    0x02) while those of 127.0.0.3 are refused.
 . "$(dirname "$0")/../lib.sh"
 need_cmd curl
 H="$ROOT/tests/integration/helpers"
@@ -119,6 +126,47 @@ check "policy: without the deny (alice's server) CONNECT 127.0.0.2 gets reply 0x
 	has rep=00 "$OBS"
 check "policy: ... and the 127.0.0.2 listener saw it" matches 'accept 127\..*' "$(log_of echo2)"
 
+# ------------------------------------------- spellings of refused addresses
+# The server refuses by default, with reply 0x02 and a log line naming
+# the destination, every IPv6 spelling of its loopback 127.0.0.3 (alice's
+# server allows 127.0.0.2 only), this host, multicast and broadcast, and
+# the cloud metadata addresses; nothing reaches a listener on 127.0.0.3.
+E3=$(free_port) || exit 1
+spawn echo3 "$PY" "$H/tcp_echo.py" 127.0.0.3 "$E3" --log-accepts
+check "policy: echo server on 127.0.0.3 ready" ready echo3 || exit 1
+refused_by_default() {	# ADDR [WHAT]: CONNECT ADDR:E3 refused and logged
+	local want
+	timeout 20 "$PY" "$H/socks_connect.py" 127.0.0.1 "$SOCKS_PORT" "$1" "$E3" \
+		>"$OBS" 2>&1
+	has rep=02 "$OBS" || return 1
+	want="connect $1:$E3: not allowed by server policy"
+	[[ $1 == *:* ]] && want="connect [$1]:$E3: not allowed by server policy"
+	wait_for 5 logged server "${want//[.[\]]/\\&}"
+}
+for spelling in \
+	'::ffff:127.0.0.3 IPv4-mapped' \
+	'::127.0.0.3 IPv4-compatible' \
+	'64:ff9b::7f00:3 NAT64 (RFC 6052)' \
+	'64:ff9b:1::7f00:3 local NAT64 (RFC 8215)' \
+	'2002:7f00:3::1 6to4' \
+	'2001:0:7f00:3::f7f7:f7f7 Teredo, server 127.0.0.3' \
+	'2001:0:808:808::80ff:fffc Teredo, client 127.0.0.3' \
+	':: unspecified' '0.0.0.0 this host' '::2 IPv4-compatible 0.0.0.2' \
+	'224.0.0.1 multicast' 'ff02::1 multicast' '255.255.255.255 broadcast' \
+	'169.254.169.254 metadata (AWS, GCP, Azure, Oracle)' \
+	'::ffff:169.254.169.254 IPv4-mapped metadata' \
+	'64:ff9b::a9fe:a9fe NAT64 metadata' \
+	'fd00:ec2::254 metadata (AWS IPv6)' \
+	'fd20:ce::254 metadata (GCP IPv6)' \
+	'fd00:42::42 metadata (Scaleway IPv6)' \
+	'100.100.100.200 metadata (Alibaba Cloud)' \
+	'168.63.129.16 Azure WireServer'; do
+	check "policy: default, ${spelling#* }: CONNECT ${spelling%% *} gets reply 0x02, logged" \
+		refused_by_default "${spelling%% *}"
+done
+check "policy: default: nothing reached the 127.0.0.3 listener" \
+	lacks accept "$(log_of echo3)"
+
 # ------------------------------------------- (root) socks-allow, link-local
 if [ "$(id -u)" != 0 ]; then
 	skip "policy: socks-allow from another host; link-local destination" \
@@ -178,3 +226,27 @@ timeout 20 ip netns exec "$NS_P" "$PY" "$H/socks_connect.py" "$C_IP" 1080 "$LL" 
 check "policy: CONNECT to the server's link-local $LL gets reply 0x02 (default policy)" \
 	has rep=02 "$OBS"
 check "policy: nothing reached the link-local listener" lacks accept "$(log_of nsll)"
+
+# An `allow` reopens an IPv4 address in all its spellings: this server
+# has `allow 127.0.0.2/32`, so the mapped spelling reaches the web server
+# on 127.0.0.2, and the NAT64, compatible and 6to4 ones pass the policy
+# and fail only for want of a route in $NS_C (not reply 0x02), while the
+# same spellings of 127.0.0.3 are refused.
+ns_connect() {	# ADDR: CONNECT ADDR:80 through the client in $NS_C
+	timeout 20 ip netns exec "$NS_P" "$PY" "$H/socks_connect.py" "$C_IP" 1080 \
+		"$1" 80 --source "$P_IP2" >"$OBS" 2>&1
+}
+passed_policy() {	# an answer other than 0x02
+	matches 'rep=[0-9a-f]{2}' "$OBS" && lacks rep=02 "$OBS"
+}
+ns_connect ::ffff:127.0.0.2
+check "policy: allow 127.0.0.2/32: CONNECT ::ffff:127.0.0.2 gets reply 0x00" \
+	has rep=00 "$OBS"
+for pair in '::127.0.0.2 ::127.0.0.3' '64:ff9b::7f00:2 64:ff9b::7f00:3' \
+	'64:ff9b:1::7f00:2 64:ff9b:1::7f00:3' '2002:7f00:2::1 2002:7f00:3::1'; do
+	ns_connect "${pair% *}"
+	check "policy: allow 127.0.0.2/32: CONNECT ${pair% *} passes the policy" \
+		passed_policy
+	ns_connect "${pair#* }"
+	check "policy: ... while CONNECT ${pair#* } gets reply 0x02" has rep=02 "$OBS"
+done
