@@ -29,14 +29,6 @@ static int allows(const struct policy *p, const char *ip)
 	return policy_allows(p, (struct sockaddr *)&ss);
 }
 
-static void rule(struct policy *p, const char *net, bool allow)
-{
-	struct cidr c;
-
-	CHECK_EQ(cidr_parse(net, &c), 0);
-	policy_add(p, &c, allow);
-}
-
 /* Refused with no rule at all, each with why. */
 static const char *const refused[] = {
 	/* this host, loopback */
@@ -102,123 +94,113 @@ static void test_defaults(void)
 	}
 }
 
-/* An allow for the IPv4 address reopens it in every spelling. */
-static void test_allow_reopens(void)
-{
-	static const char *const loop1[] = {
-		"127.0.0.1", "::ffff:127.0.0.1", "::127.0.0.1",
-		"64:ff9b::7f00:1", "64:ff9b:1::7f00:1", "2002:7f00:1::1",
-		"2001:0:7f00:1::f7f7:f7f7",
-		"2001:0:808:808:8000:63bf:80ff:fffe",
-	};
-	static const char *const meta[] = {
-		"169.254.169.254", "::ffff:169.254.169.254",
-		"64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1",
-	};
-	struct policy p = { 0 };
-
-	rule(&p, "127.0.0.1/32", true);
-	for (size_t i = 0; i < sizeof(loop1) / sizeof(*loop1); i++) {
-		if (allows(&p, loop1[i]) != 1)
-			fprintf(stderr, "  loop1[%zu] = %s\n", i, loop1[i]);
-		CHECK_EQ(allows(&p, loop1[i]), 1);
-	}
-	/* the rest of loopback stays refused */
-	CHECK_EQ(allows(&p, "127.0.0.2"), 0);
-	CHECK_EQ(allows(&p, "64:ff9b::7f00:2"), 0);
-	CHECK_EQ(allows(&p, "2002:7f00:2::1"), 0);
-	/* Teredo: both addresses must pass */
-	CHECK_EQ(allows(&p, "2001:0:7f00:1:0:0:80ff:fffd"), 0);
-	CHECK_EQ(allows(&p, "2001:0:7f00:1:0:0:80ff:fffe"), 1);
-	policy_free(&p);
-
-	rule(&p, "169.254.169.254", true);
-	for (size_t i = 0; i < sizeof(meta) / sizeof(*meta); i++)
-		CHECK_EQ(allows(&p, meta[i]), 1);
-	CHECK_EQ(allows(&p, "169.254.169.253"), 0);
-	policy_free(&p);
-
+/* Rules then an address: "+net" allows, "-net" denies, in order. */
+static const struct {
+	const char *rules;
+	const char *ip;
+	int want;
+} cases[] = {
+	/* an allow for the IPv4 address reopens it in every spelling */
+	{ "+127.0.0.1/32", "127.0.0.1", 1 },
+	{ "+127.0.0.1/32", "::ffff:127.0.0.1", 1 },
+	{ "+127.0.0.1/32", "::127.0.0.1", 1 },
+	{ "+127.0.0.1/32", "64:ff9b::7f00:1", 1 },
+	{ "+127.0.0.1/32", "64:ff9b:1::7f00:1", 1 },
+	{ "+127.0.0.1/32", "2002:7f00:1::1", 1 },
+	{ "+127.0.0.1/32", "2001:0:7f00:1::f7f7:f7f7", 1 },
+	{ "+127.0.0.1/32", "2001:0:808:808:8000:63bf:80ff:fffe", 1 },
+	/* ... and only that address */
+	{ "+127.0.0.1/32", "127.0.0.2", 0 },
+	{ "+127.0.0.1/32", "64:ff9b::7f00:2", 0 },
+	{ "+127.0.0.1/32", "2002:7f00:2::1", 0 },
+	/* Teredo: server and client must both pass */
+	{ "+127.0.0.1/32", "2001:0:7f00:1:0:0:80ff:fffd", 0 },
+	{ "+127.0.0.1/32", "2001:0:7f00:1:0:0:80ff:fffe", 1 },
+	{ "+169.254.169.254", "169.254.169.254", 1 },
+	{ "+169.254.169.254", "::ffff:169.254.169.254", 1 },
+	{ "+169.254.169.254", "64:ff9b::a9fe:a9fe", 1 },
+	{ "+169.254.169.254", "2002:a9fe:a9fe::1", 1 },
+	{ "+169.254.169.254", "169.254.169.253", 0 },
 	/* each metadata address reopens on its own */
-	rule(&p, "fd00:ec2::254", true);
-	rule(&p, "100.100.100.200", true);
-	rule(&p, "168.63.129.16/32", true);
-	rule(&p, "fd20:ce::254/128", true);
-	CHECK_EQ(allows(&p, "fd00:ec2::254"), 1);
-	CHECK_EQ(allows(&p, "fd00:ec2::253"), 0);
-	CHECK_EQ(allows(&p, "100.100.100.200"), 1);
-	CHECK_EQ(allows(&p, "64:ff9b::100.100.100.200"), 1);
-	CHECK_EQ(allows(&p, "168.63.129.16"), 1);
-	CHECK_EQ(allows(&p, "fd20:ce::254"), 1);
-	CHECK_EQ(allows(&p, "fd00:42::42"), 0);
-	policy_free(&p);
+	{ "+fd00:ec2::254", "fd00:ec2::254", 1 },
+	{ "+fd00:ec2::254", "fd00:ec2::253", 0 },
+	{ "+100.100.100.200", "100.100.100.200", 1 },
+	{ "+100.100.100.200", "64:ff9b::100.100.100.200", 1 },
+	{ "+168.63.129.16/32", "168.63.129.16", 1 },
+	{ "+fd20:ce::254/128", "fd20:ce::254", 1 },
+	{ "+fd20:ce::254/128", "fd00:42::42", 0 },
+	/* this host, multicast */
+	{ "+::/128", "::", 1 },
+	{ "+0.0.0.0/8", "0.0.0.0", 1 },
+	{ "+0.0.0.0/8", "::ffff:0.0.0.0", 1 },
+	{ "+ff02::/16", "ff02::1", 1 },
+	{ "+ff02::/16", "ff05::1", 0 },
+	{ "+224.0.0.0/4", "224.0.0.251", 1 },
+	{ "+224.0.0.0/4", "255.255.255.255", 0 },
+	/* an allow for the IPv6 form does not reopen the IPv4 inside */
+	{ "+::/0", "::ffff:127.0.0.1", 0 },
+	{ "+::/0", "64:ff9b::7f00:1", 0 },
+	{ "+::/0", "2002:7f00:1::1", 0 },
+	{ "+::/0", "::1", 1 },
+	{ "+::/0", "fe80::1", 1 },
+	{ "+::/0", "64:ff9b::8.8.8.8", 1 },
+	/* a deny for an IPv4 range closes its IPv6 spellings */
+	{ "-10.0.0.0/8", "10.1.2.3", 0 },
+	{ "-10.0.0.0/8", "::ffff:10.1.2.3", 0 },
+	{ "-10.0.0.0/8", "::10.1.2.3", 0 },
+	{ "-10.0.0.0/8", "64:ff9b::10.1.2.3", 0 },
+	{ "-10.0.0.0/8", "64:ff9b:1::10.1.2.3", 0 },
+	{ "-10.0.0.0/8", "2002:a01:203::1", 0 },
+	{ "-10.0.0.0/8", "2001:0:a01:203::f7f7:f7f7", 0 },
+	{ "-10.0.0.0/8", "2001:0:808:808::f5fe:fdfc", 0 },
+	{ "-10.0.0.0/8", "11.0.0.1", 1 },
+	{ "-10.0.0.0/8", "64:ff9b::b00:1", 1 },
+	/* the first matching rule wins, as test_policy.sh configures */
+	{ "-127.0.0.2/32 +127.0.0.0/8", "127.0.0.1", 1 },
+	{ "-127.0.0.2/32 +127.0.0.0/8", "64:ff9b::127.0.0.1", 1 },
+	{ "-127.0.0.2/32 +127.0.0.0/8", "127.0.0.2", 0 },
+	{ "-127.0.0.2/32 +127.0.0.0/8", "::ffff:127.0.0.2", 0 },
+	{ "-127.0.0.2/32 +127.0.0.0/8", "64:ff9b::127.0.0.2", 0 },
+	{ "-127.0.0.2/32 +127.0.0.0/8", "2002:7f00:2::1", 0 },
+	{ "+127.0.0.0/8 -127.0.0.2/32", "127.0.0.2", 1 },
+	/* a deny of the IPv6 prefix itself */
+	{ "-64:ff9b::/96", "64:ff9b::8.8.8.8", 0 },
+	{ "-64:ff9b::/96", "8.8.8.8", 1 },
+};
 
-	/* :: and 0.0.0.0, multicast, link-local IPv6 */
-	rule(&p, "::/128", true);
-	rule(&p, "0.0.0.0/8", true);
-	rule(&p, "ff02::/16", true);
-	rule(&p, "224.0.0.0/4", true);
-	CHECK_EQ(allows(&p, "::"), 1);
-	CHECK_EQ(allows(&p, "0.0.0.0"), 1);
-	CHECK_EQ(allows(&p, "::ffff:0.0.0.0"), 1);
-	CHECK_EQ(allows(&p, "ff02::1"), 1);
-	CHECK_EQ(allows(&p, "ff05::1"), 0);
-	CHECK_EQ(allows(&p, "224.0.0.251"), 1);
-	CHECK_EQ(allows(&p, "255.255.255.255"), 0);
-	policy_free(&p);
+static void add_rules(struct policy *p, const char *rules)
+{
+	char buf[128], *save = NULL;
+	struct cidr c;
+
+	snprintf(buf, sizeof(buf), "%s", rules);
+	for (char *t = strtok_r(buf, " ", &save); t;
+	     t = strtok_r(NULL, " ", &save)) {
+		CHECK_EQ(cidr_parse(t + 1, &c), 0);
+		policy_add(p, &c, t[0] == '+');
+	}
 }
 
-/* An allow for the IPv6 form does not reopen the IPv4 address inside;
- * a deny for an IPv4 range closes its IPv6 spellings too; the first
- * matching rule still wins. */
 static void test_rules(void)
 {
-	struct policy p = { 0 };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct policy p = { 0 };
+		int got;
 
-	rule(&p, "::/0", true);
-	CHECK_EQ(allows(&p, "::ffff:127.0.0.1"), 0);
-	CHECK_EQ(allows(&p, "64:ff9b::7f00:1"), 0);
-	CHECK_EQ(allows(&p, "2002:7f00:1::1"), 0);
-	CHECK_EQ(allows(&p, "::1"), 1);
-	CHECK_EQ(allows(&p, "fe80::1"), 1);
-	CHECK_EQ(allows(&p, "64:ff9b::8.8.8.8"), 1);
-	policy_free(&p);
-
-	rule(&p, "10.0.0.0/8", false);
-	CHECK_EQ(allows(&p, "10.1.2.3"), 0);
-	CHECK_EQ(allows(&p, "::ffff:10.1.2.3"), 0);
-	CHECK_EQ(allows(&p, "::10.1.2.3"), 0);
-	CHECK_EQ(allows(&p, "64:ff9b::10.1.2.3"), 0);
-	CHECK_EQ(allows(&p, "64:ff9b:1::10.1.2.3"), 0);
-	CHECK_EQ(allows(&p, "2002:a01:203::1"), 0);
-	CHECK_EQ(allows(&p, "2001:0:a01:203::f7f7:f7f7"), 0);
-	CHECK_EQ(allows(&p, "2001:0:808:808::f5fe:fdfc"), 0);
-	CHECK_EQ(allows(&p, "11.0.0.1"), 1);
-	CHECK_EQ(allows(&p, "64:ff9b::b00:1"), 1);
-	policy_free(&p);
-
-	/* deny before allow, as test_policy.sh configures a server */
-	rule(&p, "127.0.0.2/32", false);
-	rule(&p, "127.0.0.0/8", true);
-	CHECK_EQ(allows(&p, "127.0.0.1"), 1);
-	CHECK_EQ(allows(&p, "64:ff9b::127.0.0.1"), 1);
-	CHECK_EQ(allows(&p, "127.0.0.2"), 0);
-	CHECK_EQ(allows(&p, "::ffff:127.0.0.2"), 0);
-	CHECK_EQ(allows(&p, "64:ff9b::127.0.0.2"), 0);
-	CHECK_EQ(allows(&p, "2002:7f00:2::1"), 0);
-	policy_free(&p);
-
-	/* a deny of the IPv6 prefix itself */
-	rule(&p, "64:ff9b::/96", false);
-	CHECK_EQ(allows(&p, "64:ff9b::8.8.8.8"), 0);
-	CHECK_EQ(allows(&p, "8.8.8.8"), 1);
-	policy_free(&p);
-	CHECK_EQ(p.n, 0);
+		add_rules(&p, cases[i].rules);
+		got = allows(&p, cases[i].ip);
+		if (got != cases[i].want)
+			fprintf(stderr, "  rules \"%s\", %s\n",
+				cases[i].rules, cases[i].ip);
+		CHECK_EQ(got, cases[i].want);
+		policy_free(&p);
+		CHECK_EQ(p.n, 0);
+	}
 }
 
 int main(void)
 {
 	test_defaults();
-	test_allow_reopens();
 	test_rules();
 	return test_summary("test_policy");
 }
