@@ -175,9 +175,7 @@ static void try_next(struct outbound *o)
 
 	while (o->next < o->naddrs) {
 		struct sockaddr *sa = (struct sockaddr *)&o->addrs[o->next++];
-		socklen_t len = sa->sa_family == AF_INET ?
-				sizeof(struct sockaddr_in) :
-				sizeof(struct sockaddr_in6);
+		socklen_t len = sockaddr_len(sa->sa_family);
 		ev_tstamp left = o->deadline - ev_now(loop);
 
 		o->fd = socket(sa->sa_family,
