@@ -63,7 +63,7 @@ static int index_find(const char *dir, const char *name, char **text,
 	int lineno, rc = 0;
 	size_t len;
 
-	*text = slurp(path, &len);
+	*text = read_file(path, PKI_FILE_MAX, &len);
 	if (!*text && errno == ENOENT)
 		*text = xstrdup("");
 	if (!*text) {

@@ -22,8 +22,6 @@
 
 #include "../common/util.h"
 
-#define FILE_MAX (1 << 24)	/* largest file we read */
-
 const char *pki_cmd = "pki";
 
 /* ---- messages --------------------------------------------------------- */
@@ -84,39 +82,6 @@ char *path_join(const char *dir, const char *name)
 	while (n > 1 && dir[n - 1] == '/')
 		n--;
 	return xasprintf("%.*s/%s", n, dir, name);
-}
-
-/* A small file, NUL-terminated, read into one allocation so that no
- * stray copy of a key is left in freed memory. NULL with errno set. */
-char *slurp(const char *path, size_t *lenp)
-{
-	size_t len = 0, size;
-	struct stat st;
-	ssize_t n = 1;
-	char *buf;
-	int fd, e;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	e = fstat(fd, &st) < 0 ? errno : st.st_size > FILE_MAX ? EFBIG : 0;
-	size = e ? 0 : (size_t)st.st_size;
-	buf = xmalloc(size + 1);
-	while (!e && len < size && n != 0) {
-		n = read(fd, buf + len, size - len);
-		if (n < 0 && errno != EINTR)
-			e = errno;
-		len += n > 0 ? (size_t)n : 0;
-	}
-	close(fd);
-	buf[len] = '\0';
-	*lenp = len;
-	if (e) {
-		OPENSSL_clear_free(buf, size + 1);
-		errno = e;
-		return NULL;
-	}
-	return buf;
 }
 
 /* Writes PATH through a temp file beside it, renamed over PATH, or with
@@ -212,7 +177,7 @@ void *load_obj(const char *dir, const char *file, enum obj_kind kind)
 	size_t len;
 	BIO *b;
 
-	text = slurp(path, &len);
+	text = read_file(path, PKI_FILE_MAX, &len);
 	if (!text) {
 		fail_sys("%s", path);
 		free(path);

@@ -27,8 +27,7 @@ void complain(int why, const char *fmt, ...)
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *path_join(const char *dir, const char *name);
 
-/* A small file, NUL-terminated; NULL with errno set (not reported). */
-char *slurp(const char *path, size_t *lenp);
+#define PKI_FILE_MAX (1 << 24)	/* largest file we read (read_file) */
 
 /* Writes what memory BIO B holds to DIR/FILE (OK: filling B worked),
  * then wipes and frees B. WF_NOREPLACE never replaces an existing file. */
