@@ -3,7 +3,7 @@
  * own), so nothing leaks to the local network. Transaction ids are
  * rewritten to keep concurrent askers apart and restored on the way
  * back. */
-#include "redirect.h"
+#include "dns_forward.h"
 
 #include <errno.h>
 #include <netinet/in.h>

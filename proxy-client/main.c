@@ -12,9 +12,11 @@
 #include "../common/version.h"
 #include "client.h"
 #include "client_conf.h"
+#include "dns_forward.h"
 #include "redirect.h"
 #include "rules_cmd.h"
 #include "socks5.h"
+#include "tproxy.h"
 
 static const char usage_text[] =
 	"usage: proxy-client -c FILE [--server HOST:PORT] [--socks ADDR:PORT]\n"

@@ -8,7 +8,7 @@
  * max-udp-peers the oldest one goes, so a UDP scan through a gateway
  * costs it a bounded number of descriptors and streams, and traffic
  * keeps working (an evicted peer gets a new socket when it answers). */
-#include "redirect.h"
+#include "tproxy.h"
 
 #include <errno.h>
 #include <netinet/in.h>
