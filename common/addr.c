@@ -283,6 +283,12 @@ static const uint8_t v4mapped_prefix[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
 
+socklen_t sockaddr_len(int family)
+{
+	return family == AF_INET ? sizeof(struct sockaddr_in) :
+				   sizeof(struct sockaddr_in6);
+}
+
 void addr_from_sockaddr(struct addr *a, const struct sockaddr *sa)
 {
 	memset(a, 0, sizeof(*a));

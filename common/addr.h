@@ -45,6 +45,8 @@ int addr_decode(const uint8_t *in, size_t len, struct addr *a);
 /* IP addresses only; -1 for a domain. */
 int addr_to_sockaddr(const struct addr *a, struct sockaddr_storage *ss,
 		     socklen_t *len);
+/* The length of a sockaddr_in or sockaddr_in6, by family. */
+socklen_t sockaddr_len(int family);
 /* IPv4-mapped IPv6 addresses come back as IPv4. */
 void addr_from_sockaddr(struct addr *a, const struct sockaddr *sa);
 /* "1.2.3.4:80", "[::1]:80", "name:80"; returns buf. */

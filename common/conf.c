@@ -542,6 +542,19 @@ int conf_seconds(const char *s, unsigned long max_ms, double *out, char *err,
 	return 0;
 }
 
+int conf_count(const char *s, unsigned max, unsigned *out, char *err,
+	       size_t n)
+{
+	unsigned long v;
+
+	if (conf_parse_uint(s, 1, max, &v)) {
+		snprintf(err, n, "bad number '%s' (1 to %u)", s, max);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
 int conf_parse_size(const char *s, unsigned long *bytes)
 {
 	unsigned long n, mul;

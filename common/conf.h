@@ -60,6 +60,9 @@ int conf_parse_duration_ms(const char *s, unsigned long *ms);
 int conf_seconds(const char *s, unsigned long max_ms, double *out, char *err,
 		 size_t n);
 #define CONF_HOUR_MS 3600000ul
+/* A directive's count, 1 to max, or -1 with a message in err. */
+int conf_count(const char *s, unsigned max, unsigned *out, char *err,
+	       size_t n);
 #define CONF_DAY_MS 86400000ul
 /* "262144", "256k", "4M" into bytes. */
 int conf_parse_size(const char *s, unsigned long *bytes);

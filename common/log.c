@@ -64,13 +64,3 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	vlog(lvl, fmt, ap);
 	va_end(ap);
 }
-
-void fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_ERROR, fmt, ap);
-	va_end(ap);
-	exit(1);
-}

@@ -12,8 +12,6 @@ int log_level_parse(const char *s);
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void fatal(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

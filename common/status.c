@@ -6,21 +6,28 @@
 
 #include "util.h"
 
-void status_printf(struct buf *b, const char *fmt, ...)
+void status_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
-	va_list ap;
+	va_list again;
 	int n;
 	uint8_t *p;
 
-	va_start(ap, fmt);
+	va_copy(again, ap);
 	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !(p = buf_reserve(b, (size_t)n + 1)))
-		return;
+	if (n >= 0 && (p = buf_reserve(b, (size_t)n + 1))) {
+		vsnprintf((char *)p, (size_t)n + 1, fmt, again);
+		buf_commit(b, (size_t)n);
+	}
+	va_end(again);
+}
+
+void status_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
 	va_start(ap, fmt);
-	vsnprintf((char *)p, (size_t)n + 1, fmt, ap);
+	status_vprintf(b, fmt, ap);
 	va_end(ap);
-	buf_commit(b, (size_t)n);
 }
 
 void status_json_str(struct buf *b, const char *s)

@@ -8,8 +8,11 @@
 #include "buf.h"
 #include "tunnel.h"
 
+/* Appends to b; text that does not fit its cap is left out whole. */
 void status_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void status_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* s as a JSON string, quotes included. */
 void status_json_str(struct buf *b, const char *s);
 /* "12.3 MiB", "3m 12s" */

@@ -1,12 +1,10 @@
 #include "tunnel_conf.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -67,39 +65,15 @@ char *conf_path(const struct tunnel_conf *c, const char *path)
 	return p;
 }
 
-char *read_text_file(const char *path, size_t max, char *err, size_t n)
+/* Whole file into a NUL-terminated heap string; NULL with err set. */
+static char *read_text_file(const char *path, size_t max, char *err, size_t n)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *text;
-	size_t got = 0;
+	size_t len;
+	char *text = read_file(path, max, &len);
 
-	if (fd < 0 || fstat(fd, &st)) {
-		snprintf(err, n, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	if ((size_t)st.st_size > max) {
-		snprintf(err, n, "%s: file too large", path);
-		close(fd);
-		return NULL;
-	}
-	text = xmalloc((size_t)st.st_size + 1);
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, text + got, (size_t)st.st_size - got);
-
-		if (r <= 0) {
-			snprintf(err, n, "%s: %s", path,
-				 r ? strerror(errno) : "short read");
-			free(text);
-			close(fd);
-			return NULL;
-		}
-		got += (size_t)r;
-	}
-	text[got] = 0;
-	close(fd);
+	if (!text)
+		snprintf(err, n, "%s: %s", path, errno == EFBIG ?
+			 "file too large" : strerror(errno));
 	return text;
 }
 

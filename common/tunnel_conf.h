@@ -61,7 +61,5 @@ char *tunnel_conf_control(const struct tunnel_conf *c, const char *prog);
 
 /* A path from the config, made absolute against the config's folder. */
 char *conf_path(const struct tunnel_conf *c, const char *path);
-/* Whole file into a NUL-terminated heap string; NULL with err set. */
-char *read_text_file(const char *path, size_t max, char *err, size_t n);
 
 #endif

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void oom(size_t n)
 {
@@ -50,16 +52,36 @@ char *xstrdup(const char *s)
 	return memcpy(xmalloc(n), s, n);
 }
 
-int set_nonblock(int fd)
+char *read_file(const char *path, size_t max, size_t *lenp)
 {
-	int fl = fcntl(fd, F_GETFL);
+	size_t len = 0, size;
+	struct stat st;
+	ssize_t n = 1;
+	char *buf;
+	int fd, e;
 
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -errno;
-	fl = fcntl(fd, F_GETFD);
-	if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
-		return -errno;
-	return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	e = fstat(fd, &st) < 0 ? errno : (size_t)st.st_size > max ? EFBIG : 0;
+	size = e ? 0 : (size_t)st.st_size;
+	buf = xmalloc(size + 1);
+	while (!e && len < size && n != 0) {
+		n = read(fd, buf + len, size - len);
+		if (n < 0 && errno != EINTR)
+			e = errno;
+		len += n > 0 ? (size_t)n : 0;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*lenp = len;
+	if (e) {
+		explicit_bzero(buf, size + 1);
+		free(buf);
+		errno = e;
+		return NULL;
+	}
+	return buf;
 }
 
 void malloc_keep_buffers(void)

@@ -58,9 +58,13 @@ struct subcommand {
 int subcommand_run(const char *prog, const struct subcommand *cmds,
 		   size_t n, int argc, char **argv);
 
-/* O_NONBLOCK and FD_CLOEXEC on an fd; 0 or -errno. */
 /* Daemons: keep freed buffer memory for the next burst (see util.c). */
 void malloc_keep_buffers(void);
-int set_nonblock(int fd);
+
+/* A whole file of at most max bytes, NUL-terminated, in one allocation
+ * (no stray copy of a key is left in freed memory; the caller wipes it);
+ * *lenp gets its length. NULL with errno set: EFBIG when it is larger
+ * than max. */
+char *read_file(const char *path, size_t max, size_t *lenp);
 
 #endif

@@ -138,8 +138,7 @@ static const struct tunnel_ops client_tunnel_ops = {
 
 static void start_tunnel(struct client *c, const struct sockaddr_storage *ss)
 {
-	socklen_t len = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
-						   sizeof(struct sockaddr_in6);
+	socklen_t len = sockaddr_len(ss->ss_family);
 	struct tls *tls;
 	int fd;
 

@@ -117,30 +117,18 @@ static int set_tproxy(void *cfg, const struct conf_line *l, char *err, size_t n)
 			   err, n);
 }
 
-static int count(const char *s, unsigned *out, char *err, size_t n)
-{
-	unsigned long v;
-
-	if (conf_parse_uint(s, 1, 10000000, &v)) {
-		snprintf(err, n, "bad number '%s' (1 to 10000000)", s);
-		return -1;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
-
 static int set_max_udp_assocs(void *cfg, const struct conf_line *l, char *err,
 			      size_t n)
 {
-	return count(l->argv[1], &((struct client_conf *)cfg)->max_udp_assocs,
-		     err, n);
+	return conf_count(l->argv[1], 10000000,
+			  &((struct client_conf *)cfg)->max_udp_assocs, err, n);
 }
 
 static int set_max_udp_peers(void *cfg, const struct conf_line *l, char *err,
 			     size_t n)
 {
-	return count(l->argv[1], &((struct client_conf *)cfg)->max_udp_peers,
-		     err, n);
+	return conf_count(l->argv[1], 10000000,
+			  &((struct client_conf *)cfg)->max_udp_peers, err, n);
 }
 
 static int set_connect_timeout(void *cfg, const struct conf_line *l,

@@ -3,7 +3,7 @@
  * own), so nothing leaks to the local network. Transaction ids are
  * rewritten to keep concurrent askers apart and restored on the way
  * back. */
-#include "redirect.h"
+#include "dns_forward.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -152,9 +152,7 @@ static void answer(struct dns_forward *d, const struct frame *f)
 	iov[1].iov_base = (void *)(data + 2);
 	iov[1].iov_len = len - 2;
 	mh.msg_name = &p->from;
-	mh.msg_namelen = p->from.ss_family == AF_INET ?
-			 sizeof(struct sockaddr_in) :
-			 sizeof(struct sockaddr_in6);
+	mh.msg_namelen = sockaddr_len(p->from.ss_family);
 	sendmsg(d->fd, &mh, MSG_NOSIGNAL);
 	idmap_del(&d->pending, (uint32_t)id + 1);
 	free(p);

@@ -1,20 +1,22 @@
 /* proxy-client: command line and wiring of the tunnel and SOCKS5. */
 #include <ev.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/cmdline.h"
 #include "../common/ctl.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../common/version.h"
 #include "client.h"
 #include "client_conf.h"
+#include "dns_forward.h"
 #include "redirect.h"
 #include "rules_cmd.h"
 #include "socks5.h"
+#include "tproxy.h"
 
 static const char usage_text[] =
 	"usage: proxy-client -c FILE [--server HOST:PORT] [--socks ADDR:PORT]\n"
@@ -52,26 +54,26 @@ struct app {
 	ev_signal sigterm, sigint;
 };
 
+/* The front-ends first, the tunnel they feed last. Nothing runs after
+ * this that could look at the pointers. */
+static void app_free(struct app *a)
+{
+	socks_server_free(a->socks);
+	redirect_free(a->redir);
+	tproxy_free(a->tproxy);
+	dns_forward_free(a->dns_udp);
+	redirect_free(a->dns_tcp);
+	ctl_close(a->ctl);
+	client_free(a->client);
+}
+
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct app *a = w->data;
 
 	log_info("%s: shutting down", w->signum == SIGTERM ? "SIGTERM" :
 							      "SIGINT");
-	socks_server_free(a->socks);
-	a->socks = NULL;
-	redirect_free(a->redir);
-	a->redir = NULL;
-	tproxy_free(a->tproxy);
-	a->tproxy = NULL;
-	dns_forward_free(a->dns_udp);
-	a->dns_udp = NULL;
-	redirect_free(a->dns_tcp);
-	a->dns_tcp = NULL;
-	ctl_close(a->ctl);
-	a->ctl = NULL;
-	client_free(a->client);
-	a->client = NULL;
+	app_free(a);
 	ev_signal_stop(loop, &a->sigterm);
 	ev_signal_stop(loop, &a->sigint);
 }
@@ -137,12 +139,7 @@ static int run(struct client_conf *conf, int test_only)
 	if (!a.socks || (conf->redir.type && !a.redir) ||
 	    (conf->tproxy.type && !a.tproxy) ||
 	    (conf->dns_listen.type && (!a.dns_udp || !a.dns_tcp))) {
-		socks_server_free(a.socks);
-		redirect_free(a.redir);
-		tproxy_free(a.tproxy);
-		dns_forward_free(a.dns_udp);
-		redirect_free(a.dns_tcp);
-		client_free(a.client);
+		app_free(&a);
 		return 1;
 	}
 	ev_signal_init(&a.sigterm, signal_cb, SIGTERM);
@@ -184,77 +181,27 @@ static int override(const char *opt, uint16_t port, int name_ok,
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "server", required_argument, NULL, 's' },
-		{ "socks", required_argument, NULL, 'S' },
-		{ "redir", required_argument, NULL, 'r' },
-		{ "tproxy", required_argument, NULL, 'u' },
-		{ "log-level", required_argument, NULL, 'v' },
-		{ "test-config", no_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	const char *server = NULL, *socks = NULL, *redir = NULL, *tproxy = NULL;
+	const struct cmdline_opt own[] = {
+		{ "server", 's', &server },
+		{ "socks", 'S', &socks },
+		{ "redir", 'r', &redir },
+		{ "tproxy", 'u', &tproxy },
+		{ NULL, 0, NULL },
 	};
-	const char *config = NULL, *server = NULL, *socks = NULL;
-	const char *redir = NULL, *tproxy = NULL;
-	int level = -1, test_only = 0, c, rc;
+	struct cmdline cl = { .prog = "proxy-client", .usage = usage_text,
+			      .what = "profile", .own = own };
 	struct client_conf conf;
 	char err[CONF_ERR_MAX];
+	int rc;
 
 	rc = subcommand_run("proxy-client", subcommands,
 			    ARRAY_SIZE(subcommands), argc, argv);
+	if (rc < 0)
+		rc = cmdline_parse(&cl, argc, argv);
 	if (rc >= 0)
 		return rc;
-	while ((c = getopt_long(argc, argv, "c:s:S:r:u:v:th", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config = optarg;
-			break;
-		case 's':
-			server = optarg;
-			break;
-		case 'S':
-			socks = optarg;
-			break;
-		case 'r':
-			redir = optarg;
-			break;
-		case 'u':
-			tproxy = optarg;
-			break;
-		case 'v':
-			level = log_level_parse(optarg);
-			if (level < 0) {
-				fprintf(stderr, "proxy-client: unknown log level "
-					"'%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 't':
-			test_only = 1;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		case 'V':
-			printf("proxy-client %s\n", PROXY_VERSION);
-			return 0;
-		default:
-			fputs(usage_text, stderr);
-			return 2;
-		}
-	}
-	if (optind < argc || !config) {
-		if (optind < argc)
-			fprintf(stderr, "proxy-client: unexpected '%s'\n",
-				argv[optind]);
-		else
-			fprintf(stderr, "proxy-client: no profile given (-c FILE)\n");
-		fputs(usage_text, stderr);
-		return 2;
-	}
-	if (client_conf_load(&conf, config, err, sizeof(err))) {
+	if (client_conf_load(&conf, cl.config, err, sizeof(err))) {
 		fprintf(stderr, "proxy-client: %s\n", err);
 		client_conf_free(&conf);
 		return 1;
@@ -267,15 +214,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (client_conf_check(&conf, err, sizeof(err))) {
-		fprintf(stderr, "proxy-client: %s: %s\n", config, err);
+		fprintf(stderr, "proxy-client: %s: %s\n", cl.config, err);
 		client_conf_free(&conf);
 		return 1;
 	}
-	if (level >= 0)
-		log_set_level(level);
-	else if (conf.tc.log_level >= 0)
-		log_set_level(conf.tc.log_level);
-	rc = run(&conf, test_only);
+	cmdline_log_level(&cl, conf.tc.log_level);
+	rc = run(&conf, cl.test_only);
 	client_conf_free(&conf);
 	return rc;
 }

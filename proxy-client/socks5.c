@@ -346,8 +346,7 @@ static void accepted(struct acceptor *a, int fd, const struct sockaddr *sa)
 	struct sockaddr_storage ss;
 
 	memset(&ss, 0, sizeof(ss));
-	memcpy(&ss, sa, sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
-						     sizeof(struct sockaddr_in6));
+	memcpy(&ss, sa, sockaddr_len(sa->sa_family));
 	accept_one(container_of(a, struct socks_server, acc), fd, &ss);
 }
 

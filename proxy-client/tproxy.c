@@ -8,7 +8,7 @@
  * max-udp-peers the oldest one goes, so a UDP scan through a gateway
  * costs it a bounded number of descriptors and streams, and traffic
  * keeps working (an evicted peer gets a new socket when it answers). */
-#include "redirect.h"
+#include "tproxy.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -359,8 +359,7 @@ static void got_datagram(struct tp_assoc *as, const struct frame *f)
 		return;
 	reply_touch(r);
 	assoc_touch(as);
-	sl = to.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
-				       sizeof(struct sockaddr_in6);
+	sl = sockaddr_len(to.ss_family);
 	if (sendto(r->io.fd, data, len, 0, (struct sockaddr *)&to, sl) >= 0)
 		as->down += len;
 }

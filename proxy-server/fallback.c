@@ -1,7 +1,8 @@
-/* Probe resistance (`fallback HOST:PORT`): a connection that does not
- * start a TLS handshake, or completes one without a client certificate,
- * is relayed to an ordinary local web server, so a prober sees a web
- * site and nothing else. Only a valid client certificate gets a tunnel. */
+/* Probe resistance: the first byte decides between TLS and the fallback
+ * site, and visitors are relayed to the site. Only a valid client
+ * certificate gets a tunnel. */
+#include "fallback.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,17 +10,29 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/tls.h"
 #include "../common/util.h"
-#include "server.h"
 
 #define RELAY_BUF (64u << 10)
 #define IDLE_TIMEOUT 60.0
 #define TLS_RECORD_FIRST_BYTE 0x16  /* handshake record */
 
+struct fallback {
+	struct ev_loop *loop;
+	struct addr site;
+	double sniff_timeout;
+	unsigned max_visitors;
+	fallback_tls_fn *tls_cb;
+	void *arg;
+	struct sniff *sniffs;        /* first byte not seen yet */
+	struct relay *relays;        /* visitors shown the site */
+	unsigned nrelays;
+};
+
 struct sniff {
-	struct server *srv;
+	struct fallback *fb;
 	struct sniff *next, **pprev;
 	ev_io io;
 	ev_timer timer;
@@ -29,7 +42,7 @@ struct sniff {
 /* One visitor relayed to the fallback site. The visitor's side is TLS
  * (tls != NULL) or raw bytes; the site's side is plain TCP. */
 struct relay {
-	struct server *srv;
+	struct fallback *fb;
 	struct relay *next, **pprev;
 	struct tls *tls;
 	ev_io vio, sio;       /* visitor, site */
@@ -42,7 +55,7 @@ struct relay {
 
 static void relay_free(struct relay *r)
 {
-	struct ev_loop *loop = r->srv->loop;
+	struct ev_loop *loop = r->fb->loop;
 
 	ev_io_stop(loop, &r->vio);
 	ev_io_stop(loop, &r->sio);
@@ -58,7 +71,7 @@ static void relay_free(struct relay *r)
 	*r->pprev = r->next;
 	if (r->next)
 		r->next->pprev = r->pprev;
-	r->srv->nfallback--;
+	r->fb->nrelays--;
 	free(r);
 }
 
@@ -102,7 +115,7 @@ static int visitor_unsent(const struct relay *r)
 
 static void set_events(struct relay *r)
 {
-	struct ev_loop *loop = r->srv->loop;
+	struct ev_loop *loop = r->fb->loop;
 	int v = 0, s = 0;
 
 	if (!r->visitor_eof && buf_room(&r->to_site))
@@ -222,8 +235,8 @@ static void sio_cb(struct ev_loop *loop, ev_io *w, int revents)
 			char site[ADDR_STR_MAX];
 
 			log_warn("fallback site %s (for %s): %s",
-				 addr_str(&r->srv->conf->fallback, site,
-					  sizeof(site)), r->peer, strerror(err));
+				 addr_str(&r->fb->site, site, sizeof(site)),
+				 r->peer, strerror(err));
 			relay_free(r);
 			return;
 		}
@@ -242,7 +255,7 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	relay_free(container_of(w, struct relay, idle));
 }
 
-void fallback_relay(struct server *s, int fd, struct tls *tls,
+void fallback_relay(struct fallback *fb, int fd, struct tls *tls,
 		    const char *peer)
 {
 	struct relay *r;
@@ -250,7 +263,7 @@ void fallback_relay(struct server *s, int fd, struct tls *tls,
 	socklen_t len;
 	int sfd;
 
-	addr_to_sockaddr(&s->conf->fallback, &ss, &len);
+	addr_to_sockaddr(&fb->site, &ss, &len);
 	sfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (sfd < 0 || (connect(sfd, (struct sockaddr *)&ss, len) &&
 			errno != EINPROGRESS)) {
@@ -263,7 +276,7 @@ void fallback_relay(struct server *s, int fd, struct tls *tls,
 		return;
 	}
 	r = xcalloc(1, sizeof(*r));
-	r->srv = s;
+	r->fb = fb;
 	r->tls = tls;
 	snprintf(r->peer, sizeof(r->peer), "%s", peer);
 	buf_init(&r->to_site, RELAY_BUF);
@@ -272,13 +285,13 @@ void fallback_relay(struct server *s, int fd, struct tls *tls,
 	ev_io_init(&r->sio, sio_cb, sfd, 0);
 	ev_init(&r->idle, idle_cb);
 	r->idle.repeat = IDLE_TIMEOUT;
-	ev_timer_again(s->loop, &r->idle);
-	r->next = s->relays;
+	ev_timer_again(fb->loop, &r->idle);
+	r->next = fb->relays;
 	if (r->next)
 		r->next->pprev = &r->next;
-	r->pprev = &s->relays;
-	s->relays = r;
-	s->nfallback++;
+	r->pprev = &fb->relays;
+	fb->relays = r;
+	fb->nrelays++;
 	log_info("connection from %s: %s, relayed to the fallback site",
 		 peer, tls ? "no client certificate" : "not TLS");
 	set_events(r);
@@ -286,8 +299,8 @@ void fallback_relay(struct server *s, int fd, struct tls *tls,
 
 static void sniff_free(struct sniff *sn, int close_fd)
 {
-	ev_io_stop(sn->srv->loop, &sn->io);
-	ev_timer_stop(sn->srv->loop, &sn->timer);
+	ev_io_stop(sn->fb->loop, &sn->io);
+	ev_timer_stop(sn->fb->loop, &sn->timer);
 	if (close_fd)
 		close(sn->io.fd);
 	*sn->pprev = sn->next;
@@ -299,7 +312,7 @@ static void sniff_free(struct sniff *sn, int close_fd)
 static void sniff_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sniff *sn = container_of(w, struct sniff, io);
-	struct server *s = sn->srv;
+	struct fallback *fb = sn->fb;
 	char peer[ADDR_STR_MAX];
 	uint8_t b;
 	ssize_t n = recv(w->fd, &b, 1, MSG_PEEK);
@@ -314,9 +327,9 @@ static void sniff_cb(struct ev_loop *loop, ev_io *w, int revents)
 	snprintf(peer, sizeof(peer), "%s", sn->peer);
 	sniff_free(sn, 0);
 	if (b == TLS_RECORD_FIRST_BYTE)
-		server_start_tunnel(s, fd, peer);
+		fb->tls_cb(fb->arg, fd, peer);
 	else
-		fallback_relay(s, fd, NULL, peer);
+		fallback_relay(fb, fd, NULL, peer);
 }
 
 static void sniff_timeout(struct ev_loop *loop, ev_timer *w, int revents)
@@ -324,28 +337,51 @@ static void sniff_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	sniff_free(container_of(w, struct sniff, timer), 1);
 }
 
-void fallback_sniff(struct server *s, int fd, const char *peer)
+int fallback_sniff(struct fallback *fb, int fd, const char *peer)
 {
-	struct sniff *sn = xcalloc(1, sizeof(*sn));
+	struct sniff *sn;
 
-	sn->srv = s;
+	/* visitors have a quota of their own, so a prober holding pages
+	 * open cannot lock real clients out */
+	if (fb->nrelays >= fb->max_visitors)
+		return -1;
+	sn = xcalloc(1, sizeof(*sn));
+	sn->fb = fb;
 	snprintf(sn->peer, sizeof(sn->peer), "%s", peer);
 	ev_io_init(&sn->io, sniff_cb, fd, EV_READ);
-	ev_io_start(s->loop, &sn->io);
-	ev_timer_init(&sn->timer, sniff_timeout, s->conf->tc.tp.handshake_timeout,
-		      0.);
-	ev_timer_start(s->loop, &sn->timer);
-	sn->next = s->sniffs;
+	ev_io_start(fb->loop, &sn->io);
+	ev_timer_init(&sn->timer, sniff_timeout, fb->sniff_timeout, 0.);
+	ev_timer_start(fb->loop, &sn->timer);
+	sn->next = fb->sniffs;
 	if (sn->next)
 		sn->next->pprev = &sn->next;
-	sn->pprev = &s->sniffs;
-	s->sniffs = sn;
+	sn->pprev = &fb->sniffs;
+	fb->sniffs = sn;
+	return 0;
 }
 
-void fallback_stop_all(struct server *s)
+struct fallback *fallback_new(struct ev_loop *loop, const struct addr *site,
+			      double sniff_timeout, unsigned max_visitors,
+			      fallback_tls_fn *tls_cb, void *arg)
 {
-	while (s->sniffs)
-		sniff_free(s->sniffs, 1);
-	while (s->relays)
-		relay_free(s->relays);
+	struct fallback *fb = xcalloc(1, sizeof(*fb));
+
+	fb->loop = loop;
+	fb->site = *site;
+	fb->sniff_timeout = sniff_timeout;
+	fb->max_visitors = max_visitors;
+	fb->tls_cb = tls_cb;
+	fb->arg = arg;
+	return fb;
+}
+
+void fallback_free(struct fallback *fb)
+{
+	if (!fb)
+		return;
+	while (fb->sniffs)
+		sniff_free(fb->sniffs, 1);
+	while (fb->relays)
+		relay_free(fb->relays);
+	free(fb);
 }

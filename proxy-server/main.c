@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/cmdline.h"
 #include "../common/ctl.h"
 #include "../common/log.h"
 #include "../common/util.h"
@@ -147,9 +148,9 @@ static const struct subcommand subcommands[] = {
 	{ "status", cmd_status },
 };
 
-static int run_daemon(const char *path, const char *listen, int level,
-		      int test_only)
+static int run_daemon(const struct cmdline *cl, const char *listen)
 {
+	const char *path = cl->config;
 	struct server_conf conf;
 	struct server srv;
 	struct ev_loop *loop;
@@ -172,11 +173,8 @@ static int run_daemon(const char *path, const char *listen, int level,
 		conf.listen[0] = a;
 		conf.nlisten = 1;
 	}
-	if (level >= 0)
-		log_set_level(level);
-	else if (conf.tc.log_level >= 0)
-		log_set_level(conf.tc.log_level);
-	if (test_only) {
+	cmdline_log_level(cl, conf.tc.log_level);
+	if (cl->test_only) {
 		int bad = server_check_tls(&conf, err, sizeof(err));
 
 		if (bad)
@@ -202,17 +200,14 @@ static int run_daemon(const char *path, const char *listen, int level,
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "log-level", required_argument, NULL, 'v' },
-		{ "test-config", no_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	const char *listen = NULL;
+	const struct cmdline_opt own[] = {
+		{ "listen", 'l', &listen },
+		{ NULL, 0, NULL },
 	};
-	const char *config = NULL, *listen = NULL;
-	int level = -1, test_only = 0, c, rc;
+	struct cmdline cl = { .prog = "proxy-server", .usage = usage_text,
+			      .what = "configuration", .own = own };
+	int rc;
 
 	if (argc > 1 && argv[1][0] != '-') {
 		rc = subcommand_run("proxy-server", subcommands,
@@ -222,40 +217,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "proxy-server: unknown command '%s'\n", argv[1]);
 		return usage(2);
 	}
-	while ((c = getopt_long(argc, argv, "c:l:v:th", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'l':
-			listen = optarg;
-			break;
-		case 'v':
-			level = log_level_parse(optarg);
-			if (level < 0) {
-				fprintf(stderr, "proxy-server: unknown log level "
-					"'%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 't':
-			test_only = 1;
-			break;
-		case 'h':
-			return usage(0);
-		case 'V':
-			printf("proxy-server %s\n", PROXY_VERSION);
-			return 0;
-		default:
-			return usage(2);
-		}
-	}
-	if (optind < argc || !config) {
-		fprintf(stderr, optind < argc ?
-			"proxy-server: unexpected '%s'\n" :
-			"proxy-server: no configuration given (-c FILE)%s\n",
-			optind < argc ? argv[optind] : "");
-		return usage(2);
-	}
-	return run_daemon(config, listen, level, test_only);
+	rc = cmdline_parse(&cl, argc, argv);
+	return rc >= 0 ? rc : run_daemon(&cl, listen);
 }

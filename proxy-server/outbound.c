@@ -1,6 +1,8 @@
 /* A TCP flow the client asked for: resolve (c-ares), check the policy,
  * connect without blocking, trying each address in turn, then answer
  * the OPEN with what really happened and hand the socket to the relay. */
+#include "outbound.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,6 +16,7 @@
 #include "../common/log.h"
 #include "../common/resolver.h"
 #include "../common/util.h"
+#include "errcode.h"
 #include "server.h"
 
 /* With more addresses to try, one attempt gets at most this long. */
@@ -37,29 +40,6 @@ struct outbound {
 static const struct flow_ops outbound_ops;
 
 static void try_next(struct outbound *o);
-
-uint8_t errno_to_code(int err)
-{
-	switch (err) {
-	case ECONNREFUSED:
-		return PROTO_CONN_REFUSED;
-	case ENETUNREACH:
-	case ENETDOWN:
-		return PROTO_NET_UNREACHABLE;
-	case EHOSTUNREACH:
-	case EHOSTDOWN:
-		return PROTO_HOST_UNREACHABLE;
-	case ETIMEDOUT:
-		return PROTO_TTL_EXPIRED;
-	case EACCES:
-	case EPERM:
-		return PROTO_NOT_ALLOWED;
-	case EAFNOSUPPORT:
-		return PROTO_ATYP_UNSUPPORTED;
-	default:
-		return PROTO_GENERAL_FAILURE;
-	}
-}
 
 static const char *code_str(uint8_t code)
 {
@@ -175,9 +155,7 @@ static void try_next(struct outbound *o)
 
 	while (o->next < o->naddrs) {
 		struct sockaddr *sa = (struct sockaddr *)&o->addrs[o->next++];
-		socklen_t len = sa->sa_family == AF_INET ?
-				sizeof(struct sockaddr_in) :
-				sizeof(struct sockaddr_in6);
+		socklen_t len = sockaddr_len(sa->sa_family);
 		ev_tstamp left = o->deadline - ev_now(loop);
 
 		o->fd = socket(sa->sa_family,

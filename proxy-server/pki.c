@@ -47,7 +47,7 @@ static int check_days(int days)
 {
 	if (days >= 1 && days <= 36500)
 		return 0;
-	fail("--days %d: must be between 1 and 36500", days);
+	pki_fail("--days %d: must be between 1 and 36500", days);
 	return -1;
 }
 
@@ -59,15 +59,15 @@ static int check_days(int days)
 static int index_find(const char *dir, const char *name, char **text,
 		      struct idx_ent *e)
 {
-	char *path = path_join(dir, "index.txt"), *p, *eol;
+	char *path = pki_path(dir, "index.txt"), *p, *eol;
 	int lineno, rc = 0;
 	size_t len;
 
-	*text = slurp(path, &len);
+	*text = read_file(path, PKI_FILE_MAX, &len);
 	if (!*text && errno == ENOENT)
 		*text = xstrdup("");
 	if (!*text) {
-		fail_sys("%s", path);
+		pki_fail_sys("%s", path);
 		rc = -1;
 	}
 	for (lineno = 1, p = *text; rc == 0 && p && *p; lineno++) {
@@ -85,7 +85,7 @@ static int index_find(const char *dir, const char *name, char **text,
 			/* blank or comment */
 		} else if (n != 3 || (strcmp(status, "valid") != 0 &&
 				      strcmp(status, "revoked") != 0)) {
-			fail("%s:%d: malformed line (want \"NAME SERIAL "
+			pki_fail("%s:%d: malformed line (want \"NAME SERIAL "
 			     "valid|revoked\")", path, lineno);
 			rc = -1;
 		} else if (strcmp(nm, name) == 0) {
@@ -109,7 +109,7 @@ static int check_names(const char *const *names, int n)
 	for (i = 0; i < n; i++) {
 		if (san_kind(names[i]) != SAN_NONE)
 			continue;
-		fail("--server-name \"%s\": not an IP address or a DNS name",
+		pki_fail("--server-name \"%s\": not an IP address or a DNS name",
 		     names[i]);
 		return -1;
 	}
@@ -121,30 +121,31 @@ static int init_write(const char *dir, const struct ca *ca, EVP_PKEY *skey,
 {
 	const struct {
 		const char *file;
-		enum obj_kind kind;
+		enum pki_obj_kind kind;
 		const void *obj;
 		mode_t mode;
 		int how;
 	} f[] = {
-		{ "server.key", OBJ_KEY, skey, 0600, WF_REPLACE },
-		{ "server.crt", OBJ_CERT, scert, 0644, WF_REPLACE },
-		{ "crl.pem", OBJ_CRL, crl, 0644, WF_REPLACE },
-		{ "index.txt", OBJ_TEXT, "", 0644, WF_REPLACE },
-		{ "server.conf", OBJ_TEXT, server_conf, 0644, WF_REPLACE },
+		{ "server.key", PKI_OBJ_KEY, skey, 0600, PKI_WF_REPLACE },
+		{ "server.crt", PKI_OBJ_CERT, scert, 0644, PKI_WF_REPLACE },
+		{ "crl.pem", PKI_OBJ_CRL, crl, 0644, PKI_WF_REPLACE },
+		{ "index.txt", PKI_OBJ_TEXT, "", 0644, PKI_WF_REPLACE },
+		{ "server.conf", PKI_OBJ_TEXT, server_conf, 0644,
+		  PKI_WF_REPLACE },
 		/* The CA last: until it exists, init can simply be rerun. */
-		{ "ca.key", OBJ_KEY, ca->key, 0600, WF_NOREPLACE },
-		{ "ca.crt", OBJ_CERT, ca->cert, 0644, WF_NOREPLACE },
+		{ "ca.key", PKI_OBJ_KEY, ca->key, 0600, PKI_WF_NOREPLACE },
+		{ "ca.crt", PKI_OBJ_CERT, ca->cert, 0644, PKI_WF_NOREPLACE },
 	};
-	char *path = path_join(dir, "clients");
-	int rc = make_dir(path);
+	char *path = pki_path(dir, "clients");
+	int rc = pki_make_dir(path);
 	size_t i;
 
 	for (i = 0; rc == 0 && i < ARRAY_SIZE(f); i++)
-		rc = save_obj(dir, f[i].file, f[i].kind, f[i].obj, f[i].mode,
+		rc = pki_save_obj(dir, f[i].file, f[i].kind, f[i].obj, f[i].mode,
 			      f[i].how);
 	free(path);
 	if (rc < 0 && i == ARRAY_SIZE(f)) {	/* no ca.crt: drop ca.key */
-		path = path_join(dir, "ca.key");
+		path = pki_path(dir, "ca.key");
 		unlink(path);
 		free(path);
 	}
@@ -182,18 +183,18 @@ int pki_init(const char *dir, const char *const *names, int nnames,
 	char *cn = NULL;
 	int rc = 1, defaulted = nnames <= 0;
 
-	pki_cmd = "init";
+	pki_set_cmd("init");
 	if (check_days(days) < 0 || check_names(names, nnames) < 0)
 		return 1;
 	if (defaulted) {
 		names = dflt;
 		nnames = 1;
 	}
-	if (make_dir(dir) < 0 || absent(dir, "ca.crt", exists) < 0 ||
-	    absent(dir, "ca.key", exists) < 0)
+	if (pki_make_dir(dir) < 0 || pki_absent(dir, "ca.crt", exists) < 0 ||
+	    pki_absent(dir, "ca.key", exists) < 0)
 		return 1;
 	if (RAND_bytes(rnd, sizeof(rnd)) == 1) {
-		cn = xasprintf("proxy CA %02x%02x%02x%02x", rnd[0], rnd[1],
+		cn = pki_asprintf("proxy CA %02x%02x%02x%02x", rnd[0], rnd[1],
 			       rnd[2], rnd[3]);
 		ca.key = key_new();
 		skey = key_new();
@@ -207,7 +208,7 @@ int pki_init(const char *dir, const char *const *names, int nnames,
 	if (scert)
 		crl = crl_create(&ca);
 	if (!crl)
-		fail_ssl("%s: making the CA and server certificate", dir);
+		pki_fail_ssl("%s: making the CA and server certificate", dir);
 	else if (init_write(dir, &ca, skey, scert, crl) == 0)
 		rc = 0;
 	if (rc == 0)
@@ -246,12 +247,12 @@ static int parse_server(const char *arg, const char *first, struct addr *a,
 			a->port = 443;
 			return 0;
 		}
-		fail("the server certificate's name %s is no usable host: "
+		pki_fail("the server certificate's name %s is no usable host: "
 		     "give --server HOST:PORT", first);
 		return -1;
 	}
 	if (arg[0] != '[' && colon && strchr(colon + 1, ':')) {
-		fail("--server %s: write an IPv6 address as [ADDRESS]:PORT",
+		pki_fail("--server %s: write an IPv6 address as [ADDRESS]:PORT",
 		     arg);
 		return -1;
 	}
@@ -259,7 +260,7 @@ static int parse_server(const char *arg, const char *first, struct addr *a,
 	    (h = addr_host(a, host, hlen)) && strcmp(h, "::") != 0 &&
 	    strcmp(h, "0.0.0.0") != 0)
 		return 0;
-	fail("--server %s: expected HOST:PORT or [IPV6]:PORT", arg);
+	pki_fail("--server %s: expected HOST:PORT or [IPV6]:PORT", arg);
 	return -1;
 }
 
@@ -269,14 +270,14 @@ static int parse_server(const char *arg, const char *first, struct addr *a,
 static int server_endpoint(const char *dir, const char *arg, char **endpoint,
 			   char **sni)
 {
-	X509 *srv = load_obj(dir, "server.crt", OBJ_CERT);
+	X509 *srv = pki_load_obj(dir, "server.crt", PKI_OBJ_CERT);
 	char *first = srv ? first_san(srv) : NULL;
 	char host[ADDR_STR_MAX], buf[ADDR_STR_MAX];
 	struct addr a;
 	int rc = -1;
 
 	if (srv && !first) {
-		fail("%s/server.crt: no IP or DNS subjectAltName", dir);
+		pki_fail("%s/server.crt: no IP or DNS subjectAltName", dir);
 	} else if (first && parse_server(arg, first, &a, host,
 					 sizeof(host)) == 0) {
 		*endpoint = xstrdup(addr_str(&a, buf, sizeof(buf)));
@@ -293,7 +294,7 @@ static int write_profile(const char *dir, const char *file, const char *name,
 			 const char *endpoint, const char *sni,
 			 const struct ca *ca, X509 *cert, EVP_PKEY *key)
 {
-	BIO *b = membio();
+	BIO *b = pki_membio();
 	int ok;
 
 	ok = BIO_printf(b, "# proxy-client profile for %s, written by "
@@ -311,7 +312,7 @@ static int write_profile(const char *dir, const char *file, const char *name,
 	     BIO_puts(b, "</cert>\n<key>\n") > 0 &&
 	     PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) &&
 	     BIO_puts(b, "</key>\n") > 0;
-	return save_bio(b, ok, dir, file, 0600, WF_NOREPLACE);
+	return pki_save_bio(b, ok, dir, file, 0600, PKI_WF_NOREPLACE);
 }
 
 /* Issues NAME's key and certificate, writes DIR/FILE (the profile) and
@@ -322,7 +323,7 @@ static int add_client(const char *dir, const char *file, const char *name,
 {
 	EVP_PKEY *key = key_new();
 	X509 *cert = NULL;
-	char *serial = NULL, *out, *path = path_join(dir, file);
+	char *serial = NULL, *out, *path = pki_path(dir, file);
 	size_t len = strlen(text);
 	int rc = -1;
 
@@ -331,14 +332,14 @@ static int add_client(const char *dir, const char *file, const char *name,
 	if (cert)
 		serial = cert_serial_hex(cert);
 	if (!serial)
-		fail_ssl("making the certificate for %s", name);
+		pki_fail_ssl("making the certificate for %s", name);
 	else if (write_profile(dir, file, name, endpoint, sni, ca, cert,
 			       key) == 0) {
-		out = xasprintf("%s%s%s %s valid\n", text,
+		out = pki_asprintf("%s%s%s %s valid\n", text,
 				len && text[len - 1] != '\n' ? "\n" : "",
 				name, serial);
-		rc = save_obj(dir, "index.txt", OBJ_TEXT, out, 0644,
-			      WF_REPLACE);
+		rc = pki_save_obj(dir, "index.txt", PKI_OBJ_TEXT, out, 0644,
+			      PKI_WF_REPLACE);
 		if (rc < 0)
 			unlink(path);
 		free(out);
@@ -363,22 +364,22 @@ int pki_add_client(const char *dir, const char *name, const char *server,
 	struct idx_ent e = { NULL, NULL, "", 0 };
 	int lock, found, rc = 1;
 
-	pki_cmd = "add-client";
+	pki_set_cmd("add-client");
 	if (!valid_client_name(name)) {
-		fail("bad client name \"%s\": use 1 to 64 letters, digits, "
+		pki_fail("bad client name \"%s\": use 1 to 64 letters, digits, "
 		     "'.', '_' or '-', starting with a letter or digit", name);
 		return 1;
 	}
-	if (check_days(days) < 0 || (lock = lock_dir(dir)) < 0)
+	if (check_days(days) < 0 || (lock = pki_lock_dir(dir)) < 0)
 		return 1;
 	found = index_find(dir, name, &text, &e);
 	if (found > 0)
-		fail("%s/index.txt: a client named \"%s\" already exists "
+		pki_fail("%s/index.txt: a client named \"%s\" already exists "
 		     "(%s); pick another name", dir, name,
 		     e.revoked ? "revoked" : "valid");
 	if (found == 0) {
-		file = xasprintf("clients/%s.conf", name);
-		if (absent(dir, file, "remove it or pick another name") == 0 &&
+		file = pki_asprintf("clients/%s.conf", name);
+		if (!pki_absent(dir, file, "remove it or pick another name") &&
 		    ca_load(dir, &ca) == 0 &&
 		    server_endpoint(dir, server, &endpoint, &sni) == 0 &&
 		    add_client(dir, file, name, text, &ca, endpoint, sni,
@@ -402,22 +403,22 @@ int pki_revoke(const char *dir, const char *name)
 	char *text = NULL, *out;
 	int lock, found, rc = 1;
 
-	pki_cmd = "revoke";
-	if ((lock = lock_dir(dir)) < 0)
+	pki_set_cmd("revoke");
+	if ((lock = pki_lock_dir(dir)) < 0)
 		return 1;
 	found = index_find(dir, name, &text, &e);
 	if (found == 0)
-		fail("%s/index.txt: no client named \"%s\"", dir, name);
+		pki_fail("%s/index.txt: no client named \"%s\"", dir, name);
 	else if (found > 0 && e.revoked)
-		fail("%s/index.txt: client \"%s\" is already revoked", dir,
+		pki_fail("%s/index.txt: client \"%s\" is already revoked", dir,
 		     name);
 	if (found > 0 && !e.revoked && crl_revoke(dir, e.serial) == 0) {
 		/* crl.pem first: a crash in between leaves the client
 		 * revoked but listed as valid, and revoke can be rerun. */
-		out = xasprintf("%.*s%s %s revoked%s", (int)(e.start - text),
+		out = pki_asprintf("%.*s%s %s revoked%s", (int)(e.start - text),
 				text, name, e.serial, e.end);
-		if (save_obj(dir, "index.txt", OBJ_TEXT, out, 0644,
-			     WF_REPLACE) == 0)
+		if (pki_save_obj(dir, "index.txt", PKI_OBJ_TEXT, out, 0644,
+			     PKI_WF_REPLACE) == 0)
 			rc = 0;
 		free(out);
 	}

@@ -245,7 +245,7 @@ char *first_san(X509 *x)
 
 		len = ASN1_STRING_length(v);
 		if (type == GEN_DNS) {
-			s = xasprintf("%.*s", len, (const char *)d);
+			s = pki_asprintf("%.*s", len, (const char *)d);
 			if ((int)strlen(s) != len || !valid_dns_name(s)) {
 				free(s);
 				s = NULL;
@@ -281,14 +281,14 @@ void ca_free(struct ca *ca)
 
 int ca_load(const char *dir, struct ca *ca)
 {
-	ca->cert = load_obj(dir, "ca.crt", OBJ_CERT);
-	ca->key = ca->cert ? load_obj(dir, "ca.key", OBJ_KEY) : NULL;
+	ca->cert = pki_load_obj(dir, "ca.crt", PKI_OBJ_CERT);
+	ca->key = ca->cert ? pki_load_obj(dir, "ca.key", PKI_OBJ_KEY) : NULL;
 	if (!ca->key)
 		return -1;
 	if (X509_check_private_key(ca->cert, ca->key) == 1)
 		return 0;
 	ERR_clear_error();
-	fail("%s: ca.crt and ca.key do not belong together", dir);
+	pki_fail("%s: ca.crt and ca.key do not belong together", dir);
 	return -1;
 }
 
@@ -366,18 +366,18 @@ static int crl_add(X509_CRL *crl, ASN1_INTEGER *serial)
 /* DIR/crl.pem, checked to be the CA's, or a new CRL if there is none. */
 static X509_CRL *crl_open(const char *dir, const struct ca *ca)
 {
-	char *path = path_join(dir, "crl.pem");
+	char *path = pki_path(dir, "crl.pem");
 	X509_CRL *crl;
 
 	if (access(path, F_OK) < 0 && errno == ENOENT) {
 		crl = crl_new(ca->cert);
 		if (!crl)
-			fail_ssl("%s: making a new CRL", path);
+			pki_fail_ssl("%s: making a new CRL", path);
 	} else {
-		crl = load_obj(dir, "crl.pem", OBJ_CRL);
+		crl = pki_load_obj(dir, "crl.pem", PKI_OBJ_CRL);
 		if (crl &&
 		    X509_CRL_verify(crl, X509_get0_pubkey(ca->cert)) != 1) {
-			fail("%s: not signed by the CA in ca.crt", path);
+			pki_fail("%s: not signed by the CA in ca.crt", path);
 			X509_CRL_free(crl);
 			crl = NULL;
 		}
@@ -409,13 +409,13 @@ int crl_revoke(const char *dir, const char *serial)
 
 	if (BN_hex2bn(&bn, serial) != (int)strlen(serial) ||
 	    !(ai = BN_to_ASN1_INTEGER(bn, NULL)))
-		fail("%s/index.txt: bad serial %s", dir, serial);
+		pki_fail("%s/index.txt: bad serial %s", dir, serial);
 	else if (ca_load(dir, &ca) == 0 && (crl = crl_open(dir, &ca))) {
 		if (crl_add(crl, ai) < 0 || crl_sign(crl, &ca) < 0)
-			fail_ssl("%s/crl.pem: signing", dir);
+			pki_fail_ssl("%s/crl.pem: signing", dir);
 		else
-			rc = save_obj(dir, "crl.pem", OBJ_CRL, crl, 0644,
-				      WF_REPLACE);
+			rc = pki_save_obj(dir, "crl.pem", PKI_OBJ_CRL, crl, 0644,
+				      PKI_WF_REPLACE);
 	}
 	X509_CRL_free(crl);
 	ASN1_INTEGER_free(ai);

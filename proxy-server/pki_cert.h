@@ -1,6 +1,6 @@
 /* Keys, certificates and the CRL of the PKI subcommands (internal to
  * pki.c). Functions returning a pointer give NULL on an OpenSSL error,
- * left queued for fail_ssl(); ca_load() and crl_revoke() report their
+ * left queued for pki_fail_ssl(); ca_load() and crl_revoke() report their
  * own errors and return 0 or -1. */
 #ifndef PROXY_SERVER_PKI_CERT_H
 #define PROXY_SERVER_PKI_CERT_H

@@ -22,21 +22,24 @@
 
 #include "../common/util.h"
 
-#define FILE_MAX (1 << 24)	/* largest file we read */
+static const char *pki_cmd = "pki";
 
-const char *pki_cmd = "pki";
+void pki_set_cmd(const char *cmd)
+{
+	pki_cmd = cmd;
+}
 
 /* ---- messages --------------------------------------------------------- */
 
 /* "proxy-server CMD: MESSAGE[: strerror(errno) or the OpenSSL error]". */
-void complain(int why, const char *fmt, ...)
+void pki_complain(int why, const char *fmt, ...)
 {
 	char reason[256] = "unknown OpenSSL error";
 	int err = errno;
 	unsigned long e = ERR_peek_last_error();
 	va_list ap;
 
-	if (why == R_ERRNO)
+	if (why == PKI_R_ERRNO)
 		snprintf(reason, sizeof(reason), "%s", strerror(err));
 	else if (e)
 		ERR_error_string_n(e, reason, sizeof(reason));
@@ -45,7 +48,7 @@ void complain(int why, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	if (why == R_NONE)
+	if (why == PKI_R_NONE)
 		fputc('\n', stderr);
 	else
 		fprintf(stderr, ": %s\n", reason);
@@ -57,7 +60,7 @@ static void __attribute__((noreturn)) oom(void)
 	abort();
 }
 
-char *xasprintf(const char *fmt, ...)
+char *pki_asprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
@@ -77,54 +80,21 @@ char *xasprintf(const char *fmt, ...)
 
 /* ---- files ------------------------------------------------------------ */
 
-char *path_join(const char *dir, const char *name)
+char *pki_path(const char *dir, const char *name)
 {
 	int n = (int)strlen(dir);
 
 	while (n > 1 && dir[n - 1] == '/')
 		n--;
-	return xasprintf("%.*s/%s", n, dir, name);
-}
-
-/* A small file, NUL-terminated, read into one allocation so that no
- * stray copy of a key is left in freed memory. NULL with errno set. */
-char *slurp(const char *path, size_t *lenp)
-{
-	size_t len = 0, size;
-	struct stat st;
-	ssize_t n = 1;
-	char *buf;
-	int fd, e;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	e = fstat(fd, &st) < 0 ? errno : st.st_size > FILE_MAX ? EFBIG : 0;
-	size = e ? 0 : (size_t)st.st_size;
-	buf = xmalloc(size + 1);
-	while (!e && len < size && n != 0) {
-		n = read(fd, buf + len, size - len);
-		if (n < 0 && errno != EINTR)
-			e = errno;
-		len += n > 0 ? (size_t)n : 0;
-	}
-	close(fd);
-	buf[len] = '\0';
-	*lenp = len;
-	if (e) {
-		OPENSSL_clear_free(buf, size + 1);
-		errno = e;
-		return NULL;
-	}
-	return buf;
+	return pki_asprintf("%.*s/%s", n, dir, name);
 }
 
 /* Writes PATH through a temp file beside it, renamed over PATH, or with
- * WF_NOREPLACE linked to it so an existing PATH is never replaced. */
+ * PKI_WF_NOREPLACE linked to it so an existing PATH is never replaced. */
 static int write_file(const char *path, const char *data, size_t len,
 		      mode_t mode, int how)
 {
-	char *tmp = xasprintf("%s.XXXXXX", path);
+	char *tmp = pki_asprintf("%s.XXXXXX", path);
 	int fd = mkstemp(tmp), rc = fd < 0 ? -1 : 0;
 	ssize_t n;
 
@@ -142,10 +112,11 @@ static int write_file(const char *path, const char *data, size_t len,
 	if (fd >= 0 && close(fd) < 0)
 		rc = -1;
 	if (rc == 0)
-		rc = how == WF_NOREPLACE ? link(tmp, path) : rename(tmp, path);
+		rc = how == PKI_WF_NOREPLACE ? link(tmp, path) :
+					       rename(tmp, path);
 	if (rc < 0)
-		fail_sys("%s", path);
-	if (fd >= 0 && (rc < 0 || how == WF_NOREPLACE))
+		pki_fail_sys("%s", path);
+	if (fd >= 0 && (rc < 0 || how == PKI_WF_NOREPLACE))
 		unlink(tmp);
 	free(tmp);
 	return rc;
@@ -153,16 +124,16 @@ static int write_file(const char *path, const char *data, size_t len,
 
 /* Writes what memory BIO B holds to DIR/FILE (OK: filling B worked),
  * then wipes and frees B. */
-int save_bio(BIO *b, int ok, const char *dir, const char *file, mode_t mode,
+int pki_save_bio(BIO *b, int ok, const char *dir, const char *file, mode_t mode,
 	     int how)
 {
-	char *path = path_join(dir, file);
+	char *path = pki_path(dir, file);
 	BUF_MEM *bm = NULL;
 	int rc = -1;
 
 	BIO_get_mem_ptr(b, &bm);
 	if (!ok || !bm)
-		fail_ssl("%s", path);
+		pki_fail_ssl("%s", path);
 	else
 		rc = write_file(path, bm->data, bm->length, mode, how);
 	if (bm && bm->data)
@@ -172,7 +143,7 @@ int save_bio(BIO *b, int ok, const char *dir, const char *file, mode_t mode,
 	return rc;
 }
 
-BIO *membio(void)
+BIO *pki_membio(void)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 
@@ -181,21 +152,21 @@ BIO *membio(void)
 	return b;
 }
 
-int save_obj(const char *dir, const char *file, enum obj_kind kind,
+int pki_save_obj(const char *dir, const char *file, enum pki_obj_kind kind,
 	     const void *obj, mode_t mode, int how)
 {
-	BIO *b = membio();
+	BIO *b = pki_membio();
 	int ok = 0;
 
-	if (kind == OBJ_CERT)
+	if (kind == PKI_OBJ_CERT)
 		ok = PEM_write_bio_X509(b, obj);
-	else if (kind == OBJ_KEY)	/* PKCS#8, unencrypted */
+	else if (kind == PKI_OBJ_KEY)	/* PKCS#8, unencrypted */
 		ok = PEM_write_bio_PrivateKey(b, obj, NULL, NULL, 0, NULL, NULL);
-	else if (kind == OBJ_CRL)
+	else if (kind == PKI_OBJ_CRL)
 		ok = PEM_write_bio_X509_CRL(b, obj);
 	else
 		ok = BIO_puts(b, obj) >= 0;
-	return save_bio(b, ok, dir, file, mode, how);
+	return pki_save_bio(b, ok, dir, file, mode, how);
 }
 
 /* Fails on an encrypted key instead of prompting for a passphrase. */
@@ -205,63 +176,63 @@ static int no_password(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-void *load_obj(const char *dir, const char *file, enum obj_kind kind)
+void *pki_load_obj(const char *dir, const char *file, enum pki_obj_kind kind)
 {
-	char *path = path_join(dir, file), *text;
+	char *path = pki_path(dir, file), *text;
 	void *obj = NULL;
 	size_t len;
 	BIO *b;
 
-	text = slurp(path, &len);
+	text = read_file(path, PKI_FILE_MAX, &len);
 	if (!text) {
-		fail_sys("%s", path);
+		pki_fail_sys("%s", path);
 		free(path);
 		return NULL;
 	}
 	b = BIO_new_mem_buf(text, (int)len);
 	if (!b)
 		oom();
-	if (kind == OBJ_CERT)
+	if (kind == PKI_OBJ_CERT)
 		obj = PEM_read_bio_X509(b, NULL, no_password, NULL);
-	else if (kind == OBJ_KEY)
+	else if (kind == PKI_OBJ_KEY)
 		obj = PEM_read_bio_PrivateKey(b, NULL, no_password, NULL);
 	else
 		obj = PEM_read_bio_X509_CRL(b, NULL, no_password, NULL);
 	if (!obj)
-		fail_ssl("%s", path);
+		pki_fail_ssl("%s", path);
 	BIO_free(b);
 	OPENSSL_clear_free(text, len + 1);
 	free(path);
 	return obj;
 }
 
-int make_dir(const char *path)
+int pki_make_dir(const char *path)
 {
 	struct stat st;
 
 	if (mkdir(path, 0700) == 0)
 		return 0;
 	if (errno != EEXIST || stat(path, &st) < 0) {
-		fail_sys("%s", path);
+		pki_fail_sys("%s", path);
 		return -1;
 	}
 	if (S_ISDIR(st.st_mode))
 		return 0;
-	fail("%s: exists and is not a directory", path);
+	pki_fail("%s: exists and is not a directory", path);
 	return -1;
 }
 
 /* 0 if DIR/FILE does not exist; else says so, with WHY. */
-int absent(const char *dir, const char *file, const char *why)
+int pki_absent(const char *dir, const char *file, const char *why)
 {
-	char *path = path_join(dir, file);
+	char *path = pki_path(dir, file);
 	struct stat st;
 	int rc = -1;
 
 	if (lstat(path, &st) == 0)
-		fail("%s: exists; %s", path, why);
+		pki_fail("%s: exists; %s", path, why);
 	else if (errno != ENOENT)
-		fail_sys("%s", path);
+		pki_fail_sys("%s", path);
 	else
 		rc = 0;
 	free(path);
@@ -270,13 +241,13 @@ int absent(const char *dir, const char *file, const char *why)
 
 /* Serialises add-client and revoke on DIR: both rewrite index.txt. The
  * lock lives as long as the returned fd. */
-int lock_dir(const char *dir)
+int pki_lock_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd >= 0 && flock(fd, LOCK_EX) == 0)
 		return fd;
-	fail_sys("%s", dir);
+	pki_fail_sys("%s", dir);
 	if (fd >= 0)
 		close(fd);
 	return -1;

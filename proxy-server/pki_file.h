@@ -11,41 +11,41 @@
 
 #include <openssl/types.h>
 
-enum { R_NONE, R_ERRNO, R_SSL };	/* what complain() appends */
-enum { WF_REPLACE, WF_NOREPLACE };
-enum obj_kind { OBJ_CERT, OBJ_KEY, OBJ_CRL, OBJ_TEXT };
+enum { PKI_R_NONE, PKI_R_ERRNO, PKI_R_SSL };	/* what pki_complain() appends */
+enum { PKI_WF_REPLACE, PKI_WF_NOREPLACE };
+enum pki_obj_kind { PKI_OBJ_CERT, PKI_OBJ_KEY, PKI_OBJ_CRL, PKI_OBJ_TEXT };
 
-extern const char *pki_cmd;	/* the subcommand, for messages */
+/* The subcommand that runs, named by every message. */
+void pki_set_cmd(const char *cmd);
 
-void complain(int why, const char *fmt, ...)
+void pki_complain(int why, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-#define fail(...) complain(R_NONE, __VA_ARGS__)
-#define fail_sys(...) complain(R_ERRNO, __VA_ARGS__)
-#define fail_ssl(...) complain(R_SSL, __VA_ARGS__)
+#define pki_fail(...) pki_complain(PKI_R_NONE, __VA_ARGS__)
+#define pki_fail_sys(...) pki_complain(PKI_R_ERRNO, __VA_ARGS__)
+#define pki_fail_ssl(...) pki_complain(PKI_R_SSL, __VA_ARGS__)
 
-char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-char *path_join(const char *dir, const char *name);
+char *pki_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *pki_path(const char *dir, const char *name);
 
-/* A small file, NUL-terminated; NULL with errno set (not reported). */
-char *slurp(const char *path, size_t *lenp);
+#define PKI_FILE_MAX (1 << 24)	/* largest file we read (read_file) */
 
 /* Writes what memory BIO B holds to DIR/FILE (OK: filling B worked),
- * then wipes and frees B. WF_NOREPLACE never replaces an existing file. */
-BIO *membio(void);
-int save_bio(BIO *b, int ok, const char *dir, const char *file, mode_t mode,
+ * then wipes and frees B. PKI_WF_NOREPLACE never replaces an existing file. */
+BIO *pki_membio(void);
+int pki_save_bio(BIO *b, int ok, const char *dir, const char *file, mode_t mode,
 	     int how);
 
-/* A PEM object (OBJ_TEXT: a string) written to or read from DIR/FILE. */
-int save_obj(const char *dir, const char *file, enum obj_kind kind,
+/* A PEM object (PKI_OBJ_TEXT: a string) written to or read from DIR/FILE. */
+int pki_save_obj(const char *dir, const char *file, enum pki_obj_kind kind,
 	     const void *obj, mode_t mode, int how);
-void *load_obj(const char *dir, const char *file, enum obj_kind kind);
+void *pki_load_obj(const char *dir, const char *file, enum pki_obj_kind kind);
 
 /* PATH as a directory (made with mode 0700 if missing). */
-int make_dir(const char *path);
+int pki_make_dir(const char *path);
 /* 0 if DIR/FILE does not exist; else says so, with WHY. */
-int absent(const char *dir, const char *file, const char *why);
+int pki_absent(const char *dir, const char *file, const char *why);
 /* An fd holding an flock on DIR (add-client and revoke), or -1. */
-int lock_dir(const char *dir);
+int pki_lock_dir(const char *dir);
 
 #endif

@@ -20,6 +20,8 @@
 #include "../common/resolver.h"
 #include "../common/tls.h"
 #include "../common/util.h"
+#include "fallback.h"
+#include "outbound.h"
 
 /* How often the CRL file is looked at without a handshake or SIGHUP. */
 #define CRL_CHECK_INTERVAL 5.0
@@ -177,7 +179,7 @@ static void conn_no_cert(struct tunnel *t)
 
 	tunnel_release(t, &fd, &tls);
 	unlink_conn(c);
-	fallback_relay(c->srv, fd, tls, c->peer);
+	fallback_relay(c->srv->fallback, fd, tls, c->peer);
 	free(c);
 }
 
@@ -188,21 +190,9 @@ static const struct tunnel_ops conn_ops = {
 	.no_cert = conn_no_cert,
 };
 
-static void accept_one(struct server *s, int fd, const struct sockaddr *sa)
-{
-	char peer[ADDR_STR_MAX];
-
-	sockaddr_str(sa, peer, sizeof(peer));
-	/* visitors of the fallback site have a quota of their own, so a
-	 * prober holding pages open cannot lock real clients out */
-	if (s->conf->fallback.type &&
-	    (unsigned)s->nfallback < s->conf->max_tunnels)
-		fallback_sniff(s, fd, peer);
-	else
-		server_start_tunnel(s, fd, peer);
-}
-
-void server_start_tunnel(struct server *s, int fd, const char *peer)
+/* A TLS connection from peer: becomes a tunnel (or, with a fallback and
+ * no client certificate, a visitor of the fallback site). */
+static void start_tunnel(struct server *s, int fd, const char *peer)
 {
 	struct client_conn *c;
 	struct tls *tls;
@@ -235,9 +225,20 @@ void server_start_tunnel(struct server *s, int fd, const char *peer)
 	c->t = tunnel_new(s->loop, fd, tls, &conn_ops, &s->conf->tc.tp, c);
 }
 
+/* The fallback saw a TLS handshake begin. */
+static void sniffed_tls(void *arg, int fd, const char *peer)
+{
+	start_tunnel(arg, fd, peer);
+}
+
 static void accepted(struct acceptor *a, int fd, const struct sockaddr *sa)
 {
-	accept_one(container_of(a, struct listener, acc)->srv, fd, sa);
+	struct server *s = container_of(a, struct listener, acc)->srv;
+	char peer[ADDR_STR_MAX];
+
+	sockaddr_str(sa, peer, sizeof(peer));
+	if (!s->fallback || fallback_sniff(s->fallback, fd, peer))
+		start_tunnel(s, fd, peer);
 }
 
 static int listen_on(struct server *s, const struct addr *a)
@@ -413,7 +414,8 @@ void server_stop(struct server *s)
 	ev_timer_stop(s->loop, &s->drain);
 	ev_timer_stop(s->loop, &s->crl_check);
 	stop_listening(s);
-	fallback_stop_all(s);
+	fallback_free(s->fallback);
+	s->fallback = NULL;
 	ctl_close(s->ctl);
 	s->ctl = NULL;
 	while (s->clients)
@@ -494,6 +496,10 @@ int server_start(struct server *s, struct ev_loop *loop,
 		if (!resolver_first_server(s->resolver, &ss))
 			addr_from_sockaddr(&s->resolver_addr, (struct sockaddr *)&ss);
 	}
+	if (conf->fallback.type)
+		s->fallback = fallback_new(loop, &conf->fallback,
+					   conf->tc.tp.handshake_timeout,
+					   conf->max_tunnels, sniffed_tls, s);
 	for (int i = 0; i < conf->nlisten; i++)
 		if (listen_on(s, &conf->listen[i]))
 			return -1;

@@ -1,5 +1,6 @@
-/* The proxy-server daemon: listeners, TLS accept, one tunnel per
- * connected client, and the streams they open (outbound.c, udp_relay.c). */
+/* The proxy-server daemon: listeners, TLS accept and one tunnel per
+ * connected client; the streams they open are outbound.c's and
+ * udp_relay.c's. */
 #ifndef PROXY_SERVER_SERVER_H
 #define PROXY_SERVER_SERVER_H
 
@@ -7,10 +8,11 @@
 
 #include "../common/buf.h"
 #include "../common/tunnel.h"
+#include "errcode.h" /* udp_relay.c's, until it includes it itself */
 #include "server_conf.h"
 
 struct dgram_batch;
-struct tls;
+struct fallback;
 struct tls_ctx;
 struct resolver;
 struct ctl;
@@ -33,9 +35,7 @@ struct server {
 	struct ctl *ctl;
 	struct addr resolver_addr;   /* what 0.0.0.0:53 stands for; type 0 if
 				      * unknown */
-	struct sniff *sniffs;        /* fallback: first byte not seen yet */
-	struct relay *relays;        /* fallback: visitors shown the site */
-	int nfallback;
+	struct fallback *fallback;   /* probe resistance; NULL when off */
 	int stopping;
 };
 
@@ -54,7 +54,6 @@ void server_stop(struct server *s);
 /* Streams the peer opens; both report failures on the tunnel. A UDP
  * relay counts itself in *nudp (the tunnel's associations) while it
  * lives. */
-void outbound_open(struct server *s, struct tunnel *t, const struct frame *f);
 void udp_relay_open(struct server *s, struct tunnel *t, const struct frame *f,
 		    unsigned *nudp);
 
@@ -62,18 +61,5 @@ void udp_relay_open(struct server *s, struct tunnel *t, const struct frame *f,
  * ago; 1 when it was logged. */
 int server_log_limit(struct server *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-
-/* A TLS connection from peer: becomes a tunnel (or, with a fallback and
- * no client certificate, a visitor of the fallback site). */
-void server_start_tunnel(struct server *s, int fd, const char *peer);
-/* Probe resistance (fallback.c): look at the first byte, then TLS or
- * the fallback site; relay a visitor (tls NULL: raw bytes) to the site. */
-void fallback_sniff(struct server *s, int fd, const char *peer);
-void fallback_relay(struct server *s, int fd, struct tls *tls,
-		    const char *peer);
-void fallback_stop_all(struct server *s);
-
-/* A SOCKS5 REP code for an errno from connect(). */
-uint8_t errno_to_code(int err);
 
 #endif

@@ -120,52 +120,39 @@ static int set_grace(void *cfg, const struct conf_line *l, char *err, size_t n)
 		       err, n);
 }
 
-static int count(const char *s, unsigned max, unsigned *out, char *err,
-		 size_t n)
-{
-	unsigned long v;
-
-	if (conf_parse_uint(s, 1, max, &v)) {
-		snprintf(err, n, "bad number '%s' (1 to %u)", s, max);
-		return -1;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
-
 static int set_max_tunnels(void *cfg, const struct conf_line *l, char *err,
 			   size_t n)
 {
-	return count(l->argv[1], 1000000, &((struct server_conf *)cfg)->max_tunnels,
-		     err, n);
+	return conf_count(l->argv[1], 1000000,
+			  &((struct server_conf *)cfg)->max_tunnels, err, n);
 }
 
 static int set_max_per_user(void *cfg, const struct conf_line *l, char *err,
 			    size_t n)
 {
-	return count(l->argv[1], 1000000,
-		     &((struct server_conf *)cfg)->max_tunnels_per_user, err, n);
+	return conf_count(l->argv[1], 1000000,
+			  &((struct server_conf *)cfg)->max_tunnels_per_user, err, n);
 }
 
 static int set_max_flows(void *cfg, const struct conf_line *l, char *err,
 			 size_t n)
 {
-	return count(l->argv[1], 10000000, &((struct server_conf *)cfg)->max_flows,
-		     err, n);
+	return conf_count(l->argv[1], 10000000,
+			  &((struct server_conf *)cfg)->max_flows, err, n);
 }
 
 static int set_max_udp_assocs(void *cfg, const struct conf_line *l, char *err,
 			      size_t n)
 {
-	return count(l->argv[1], 10000000,
-		     &((struct server_conf *)cfg)->max_udp_assocs, err, n);
+	return conf_count(l->argv[1], 10000000,
+			  &((struct server_conf *)cfg)->max_udp_assocs, err, n);
 }
 
 static int set_max_udp_peers(void *cfg, const struct conf_line *l, char *err,
 			     size_t n)
 {
-	return count(l->argv[1], 10000000,
-		     &((struct server_conf *)cfg)->max_udp_peers, err, n);
+	return conf_count(l->argv[1], 10000000,
+			  &((struct server_conf *)cfg)->max_udp_peers, err, n);
 }
 
 static int set_fallback(void *cfg, const struct conf_line *l, char *err,

@@ -18,12 +18,6 @@
 #define IP6T_SO_ORIGINAL_DST 80
 #endif
 
-static socklen_t sa_len(int family)
-{
-	return family == AF_INET ? sizeof(struct sockaddr_in) :
-				   sizeof(struct sockaddr_in6);
-}
-
 static int open_bound(const struct addr *a, int type, int transparent,
 		      char *err, size_t n)
 {
@@ -134,7 +128,7 @@ int redir_reply_socket(const struct sockaddr_storage *from)
 	if ((from->ss_family == AF_INET ?
 	     setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) :
 	     setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one))) ||
-	    bind(fd, (const struct sockaddr *)from, sa_len(from->ss_family))) {
+	    bind(fd, (const struct sockaddr *)from, sockaddr_len(from->ss_family))) {
 		err = errno;
 		close(fd);
 		errno = err;

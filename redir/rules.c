@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../common/buf.h"
+#include "../common/status.h"
 #include "../common/util.h"
 
 #define TABLE "proxy_client"
@@ -25,25 +26,17 @@ static const char *const default_exclude6[] = {
 	"::1/128", "fe80::/10", "fc00::/7", "ff00::/8",
 };
 
+/* Firewall rules are printed into a buffer the way status is. */
 static void add(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static void add(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
-	uint8_t *p;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	status_vprintf(b, fmt, ap);
 	va_end(ap);
-	p = buf_reserve(b, (size_t)n + 1);
-	if (!p)
-		return;
-	va_start(ap, fmt);
-	vsnprintf((char *)p, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	buf_commit(b, (size_t)n);
 }
 
 static const char *cidr_text(const struct cidr *c, char *s, size_t n)

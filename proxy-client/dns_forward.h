@@ -1,0 +1,20 @@
+/* The DNS forwarder's UDP side: queries on a local address answered
+ * through the tunnel (its TCP side is a fixed redirect). */
+#ifndef PROXY_CLIENT_DNS_FORWARD_H
+#define PROXY_CLIENT_DNS_FORWARD_H
+
+#include <ev.h>
+
+#include "client.h"
+
+struct dns_forward;
+
+/* DNS over UDP on listen, answered through the tunnel by server (the
+ * server's own resolver when it is 0.0.0.0:53). */
+struct dns_forward *dns_forward_new(struct ev_loop *loop,
+				    const struct addr *listen,
+				    const struct addr *server,
+				    struct client *client);
+void dns_forward_free(struct dns_forward *d);
+
+#endif

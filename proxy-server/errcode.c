@@ -1,0 +1,28 @@
+#include "errcode.h"
+
+#include <errno.h>
+
+#include "../common/frame.h"
+
+uint8_t errno_to_code(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return PROTO_CONN_REFUSED;
+	case ENETUNREACH:
+	case ENETDOWN:
+		return PROTO_NET_UNREACHABLE;
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+		return PROTO_HOST_UNREACHABLE;
+	case ETIMEDOUT:
+		return PROTO_TTL_EXPIRED;
+	case EACCES:
+	case EPERM:
+		return PROTO_NOT_ALLOWED;
+	case EAFNOSUPPORT:
+		return PROTO_ATYP_UNSUPPORTED;
+	default:
+		return PROTO_GENERAL_FAILURE;
+	}
+}

@@ -1,0 +1,11 @@
+/* The tunnel's result codes (PROTO_*, the SOCKS5 REP values) for what
+ * connect() or sendto() said. */
+#ifndef PROXY_SERVER_ERRCODE_H
+#define PROXY_SERVER_ERRCODE_H
+
+#include <stdint.h>
+
+/* A SOCKS5 REP code for an errno from connect(). */
+uint8_t errno_to_code(int err);
+
+#endif

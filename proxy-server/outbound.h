@@ -1,0 +1,13 @@
+/* A TCP flow the client asked for (FRAME_OPEN): resolved, checked
+ * against the policy and connected here, then relayed. */
+#ifndef PROXY_SERVER_OUTBOUND_H
+#define PROXY_SERVER_OUTBOUND_H
+
+struct frame;
+struct server;
+struct tunnel;
+
+/* Answers the OPEN on the tunnel with what really happened. */
+void outbound_open(struct server *s, struct tunnel *t, const struct frame *f);
+
+#endif
