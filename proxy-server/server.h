@@ -51,12 +51,8 @@ void server_shutdown(struct server *s);
 /* Closes everything now. */
 void server_stop(struct server *s);
 
-/* Streams the peer opens; both report failures on the tunnel. A UDP
- * relay counts itself in *nudp (the tunnel's associations) while it
- * lives. */
+/* A TCP stream the peer opens; it reports failures on the tunnel. */
 void outbound_open(struct server *s, struct tunnel *t, const struct frame *f);
-void udp_relay_open(struct server *s, struct tunnel *t, const struct frame *f,
-		    unsigned *nudp);
 
 /* A warning about a limit, unless one was logged less than a second
  * ago; 1 when it was logged. */
