@@ -1,7 +1,9 @@
-/* SOCKS5 handshake and CONNECT. The handshake reads whatever the socket
- * holds, so a message costs one read() however it is built; the bytes
- * an application pipelined after its request (up to HANDSHAKE_MAX) go
- * to the flow as its first data, and the flow reads the rest. */
+/* SOCKS5 handshake, CONNECT, and the control connection of a UDP
+ * ASSOCIATE (its datagrams are socks5_udp.c's). The handshake reads
+ * whatever the socket holds, so a message costs one read() however it
+ * is built; the bytes an application pipelined after its request (up to
+ * HANDSHAKE_MAX) go to the flow as its first data, and the flow reads
+ * the rest. */
 #include "socks5.h"
 
 #include <errno.h>
