@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../common/assoc.h"
 #include "../common/dgram.h"
 #include "../common/idmap.h"
 #include "../common/log.h"
@@ -33,7 +34,7 @@ struct pending {
 };
 
 struct dns_forward {
-	struct stream s;         /* the association, while attached */
+	struct assoc a;          /* opened on first use of each tunnel */
 	struct ev_loop *loop;
 	struct client *client;
 	struct addr server;
@@ -46,7 +47,7 @@ struct dns_forward {
 	struct dgram_batch *in;  /* queries read, ROOM bytes in front */
 };
 
-static const struct stream_ops dns_ops;
+static const struct assoc_ops dns_ops;
 
 static void drop_pending(void *val, void *arg)
 {
@@ -57,20 +58,6 @@ static void forget_all(struct dns_forward *d)
 {
 	idmap_each(&d->pending, drop_pending, NULL);
 	idmap_free(&d->pending);
-}
-
-/* The association, opened on first use of each tunnel. */
-static int attached(struct dns_forward *d)
-{
-	struct tunnel *t;
-
-	if (d->s.t)
-		return 1;
-	t = client_tunnel(d->client);
-	if (!t)
-		return 0;
-	tunnel_open_udp(t, &d->s, &dns_ops);
-	return 1;
 }
 
 static uint16_t random_id(struct dns_forward *d)
@@ -92,12 +79,11 @@ static int query(void *arg, const struct dgram *q)
 	struct dns_forward *d = arg;
 	uint8_t *msg = q->data;
 	size_t len = q->len;
-	uint8_t hdr[FRAME_HDR_LEN + ADDR_WIRE_MAX];
 	struct pending *p;
 	uint16_t id;
-	int hl;
 
-	if (len < DNS_HDR || !attached(d))
+	if (len < DNS_HDR ||
+	    assoc_open(&d->a, client_tunnel(d->client), &dns_ops))
 		return 0; /* the asker retries */
 	/* random ids: the resolver must not be able to guess the next */
 	do {
@@ -109,11 +95,7 @@ static int query(void *arg, const struct dgram *q)
 	p->expires = ev_now(d->loop) + QUERY_TIMEOUT;
 	idmap_put(&d->pending, (uint32_t)id + 1, p);
 	put_be16(msg, id);
-	hl = frame_udp_hdr(hdr, sizeof(hdr), d->s.id, &d->server, len);
-	if (hl < 0)
-		return 0;
-	memcpy(msg - hl, hdr, (size_t)hl);
-	tunnel_send_udp(d->s.t, msg - hl, (size_t)hl + len);
+	assoc_send(&d->a, &d->server, msg, len);
 	return 0;
 }
 
@@ -124,11 +106,10 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	dgram_each(d->in, w->fd, query, d);
 }
 
-static void answer(struct dns_forward *d, const struct frame *f)
+static int answer(struct assoc *a, const struct addr *peer,
+		  const uint8_t *data, size_t len)
 {
-	struct addr peer;
-	const uint8_t *data;
-	size_t len;
+	struct dns_forward *d = container_of(a, struct dns_forward, a);
 	struct pending *p;
 	uint8_t orig_id[2];
 	struct iovec iov[2] = {
@@ -136,64 +117,47 @@ static void answer(struct dns_forward *d, const struct frame *f)
 	};
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	uint16_t id;
+	int rc;
 
-	frame_get_udp(f, &peer, &data, &len);
 	/* only the name server we asked may answer */
-	if (len < DNS_HDR || peer.type != d->server.type ||
-	    peer.port != d->server.port ||
-	    memcmp(&peer.u, &d->server.u, peer.type == ADDR_IPV4 ? 4 : 16))
-		return;
+	if (len < DNS_HDR || peer->type != d->server.type ||
+	    peer->port != d->server.port ||
+	    memcmp(&peer->u, &d->server.u, peer->type == ADDR_IPV4 ? 4 : 16))
+		return -1;
 	id = get_be16(data);
 	p = idmap_get(&d->pending, (uint32_t)id + 1);
 	if (!p)
-		return; /* late or forged */
+		return -1; /* late or forged */
 	/* the asker's own id in front of the rest, which is not copied */
 	put_be16(orig_id, p->orig_id);
 	iov[1].iov_base = (void *)(data + 2);
 	iov[1].iov_len = len - 2;
 	mh.msg_name = &p->from;
 	mh.msg_namelen = sockaddr_len(p->from.ss_family);
-	sendmsg(d->fd, &mh, MSG_NOSIGNAL);
+	rc = sendmsg(d->fd, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
 	idmap_del(&d->pending, (uint32_t)id + 1);
 	free(p);
+	return rc;
 }
 
-static void frame_cb(struct stream *s, const struct frame *f)
+/* Gone, refused, or the tunnel went down: the next query opens a new
+ * association; the askers of the old one retry. */
+static void ended_cb(struct assoc *a, uint8_t code)
 {
-	struct dns_forward *d = container_of(s, struct dns_forward, s);
-
-	if (f->type == FRAME_UDP_DATA) {
-		answer(d, f);
-	} else if (f->type == FRAME_RST ||
-		   (f->type == FRAME_RESULT && f->payload[0] != PROTO_OK)) {
-		/* gone (or refused): the next query opens a new one */
-		tunnel_detach(s);
-		forget_all(d);
-	}
+	forget_all(container_of(a, struct dns_forward, a));
 }
 
-static void abort_cb(struct stream *s)
+static void info_cb(struct assoc *a, struct stream_info *i)
 {
-	forget_all(container_of(s, struct dns_forward, s));
-}
+	struct dns_forward *d = container_of(a, struct dns_forward, a);
 
-static void writable_cb(struct stream *s)
-{
-}
-
-static void info_cb(struct stream *s, struct stream_info *i)
-{
-	struct dns_forward *d = container_of(s, struct dns_forward, s);
-
-	i->kind = "UDP";
 	i->dst = d->server;
 	i->state = "dns";
 }
 
-static const struct stream_ops dns_ops = {
-	.frame = frame_cb,
-	.abort = abort_cb,
-	.writable = writable_cb,
+static const struct assoc_ops dns_ops = {
+	.datagram = answer,
+	.ended = ended_cb,
 	.info = info_cb,
 };
 
@@ -254,15 +218,9 @@ struct dns_forward *dns_forward_new(struct ev_loop *loop,
 
 void dns_forward_free(struct dns_forward *d)
 {
-	uint8_t b[FRAME_HDR_LEN + 1];
-
 	if (!d)
 		return;
-	if (d->s.t) {
-		frame_code(b, sizeof(b), FRAME_RST, d->s.id, PROTO_OK);
-		tunnel_send(d->s.t, b, sizeof(b));
-		tunnel_detach(&d->s);
-	}
+	assoc_close(&d->a, PROTO_OK);
 	forget_all(d);
 	ev_io_stop(d->loop, &d->io);
 	ev_timer_stop(d->loop, &d->sweep);

@@ -1,7 +1,9 @@
-/* SOCKS5 handshake and CONNECT. The handshake reads whatever the socket
- * holds, so a message costs one read() however it is built; the bytes
- * an application pipelined after its request (up to HANDSHAKE_MAX) go
- * to the flow as its first data, and the flow reads the rest. */
+/* SOCKS5 handshake, CONNECT, and the control connection of a UDP
+ * ASSOCIATE (its datagrams are socks5_udp.c's). The handshake reads
+ * whatever the socket holds, so a message costs one read() however it
+ * is built; the bytes an application pipelined after its request (up to
+ * HANDSHAKE_MAX) go to the flow as its first data, and the flow reads
+ * the rest. */
 #include "socks5.h"
 
 #include <errno.h>
@@ -106,12 +108,55 @@ static const struct flow_ops socks_flow_ops = {
 	.endpoints = flow_endpoints_cb,
 };
 
+/* The UDP control connection: anything read is ignored; its end ends
+ * the association. */
+static void ctl_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct socks_conn *c = container_of(w, struct socks_conn, io);
+	uint8_t b[512];
+	ssize_t n = read(c->fd, b, sizeof(b));
+
+	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+		return;
+	socks_conn_free(c);
+}
+
+static void udp_reply(void *conn, uint8_t rep, const struct addr *bound)
+{
+	struct socks_conn *c = conn;
+
+	socks_reply(c, rep, bound);
+	if (rep != PROTO_OK)
+		return;
+	c->state = S_UDP;
+	buf_release(&c->in);
+}
+
+static void udp_ended(void *conn)
+{
+	socks_conn_free(conn);
+}
+
+static void start_udp(struct socks_conn *c, struct tunnel *t)
+{
+	c->udp = socks_udp_open(&c->srv->udp, c, c->fd, &c->peer, t);
+	if (!c->udp) {
+		socks_reply(c, PROTO_GENERAL_FAILURE, NULL);
+		socks_conn_free(c);
+		return;
+	}
+	/* notice a control connection that ends while we wait */
+	ev_io_stop(c->srv->loop, &c->io);
+	ev_io_init(&c->io, ctl_io_cb, c->fd, EV_READ);
+	ev_io_start(c->srv->loop, &c->io);
+}
+
 static void start_request(struct socks_conn *c, struct tunnel *t)
 {
 	ev_timer_stop(c->srv->loop, &c->timer);
 	c->state = S_OPENING;
 	if (c->cmd == SOCKS5_CMD_UDP_ASSOCIATE) {
-		socks_udp_open(c, t);
+		start_udp(c, t);
 		return;
 	}
 	ev_io_stop(c->srv->loop, &c->io);
@@ -366,7 +411,11 @@ struct socks_server *socks_server_new(struct ev_loop *loop,
 	s->loop = loop;
 	s->conf = conf;
 	s->client = client;
-	s->udp_in = dgram_batch_new(HDR_SHIFT, FRAME_MAX_PAYLOAD + 3, 0);
+	s->udp.loop = loop;
+	s->udp.client = client;
+	s->udp.in = socks_udp_batch_new();
+	s->udp.reply = udp_reply;
+	s->udp.ended = udp_ended;
 	log_info("SOCKS5 on %s", s->acc.name);
 	return s;
 }
@@ -378,6 +427,6 @@ void socks_server_free(struct socks_server *s)
 	acceptor_close(&s->acc);
 	while (s->conns)
 		socks_conn_free(s->conns);
-	dgram_batch_free(s->udp_in);
+	dgram_batch_free(s->udp.in);
 	free(s);
 }

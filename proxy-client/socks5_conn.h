@@ -1,5 +1,5 @@
-/* One SOCKS5 client connection, shared by the TCP (socks5.c) and UDP
- * (socks5_udp.c) halves of the front-end. Internal to proxy-client. */
+/* One SOCKS5 client connection (socks5.c); a UDP ASSOCIATE hangs a
+ * socks_udp (socks5_udp.c) off it. Internal to proxy-client. */
 #ifndef PROXY_CLIENT_SOCKS5_CONN_H
 #define PROXY_CLIENT_SOCKS5_CONN_H
 
@@ -11,6 +11,7 @@
 #include "../common/buf.h"
 #include "../common/flow.h"
 #include "client.h"
+#include "socks5_udp.h"
 
 enum socks_state {
 	S_GREETING,
@@ -21,8 +22,6 @@ enum socks_state {
 	S_RELAY,       /* CONNECT: bytes flow */
 	S_UDP,         /* UDP ASSOCIATE: control connection held open */
 };
-
-struct socks_udp;
 
 struct socks_conn {
 	struct flow flow;      /* CONNECT; owns fd once opened */
@@ -40,30 +39,18 @@ struct socks_conn {
 	struct socks_conn *next, **pprev;
 };
 
-/* The SOCKS UDP header (RSV RSV FRAG) is 5 bytes shorter than a frame
- * header; with the datagram read 5 bytes in, the frame header can be
- * written in front of the address, which stays where it is. */
-#define HDR_SHIFT (FRAME_HDR_LEN - 3)
-
-struct dgram_batch;
-
 struct socks_server {
 	struct ev_loop *loop;
 	const struct client_conf *conf;
 	struct client *client;
 	struct acceptor acc;
 	struct socks_conn *conns;
-	struct dgram_batch *udp_in; /* datagrams from applications */
+	struct socks_udp_host udp;  /* what UDP associations borrow */
 };
 
 /* Writes a SOCKS5 reply (bound may be NULL). */
 void socks_reply(struct socks_conn *c, uint8_t rep, const struct addr *bound);
 /* Ends the connection and everything hanging off it. */
 void socks_conn_free(struct socks_conn *c);
-
-/* UDP ASSOCIATE once the tunnel is up; the result arrives later. */
-void socks_udp_open(struct socks_conn *c, struct tunnel *t);
-/* The control connection ended: end the association. */
-void socks_udp_free(struct socks_udp *u);
 
 #endif

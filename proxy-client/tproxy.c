@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/assoc.h"
 #include "../common/dgram.h"
 #include "../common/log.h"
 #include "../common/util.h"
@@ -37,14 +38,12 @@ struct lru {
 };
 
 struct tp_assoc {
-	struct stream s;
+	struct assoc a;
 	struct tproxy *tp;
 	struct sockaddr_storage src;
 	ev_tstamp last;
-	ev_tstamp start;
 	struct tp_assoc *hnext;
 	struct lru lru;
-	uint64_t up, down;
 };
 
 /* A socket bound to a remote peer's address, to answer from it. */
@@ -79,7 +78,7 @@ struct tproxy {
 	struct dgram_batch *in; /* datagrams read, from any socket */
 };
 
-static const struct stream_ops assoc_ops;
+static const struct assoc_ops tp_assoc_ops;
 
 static unsigned hash_of(const struct sockaddr_storage *ss)
 {
@@ -176,36 +175,30 @@ static int limit_full(struct tproxy *tp, struct tp_limit *l)
 
 /* ---- associations ---- */
 
-static void assoc_free(struct tp_assoc *as, int send_rst)
+/* RST to the server unless the association ended already. */
+static void tp_assoc_free(struct tp_assoc *as)
 {
 	struct tp_assoc **pp =
 		&as->tp->assocs[hash_of(&as->src) & as->tp->assoc_mask];
-	uint8_t b[FRAME_HDR_LEN + 1];
 
 	while (*pp != as)
 		pp = &(*pp)->hnext;
 	*pp = as->hnext;
 	lru_unlink(&as->lru);
 	as->tp->assoc_limit.n--;
-	if (as->s.t) {
-		if (send_rst) {
-			frame_code(b, sizeof(b), FRAME_RST, as->s.id, PROTO_OK);
-			tunnel_send(as->s.t, b, sizeof(b));
-		}
-		tunnel_detach(&as->s);
-	}
+	assoc_close(&as->a, PROTO_OK);
 	free(as);
 }
 
-static void assoc_touch(struct tp_assoc *as)
+static void tp_assoc_touch(struct tp_assoc *as)
 {
 	as->last = ev_now(as->tp->loop);
 	lru_unlink(&as->lru);
 	lru_append(&as->tp->assoc_limit, &as->lru);
 }
 
-static struct tp_assoc *assoc_get(struct tproxy *tp,
-				  const struct sockaddr_storage *src)
+static struct tp_assoc *tp_assoc_get(struct tproxy *tp,
+				     const struct sockaddr_storage *src)
 {
 	unsigned h = hash_of(src) & tp->assoc_mask;
 	struct tp_assoc *as;
@@ -218,16 +211,16 @@ static struct tp_assoc *assoc_get(struct tproxy *tp,
 	if (!t)
 		return NULL; /* dropped: UDP senders retry */
 	if (limit_full(tp, &tp->assoc_limit)) /* the RST frees it there too */
-		assoc_free(oldest_assoc(tp), 1);
+		tp_assoc_free(oldest_assoc(tp));
 	as = xcalloc(1, sizeof(*as));
 	as->tp = tp;
 	as->src = *src;
-	as->start = as->last = ev_now(tp->loop);
+	as->last = ev_now(tp->loop);
 	as->hnext = tp->assocs[h];
 	tp->assocs[h] = as;
 	lru_append(&tp->assoc_limit, &as->lru);
 	tp->assoc_limit.n++;
-	tunnel_open_udp(t, &as->s, &assoc_ops); /* datagrams may follow */
+	assoc_open(&as->a, t, &tp_assoc_ops); /* datagrams may follow */
 	return as;
 }
 
@@ -237,21 +230,15 @@ static void forward(struct tproxy *tp, const struct sockaddr_storage *src,
 		    const struct sockaddr_storage *dst, uint8_t *dgram,
 		    size_t len)
 {
-	struct tp_assoc *as = assoc_get(tp, src);
-	uint8_t hdr[FRAME_HDR_LEN + ADDR_WIRE_MAX];
+	struct tp_assoc *as = tp_assoc_get(tp, src);
 	struct addr to;
-	int hl;
 
 	if (!as)
 		return;
 	addr_from_sockaddr(&to, (const struct sockaddr *)dst);
-	hl = frame_udp_hdr(hdr, sizeof(hdr), as->s.id, &to, len);
-	if (hl < 0)
+	if (assoc_send(&as->a, &to, dgram, len) == -EMSGSIZE)
 		return; /* too big for one frame */
-	memcpy(dgram - hl, hdr, (size_t)hl);
-	if (!tunnel_send_udp(as->s.t, dgram - hl, (size_t)hl + len))
-		as->up += len;
-	assoc_touch(as);
+	tp_assoc_touch(as);
 }
 
 /* ---- reply sockets ---- */
@@ -332,18 +319,16 @@ static struct tp_reply *reply_get(struct tproxy *tp,
 }
 
 /* A reply from the tunnel: send it to the source, from the peer. */
-static void got_datagram(struct tp_assoc *as, const struct frame *f)
+static int got_datagram(struct assoc *a, const struct addr *peer,
+			const uint8_t *data, size_t len)
 {
-	struct addr peer;
-	const uint8_t *data;
-	size_t len;
+	struct tp_assoc *as = container_of(a, struct tp_assoc, a);
 	struct sockaddr_storage ss, to = as->src;
 	socklen_t sl;
 	struct tp_reply *r;
 
-	frame_get_udp(f, &peer, &data, &len);
-	if (addr_to_sockaddr(&peer, &ss, &sl))
-		return;
+	if (addr_to_sockaddr(peer, &ss, &sl))
+		return -1;
 	/* answer in the family the source used */
 	if (to.ss_family == AF_INET6 && ss.ss_family == AF_INET) {
 		struct sockaddr_in6 m = { .sin6_family = AF_INET6 };
@@ -356,66 +341,40 @@ static void got_datagram(struct tp_assoc *as, const struct frame *f)
 	}
 	r = reply_get(as->tp, &ss);
 	if (!r)
-		return;
+		return -1;
 	reply_touch(r);
-	assoc_touch(as);
+	tp_assoc_touch(as);
 	sl = sockaddr_len(to.ss_family);
-	if (sendto(r->io.fd, data, len, 0, (struct sockaddr *)&to, sl) >= 0)
-		as->down += len;
+	return sendto(r->io.fd, data, len, 0, (struct sockaddr *)&to, sl) < 0 ?
+	       -1 : 0;
 }
 
-static void assoc_frame(struct stream *s, const struct frame *f)
+static void tp_assoc_ended(struct assoc *a, uint8_t code)
 {
-	struct tp_assoc *as = container_of(s, struct tp_assoc, s);
-	uint8_t code;
-	struct addr unused;
-
-	switch (f->type) {
-	case FRAME_UDP_DATA:
-		got_datagram(as, f);
-		break;
-	case FRAME_RESULT:
-		frame_get_result(f, &code, &unused);
-		if (code != PROTO_OK) {
-			log_info("tproxy: udp %u refused by server (code %u)",
-				 s->id, code);
-			assoc_free(as, 0);
-		}
-		break;
-	case FRAME_RST:
-		assoc_free(as, 0);
-		break;
-	default:
-		break;
-	}
+	tp_assoc_free(container_of(a, struct tp_assoc, a));
 }
 
-static void assoc_abort(struct stream *s)
+static void tp_assoc_result(struct assoc *a, uint8_t code)
 {
-	assoc_free(container_of(s, struct tp_assoc, s), 0);
+	if (code == PROTO_OK)
+		return;
+	log_info("tproxy: udp %u refused by server (code %u)", a->s.id, code);
+	tp_assoc_ended(a, code);
 }
 
-static void assoc_writable(struct stream *s)
+static void tp_assoc_info(struct assoc *a, struct stream_info *i)
 {
-}
+	struct tp_assoc *as = container_of(a, struct tp_assoc, a);
 
-static void assoc_info(struct stream *s, struct stream_info *i)
-{
-	struct tp_assoc *as = container_of(s, struct tp_assoc, s);
-
-	i->kind = "UDP";
 	addr_from_sockaddr(&i->src, (struct sockaddr *)&as->src);
-	i->start = as->start;
-	i->up = as->up;
-	i->down = as->down;
 	i->state = "tproxy";
 }
 
-static const struct stream_ops assoc_ops = {
-	.frame = assoc_frame,
-	.abort = assoc_abort,
-	.writable = assoc_writable,
-	.info = assoc_info,
+static const struct assoc_ops tp_assoc_ops = {
+	.datagram = got_datagram,
+	.result = tp_assoc_result,
+	.ended = tp_assoc_ended,
+	.info = tp_assoc_info,
 };
 
 /* ---- listener ---- */
@@ -449,7 +408,7 @@ static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct tp_reply *r;
 
 	while ((as = oldest_assoc(tp)) && as->last < old)
-		assoc_free(as, 1);
+		tp_assoc_free(as);
 	while ((r = oldest_reply(tp)) && r->last < old)
 		reply_free(r);
 }
@@ -499,7 +458,7 @@ void tproxy_free(struct tproxy *tp)
 	if (!tp)
 		return;
 	while ((as = oldest_assoc(tp)))
-		assoc_free(as, 1);
+		tp_assoc_free(as);
 	while ((r = oldest_reply(tp)))
 		reply_free(r);
 	ev_io_stop(tp->loop, &tp->io);

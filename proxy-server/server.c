@@ -20,8 +20,10 @@
 #include "../common/resolver.h"
 #include "../common/tls.h"
 #include "../common/util.h"
+#include "errcode.h"
 #include "fallback.h"
 #include "outbound.h"
+#include "udp_relay.h"
 
 /* How often the CRL file is looked at without a handshake or SIGHUP. */
 #define CRL_CHECK_INTERVAL 5.0
@@ -88,12 +90,42 @@ static void conn_up(struct tunnel *t)
 	log_info("%s: up from %s", tunnel_name(t), c->peer);
 }
 
-static void refuse_stream(struct tunnel *t, const struct frame *f)
+static void refuse_with(struct tunnel *t, const struct frame *f,
+			uint8_t code)
 {
 	uint8_t b[FRAME_HDR_LEN + 1];
 
-	frame_result(b, sizeof(b), f->stream, PROTO_GENERAL_FAILURE, NULL);
+	frame_result(b, sizeof(b), f->stream, code, NULL);
 	tunnel_send(t, b, sizeof(b));
+}
+
+static void refuse_stream(struct tunnel *t, const struct frame *f)
+{
+	refuse_with(t, f, PROTO_GENERAL_FAILURE);
+}
+
+static int relay_log_limit(void *arg, const char *line)
+{
+	return server_log_limit(arg, "%s", line);
+}
+
+/* The relay keeps a copy of env; what it points to is the server's. */
+static void open_udp(struct server *s, struct tunnel *t,
+		     const struct frame *f, unsigned *nudp)
+{
+	struct udp_relay_env env = {
+		.loop = s->loop,
+		.conf = s->conf,
+		.resolver = s->resolver,
+		.resolver_addr = &s->resolver_addr,
+		.in = s->udp_in,
+		.log_limit = relay_log_limit,
+		.arg = s,
+	};
+	int err = udp_relay_open(&env, t, f, nudp);
+
+	if (err)
+		refuse_with(t, f, errno_to_code(-err));
 }
 
 static void conn_open(struct tunnel *t, const struct frame *f)
@@ -123,7 +155,7 @@ static void conn_open(struct tunnel *t, const struct frame *f)
 		refuse_stream(t, f);
 		return;
 	}
-	udp_relay_open(s, t, f, &c->nudp);
+	open_udp(s, t, f, &c->nudp);
 }
 
 /* A changed CRL applies to tunnels that are already up, too. */

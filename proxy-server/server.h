@@ -8,7 +8,6 @@
 
 #include "../common/buf.h"
 #include "../common/tunnel.h"
-#include "errcode.h" /* udp_relay.c's, until it includes it itself */
 #include "server_conf.h"
 
 struct dgram_batch;
@@ -50,12 +49,6 @@ int server_start(struct server *s, struct ev_loop *loop,
 void server_shutdown(struct server *s);
 /* Closes everything now. */
 void server_stop(struct server *s);
-
-/* Streams the peer opens; both report failures on the tunnel. A UDP
- * relay counts itself in *nudp (the tunnel's associations) while it
- * lives. */
-void udp_relay_open(struct server *s, struct tunnel *t, const struct frame *f,
-		    unsigned *nudp);
 
 /* A warning about a limit, unless one was logged less than a second
  * ago; 1 when it was logged. */

@@ -4,6 +4,8 @@
  * and replies from any peer come back (full cone), each framed with its
  * source address. Names in datagrams are resolved with c-ares and
  * remembered briefly. */
+#include "udp_relay.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -12,11 +14,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/assoc.h"
 #include "../common/dgram.h"
 #include "../common/log.h"
 #include "../common/resolver.h"
 #include "../common/util.h"
-#include "server.h"
+#include "server_conf.h"
 #include "udp_peers.h"
 
 /* Datagrams parked while their destination name resolves. */
@@ -40,21 +43,19 @@ struct name_entry {
 };
 
 struct udp_relay {
-	struct stream s;
-	struct server *srv;
+	struct assoc a;
+	struct udp_relay_env env;
 	int fd;
 	int family;   /* of fd: AF_INET6 (dual-stack) or AF_INET */
 	ev_io io;
 	ev_timer idle;        /* udp-timeout, re-armed lazily */
 	ev_tstamp last_active;
-	ev_tstamp start;
 	int asked_resolver;   /* sent to 0.0.0.0:53: label its answers so */
 	char user[64];
 	struct parked *parked;
 	int nparked;
 	struct name_entry cache[NAME_CACHE];
 	int cache_next;
-	uint64_t up, down;
 	unsigned *nudp;       /* the tunnel's count of associations */
 	struct udp_peers peers;
 	uint64_t dropped;     /* datagrams beyond max-udp-peers */
@@ -70,17 +71,16 @@ static void relay_free(struct udp_relay *r)
 		resolver_cancel(p->rq);
 		free(p);
 	}
-	ev_io_stop(r->srv->loop, &r->io);
-	ev_timer_stop(r->srv->loop, &r->idle);
-	if (r->fd >= 0)
-		close(r->fd);
+	ev_io_stop(r->env.loop, &r->io);
+	ev_timer_stop(r->env.loop, &r->idle);
+	close(r->fd);
 	if (r->dropped)
 		log_info("tunnel %s: udp %u: %llu datagrams to new destinations "
-			 "dropped (max-udp-peers)", r->user, r->s.id,
+			 "dropped (max-udp-peers)", r->user, r->a.s.id,
 			 (unsigned long long)r->dropped);
 	log_info("tunnel %s: udp %u ended after %.1f s (%llu bytes up, %llu "
-		 "down)", r->user, r->s.id, ev_now(r->srv->loop) - r->start,
-		 (unsigned long long)r->up, (unsigned long long)r->down);
+		 "down)", r->user, r->a.s.id, ev_now(r->env.loop) - r->a.start,
+		 (unsigned long long)r->a.up, (unsigned long long)r->a.down);
 	udp_peers_free(&r->peers);
 	(*r->nudp)--;
 	free(r);
@@ -115,41 +115,45 @@ static socklen_t to_socket_family(const struct udp_relay *r,
  * logged: a scan must not become a flood of log lines. */
 static void peers_full(struct udp_relay *r)
 {
+	char line[256];
+
 	r->dropped++;
-	if (!r->peers_logged)
-		r->peers_logged = server_log_limit(r->srv, "tunnel %s: udp %u: "
-			"max-udp-peers (%u) reached: dropping datagrams to new "
-			"destinations", r->user, r->s.id,
-			r->srv->conf->max_udp_peers);
+	if (r->peers_logged)
+		return;
+	snprintf(line, sizeof(line), "tunnel %s: udp %u: max-udp-peers (%u) "
+		 "reached: dropping datagrams to new destinations", r->user,
+		 r->a.s.id, r->env.conf->max_udp_peers);
+	r->peers_logged = r->env.log_limit(r->env.arg, line);
 }
 
 /* ss in its own family (v4 as sockaddr_in), a resolved name included,
  * so the peer table sees one key per destination. The server's own
- * resolver (trusted) is no peer: DNS keeps working at the cap. */
-static void send_to(struct udp_relay *r, struct sockaddr_storage *ss,
-		    const uint8_t *data, size_t len, int trusted)
+ * resolver (trusted) is no peer: DNS keeps working at the cap. 0 when
+ * the datagram went out. */
+static int send_to(struct udp_relay *r, struct sockaddr_storage *ss,
+		   const uint8_t *data, size_t len, int trusted)
 {
 	socklen_t sl;
 
 	if (!trusted) {
-		if (!policy_allows(&r->srv->conf->policy, (struct sockaddr *)ss))
-			return; /* silently: UDP has no way to say no */
+		if (!policy_allows(&r->env.conf->policy, (struct sockaddr *)ss))
+			return -1; /* silently: UDP has no way to say no */
 		if (udp_peers_use(&r->peers, (struct sockaddr *)ss,
-				  ev_now(r->srv->loop))) {
+				  ev_now(r->env.loop))) {
 			peers_full(r);
-			return;
+			return -1;
 		}
 	}
 	sl = to_socket_family(r, ss);
-	if (sendto(r->fd, data, len, 0, (struct sockaddr *)ss, sl) >= 0)
-		r->up += len;
-	r->last_active = ev_now(r->srv->loop);
+	r->last_active = ev_now(r->env.loop);
+	return sendto(r->fd, data, len, 0, (struct sockaddr *)ss, sl) < 0 ?
+	       -1 : 0;
 }
 
 static struct name_entry *cache_find(struct udp_relay *r, const char *name)
 {
 	for (int i = 0; i < NAME_CACHE; i++)
-		if (r->cache[i].until > ev_now(r->srv->loop) &&
+		if (r->cache[i].until > ev_now(r->env.loop) &&
 		    !strcmp(r->cache[i].name, name))
 			return &r->cache[i];
 	return NULL;
@@ -174,9 +178,11 @@ static void resolved(void *arg, int status,
 		e = &r->cache[r->cache_next++ % NAME_CACHE];
 		snprintf(e->name, sizeof(e->name), "%s", (char *)p->data);
 		e->ss = addrs[0];
-		e->until = ev_now(r->srv->loop) + NAME_TTL;
+		e->until = ev_now(r->env.loop) + NAME_TTL;
 		ss = addrs[0];
-		send_to(r, &ss, p->data + strlen((char *)p->data) + 1, p->len, 0);
+		if (!send_to(r, &ss, p->data + strlen((char *)p->data) + 1,
+			     p->len, 0))
+			r->a.up += p->len; /* late: counted here */
 	}
 	free(p);
 }
@@ -201,114 +207,78 @@ static void park(struct udp_relay *r, const struct addr *a,
 	p->next = r->parked;
 	r->parked = p;
 	r->nparked++;
-	rq = resolver_lookup(r->srv->resolver, a->u.domain, a->port, resolved, p);
+	rq = resolver_lookup(r->env.resolver, a->u.domain, a->port, resolved,
+			     p);
 	if (rq)
 		p->rq = rq;
 }
 
-static void got_datagram(struct udp_relay *r, const struct frame *f)
+/* Tunnel -> destination: 0 when the datagram went out now (a name
+ * being resolved sends it, and counts it, later). */
+static int got_datagram(struct assoc *as, const struct addr *a,
+			const uint8_t *data, size_t len)
 {
-	struct addr a;
-	const uint8_t *data;
-	size_t len;
+	struct udp_relay *r = container_of(as, struct udp_relay, a);
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	struct name_entry *e;
 
-	frame_get_udp(f, &a, &data, &len);
-	if (addr_is_server_resolver(&a)) {
+	if (addr_is_server_resolver(a)) {
 		/* our own name server is trusted even on loopback */
-		if (r->srv->resolver_addr.type &&
-		    !addr_to_sockaddr(&r->srv->resolver_addr, &ss, &sl)) {
-			r->asked_resolver = 1;
-			send_to(r, &ss, data, len, 1);
-		}
-		return;
+		if (!r->env.resolver_addr->type ||
+		    addr_to_sockaddr(r->env.resolver_addr, &ss, &sl))
+			return -1;
+		r->asked_resolver = 1;
+		return send_to(r, &ss, data, len, 1);
 	}
-	if (a.type != ADDR_DOMAIN) {
-		if (!addr_to_sockaddr(&a, &ss, &sl))
-			send_to(r, &ss, data, len, 0);
-		return;
+	if (a->type != ADDR_DOMAIN) {
+		if (addr_to_sockaddr(a, &ss, &sl))
+			return -1;
+		return send_to(r, &ss, data, len, 0);
 	}
-	e = cache_find(r, a.u.domain);
+	e = cache_find(r, a->u.domain);
 	if (!e) {
-		park(r, &a, data, len);
-		return;
+		park(r, a, data, len);
+		return -1;
 	}
 	ss = e->ss;
-	((struct sockaddr_in *)&ss)->sin_port = htons(a.port); /* same offset in v6 */
-	send_to(r, &ss, data, len, 0);
+	((struct sockaddr_in *)&ss)->sin_port = htons(a->port); /* same offset in v6 */
+	return send_to(r, &ss, data, len, 0);
 }
 
-static void frame_cb(struct stream *s, const struct frame *f)
+/* The client ended it, or the tunnel is gone. */
+static void ended_cb(struct assoc *a, uint8_t code)
 {
-	struct udp_relay *r = container_of(s, struct udp_relay, s);
-
-	if (f->type == FRAME_UDP_DATA) {
-		got_datagram(r, f);
-		return;
-	}
-	if (f->type == FRAME_RST) {
-		tunnel_detach(s);
-		relay_free(r);
-	}
-	/* anything else on a UDP stream is meaningless: ignore */
+	relay_free(container_of(a, struct udp_relay, a));
 }
 
-static void abort_cb(struct stream *s)
-{
-	relay_free(container_of(s, struct udp_relay, s));
-}
-
-static void writable_cb(struct stream *s)
-{
-}
-
-static void info_cb(struct stream *s, struct stream_info *i)
-{
-	struct udp_relay *r = container_of(s, struct udp_relay, s);
-
-	i->kind = "UDP";
-	i->start = r->start;
-	i->up = r->up;
-	i->down = r->down;
-	i->state = "open";
-}
-
-static const struct stream_ops udp_ops = {
-	.frame = frame_cb,
-	.abort = abort_cb,
-	.writable = writable_cb,
-	.info = info_cb,
+static const struct assoc_ops relay_ops = {
+	.datagram = got_datagram,
+	.ended = ended_cb,
 };
 
-static int is_our_resolver(const struct server *s, const struct addr *a)
+static int is_our_resolver(const struct udp_relay_env *env,
+			   const struct addr *a)
 {
-	return s->resolver_addr.type && a->type == s->resolver_addr.type &&
-	       a->port == s->resolver_addr.port &&
-	       !memcmp(&a->u, &s->resolver_addr.u, a->type == ADDR_IPV4 ? 4 : 16);
+	const struct addr *ra = env->resolver_addr;
+
+	return ra->type && a->type == ra->type && a->port == ra->port &&
+	       !memcmp(&a->u, &ra->u, a->type == ADDR_IPV4 ? 4 : 16);
 }
 
-/* One reply, read behind room for the frame header and the longest
+/* One reply, read behind room for the frame header and the longest IP
  * address: the header is written in front of it, so the datagram is
  * copied only by the kernel. */
 static int reply(void *arg, const struct dgram *d)
 {
 	struct udp_relay *r = arg;
 	struct addr peer;
-	int hl;
-	uint8_t hdr[FRAME_HDR_LEN + ADDR_WIRE_MAX];
 
-	r->last_active = ev_now(r->srv->loop);
+	r->last_active = ev_now(r->env.loop);
 	addr_from_sockaddr(&peer, (const struct sockaddr *)d->from);
-	if (r->asked_resolver && is_our_resolver(r->srv, &peer))
+	if (r->asked_resolver && is_our_resolver(&r->env, &peer))
 		addr_parse("0.0.0.0:53", 0, &peer); /* as it was asked */
-	hl = frame_udp_hdr(hdr, sizeof(hdr), r->s.id, &peer, d->len);
-	if (hl < 0)
-		return 0; /* too big for one frame */
-	memcpy(d->data - hl, hdr, (size_t)hl);
-	if (!tunnel_send_udp(r->s.t, d->data - hl, (size_t)hl + d->len))
-		r->down += (uint64_t)d->len;
+	assoc_send(&r->a, &peer, d->data, d->len);
 	return 0;
 }
 
@@ -316,7 +286,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct udp_relay *r = container_of(w, struct udp_relay, io);
 
-	dgram_each(r->srv->udp_in, r->fd, reply, r);
+	dgram_each(r->env.in, r->fd, reply, r);
 }
 
 /* An association nobody used for udp-timeout ends; the client learns
@@ -325,7 +295,6 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct udp_relay *r = container_of(w, struct udp_relay, idle);
 	ev_tstamp left = r->last_active + w->repeat - ev_now(loop);
-	uint8_t b[FRAME_HDR_LEN + 1];
 
 	if (left > 0.01) {
 		ev_timer_stop(loop, w);
@@ -333,10 +302,8 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_timer_start(loop, w);
 		return;
 	}
-	log_debug("tunnel %s: udp %u: udp-timeout", r->user, r->s.id);
-	frame_code(b, sizeof(b), FRAME_RST, r->s.id, PROTO_TTL_EXPIRED);
-	tunnel_send(r->s.t, b, sizeof(b));
-	tunnel_detach(&r->s);
+	log_debug("tunnel %s: udp %u: udp-timeout", r->user, r->a.s.id);
+	assoc_close(&r->a, PROTO_TTL_EXPIRED);
 	relay_free(r);
 }
 
@@ -364,39 +331,35 @@ static int open_socket(int *family)
 	return fd;
 }
 
-void udp_relay_open(struct server *s, struct tunnel *t, const struct frame *f,
-		    unsigned *nudp)
+int udp_relay_open(const struct udp_relay_env *env, struct tunnel *t,
+		   const struct frame *f, unsigned *nudp)
 {
-	struct udp_relay *r = xcalloc(1, sizeof(*r));
-	uint8_t b[FRAME_HDR_LEN + 1];
-	int err;
+	struct udp_relay *r;
+	int family, err;
+	int fd = open_socket(&family);
 
-	r->srv = s;
-	r->start = ev_now(s->loop);
+	if (fd < 0) {
+		err = errno;
+		log_warn("%s: udp %u: socket: %s", tunnel_name(t), f->stream,
+			 strerror(err));
+		return -err;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->env = *env;
+	r->fd = fd;
+	r->family = family;
 	r->nudp = nudp;
 	(*nudp)++;
-	udp_peers_init(&r->peers, s->conf->max_udp_peers, s->conf->udp_timeout,
-		       r->start);
 	snprintf(r->user, sizeof(r->user), "%s", tunnel_peer(t));
-	r->fd = open_socket(&r->family);
-	err = errno;
-	tunnel_attach(t, &r->s, f->stream, &udp_ops);
-	if (r->fd < 0) {
-		log_warn("tunnel %s: udp %u: socket: %s", r->user, f->stream,
-			 strerror(err));
-		frame_result(b, sizeof(b), f->stream, errno_to_code(err), NULL);
-		tunnel_send(t, b, sizeof(b));
-		tunnel_detach(&r->s);
-		relay_free(r);
-		return;
-	}
-	ev_io_init(&r->io, io_cb, r->fd, EV_READ);
-	ev_io_start(s->loop, &r->io);
-	r->last_active = ev_now(s->loop);
-	ev_timer_init(&r->idle, idle_cb, s->conf->udp_timeout,
-		      s->conf->udp_timeout);
-	ev_timer_start(s->loop, &r->idle);
-	frame_result(b, sizeof(b), f->stream, PROTO_OK, NULL);
-	tunnel_send(t, b, sizeof(b));
+	assoc_accept(&r->a, t, f->stream, &relay_ops);
+	udp_peers_init(&r->peers, env->conf->max_udp_peers,
+		       env->conf->udp_timeout, r->a.start);
+	ev_io_init(&r->io, io_cb, fd, EV_READ);
+	ev_io_start(env->loop, &r->io);
+	r->last_active = ev_now(env->loop);
+	ev_timer_init(&r->idle, idle_cb, env->conf->udp_timeout,
+		      env->conf->udp_timeout);
+	ev_timer_start(env->loop, &r->idle);
 	log_debug("tunnel %s: udp %u: association open", r->user, f->stream);
+	return 0;
 }
