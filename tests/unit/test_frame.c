@@ -40,24 +40,6 @@ static void setup_addrs(void)
 	along.port = 65535;
 }
 
-static int addr_eq(const struct addr *x, const struct addr *y)
-{
-	if (x->type != y->type || x->port != y->port)
-		return 0;
-	switch (x->type) {
-	case ADDR_IPV4:
-		return !memcmp(x->u.v4, y->u.v4, 4);
-	case ADDR_IPV6:
-		return !memcmp(x->u.v6, y->u.v6, 16);
-	case ADDR_DOMAIN:
-		return x->len == y->len &&
-		       !memcmp(x->u.domain, y->u.domain, x->len) &&
-		       x->u.domain[x->len] == '\0';
-	default:
-		return 0;
-	}
-}
-
 /* Decodes from a heap copy of exactly n bytes, so ASan sees overreads. */
 static int decode_exact(const uint8_t *p, size_t n)
 {
@@ -95,50 +77,30 @@ static void check_same(const struct frame *f, const struct msg *m)
 	CHECK(!memcmp(f->payload, m->b + FRAME_HDR_LEN, f->len));
 }
 
-/* Runs the receive loop of a reader over data arriving in two pieces
- * split at offset cut. Returns how many frames came out in order, or -1
- * on a decode error or a mismatch. */
-static int run_split(const struct msg **ms, size_t count, const uint8_t *all,
-		     size_t total, size_t cut)
+/* A reader's decoder: each frame must be the k-th message, byte for
+ * byte. */
+static int parse_frame(void *arg, size_t k, const uint8_t *in, size_t len)
 {
-	size_t have, off = 0, got = 0;
+	const struct msg **ms = arg;
 	struct frame f;
-	int n, round;
+	int n = frame_decode(in, len, &f);
 
-	for (round = 0; round < 2; round++) {
-		have = round ? total : cut;
-		while ((n = frame_decode(all + off, have - off, &f)) > 0) {
-			if (got >= count || (size_t)n != ms[got]->n ||
-			    memcmp(all + off, ms[got]->b, n))
-				return -1;
-			off += n;
-			got++;
-		}
-		if (n < 0)
-			return -1;
-	}
-	return off == total ? (int)got : -1;
+	if (n > 0 && ((size_t)n != ms[k]->n || memcmp(in, ms[k]->b, n)))
+		return -1;
+	return n;
 }
 
 /* Glues the messages and feeds them split at every byte offset. */
 static void check_glued(const struct msg **ms, size_t count)
 {
-	size_t i, total = 0, cut;
-	uint8_t *all;
-	int bad = 0;
+	const uint8_t *bufs[3];
+	size_t lens[3], i;
 
-	for (i = 0; i < count; i++)
-		total += ms[i]->n;
-	all = malloc(total);
-	for (total = 0, i = 0; i < count; i++) {
-		memcpy(all + total, ms[i]->b, ms[i]->n);
-		total += ms[i]->n;
+	for (i = 0; i < count; i++) {
+		bufs[i] = ms[i]->b;
+		lens[i] = ms[i]->n;
 	}
-	for (cut = 0; cut <= total; cut++)
-		if (run_split(ms, count, all, total, cut) != (int)count)
-			bad++;
-	CHECK_EQ(bad, 0);
-	free(all);
+	CHECK_EQ(test_feed_glued(parse_frame, (void *)ms, bufs, lens, count), 0);
 }
 
 static void check_glued2(const struct msg *x, const struct msg *y)
@@ -175,21 +137,7 @@ static void mkp(struct msg *m, uint8_t type, uint32_t stream,
 
 static void hex_eq(const struct msg *m, const char *hex)
 {
-	uint8_t want[64];
-	size_t n = 0;
-	unsigned int v;
-
-	while (*hex) {
-		if (*hex == ' ') {
-			hex++;
-			continue;
-		}
-		sscanf(hex, "%2x", &v);
-		want[n++] = (uint8_t)v;
-		hex += 2;
-	}
-	CHECK_EQ(m->n, n);
-	CHECK(m->n == n && !memcmp(m->b, want, n));
+	CHECK_HEX(m->b, m->n, hex);
 }
 
 /* Known answers: the wire bytes are pinned independently of the encoder,
@@ -321,18 +269,18 @@ static void test_round_trips(void)
 
 	check_whole(&open4, &f);
 	frame_get_addr(&f, &a);
-	CHECK(addr_eq(&a, &a4));
+	CHECK(test_addr_eq(&a, &a4));
 	CHECK_EQ(f.stream, 1);
 	check_whole(&open6, &f);
 	frame_get_addr(&f, &a);
-	CHECK(addr_eq(&a, &a6));
+	CHECK(test_addr_eq(&a, &a6));
 	check_whole(&opendom, &f);
 	frame_get_addr(&f, &a);
-	CHECK(addr_eq(&a, &adom));
+	CHECK(test_addr_eq(&a, &adom));
 	CHECK_STR(a.u.domain, "example.com");
 	check_whole(&openlong, &f);
 	frame_get_addr(&f, &a);
-	CHECK(addr_eq(&a, &along));
+	CHECK(test_addr_eq(&a, &along));
 	CHECK_EQ(f.stream, 0xffffffffu);
 
 	check_whole(&res0, &f);
@@ -345,15 +293,15 @@ static void test_round_trips(void)
 	check_whole(&res4, &f);
 	frame_get_result(&f, &code, &b);
 	CHECK_EQ(code, PROTO_OK);
-	CHECK(addr_eq(&b, &a4));
+	CHECK(test_addr_eq(&b, &a4));
 	frame_get_addr(&f, &a);
-	CHECK(addr_eq(&a, &a4));
+	CHECK(test_addr_eq(&a, &a4));
 	check_whole(&res6, &f);
 	frame_get_result(&f, &code, &b);
-	CHECK(addr_eq(&b, &a6));
+	CHECK(test_addr_eq(&b, &a6));
 	check_whole(&resdom, &f);
 	frame_get_result(&f, &code, &b);
-	CHECK(addr_eq(&b, &adom));
+	CHECK(test_addr_eq(&b, &adom));
 
 	check_whole(&fin, &f);
 	CHECK_EQ(f.type, FRAME_FIN);
@@ -368,21 +316,21 @@ static void test_round_trips(void)
 
 	check_whole(&udp4, &f);
 	frame_get_udp(&f, &a, &data, &dlen);
-	CHECK(addr_eq(&a, &a4));
+	CHECK(test_addr_eq(&a, &a4));
 	CHECK(dlen == 5 && !memcmp(data, "hello", 5));
 	frame_get_addr(&f, &b);
-	CHECK(addr_eq(&b, &a4));
+	CHECK(test_addr_eq(&b, &a4));
 	check_whole(&udp6, &f);
 	frame_get_udp(&f, &a, &data, &dlen);
-	CHECK(addr_eq(&a, &a6));
+	CHECK(test_addr_eq(&a, &a6));
 	CHECK(dlen == 1 && data[0] == 0);
 	check_whole(&udpdom, &f);
 	frame_get_udp(&f, &a, &data, &dlen);
-	CHECK(addr_eq(&a, &adom));
+	CHECK(test_addr_eq(&a, &adom));
 	CHECK(dlen == 2 && !memcmp(data, "hi", 2));
 	check_whole(&udpempty, &f);
 	frame_get_udp(&f, &a, &data, &dlen);
-	CHECK(addr_eq(&a, &a4));
+	CHECK(test_addr_eq(&a, &a4));
 	CHECK_EQ(dlen, 0);
 	CHECK(data == f.payload + f.len);
 

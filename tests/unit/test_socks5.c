@@ -47,26 +47,9 @@ static int parse_exact(enum stage st, const uint8_t *p, size_t n)
 	return r;
 }
 
-static size_t unhex(uint8_t *out, const char *hex)
-{
-	size_t n = 0;
-	unsigned int v;
-
-	while (*hex) {
-		if (*hex == ' ') {
-			hex++;
-			continue;
-		}
-		sscanf(hex, "%2x", &v);
-		out[n++] = (uint8_t)v;
-		hex += 2;
-	}
-	return n;
-}
-
 static void mkhex(struct msg *m, const char *hex)
 {
-	m->n = unhex(m->b, hex);
+	m->n = test_unhex(m->b, hex);
 }
 
 /* Every strict prefix needs more (and leaves out untouched), the whole
@@ -91,45 +74,28 @@ static void check_whole(enum stage st, const struct msg *m, union parsed *out)
 	CHECK_EQ(parse(st, m->b, m->n, out), m->n);
 }
 
-/* A conversation's client messages glued together and delivered in two
- * pieces cut at cut; each is parsed by its stage's parser in turn. */
-static int run_split(const enum stage *st, const struct msg **ms,
-		     size_t count, const uint8_t *all, size_t total, size_t cut)
+/* Each message of a conversation by its stage's parser. */
+static int parse_stage(void *arg, size_t k, const uint8_t *in, size_t len)
 {
-	size_t have, off = 0, got = 0;
+	const enum stage *st = arg;
 	union parsed out;
-	int n, round;
 
-	for (round = 0; round < 2; round++) {
-		have = round ? total : cut;
-		while (got < count &&
-		       (n = parse(st[got], all + off, have - off, &out)) > 0) {
-			if ((size_t)n != ms[got]->n)
-				return -1;
-			off += n;
-			got++;
-		}
-		if (got < count && n < 0)
-			return -1;
-	}
-	return off == total ? (int)got : -1;
+	return parse(st[k], in, len, &out);
 }
 
+/* A conversation's client messages glued together and delivered in two
+ * pieces cut at every offset; each is parsed by its stage's parser. */
 static void check_glued(const enum stage *st, const struct msg **ms,
 			size_t count)
 {
-	size_t i, total = 0, cut;
-	uint8_t all[2048];
-	int bad = 0;
+	const uint8_t *bufs[3];
+	size_t lens[3], i;
 
 	for (i = 0; i < count; i++) {
-		memcpy(all + total, ms[i]->b, ms[i]->n);
-		total += ms[i]->n;
+		bufs[i] = ms[i]->b;
+		lens[i] = ms[i]->n;
 	}
-	for (cut = 0; cut <= total; cut++)
-		if (run_split(st, ms, count, all, total, cut) != (int)count)
-			bad++;
-	CHECK_EQ(bad, 0);
+	CHECK_EQ(test_feed_glued(parse_stage, (void *)st, bufs, lens, count), 0);
 }
 
 static struct msg g_none, g_two, g_all, up_short, up_empty_pass, up_max,
@@ -355,7 +321,7 @@ static void test_udp_hdr(void)
 		CHECK_EQ(socks5_parse_udp_hdr(m.b, i, &h),
 			 i < 18 ? SOCKS5_ERR_ADDR : 18);
 	for (i = 0; i < ARRAY_SIZE(bad_short); i++) {
-		m.n = unhex(m.b, bad_short[i]);
+		m.n = test_unhex(m.b, bad_short[i]);
 		CHECK_EQ(socks5_parse_udp_hdr(m.b, m.n, &h), SOCKS5_ERR_ADDR);
 	}
 
@@ -369,11 +335,7 @@ static void test_udp_hdr(void)
 
 static void check_bytes(const uint8_t *out, int n, const char *hex)
 {
-	uint8_t want[300];
-	size_t wn = unhex(want, hex);
-
-	CHECK_EQ(n, wn);
-	CHECK(n == (int)wn && !memcmp(out, want, wn));
+	CHECK_HEX(out, n, hex);
 }
 
 /* cap one short fails with -1 and writes nothing at or after cap. */
