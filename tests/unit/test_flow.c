@@ -26,6 +26,15 @@ static int reader_done(void *arg)
 	return r->eof || r->err;
 }
 
+/* What r reads, up to the end of data, is want[0..n). */
+static void expect_all(struct treader *r, const uint8_t *want, size_t n)
+{
+	CHECK_EQ(tp_run(&tp, reader_done, r, 5), 0);
+	CHECK(r->eof && !r->err);
+	CHECK_EQ(r->len, n);
+	CHECK(r->len == n && !memcmp(r->p, want, n));
+}
+
 static int both_closed(void *arg)
 {
 	struct two *t = arg;
@@ -82,18 +91,12 @@ static void test_half_close(int up)
 		fill_pattern(second, sizeof(second), 2);
 		tw_start(tp.loop, &w1, ends, first, sizeof(first), 1);
 		tr_start(tp.loop, &r1, other, got1, sizeof(got1));
-		CHECK_EQ(tp_run(&tp, reader_done, &r1, 5), 0);
-		CHECK(r1.eof && !r1.err);
-		CHECK_EQ(r1.len, sizeof(first));
-		CHECK(!memcmp(got1, first, sizeof(first)));
+		expect_all(&r1, first, sizeof(first));
 		CHECK(!c.closed && !s.closed); /* half-closed, not over */
 
 		tw_start(tp.loop, &w2, other, second, sizeof(second), 1);
 		tr_start(tp.loop, &r2, ends, got2, sizeof(got2));
-		CHECK_EQ(tp_run(&tp, reader_done, &r2, 5), 0);
-		CHECK(r2.eof && !r2.err);
-		CHECK_EQ(r2.len, sizeof(second));
-		CHECK(!memcmp(got2, second, sizeof(second)));
+		expect_all(&r2, second, sizeof(second));
 		CHECK_EQ(tp_run(&tp, both_closed, &t, 5), 0);
 		CHECK_EQ(c.reason, PROTO_OK);
 		CHECK_EQ(s.reason, PROTO_OK);
@@ -126,10 +129,7 @@ static void test_credit(void)
 		CHECK(!w.done); /* the rest waits in the application's socket */
 
 		tr_start(tp.loop, &r, s.app, got, sizeof(got));
-		CHECK_EQ(tp_run(&tp, reader_done, &r, 5), 0);
-		CHECK(r.eof && !r.err);
-		CHECK_EQ(r.len, sizeof(data));
-		CHECK(!memcmp(got, data, sizeof(data)));
+		expect_all(&r, data, sizeof(data));
 		CHECK_EQ(c.f.up_bytes, sizeof(data));
 	}
 	stop(&c, &s);

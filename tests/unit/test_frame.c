@@ -6,11 +6,6 @@
 #include "../../common/util.h"
 #include "test.h"
 
-struct msg {
-	uint8_t b[FRAME_MAX_LEN + 16];
-	size_t n;
-};
-
 static struct addr a4, a6, adom, along;
 
 static void setup_addrs(void)
@@ -55,7 +50,7 @@ static int decode_exact(const uint8_t *p, size_t n)
 
 /* A valid frame: every strict prefix needs more, the whole is consumed,
  * and f is left holding the decoded frame (pointing into m). */
-static void check_whole(const struct msg *m, struct frame *f)
+static void check_whole(const struct test_msg *m, struct frame *f)
 {
 	int bad = 0;
 	size_t i;
@@ -68,7 +63,7 @@ static void check_whole(const struct msg *m, struct frame *f)
 	CHECK_EQ(frame_decode(m->b, m->n, f), m->n);
 }
 
-static void check_same(const struct frame *f, const struct msg *m)
+static void check_same(const struct frame *f, const struct test_msg *m)
 {
 	CHECK_EQ(f->type, m->b[0]);
 	CHECK_EQ(f->flags, 0);
@@ -81,7 +76,7 @@ static void check_same(const struct frame *f, const struct msg *m)
  * byte. */
 static int parse_frame(void *arg, size_t k, const uint8_t *in, size_t len)
 {
-	const struct msg **ms = arg;
+	const struct test_msg **ms = arg;
 	struct frame f;
 	int n = frame_decode(in, len, &f);
 
@@ -91,35 +86,28 @@ static int parse_frame(void *arg, size_t k, const uint8_t *in, size_t len)
 }
 
 /* Glues the messages and feeds them split at every byte offset. */
-static void check_glued(const struct msg **ms, size_t count)
+static void check_glued(const struct test_msg **ms, size_t count)
 {
-	const uint8_t *bufs[3];
-	size_t lens[3], i;
-
-	for (i = 0; i < count; i++) {
-		bufs[i] = ms[i]->b;
-		lens[i] = ms[i]->n;
-	}
-	CHECK_EQ(test_feed_glued(parse_frame, (void *)ms, bufs, lens, count), 0);
+	CHECK_EQ(test_feed_glued(parse_frame, (void *)ms, ms, count), 0);
 }
 
-static void check_glued2(const struct msg *x, const struct msg *y)
+static void check_glued2(const struct test_msg *x, const struct test_msg *y)
 {
-	const struct msg *ms[2] = { x, y };
+	const struct test_msg *ms[2] = { x, y };
 
 	check_glued(ms, 2);
 }
 
-static void check_glued3(const struct msg *x, const struct msg *y,
-			 const struct msg *z)
+static void check_glued3(const struct test_msg *x, const struct test_msg *y,
+			 const struct test_msg *z)
 {
-	const struct msg *ms[3] = { x, y, z };
+	const struct test_msg *ms[3] = { x, y, z };
 
 	check_glued(ms, 3);
 }
 
 /* A raw frame: any header and payload, for the error paths. */
-static void mk(struct msg *m, uint8_t type, uint8_t flags, uint16_t len,
+static void mk(struct test_msg *m, uint8_t type, uint8_t flags, uint16_t len,
 	       uint32_t stream, const void *payload, size_t plen)
 {
 	frame_put_hdr(m->b, type, len, stream);
@@ -129,13 +117,13 @@ static void mk(struct msg *m, uint8_t type, uint8_t flags, uint16_t len,
 	m->n = FRAME_HDR_LEN + plen;
 }
 
-static void mkp(struct msg *m, uint8_t type, uint32_t stream,
+static void mkp(struct test_msg *m, uint8_t type, uint32_t stream,
 		const void *payload, size_t plen)
 {
 	mk(m, type, 0, (uint16_t)plen, stream, payload, plen);
 }
 
-static void hex_eq(const struct msg *m, const char *hex)
+static void hex_eq(const struct test_msg *m, const char *hex)
 {
 	CHECK_HEX(m->b, m->n, hex);
 }
@@ -146,7 +134,7 @@ static void test_known_answers(void)
 {
 	static const uint8_t op[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	struct addr bound;
-	struct msg m;
+	struct test_msg m;
 
 	m.n = frame_hello(m.b, sizeof(m.b), 262144);
 	hex_eq(&m, "01 00 000c 00000000 50585431 01 00 0000 00040000");
@@ -184,7 +172,7 @@ static void test_known_answers(void)
 	hex_eq(&m, "0c 00 0001 00000000 02");
 }
 
-static struct msg hello, open4, open6, opendom, openlong, res0, res4, res6,
+static struct test_msg hello, open4, open6, opendom, openlong, res0, res4, res6,
 	resdom, data1, datamax, fin, rst, win, udpopen, udp4, udp6, udpdom,
 	udpempty, ping, pong, goaway;
 
@@ -235,7 +223,7 @@ static void build_messages(void)
 /* Every valid message decoded whole and split, with its accessor. */
 static void test_valid(void)
 {
-	const struct msg *all[] = {
+	const struct test_msg *all[] = {
 		&hello, &open4, &open6, &opendom, &openlong, &res0, &res4,
 		&res6, &resdom, &data1, &datamax, &fin, &rst, &win, &udpopen,
 		&udp4, &udp6, &udpdom, &udpempty, &ping, &pong, &goaway,
@@ -362,7 +350,7 @@ static void test_glued(void)
 
 /* An invalid frame: the error comes with the whole frame. When hdr_only
  * is set, the header alone is enough to refuse it. */
-static void expect_err(const struct msg *m, int err, int hdr_only)
+static void expect_err(const struct test_msg *m, int err, int hdr_only)
 {
 	int bad = 0;
 	size_t i;
@@ -381,7 +369,7 @@ static void test_header_errors(void)
 {
 	static const uint8_t big[FRAME_MAX_PAYLOAD + 1];
 	static const uint8_t types[] = { 0x00, 0x0d, 0x10, 0x7f, 0x80, 0xff };
-	struct msg m;
+	struct test_msg m;
 	struct frame f;
 	size_t i;
 
@@ -418,7 +406,7 @@ static void test_hello_errors(void)
 {
 	static const uint8_t ok[12] = "PXT1\x01\0\0\0\0\0\x10\0";
 	uint8_t p[13];
-	struct msg m;
+	struct test_msg m;
 
 	mkp(&m, FRAME_HELLO, 0, ok, 12);
 	check_whole(&m, &(struct frame){ 0 });
@@ -470,7 +458,7 @@ static void test_addr_errors(void)
 	static const uint8_t atyp5[7] = { 5, 10, 0, 0, 1, 0, 80 };
 	static const uint8_t v6short[18] = { 4 };
 	uint8_t p[16];
-	struct msg m;
+	struct test_msg m;
 
 	/* OPEN */
 	mkp(&m, FRAME_OPEN, 0, v4, 7);
@@ -530,7 +518,7 @@ static void test_addr_errors(void)
 static void test_fixed_errors(void)
 {
 	static const uint8_t z[16];
-	struct msg m;
+	struct test_msg m;
 
 	/* DATA */
 	mkp(&m, FRAME_DATA, 0, "x", 1);

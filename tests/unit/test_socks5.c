@@ -7,11 +7,6 @@
 #include "../../proxy-client/socks5_proto.h"
 #include "test.h"
 
-struct msg {
-	uint8_t b[600];
-	size_t n;
-};
-
 /* The parser for each stage of a SOCKS5 conversation. */
 enum stage { GREETING, USERPASS, REQUEST };
 
@@ -47,14 +42,14 @@ static int parse_exact(enum stage st, const uint8_t *p, size_t n)
 	return r;
 }
 
-static void mkhex(struct msg *m, const char *hex)
+static void mkhex(struct test_msg *m, const char *hex)
 {
 	m->n = test_unhex(m->b, hex);
 }
 
 /* Every strict prefix needs more (and leaves out untouched), the whole
  * message is consumed. */
-static void check_whole(enum stage st, const struct msg *m, union parsed *out)
+static void check_whole(enum stage st, const struct test_msg *m, union parsed *out)
 {
 	union parsed guard, scratch;
 	int bad = 0;
@@ -85,20 +80,13 @@ static int parse_stage(void *arg, size_t k, const uint8_t *in, size_t len)
 
 /* A conversation's client messages glued together and delivered in two
  * pieces cut at every offset; each is parsed by its stage's parser. */
-static void check_glued(const enum stage *st, const struct msg **ms,
+static void check_glued(const enum stage *st, const struct test_msg **ms,
 			size_t count)
 {
-	const uint8_t *bufs[3];
-	size_t lens[3], i;
-
-	for (i = 0; i < count; i++) {
-		bufs[i] = ms[i]->b;
-		lens[i] = ms[i]->n;
-	}
-	CHECK_EQ(test_feed_glued(parse_stage, (void *)st, bufs, lens, count), 0);
+	CHECK_EQ(test_feed_glued(parse_stage, (void *)st, ms, count), 0);
 }
 
-static struct msg g_none, g_two, g_all, up_short, up_empty_pass, up_max,
+static struct test_msg g_none, g_two, g_all, up_short, up_empty_pass, up_max,
 	req_v4, req_v6, req_dom, req_udp0, req_bind, req_odd, req_long;
 
 static void build_messages(void)
@@ -226,11 +214,11 @@ static void test_glued(void)
 	const enum stage gr[] = { GREETING, REQUEST };
 	const enum stage gur[] = { GREETING, USERPASS, REQUEST };
 	const enum stage rr[] = { REQUEST, REQUEST };
-	const struct msg *a[] = { &g_none, &req_dom };
-	const struct msg *b[] = { &g_two, &up_short, &req_v6 };
-	const struct msg *c[] = { &g_all, &up_max, &req_long };
-	const struct msg *d[] = { &g_two, &up_empty_pass, &req_udp0 };
-	const struct msg *e[] = { &req_v4, &req_bind };
+	const struct test_msg *a[] = { &g_none, &req_dom };
+	const struct test_msg *b[] = { &g_two, &up_short, &req_v6 };
+	const struct test_msg *c[] = { &g_all, &up_max, &req_long };
+	const struct test_msg *d[] = { &g_two, &up_empty_pass, &req_udp0 };
+	const struct test_msg *e[] = { &req_v4, &req_bind };
 
 	check_glued(gr, a, 2);
 	check_glued(gur, b, 3);
@@ -245,7 +233,7 @@ static void test_glued(void)
 static void expect_err(enum stage st, const char *hex, size_t first_bad,
 		       int err)
 {
-	struct msg m;
+	struct test_msg m;
 	int bad = 0;
 	size_t i;
 
@@ -295,7 +283,7 @@ static void test_udp_hdr(void)
 		"000000 03 05 6162", "000000 03 02 6162 00",
 	};
 	struct socks5_udp_hdr h;
-	struct msg m;
+	struct test_msg m;
 	size_t i;
 
 	mkhex(&m, "0000 00 01 0a000001 0035 c0ffee");
