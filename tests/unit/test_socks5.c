@@ -49,7 +49,8 @@ static void mkhex(struct test_msg *m, const char *hex)
 
 /* Every strict prefix needs more (and leaves out untouched), the whole
  * message is consumed. */
-static void check_whole(enum stage st, const struct test_msg *m, union parsed *out)
+static void check_whole(enum stage st, const struct test_msg *m,
+			union parsed *out)
 {
 	union parsed guard, scratch;
 	int bad = 0;
