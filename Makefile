@@ -39,6 +39,8 @@ COMMON_SRCS := $(wildcard common/*.c)
 SERVER_SRCS := $(wildcard proxy-server/*.c)
 CLIENT_SRCS := $(wildcard proxy-client/*.c) $(wildcard redir/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+# What the test binaries share: tests/unit/*.c not named test_*.
+UNIT_HELPER_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -48,6 +50,8 @@ CLIENT_OBJS := $(call obj,$(CLIENT_SRCS))
 # Unit tests link every module except the two main()s.
 LIB_OBJS    := $(COMMON_OBJS) $(filter-out %/main.o,$(SERVER_OBJS) $(CLIENT_OBJS))
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+UNIT_HELPER_OBJS := $(call obj,$(UNIT_HELPER_SRCS))
+.SECONDARY: $(UNIT_HELPER_OBJS)
 
 .PHONY: all deps demo test check unit asan bench install uninstall clean
 
@@ -61,10 +65,12 @@ $(BUILD)/proxy-client: $(CLIENT_OBJS) $(COMMON_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPER_OBJS) $(LIB_OBJS) \
+		 $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJS) \
+		$(LIB_OBJS) $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -1,7 +1,7 @@
 /* Shared bits of the libFuzzer targets (tests/fuzz/fuzz_*.c): an assert
- * that survives -DNDEBUG and names the broken invariant, and exact-size
+ * that survives -DNDEBUG and names the broken invariant, exact-size
  * heap copies so AddressSanitizer sees any read or write past the bytes
- * a function was given. */
+ * a function was given, and the invariants of a decoded address. */
 #ifndef TESTS_FUZZ_FUZZ_H
 #define TESTS_FUZZ_FUZZ_H
 
@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include <sanitizer/asan_interface.h>
+
+#include "../../common/addr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -56,6 +58,30 @@ static inline char *fuzz_str(const uint8_t *p, size_t n)
 	memcpy(s, p, len);
 	s[len] = '\0';
 	return s;
+}
+
+/* Two addresses are the same: type, port and address. */
+static inline void fuzz_same_addr(const struct addr *a, const struct addr *b)
+{
+	FUZZ_ASSERT(a->type == b->type && a->port == b->port);
+	if (a->type == ADDR_IPV4)
+		FUZZ_ASSERT(!memcmp(a->u.v4, b->u.v4, 4));
+	else if (a->type == ADDR_IPV6)
+		FUZZ_ASSERT(!memcmp(a->u.v6, b->u.v6, 16));
+	else if (a->type == ADDR_DOMAIN)
+		FUZZ_ASSERT(a->len == b->len &&
+			    !memcmp(a->u.domain, b->u.domain, a->len));
+}
+
+/* A decoded address is one of the three types, a domain 1..255 bytes
+ * with its NUL in place. */
+static inline void fuzz_valid_addr(const struct addr *a)
+{
+	FUZZ_ASSERT(a->type == ADDR_IPV4 || a->type == ADDR_IPV6 ||
+		    a->type == ADDR_DOMAIN);
+	if (a->type == ADDR_DOMAIN)
+		FUZZ_ASSERT(a->len > 0 && a->u.domain[a->len] == '\0' &&
+			    memchr(a->u.domain, 0, a->len) == NULL);
 }
 
 #endif

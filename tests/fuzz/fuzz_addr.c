@@ -23,27 +23,6 @@
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
-static void same_addr(const struct addr *a, const struct addr *b)
-{
-	FUZZ_ASSERT(a->type == b->type && a->port == b->port);
-	if (a->type == ADDR_IPV4)
-		FUZZ_ASSERT(!memcmp(a->u.v4, b->u.v4, 4));
-	else if (a->type == ADDR_IPV6)
-		FUZZ_ASSERT(!memcmp(a->u.v6, b->u.v6, 16));
-	else
-		FUZZ_ASSERT(a->len == b->len &&
-			    !memcmp(a->u.domain, b->u.domain, a->len));
-}
-
-static void valid_addr(const struct addr *a)
-{
-	FUZZ_ASSERT(a->type == ADDR_IPV4 || a->type == ADDR_IPV6 ||
-		    a->type == ADDR_DOMAIN);
-	if (a->type == ADDR_DOMAIN)
-		FUZZ_ASSERT(a->len > 0 && a->u.domain[a->len] == '\0' &&
-			    memchr(a->u.domain, 0, a->len) == NULL);
-}
-
 /* addr_str into a block of exactly len bytes: no overflow, always NUL
  * terminated, and at full size never truncated. */
 static void check_str(const struct addr *a, char *full)
@@ -76,7 +55,7 @@ static void check_wire(const struct addr *a)
 	out = fuzz_dup(tmp, (size_t)n);
 	FUZZ_ASSERT(addr_encode(a, out, (size_t)n) == n);
 	FUZZ_ASSERT(addr_decode(out, (size_t)n, &b) == n);
-	same_addr(a, &b);
+	fuzz_same_addr(a, &b);
 	FUZZ_ASSERT(addr_encode(a, out, (size_t)n - 1) == -1);
 	free(out);
 }
@@ -101,7 +80,7 @@ static void check_sockaddr(const struct addr *a)
 		FUZZ_ASSERT(b.type == ADDR_IPV4 && b.port == a->port &&
 			    !memcmp(b.u.v4, a->u.v6 + 12, 4));
 	} else {
-		same_addr(a, &b);
+		fuzz_same_addr(a, &b);
 		addr_str(a, s1, sizeof(s1));
 		sockaddr_str((struct sockaddr *)&ss, s2, sizeof(s2));
 		FUZZ_ASSERT(!strcmp(s1, s2));
@@ -114,15 +93,15 @@ static void check_parsed(const struct addr *a, uint16_t default_port)
 	char s[ADDR_STR_MAX];
 	struct addr b;
 
-	valid_addr(a);
+	fuzz_valid_addr(a);
 	if (a->type == ADDR_DOMAIN)
 		FUZZ_ASSERT(strlen(a->u.domain) == a->len);
 	check_str(a, s);
 	/* what we print, we read back (with or without a default port) */
 	FUZZ_ASSERT(addr_parse(s, 0, &b) == 0);
-	same_addr(a, &b);
+	fuzz_same_addr(a, &b);
 	FUZZ_ASSERT(addr_parse(s, default_port ? default_port : 1, &b) == 0);
-	same_addr(a, &b);
+	fuzz_same_addr(a, &b);
 	check_wire(a);
 	check_sockaddr(a);
 	(void)addr_is_loopback_host(a);
@@ -137,18 +116,18 @@ static void check_text(const char *s)
 		check_parsed(&a, 0);
 		/* a port given is a port kept, whatever the default */
 		FUZZ_ASSERT(addr_parse(s, 8080, &b) == 0);
-		same_addr(&a, &b);
+		fuzz_same_addr(&a, &b);
 	}
 	if (addr_parse(s, 1080, &a) == 0)
 		check_parsed(&a, 1080);
 	if (addr_parse_host(s, &a) == 0) {
-		valid_addr(&a);
+		fuzz_valid_addr(&a);
 		FUZZ_ASSERT(a.port == 0);
 		/* the printed host (without ":0") reads back the same */
 		check_str(&a, host);
 		*strrchr(host, ':') = '\0';
 		FUZZ_ASSERT(addr_parse_host(host, &b) == 0);
-		same_addr(&a, &b);
+		fuzz_same_addr(&a, &b);
 		check_wire(&a);
 	}
 }
@@ -166,7 +145,7 @@ static void check_bytes(const uint8_t *in, size_t len)
 	n = addr_decode(buf, len, &a);
 	FUZZ_ASSERT(n >= -1 && n <= (int)len && n <= ADDR_WIRE_MAX);
 	if (n > 0) {
-		valid_addr(&a);
+		fuzz_valid_addr(&a);
 		FUZZ_ASSERT(addr_encode(&a, out, sizeof(out)) == n);
 		FUZZ_ASSERT(!memcmp(out, buf, (size_t)n));
 		check_str(&a, s);

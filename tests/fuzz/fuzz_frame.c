@@ -28,29 +28,6 @@ struct seen {
 	int n; /* decode result at off */
 };
 
-static void same_addr(const struct addr *a, const struct addr *b)
-{
-	FUZZ_ASSERT(a->type == b->type && a->port == b->port);
-	if (a->type == ADDR_IPV4)
-		FUZZ_ASSERT(!memcmp(a->u.v4, b->u.v4, 4));
-	else if (a->type == ADDR_IPV6)
-		FUZZ_ASSERT(!memcmp(a->u.v6, b->u.v6, 16));
-	else if (a->type == ADDR_DOMAIN)
-		FUZZ_ASSERT(a->len == b->len &&
-			    !memcmp(a->u.domain, b->u.domain, a->len));
-}
-
-/* A decoded address is one of the three types, a domain 1..255 bytes
- * with its NUL in place. */
-static void valid_addr(const struct addr *a)
-{
-	FUZZ_ASSERT(a->type == ADDR_IPV4 || a->type == ADDR_IPV6 ||
-		    a->type == ADDR_DOMAIN);
-	if (a->type == ADDR_DOMAIN)
-		FUZZ_ASSERT(a->len > 0 && a->u.domain[a->len] == '\0' &&
-			    memchr(a->u.domain, 0, a->len) == NULL);
-}
-
 /* The encoder's bytes must be the frame's; with a byte less room it must
  * refuse (ASan catches a write past the smaller block). */
 typedef int (*encode_fn)(uint8_t *out, size_t cap, const struct frame *f,
@@ -163,7 +140,7 @@ static void check_payload(const uint8_t *fr, size_t n, const struct frame *f)
 			check_encode(fr, n, f, enc_hello, &h, n);
 		break;
 	case FRAME_OPEN:
-		valid_addr(&a);
+		fuzz_valid_addr(&a);
 		check_encode(fr, n, f, enc_open, &a, n);
 		break;
 	case FRAME_RESULT:
@@ -171,8 +148,8 @@ static void check_payload(const uint8_t *fr, size_t n, const struct frame *f)
 		FUZZ_ASSERT(code == f->payload[0] && code == frame_get_code(f));
 		FUZZ_ASSERT((f->len == 1) == (b.type == 0));
 		if (b.type) {
-			valid_addr(&b);
-			same_addr(&a, &b);
+			fuzz_valid_addr(&b);
+			fuzz_same_addr(&a, &b);
 		}
 		check_encode(fr, n, f, enc_result, &b, n);
 		break;
@@ -201,8 +178,8 @@ static void check_payload(const uint8_t *fr, size_t n, const struct frame *f)
 		struct udp_arg u;
 
 		frame_get_udp(f, &b, &data, &datalen);
-		valid_addr(&b);
-		same_addr(&a, &b);
+		fuzz_valid_addr(&b);
+		fuzz_same_addr(&a, &b);
 		FUZZ_ASSERT(data >= f->payload && datalen <= f->len &&
 			    data + datalen == f->payload + f->len);
 		hdr = (size_t)(data - fr);

@@ -43,15 +43,6 @@ static int parse(enum msg m, const uint8_t *in, size_t len, union parsed *out)
 	return -100;
 }
 
-static void valid_addr(const struct addr *a)
-{
-	FUZZ_ASSERT(a->type == ADDR_IPV4 || a->type == ADDR_IPV6 ||
-		    a->type == ADDR_DOMAIN);
-	if (a->type == ADDR_DOMAIN)
-		FUZZ_ASSERT(a->len > 0 && a->u.domain[a->len] == '\0' &&
-			    memchr(a->u.domain, 0, a->len) == NULL);
-}
-
 /* Encodes "b0 b1 0 addr" with exact room and one byte less; the bytes
  * must be in[0..n) (in[2] must be 0 where the caller compares it). */
 static void check_with_addr(const uint8_t *in, size_t n, uint8_t rep,
@@ -101,13 +92,13 @@ static void check_parsed(enum msg m, const uint8_t *in, size_t n,
 	case REQUEST:
 		FUZZ_ASSERT(in[0] == SOCKS5_VERSION && in[2] == 0);
 		FUZZ_ASSERT(p->r.cmd == in[1]);
-		valid_addr(&p->r.dst);
+		fuzz_valid_addr(&p->r.dst);
 		/* a reply is VER REP RSV ADDR: the request's own layout */
 		check_with_addr(in, n, p->r.cmd, &p->r.dst, 0);
 		break;
 	case UDP_HDR:
 		FUZZ_ASSERT(p->u.frag == in[2]);
-		valid_addr(&p->u.dst);
+		fuzz_valid_addr(&p->u.dst);
 		check_with_addr(in, n, 0, &p->u.dst, 1);
 		break;
 	}

@@ -187,22 +187,6 @@ static void test_parse_host(void)
 		CHECK_EQ(addr_parse_host(bad[i], &a), -1);
 }
 
-static bool addr_eq(const struct addr *a, const struct addr *b)
-{
-	if (a->type != b->type || a->port != b->port)
-		return false;
-	switch (a->type) {
-	case ADDR_IPV4:
-		return !memcmp(a->u.v4, b->u.v4, 4);
-	case ADDR_IPV6:
-		return !memcmp(a->u.v6, b->u.v6, 16);
-	case ADDR_DOMAIN:
-		return a->len == b->len &&
-		       !memcmp(a->u.domain, b->u.domain, a->len + 1);
-	}
-	return false;
-}
-
 struct wire {
 	const char *text;
 	const uint8_t *bytes;
@@ -248,7 +232,7 @@ static void check_wire(const struct wire *w)
 	}
 	memset(&b, 0x5a, sizeof(b));
 	CHECK_EQ(addr_decode(w->bytes, w->len, &b), w->len);
-	CHECK(addr_eq(&a, &b));
+	CHECK(test_addr_eq(&a, &b));
 	CHECK_STR(str(&b), w->text);
 }
 
@@ -406,7 +390,7 @@ static void test_sockaddr(void)
 			CHECK_STR(sockaddr_str((struct sockaddr *)&ss, buf,
 					       sizeof(buf)), "1.2.3.4:80");
 		} else {
-			CHECK(addr_eq(&a, &b));
+			CHECK(test_addr_eq(&a, &b));
 			CHECK_STR(sockaddr_str((struct sockaddr *)&ss, buf,
 					       sizeof(buf)), round[i]);
 		}

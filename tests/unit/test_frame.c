@@ -6,11 +6,6 @@
 #include "../../common/util.h"
 #include "test.h"
 
-struct msg {
-	uint8_t b[FRAME_MAX_LEN + 16];
-	size_t n;
-};
-
 static struct addr a4, a6, adom, along;
 
 static void setup_addrs(void)
@@ -40,24 +35,6 @@ static void setup_addrs(void)
 	along.port = 65535;
 }
 
-static int addr_eq(const struct addr *x, const struct addr *y)
-{
-	if (x->type != y->type || x->port != y->port)
-		return 0;
-	switch (x->type) {
-	case ADDR_IPV4:
-		return !memcmp(x->u.v4, y->u.v4, 4);
-	case ADDR_IPV6:
-		return !memcmp(x->u.v6, y->u.v6, 16);
-	case ADDR_DOMAIN:
-		return x->len == y->len &&
-		       !memcmp(x->u.domain, y->u.domain, x->len) &&
-		       x->u.domain[x->len] == '\0';
-	default:
-		return 0;
-	}
-}
-
 /* Decodes from a heap copy of exactly n bytes, so ASan sees overreads. */
 static int decode_exact(const uint8_t *p, size_t n)
 {
@@ -73,7 +50,7 @@ static int decode_exact(const uint8_t *p, size_t n)
 
 /* A valid frame: every strict prefix needs more, the whole is consumed,
  * and f is left holding the decoded frame (pointing into m). */
-static void check_whole(const struct msg *m, struct frame *f)
+static void check_whole(const struct test_msg *m, struct frame *f)
 {
 	int bad = 0;
 	size_t i;
@@ -86,7 +63,7 @@ static void check_whole(const struct msg *m, struct frame *f)
 	CHECK_EQ(frame_decode(m->b, m->n, f), m->n);
 }
 
-static void check_same(const struct frame *f, const struct msg *m)
+static void check_same(const struct frame *f, const struct test_msg *m)
 {
 	CHECK_EQ(f->type, m->b[0]);
 	CHECK_EQ(f->flags, 0);
@@ -95,69 +72,42 @@ static void check_same(const struct frame *f, const struct msg *m)
 	CHECK(!memcmp(f->payload, m->b + FRAME_HDR_LEN, f->len));
 }
 
-/* Runs the receive loop of a reader over data arriving in two pieces
- * split at offset cut. Returns how many frames came out in order, or -1
- * on a decode error or a mismatch. */
-static int run_split(const struct msg **ms, size_t count, const uint8_t *all,
-		     size_t total, size_t cut)
+/* A reader's decoder: each frame must be the k-th message, byte for
+ * byte. */
+static int parse_frame(void *arg, size_t k, const uint8_t *in, size_t len)
 {
-	size_t have, off = 0, got = 0;
+	const struct test_msg **ms = arg;
 	struct frame f;
-	int n, round;
+	int n = frame_decode(in, len, &f);
 
-	for (round = 0; round < 2; round++) {
-		have = round ? total : cut;
-		while ((n = frame_decode(all + off, have - off, &f)) > 0) {
-			if (got >= count || (size_t)n != ms[got]->n ||
-			    memcmp(all + off, ms[got]->b, n))
-				return -1;
-			off += n;
-			got++;
-		}
-		if (n < 0)
-			return -1;
-	}
-	return off == total ? (int)got : -1;
+	if (n > 0 && ((size_t)n != ms[k]->n || memcmp(in, ms[k]->b, n)))
+		return -1;
+	return n;
 }
 
 /* Glues the messages and feeds them split at every byte offset. */
-static void check_glued(const struct msg **ms, size_t count)
+static void check_glued(const struct test_msg **ms, size_t count)
 {
-	size_t i, total = 0, cut;
-	uint8_t *all;
-	int bad = 0;
-
-	for (i = 0; i < count; i++)
-		total += ms[i]->n;
-	all = malloc(total);
-	for (total = 0, i = 0; i < count; i++) {
-		memcpy(all + total, ms[i]->b, ms[i]->n);
-		total += ms[i]->n;
-	}
-	for (cut = 0; cut <= total; cut++)
-		if (run_split(ms, count, all, total, cut) != (int)count)
-			bad++;
-	CHECK_EQ(bad, 0);
-	free(all);
+	CHECK_EQ(test_feed_glued(parse_frame, (void *)ms, ms, count), 0);
 }
 
-static void check_glued2(const struct msg *x, const struct msg *y)
+static void check_glued2(const struct test_msg *x, const struct test_msg *y)
 {
-	const struct msg *ms[2] = { x, y };
+	const struct test_msg *ms[2] = { x, y };
 
 	check_glued(ms, 2);
 }
 
-static void check_glued3(const struct msg *x, const struct msg *y,
-			 const struct msg *z)
+static void check_glued3(const struct test_msg *x, const struct test_msg *y,
+			 const struct test_msg *z)
 {
-	const struct msg *ms[3] = { x, y, z };
+	const struct test_msg *ms[3] = { x, y, z };
 
 	check_glued(ms, 3);
 }
 
 /* A raw frame: any header and payload, for the error paths. */
-static void mk(struct msg *m, uint8_t type, uint8_t flags, uint16_t len,
+static void mk(struct test_msg *m, uint8_t type, uint8_t flags, uint16_t len,
 	       uint32_t stream, const void *payload, size_t plen)
 {
 	frame_put_hdr(m->b, type, len, stream);
@@ -167,29 +117,15 @@ static void mk(struct msg *m, uint8_t type, uint8_t flags, uint16_t len,
 	m->n = FRAME_HDR_LEN + plen;
 }
 
-static void mkp(struct msg *m, uint8_t type, uint32_t stream,
+static void mkp(struct test_msg *m, uint8_t type, uint32_t stream,
 		const void *payload, size_t plen)
 {
 	mk(m, type, 0, (uint16_t)plen, stream, payload, plen);
 }
 
-static void hex_eq(const struct msg *m, const char *hex)
+static void hex_eq(const struct test_msg *m, const char *hex)
 {
-	uint8_t want[64];
-	size_t n = 0;
-	unsigned int v;
-
-	while (*hex) {
-		if (*hex == ' ') {
-			hex++;
-			continue;
-		}
-		sscanf(hex, "%2x", &v);
-		want[n++] = (uint8_t)v;
-		hex += 2;
-	}
-	CHECK_EQ(m->n, n);
-	CHECK(m->n == n && !memcmp(m->b, want, n));
+	CHECK_HEX(m->b, m->n, hex);
 }
 
 /* Known answers: the wire bytes are pinned independently of the encoder,
@@ -198,7 +134,7 @@ static void test_known_answers(void)
 {
 	static const uint8_t op[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	struct addr bound;
-	struct msg m;
+	struct test_msg m;
 
 	m.n = frame_hello(m.b, sizeof(m.b), 262144);
 	hex_eq(&m, "01 00 000c 00000000 50585431 01 00 0000 00040000");
@@ -236,7 +172,7 @@ static void test_known_answers(void)
 	hex_eq(&m, "0c 00 0001 00000000 02");
 }
 
-static struct msg hello, open4, open6, opendom, openlong, res0, res4, res6,
+static struct test_msg hello, open4, open6, opendom, openlong, res0, res4, res6,
 	resdom, data1, datamax, fin, rst, win, udpopen, udp4, udp6, udpdom,
 	udpempty, ping, pong, goaway;
 
@@ -287,7 +223,7 @@ static void build_messages(void)
 /* Every valid message decoded whole and split, with its accessor. */
 static void test_valid(void)
 {
-	const struct msg *all[] = {
+	const struct test_msg *all[] = {
 		&hello, &open4, &open6, &opendom, &openlong, &res0, &res4,
 		&res6, &resdom, &data1, &datamax, &fin, &rst, &win, &udpopen,
 		&udp4, &udp6, &udpdom, &udpempty, &ping, &pong, &goaway,
@@ -321,18 +257,18 @@ static void test_round_trips(void)
 
 	check_whole(&open4, &f);
 	frame_get_addr(&f, &a);
-	CHECK(addr_eq(&a, &a4));
+	CHECK(test_addr_eq(&a, &a4));
 	CHECK_EQ(f.stream, 1);
 	check_whole(&open6, &f);
 	frame_get_addr(&f, &a);
-	CHECK(addr_eq(&a, &a6));
+	CHECK(test_addr_eq(&a, &a6));
 	check_whole(&opendom, &f);
 	frame_get_addr(&f, &a);
-	CHECK(addr_eq(&a, &adom));
+	CHECK(test_addr_eq(&a, &adom));
 	CHECK_STR(a.u.domain, "example.com");
 	check_whole(&openlong, &f);
 	frame_get_addr(&f, &a);
-	CHECK(addr_eq(&a, &along));
+	CHECK(test_addr_eq(&a, &along));
 	CHECK_EQ(f.stream, 0xffffffffu);
 
 	check_whole(&res0, &f);
@@ -345,15 +281,15 @@ static void test_round_trips(void)
 	check_whole(&res4, &f);
 	frame_get_result(&f, &code, &b);
 	CHECK_EQ(code, PROTO_OK);
-	CHECK(addr_eq(&b, &a4));
+	CHECK(test_addr_eq(&b, &a4));
 	frame_get_addr(&f, &a);
-	CHECK(addr_eq(&a, &a4));
+	CHECK(test_addr_eq(&a, &a4));
 	check_whole(&res6, &f);
 	frame_get_result(&f, &code, &b);
-	CHECK(addr_eq(&b, &a6));
+	CHECK(test_addr_eq(&b, &a6));
 	check_whole(&resdom, &f);
 	frame_get_result(&f, &code, &b);
-	CHECK(addr_eq(&b, &adom));
+	CHECK(test_addr_eq(&b, &adom));
 
 	check_whole(&fin, &f);
 	CHECK_EQ(f.type, FRAME_FIN);
@@ -368,21 +304,21 @@ static void test_round_trips(void)
 
 	check_whole(&udp4, &f);
 	frame_get_udp(&f, &a, &data, &dlen);
-	CHECK(addr_eq(&a, &a4));
+	CHECK(test_addr_eq(&a, &a4));
 	CHECK(dlen == 5 && !memcmp(data, "hello", 5));
 	frame_get_addr(&f, &b);
-	CHECK(addr_eq(&b, &a4));
+	CHECK(test_addr_eq(&b, &a4));
 	check_whole(&udp6, &f);
 	frame_get_udp(&f, &a, &data, &dlen);
-	CHECK(addr_eq(&a, &a6));
+	CHECK(test_addr_eq(&a, &a6));
 	CHECK(dlen == 1 && data[0] == 0);
 	check_whole(&udpdom, &f);
 	frame_get_udp(&f, &a, &data, &dlen);
-	CHECK(addr_eq(&a, &adom));
+	CHECK(test_addr_eq(&a, &adom));
 	CHECK(dlen == 2 && !memcmp(data, "hi", 2));
 	check_whole(&udpempty, &f);
 	frame_get_udp(&f, &a, &data, &dlen);
-	CHECK(addr_eq(&a, &a4));
+	CHECK(test_addr_eq(&a, &a4));
 	CHECK_EQ(dlen, 0);
 	CHECK(data == f.payload + f.len);
 
@@ -414,7 +350,7 @@ static void test_glued(void)
 
 /* An invalid frame: the error comes with the whole frame. When hdr_only
  * is set, the header alone is enough to refuse it. */
-static void expect_err(const struct msg *m, int err, int hdr_only)
+static void expect_err(const struct test_msg *m, int err, int hdr_only)
 {
 	int bad = 0;
 	size_t i;
@@ -433,7 +369,7 @@ static void test_header_errors(void)
 {
 	static const uint8_t big[FRAME_MAX_PAYLOAD + 1];
 	static const uint8_t types[] = { 0x00, 0x0d, 0x10, 0x7f, 0x80, 0xff };
-	struct msg m;
+	struct test_msg m;
 	struct frame f;
 	size_t i;
 
@@ -470,7 +406,7 @@ static void test_hello_errors(void)
 {
 	static const uint8_t ok[12] = "PXT1\x01\0\0\0\0\0\x10\0";
 	uint8_t p[13];
-	struct msg m;
+	struct test_msg m;
 
 	mkp(&m, FRAME_HELLO, 0, ok, 12);
 	check_whole(&m, &(struct frame){ 0 });
@@ -522,7 +458,7 @@ static void test_addr_errors(void)
 	static const uint8_t atyp5[7] = { 5, 10, 0, 0, 1, 0, 80 };
 	static const uint8_t v6short[18] = { 4 };
 	uint8_t p[16];
-	struct msg m;
+	struct test_msg m;
 
 	/* OPEN */
 	mkp(&m, FRAME_OPEN, 0, v4, 7);
@@ -582,7 +518,7 @@ static void test_addr_errors(void)
 static void test_fixed_errors(void)
 {
 	static const uint8_t z[16];
-	struct msg m;
+	struct test_msg m;
 
 	/* DATA */
 	mkp(&m, FRAME_DATA, 0, "x", 1);

@@ -7,11 +7,6 @@
 #include "../../proxy-client/socks5_proto.h"
 #include "test.h"
 
-struct msg {
-	uint8_t b[600];
-	size_t n;
-};
-
 /* The parser for each stage of a SOCKS5 conversation. */
 enum stage { GREETING, USERPASS, REQUEST };
 
@@ -47,31 +42,15 @@ static int parse_exact(enum stage st, const uint8_t *p, size_t n)
 	return r;
 }
 
-static size_t unhex(uint8_t *out, const char *hex)
+static void mkhex(struct test_msg *m, const char *hex)
 {
-	size_t n = 0;
-	unsigned int v;
-
-	while (*hex) {
-		if (*hex == ' ') {
-			hex++;
-			continue;
-		}
-		sscanf(hex, "%2x", &v);
-		out[n++] = (uint8_t)v;
-		hex += 2;
-	}
-	return n;
-}
-
-static void mkhex(struct msg *m, const char *hex)
-{
-	m->n = unhex(m->b, hex);
+	m->n = test_unhex(m->b, hex);
 }
 
 /* Every strict prefix needs more (and leaves out untouched), the whole
  * message is consumed. */
-static void check_whole(enum stage st, const struct msg *m, union parsed *out)
+static void check_whole(enum stage st, const struct test_msg *m,
+			union parsed *out)
 {
 	union parsed guard, scratch;
 	int bad = 0;
@@ -91,48 +70,24 @@ static void check_whole(enum stage st, const struct msg *m, union parsed *out)
 	CHECK_EQ(parse(st, m->b, m->n, out), m->n);
 }
 
-/* A conversation's client messages glued together and delivered in two
- * pieces cut at cut; each is parsed by its stage's parser in turn. */
-static int run_split(const enum stage *st, const struct msg **ms,
-		     size_t count, const uint8_t *all, size_t total, size_t cut)
+/* Each message of a conversation by its stage's parser. */
+static int parse_stage(void *arg, size_t k, const uint8_t *in, size_t len)
 {
-	size_t have, off = 0, got = 0;
+	const enum stage *st = arg;
 	union parsed out;
-	int n, round;
 
-	for (round = 0; round < 2; round++) {
-		have = round ? total : cut;
-		while (got < count &&
-		       (n = parse(st[got], all + off, have - off, &out)) > 0) {
-			if ((size_t)n != ms[got]->n)
-				return -1;
-			off += n;
-			got++;
-		}
-		if (got < count && n < 0)
-			return -1;
-	}
-	return off == total ? (int)got : -1;
+	return parse(st[k], in, len, &out);
 }
 
-static void check_glued(const enum stage *st, const struct msg **ms,
+/* A conversation's client messages glued together and delivered in two
+ * pieces cut at every offset; each is parsed by its stage's parser. */
+static void check_glued(const enum stage *st, const struct test_msg **ms,
 			size_t count)
 {
-	size_t i, total = 0, cut;
-	uint8_t all[2048];
-	int bad = 0;
-
-	for (i = 0; i < count; i++) {
-		memcpy(all + total, ms[i]->b, ms[i]->n);
-		total += ms[i]->n;
-	}
-	for (cut = 0; cut <= total; cut++)
-		if (run_split(st, ms, count, all, total, cut) != (int)count)
-			bad++;
-	CHECK_EQ(bad, 0);
+	CHECK_EQ(test_feed_glued(parse_stage, (void *)st, ms, count), 0);
 }
 
-static struct msg g_none, g_two, g_all, up_short, up_empty_pass, up_max,
+static struct test_msg g_none, g_two, g_all, up_short, up_empty_pass, up_max,
 	req_v4, req_v6, req_dom, req_udp0, req_bind, req_odd, req_long;
 
 static void build_messages(void)
@@ -260,11 +215,11 @@ static void test_glued(void)
 	const enum stage gr[] = { GREETING, REQUEST };
 	const enum stage gur[] = { GREETING, USERPASS, REQUEST };
 	const enum stage rr[] = { REQUEST, REQUEST };
-	const struct msg *a[] = { &g_none, &req_dom };
-	const struct msg *b[] = { &g_two, &up_short, &req_v6 };
-	const struct msg *c[] = { &g_all, &up_max, &req_long };
-	const struct msg *d[] = { &g_two, &up_empty_pass, &req_udp0 };
-	const struct msg *e[] = { &req_v4, &req_bind };
+	const struct test_msg *a[] = { &g_none, &req_dom };
+	const struct test_msg *b[] = { &g_two, &up_short, &req_v6 };
+	const struct test_msg *c[] = { &g_all, &up_max, &req_long };
+	const struct test_msg *d[] = { &g_two, &up_empty_pass, &req_udp0 };
+	const struct test_msg *e[] = { &req_v4, &req_bind };
 
 	check_glued(gr, a, 2);
 	check_glued(gur, b, 3);
@@ -279,7 +234,7 @@ static void test_glued(void)
 static void expect_err(enum stage st, const char *hex, size_t first_bad,
 		       int err)
 {
-	struct msg m;
+	struct test_msg m;
 	int bad = 0;
 	size_t i;
 
@@ -329,7 +284,7 @@ static void test_udp_hdr(void)
 		"000000 03 05 6162", "000000 03 02 6162 00",
 	};
 	struct socks5_udp_hdr h;
-	struct msg m;
+	struct test_msg m;
 	size_t i;
 
 	mkhex(&m, "0000 00 01 0a000001 0035 c0ffee");
@@ -355,7 +310,7 @@ static void test_udp_hdr(void)
 		CHECK_EQ(socks5_parse_udp_hdr(m.b, i, &h),
 			 i < 18 ? SOCKS5_ERR_ADDR : 18);
 	for (i = 0; i < ARRAY_SIZE(bad_short); i++) {
-		m.n = unhex(m.b, bad_short[i]);
+		m.n = test_unhex(m.b, bad_short[i]);
 		CHECK_EQ(socks5_parse_udp_hdr(m.b, m.n, &h), SOCKS5_ERR_ADDR);
 	}
 
@@ -369,11 +324,7 @@ static void test_udp_hdr(void)
 
 static void check_bytes(const uint8_t *out, int n, const char *hex)
 {
-	uint8_t want[300];
-	size_t wn = unhex(want, hex);
-
-	CHECK_EQ(n, wn);
-	CHECK(n == (int)wn && !memcmp(out, want, wn));
+	CHECK_HEX(out, n, hex);
 }
 
 /* cap one short fails with -1 and writes nothing at or after cap. */

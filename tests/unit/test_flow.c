@@ -1,0 +1,195 @@
+/* Unit tests for the TCP flow (common/flow.c), run over a real client
+ * and server tunnel (tunnel_pair.h): half-close each way, credit and
+ * WINDOW updates, reset with its code, the idle timeout. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../common/frame.h"
+#include "test.h"
+#include "tunnel_pair.h"
+
+#define WIN (64u << 10)
+
+static struct tunnel_pair tp;
+
+struct two {
+	struct tflow *a, *b;
+};
+
+static int reader_done(void *arg)
+{
+	struct treader *r = arg;
+
+	return r->eof || r->err;
+}
+
+/* What r reads, up to the end of data, is want[0..n). */
+static void expect_all(struct treader *r, const uint8_t *want, size_t n)
+{
+	CHECK_EQ(tp_run(&tp, reader_done, r, 5), 0);
+	CHECK(r->eof && !r->err);
+	CHECK_EQ(r->len, n);
+	CHECK(r->len == n && !memcmp(r->p, want, n));
+}
+
+static int both_closed(void *arg)
+{
+	struct two *t = arg;
+
+	return t->a->closed && t->b->closed;
+}
+
+static int credit_spent(void *arg)
+{
+	struct tflow *c = arg;
+
+	return c->f.credit == 0;
+}
+
+/* Tunnels up and one flow relaying; idle is the server's idle timeout. */
+static int start(struct tflow *c, struct tflow *s, double idle)
+{
+	struct tunnel_params cp, sp;
+
+	c->app = s->app = -1;
+	tp_params(&cp, 0, WIN);
+	tp_params(&sp, 1, WIN);
+	sp.idle_timeout = idle;
+	if (tp_start(&tp, &cp, &sp) == 0 && tflow_pair(&tp, c, s) == 0)
+		return 0;
+	CHECK(!"tunnels and flow up");
+	return -1;
+}
+
+static void stop(struct tflow *c, struct tflow *s)
+{
+	tp_stop(&tp);
+	close(c->app);
+	close(s->app);
+}
+
+/* One side ends its data (a short request), the other still sends a
+ * megabyte (many windows) and then ends too: the first end must not
+ * close the flow. up: the client's application ends first. */
+static void test_half_close(int up)
+{
+	static uint8_t first[1000], second[1 << 20];
+	static uint8_t got1[sizeof(first)], got2[sizeof(second)];
+	struct tflow c, s;
+	struct two t = { &c, &s };
+	struct twriter w1, w2;
+	struct treader r1, r2;
+	int ends, other;
+
+	if (start(&c, &s, 0) == 0) {
+		ends = up ? c.app : s.app;
+		other = up ? s.app : c.app;
+		fill_pattern(first, sizeof(first), 1);
+		fill_pattern(second, sizeof(second), 2);
+		tw_start(tp.loop, &w1, ends, first, sizeof(first), 1);
+		tr_start(tp.loop, &r1, other, got1, sizeof(got1));
+		expect_all(&r1, first, sizeof(first));
+		CHECK(!c.closed && !s.closed); /* half-closed, not over */
+
+		tw_start(tp.loop, &w2, other, second, sizeof(second), 1);
+		tr_start(tp.loop, &r2, ends, got2, sizeof(got2));
+		expect_all(&r2, second, sizeof(second));
+		CHECK_EQ(tp_run(&tp, both_closed, &t, 5), 0);
+		CHECK_EQ(c.reason, PROTO_OK);
+		CHECK_EQ(s.reason, PROTO_OK);
+	}
+	stop(&c, &s);
+}
+
+/* The destination reads nothing (its socket takes a few KiB): the
+ * client flow sends one window, then stops reading its socket. Once
+ * the destination reads, WINDOW updates resume it, and all eight
+ * windows' bytes arrive, complete and in order. */
+static void test_credit(void)
+{
+	static uint8_t data[8 * WIN + 1234], got[sizeof(data)];
+	struct tflow c, s;
+	struct twriter w;
+	struct treader r;
+	int small = 4096;
+
+	if (start(&c, &s, 0) == 0) {
+		fill_pattern(data, sizeof(data), 3);
+		setsockopt(s.f.fd, SOL_SOCKET, SO_SNDBUF, &small,
+			   sizeof(small));
+		tw_start(tp.loop, &w, c.app, data, sizeof(data), 1);
+		CHECK_EQ(tp_run(&tp, credit_spent, &c, 5), 0);
+		tp_wait(&tp, 0.2);
+		CHECK_EQ(c.f.credit, 0);
+		CHECK_EQ(c.f.up_bytes, WIN); /* not a byte past the window */
+		CHECK(!ev_is_active(&c.f.rio));
+		CHECK(!w.done); /* the rest waits in the application's socket */
+
+		tr_start(tp.loop, &r, s.app, got, sizeof(got));
+		expect_all(&r, data, sizeof(data));
+		CHECK_EQ(c.f.up_bytes, sizeof(data));
+	}
+	stop(&c, &s);
+}
+
+/* A reset ends both ends with its code, and the peer's socket sees the
+ * end too. */
+static void test_reset(int from_client, uint8_t code)
+{
+	struct tflow c, s;
+	struct tflow *by = from_client ? &c : &s, *peer = from_client ? &s : &c;
+	struct treader r;
+	uint8_t buf[16];
+
+	if (start(&c, &s, 0) == 0) {
+		flow_reset(&by->f, code, "test");
+		CHECK(by->closed);
+		CHECK_EQ(by->reason, code);
+		tr_start(tp.loop, &r, peer->app, buf, sizeof(buf));
+		CHECK_EQ(tp_run(&tp, reader_done, &r, 5), 0);
+		CHECK(r.eof || r.err == ECONNRESET);
+		CHECK(peer->closed);
+		CHECK_EQ(peer->reason, code);
+	}
+	stop(&c, &s);
+}
+
+/* A flow that moves a byte now and then outlives the idle timeout; one
+ * silent for longer is reset with TTL_EXPIRED on both sides. */
+static void test_idle(void)
+{
+	struct tflow c, s;
+	struct two t = { &c, &s };
+	ev_tstamp since;
+	int i;
+
+	if (start(&c, &s, 0.3) == 0) {
+		for (i = 0; i < 4; i++) {
+			tp_wait(&tp, 0.15);
+			CHECK_EQ(write(c.app, "x", 1), 1);
+		}
+		tp_wait(&tp, 0.05);
+		CHECK(!c.closed && !s.closed);
+		ev_now_update(tp.loop);
+		since = ev_now(tp.loop);
+		CHECK_EQ(tp_run(&tp, both_closed, &t, 3), 0);
+		CHECK(ev_now(tp.loop) - since >= 0.2);
+		CHECK_EQ(s.reason, PROTO_TTL_EXPIRED);
+		CHECK_EQ(c.reason, PROTO_TTL_EXPIRED);
+	}
+	stop(&c, &s);
+}
+
+int main(void)
+{
+	test_half_close(1);
+	test_half_close(0);
+	test_credit();
+	test_reset(1, PROTO_CONN_REFUSED);
+	test_reset(0, PROTO_HOST_UNREACHABLE);
+	test_idle();
+	return test_summary("flow");
+}

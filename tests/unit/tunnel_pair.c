@@ -1,0 +1,391 @@
+/* The tunnel and flow test harness: see tunnel_pair.h. */
+#include "tunnel_pair.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../common/tls.h"
+#include "../../common/tunnel_conf.h"
+#include "../../common/util.h"
+#include "../../proxy-client/client_conf.h"
+#include "../../proxy-server/pki.h"
+
+/* The certificates, made once per test binary. */
+static struct tls_params srv_tls, cli_tls;
+static struct client_conf cli_conf;
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* pki_* print their report to stdout: keep the test output readable. */
+static int make_pki(const char *dir)
+{
+	static const char *const names[] = { "127.0.0.1" };
+	int out = dup(1), null = open("/dev/null", O_WRONLY), rc;
+
+	fflush(stdout);
+	dup2(null, 1);
+	rc = pki_init(dir, names, 1, 1) ||
+	     pki_add_client(dir, "alice", NULL, 1);
+	fflush(stdout);
+	dup2(out, 1);
+	close(out);
+	close(null);
+	return rc ? -1 : 0;
+}
+
+static char *read_pem(const char *dir, const char *file)
+{
+	char path[512], err[256];
+	char *s;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	s = read_text_file(path, 1 << 20, err, sizeof(err));
+	if (!s)
+		fprintf(stderr, "tunnel_pair: %s\n", err);
+	return s;
+}
+
+/* A CA, the server's certificate for 127.0.0.1 and client alice's
+ * profile, read back into memory; no key outlives this call on disk. */
+static int load_certs(void)
+{
+	char dir[] = "/tmp/tunnel_pair.XXXXXX", path[512], err[256];
+	int rc = -1;
+
+	if (srv_tls.ca_pem)
+		return 0;
+	if (!mkdtemp(dir)) {
+		perror("tunnel_pair: mkdtemp");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/clients/alice.conf", dir);
+	if (make_pki(dir)) {
+		fprintf(stderr, "tunnel_pair: making the PKI failed\n");
+	} else if (client_conf_load(&cli_conf, path, err, sizeof(err))) {
+		fprintf(stderr, "tunnel_pair: %s\n", err);
+	} else {
+		srv_tls.ca_pem = read_pem(dir, "ca.crt");
+		srv_tls.cert_pem = read_pem(dir, "server.crt");
+		srv_tls.key_pem = read_pem(dir, "server.key");
+		cli_tls.ca_pem = cli_conf.tc.ca_pem;
+		cli_tls.cert_pem = cli_conf.tc.cert_pem;
+		cli_tls.key_pem = cli_conf.tc.key_pem;
+		cli_tls.verify_name = "127.0.0.1";
+		if (srv_tls.ca_pem && srv_tls.cert_pem && srv_tls.key_pem)
+			rc = 0;
+	}
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
+
+void tp_params(struct tunnel_params *p, int is_server, uint32_t win)
+{
+	memset(p, 0, sizeof(*p));
+	p->is_server = is_server;
+	p->window = win;
+	p->max_window = win;
+	p->keepalive = 30;
+	p->timeout = 60;
+	p->handshake_timeout = 10;
+}
+
+/* ---- tunnel ops ---- */
+
+static void tp_up(struct tunnel *t)
+{
+	struct tunnel_pair *p = tunnel_owner(t);
+
+	p->up++;
+}
+
+static void tp_down(struct tunnel *t, const char *why)
+{
+	struct tunnel_pair *p = tunnel_owner(t);
+
+	fprintf(stderr, "tunnel_pair: %s down: %s\n", tunnel_name(t), why);
+	p->down++;
+}
+
+static const struct flow_ops tflow_ops;
+
+static int nb_socketpair(int sv[2])
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return -1;
+	set_nonblock(sv[0]);
+	set_nonblock(sv[1]);
+	return 0;
+}
+
+/* Server: the OPEN becomes the flow the test set up to accept it, and
+ * "connects" at once to a socketpair. */
+static void tp_open(struct tunnel *t, const struct frame *f)
+{
+	struct tunnel_pair *p = tunnel_owner(t);
+	struct tflow *s = p->accept;
+	int sv[2];
+
+	if (!s || f->type != FRAME_OPEN || nb_socketpair(sv)) {
+		fprintf(stderr, "tunnel_pair: unexpected open\n");
+		return;
+	}
+	p->accept = NULL;
+	s->app = sv[0];
+	flow_accept(&s->f, t, &tflow_ops, f->stream);
+	flow_result(&s->f, sv[1], PROTO_OK, NULL);
+}
+
+static const struct tunnel_ops tp_ops = {
+	.up = tp_up,
+	.open = tp_open,
+	.down = tp_down,
+};
+
+int tp_start(struct tunnel_pair *p, const struct tunnel_params *cp,
+	     const struct tunnel_params *sp)
+{
+	char err[256];
+	int sv[2];
+
+	memset(p, 0, sizeof(*p));
+	signal(SIGPIPE, SIG_IGN);
+	if (load_certs())
+		return -1;
+	p->loop = ev_loop_new(EVFLAG_AUTO);
+	p->sctx = tls_ctx_server(&srv_tls, err, sizeof(err));
+	if (p->sctx)
+		p->cctx = tls_ctx_client(&cli_tls, err, sizeof(err));
+	if (!p->cctx || nb_socketpair(sv)) {
+		fprintf(stderr, "tunnel_pair: %s\n", p->sctx ? err : "setup");
+		return -1;
+	}
+	p->srv = tunnel_new(p->loop, sv[0], tls_new(p->sctx, sv[0]), &tp_ops,
+			    sp, p);
+	p->cli = tunnel_new(p->loop, sv[1], tls_new(p->cctx, sv[1]), &tp_ops,
+			    cp, p);
+	return tp_run(p, NULL, NULL, 5);
+}
+
+/* ---- bounded loop runs ---- */
+
+static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	*(int *)w->data = 1;
+	ev_break(loop, EVBREAK_ONE);
+}
+
+/* NULL done: both tunnels up. */
+static int is_done(struct tunnel_pair *p, int (*done)(void *arg), void *arg)
+{
+	return done ? done(arg) : p->up == 2;
+}
+
+static int run(struct tunnel_pair *p, int (*done)(void *arg), void *arg,
+	       double secs)
+{
+	ev_timer t;
+	int expired = 0;
+
+	ev_now_update(p->loop);
+	ev_timer_init(&t, expire_cb, secs, 0.);
+	t.data = &expired;
+	ev_timer_start(p->loop, &t);
+	while (!is_done(p, done, arg) && !expired)
+		ev_run(p->loop, EVRUN_ONCE);
+	ev_timer_stop(p->loop, &t);
+	return is_done(p, done, arg) ? 0 : -1;
+}
+
+int tp_run(struct tunnel_pair *p, int (*done)(void *arg), void *arg,
+	   double secs)
+{
+	if (run(p, done, arg, secs) == 0)
+		return 0;
+	fprintf(stderr, "tunnel_pair: not done after %.1f s\n", secs);
+	return -1;
+}
+
+static int never(void *arg)
+{
+	return 0;
+}
+
+void tp_wait(struct tunnel_pair *p, double secs)
+{
+	run(p, never, NULL, secs); /* always runs out: that is the point */
+}
+
+void tp_stop(struct tunnel_pair *p)
+{
+	tunnel_free(p->cli);
+	tunnel_free(p->srv);
+	tls_ctx_free(p->cctx);
+	tls_ctx_free(p->sctx);
+	if (p->loop)
+		ev_loop_destroy(p->loop);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- flows ---- */
+
+static void tflow_result(struct flow *f, uint8_t code,
+			 const struct addr *bound)
+{
+	struct tflow *c = container_of(f, struct tflow, f);
+
+	c->result = code;
+	if (code == PROTO_OK)
+		flow_start(f);
+}
+
+static void tflow_closed(struct flow *f, int reason, const char *why)
+{
+	struct tflow *c = container_of(f, struct tflow, f);
+
+	c->closed = 1;
+	c->reason = reason;
+}
+
+static void tflow_endpoints(struct flow *f, struct addr *src,
+			    struct addr *dst)
+{
+	memset(src, 0, sizeof(*src));
+	memset(dst, 0, sizeof(*dst));
+}
+
+static const struct flow_ops tflow_ops = {
+	.result = tflow_result,
+	.closed = tflow_closed,
+	.endpoints = tflow_endpoints,
+};
+
+struct both {
+	struct tflow *cli, *srv;
+};
+
+static int both_relay(void *arg)
+{
+	struct both *b = arg;
+
+	return b->cli->result == PROTO_OK && b->cli->f.relaying &&
+	       b->srv->f.relaying;
+}
+
+int tflow_pair(struct tunnel_pair *p, struct tflow *cli, struct tflow *srv)
+{
+	struct both b = { cli, srv };
+	struct addr dst;
+	int sv[2];
+
+	memset(cli, 0, sizeof(*cli));
+	memset(srv, 0, sizeof(*srv));
+	cli->result = srv->result = -1;
+	cli->app = srv->app = -1;
+	if (nb_socketpair(sv))
+		return -1;
+	cli->app = sv[0];
+	addr_parse("192.0.2.1:80", 0, &dst);
+	p->accept = srv;
+	flow_open(&cli->f, p->cli, &tflow_ops, sv[1], &dst);
+	return tp_run(p, both_relay, &b, 5);
+}
+
+/* ---- the test's ends of the sockets ---- */
+
+static void tw_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct twriter *w = container_of(io, struct twriter, io);
+	ssize_t n = 0;
+
+	if (w->off < w->len)
+		n = write(io->fd, w->p + w->off, w->len - w->off);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		w->err = errno;
+		ev_io_stop(loop, io);
+		return;
+	}
+	w->off += (size_t)n;
+	if (w->off < w->len)
+		return;
+	if (w->shut)
+		shutdown(io->fd, SHUT_WR);
+	w->done = 1;
+	ev_io_stop(loop, io);
+}
+
+void tw_start(struct ev_loop *loop, struct twriter *w, int fd,
+	      const uint8_t *p, size_t len, int shut)
+{
+	memset(w, 0, sizeof(*w));
+	w->p = p;
+	w->len = len;
+	w->shut = shut;
+	ev_io_init(&w->io, tw_cb, fd, EV_WRITE);
+	ev_io_start(loop, &w->io);
+}
+
+static void tr_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct treader *r = container_of(io, struct treader, io);
+	uint8_t extra;
+	ssize_t n;
+
+	if (r->len < r->cap)
+		n = read(io->fd, r->p + r->len, r->cap - r->len);
+	else
+		n = read(io->fd, &extra, 1);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0 || (n > 0 && r->len == r->cap)) {
+		r->err = n < 0 ? errno : -1;
+		ev_io_stop(loop, io);
+		return;
+	}
+	if (n == 0) {
+		r->eof = 1;
+		ev_io_stop(loop, io);
+		return;
+	}
+	r->len += (size_t)n;
+}
+
+void tr_start(struct ev_loop *loop, struct treader *r, int fd, uint8_t *p,
+	      size_t cap)
+{
+	memset(r, 0, sizeof(*r));
+	r->p = p;
+	r->cap = cap;
+	ev_io_init(&r->io, tr_cb, fd, EV_READ);
+	ev_io_start(loop, &r->io);
+}
+
+void tr_stop(struct ev_loop *loop, struct treader *r)
+{
+	ev_io_stop(loop, &r->io);
+}
+
+void fill_pattern(uint8_t *p, size_t n, unsigned seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t)x;
+	}
+}
