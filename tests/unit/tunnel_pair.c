@@ -46,13 +46,14 @@ static int make_pki(const char *dir)
 
 static char *read_pem(const char *dir, const char *file)
 {
-	char path[512], err[256];
+	char path[512];
+	size_t len;
 	char *s;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	s = read_text_file(path, 1 << 20, err, sizeof(err));
+	s = read_file(path, 1 << 20, &len);
 	if (!s)
-		fprintf(stderr, "tunnel_pair: %s\n", err);
+		fprintf(stderr, "tunnel_pair: %s: %s\n", path, strerror(errno));
 	return s;
 }
 
@@ -121,11 +122,8 @@ static const struct flow_ops tflow_ops;
 
 static int nb_socketpair(int sv[2])
 {
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
-		return -1;
-	set_nonblock(sv[0]);
-	set_nonblock(sv[1]);
-	return 0;
+	return socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			  0, sv);
 }
 
 /* Server: the OPEN becomes the flow the test set up to accept it, and
