@@ -1,5 +1,6 @@
-/* Probe resistance: the first byte decides between TLS and the fallback
- * site, and visitors are relayed to the site. Only a valid client
+/* Probe resistance: a TLS visitor without a client certificate is
+ * relayed to the fallback site, and one that does not speak TLS at all
+ * gets the 400 a real HTTPS server would give. Only a valid client
  * certificate gets a tunnel. */
 #include "fallback.h"
 
@@ -17,30 +18,34 @@
 
 #define RELAY_BUF (64u << 10)
 #define IDLE_TIMEOUT 60.0
-#define TLS_RECORD_FIRST_BYTE 0x16  /* handshake record */
+/* What nginx and others answer plain HTTP on their TLS port with. */
+#define BAD_REQUEST "HTTP/1.1 400 Bad Request\r\n" \
+	"Content-Type: text/html\r\nContent-Length: 90\r\n" \
+	"Connection: close\r\n\r\n" \
+	"<html><head><title>400 Bad Request</title></head>" \
+	"<body><h1>Bad Request</h1></body></html>\n"
+/* How long a visitor answered 400 may take to close its side. */
+#define ANSWER_TIMEOUT 5.0
 
 struct fallback {
 	struct ev_loop *loop;
 	struct addr site;
-	double sniff_timeout;
 	unsigned max_visitors;
-	fallback_tls_fn *tls_cb;
-	void *arg;
-	struct sniff *sniffs;        /* first byte not seen yet */
 	struct relay *relays;        /* visitors shown the site */
-	unsigned nrelays;
+	struct answer *answers;      /* visitors answered 400 */
+	unsigned nvisitors;          /* of both kinds */
 };
 
-struct sniff {
+/* A visitor that did not speak TLS. */
+struct answer {
 	struct fallback *fb;
-	struct sniff *next, **pprev;
+	struct answer *next, **pprev;
 	ev_io io;
 	ev_timer timer;
-	char peer[ADDR_STR_MAX];
+	int answered;
 };
 
-/* One visitor relayed to the fallback site. The visitor's side is TLS
- * (tls != NULL) or raw bytes; the site's side is plain TCP. */
+/* One TLS visitor relayed to the fallback site (plain TCP). */
 struct relay {
 	struct fallback *fb;
 	struct relay *next, **pprev;
@@ -60,10 +65,8 @@ static void relay_free(struct relay *r)
 	ev_io_stop(loop, &r->vio);
 	ev_io_stop(loop, &r->sio);
 	ev_timer_stop(loop, &r->idle);
-	if (r->tls) {
-		tls_shutdown(r->tls);
-		tls_free(r->tls);
-	}
+	tls_shutdown(r->tls);
+	tls_free(r->tls);
 	close(r->vio.fd);
 	close(r->sio.fd);
 	buf_release(&r->to_site);
@@ -71,46 +74,35 @@ static void relay_free(struct relay *r)
 	*r->pprev = r->next;
 	if (r->next)
 		r->next->pprev = r->pprev;
-	r->fb->nrelays--;
+	r->fb->nvisitors--;
 	free(r);
 }
 
 static ssize_t visitor_read(struct relay *r, void *p, size_t n)
 {
-	ssize_t rc;
+	ssize_t rc = tls_read(r->tls, p, n);
 
-	if (r->tls) {
-		rc = tls_read(r->tls, p, n);
-		return rc == TLS_WANT_READ || rc == TLS_WANT_WRITE ? -2 :
-		       rc < 0 ? 0 : rc;
-	}
-	rc = read(r->vio.fd, p, n);
-	return rc < 0 && (errno == EAGAIN || errno == EINTR) ? -2 :
+	return rc == TLS_WANT_READ || rc == TLS_WANT_WRITE ? -2 :
 	       rc < 0 ? 0 : rc;
 }
 
 static ssize_t visitor_write(struct relay *r, const void *p, size_t n)
 {
-	ssize_t rc;
+	ssize_t rc = tls_write(r->tls, p, n);
 
-	if (r->tls) {
-		rc = tls_write(r->tls, p, n);
-		if (rc > 0 || rc == TLS_WANT_WRITE) {
-			int f = tls_flush(r->tls);
+	if (rc > 0 || rc == TLS_WANT_WRITE) {
+		int f = tls_flush(r->tls);
 
-			if (f == TLS_EOF || f == TLS_ERR)
-				return -1;
-		}
-		return rc == TLS_WANT_READ || rc == TLS_WANT_WRITE ? -2 : rc;
+		if (f == TLS_EOF || f == TLS_ERR)
+			return -1;
 	}
-	rc = write(r->vio.fd, p, n);
-	return rc < 0 && (errno == EAGAIN || errno == EINTR) ? -2 : rc;
+	return rc == TLS_WANT_READ || rc == TLS_WANT_WRITE ? -2 : rc;
 }
 
 /* Records the visitor's socket has not taken yet. */
 static int visitor_unsent(const struct relay *r)
 {
-	return r->tls && tls_unsent(r->tls);
+	return tls_unsent(r->tls);
 }
 
 static void set_events(struct relay *r)
@@ -121,7 +113,7 @@ static void set_events(struct relay *r)
 	if (!r->visitor_eof && buf_room(&r->to_site))
 		v |= EV_READ;
 	if (buf_len(&r->to_visitor) || visitor_unsent(r))
-		v |= EV_WRITE | (r->tls ? EV_READ : 0);
+		v |= EV_WRITE | EV_READ;
 	if (!r->connected)
 		s = EV_WRITE;
 	else {
@@ -263,6 +255,13 @@ void fallback_relay(struct fallback *fb, int fd, struct tls *tls,
 	socklen_t len;
 	int sfd;
 
+	/* visitors have a quota of their own, so a prober holding pages
+	 * open cannot lock real clients out */
+	if (fb->nvisitors >= fb->max_visitors) {
+		tls_free(tls);
+		close(fd);
+		return;
+	}
 	addr_to_sockaddr(&fb->site, &ss, &len);
 	sfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (sfd < 0 || (connect(sfd, (struct sockaddr *)&ss, len) &&
@@ -270,8 +269,7 @@ void fallback_relay(struct fallback *fb, int fd, struct tls *tls,
 		log_warn("fallback: connect: %s", strerror(errno));
 		if (sfd >= 0)
 			close(sfd);
-		if (tls)
-			tls_free(tls);
+		tls_free(tls);
 		close(fd);
 		return;
 	}
@@ -291,87 +289,85 @@ void fallback_relay(struct fallback *fb, int fd, struct tls *tls,
 		r->next->pprev = &r->next;
 	r->pprev = &fb->relays;
 	fb->relays = r;
-	fb->nrelays++;
-	log_info("connection from %s: %s, relayed to the fallback site",
-		 peer, tls ? "no client certificate" : "not TLS");
+	fb->nvisitors++;
+	log_info("connection from %s: no client certificate, relayed to the "
+		 "fallback site", peer);
 	set_events(r);
 }
 
-static void sniff_free(struct sniff *sn, int close_fd)
+static void answer_free(struct answer *a)
 {
-	ev_io_stop(sn->fb->loop, &sn->io);
-	ev_timer_stop(sn->fb->loop, &sn->timer);
-	if (close_fd)
-		close(sn->io.fd);
-	*sn->pprev = sn->next;
-	if (sn->next)
-		sn->next->pprev = sn->pprev;
-	free(sn);
+	ev_io_stop(a->fb->loop, &a->io);
+	ev_timer_stop(a->fb->loop, &a->timer);
+	close(a->io.fd);
+	*a->pprev = a->next;
+	if (a->next)
+		a->next->pprev = a->pprev;
+	a->fb->nvisitors--;
+	free(a);
 }
 
-static void sniff_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* Reads and drops what the visitor sends (closing with unread bytes
+ * would reset the connection and could destroy the answer in flight);
+ * answers once, then waits for the visitor's end. */
+static void answer_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct sniff *sn = container_of(w, struct sniff, io);
-	struct fallback *fb = sn->fb;
-	char peer[ADDR_STR_MAX];
-	uint8_t b;
-	ssize_t n = recv(w->fd, &b, 1, MSG_PEEK);
-	int fd = w->fd;
+	struct answer *a = container_of(w, struct answer, io);
+	char b[4096];
+	ssize_t n;
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		sniff_free(sn, 1);
+	while ((n = read(w->fd, b, sizeof(b))) > 0)
+		;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		if (!a->answered) {
+			a->answered = 1;
+			if (write(w->fd, BAD_REQUEST, sizeof(BAD_REQUEST) - 1) < 0 ||
+			    shutdown(w->fd, SHUT_WR)) {
+				answer_free(a);
+				return;
+			}
+		}
 		return;
 	}
-	snprintf(peer, sizeof(peer), "%s", sn->peer);
-	sniff_free(sn, 0);
-	if (b == TLS_RECORD_FIRST_BYTE)
-		fb->tls_cb(fb->arg, fd, peer);
-	else
-		fallback_relay(fb, fd, NULL, peer);
+	answer_free(a);
 }
 
-static void sniff_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+static void answer_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	sniff_free(container_of(w, struct sniff, timer), 1);
+	answer_free(container_of(w, struct answer, timer));
 }
 
-int fallback_sniff(struct fallback *fb, int fd, const char *peer)
+void fallback_not_tls(struct fallback *fb, int fd, const char *peer)
 {
-	struct sniff *sn;
+	struct answer *a;
 
-	/* visitors have a quota of their own, so a prober holding pages
-	 * open cannot lock real clients out */
-	if (fb->nrelays >= fb->max_visitors)
-		return -1;
-	sn = xcalloc(1, sizeof(*sn));
-	sn->fb = fb;
-	snprintf(sn->peer, sizeof(sn->peer), "%s", peer);
-	ev_io_init(&sn->io, sniff_cb, fd, EV_READ);
-	ev_io_start(fb->loop, &sn->io);
-	ev_timer_init(&sn->timer, sniff_timeout, fb->sniff_timeout, 0.);
-	ev_timer_start(fb->loop, &sn->timer);
-	sn->next = fb->sniffs;
-	if (sn->next)
-		sn->next->pprev = &sn->next;
-	sn->pprev = &fb->sniffs;
-	fb->sniffs = sn;
-	return 0;
+	if (fb->nvisitors >= fb->max_visitors) {
+		close(fd);
+		return;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->fb = fb;
+	ev_io_init(&a->io, answer_cb, fd, EV_READ);
+	ev_io_start(fb->loop, &a->io);
+	ev_timer_init(&a->timer, answer_timeout, ANSWER_TIMEOUT, 0.);
+	ev_timer_start(fb->loop, &a->timer);
+	a->next = fb->answers;
+	if (a->next)
+		a->next->pprev = &a->next;
+	a->pprev = &fb->answers;
+	fb->answers = a;
+	fb->nvisitors++;
+	log_info("connection from %s: not TLS, answered 400", peer);
 }
 
 struct fallback *fallback_new(struct ev_loop *loop, const struct addr *site,
-			      double sniff_timeout, unsigned max_visitors,
-			      fallback_tls_fn *tls_cb, void *arg)
+			      unsigned max_visitors)
 {
 	struct fallback *fb = xcalloc(1, sizeof(*fb));
 
 	fb->loop = loop;
 	fb->site = *site;
-	fb->sniff_timeout = sniff_timeout;
 	fb->max_visitors = max_visitors;
-	fb->tls_cb = tls_cb;
-	fb->arg = arg;
 	return fb;
 }
 
@@ -379,8 +375,8 @@ void fallback_free(struct fallback *fb)
 {
 	if (!fb)
 		return;
-	while (fb->sniffs)
-		sniff_free(fb->sniffs, 1);
+	while (fb->answers)
+		answer_free(fb->answers);
 	while (fb->relays)
 		relay_free(fb->relays);
 	free(fb);

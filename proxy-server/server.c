@@ -28,6 +28,7 @@
 /* How often the CRL file is looked at without a handshake or SIGHUP. */
 #define CRL_CHECK_INTERVAL 5.0
 #define DRAIN_CHECK 0.2
+#define TLS_RECORD_FIRST_BYTE 0x16  /* a handshake record */
 
 struct listener {
 	struct acceptor acc;
@@ -35,10 +36,16 @@ struct listener {
 	struct listener *next;
 };
 
+/* A connection from accept to its end: first it waits for its first
+ * byte, then it is a tunnel; until the client has authenticated it holds
+ * a place in the handshake budget (preauth.c). */
 struct client_conn {
-	struct tunnel *t;
+	struct tunnel *t;          /* NULL while waiting for the first byte */
 	struct server *srv;
 	struct client_conn *next, **pprev;
+	struct preauth_slot pre;
+	ev_io first;               /* the first byte */
+	ev_timer first_timer;
 	char peer[ADDR_STR_MAX];
 	ev_tstamp since;
 	int up;
@@ -62,21 +69,54 @@ int server_log_limit(struct server *s, const char *fmt, ...)
 	return 1;
 }
 
-static void unlink_conn(struct client_conn *c)
+/* The one end of every connection, whatever its stage: out of the
+ * list and the handshake budget, freed. Its socket is closed or handed
+ * on by the caller. */
+static void conn_free(struct client_conn *c)
 {
+	struct server *s = c->srv;
+
+	ev_io_stop(s->loop, &c->first);
+	ev_timer_stop(s->loop, &c->first_timer);
+	preauth_leave(&s->preauth, &c->pre);
 	*c->pprev = c->next;
 	if (c->next)
 		c->next->pprev = c->pprev;
-	c->srv->nclients--;
+	s->nclients--;
+	if (c->up)
+		s->nup--;
+	free(c);
+}
+
+/* Ends a connection at any stage: a tunnel closes (conn_down frees). */
+static void conn_close(struct client_conn *c, const char *why)
+{
+	if (c->t) {
+		tunnel_close(c->t, why);
+		return;
+	}
+	log_debug("connection from %s closed: %s", c->peer, why);
+	close(c->first.fd);
+	conn_free(c);
 }
 
 static void conn_up(struct tunnel *t)
 {
 	struct client_conn *c = tunnel_owner(t), *o;
+	struct server *s = c->srv;
 	const char *user = tunnel_peer(t);
 	unsigned same = 0;
 
-	for (o = c->srv->clients; o; o = o->next)
+	/* authenticated: out of the handshake budget */
+	preauth_leave(&s->preauth, &c->pre);
+	if (s->nup >= s->conf->max_tunnels) {
+		server_log_limit(s, "%s: refused from %s: max-tunnels (%u) "
+				 "reached", tunnel_name(t), c->peer,
+				 s->conf->max_tunnels);
+		tunnel_close(t, "max-tunnels reached");
+		return;
+	}
+	for (o = s->clients; o; o = o->next)
 		if (o->up && !strcmp(tunnel_peer(o->t), user))
 			same++;
 	if (same >= c->srv->conf->max_tunnels_per_user) {
@@ -87,6 +127,7 @@ static void conn_up(struct tunnel *t)
 		return;
 	}
 	c->up = 1;
+	s->nup++;
 	log_info("%s: up from %s", tunnel_name(t), c->peer);
 }
 
@@ -197,9 +238,8 @@ static void conn_down(struct tunnel *t, const char *why)
 			 ev_now(c->srv->loop) - c->since, why);
 	else /* a failed handshake is routine on a public port */
 		log_info("connection from %s refused: %s", c->peer, why);
-	unlink_conn(c);
 	tunnel_free(t);
-	free(c);
+	conn_free(c);
 }
 
 /* Fallback mode: no certificate, no tunnel; the visitor gets the site. */
@@ -210,9 +250,8 @@ static void conn_no_cert(struct tunnel *t)
 	int fd;
 
 	tunnel_release(t, &fd, &tls);
-	unlink_conn(c);
 	fallback_relay(c->srv->fallback, fd, tls, c->peer);
-	free(c);
+	conn_free(c);
 }
 
 static const struct tunnel_ops conn_ops = {
@@ -222,26 +261,79 @@ static const struct tunnel_ops conn_ops = {
 	.no_cert = conn_no_cert,
 };
 
-/* A TLS connection from peer: becomes a tunnel (or, with a fallback and
+/* The first byte came: TLS becomes a tunnel (or, with a fallback and
  * no client certificate, a visitor of the fallback site). */
-static void start_tunnel(struct server *s, int fd, const char *peer)
+static void start_tunnel(struct client_conn *c)
 {
-	struct client_conn *c;
+	struct server *s = c->srv;
+	int fd = c->first.fd;
 	struct tls *tls;
 
-	if ((unsigned)s->nclients >= s->conf->max_tunnels) {
-		server_log_limit(s, "connection from %s refused: max-tunnels "
-				 "reached", peer);
-		close(fd);
-		return;
-	}
-	c = xcalloc(1, sizeof(*c));
-	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	/* a revocation takes effect at the next handshake at the latest */
 	check_crl(s, 0);
 	tls = tls_new(s->tls, fd);
 	if (!tls) {
 		log_warn("connection from %s: cannot start TLS", c->peer);
+		close(fd);
+		conn_free(c);
+		return;
+	}
+	c->t = tunnel_new(s->loop, fd, tls, &conn_ops, &s->conf->tc.tp, c);
+}
+
+/* Peeked, not read: the byte stays for TLS. Silent connections end at
+ * first-byte-timeout, long before a handshake's deadline. */
+static void first_byte_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client_conn *c = container_of(w, struct client_conn, first);
+	uint8_t b;
+	ssize_t n = recv(w->fd, &b, 1, MSG_PEEK);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_close(c, n ? strerror(errno) : "closed before a byte");
+		return;
+	}
+	ev_io_stop(loop, w);
+	ev_timer_stop(loop, &c->first_timer);
+	if (c->srv->fallback && b != TLS_RECORD_FIRST_BYTE) {
+		fallback_not_tls(c->srv->fallback, w->fd, c->peer);
+		conn_free(c);
+		return;
+	}
+	start_tunnel(c);
+}
+
+static void first_byte_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	conn_close(container_of(w, struct client_conn, first_timer),
+		   "nothing sent within first-byte-timeout");
+}
+
+/* The handshake budget is full and a newcomer from elsewhere needs its
+ * place: the oldest handshake of the busiest source goes. */
+static void conn_evict(struct preauth_slot *slot)
+{
+	struct client_conn *c = container_of(slot, struct client_conn, pre);
+
+	server_log_limit(c->srv, "connection from %s dropped: max-startups "
+			 "reached, room made for another address", c->peer);
+	conn_close(c, "max-startups reached");
+}
+
+static void accepted(struct acceptor *a, int fd, const struct sockaddr *sa)
+{
+	struct server *s = container_of(a, struct listener, acc)->srv;
+	struct client_conn *c = xcalloc(1, sizeof(*c));
+	int rc;
+
+	sockaddr_str(sa, c->peer, sizeof(c->peer));
+	rc = preauth_enter(&s->preauth, &c->pre, sa, conn_evict);
+	if (rc) {
+		server_log_limit(s, "connection from %s refused: %s "
+				 "(max-startups)", c->peer,
+				 preauth_strerror(rc));
 		close(fd);
 		free(c);
 		return;
@@ -254,23 +346,11 @@ static void start_tunnel(struct server *s, int fd, const char *peer)
 	c->pprev = &s->clients;
 	s->clients = c;
 	s->nclients++;
-	c->t = tunnel_new(s->loop, fd, tls, &conn_ops, &s->conf->tc.tp, c);
-}
-
-/* The fallback saw a TLS handshake begin. */
-static void sniffed_tls(void *arg, int fd, const char *peer)
-{
-	start_tunnel(arg, fd, peer);
-}
-
-static void accepted(struct acceptor *a, int fd, const struct sockaddr *sa)
-{
-	struct server *s = container_of(a, struct listener, acc)->srv;
-	char peer[ADDR_STR_MAX];
-
-	sockaddr_str(sa, peer, sizeof(peer));
-	if (!s->fallback || fallback_sniff(s->fallback, fd, peer))
-		start_tunnel(s, fd, peer);
+	ev_io_init(&c->first, first_byte_cb, fd, EV_READ);
+	ev_io_start(s->loop, &c->first);
+	ev_timer_init(&c->first_timer, first_byte_timeout,
+		      s->conf->first_byte_timeout, 0.);
+	ev_timer_start(s->loop, &c->first_timer);
 }
 
 static int listen_on(struct server *s, const struct addr *a)
@@ -349,6 +429,8 @@ static void server_status(void *arg, struct buf *b, int json)
 		struct tunnel_info ti;
 		const char *user = c->up ? tunnel_peer(c->t) : "(handshake)";
 
+		if (!c->t)
+			continue; /* not a byte yet: counted below */
 		tunnel_get_info(c->t, &ti);
 		if (!json) {
 			status_printf(b, "%-20s %-40s %9s %7zu %10s %10s\n", user,
@@ -372,7 +454,20 @@ static void server_status(void *arg, struct buf *b, int json)
 			      (unsigned long long)ti.rx, ti.srtt * 1000);
 	}
 	if (json)
-		status_printf(b, "]}\n");
+		status_printf(b, "],\"handshakes\":%u,\"refused_per_source\":%llu,"
+			      "\"refused_early\":%llu,\"evicted\":%llu}\n",
+			      s->preauth.n,
+			      (unsigned long long)s->preauth.refused_source,
+			      (unsigned long long)s->preauth.refused_early,
+			      (unsigned long long)s->preauth.evicted);
+	else
+		status_printf(b, "\n%u handshakes in progress (max-startups "
+			      "%u); refused: %llu by per-source limit, %llu "
+			      "early, %llu evicted\n", s->preauth.n,
+			      s->preauth.lim.full,
+			      (unsigned long long)s->preauth.refused_source,
+			      (unsigned long long)s->preauth.refused_early,
+			      (unsigned long long)s->preauth.evicted);
 }
 
 /* Ports are bound and keys read: root is no longer needed. */
@@ -412,7 +507,7 @@ static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	size_t flows = 0;
 
 	for (c = s->clients; c; c = c->next)
-		flows += tunnel_stream_count(c->t);
+		flows += c->t ? tunnel_stream_count(c->t) : 0;
 	if (flows && ev_now(loop) < s->drain_until)
 		return;
 	if (flows)
@@ -432,7 +527,7 @@ void server_shutdown(struct server *s)
 		if (c->up)
 			tunnel_goaway(c->t);
 		else
-			tunnel_close(c->t, "server shutting down");
+			conn_close(c, "server shutting down");
 	}
 	s->drain_until = ev_now(s->loop) + s->conf->shutdown_grace;
 	ev_timer_set(&s->drain, 0., DRAIN_CHECK);
@@ -451,7 +546,8 @@ void server_stop(struct server *s)
 	ctl_close(s->ctl);
 	s->ctl = NULL;
 	while (s->clients)
-		tunnel_close(s->clients->t, "server shutting down");
+		conn_close(s->clients, "server shutting down");
+	preauth_free(&s->preauth);
 	resolver_free(s->resolver);
 	s->resolver = NULL;
 	tls_ctx_free(s->tls);
@@ -511,6 +607,7 @@ int server_start(struct server *s, struct ev_loop *loop,
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;
 	s->conf = conf;
+	preauth_init(&s->preauth, &conf->startups, 0);
 	s->tls = make_tls(conf, err, sizeof(err));
 	if (!s->tls) {
 		log_error("%s: %s", conf->tc.path, err);
@@ -530,8 +627,7 @@ int server_start(struct server *s, struct ev_loop *loop,
 	}
 	if (conf->fallback.type)
 		s->fallback = fallback_new(loop, &conf->fallback,
-					   conf->tc.tp.handshake_timeout,
-					   conf->max_tunnels, sniffed_tls, s);
+					   conf->max_tunnels);
 	for (int i = 0; i < conf->nlisten; i++)
 		if (listen_on(s, &conf->listen[i]))
 			return -1;

@@ -8,6 +8,7 @@
 
 #include "../common/buf.h"
 #include "../common/tunnel.h"
+#include "preauth.h"
 #include "server_conf.h"
 
 struct dgram_batch;
@@ -35,6 +36,8 @@ struct server {
 	struct addr resolver_addr;   /* what 0.0.0.0:53 stands for; type 0 if
 				      * unknown */
 	struct fallback *fallback;   /* probe resistance; NULL when off */
+	struct preauth preauth;      /* connections not authenticated yet */
+	unsigned nup;                /* authenticated tunnels */
 	int stopping;
 };
 

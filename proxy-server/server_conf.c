@@ -155,6 +155,48 @@ static int set_max_udp_peers(void *cfg, const struct conf_line *l, char *err,
 			  &((struct server_conf *)cfg)->max_udp_peers, err, n);
 }
 
+/* START:RATE:FULL as OpenSSH's MaxStartups, or N for N:0:N. */
+static int set_max_startups(void *cfg, const struct conf_line *l, char *err,
+			    size_t n)
+{
+	struct preauth_limits *p = &((struct server_conf *)cfg)->startups;
+	unsigned start, rate, full;
+	char tail;
+	int k = sscanf(l->argv[1], "%u:%u:%u%c", &start, &rate, &full, &tail);
+
+	if (k == 1 && strspn(l->argv[1], "0123456789") == strlen(l->argv[1])) {
+		rate = 0;
+		full = start;
+	} else if (k != 3) {
+		full = 0;
+	}
+	if (!full || full > 100000 || start > full || rate > 100) {
+		snprintf(err, n, "bad value '%s' (want START:RATE:FULL, e.g. "
+			 "32:30:128, with START <= FULL and RATE a percentage, "
+			 "or one number)", l->argv[1]);
+		return -1;
+	}
+	p->start = start;
+	p->rate = rate;
+	p->full = full;
+	return 0;
+}
+
+static int set_startups_per_source(void *cfg, const struct conf_line *l,
+				   char *err, size_t n)
+{
+	return conf_count(l->argv[1], 100000,
+			  &((struct server_conf *)cfg)->startups.per_source,
+			  err, n);
+}
+
+static int set_first_byte_timeout(void *cfg, const struct conf_line *l,
+				  char *err, size_t n)
+{
+	return seconds(l->argv[1],
+		       &((struct server_conf *)cfg)->first_byte_timeout, err, n);
+}
+
 static int set_fallback(void *cfg, const struct conf_line *l, char *err,
 			size_t n)
 {
@@ -211,6 +253,9 @@ static const struct conf_directive server_directives[] = {
 	{ "allow", 1, CONF_MAX_ARGS - 1, 0, set_allow },
 	{ "deny", 1, CONF_MAX_ARGS - 1, 0, set_deny },
 	{ "handshake-timeout", 1, 1, 0, set_hs_timeout },
+	{ "first-byte-timeout", 1, 1, 0, set_first_byte_timeout },
+	{ "max-startups", 1, 1, 0, set_max_startups },
+	{ "max-startups-per-source", 1, 1, 0, set_startups_per_source },
 	{ "connect-timeout", 1, 1, 0, set_connect_timeout },
 	{ "udp-timeout", 1, 1, 0, set_udp_timeout },
 	{ "shutdown-grace", 1, 1, 0, set_grace },
@@ -240,6 +285,9 @@ int server_conf_load(struct server_conf *c, const char *path, char *err,
 	c->max_flows = 16384;
 	c->max_udp_assocs = 4096;
 	c->max_udp_peers = 4096;
+	c->first_byte_timeout = 5;
+	c->startups = (struct preauth_limits){ .start = 32, .rate = 30,
+					       .full = 128, .per_source = 16 };
 	if (conf_load(path, server_directives, c, err, n))
 		return -1;
 	if (tunnel_conf_check(&c->tc, why, sizeof(why))) {

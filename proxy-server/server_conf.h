@@ -9,6 +9,7 @@
 #include "../common/addr.h"
 #include "../common/tunnel_conf.h"
 #include "policy.h"
+#include "preauth.h"
 
 struct server_conf {
 	struct tunnel_conf tc; /* first: the shared handlers cast to it */
@@ -29,6 +30,8 @@ struct server_conf {
 	uid_t uid;               /* of user, looked up when the file is read */
 	gid_t gid;               /* of group, else user's own group */
 	struct addr fallback;    /* probe resistance: type 0 when off */
+	struct preauth_limits startups; /* connections not authenticated yet */
+	double first_byte_timeout;  /* silence allowed after accept */
 };
 
 /* Reads path; on failure err holds "file:line: what". 0 or -1. */

@@ -4,12 +4,13 @@ usage: fallback_visitors.py HOST PORT N MARKER GOFILE [SECS]
 
 Opens N connections to HOST:PORT: the even ones complete a TLS handshake
 without a client certificate (no verification of the server), the odd
-ones send the first line of a plain HTTP request. Prints "ready tls=A
-plain=B" when all are in that state (or "failed=..." and exits 1), then
-holds them until GOFILE exists (at most SECS seconds, default 30), sends
-the rest of "GET / HTTP/1.0" on each and reads every answer to its end.
-Prints "pages=N" (answers that hold MARKER), "errors=N" and one
-"error I: ..." line per connection that failed.
+ones send the first line of a plain HTTP request and read the answer an
+HTTPS server gives to that (400) to its end. Prints "ready tls=A plain=B
+bad_request=C" when all are in that state (or "failed=..." and exits 1),
+then holds the TLS ones until GOFILE exists (at most SECS seconds,
+default 30), sends the rest of "GET / HTTP/1.0" on each and reads every
+answer to its end. Prints "pages=N" (answers that hold MARKER),
+"errors=N" and one "error I: ..." line per connection that failed.
 """
 import os
 import socket
@@ -28,7 +29,7 @@ def main():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    conns, ntls, nplain = [], 0, 0
+    conns, ntls, nplain, nbad = [], 0, 0, 0
     try:
         for i in range(n):
             s = socket.create_connection((host, port), timeout=10)
@@ -38,18 +39,29 @@ def main():
             else:
                 s.sendall(FIRST)
                 nplain += 1
+                got = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+                if got.startswith(b"HTTP/1.1 400 "):
+                    nbad += 1
+                s.close()
+                continue
             conns.append(s)
     except (OSError, ssl.SSLError) as e:
         print("failed=connection %d: %s" % (len(conns), e), flush=True)
         return 1
-    print("ready tls=%d plain=%d" % (ntls, nplain), flush=True)
+    print("ready tls=%d plain=%d bad_request=%d" % (ntls, nplain, nbad),
+          flush=True)
     end = time.monotonic() + secs
     while not os.path.exists(gofile) and time.monotonic() < end:
         time.sleep(0.1)
     errors = []
     for i, s in enumerate(conns):
         try:
-            s.sendall(FIRST + REST if i % 2 == 0 else REST)
+            s.sendall(FIRST + REST)
         except (OSError, ssl.SSLError) as e:
             errors.append((i, "send: %s" % e))
     pages = 0
