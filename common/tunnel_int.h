@@ -93,6 +93,7 @@ static inline int tunnel_ending(const struct tunnel *t)
 
 /* tunnel_out.c */
 
+/* Send buffers, socket options and the flush-before-sleep watcher. */
 void out_init(struct tunnel *t);
 /* Sends what is queued, as far as TLS takes it. Returns -1 when that
  * closed the tunnel (t may be gone), else 0. */
@@ -103,9 +104,10 @@ void out_update_events(struct tunnel *t);
 void out_unwait(struct tunnel *t, struct stream *s);
 /* Gives back the send buffers that are empty (keepalive tick). */
 void out_trim(struct tunnel *t);
-/* Closing: queues GOAWAY with that code and makes one best-effort write
- * of the control queue; then frees the send buffers. */
+/* Closing: queues GOAWAY with that code (none if negative) and makes
+ * one best-effort write of the control queue. */
 void out_last_words(struct tunnel *t, int goaway_code);
+/* Closing: frees the send buffers. */
 void out_release(struct tunnel *t);
 
 #endif
