@@ -322,7 +322,8 @@ void out_last_words(struct tunnel *t, int goaway_code)
 		buf_put(&t->ctl, g, sizeof(g));
 	}
 	/* A last GOAWAY or RST may still wait: one best-effort write,
-	 * unless TLS holds half a write of other bytes it wants again. */
+	 * unless TLS wants other bytes again first or a DATA frame went
+	 * out only in part (the peer would read ours as its rest). */
 	if (buf_len(&t->ctl) && !t->wpend && !t->data_cut)
 		tls_write(t->tls, buf_peek(&t->ctl), buf_len(&t->ctl));
 }
