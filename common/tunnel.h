@@ -2,7 +2,8 @@
  * handshake, the HELLO exchange, frame dispatch to streams, the output
  * scheduler (control and UDP frames ahead of bulk data), and keepalive.
  * Shared by client and server; the front-ends plug in through
- * tunnel_ops and stream_ops. */
+ * tunnel_ops and stream_ops. (tunnel.c and tunnel_out.c implement it,
+ * sharing tunnel_int.h.) */
 #ifndef COMMON_TUNNEL_H
 #define COMMON_TUNNEL_H
 
@@ -33,7 +34,9 @@ struct stream_ops {
 	void (*frame)(struct stream *s, const struct frame *f);
 	/* The tunnel is gone: release everything, send nothing. */
 	void (*abort)(struct stream *s);
-	/* The data queue has room again after tunnel_wait_room(). */
+	/* Optional, needed by streams that call tunnel_wait_room(): the
+	 * data queue has room again. Streams that never wait (UDP, which
+	 * drops instead) leave it NULL. */
 	void (*writable)(struct stream *s);
 	/* Fills what status shows. */
 	void (*info)(struct stream *s, struct stream_info *i);
@@ -88,7 +91,8 @@ struct tunnel_params {
 struct tunnel *tunnel_new(struct ev_loop *loop, int fd, struct tls *tls,
 			  const struct tunnel_ops *ops,
 			  const struct tunnel_params *p, void *owner);
-/* Closes (idempotent): aborts streams, calls ops->down. */
+/* Closes (idempotent): aborts streams, sends GOAWAY 0 (shutdown) if the
+ * tunnel was up and had not sent one, calls ops->down. */
 void tunnel_close(struct tunnel *t, const char *why);
 /* Sends GOAWAY: the peer opens nothing new; what runs may finish. */
 void tunnel_goaway(struct tunnel *t);
@@ -112,9 +116,12 @@ struct tunnel_info {
 };
 void tunnel_get_info(const struct tunnel *t, struct tunnel_info *i);
 const struct tls *tunnel_tls(const struct tunnel *t);
+/* Closes the tunnel if still open, without calling down(), and frees
+ * it. */
 void tunnel_free(struct tunnel *t);
 /* Hands the socket and its TLS session to the caller and frees the
- * tunnel (no streams exist yet; down() is not called). */
+ * tunnel (no streams exist yet; down() is not called). Only from the
+ * no_cert op. */
 void tunnel_release(struct tunnel *t, int *fd, struct tls **tls);
 
 void *tunnel_owner(const struct tunnel *t);

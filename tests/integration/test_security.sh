@@ -3,7 +3,8 @@
 # refused (and logged) while alice keeps working; a revoked client is
 # refused from its next connection on; garbage, plain HTTP, a TLS hello
 # without a certificate and a silent connection at the server port hurt
-# nothing; the server's own loopback is off limits (SOCKS reply 0x02,
+# nothing; a certified peer breaking the protocol gets GOAWAY 1 and is
+# closed; the server's own loopback is off limits (SOCKS reply 0x02,
 # nothing reaches the listener); bad configs and an open SOCKS port on a
 # non-loopback address are refused.
 . "$(dirname "$0")/../lib.sh"
@@ -156,6 +157,25 @@ dropped() {
 check "security: silent connection dropped after handshake-timeout (3 s, within 2..9 s)" dropped
 check "security: server alive after a silent connection" kill -0 "$SPID"
 check "security: alice works after a silent connection" alice
+
+# A peer with a valid certificate that breaks the protocol gets GOAWAY 1
+# (protocol error), one of another version GOAWAY 2, one that says
+# goodbye GOAWAY 0; then the server closes (docs/PROTOCOL.md section 12).
+peer_goaway() {	# MODE CODE: tunnel_peer.py MODE sees GOAWAY CODE, then the close
+	local out
+	out=$(timeout 20 "$PY" "$H/tunnel_peer.py" 127.0.0.1 "$SERVER_PORT" \
+		"$CLIENT_CONF" "$1" 2>&1)
+	echo "$out"
+	grep -qx hello <<<"$out" && grep -qx "goaway=$2" <<<"$out" &&
+		! grep -v -x "goaway=$2" <<<"$out" | grep -q '^goaway=' &&
+		grep -qx closed <<<"$out"
+}
+for m in bad-frame:1 no-hello:1 second-hello:1 id-in-use:1 version:2 goaway:0; do
+	check "security: certified peer, ${m%:*}: server sends GOAWAY ${m#*:} and closes" \
+		peer_goaway "${m%:*}" "${m#*:}"
+done
+check "security: server alive after the protocol errors" kill -0 "$SPID"
+check "security: alice works after the protocol errors" alice
 
 fds_back() {	# the failed handshakes left no descriptors behind
 	local end=$((SECONDS + 5)) n

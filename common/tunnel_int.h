@@ -1,0 +1,113 @@
+/* Inside of the tunnel, shared by its two halves and by nothing else:
+ * tunnel.c (states, streams, handshake, HELLO, keepalive, frame input and
+ * the close path) and tunnel_out.c (the send queues and the output
+ * scheduler). Front-ends use tunnel.h. */
+#ifndef COMMON_TUNNEL_INT_H
+#define COMMON_TUNNEL_INT_H
+
+#include "buf.h"
+#include "idmap.h"
+#include "rtt.h"
+#include "tunnel.h"
+
+/* Changed only by tunnel_set_state(), which allows
+ *
+ *   HANDSHAKE -> HELLO -> UP
+ *   HANDSHAKE, HELLO, UP, CLOSING -> CLOSED
+ *   HELLO, UP -> CLOSING
+ *
+ * and nothing else. */
+enum tunnel_state {
+	T_HANDSHAKE,  /* TLS handshake running */
+	T_HELLO,      /* TLS up, our HELLO sent, waiting for the peer's */
+	T_UP,         /* streams may run */
+	T_CLOSING,    /* the control queue overflowed: nothing more is sent
+		       * or read, and the io callback closes the tunnel
+		       * (queued there so no caller sees it vanish) */
+	T_CLOSED,     /* watchers stopped, socket closed, streams aborted */
+};
+
+struct tunnel {
+	struct ev_loop *loop;
+	int fd;
+	struct tls *tls;
+	const struct tunnel_ops *ops;
+	struct tunnel_params p;
+	void *owner;
+	enum tunnel_state state;
+	char name[300];
+
+	ev_io io;
+	int io_events;
+	ev_timer timer;        /* handshake deadline, then keepalive */
+	ev_prepare prep;       /* flushes queued frames before the loop sleeps */
+	ev_idle more;          /* reads on after a poll once a budget ran out */
+	ev_tstamp last_rx;
+	struct rtt rtt;
+	ev_tstamp ping_sent;   /* our last PING's value */
+	uint64_t ping_mark;    /* tx_bytes + rx_bytes when it was sent */
+	int train_left;        /* pings still to send in this train */
+
+	uint8_t *rx;
+	size_t rx_len;
+	int read_wants_write;  /* TLS needs to write to complete a read */
+	int write_wants_read;
+
+	struct buf ctl;        /* control and UDP frames */
+	size_t udp_queued;     /* UDP bytes in ctl (approximate) */
+	struct buf data;       /* DATA and FIN frames */
+	size_t data_cut;       /* bytes left of a DATA frame half written */
+	struct buf *wpend;     /* buffer of an unfinished TLS write */
+	size_t wpend_len;
+	int goaway_sent;
+	int freeing;
+	/* Inside frame dispatch the owner's callbacks may close the tunnel;
+	 * down() (which may free it) then waits until dispatch is over. */
+	int dispatching;
+	int down_pending;
+	char down_why[160];
+
+	uint32_t peer_window;
+	uint32_t next_id;
+	ev_tstamp since;
+	uint64_t tx_bytes, rx_bytes;
+	size_t buffered;       /* in the flows' receive buffers */
+	struct idmap streams;
+	struct stream *wait_head, **wait_tail;
+	struct stream *out_head;   /* streams to deliver after this read */
+};
+
+/* tunnel.c */
+
+/* An illegal transition is a bug in this code, not something a peer can
+ * cause: it is logged and the process aborts (a core to debug beats a
+ * tunnel in a state nobody planned for). Legal ones are logged at debug
+ * level. */
+void tunnel_set_state(struct tunnel *t, enum tunnel_state to);
+
+/* CLOSING or CLOSED: nothing more goes out. */
+static inline int tunnel_ending(const struct tunnel *t)
+{
+	return t->state == T_CLOSING || t->state == T_CLOSED;
+}
+
+/* tunnel_out.c */
+
+/* Send buffers, socket options and the flush-before-sleep watcher. */
+void out_init(struct tunnel *t);
+/* Sends what is queued, as far as TLS takes it. Returns -1 when that
+ * closed the tunnel (t may be gone), else 0. */
+int out_flush(struct tunnel *t);
+/* Recomputes the io watcher's events from what we want and TLS needs. */
+void out_update_events(struct tunnel *t);
+/* The stream no longer waits for room. */
+void out_unwait(struct tunnel *t, struct stream *s);
+/* Gives back the send buffers that are empty (keepalive tick). */
+void out_trim(struct tunnel *t);
+/* Closing: queues GOAWAY with that code (none if negative) and makes
+ * one best-effort write of the control queue. */
+void out_last_words(struct tunnel *t, int goaway_code);
+/* Closing: frees the send buffers. */
+void out_release(struct tunnel *t);
+
+#endif
