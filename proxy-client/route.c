@@ -233,6 +233,36 @@ void route_table_finish(struct route_table *t)
 	t->cap = t->nrules;
 }
 
+struct load_cfg {
+	struct route_table *t;
+	const char *base_dir;
+};
+
+static int set_route(void *cfg, const struct conf_line *l, char *err,
+		     size_t n)
+{
+	struct load_cfg *c = cfg;
+
+	return route_directive(c->t, l, c->base_dir, err, n);
+}
+
+struct route_table *route_load(const char *path, const char *base_dir,
+			       char *err, size_t n)
+{
+	static const struct conf_directive table[] = {
+		ROUTE_DIRECTIVES(set_route),
+		{ NULL, 0, 0, 0, NULL },
+	};
+	struct load_cfg c = { route_table_new(), base_dir };
+
+	if (conf_load(path, table, &c, err, n)) {
+		route_table_unref(c.t);
+		return NULL;
+	}
+	route_table_finish(c.t);
+	return c.t;
+}
+
 static struct route_result result(const struct route_table *t, uint32_t rule)
 {
 	return (struct route_result){ t->rules[rule].action, rule };

@@ -57,6 +57,10 @@ int route_directive(struct route_table *t, const struct conf_line *l,
 		    const char *base_dir, char *err, size_t n);
 /* After the last directive, before the first decision. */
 void route_table_finish(struct route_table *t);
+/* A file of route directives alone into a finished table (a rule
+ * profile of its own; the tests). NULL with "file:line: what" in err. */
+struct route_table *route_load(const char *path, const char *base_dir,
+			       char *err, size_t n);
 
 struct route_result route_decide_addr(const struct route_table *t,
 				      const struct sockaddr *sa);

@@ -152,7 +152,8 @@ static void compile(struct route_family *f, int bits)
 	struct route_u128 zero = { 0, 0 }, max = low_mask(bits);
 	size_t i, depth = 0;
 
-	qsort(f->pend, f->npend, sizeof(*f->pend), cmp_net);
+	if (f->npend)
+		qsort(f->pend, f->npend, sizeof(*f->pend), cmp_net);
 	/* each CIDR opens one range and closing it opens at most one */
 	f->start = xmalloc((2 * f->npend + 1) * sizeof(*f->start));
 	f->rule = xmalloc((2 * f->npend + 1) * sizeof(*f->rule));

@@ -127,20 +127,6 @@ static void generate(int ncidr, int nname, char (*names)[64])
 	fclose(f);
 }
 
-struct cfg {
-	struct route_table *t;
-};
-
-static int set_route(void *c, const struct conf_line *l, char *err, size_t n)
-{
-	return route_directive(((struct cfg *)c)->t, l, dir, err, n);
-}
-
-static const struct conf_directive table[] = {
-	ROUTE_DIRECTIVES(set_route),
-	{ NULL, 0, 0, 0, NULL },
-};
-
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -201,7 +187,7 @@ int main(int argc, char **argv)
 	int nname = argc > 2 ? atoi(argv[2]) : 100000;
 	size_t nlook = argc > 3 ? (size_t)atol(argv[3]) : 1000000, half, i;
 	char (*names)[64], (*q)[80], err[CONF_ERR_MAX], path[256];
-	struct cfg c;
+	struct route_table *t;
 	long rss0, rss1;
 	size_t heap0, heap1;
 	double t0, t1, *ns, clk, sink = 0;
@@ -219,17 +205,16 @@ int main(int argc, char **argv)
 	rss0 = rss_kib();
 	heap0 = heap_bytes();
 	t0 = now_ns();
-	c.t = route_table_new();
-	if (conf_load(path, table, &c, err, sizeof(err))) {
+	t = route_load(path, dir, err, sizeof(err));
+	if (!t) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	route_table_finish(c.t);
 	t1 = now_ns();
 	heap1 = heap_bytes();
 	rss1 = rss_kib();
 	printf("rules              %d CIDRs, %d names, %u rules\n", ncidr,
-	       nname, route_rule_count(c.t));
+	       nname, route_rule_count(t));
 	printf("load               %.1f ms\n", (t1 - t0) / 1e6);
 	printf("memory             heap +%.2f MiB, RSS +%.2f MiB\n",
 	       (double)(heap1 - heap0) / (1 << 20), (rss1 - rss0) / 1024.0);
@@ -249,7 +234,7 @@ int main(int argc, char **argv)
 	printf("clock_gettime      median %6.0f ns (included below)\n", clk);
 	for (i = 0; i < half; i++) {
 		t0 = now_ns();
-		r = route_decide_addr(c.t, &sa[i].sa);
+		r = route_decide_addr(t, &sa[i].sa);
 		t1 = now_ns();
 		ns[i] = t1 - t0;
 		sink += r.rule;
@@ -257,7 +242,7 @@ int main(int argc, char **argv)
 	report("decide address", ns, half);
 	for (i = 0; i < half; i++) {
 		t0 = now_ns();
-		r = route_decide_name(c.t, q[i]);
+		r = route_decide_name(t, q[i]);
 		t1 = now_ns();
 		ns[i] = t1 - t0;
 		sink += r.rule;
@@ -265,14 +250,14 @@ int main(int argc, char **argv)
 	report("decide name", ns, half);
 	t0 = now_ns();
 	for (i = 0; i < half; i++) {
-		sink += route_decide_addr(c.t, &sa[i].sa).rule;
-		sink += route_decide_name(c.t, q[i]).rule;
+		sink += route_decide_addr(t, &sa[i].sa).rule;
+		sink += route_decide_name(t, q[i]).rule;
 	}
 	t1 = now_ns();
 	printf("both, untimed      mean %6.0f ns a decision (%s)\n",
 	       (t1 - t0) / (2.0 * half), sink > 0 ? "ok" : "no match?");
 
-	route_table_unref(c.t);
+	route_table_unref(t);
 	free(names);
 	free(sa);
 	free(q);

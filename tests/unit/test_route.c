@@ -10,24 +10,11 @@
 #include <unistd.h>
 
 #include "../../common/conf.h"
+#include "../../common/util.h"
 #include "../../proxy-client/route.h"
 #include "test.h"
 
 static char dir[] = "/tmp/test_route.XXXXXX";
-
-struct cfg {
-	struct route_table *t;
-};
-
-static int set_route(void *c, const struct conf_line *l, char *err, size_t n)
-{
-	return route_directive(((struct cfg *)c)->t, l, dir, err, n);
-}
-
-static const struct conf_directive table[] = {
-	ROUTE_DIRECTIVES(set_route),
-	{ NULL, 0, 0, 0, NULL },
-};
 
 static void write_file(const char *name, const char *text)
 {
@@ -45,19 +32,15 @@ static void write_file(const char *name, const char *text)
 
 /* Writes the profile and loads it into a fresh table: the finished
  * table, or NULL with the error in err. */
+/* Writes the profile and loads it into a fresh table: the finished
+ * table, or NULL with the error in err. */
 static struct route_table *load(const char *profile, char *err, size_t n)
 {
 	char path[256];
-	struct cfg c = { route_table_new() };
 
 	write_file("client.conf", profile);
 	snprintf(path, sizeof(path), "%s/client.conf", dir);
-	if (conf_load(path, table, &c, err, n)) {
-		route_table_unref(c.t);
-		return NULL;
-	}
-	route_table_finish(c.t);
-	return c.t;
+	return route_load(path, dir, err, n);
 }
 
 static struct route_table *must_load(const char *profile)
@@ -280,6 +263,29 @@ static const char *ranges(const struct route_table *t, enum route_action a,
 
 static void test_ranges(void)
 {
+	/* holes punched by proxy and block, adjacent ranges merged */
+	static const struct {
+		enum route_action action;
+		int family;
+		const char *want;
+	} cases[] = {
+		{ ROUTE_DIRECT, AF_INET,
+		  "0.0.0.0/32, 10.0.0.0/16, 10.1.2.0/23, "
+		  "10.2.0.0-10.200.127.255, 10.201.0.0-11.255.255.255, "
+		  "255.255.255.255/32" },
+		{ ROUTE_BLOCK, AF_INET, "10.200.128.0/17" },
+		{ ROUTE_PROXY, AF_INET,
+		  "0.0.0.1-9.255.255.255, 10.1.0.0/23, "
+		  "10.1.4.0-10.1.255.255, 12.0.0.0-255.255.255.254" },
+		{ ROUTE_DIRECT, AF_INET6,
+		  "2001:db8::/48, 2001:db8:2::-2001:db8:ffff:ffff:ffff:ffff:"
+		  "ffff:ffff" },
+		{ ROUTE_BLOCK, AF_INET6, "2001:db8:1::/48" },
+		{ ROUTE_PROXY, AF_INET6,
+		  "::-2001:db7:ffff:ffff:ffff:ffff:ffff:ffff, "
+		  "2001:db9::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" },
+	};
+	size_t i;
 	struct route_table *t = must_load(
 		"route direct 10.0.0.0/8 11.0.0.0/8 2001:db8::/32\n"
 		"route proxy 10.1.0.0/16\n"
@@ -287,22 +293,9 @@ static void test_ranges(void)
 		"route block 10.200.0.0/16 2001:db8:1::/48\n"
 		"route direct 10.200.0.0/17 255.255.255.255\n");
 
-	/* holes punched by proxy and block, adjacent ranges merged */
-	CHECK_STR(ranges(t, ROUTE_DIRECT, AF_INET),
-		  "0.0.0.0/32, 10.0.0.0/16, 10.1.2.0/23, "
-		  "10.2.0.0-10.200.127.255, 10.201.0.0-11.255.255.255, "
-		  "255.255.255.255/32");
-	CHECK_STR(ranges(t, ROUTE_BLOCK, AF_INET), "10.200.128.0/17");
-	CHECK_STR(ranges(t, ROUTE_PROXY, AF_INET),
-		  "0.0.0.1-9.255.255.255, 10.1.0.0/23, "
-		  "10.1.4.0-10.1.255.255, 12.0.0.0-255.255.255.254");
-	CHECK_STR(ranges(t, ROUTE_DIRECT, AF_INET6),
-		  "2001:db8::/48, 2001:db8:2::-2001:db8:ffff:ffff:ffff:ffff:"
-		  "ffff:ffff");
-	CHECK_STR(ranges(t, ROUTE_BLOCK, AF_INET6), "2001:db8:1::/48");
-	CHECK_STR(ranges(t, ROUTE_PROXY, AF_INET6),
-		  "::-2001:db7:ffff:ffff:ffff:ffff:ffff:ffff, "
-		  "2001:db9::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		CHECK_STR(ranges(t, cases[i].action, cases[i].family),
+			  cases[i].want);
 	route_table_unref(t);
 
 	t = must_load("route-default direct\n");
