@@ -107,7 +107,7 @@ static int add_entry(struct route_table *t, const char *s, uint32_t rule,
 	bool is_full = !strncmp(s, full, sizeof(full) - 1);
 
 	if (is_full || !strncmp(s, domain, sizeof(domain) - 1)) {
-		const char *v = s + (is_full ? sizeof(full) : sizeof(domain)) - 1;
+		const char *v = strchr(s, ':') + 1;
 
 		if (route_name_parse(v, name) < 0) {
 			snprintf(err, n, "bad name '%s'", v);
@@ -214,8 +214,8 @@ int route_directive(struct route_table *t, const struct conf_line *l,
 		return rc;
 	}
 	if (strcmp(name, "route") || l->argc < 3) {
-		snprintf(err, n, "want route ACTION ENTRY..., route-file ACTION "
-			 "FILE or route-default ACTION");
+		snprintf(err, n, "want route ACTION ENTRY..., route-file "
+			 "ACTION FILE or route-default ACTION");
 		return -1;
 	}
 	rule = new_rule(t, l->file, l->line, a);

@@ -195,7 +195,8 @@ int main(int argc, char **argv)
 	struct route_result r;
 
 	if (ncidr < 1 || nname < 1 || nlook < 2 || !mkdtemp(dir)) {
-		fprintf(stderr, "usage: route_bench [CIDRS [NAMES [LOOKUPS]]]\n");
+		fprintf(stderr, "usage: route_bench [CIDRS [NAMES "
+			"[LOOKUPS]]]\n");
 		return 2;
 	}
 	names = xcalloc((size_t)nname, sizeof(*names));
