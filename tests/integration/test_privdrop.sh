@@ -53,17 +53,8 @@ no_flow() {	# SOCKS_PORT: no working flow there
 alice() { fetch_via "$SOCKS_PORT"; }
 not() { ! "$@"; }
 slog() { log_of server; }
-since() {	# LINE: the server log after line LINE
-	tail -n +"$(($1 + 1))" "$(slog)"
-}
-logged_since() {	# LINE ERE: the server logged ERE after line LINE
-	since "$1" | grep -qE -- "$2" && return 0
-	echo "nothing matching '$2' in the server log since line $1:"
-	since "$1" | tail -n 15
-	return 1
-}
 not_logged_since() {	# LINE ERE: the server did not log ERE after LINE
-	! since "$1" | grep -E -- "$2"
+	! log_since "$1" | grep -E -- "$2"
 }
 
 check "privdrop: alice works" alice
