@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -28,6 +29,7 @@ struct ctl {
 	void *arg;
 	char *path;
 	int janitor;	/* write end of the janitor's pipe, or -1 */
+	pid_t janitor_pid;
 	struct ctl_conn *conns;
 };
 
@@ -189,10 +191,14 @@ void ctl_close(struct ctl *c)
 		conn_free(c->conns);
 	ev_io_stop(c->loop, &c->io);
 	close(c->io.fd);
-	if (c->janitor >= 0)
-		close(c->janitor);	/* it removes the socket now */
-	else
+	if (c->janitor >= 0) {
+		/* it removes the socket now; reaped here, not left to init */
+		close(c->janitor);
+		while (waitpid(c->janitor_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	} else {
 		unlink(c->path);
+	}
 	free(c->path);
 	free(c);
 }
@@ -255,6 +261,7 @@ int ctl_keep_removable(struct ctl *c, char *err, size_t n)
 		return -1;
 	}
 	c->janitor = p[1];
+	c->janitor_pid = pid;
 	return 0;
 }
 
