@@ -2,13 +2,16 @@
 
 #include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -25,6 +28,8 @@ struct ctl {
 	ctl_status_fn fn;
 	void *arg;
 	char *path;
+	int janitor;	/* write end of the janitor's pipe, or -1 */
+	pid_t janitor_pid;
 	struct ctl_conn *conns;
 };
 
@@ -172,6 +177,7 @@ struct ctl *ctl_open(struct ev_loop *loop, const char *path, ctl_status_fn fn,
 	c->fn = fn;
 	c->arg = arg;
 	c->path = xstrdup(path);
+	c->janitor = -1;
 	ev_io_init(&c->io, accept_cb, fd, EV_READ);
 	ev_io_start(loop, &c->io);
 	return c;
@@ -185,9 +191,78 @@ void ctl_close(struct ctl *c)
 		conn_free(c->conns);
 	ev_io_stop(c->loop, &c->io);
 	close(c->io.fd);
-	unlink(c->path);
+	if (c->janitor >= 0) {
+		/* it removes the socket now; reaped here, not left to init */
+		close(c->janitor);
+		while (waitpid(c->janitor_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	} else {
+		unlink(c->path);
+	}
 	free(c->path);
 	free(c);
+}
+
+/* Waits for every write end of the pipe to close (the daemon is gone,
+ * however it went), then removes the socket if the name is still the
+ * one the daemon bound: a successor may have bound it anew. */
+static void __attribute__((noreturn)) janitor(int pipe_rd, int dir,
+					      const char *name,
+					      const struct stat *sock)
+{
+	struct stat st;
+	long fd, max = sysconf(_SC_OPEN_MAX);
+	char b;
+
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	for (fd = 0; fd < (max > 0 ? max : 1024); fd++)
+		if (fd != pipe_rd && fd != dir)
+			close((int)fd);
+	while (read(pipe_rd, &b, 1) < 0 && errno == EINTR)
+		;
+	if (!fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) &&
+	    st.st_dev == sock->st_dev && st.st_ino == sock->st_ino)
+		unlinkat(dir, name, 0);
+	_exit(0);
+}
+
+int ctl_keep_removable(struct ctl *c, char *err, size_t n)
+{
+	const char *slash = strrchr(c->path, '/');
+	const char *name = slash ? slash + 1 : c->path;
+	char *dir = slash ? xstrdup(c->path) : NULL;
+	struct stat sock;
+	int p[2] = { -1, -1 }, dfd;
+	pid_t pid = -1;
+
+	if (dir)
+		dir[slash == c->path ? 1 : slash - c->path] = 0;
+	dfd = open(dir ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (dfd >= 0 && !fstatat(dfd, name, &sock, AT_SYMLINK_NOFOLLOW) &&
+	    !pipe2(p, O_CLOEXEC))
+		pid = fork();
+	if (pid == 0) {
+		close(p[1]);
+		janitor(p[0], dfd, name, &sock);
+	}
+	if (pid < 0)
+		snprintf(err, n, "%s: no helper to remove it at exit: %s",
+			 c->path, strerror(errno));
+	if (p[0] >= 0)
+		close(p[0]);
+	if (dfd >= 0)
+		close(dfd);
+	if (pid < 0) {
+		if (p[1] >= 0)
+			close(p[1]);
+		return -1;
+	}
+	c->janitor = p[1];
+	c->janitor_pid = pid;
+	return 0;
 }
 
 int ctl_query(const char *path, const char *cmd, char *err, size_t n)

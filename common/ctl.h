@@ -18,6 +18,11 @@ typedef void (*ctl_status_fn)(void *arg, struct buf *out, int json);
 struct ctl *ctl_open(struct ev_loop *loop, const char *path,
 		     ctl_status_fn fn, void *arg, char *err, size_t n);
 void ctl_close(struct ctl *c);
+/* Before the daemon drops root: the socket's folder (root's) would no
+ * longer let it remove the socket, so a child keeps root for that one
+ * job, done when the daemon closes the socket (ctl_close() waits for
+ * it) or dies. 0, or -1 with err set (the socket then stays at exit). */
+int ctl_keep_removable(struct ctl *c, char *err, size_t n);
 
 /* Sends cmd and copies the reply to stdout. 0, or -1 with err set. */
 int ctl_query(const char *path, const char *cmd, char *err, size_t n);

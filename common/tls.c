@@ -221,6 +221,11 @@ static int load_crl(struct tls_ctx *c, char *err, size_t n)
 	return 0;
 }
 
+int tls_ctx_reload_crl(struct tls_ctx *c, char *err, size_t n)
+{
+	return c->crl_path ? load_crl(c, err, n) : 0;
+}
+
 int tls_ctx_refresh_crl(struct tls_ctx *c, char *err, size_t n)
 {
 	struct stat st;
@@ -238,6 +243,22 @@ int tls_ctx_refresh_crl(struct tls_ctx *c, char *err, size_t n)
 	return load_crl(c, err, n) ? -1 : 1;
 }
 
+/* X509_V_OK, or why cert must be refused: it is on the list, or a list
+ * is configured and none could be read yet (revocation fails closed). */
+static int crl_verdict(const struct tls_ctx *c, X509 *cert)
+{
+	X509_REVOKED *rev;
+
+	if (!c->crl_path)
+		return X509_V_OK;
+	if (!c->crl)
+		return X509_V_ERR_UNABLE_TO_GET_CRL;
+	if (X509_CRL_get0_by_serial(c->crl, &rev,
+				    X509_get0_serialNumber(cert)) == 1)
+		return X509_V_ERR_CERT_REVOKED;
+	return X509_V_OK;
+}
+
 /* OpenSSL's own CRL checking would also want the CRL's nextUpdate to lie
  * in the future; a home-made PKI should not stop working on that date,
  * so the leaf's serial is looked up in our list instead. */
@@ -245,8 +266,8 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 {
 	SSL *ssl;
 	struct tls_ctx *c;
-	X509_REVOKED *rev;
 	X509 *cert;
+	int why;
 
 	if (!ok || X509_STORE_CTX_get_error_depth(xs) != 0)
 		return ok;
@@ -254,10 +275,9 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 					 SSL_get_ex_data_X509_STORE_CTX_idx());
 	c = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index);
 	cert = X509_STORE_CTX_get_current_cert(xs);
-	if (c && c->crl && cert &&
-	    X509_CRL_get0_by_serial(c->crl, &rev,
-				    X509_get0_serialNumber(cert)) == 1) {
-		X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REVOKED);
+	why = c && cert ? crl_verdict(c, cert) : X509_V_OK;
+	if (why != X509_V_OK) {
+		X509_STORE_CTX_set_error(xs, why);
 		return 0;
 	}
 	return ok;
@@ -723,11 +743,8 @@ int tls_peer_has_cert(const struct tls *t)
 int tls_peer_revoked(const struct tls *t)
 {
 	X509 *peer = SSL_get0_peer_certificate(t->ssl);
-	X509_REVOKED *rev;
 
-	return peer && t->ctx->crl &&
-	       X509_CRL_get0_by_serial(t->ctx->crl, &rev,
-				       X509_get0_serialNumber(peer)) == 1;
+	return peer && crl_verdict(t->ctx, peer) != X509_V_OK;
 }
 
 const char *tls_peer_name(const struct tls *t)

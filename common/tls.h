@@ -46,8 +46,12 @@ struct tls_ctx *tls_ctx_server(const struct tls_params *p, char *err,
 struct tls_ctx *tls_ctx_client(const struct tls_params *p, char *err,
 			       size_t errlen);
 /* Server: re-reads the CRL if its file changed since the last look.
- * 1 reloaded, 0 unchanged, -1 error (the old list stays in force). */
+ * 1 reloaded, 0 unchanged, -1 error (the old list stays in force; with
+ * none read yet, every client certificate is refused). */
 int tls_ctx_refresh_crl(struct tls_ctx *c, char *err, size_t errlen);
+/* Server: reads the CRL now, changed or not (after dropping privileges:
+ * can we still?). 0 or -1 as above. */
+int tls_ctx_reload_crl(struct tls_ctx *c, char *err, size_t errlen);
 void tls_ctx_free(struct tls_ctx *c);
 
 struct tls *tls_new(struct tls_ctx *c, int fd);

@@ -17,6 +17,7 @@
 static const char usage_text[] =
 	"usage: proxy-server -c FILE [--listen ADDR:PORT] [-v LEVEL] [-t]\n"
 	"       proxy-server init DIR [--server-name NAME_OR_IP]... [--days N]\n"
+	"                             [--ca-name NAME]\n"
 	"       proxy-server add-client DIR NAME [--server HOST:PORT] [--days N]\n"
 	"       proxy-server revoke DIR NAME\n"
 	"       proxy-server status [-c FILE | --control PATH] [--json]\n"
@@ -37,6 +38,8 @@ static const char usage_text[] =
 	"                          (repeat for more); goes into the certificate\n"
 	"    --days N              validity of the CA and server certificate\n"
 	"                          (default 3650)\n"
+	"    --ca-name NAME        the CA's common name, seen by anyone who\n"
+	"                          connects (default: CA and 8 random hex digits)\n"
 	"  add-client DIR NAME     write DIR/clients/NAME.conf, a self-contained\n"
 	"                          client profile\n"
 	"    --server HOST:PORT    where the client connects (default: the first\n"
@@ -70,14 +73,18 @@ static int cmd_init(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "server-name", required_argument, NULL, 'n' },
 		{ "days", required_argument, NULL, 'd' },
+		{ "ca-name", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char **names = xcalloc((size_t)argc, sizeof(*names));
+	const char *ca_name = NULL;
 	int n = 0, days = 3650, c, rc;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'n')
 			names[n++] = optarg;
+		else if (c == 'a')
+			ca_name = optarg;
 		else if (c != 'd' || parse_days(optarg, &days))
 			goto bad;
 	}
@@ -90,7 +97,7 @@ static int cmd_init(int argc, char **argv)
 			argv[optind + 1]);
 		goto bad;
 	}
-	rc = pki_init(argv[optind], names, n, days);
+	rc = pki_init(argv[optind], names, n, days, ca_name);
 	free(names);
 	return rc;
 bad:

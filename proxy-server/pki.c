@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -102,6 +103,38 @@ static int index_find(const char *dir, const char *name, char **text,
 
 /* ---- init ------------------------------------------------------------- */
 
+/* The CA's name is shown to anyone who completes a handshake with the
+ * server (it issued the server's certificate), so the default names no
+ * product: "CA" and eight random hex digits. */
+static int check_ca_name(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+
+	if (!name)
+		return 0;
+	while (*p >= 0x20 && *p != 0x7f)
+		p++;
+	if (*name && !*p && p - (const unsigned char *)name <= CN_MAX)
+		return 0;
+	pki_fail("--ca-name \"%s\": want 1 to %d printable characters", name,
+		 CN_MAX);
+	return -1;
+}
+
+/* A server that drops root (user/group in server.conf) re-reads crl.pem
+ * after every revoke, and SIGHUP re-reads server.conf: the folder must
+ * let it in. Search only, no listing; the keys stay 0600 and clients/
+ * 0700, so nothing secret becomes readable. */
+static int let_server_in(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == 0 && chmod(dir, (st.st_mode & 07777) | 0111) == 0)
+		return 0;
+	pki_fail_sys("%s", dir);
+	return -1;
+}
+
 static int check_names(const char *const *names, int n)
 {
 	int i;
@@ -171,7 +204,7 @@ static void init_report(const char *dir, const char *const *names,
 }
 
 int pki_init(const char *dir, const char *const *names, int nnames,
-	     int days)
+	     int days, const char *ca_name)
 {
 	static const char *const dflt[] = { "proxy-server" };
 	static const char exists[] = "refusing to overwrite an existing CA";
@@ -184,7 +217,8 @@ int pki_init(const char *dir, const char *const *names, int nnames,
 	int rc = 1, defaulted = nnames <= 0;
 
 	pki_set_cmd("init");
-	if (check_days(days) < 0 || check_names(names, nnames) < 0)
+	if (check_days(days) < 0 || check_names(names, nnames) < 0 ||
+	    check_ca_name(ca_name) < 0)
 		return 1;
 	if (defaulted) {
 		names = dflt;
@@ -193,9 +227,12 @@ int pki_init(const char *dir, const char *const *names, int nnames,
 	if (pki_make_dir(dir) < 0 || pki_absent(dir, "ca.crt", exists) < 0 ||
 	    pki_absent(dir, "ca.key", exists) < 0)
 		return 1;
+	if (let_server_in(dir) < 0)
+		return 1;
 	if (RAND_bytes(rnd, sizeof(rnd)) == 1) {
-		cn = pki_asprintf("proxy CA %02x%02x%02x%02x", rnd[0], rnd[1],
-			       rnd[2], rnd[3]);
+		cn = ca_name ? xstrdup(ca_name) :
+			       pki_asprintf("CA %02x%02x%02x%02x", rnd[0],
+					    rnd[1], rnd[2], rnd[3]);
 		ca.key = key_new();
 		skey = key_new();
 	}

@@ -5,8 +5,9 @@
 #ifndef PROXY_SERVER_PKI_H
 #define PROXY_SERVER_PKI_H
 
+/* ca_name: the CA's common name, NULL for a neutral random one. */
 int pki_init(const char *dir, const char *const *names, int nnames,
-	     int days);
+	     int days, const char *ca_name);
 int pki_add_client(const char *dir, const char *name, const char *server,
 		   int days);
 int pki_revoke(const char *dir, const char *name);

@@ -572,8 +572,31 @@ static void open_ctl(struct server *s)
 			log_warn("no status socket: %s", err);
 		else
 			log_debug("status socket %s", path);
+		if (s->ctl && s->conf->user && s->conf->uid &&
+		    ctl_keep_removable(s->ctl, err, sizeof(err)))
+			log_warn("status socket %s", err);
 	}
 	free(path);
+}
+
+/* The CRL is re-read, as the user we now are, after each revoke: a list
+ * that user cannot read would leave later revocations out of force, so
+ * that is fatal now rather than a warning at the next revoke. */
+static int crl_readable_after_drop(struct server *s)
+{
+	const struct server_conf *c = s->conf;
+	char err[512];
+
+	if (!c->crl_path || !(c->user || c->group) ||
+	    !tls_ctx_reload_crl(s->tls, err, sizeof(err)))
+		return 0;
+	log_error("%s:%d: %s: unreadable once running as %s:%s, yet re-read "
+		  "after every revoke; let that user reach it (chmod 711 on "
+		  "its folder, as proxy-server init makes it, and 644 on the "
+		  "file) or leave user and group unset", c->tc.path,
+		  c->crl_line, err, c->user ? c->user : "-",
+		  c->group ? c->group : "-");
+	return -1;
 }
 
 static struct tls_ctx *make_tls(const struct server_conf *conf, char *err,
@@ -632,7 +655,7 @@ int server_start(struct server *s, struct ev_loop *loop,
 		if (listen_on(s, &conf->listen[i]))
 			return -1;
 	open_ctl(s);
-	if (drop_privileges(conf))
+	if (drop_privileges(conf) || crl_readable_after_drop(s))
 		return -1;
 	ev_timer_init(&s->crl_check, crl_timer_cb, CRL_CHECK_INTERVAL,
 		      CRL_CHECK_INTERVAL);

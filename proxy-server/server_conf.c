@@ -32,6 +32,7 @@ static int set_crl(void *cfg, const struct conf_line *l, char *err, size_t n)
 
 	free(c->crl_path);
 	c->crl_path = conf_path(&c->tc, l->argv[1]);
+	c->crl_line = l->line;
 	return tls_crl_check(c->crl_path, err, n);
 }
 

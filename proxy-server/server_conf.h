@@ -16,6 +16,7 @@ struct server_conf {
 	struct addr *listen;
 	int nlisten;
 	char *crl_path;
+	int crl_line;          /* where crl was set, for messages */
 	char *dns;             /* "ip,ip:port,..." for c-ares, or NULL */
 	struct policy policy;
 	double connect_timeout;

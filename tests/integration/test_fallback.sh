@@ -82,15 +82,6 @@ revive_server() {
 		--socks "127.0.0.1:$SOCKS_PORT" -v debug
 	wait_tcp 127.0.0.1 "$SOCKS_PORT" 10 && alice_retry
 }
-log_since() {	# LINE: the server log after line LINE
-	tail -n +"$(($1 + 1))" "$(log_of server)"
-}
-logged_since() {	# LINE ERE: the server logged ERE after line LINE
-	log_since "$1" | grep -qE -- "$2" && return 0
-	echo "nothing matching '$2' in the server log since line $1:"
-	log_since "$1" | tail -n 15
-	return 1
-}
 loglines() { wc -l <"$(log_of server)"; }
 status_users() {	# the USER column of `proxy-server status`, one a line
 	if ! timeout 10 "$BUILD/proxy-server" status --control "$TMP/server.sock" \

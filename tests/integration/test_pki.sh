@@ -5,7 +5,8 @@
 # revoked client failing `openssl verify -crl_check` while another passes;
 # --days: the validity of the CA, server and client certificates (default
 # and given), a client certificate never outliving the CA, and --days 0
-# refused as a usage error (exit 2).
+# refused as a usage error (exit 2); the CA's subject (neutral by
+# default, --ca-name NAME and --ca-name=NAME, bad names refused).
 #
 # PROXY_SERVER=/path/to/binary runs another binary (a test driver).
 . "$(dirname "$0")/../lib.sh"
@@ -98,7 +99,9 @@ check "init: clients/ is a folder" test -d "$D/clients"
 check "init: ca.key mode 0600" mode_is 600 "$D/ca.key"
 check "init: server.key mode 0600" mode_is 600 "$D/server.key"
 check "init: ca.crt mode 0644" mode_is 644 "$D/ca.crt"
-check "init: DIR mode 0700" mode_is 700 "$D"
+# searchable, not listable: a server running as another user re-reads
+# crl.pem (0644) after a revoke; the keys and clients/ stay root's
+check "init: DIR mode 0711" mode_is 711 "$D"
 check "init: clients/ mode 0700" mode_is 700 "$D/clients"
 check "init: no temp files left" test -z "$(find "$D" -name '*.??????')"
 check "init: no key on stdout" lacks 'PRIVATE KEY' "$OUT" "$ERR"
@@ -139,6 +142,31 @@ check "init twice is refused" \
 check "init twice: says why" has 'refusing to overwrite' "$ERR"
 after=$(cd "$D" && sha256sum ca.crt ca.key)
 check "init twice: CA untouched" test "$before" = "$after"
+
+# The CA's name: neutral by default (it is the server certificate's
+# issuer, shown to anyone who connects), or as --ca-name gives it.
+subject_of() {	# CERT: the subject, "CN=..." with no spaces around '='
+	openssl x509 -in "$1" -noout -subject -nameopt compat |
+		sed 's/^subject= *//; s/^\///'
+}
+check "CA subject: default names no product" \
+	test -n "$(subject_of "$D/ca.crt" | grep -xE 'CN=CA [0-9a-f]{8}')"
+check "server cert: issued by that CA" test \
+	"$(openssl x509 -in "$D/server.crt" -noout -issuer -nameopt compat |
+		sed 's/^issuer= *//; s/^\///')" = "$(subject_of "$D/ca.crt")"
+check "init --ca-name NAME" \
+	run "$PS" init "$TMP/named" --ca-name "Example Ops Root" --server-name a.example
+check "CA subject: --ca-name NAME" \
+	test "$(subject_of "$TMP/named/ca.crt")" = "CN=Example Ops Root"
+check "init --ca-name=NAME" \
+	run "$PS" init "$TMP/named2" --ca-name=ops-ca --server-name a.example
+check "CA subject: --ca-name=NAME" \
+	test "$(subject_of "$TMP/named2/ca.crt")" = "CN=ops-ca"
+check "init: empty --ca-name refused" \
+	refused "$PS" init "$TMP/badca" --ca-name ""
+check "init: a 65-character --ca-name refused" \
+	refused "$PS" init "$TMP/badca" --ca-name "$(printf 'a%.0s' {1..65})"
+check "init: bad --ca-name writes no CA" test ! -e "$TMP/badca/ca.key"
 
 check "init: bad --server-name refused" \
 	refused "$PS" init "$TMP/bad" --server-name 'foo bar'

@@ -35,7 +35,7 @@ static int make_pki(const char *dir)
 
 	fflush(stdout);
 	dup2(null, 1);
-	rc = pki_init(dir, names, 1, 1) ||
+	rc = pki_init(dir, names, 1, 1, NULL) ||
 	     pki_add_client(dir, "alice", NULL, 1);
 	fflush(stdout);
 	dup2(out, 1);

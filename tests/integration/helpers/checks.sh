@@ -38,6 +38,20 @@ wait_for() {
 	done
 }
 
+# log_since LINE: the server log (of the process spawned as "server")
+# after line LINE (taken with wc -l before the event).
+log_since() {
+	tail -n +"$(($1 + 1))" "$(log_of server)"
+}
+
+# logged_since LINE ERE: the server logged ERE after line LINE.
+logged_since() {
+	log_since "$1" | grep -qE -- "$2" && return 0
+	echo "nothing matching '$2' in the server log since line $1:"
+	log_since "$1" | tail -n 15
+	return 1
+}
+
 # client_profile NAME [LINE...]: $TMP/NAME.conf = the test's client
 # profile ($CLIENT_CONF, from start_pair) with a status socket of its own
 # ($TMP/NAME.sock) and LINEs.
