@@ -6,6 +6,7 @@
 #   make demo       deps + build + throwaway PKI + server and client on loopback
 #   make test       deps + build + unit, sanitizer and integration tests
 #   make bench      speed and memory side by side with ssh -D, ss-libev, trojan
+#   make lint       check the C sources against .clang-format (tests/lint.sh)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make V=1        show the commands
 
@@ -53,7 +54,7 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 UNIT_HELPER_OBJS := $(call obj,$(UNIT_HELPER_SRCS))
 .SECONDARY: $(UNIT_HELPER_OBJS)
 
-.PHONY: all deps demo test check unit asan bench bench-route install \
+.PHONY: all deps demo test check unit asan bench bench-route lint install \
 	uninstall clean
 
 all: $(BUILD)/proxy-server $(BUILD)/proxy-client
@@ -138,6 +139,10 @@ test: deps
 	$(Q)./tests/run.sh $(BUILD)
 
 check: test
+
+# Formatting as .clang-format says; clang-format comes from make deps.
+lint: deps
+	$(Q)./tests/lint.sh
 
 bench: deps all
 	$(Q)./tests/bench/run.sh $(BUILD)

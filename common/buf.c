@@ -80,22 +80,6 @@ int buf_put_u8(struct buf *b, uint8_t v)
 	return buf_put(b, &v, 1);
 }
 
-int buf_put_be16(struct buf *b, uint16_t v)
-{
-	uint8_t p[2];
-
-	put_be16(p, v);
-	return buf_put(b, p, 2);
-}
-
-int buf_put_be32(struct buf *b, uint32_t v)
-{
-	uint8_t p[4];
-
-	put_be32(p, v);
-	return buf_put(b, p, 4);
-}
-
 int buf_get(struct buf *b, void *p, size_t n)
 {
 	if (buf_len(b) < n)
@@ -104,30 +88,5 @@ int buf_get(struct buf *b, void *p, size_t n)
 		return 0;
 	memcpy(p, buf_peek(b), n);
 	buf_consume(b, n);
-	return 0;
-}
-
-int buf_get_u8(struct buf *b, uint8_t *v)
-{
-	return buf_get(b, v, 1);
-}
-
-int buf_get_be16(struct buf *b, uint16_t *v)
-{
-	uint8_t p[2];
-
-	if (buf_get(b, p, 2))
-		return -1;
-	*v = get_be16(p);
-	return 0;
-}
-
-int buf_get_be32(struct buf *b, uint32_t *v)
-{
-	uint8_t p[4];
-
-	if (buf_get(b, p, 4))
-		return -1;
-	*v = get_be32(p);
 	return 0;
 }

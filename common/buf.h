@@ -1,7 +1,9 @@
 /* A byte buffer with a read head, a write tail and a hard cap.
  * Storage grows on demand up to the cap and can be released when empty,
- * so an idle flow holds no payload memory. Typed gets consume only on
- * success; puts fail (nothing written) when the cap would be exceeded. */
+ * so an idle flow holds no payload memory. A get consumes only on
+ * success; puts fail (nothing written) when the cap would be exceeded.
+ * The parsers read fields in place (buf_peek) and consume a message only
+ * once all of it is there, so there are no per-field getters. */
 #ifndef COMMON_BUF_H
 #define COMMON_BUF_H
 
@@ -46,13 +48,8 @@ void buf_consume(struct buf *b, size_t n);
 
 int buf_put(struct buf *b, const void *p, size_t n);
 int buf_put_u8(struct buf *b, uint8_t v);
-int buf_put_be16(struct buf *b, uint16_t v);
-int buf_put_be32(struct buf *b, uint32_t v);
 
-/* Each returns 0 and consumes, or -1 (nothing consumed) if too short. */
+/* Returns 0 and consumes n bytes, or -1 (nothing consumed) if too short. */
 int buf_get(struct buf *b, void *p, size_t n);
-int buf_get_u8(struct buf *b, uint8_t *v);
-int buf_get_be16(struct buf *b, uint16_t *v);
-int buf_get_be32(struct buf *b, uint32_t *v);
 
 #endif

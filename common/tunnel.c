@@ -336,7 +336,11 @@ static int parse_frames(struct tunnel *t)
 		if (n == 0)
 			break;
 		if (n < 0) {
-			log_warn("%s: bad frame: %s", t->name, frame_strerror(n));
+			/* the decoder left the header for this line */
+			log_warn("%s: bad frame: %s (%s, type 0x%02x, stream "
+				 "%u, length %u)", t->name, frame_strerror(n),
+				 frame_type_name(f.type), f.type, f.stream,
+				 f.len);
 			close_with(t, "protocol error", GOAWAY_PROTOCOL);
 			return -1;
 		}

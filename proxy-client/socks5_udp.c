@@ -121,27 +121,25 @@ static int got_datagram(struct assoc *a, const struct addr *peer,
 			const uint8_t *data, size_t len)
 {
 	struct socks_udp *u = container_of(a, struct socks_udp, a);
-	static const uint8_t rsv[3];
-	uint8_t wire[ADDR_WIRE_MAX];
-	struct iovec iov[3] = {
-		{ .iov_base = (void *)rsv, .iov_len = 3 },
-		{ .iov_base = wire },
+	uint8_t hdr[3 + ADDR_WIRE_MAX];
+	struct iovec iov[2] = {
+		{ .iov_base = hdr },
 		{ .iov_base = (void *)data, .iov_len = len },
 	};
 	struct msghdr mh = {
 		.msg_name = &u->app,
 		.msg_namelen = u->app_len,
 		.msg_iov = iov,
-		.msg_iovlen = 3,
+		.msg_iovlen = 2,
 	};
 	int n;
 
 	if (!u->app_len)
 		return -1; /* nobody to deliver to yet */
-	n = addr_encode(peer, wire, sizeof(wire));
+	n = socks5_write_udp_hdr(hdr, sizeof(hdr), peer);
 	if (n < 0)
 		return -1;
-	iov[1].iov_len = (size_t)n;
+	iov[0].iov_len = (size_t)n;
 	return sendmsg(u->fd, &mh, MSG_NOSIGNAL) > 0 ? 0 : -1;
 }
 

@@ -114,10 +114,10 @@ static int check_ca_name(const char *name)
 		return 0;
 	while (*p >= 0x20 && *p != 0x7f)
 		p++;
-	if (*name && !*p && p - (const unsigned char *)name <= CN_MAX)
+	if (*name && !*p && p - (const unsigned char *)name <= PKI_CN_MAX)
 		return 0;
 	pki_fail("--ca-name \"%s\": want 1 to %d printable characters", name,
-		 CN_MAX);
+		 PKI_CN_MAX);
 	return -1;
 }
 
@@ -140,7 +140,7 @@ static int check_names(const char *const *names, int n)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		if (san_kind(names[i]) != SAN_NONE)
+		if (pki_san_kind(names[i]) != PKI_SAN_NONE)
 			continue;
 		pki_fail("--server-name \"%s\": not an IP address or a DNS name",
 		     names[i]);
@@ -149,7 +149,7 @@ static int check_names(const char *const *names, int n)
 	return 0;
 }
 
-static int init_write(const char *dir, const struct ca *ca, EVP_PKEY *skey,
+static int init_write(const char *dir, const struct pki_ca *ca, EVP_PKEY *skey,
 		      X509 *scert, X509_CRL *crl)
 {
 	const struct {
@@ -193,7 +193,8 @@ static void init_report(const char *dir, const char *const *names,
 	printf("proxy-server init: wrote a new CA, server certificate and "
 	       "server.conf in %s\n  the server certificate names", dir);
 	for (i = 0; i < nnames; i++)
-		printf(" %s:%s", san_kind(names[i]) == SAN_IP ? "IP" : "DNS",
+		printf(" %s:%s",
+		       pki_san_kind(names[i]) == PKI_SAN_IP ? "IP" : "DNS",
 		       names[i]);
 	printf("\n  keep %s/ca.key secret: it can make new clients\n", dir);
 	if (defaulted)
@@ -208,7 +209,7 @@ int pki_init(const char *dir, const char *const *names, int nnames,
 {
 	static const char *const dflt[] = { "proxy-server" };
 	static const char exists[] = "refusing to overwrite an existing CA";
-	struct ca ca = { NULL, NULL };
+	struct pki_ca ca = { NULL, NULL };
 	EVP_PKEY *skey = NULL;
 	X509 *scert = NULL;
 	X509_CRL *crl = NULL;
@@ -233,17 +234,18 @@ int pki_init(const char *dir, const char *const *names, int nnames,
 		cn = ca_name ? xstrdup(ca_name) :
 			       pki_asprintf("CA %02x%02x%02x%02x", rnd[0],
 					    rnd[1], rnd[2], rnd[3]);
-		ca.key = key_new();
-		skey = key_new();
+		ca.key = pki_key_new();
+		skey = pki_key_new();
 	}
 	if (ca.key && skey)
-		ca.cert = cert_make(ca.key, cn, days, NULL, NULL, NULL, 0);
+		ca.cert = pki_cert_make(ca.key, cn, days, NULL, NULL, NULL, 0);
 	if (ca.cert)
-		scert = cert_make(skey, strlen(names[0]) <= CN_MAX ?
-					names[0] : "proxy-server",
-				  days, &ca, "serverAuth", names, nnames);
+		scert = pki_cert_make(skey,
+				      strlen(names[0]) <= PKI_CN_MAX ?
+					      names[0] : "proxy-server",
+				      days, &ca, "serverAuth", names, nnames);
 	if (scert)
-		crl = crl_create(&ca);
+		crl = pki_crl_create(&ca);
 	if (!crl)
 		pki_fail_ssl("%s: making the CA and server certificate", dir);
 	else if (init_write(dir, &ca, skey, scert, crl) == 0)
@@ -253,7 +255,7 @@ int pki_init(const char *dir, const char *const *names, int nnames,
 	X509_CRL_free(crl);
 	X509_free(scert);
 	EVP_PKEY_free(skey);
-	ca_free(&ca);
+	pki_ca_free(&ca);
 	free(cn);
 	return rc;
 }
@@ -308,7 +310,7 @@ static int server_endpoint(const char *dir, const char *arg, char **endpoint,
 			   char **sni)
 {
 	X509 *srv = pki_load_obj(dir, "server.crt", PKI_OBJ_CERT);
-	char *first = srv ? first_san(srv) : NULL;
+	char *first = srv ? pki_first_san(srv) : NULL;
 	char host[ADDR_STR_MAX], buf[ADDR_STR_MAX];
 	struct addr a;
 	int rc = -1;
@@ -318,7 +320,8 @@ static int server_endpoint(const char *dir, const char *arg, char **endpoint,
 	} else if (first && parse_server(arg, first, &a, host,
 					 sizeof(host)) == 0) {
 		*endpoint = xstrdup(addr_str(&a, buf, sizeof(buf)));
-		*sni = cert_names_host(srv, addr_host(&a, host, sizeof(host))) ?
+		*sni = pki_cert_names_host(srv, addr_host(&a, host,
+							  sizeof(host))) ?
 			       NULL : xstrdup(first);
 		rc = 0;
 	}
@@ -329,7 +332,7 @@ static int server_endpoint(const char *dir, const char *arg, char **endpoint,
 
 static int write_profile(const char *dir, const char *file, const char *name,
 			 const char *endpoint, const char *sni,
-			 const struct ca *ca, X509 *cert, EVP_PKEY *key)
+			 const struct pki_ca *ca, X509 *cert, EVP_PKEY *key)
 {
 	BIO *b = pki_membio();
 	int ok;
@@ -355,19 +358,20 @@ static int write_profile(const char *dir, const char *file, const char *name,
 /* Issues NAME's key and certificate, writes DIR/FILE (the profile) and
  * appends NAME to the index TEXT (removing the profile if that fails). */
 static int add_client(const char *dir, const char *file, const char *name,
-		      const char *text, const struct ca *ca,
+		      const char *text, const struct pki_ca *ca,
 		      const char *endpoint, const char *sni, int days)
 {
-	EVP_PKEY *key = key_new();
+	EVP_PKEY *key = pki_key_new();
 	X509 *cert = NULL;
 	char *serial = NULL, *out, *path = pki_path(dir, file);
 	size_t len = strlen(text);
 	int rc = -1;
 
 	if (key)
-		cert = cert_make(key, name, days, ca, "clientAuth", NULL, 0);
+		cert = pki_cert_make(key, name, days, ca, "clientAuth", NULL,
+				     0);
 	if (cert)
-		serial = cert_serial_hex(cert);
+		serial = pki_cert_serial_hex(cert);
 	if (!serial)
 		pki_fail_ssl("making the certificate for %s", name);
 	else if (write_profile(dir, file, name, endpoint, sni, ca, cert,
@@ -397,12 +401,12 @@ int pki_add_client(const char *dir, const char *name, const char *server,
 		   int days)
 {
 	char *text = NULL, *endpoint = NULL, *sni = NULL, *file = NULL;
-	struct ca ca = { NULL, NULL };
+	struct pki_ca ca = { NULL, NULL };
 	struct idx_ent e = { NULL, NULL, "", 0 };
 	int lock, found, rc = 1;
 
 	pki_set_cmd("add-client");
-	if (!valid_client_name(name)) {
+	if (!pki_valid_client_name(name)) {
 		pki_fail("bad client name \"%s\": use 1 to 64 letters, digits, "
 		     "'.', '_' or '-', starting with a letter or digit", name);
 		return 1;
@@ -417,7 +421,7 @@ int pki_add_client(const char *dir, const char *name, const char *server,
 	if (found == 0) {
 		file = pki_asprintf("clients/%s.conf", name);
 		if (!pki_absent(dir, file, "remove it or pick another name") &&
-		    ca_load(dir, &ca) == 0 &&
+		    pki_ca_load(dir, &ca) == 0 &&
 		    server_endpoint(dir, server, &endpoint, &sni) == 0 &&
 		    add_client(dir, file, name, text, &ca, endpoint, sni,
 			       days) == 0)
@@ -427,7 +431,7 @@ int pki_add_client(const char *dir, const char *name, const char *server,
 	free(endpoint);
 	free(sni);
 	free(text);
-	ca_free(&ca);
+	pki_ca_free(&ca);
 	close(lock);
 	return rc;
 }
@@ -449,7 +453,7 @@ int pki_revoke(const char *dir, const char *name)
 	else if (found > 0 && e.revoked)
 		pki_fail("%s/index.txt: client \"%s\" is already revoked", dir,
 		     name);
-	if (found > 0 && !e.revoked && crl_revoke(dir, e.serial) == 0) {
+	if (found > 0 && !e.revoked && pki_crl_revoke(dir, e.serial) == 0) {
 		/* crl.pem first: a crash in between leaves the client
 		 * revoked but listed as valid, and revoke can be rerun. */
 		out = pki_asprintf("%.*s%s %s revoked%s", (int)(e.start - text),

@@ -48,14 +48,14 @@ static int is_alnum(int c)
 }
 
 /* [A-Za-z0-9][A-Za-z0-9._-]{0,63}: safe as a file name and as a CN. */
-int valid_client_name(const char *s)
+int pki_valid_client_name(const char *s)
 {
 	size_t i;
 
 	if (!is_alnum((unsigned char)s[0]))
 		return 0;
 	for (i = 1; s[i]; i++)
-		if (i >= CN_MAX ||
+		if (i >= PKI_CN_MAX ||
 		    (!is_alnum((unsigned char)s[i]) && !strchr("._-", s[i])))
 			return 0;
 	return 1;
@@ -93,20 +93,21 @@ static int parse_ip(const char *s, unsigned char ip[16])
 	return 0;
 }
 
-/* SAN_IP, SAN_DNS or SAN_NONE: what NAME would be in a subjectAltName. */
-int san_kind(const char *name)
+/* PKI_SAN_IP, PKI_SAN_DNS or PKI_SAN_NONE: what NAME would be in a
+ * subjectAltName. */
+int pki_san_kind(const char *name)
 {
 	unsigned char ip[16];
 
 	if (parse_ip(name, ip))
-		return SAN_IP;
-	return valid_dns_name(name) ? SAN_DNS : SAN_NONE;
+		return PKI_SAN_IP;
+	return valid_dns_name(name) ? PKI_SAN_DNS : PKI_SAN_NONE;
 }
 
 /* ---- keys and certificates -------------------------------------------- */
 
 /* A new EC P-256 key. */
-EVP_PKEY *key_new(void)
+EVP_PKEY *pki_key_new(void)
 {
 	return EVP_EC_gen("P-256");
 }
@@ -129,7 +130,7 @@ static ASN1_INTEGER *rand_serial(void)
 }
 
 /* Uppercase hex, as `openssl x509 -serial` prints it; free() it. */
-char *cert_serial_hex(const X509 *x)
+char *pki_cert_serial_hex(const X509 *x)
 {
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
 	char *hex = bn ? BN_bn2hex(bn) : NULL;
@@ -195,8 +196,9 @@ static int add_san(X509 *x, const char *const *names, int n)
  * clock skew between the two ends must not matter) for DAYS days but
  * not past the CA, signed by the CA. CA NULL: a self-signed CA
  * certificate; else a leaf with extended key usage EKU and SANS. */
-X509 *cert_make(EVP_PKEY *key, const char *cn, int days, const struct ca *ca,
-		 const char *eku, const char *const *sans, int nsans)
+X509 *pki_cert_make(EVP_PKEY *key, const char *cn, int days,
+		    const struct pki_ca *ca, const char *eku,
+		    const char *const *sans, int nsans)
 {
 	ASN1_INTEGER *serial = rand_serial();
 	const struct ext *exts = ca ? leaf_exts : ca_exts;
@@ -231,7 +233,7 @@ X509 *cert_make(EVP_PKEY *key, const char *cn, int days, const struct ca *ca,
 }
 
 /* The first subjectAltName usable as a host (IP or DNS), or NULL. */
-char *first_san(X509 *x)
+char *pki_first_san(X509 *x)
 {
 	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name,
 					       NULL, NULL);
@@ -261,7 +263,7 @@ char *first_san(X509 *x)
 }
 
 /* 1 if the certificate's SANs name HOST (an IP or a DNS name). */
-int cert_names_host(X509 *x, const char *host)
+int pki_cert_names_host(X509 *x, const char *host)
 {
 	unsigned char ip[16];
 
@@ -273,13 +275,13 @@ int cert_names_host(X509 *x, const char *host)
 
 /* ---- the CA and its CRL ----------------------------------------------- */
 
-void ca_free(struct ca *ca)
+void pki_ca_free(struct pki_ca *ca)
 {
 	X509_free(ca->cert);
 	EVP_PKEY_free(ca->key);
 }
 
-int ca_load(const char *dir, struct ca *ca)
+int pki_ca_load(const char *dir, struct pki_ca *ca)
 {
 	ca->cert = pki_load_obj(dir, "ca.crt", PKI_OBJ_CERT);
 	ca->key = ca->cert ? pki_load_obj(dir, "ca.key", PKI_OBJ_KEY) : NULL;
@@ -319,7 +321,7 @@ static X509_CRL *crl_new(X509 *ca)
 
 /* Bumps the CRL number, sets lastUpdate to now and nextUpdate to the
  * CA's own expiry (so the CRL needs no refresh job), sorts and signs. */
-static int crl_sign(X509_CRL *crl, const struct ca *ca)
+static int crl_sign(X509_CRL *crl, const struct pki_ca *ca)
 {
 	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL,
 						 NULL);
@@ -364,7 +366,7 @@ static int crl_add(X509_CRL *crl, ASN1_INTEGER *serial)
 }
 
 /* DIR/crl.pem, checked to be the CA's, or a new CRL if there is none. */
-static X509_CRL *crl_open(const char *dir, const struct ca *ca)
+static X509_CRL *crl_open(const char *dir, const struct pki_ca *ca)
 {
 	char *path = pki_path(dir, "crl.pem");
 	X509_CRL *crl;
@@ -387,7 +389,7 @@ static X509_CRL *crl_open(const char *dir, const struct ca *ca)
 }
 
 /* A new CRL of the CA, listing nothing, signed. */
-X509_CRL *crl_create(const struct ca *ca)
+X509_CRL *pki_crl_create(const struct pki_ca *ca)
 {
 	X509_CRL *crl = crl_new(ca->cert);
 
@@ -399,9 +401,9 @@ X509_CRL *crl_create(const struct ca *ca)
 }
 
 /* Adds SERIAL (hex) to DIR/crl.pem, signed again by the CA. */
-int crl_revoke(const char *dir, const char *serial)
+int pki_crl_revoke(const char *dir, const char *serial)
 {
-	struct ca ca = { NULL, NULL };
+	struct pki_ca ca = { NULL, NULL };
 	ASN1_INTEGER *ai = NULL;
 	X509_CRL *crl = NULL;
 	BIGNUM *bn = NULL;
@@ -410,7 +412,7 @@ int crl_revoke(const char *dir, const char *serial)
 	if (BN_hex2bn(&bn, serial) != (int)strlen(serial) ||
 	    !(ai = BN_to_ASN1_INTEGER(bn, NULL)))
 		pki_fail("%s/index.txt: bad serial %s", dir, serial);
-	else if (ca_load(dir, &ca) == 0 && (crl = crl_open(dir, &ca))) {
+	else if (pki_ca_load(dir, &ca) == 0 && (crl = crl_open(dir, &ca))) {
 		if (crl_add(crl, ai) < 0 || crl_sign(crl, &ca) < 0)
 			pki_fail_ssl("%s/crl.pem: signing", dir);
 		else
@@ -420,6 +422,6 @@ int crl_revoke(const char *dir, const char *serial)
 	X509_CRL_free(crl);
 	ASN1_INTEGER_free(ai);
 	BN_free(bn);
-	ca_free(&ca);
+	pki_ca_free(&ca);
 	return rc;
 }

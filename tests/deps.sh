@@ -3,7 +3,8 @@
 #
 # Build: a C compiler, make, pkg-config, OpenSSL, libev and c-ares headers.
 # Tests: clang, curl, proxychains4, PySocks for Debian's python3, dnsmasq,
-#        iproute2, iptables, nft, procps, openssl, tcpdump, dig, mandoc.
+#        iproute2, iptables, nft, procps, openssl, tcpdump, dig, mandoc;
+#        clang-format for make lint.
 #
 # Quick and quiet when everything is there. Uses apt-get (Debian, Ubuntu)
 # or dnf/yum (Fedora, RHEL; libev and proxychains-ng come from EPEL there),
@@ -52,6 +53,7 @@ REQS=(
 	"test  dnsutils      bind-utils           have_cmd dig"
 	"test  nftables      nftables             have_cmd nft"
 	"test  mandoc        mandoc               have_cmd mandoc"
+	"test  clang-format  clang-tools-extra    have_cmd clang-format"
 )
 
 have_pysocks() {
