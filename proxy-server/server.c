@@ -132,17 +132,15 @@ static void conn_up(struct tunnel *t)
 }
 
 static void refuse_with(struct tunnel *t, const struct frame *f,
-			uint8_t code)
+			uint8_t code, uint8_t reason)
 {
-	uint8_t b[FRAME_HDR_LEN + 1];
-
-	frame_result(b, sizeof(b), f->stream, code, NULL);
-	tunnel_send(t, b, sizeof(b));
+	tunnel_send_result(t, f->stream, code, reason, NULL);
 }
 
-static void refuse_stream(struct tunnel *t, const struct frame *f)
+static void refuse_stream(struct tunnel *t, const struct frame *f,
+			  uint8_t reason)
 {
-	refuse_with(t, f, PROTO_GENERAL_FAILURE);
+	refuse_with(t, f, PROTO_GENERAL_FAILURE, reason);
 }
 
 static int relay_log_limit(void *arg, const char *line)
@@ -166,7 +164,7 @@ static void open_udp(struct server *s, struct tunnel *t,
 	int err = udp_relay_open(&env, t, f, nudp);
 
 	if (err)
-		refuse_with(t, f, errno_to_code(-err));
+		refuse_with(t, f, errno_to_code(-err), errno_to_reason(-err));
 }
 
 static void conn_open(struct tunnel *t, const struct frame *f)
@@ -175,13 +173,13 @@ static void conn_open(struct tunnel *t, const struct frame *f)
 	struct server *s = c->srv;
 
 	if (s->stopping) {
-		refuse_stream(t, f);
+		refuse_stream(t, f, REASON_SHUTDOWN);
 		return;
 	}
 	if (tunnel_stream_count(t) >= s->conf->max_flows) {
 		server_log_limit(s, "%s: max-flows reached: refusing new "
 				 "flows", tunnel_name(t));
-		refuse_stream(t, f);
+		refuse_stream(t, f, REASON_LIMIT);
 		return;
 	}
 	if (f->type == FRAME_OPEN) {
@@ -193,7 +191,7 @@ static void conn_open(struct tunnel *t, const struct frame *f)
 		server_log_limit(s, "%s: max-udp-assocs (%u) reached: refusing "
 				 "new UDP associations", tunnel_name(t),
 				 s->conf->max_udp_assocs);
-		refuse_stream(t, f);
+		refuse_stream(t, f, REASON_LIMIT);
 		return;
 	}
 	open_udp(s, t, f, &c->nudp);
