@@ -13,7 +13,7 @@
 #define STALL_RTTS 4.0
 
 struct stall {
-	double since;  /* silent while waiting since (0: not waiting) */
+	double since; /* silent while waiting since (0: not waiting) */
 	int suspect;
 };
 

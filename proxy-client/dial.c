@@ -59,8 +59,9 @@ void dial_start(struct dial *d, const struct sockaddr_storage *ss,
 		    0);
 	if (fd >= 0 && mark)
 		setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
-	if (fd >= 0 && connect(fd, (const struct sockaddr *)ss,
-			       sockaddr_len(ss->ss_family)) &&
+	if (fd >= 0 &&
+	    connect(fd, (const struct sockaddr *)ss,
+		    sockaddr_len(ss->ss_family)) &&
 	    errno != EINPROGRESS) {
 		d->err = errno;
 		close(fd);

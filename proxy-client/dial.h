@@ -16,7 +16,7 @@ typedef void (*dial_cb)(struct dial *d, int fd, int err);
 struct dial {
 	struct ev_loop *loop;
 	int fd;
-	int err;       /* the connect failed at once: why */
+	int err; /* the connect failed at once: why */
 	ev_io io;
 	ev_timer timer;
 	dial_cb done;

@@ -26,8 +26,7 @@ int redial_rescuing(const struct redial *r, double now)
 	return r->rescue_until && now < r->rescue_until;
 }
 
-double redial_connect_timeout(const struct redial *r, double now,
-			      double normal)
+double redial_connect_timeout(const struct redial *r, double now, double normal)
 {
 	double t = REDIAL_RESCUE_RTTS * r->rtt;
 

@@ -20,15 +20,15 @@
 #define REDIAL_RESCUE_PAUSE 0.25 /* after a connect refused at once */
 
 enum redial_fail {
-	REDIAL_TIMEOUT,   /* the TCP connect got no answer in time */
-	REDIAL_ERROR,     /* the TCP connect failed (refused, unreachable) */
-	REDIAL_REJECTED,  /* TLS or the server said no, or dropped us at once */
+	REDIAL_TIMEOUT,  /* the TCP connect got no answer in time */
+	REDIAL_ERROR,    /* the TCP connect failed (refused, unreachable) */
+	REDIAL_REJECTED, /* TLS or the server said no, or dropped us at once */
 };
 
 struct redial {
-	double backoff;       /* next normal delay, before jitter */
-	double rescue_until;  /* 0: not rescuing */
-	double rtt;           /* of the tunnel that was lost */
+	double backoff;      /* next normal delay, before jitter */
+	double rescue_until; /* 0: not rescuing */
+	double rtt;          /* of the tunnel that was lost */
 };
 
 void redial_init(struct redial *r);
