@@ -62,6 +62,12 @@ static void flow_end(struct flow *f, int reason, const char *why, int linger0)
 	f->ops->closed(f, reason, why);
 }
 
+void flow_cancel(struct flow *f, uint8_t code, const char *why)
+{
+	send_rst(f, code);
+	flow_end(f, code, why, 0);
+}
+
 void flow_reset(struct flow *f, uint8_t code, const char *why)
 {
 	send_rst(f, code);
@@ -397,7 +403,18 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void stream_abort(struct stream *s)
 {
-	flow_end(of_stream(s), PROTO_GENERAL_FAILURE, "tunnel closed", 1);
+	struct flow *f = of_stream(s);
+
+	/* Client, no RESULT yet: the front-end still owes its application
+	 * an answer (a SOCKS reply); the destination was not reached. */
+	if (!f->server_side && !f->result_seen) {
+		f->result_seen = 1;
+		f->ops->result(f, PROTO_HOST_UNREACHABLE, REASON_NONE, NULL);
+		flow_end(f, PROTO_HOST_UNREACHABLE,
+			 "tunnel lost before the server answered", f->relaying);
+		return;
+	}
+	flow_end(f, PROTO_GENERAL_FAILURE, "tunnel closed", 1);
 }
 
 static void stream_info(struct stream *s, struct stream_info *i)

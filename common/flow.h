@@ -17,7 +17,9 @@
 struct flow;
 
 struct flow_ops {
-	/* Client: the server's answer to OPEN (code is a SOCKS5 REP).
+	/* Client: the server's answer to OPEN (code is a SOCKS5 REP); also
+	 * PROTO_HOST_UNREACHABLE with f->s.t NULL when the tunnel was lost
+	 * before the answer came.
 	 * On success the front-end calls flow_start(); on failure the flow
 	 * ends (closed() is called) right after this returns. */
 	/* reason: enum proto_reason, from a server that sends them */
@@ -73,6 +75,10 @@ void flow_result(struct flow *f, int fd, uint8_t code, uint8_t reason,
  * server holds it until its connection is up, and a failed result then
  * resets the local socket). */
 void flow_start(struct flow *f);
+/* Client, before the RESULT, once the front-end answered its application
+ * (a SOCKS reply): RST to the peer with code, the local socket closed
+ * normally so that the answer is read, closed(). */
+void flow_cancel(struct flow *f, uint8_t code, const char *why);
 /* Abort: RST to the peer with code, reset the local socket, closed(). */
 void flow_reset(struct flow *f, uint8_t code, const char *why);
 /* The one log line of a flow that ended (info level if it carried

@@ -206,7 +206,7 @@ static void send_hello(struct tunnel *t)
 	uint8_t f[FRAME_HDR_LEN + 12];
 	int n = frame_hello(f, sizeof(f), t->p.window, HELLO_F_REASONS);
 
-	tunnel_send(t, f, (size_t)n);
+	out_queue_ctl(t, f, (size_t)n);
 }
 
 static void send_ping(struct tunnel *t, uint8_t type, const uint8_t op[8])
@@ -214,7 +214,100 @@ static void send_ping(struct tunnel *t, uint8_t type, const uint8_t op[8])
 	uint8_t f[FRAME_HDR_LEN + 8];
 	int n = frame_ping(f, sizeof(f), type, op);
 
-	tunnel_send(t, f, (size_t)n);
+	out_queue_ctl(t, f, (size_t)n);
+}
+
+/* ---- stall detection (client) ---- */
+
+static ev_tstamp stall_limit(const struct tunnel *t)
+{
+	return stall_timeout(t->p.stall_timeout, t->rtt.srtt);
+}
+
+static void stall_arm(struct tunnel *t, ev_tstamp after)
+{
+	ev_timer_stop(t->loop, &t->stall_tm);
+	ev_timer_set(&t->stall_tm, MAX(after, 0.001), 0.);
+	ev_timer_start(t->loop, &t->stall_tm);
+}
+
+/* A PING went out: silence counts from now unless it already does. The
+ * timer is moved lazily: when it fires it sleeps on if something was
+ * heard in the meantime. */
+static void stall_waits(struct tunnel *t)
+{
+	if (!t->p.stall_timeout)
+		return;
+	stall_wait(&t->stall, ev_now(t->loop));
+	if (!ev_is_active(&t->stall_tm))
+		stall_arm(t, stall_limit(t));
+}
+
+/* Bytes came in; answered: among them the PONG of our latest PING. */
+static void stall_hears(struct tunnel *t, int answered)
+{
+	if (!t->p.stall_timeout)
+		return;
+	if (stall_heard(&t->stall, ev_now(t->loop), answered)) {
+		log_info("%s: heard from the server again", t->name);
+		if (t->ops->stalled)
+			t->ops->stalled(t, 0);
+	}
+	/* still waiting for the PONG: watch the silence from here on */
+	if (stall_watching(&t->stall) && !ev_is_active(&t->stall_tm))
+		stall_arm(t, stall_limit(t));
+}
+
+/* Held back probes go out a quarter stall-timeout after the last PING:
+ * a busy tunnel costs a few PINGs a second at most, an idle one none
+ * beyond keepalive. */
+#define PROBE_SHARE 0.25
+
+static void ping(struct tunnel *t);
+
+void stall_probe(struct tunnel *t)
+{
+	ev_tstamp gap;
+
+	if (!t->p.stall_timeout || t->state != T_UP || t->stall.since)
+		return;
+	gap = stall_limit(t) * PROBE_SHARE - (ev_now(t->loop) - t->ping_sent);
+	if (gap <= 0) {
+		ping(t);
+		return;
+	}
+	t->probe_due = 1;
+	if (!ev_is_active(&t->stall_tm))
+		stall_arm(t, gap);
+}
+
+static void stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tunnel *t = container_of(w, struct tunnel, stall_tm);
+	ev_tstamp now = ev_now(loop), limit = stall_limit(t), left;
+
+	if (t->state != T_UP)
+		return;
+	if (stall_check(&t->stall, now, limit)) {
+		log_warn("%s: no answer from the server for %.1f s: suspect",
+			 t->name, now - t->stall.since);
+		if (t->ops->stalled)
+			t->ops->stalled(t, 1);
+		return; /* until heard from again */
+	}
+	if (stall_watching(&t->stall)) {
+		stall_arm(t, stall_left(&t->stall, now, limit));
+		return;
+	}
+	if (t->probe_due && !t->stall.suspect) {
+		left = limit * PROBE_SHARE - (now - t->ping_sent);
+		if (left > 0.001) {
+			stall_arm(t, left);
+			return;
+		}
+		t->probe_due = 0;
+		ping(t);
+	}
 }
 
 static void ping(struct tunnel *t)
@@ -226,6 +319,7 @@ static void ping(struct tunnel *t)
 	t->ping_sent = now;
 	t->ping_mark = t->tx_bytes + t->rx_bytes;
 	send_ping(t, FRAME_PING, op);
+	stall_waits(t);
 }
 
 static void ping_train(struct tunnel *t)
@@ -244,6 +338,8 @@ static void got_pong(struct tunnel *t, const struct frame *f)
 	if (rtt < 0 || rtt > 600)
 		return; /* not one of ours */
 	last = sent == t->ping_sent;
+	if (last)
+		stall_hears(t, 1);
 	rtt_sample(&t->rtt, rtt, now, last &&
 		   t->tx_bytes + t->rx_bytes - t->ping_mark <= QUIET_BYTES);
 	if (last && t->train_left > 0) {
@@ -374,6 +470,8 @@ static int do_read(struct tunnel *t)
 			t->rx_len += (size_t)n;
 			total += (size_t)n;
 			t->last_rx = ev_now(t->loop);
+			if (t->stall.since || t->stall.suspect)
+				stall_hears(t, 0);
 			if (parse_frames(t))
 				return -1;
 			continue;
@@ -534,6 +632,7 @@ struct tunnel *tunnel_new(struct ev_loop *loop, int fd, struct tls *tls,
 	ev_io_start(loop, &t->io);
 	ev_timer_init(&t->timer, timer_cb, p->handshake_timeout, 0.);
 	ev_timer_start(loop, &t->timer);
+	ev_init(&t->stall_tm, stall_cb);
 	return t;
 }
 
@@ -545,6 +644,7 @@ static void stop_watchers(struct tunnel *t)
 	ev_idle_stop(t->loop, &t->more);
 	ev_io_stop(t->loop, &t->io);
 	ev_timer_stop(t->loop, &t->timer);
+	ev_timer_stop(t->loop, &t->stall_tm);
 	ev_clear_pending(t->loop, &t->io);
 }
 
@@ -636,7 +736,7 @@ void tunnel_goaway(struct tunnel *t)
 	if (t->state != T_UP || t->goaway_sent)
 		return;
 	frame_code(g, sizeof(g), FRAME_GOAWAY, 0, GOAWAY_SHUTDOWN);
-	tunnel_send(t, g, sizeof(g));
+	out_queue_ctl(t, g, sizeof(g));
 	t->goaway_sent = 1;
 }
 

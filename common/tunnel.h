@@ -74,7 +74,14 @@ struct tunnel_ops {
 	 * client certificate. The owner takes the connection over with
 	 * tunnel_release(); without this op such a peer is dropped. */
 	void (*no_cert)(struct tunnel *t);
+	/* Client side, optional (with stall_timeout set): suspect is 1 when
+	 * the tunnel waited for an answer and heard nothing for
+	 * stall-timeout, 0 when it is heard from again. Must not close it. */
+	void (*stalled)(struct tunnel *t, int suspect);
 };
+
+/* stall_timeout: max(2 s, 4 x the smoothed round trip). */
+#define TUNNEL_STALL_AUTO (-1.0)
 
 struct tunnel_params {
 	int is_server;
@@ -83,6 +90,10 @@ struct tunnel_params {
 	ev_tstamp keepalive;      /* ping interval */
 	ev_tstamp timeout;        /* silence that means dead */
 	ev_tstamp handshake_timeout;
+	/* Client: silence while waiting for an answer (a PONG; any frame
+	 * that needs one is followed by a PING) after which the tunnel is
+	 * suspect; TUNNEL_STALL_AUTO, or 0: never (the server). */
+	ev_tstamp stall_timeout;
 	ev_tstamp idle_timeout;   /* a TCP flow silent this long is reset */
 	size_t max_buffer;        /* all flows' receive buffers together */
 };

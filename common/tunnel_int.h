@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "idmap.h"
 #include "rtt.h"
+#include "stall.h"
 #include "tunnel.h"
 
 /* Changed only by tunnel_set_state(), which allows
@@ -47,6 +48,9 @@ struct tunnel {
 	ev_tstamp ping_sent;   /* our last PING's value */
 	uint64_t ping_mark;    /* tx_bytes + rx_bytes when it was sent */
 	int train_left;        /* pings still to send in this train */
+	struct stall stall;    /* client: waiting for an answer, silent? */
+	ev_timer stall_tm;     /* stall check, or a probe held back */
+	int probe_due;         /* a frame went out with no PING after it */
 
 	uint8_t *rx;
 	size_t rx_len;
@@ -92,7 +96,14 @@ static inline int tunnel_ending(const struct tunnel *t)
 	return t->state == T_CLOSING || t->state == T_CLOSED;
 }
 
+/* A frame that needs an answer was queued: make sure a PING follows it
+ * (at most one per quarter stall-timeout), so that silence is noticed. */
+void stall_probe(struct tunnel *t);
+
 /* tunnel_out.c */
+
+/* Queues a control frame (tunnel_send() without the stall probe). */
+void out_queue_ctl(struct tunnel *t, const uint8_t *frame, size_t len);
 
 /* Send buffers, socket options and the flush-before-sleep watcher. */
 void out_init(struct tunnel *t);

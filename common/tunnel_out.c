@@ -98,6 +98,12 @@ static void prep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
 void tunnel_send(struct tunnel *t, const uint8_t *frame, size_t len)
 {
+	out_queue_ctl(t, frame, len);
+	stall_probe(t);
+}
+
+void out_queue_ctl(struct tunnel *t, const uint8_t *frame, size_t len)
+{
 	if (tunnel_ending(t))
 		return;
 	if (buf_put(&t->ctl, frame, len)) {
@@ -132,6 +138,7 @@ int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len)
 		return -1;
 	t->udp_queued += len;
 	want_write(t);
+	stall_probe(t);
 	return 0;
 }
 
@@ -170,6 +177,7 @@ void tunnel_data_commit(struct tunnel *t, uint32_t id, size_t n)
 	}
 	buf_commit(&t->data, used);
 	want_write(t);
+	stall_probe(t);
 }
 
 void tunnel_data_fin(struct tunnel *t, uint32_t id)

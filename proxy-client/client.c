@@ -14,10 +14,12 @@
 #include "../common/tls.h"
 #include "../common/util.h"
 #include "../redir/rules.h"
+#include "dial.h"
+#include "redial.h"
 
-#define BACKOFF_MIN 0.5
-#define BACKOFF_MAX 30.0
-#define BACKOFF_STABLE 10.0
+/* A tunnel up this long had really worked: its loss resets the backoff
+ * and is worth a rescue (see redial.h). */
+#define STABLE_SECS 10.0
 
 struct client {
 	struct ev_loop *loop;
@@ -27,12 +29,15 @@ struct client {
 	struct resolve_req *rq;
 	struct sockaddr_storage *addrs;
 	int naddrs, next_addr;
-	struct tunnel *t;        /* connecting or up */
-	int up;
+	struct tunnel *t;        /* up: the one in use */
+	struct tunnel *next;     /* in its handshake: the first tunnel, or the
+				  * replacement of a silent one */
+	int suspect;             /* t heard nothing for stall-timeout */
 	int draining;            /* the server sent GOAWAY */
 	ev_tstamp up_since;
+	struct dial dial;        /* the TCP connect of the next tunnel */
 	ev_timer retry;
-	double backoff;
+	struct redial rd;
 	unsigned reconnects;
 	struct client_waiter *waiters;
 	char server[ADDR_STR_MAX];
@@ -43,7 +48,7 @@ static void connect_next(struct client *c);
 
 struct tunnel *client_tunnel(struct client *c)
 {
-	return c->up && !c->draining ? c->t : NULL;
+	return c->t && !c->suspect && !c->draining ? c->t : NULL;
 }
 
 void client_wait(struct client *c, struct client_waiter *w)
@@ -66,25 +71,8 @@ void client_unwait(struct client_waiter *w)
 	w->pprev = NULL;
 }
 
-/* Backoff with +-25% jitter, so many clients of one server that lost
- * the same link do not all come back in the same instant. */
-static void schedule_retry(struct client *c)
+static void wake_waiters(struct client *c, struct tunnel *t)
 {
-	double delay = c->backoff * (0.75 + 0.5 * (random() / (double)RAND_MAX));
-
-	c->backoff = MIN(c->backoff * 2, BACKOFF_MAX);
-	log_info("tunnel: reconnecting in %.1f s", delay);
-	ev_timer_set(&c->retry, delay, 0.);
-	ev_timer_start(c->loop, &c->retry);
-}
-
-static void tunnel_up(struct tunnel *t)
-{
-	struct client *c = tunnel_owner(t);
-
-	c->up = 1;
-	c->up_since = ev_now(c->loop);
-	log_info("tunnel: connected to %s", c->server);
 	while (c->waiters) {
 		struct client_waiter *w = c->waiters;
 
@@ -93,25 +81,95 @@ static void tunnel_up(struct tunnel *t)
 	}
 }
 
+/* Dialling already, or waiting to: nothing to start. */
+static int dialling(const struct client *c)
+{
+	return c->next || c->rq || dial_active(&c->dial) ||
+	       ev_is_active(&c->retry);
+}
+
+static void schedule_retry(struct client *c, enum redial_fail why)
+{
+	double delay = redial_delay(&c->rd, ev_now(c->loop), why,
+				    random() / (double)RAND_MAX);
+
+	if (delay >= 0.1)
+		log_info("tunnel: reconnecting in %.1f s", delay);
+	ev_timer_set(&c->retry, delay, 0.);
+	ev_timer_start(c->loop, &c->retry);
+}
+
+/* The tunnel in use went silent or was lost: redial at once, with the
+ * short deadlines of a rescue. */
+static void rescue(struct client *c, ev_tstamp srtt)
+{
+	redial_rescue(&c->rd, ev_now(c->loop), srtt);
+	if (c->next || c->rq || dial_active(&c->dial))
+		return;
+	ev_timer_stop(c->loop, &c->retry);
+	connect_next(c);
+}
+
+static void tunnel_up(struct tunnel *t)
+{
+	struct client *c = tunnel_owner(t);
+	struct tunnel *old = c->t;
+	ev_tstamp now = ev_now(c->loop);
+
+	redial_done(&c->rd, old && now - c->up_since >= STABLE_SECS);
+	c->next = NULL;
+	c->t = t;
+	c->suspect = 0;
+	c->draining = 0;
+	c->up_since = now;
+	log_info("tunnel: connected to %s", c->server);
+	if (old) {
+		/* make before break: the silent one goes now, its flows
+		 * with it (each front-end ends its own) */
+		log_info("tunnel: closing the silent tunnel (%zu flows)",
+			 tunnel_stream_count(old));
+		tunnel_close(old, "replaced by a new tunnel");
+	}
+	wake_waiters(c, t);
+}
+
 static void tunnel_down(struct tunnel *t, const char *why)
 {
 	struct client *c = tunnel_owner(t);
+	ev_tstamp now = ev_now(c->loop);
+	struct tunnel_info ti;
+	int stable;
 
-	if (c->up)
-		log_warn("tunnel: lost connection to %s: %s", c->server, why);
-	else
+	if (t == c->next) {
 		log_warn("tunnel: cannot connect to %s: %s", c->server, why);
-	/* Only a tunnel that stayed up a while resets the backoff: one the
-	 * server drops right after the handshake (a limit, a revocation)
-	 * must not be retried at full speed forever. */
-	if (c->up && ev_now(c->loop) - c->up_since >= BACKOFF_STABLE)
-		c->backoff = BACKOFF_MIN;
-	c->up = 0;
-	c->draining = 0;
+		c->next = NULL;
+		tunnel_free(t);
+		schedule_retry(c, REDIAL_REJECTED);
+		return;
+	}
+	if (t != c->t) { /* replaced: closed by tunnel_up() */
+		tunnel_free(t);
+		return;
+	}
+	log_warn("tunnel: lost connection to %s: %s", c->server, why);
+	tunnel_get_info(t, &ti);
+	/* Only a tunnel that stayed up a while resets the backoff and is
+	 * redialled at once: one the server drops right after the
+	 * handshake (a limit, a revocation) must not be retried at full
+	 * speed forever. */
+	stable = now - c->up_since >= STABLE_SECS;
 	c->t = NULL;
+	c->draining = 0;
 	c->reconnects++;
 	tunnel_free(t);
-	schedule_retry(c);
+	if (stable || c->suspect) {
+		c->suspect = 0;
+		redial_done(&c->rd, stable);
+		rescue(c, ti.srtt);
+		return;
+	}
+	if (!dialling(c))
+		schedule_retry(c, REDIAL_REJECTED);
 }
 
 /* New flows wait for the next tunnel; open ones may finish on this. */
@@ -119,9 +177,45 @@ static void tunnel_goaway_cb(struct tunnel *t)
 {
 	struct client *c = tunnel_owner(t);
 
+	if (t != c->t)
+		return;
 	log_info("tunnel: server is going away; %zu open flows may finish",
 		 tunnel_stream_count(t));
 	c->draining = 1;
+}
+
+/* Make before break: a second tunnel is dialled while the silent one
+ * stays; whichever proves alive first carries the new flows. */
+static void tunnel_stalled(struct tunnel *t, int suspect)
+{
+	struct client *c = tunnel_owner(t);
+	struct tunnel_info ti;
+
+	if (t != c->t)
+		return;
+	if (suspect) {
+		c->suspect = 1;
+		log_warn("tunnel: %s is silent: dialling a second connection",
+			 c->server);
+		tunnel_get_info(t, &ti);
+		rescue(c, ti.srtt);
+		return;
+	}
+	c->suspect = 0;
+	log_info("tunnel: %s answers again: keeping it", c->server);
+	dial_cancel(&c->dial);
+	resolver_cancel(c->rq);
+	c->rq = NULL;
+	ev_timer_stop(c->loop, &c->retry);
+	if (c->next) {
+		struct tunnel *n = c->next;
+
+		c->next = NULL;
+		tunnel_free(n); /* down() is not called */
+	}
+	redial_done(&c->rd, 0);
+	if (!c->draining)
+		wake_waiters(c, t);
 }
 
 static void tunnel_open(struct tunnel *t, const struct frame *f)
@@ -134,36 +228,49 @@ static const struct tunnel_ops client_tunnel_ops = {
 	.open = tunnel_open,
 	.down = tunnel_down,
 	.goaway = tunnel_goaway_cb,
+	.stalled = tunnel_stalled,
 };
 
-static void start_tunnel(struct client *c, const struct sockaddr_storage *ss)
+/* The TCP connect is done (or failed): TLS and the tunnel on top. */
+static void dialled(struct dial *d, int fd, int err)
 {
-	socklen_t len = sockaddr_len(ss->ss_family);
+	struct client *c = container_of(d, struct client, dial);
 	struct tls *tls;
-	int fd;
 
-	sockaddr_str((const struct sockaddr *)ss, c->server, sizeof(c->server));
-	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && c->mark)
-		setsockopt(fd, SOL_SOCKET, SO_MARK, &c->mark, sizeof(c->mark));
-	if (fd < 0 || (connect(fd, (const struct sockaddr *)ss, len) &&
-		       errno != EINPROGRESS)) {
-		log_warn("tunnel: connect %s: %s", c->server, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		schedule_retry(c);
+	if (fd < 0) {
+		/* a rescue tries every half second: one line, not each */
+		if (!redial_rescuing(&c->rd, ev_now(c->loop)))
+			log_warn("tunnel: connect %s: %s", c->server,
+				 err == ETIMEDOUT ?
+				 "timed out (no answer from the server)" :
+				 strerror(err));
+		else
+			log_debug("tunnel: connect %s: %s", c->server,
+				  strerror(err));
+		schedule_retry(c, err == ETIMEDOUT ? REDIAL_TIMEOUT :
+			       REDIAL_ERROR);
 		return;
 	}
 	tls = tls_new(c->tls, fd);
 	if (!tls) {
 		log_warn("tunnel: cannot start TLS");
 		close(fd);
-		schedule_retry(c);
+		schedule_retry(c, REDIAL_REJECTED);
 		return;
 	}
+	log_debug("tunnel: TCP connected to %s", c->server);
+	c->next = tunnel_new(c->loop, fd, tls, &client_tunnel_ops,
+			     &c->conf->tc.tp, c);
+}
+
+static void start_tunnel(struct client *c, const struct sockaddr_storage *ss)
+{
+	ev_tstamp now = ev_now(c->loop);
+
+	sockaddr_str((const struct sockaddr *)ss, c->server, sizeof(c->server));
 	log_debug("tunnel: connecting to %s", c->server);
-	c->t = tunnel_new(c->loop, fd, tls, &client_tunnel_ops,
-			  &c->conf->tc.tp, c);
+	dial_start(&c->dial, ss, c->mark,
+		   redial_connect_timeout(&c->rd, now, c->conf->connect_timeout));
 }
 
 static void resolved(void *arg, int status,
@@ -175,7 +282,7 @@ static void resolved(void *arg, int status,
 	if (status) {
 		log_warn("tunnel: resolve %s: %s", c->conf->server.u.domain,
 			 resolve_strerror(status));
-		schedule_retry(c);
+		schedule_retry(c, REDIAL_ERROR);
 		return;
 	}
 	free(c->addrs);
@@ -253,7 +360,8 @@ struct client *client_new(struct ev_loop *loop, const struct client_conf *conf)
 
 	c->loop = loop;
 	c->conf = conf;
-	c->backoff = BACKOFF_MIN;
+	redial_init(&c->rd);
+	dial_init(&c->dial, loop, dialled);
 	srandom((unsigned)(ev_time() * 1e6) ^ (unsigned)getpid());
 	c->tls = make_tls(conf, err, sizeof(err));
 	if (!c->tls) {
@@ -284,8 +392,10 @@ void client_status(struct client *c, struct buf *b, int json)
 	struct tunnel_info ti;
 	char since[32], tx[32], rx[32];
 	ev_tstamp now = ev_now(c->loop);
-	const char *state = c->up ? (c->draining ? "draining" : "up") :
-			    c->t ? "connecting" : "down";
+	const char *state = c->t ? (c->suspect ? "suspect" :
+				    c->draining ? "draining" : "up") :
+			    c->next || c->rq || dial_active(&c->dial) ?
+			    "connecting" : "down";
 
 	memset(&ti, 0, sizeof(ti));
 	if (c->t)
@@ -295,7 +405,7 @@ void client_status(struct client *c, struct buf *b, int json)
 			      state);
 		status_json_str(b, c->server);
 		status_printf(b, ",\"connected_for\":%.1f,\"tls\":",
-			      c->up ? now - ti.since : 0.0);
+			      c->t ? now - ti.since : 0.0);
 		status_json_str(b, ti.tls);
 		status_printf(b, ",\"rtt_ms\":%.3f,\"reconnects\":%u,"
 			      "\"bytes_sent\":%llu,\"bytes_received\":%llu,"
@@ -311,7 +421,7 @@ void client_status(struct client *c, struct buf *b, int json)
 		return;
 	}
 	status_printf(b, "tunnel    %s, server %s\n", state, c->server);
-	if (c->up)
+	if (c->t)
 		status_printf(b, "since     %s ago, %s\nrtt       %.2f ms\n",
 			      status_age(now - ti.since, since, sizeof(since)),
 			      ti.tls, ti.srtt * 1000);
@@ -330,6 +440,13 @@ void client_free(struct client *c)
 		return;
 	ev_timer_stop(c->loop, &c->retry);
 	resolver_cancel(c->rq);
+	dial_cancel(&c->dial);
+	if (c->next) {
+		struct tunnel *t = c->next;
+
+		c->next = NULL;
+		tunnel_free(t);
+	}
 	if (c->t) {
 		struct tunnel *t = c->t;
 

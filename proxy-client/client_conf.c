@@ -142,6 +142,28 @@ static int set_connect_timeout(void *cfg, const struct conf_line *l,
 	return 0;
 }
 
+/* auto: max(2 s, 4 x the round trip); off: only keepalive notices. */
+static int set_stall_timeout(void *cfg, const struct conf_line *l, char *err,
+			     size_t n)
+{
+	double *t = &((struct client_conf *)cfg)->tc.tp.stall_timeout;
+
+	if (!strcmp(l->argv[1], "auto")) {
+		*t = TUNNEL_STALL_AUTO;
+		return 0;
+	}
+	if (!strcmp(l->argv[1], "off")) {
+		*t = 0;
+		return 0;
+	}
+	if (conf_seconds(l->argv[1], CONF_HOUR_MS, t, err, n)) {
+		snprintf(err, n, "bad value '%s' (auto, off or a duration "
+			 "such as 3s)", l->argv[1]);
+		return -1;
+	}
+	return 0;
+}
+
 static int set_udp_timeout(void *cfg, const struct conf_line *l, char *err,
 			   size_t n)
 {
@@ -174,6 +196,7 @@ static const struct conf_directive client_directives[] = {
 	{ "socks-user", 2, 2, 0, set_user },
 	{ "socks-allow", 1, CONF_MAX_ARGS - 1, 0, set_allow },
 	{ "connect-timeout", 1, 1, 0, set_connect_timeout },
+	{ "stall-timeout", 1, 1, 0, set_stall_timeout },
 	{ "socks-fast-open", 1, 1, 0, set_fast_open },
 	{ "redir", 1, 1, 0, set_redir },
 	{ "tproxy", 1, 1, 0, set_tproxy },
@@ -194,6 +217,7 @@ int client_conf_load(struct client_conf *c, const char *path, char *err,
 	memset(c, 0, sizeof(*c));
 	tunnel_conf_init(&c->tc, path, 0);
 	c->connect_timeout = 10;
+	c->tc.tp.stall_timeout = TUNNEL_STALL_AUTO;
 	/* a UDP scan through a gateway must not use up our descriptors */
 	c->max_udp_assocs = 4096;
 	c->max_udp_peers = 1024;

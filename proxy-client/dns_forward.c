@@ -2,7 +2,9 @@
  * tunnel UDP association to the chosen name server (by default the VPS's
  * own), so nothing leaks to the local network. Transaction ids are
  * rewritten to keep concurrent askers apart and restored on the way
- * back. */
+ * back. Every query is answered within connect-timeout: a query that
+ * finds no tunnel waits for one, and one not answered in time (or whose
+ * tunnel was lost) gets SERVFAIL, so no asker waits on a dead link. */
 #include "dns_forward.h"
 
 #include <errno.h>
@@ -21,16 +23,21 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../redir/redir.h"
+#include "dns_msg.h"
 
-#define QUERY_TIMEOUT 10.0
-#define SWEEP_INTERVAL 2.0
+/* The deadlines are checked this often, while queries are pending. */
+#define SWEEP_INTERVAL 0.25
 #define ROOM (FRAME_HDR_LEN + ADDR_WIRE_MAX)
-#define DNS_HDR 12
+/* Queries held while there is no tunnel; past that SERVFAIL at once. */
+#define MAX_HELD 256
 
 struct pending {
 	struct sockaddr_storage from;
 	uint16_t orig_id;
+	int held;                /* waiting for a tunnel, not sent yet */
 	ev_tstamp expires;
+	size_t len;
+	uint8_t msg[];           /* the query, our id in front */
 };
 
 struct dns_forward {
@@ -40,7 +47,11 @@ struct dns_forward {
 	struct addr server;
 	int fd;
 	ev_io io;
-	ev_timer sweep;
+	ev_timer sweep;          /* runs while queries are pending */
+	double timeout;          /* connect-timeout */
+	struct client_waiter waiter;
+	size_t held;
+	unsigned failed;         /* SERVFAILs since the last log line */
 	struct idmap pending;    /* our id + 1 -> struct pending */
 	uint8_t pool[256];       /* random bytes for transaction ids */
 	size_t pool_left;
@@ -49,15 +60,69 @@ struct dns_forward {
 
 static const struct assoc_ops dns_ops;
 
-static void drop_pending(void *val, void *arg)
+/* SERVFAIL to the asker of p (its own id restored). */
+static void servfail(struct dns_forward *d, struct pending *p)
 {
+	uint8_t out[512];
+	int n = dns_servfail(out, sizeof(out), p->msg, p->len);
+
+	if (n < 0)
+		return;
+	put_be16(out, p->orig_id);
+	sendto(d->fd, out, (size_t)n, MSG_NOSIGNAL,
+	       (struct sockaddr *)&p->from, sockaddr_len(p->from.ss_family));
+	d->failed++;
+}
+
+static void log_failed(struct dns_forward *d, const char *why)
+{
+	if (!d->failed)
+		return;
+	log_info("dns: %u %s: SERVFAIL", d->failed, why);
+	d->failed = 0;
+}
+
+static void fail_one(void *val, void *arg)
+{
+	servfail(arg, val);
 	free(val);
 }
 
-static void forget_all(struct dns_forward *d)
+/* Every pending query gets SERVFAIL. */
+static void fail_all(struct dns_forward *d, const char *why)
 {
-	idmap_each(&d->pending, drop_pending, NULL);
+	idmap_each(&d->pending, fail_one, d);
 	idmap_free(&d->pending);
+	d->held = 0;
+	client_unwait(&d->waiter);
+	ev_timer_stop(d->loop, &d->sweep);
+	log_failed(d, why);
+}
+
+static void send_held(void *val, void *arg)
+{
+	struct dns_forward *d = arg;
+	struct pending *p = val;
+
+	if (!p->held)
+		return;
+	p->held = 0;
+	assoc_send(&d->a, &d->server, p->msg, p->len);
+}
+
+/* A tunnel came up: the held queries go. */
+static void tunnel_ready(struct client_waiter *w, struct tunnel *t)
+{
+	struct dns_forward *d = container_of(w, struct dns_forward, waiter);
+
+	if (d->a.s.t && d->a.s.t != t)
+		assoc_close(&d->a, PROTO_OK); /* on the silent tunnel */
+	if (assoc_open(&d->a, t, &dns_ops)) {
+		fail_all(d, "queries found no tunnel");
+		return;
+	}
+	idmap_each(&d->pending, send_held, d);
+	d->held = 0;
 }
 
 static uint16_t random_id(struct dns_forward *d)
@@ -81,20 +146,41 @@ static int query(void *arg, const struct dgram *q)
 	size_t len = q->len;
 	struct pending *p;
 	uint16_t id;
+	struct tunnel *t = client_tunnel(d->client);
+	int held;
 
-	if (len < DNS_HDR ||
-	    assoc_open(&d->a, client_tunnel(d->client), &dns_ops))
-		return 0; /* the asker retries */
+	if (len < DNS_HDR)
+		return 0;
+	/* no tunnel now (down, dialling, silent): the query waits for one
+	 * until its deadline */
+	held = !t || assoc_open(&d->a, t, &dns_ops) != 0;
 	/* random ids: the resolver must not be able to guess the next */
 	do {
 		id = random_id(d);
 	} while (idmap_get(&d->pending, (uint32_t)id + 1));
-	p = xmalloc(sizeof(*p));
+	p = xmalloc(sizeof(*p) + len);
 	p->from = *q->from;
 	p->orig_id = get_be16(msg);
-	p->expires = ev_now(d->loop) + QUERY_TIMEOUT;
-	idmap_put(&d->pending, (uint32_t)id + 1, p);
+	p->held = held;
+	p->expires = ev_now(d->loop) + d->timeout;
+	p->len = len;
 	put_be16(msg, id);
+	memcpy(p->msg, msg, len);
+	if (held && d->held >= MAX_HELD) {
+		servfail(d, p);
+		free(p);
+		log_failed(d, "queries over the limit of those waiting for "
+			   "a tunnel");
+		return 0;
+	}
+	idmap_put(&d->pending, (uint32_t)id + 1, p);
+	if (!ev_is_active(&d->sweep))
+		ev_timer_again(d->loop, &d->sweep);
+	if (held) {
+		if (!d->held++)
+			client_wait(d->client, &d->waiter);
+		return 0;
+	}
 	assoc_send(&d->a, &d->server, msg, len);
 	return 0;
 }
@@ -141,10 +227,12 @@ static int answer(struct assoc *a, const struct addr *peer,
 }
 
 /* Gone, refused, or the tunnel went down: the next query opens a new
- * association; the askers of the old one retry. */
+ * association; the askers of the old one get SERVFAIL now rather than
+ * wait for an answer that cannot come. */
 static void ended_cb(struct assoc *a, uint8_t code)
 {
-	forget_all(container_of(a, struct dns_forward, a));
+	fail_all(container_of(a, struct dns_forward, a),
+		 "queries lost with their tunnel");
 }
 
 static void info_cb(struct assoc *a, struct stream_info *i)
@@ -161,29 +249,45 @@ static const struct assoc_ops dns_ops = {
 	.info = info_cb,
 };
 
+struct sweep_ctx {
+	struct dns_forward *d;
+	ev_tstamp now;
+};
+
 static int expired(void *val, void *arg)
 {
+	struct sweep_ctx *x = arg;
 	struct pending *p = val;
 
-	if (p->expires > *(ev_tstamp *)arg)
+	if (p->expires > x->now)
 		return 0;
+	if (p->held)
+		x->d->held--;
+	servfail(x->d, p);
 	free(p);
 	return 1;
 }
 
-/* Unanswered queries are forgotten after a while. */
+/* Queries not answered within connect-timeout get SERVFAIL. */
 static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct dns_forward *d = container_of(w, struct dns_forward, sweep);
-	ev_tstamp now = ev_now(loop);
+	struct sweep_ctx x = { d, ev_now(loop) };
 
-	idmap_sweep(&d->pending, expired, &now);
+	idmap_sweep(&d->pending, expired, &x);
+	log_failed(d, client_tunnel(d->client) ?
+		   "queries unanswered within connect-timeout" :
+		   "queries found no tunnel within connect-timeout");
+	if (!d->held)
+		client_unwait(&d->waiter);
+	if (!idmap_count(&d->pending))
+		ev_timer_stop(loop, w);
 }
 
 struct dns_forward *dns_forward_new(struct ev_loop *loop,
 				    const struct addr *listen,
 				    const struct addr *server,
-				    struct client *client)
+				    struct client *client, double timeout)
 {
 	struct dns_forward *d;
 	struct sockaddr_storage ss;
@@ -206,14 +310,21 @@ struct dns_forward *dns_forward_new(struct ev_loop *loop,
 	d->loop = loop;
 	d->client = client;
 	d->server = *server;
+	d->timeout = timeout;
+	d->waiter.ready = tunnel_ready;
 	d->fd = fd;
 	d->in = dgram_batch_new(ROOM, FRAME_MAX_PAYLOAD, 0);
 	ev_io_init(&d->io, io_cb, fd, EV_READ);
 	ev_io_start(loop, &d->io);
-	ev_timer_init(&d->sweep, sweep_cb, SWEEP_INTERVAL, SWEEP_INTERVAL);
-	ev_timer_start(loop, &d->sweep);
+	ev_init(&d->sweep, sweep_cb);
+	d->sweep.repeat = SWEEP_INTERVAL;
 	log_info("DNS over UDP on %s", name);
 	return d;
+}
+
+static void free_one(void *val, void *arg)
+{
+	free(val);
 }
 
 void dns_forward_free(struct dns_forward *d)
@@ -221,7 +332,9 @@ void dns_forward_free(struct dns_forward *d)
 	if (!d)
 		return;
 	assoc_close(&d->a, PROTO_OK);
-	forget_all(d);
+	client_unwait(&d->waiter);
+	idmap_each(&d->pending, free_one, NULL);
+	idmap_free(&d->pending);
 	ev_io_stop(d->loop, &d->io);
 	ev_timer_stop(d->loop, &d->sweep);
 	close(d->fd);

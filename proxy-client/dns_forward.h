@@ -10,11 +10,12 @@
 struct dns_forward;
 
 /* DNS over UDP on listen, answered through the tunnel by server (the
- * server's own resolver when it is 0.0.0.0:53). */
+ * server's own resolver when it is 0.0.0.0:53); a query not answered
+ * within timeout (connect-timeout) gets SERVFAIL. */
 struct dns_forward *dns_forward_new(struct ev_loop *loop,
 				    const struct addr *listen,
 				    const struct addr *server,
-				    struct client *client);
+				    struct client *client, double timeout);
 void dns_forward_free(struct dns_forward *d);
 
 #endif

@@ -132,7 +132,8 @@ static int run(struct client_conf *conf, int test_only)
 		a.tproxy = tproxy_new(loop, &conf->tproxy, conf, a.client);
 	if (conf->dns_listen.type) {
 		a.dns_udp = dns_forward_new(loop, &conf->dns_listen,
-					    &conf->dns_server, a.client);
+					    &conf->dns_server, a.client,
+					    conf->connect_timeout);
 		a.dns_tcp = redirect_new(loop, &conf->dns_listen, conf,
 					 a.client, &conf->dns_server);
 	}

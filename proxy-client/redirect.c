@@ -23,7 +23,7 @@ struct redir_conn {
 	int fd;
 	struct addr dst;
 	struct client_waiter waiter;
-	ev_timer timer;        /* waiting for the tunnel */
+	ev_timer timer;        /* connect-timeout: the tunnel, then RESULT */
 	struct redir_conn *next, **pprev;
 };
 
@@ -66,11 +66,17 @@ static void result_cb(struct flow *f, uint8_t code, uint8_t reason,
 	struct linger l = { 1, 0 };
 	char d[ADDR_STR_MAX];
 
+	ev_timer_stop(c->r->loop, &c->timer);
 	if (code == PROTO_OK)
 		return; /* relaying since the open */
-	log_info("redir: %s: refused by server: %s (code %u)",
-		 addr_str(&c->dst, d, sizeof(d)),
-		 proto_refusal_text(code, reason), code);
+	if (f->s.t)
+		log_info("%s: %s: refused by server: %s (code %u)", c->r->name,
+			 addr_str(&c->dst, d, sizeof(d)),
+			 proto_refusal_text(code, reason), code);
+	else
+		log_info("%s: %s: tunnel lost before the server answered "
+			 "(code %u)", c->r->name,
+			 addr_str(&c->dst, d, sizeof(d)), code);
 	setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 }
 
@@ -102,7 +108,6 @@ static const struct flow_ops redir_flow_ops = {
 
 static void open_flow(struct redir_conn *c, struct tunnel *t)
 {
-	ev_timer_stop(c->r->loop, &c->timer);
 	flow_open(&c->flow, t, &redir_flow_ops, c->fd, &c->dst);
 	/* The application's connect() succeeded long ago, so nothing is
 	 * lost by relaying at once (fast open): its first bytes follow the
@@ -115,10 +120,21 @@ static void tunnel_ready(struct client_waiter *w, struct tunnel *t)
 	open_flow(container_of(w, struct redir_conn, waiter), t);
 }
 
+/* No connection waits without bound: without a tunnel, or without the
+ * server's answer, at connect-timeout it is reset (its connect() had
+ * succeeded: a reset is the nearest to "unreachable" it can see). */
 static void wait_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	conn_drop(container_of(w, struct redir_conn, timer),
-		  "tunnel not up: giving up");
+	struct redir_conn *c = container_of(w, struct redir_conn, timer);
+	char d[ADDR_STR_MAX];
+
+	if (!c->flow.s.t) {
+		conn_drop(c, "no tunnel within connect-timeout: reset");
+		return;
+	}
+	log_info("%s: %s: no answer from the server within connect-timeout: "
+		 "reset", c->r->name, addr_str(&c->dst, d, sizeof(d)));
+	flow_reset(&c->flow, PROTO_TTL_EXPIRED, "no answer in time");
 }
 
 static void accept_one(struct redirect *r, int fd)
@@ -155,6 +171,7 @@ static void accept_one(struct redirect *r, int fd)
 	c->pprev = &r->conns;
 	r->conns = c;
 	ev_timer_init(&c->timer, wait_timeout, r->conf->connect_timeout, 0.);
+	ev_timer_start(r->loop, &c->timer);
 	t = client_tunnel(r->client);
 	if (t) {
 		open_flow(c, t);
@@ -162,7 +179,6 @@ static void accept_one(struct redirect *r, int fd)
 	}
 	c->waiter.ready = tunnel_ready;
 	client_wait(r->client, &c->waiter);
-	ev_timer_start(r->loop, &c->timer);
 }
 
 static void accepted(struct acceptor *a, int fd, const struct sockaddr *sa)

@@ -71,10 +71,14 @@ static void flow_result_cb(struct flow *f, uint8_t code, uint8_t reason,
 	struct socks_conn *c = container_of(f, struct socks_conn, flow);
 	char d[ADDR_STR_MAX];
 
-	if (code != PROTO_OK)
+	ev_timer_stop(c->srv->loop, &c->timer);
+	if (code != PROTO_OK && f->s.t)
 		log_info("socks: %s: refused by server: %s (reply %u)",
 			 addr_str(&c->dst, d, sizeof(d)),
 			 proto_refusal_text(code, reason), code);
+	else if (code != PROTO_OK)
+		log_info("socks: %s: tunnel lost before the server answered "
+			 "(reply %u)", addr_str(&c->dst, d, sizeof(d)), code);
 	if (c->state == S_RELAY)
 		return; /* fast open: answered already; a failure resets */
 	socks_reply(c, code, bound);
@@ -126,6 +130,7 @@ static void udp_reply(void *conn, uint8_t rep, const struct addr *bound)
 {
 	struct socks_conn *c = conn;
 
+	ev_timer_stop(c->srv->loop, &c->timer);
 	socks_reply(c, rep, bound);
 	if (rep != PROTO_OK)
 		return;
@@ -152,9 +157,10 @@ static void start_udp(struct socks_conn *c, struct tunnel *t)
 	ev_io_start(c->srv->loop, &c->io);
 }
 
+/* The request's deadline (connect-timeout) runs on until the server
+ * answers: see timer_cb(). */
 static void start_request(struct socks_conn *c, struct tunnel *t)
 {
-	ev_timer_stop(c->srv->loop, &c->timer);
 	c->state = S_OPENING;
 	if (c->cmd == SOCKS5_CMD_UDP_ASSOCIATE) {
 		start_udp(c, t);
@@ -252,12 +258,15 @@ static void got_request(struct socks_conn *c, const struct socks5_request *r)
 	}
 	c->cmd = r->cmd;
 	c->dst = r->dst;
+	/* from here connect-timeout is the request's: answered by then */
+	ev_timer_stop(c->srv->loop, &c->timer);
+	ev_timer_set(&c->timer, c->srv->conf->connect_timeout, 0.);
+	ev_timer_start(c->srv->loop, &c->timer);
 	t = client_tunnel(c->srv->client);
 	if (t) {
 		start_request(c, t);
 		return;
 	}
-	/* the timer keeps running: give up if the tunnel stays down */
 	c->state = S_WAIT_TUNNEL;
 	ev_io_stop(c->srv->loop, &c->io);
 	c->waiter.ready = tunnel_ready;
@@ -331,15 +340,40 @@ static void handshake_cb(struct ev_loop *loop, ev_io *w, int revents)
 		;
 }
 
+/* No request waits without bound: whatever the tunnel does (down,
+ * dialling, silent), the application has its answer at connect-timeout:
+ * host unreachable without a tunnel, TTL expired without the server's
+ * answer. */
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct socks_conn *c = container_of(w, struct socks_conn, timer);
+	char d[ADDR_STR_MAX];
 
-	if (c->state == S_WAIT_TUNNEL) {
-		fail(c, PROTO_GENERAL_FAILURE, "tunnel not up: giving up");
+	switch (c->state) {
+	case S_WAIT_TUNNEL:
+		fail(c, PROTO_HOST_UNREACHABLE,
+		     "no tunnel within connect-timeout: host unreachable");
+		return;
+	case S_OPENING:
+		if (c->cmd != SOCKS5_CMD_CONNECT) {
+			fail(c, PROTO_TTL_EXPIRED, "UDP ASSOCIATE: no answer "
+			     "from the server within connect-timeout");
+			return;
+		}
+		log_info("socks: %s: no answer from the server within "
+			 "connect-timeout", addr_str(&c->dst, d, sizeof(d)));
+		socks_reply(c, PROTO_TTL_EXPIRED, NULL);
+		flow_cancel(&c->flow, PROTO_TTL_EXPIRED, "no answer in time");
+		return;
+	case S_RELAY: /* fast open: "succeeded" already, so a reset */
+		log_info("socks: %s: no answer from the server within "
+			 "connect-timeout", addr_str(&c->dst, d, sizeof(d)));
+		flow_reset(&c->flow, PROTO_TTL_EXPIRED, "no answer in time");
+		return;
+	default:
+		fail(c, 0, "handshake timed out");
 		return;
 	}
-	fail(c, 0, "handshake timed out");
 }
 
 static int peer_allowed(const struct client_conf *conf,

@@ -182,6 +182,13 @@ static void ended_cb(struct assoc *a, uint8_t code)
 			  "datagram opens it again", a->s.id);
 		return;
 	}
+	if (!u->answered) {
+		/* the tunnel went before the server answered */
+		log_info("socks: udp %u: tunnel lost before the server "
+			 "answered", a->s.id);
+		u->answered = 1;
+		u->h->reply(u->conn, PROTO_HOST_UNREACHABLE, NULL);
+	}
 	u->h->ended(u->conn);
 }
 
