@@ -276,8 +276,13 @@ void stall_probe(struct tunnel *t)
 		ping(t);
 		return;
 	}
+	if (t->probe_due)
+		return; /* the timer fires for it within the gap already */
 	t->probe_due = 1;
-	if (!ev_is_active(&t->stall_tm))
+	/* the timer may be set for a later stall check of an answered
+	 * PING: the probe must not wait for that */
+	if (!ev_is_active(&t->stall_tm) ||
+	    ev_timer_remaining(t->loop, &t->stall_tm) > gap)
 		stall_arm(t, gap);
 }
 
@@ -318,6 +323,7 @@ static void ping(struct tunnel *t)
 	memcpy(op, &now, sizeof(op));
 	t->ping_sent = now;
 	t->ping_mark = t->tx_bytes + t->rx_bytes;
+	t->probe_due = 0; /* any PING is the probe */
 	send_ping(t, FRAME_PING, op);
 	stall_waits(t);
 }

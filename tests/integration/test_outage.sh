@@ -12,9 +12,10 @@
 #    outage gets its reply within connect-timeout (+0.5 s), code 00, 04 or
 #    06 (06 or 04 for the 20 s outage); after the link returns a new flow
 #    (CONNECT + HTTP GET) works within 1 s, measured from the return;
-#  - during the 20 s outage a UDP ASSOCIATE gets its reply (04 or 06) and
-#    a DNS-forwarder query gets SERVFAIL for its own question, each
-#    within connect-timeout (+0.5 s).
+#  - during the 20 s outage a UDP ASSOCIATE gets its reply (04 or 06), a
+#    DNS-forwarder query gets SERVFAIL for its own question, and a TCP
+#    connection redirected by iptables REDIRECT to the client is reset,
+#    each within connect-timeout (+0.5 s).
 . "$(dirname "$0")/../lib.sh"
 need_root
 need_cmd ip iptables curl
@@ -34,6 +35,8 @@ HP=8080
 EP=7007
 SOCKS=1080
 DNSP=5353
+RP=12345        # the client's REDIRECT listener
+RDST=9999       # connections to 127.0.0.2:RDST are redirected to it
 check "outage: namespaces $NS_C and $NS_S joined by veth" \
 	ns_pair "$NS_C" "$C_IP" "$NS_S" "$S_IP" || exit 1
 
@@ -52,6 +55,7 @@ mk_pki() {
 			echo "connect-timeout ${CT}s"
 			echo "keepalive 2s 30s"
 			echo "dns-listen 127.0.0.1:$DNSP"
+			echo "redir 127.0.0.1:$RP"
 			echo "dns-server 127.0.0.2:53"
 			echo "control $TMP/client.sock"
 		} >"$PKI/ns-alice.conf" && chmod 600 "$PKI/ns-alice.conf"
@@ -73,6 +77,9 @@ fetch() {
 		grep -qx hello
 }
 check "outage: a flow through the tunnel works" wait_for 15 fetch || exit 1
+check "outage: REDIRECT rule for 127.0.0.2:$RDST in $NS_C" ip netns exec "$NS_C" \
+	iptables -t nat -A OUTPUT -p tcp -d 127.0.0.2 --dport "$RDST" -j REDIRECT \
+	--to-ports "$RP"
 
 in_c() { ip netns exec "$NS_C" "$@"; }
 probe() {	# OUT ARGS...: outage_probe.py in the client namespace
@@ -167,11 +174,15 @@ outage() {	# SECS
 		local upid=$!
 		probe "$TMP/dns.$secs" dns "$DNSP" example.com &
 		local dpid=$!
-		wait "$upid" "$dpid"
+		probe "$TMP/redir.$secs" plain 127.0.0.2 "$RDST" &
+		local rpid=$!
+		wait "$upid" "$dpid" "$rpid"
 		check "outage ${secs}s: a UDP ASSOCIATE during the outage is answered 04/06 within connect-timeout" \
 			answered_within "$TMP/udp.$secs" "$CT.5" '04|06'
 		check "outage ${secs}s: a DNS-forwarder query during the outage gets SERVFAIL within connect-timeout" \
 			servfail_within "$TMP/dns.$secs" "$CT.5"
+		check "outage ${secs}s: a redirected TCP connection during the outage is reset within connect-timeout" \
+			reset_within "$TMP/redir.$secs" "$CT.5"
 	else
 		check "outage ${secs}s: a CONNECT made during the outage is answered within connect-timeout" \
 			answered_within "$TMP/conn.$secs" "$CT.5" '00|04|06'
@@ -197,6 +208,13 @@ outage() {	# SECS
 le_msg() {	# VALUE MAX WHAT
 	echo "$3 after ${1:-never} s (at most $2 s)"
 	le "$1" "$2"
+}
+reset_within() {	# FILE SECS
+	local e secs
+	e=$(val end "$1")
+	secs=$(val secs "$1")
+	echo "end ${e:-?} after ${secs:-?} s"
+	[ "$e" = reset ] && le "$secs" "$2"
 }
 servfail_within() {	# FILE SECS
 	local rc secs

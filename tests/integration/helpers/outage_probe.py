@@ -4,6 +4,7 @@ its answer, and which answer.
 usage: outage_probe.py connect SOCKS_PORT DST_HOST DST_PORT [--http PATH]
        outage_probe.py type SOCKS_PORT DST_HOST DST_PORT SECS
        outage_probe.py udp SOCKS_PORT
+       outage_probe.py plain DST_HOST DST_PORT
        outage_probe.py dns PORT NAME
        (all: [--host 127.0.0.1] [--timeout SECS])
 
@@ -15,6 +16,8 @@ type: a CONNECT to an echo server, then one byte every 0.2 s for SECS
 (a user typing), errors ignored; prints "ready" once the first echo
 came and "typed=N echoed=M" at the end.
 udp: a SOCKS5 UDP ASSOCIATE; prints rep and secs the same way.
+plain: a plain TCP connect (to be redirected by the firewall), then it
+waits for the end: prints "end=reset|eof|none" and secs from the connect.
 dns: an A query for NAME over UDP; prints "rcode=N" ("rcode=none" when
 nothing came), "match=yes" when the answer carries the query's id and
 question, and secs.
@@ -92,6 +95,21 @@ def do_type(a):
     print("typed=%d echoed=%d" % (typed, echoed))
 
 
+def do_plain(a):
+    s = socket.create_connection((a.dst_host, a.dst_port), timeout=a.timeout)
+    t0 = time.monotonic()
+    try:
+        while s.recv(4096):
+            pass
+        end = "eof"
+    except ConnectionResetError:
+        end = "reset"
+    except socket.timeout:
+        end = "none"
+    print("end=%s" % end)
+    print("secs=%.3f" % (time.monotonic() - t0))
+
+
 def do_udp(a):
     s, _, _ = socks_request(a, 3, "0.0.0.0", 0)
     s.close()
@@ -132,15 +150,18 @@ def main():
     t.add_argument("secs", type=float)
     u = sub.add_parser("udp")
     u.add_argument("socks_port", type=int)
+    pl = sub.add_parser("plain")
+    pl.add_argument("dst_host")
+    pl.add_argument("dst_port", type=int)
     d = sub.add_parser("dns")
     d.add_argument("port", type=int)
     d.add_argument("name")
-    for p in (c, t, u, d):
+    for p in (c, t, u, pl, d):
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--timeout", type=float, default=15)
     a = ap.parse_args()
     try:
-        {"connect": do_connect, "type": do_type, "udp": do_udp,
+        {"connect": do_connect, "type": do_type, "udp": do_udp, "plain": do_plain,
          "dns": do_dns}[a.mode](a)
     except Exception as e:  # noqa: BLE001 - report anything as an observation
         print("error=%s: %s" % (type(e).__name__, e))
