@@ -34,35 +34,42 @@ struct budget_user {
 int budget_derive(const struct budget_conf *c, const struct budget_env *e,
 		  struct budget_limits *out, char *why, size_t n)
 {
-	unsigned long room = e->nofile > e->reserve ? e->nofile - e->reserve : 0;
+	unsigned long room = 0;
 	char total[160], user[96], buffer[160], sz[32], mem[32];
 
 	memset(out, 0, sizeof(*out));
+	if (e->nofile > e->reserve)
+		room = e->nofile - e->reserve;
 	if (!room) {
-		snprintf(why, n, "the open-file limit %lu leaves no descriptor "
-			 "for flows after the %u kept for listeners, handshakes "
+		snprintf(why, n,
+			 "the open-file limit %lu leaves no descriptor for "
+			 "flows after the %u kept for listeners, handshakes "
 			 "(max-startups) and tunnels (max-tunnels): raise it "
-			 "(ulimit -n, LimitNOFILE=) or lower those", e->nofile,
-			 e->reserve);
+			 "(ulimit -n, LimitNOFILE=) or lower those",
+			 e->nofile, e->reserve);
 		return BUDGET_NOFILE;
 	}
 	room = MIN(room, (unsigned long)UINT32_MAX);
 	if (!c->flows_total) {
 		out->flows_total = (unsigned)room;
-		snprintf(total, sizeof(total), "%u (open-file limit %lu less %u "
+		snprintf(total, sizeof(total),
+			 "%u (open-file limit %lu less %u "
 			 "kept for listeners, handshakes and tunnels)",
 			 out->flows_total, e->nofile, e->reserve);
 	} else if (c->flows_total > room) {
 		out->flows_total = (unsigned)room;
-		snprintf(total, sizeof(total), "%u (not the %u set: the "
+		snprintf(total, sizeof(total),
+			 "%u (not the %u set: the "
 			 "open-file limit %lu less %u kept allows no more)",
-			 out->flows_total, c->flows_total, e->nofile, e->reserve);
+			 out->flows_total, c->flows_total, e->nofile,
+			 e->reserve);
 	} else {
 		out->flows_total = c->flows_total;
 		snprintf(total, sizeof(total), "%u (set)", out->flows_total);
 	}
 	if (!c->flows_per_user) {
-		out->flows_per_user = MAX(out->flows_total / PER_USER_SHARE, 1u);
+		out->flows_per_user = MAX(out->flows_total / PER_USER_SHARE,
+					  1u);
 		snprintf(user, sizeof(user), "%u (a quarter of the total)",
 			 out->flows_per_user);
 	} else if (c->flows_per_user > out->flows_total) {
@@ -86,13 +93,16 @@ int budget_derive(const struct budget_conf *c, const struct budget_env *e,
 
 		v = MIN(MAX(v, BUFFER_MIN), BUFFER_MAX);
 		out->buffer_total = (size_t)MIN(v, (uint64_t)SIZE_MAX);
-		snprintf(buffer, sizeof(buffer), "%s (an eighth of %s of "
+		snprintf(buffer, sizeof(buffer),
+			 "%s (an eighth of %s of "
 			 "memory, within 16 MiB..4 GiB)",
 			 status_bytes(out->buffer_total, sz, sizeof(sz)),
 			 status_bytes(e->mem, mem, sizeof(mem)));
 	}
-	snprintf(why, n, "max-flows-total %s, max-flows-per-user %s, "
-		 "max-buffer-total %s", total, user, buffer);
+	snprintf(why, n,
+		 "max-flows-total %s, max-flows-per-user %s, "
+		 "max-buffer-total %s",
+		 total, user, buffer);
 	return BUDGET_OK;
 }
 
@@ -106,14 +116,16 @@ static unsigned long open_file_limit(char *note, size_t n)
 	note[0] = 0;
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return 1024;
-	want = rl.rlim_max == RLIM_INFINITY ? NOFILE_CEILING :
-	       MIN(rl.rlim_max, (rlim_t)NOFILE_CEILING);
+	want = rl.rlim_max == RLIM_INFINITY ?
+		       NOFILE_CEILING :
+		       MIN(rl.rlim_max, (rlim_t)NOFILE_CEILING);
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
 		rlim_t was = rl.rlim_cur;
 
 		rl.rlim_cur = want;
 		if (!setrlimit(RLIMIT_NOFILE, &rl))
-			snprintf(note, n, " (raised from %llu to the hard limit)",
+			snprintf(note, n,
+				 " (raised from %llu to the hard limit)",
 				 (unsigned long long)was);
 		else
 			rl.rlim_cur = was;
@@ -127,8 +139,9 @@ static unsigned long open_file_limit(char *note, size_t n)
 static uint64_t memory_size(void)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-	uint64_t mem = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page
-					     : 0;
+	uint64_t mem = pages > 0 && page > 0 ?
+			       (uint64_t)pages * (uint64_t)page :
+			       0;
 	FILE *f = fopen("/sys/fs/cgroup/memory.max", "re");
 	unsigned long long cg;
 
@@ -263,25 +276,29 @@ void budget_status(const struct budget *b, struct buf *out, int json)
 	char used[32], cap[32];
 
 	if (json) {
-		status_printf(out, ",\"flows_in_use\":%u,\"flows_total\":%u,"
+		status_printf(out,
+			      ",\"flows_in_use\":%u,\"flows_total\":%u,"
 			      "\"flows_per_user\":%u,\"refused_flows_total\":"
 			      "%llu,\"refused_flows_per_user\":%llu,"
 			      "\"buffer_in_use\":%zu,\"buffer_total\":%zu,"
-			      "\"buffer_resets\":%llu", b->flows,
-			      b->lim.flows_total, b->lim.flows_per_user,
+			      "\"buffer_resets\":%llu",
+			      b->flows, b->lim.flows_total,
+			      b->lim.flows_per_user,
 			      (unsigned long long)b->refused_total,
 			      (unsigned long long)b->refused_user,
 			      b->pool.buffered, b->lim.buffer_total,
 			      (unsigned long long)b->pool.resets);
 		return;
 	}
-	status_printf(out, "%u of %u flows in use (max-flows-total; "
+	status_printf(out,
+		      "%u of %u flows in use (max-flows-total; "
 		      "max-flows-per-user %u); refused: %llu by the total, "
-		      "%llu by the per-user limit\n", b->flows,
-		      b->lim.flows_total, b->lim.flows_per_user,
+		      "%llu by the per-user limit\n",
+		      b->flows, b->lim.flows_total, b->lim.flows_per_user,
 		      (unsigned long long)b->refused_total,
 		      (unsigned long long)b->refused_user);
-	status_printf(out, "%s of %s buffered (max-buffer-total); %llu flows "
+	status_printf(out,
+		      "%s of %s buffered (max-buffer-total); %llu flows "
 		      "reset by it\n",
 		      status_bytes(b->pool.buffered, used, sizeof(used)),
 		      status_bytes(b->lim.buffer_total, cap, sizeof(cap)),

@@ -32,9 +32,9 @@ struct budget_conf {
 
 /* What the machine allows. */
 struct budget_env {
-	unsigned long nofile;    /* the soft open-file limit */
-	uint64_t mem;            /* bytes of memory; 0: unknown */
-	unsigned reserve;        /* descriptors kept for what is not a flow */
+	unsigned long nofile; /* the soft open-file limit */
+	uint64_t mem;         /* bytes of memory; 0: unknown */
+	unsigned reserve;     /* descriptors kept for what is not a flow */
 };
 
 struct budget_limits {
@@ -46,9 +46,9 @@ struct budget_user;
 
 struct budget {
 	struct budget_limits lim;
-	unsigned flows;               /* in use, all users */
-	struct budget_user *users;    /* those with a tunnel or a flow */
-	struct tunnel_pool pool;      /* every tunnel's params point here */
+	unsigned flows;            /* in use, all users */
+	struct budget_user *users; /* those with a tunnel or a flow */
+	struct tunnel_pool pool;   /* every tunnel's params point here */
 	uint64_t refused_total, refused_user;
 };
 

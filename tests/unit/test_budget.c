@@ -14,7 +14,8 @@
 static void test_derive(void)
 {
 	struct budget_conf c = { 0 };
-	struct budget_env e = { .nofile = 20000, .mem = 8ull << 30,
+	struct budget_env e = { .nofile = 20000,
+				.mem = 8ull << 30,
 				.reserve = 500 };
 	struct budget_limits l;
 	char why[600];
@@ -24,7 +25,7 @@ static void test_derive(void)
 	CHECK_EQ(l.flows_per_user, 19500 / 4);
 	CHECK_EQ(l.buffer_total, 1ull << 30);
 	CHECK(strstr(why, "max-flows-total 19500 (open-file limit 20000 less "
-		      "500"));
+			  "500"));
 	CHECK(strstr(why, "max-flows-per-user 4875"));
 	CHECK(strstr(why, "an eighth of"));
 
@@ -75,7 +76,8 @@ static void test_derive(void)
 
 static void test_counting(void)
 {
-	struct budget_limits lim = { .flows_total = 10, .flows_per_user = 4,
+	struct budget_limits lim = { .flows_total = 10,
+				     .flows_per_user = 4,
 				     .buffer_total = 1u << 20 };
 	struct budget b;
 	struct budget_user *a1, *a2, *bob, *carol;
@@ -151,7 +153,8 @@ static void test_counting(void)
 
 static void test_status(void)
 {
-	struct budget_limits lim = { .flows_total = 10, .flows_per_user = 4,
+	struct budget_limits lim = { .flows_total = 10,
+				     .flows_per_user = 4,
 				     .buffer_total = 1u << 20 };
 	struct budget b;
 	struct budget_user *u;
@@ -167,7 +170,7 @@ static void test_status(void)
 	snprintf(text, sizeof(text), "%.*s", (int)buf_len(&out),
 		 (const char *)buf_peek(&out));
 	CHECK(strstr(text, "\"flows_in_use\":1,\"flows_total\":10,"
-		      "\"flows_per_user\":4"));
+			   "\"flows_per_user\":4"));
 	CHECK(strstr(text, "\"buffer_in_use\":1234,\"buffer_total\":1048576"));
 	buf_consume(&out, buf_len(&out));
 	budget_status(&b, &out, 0);
