@@ -16,10 +16,12 @@
 #  - max-flows-per-user set above the total: the total is what binds
 #    (the log says the value was lowered); bob holds 10 flows, alice's
 #    eight tunnels flood: 373 more succeed, the rest get 0x01, no EMFILE,
-#    bob's restarted client still gets its tunnel (the reserve), and
+#    a second client of bob still gets its tunnel (the reserve), and
 #    once alice lets go bob's new flows work again;
 #  - max-buffer-total 1M (max-buffer left at 64M): uploads into a target
-#    that never reads are reset and the log names max-buffer-total.
+#    that never reads are reset and the log names max-buffer-total;
+#  - an open-file limit below the reserve stops the server, saying what
+#    to raise; a soft limit below the hard one is raised to it.
 . "$(dirname "$0")/../lib.sh"
 need_cmd curl sha256sum prlimit
 H="$ROOT/tests/integration/helpers"
@@ -181,6 +183,23 @@ bob_restart() {	# bob's client anew: tunnel up within 10 s
 }
 
 # ------------------------------------------------ the derived budget
+too_few() {	# an open-file limit below the reserve: no start, and why
+	local out rc
+	server_conf fd0 "listen 127.0.0.1:$P" "max-tunnels 32" "max-startups 32"
+	out=$(timeout 10 prlimit --nofile=100:100 "$BUILD/proxy-server" -c "$PKI/fd0.conf" 2>&1)
+	rc=$?
+	echo "exit $rc: $out"
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q 'leaves no descriptor for flows' <<<"$out" &&
+		grep -q 'ulimit -n' <<<"$out"
+}
+check "fd limits: an open-file limit of 100 stops the server, saying what to raise" too_few
+raised() {	# soft 256, hard 1024: the server raises its soft limit
+	local out
+	out=$(timeout 2 prlimit --nofile=256:1024 "$BUILD/proxy-server" -c "$PKI/fd0.conf" 2>&1)
+	echo "$out" | head -n 2
+	grep -q 'open files 1024 (raised from 256 to the hard limit); max-flows-total 895 ' <<<"$out"
+}
+check "fd limits: the soft open-file limit is raised to the hard one, and the total with it" raised
 check "fd limits: add-client bob" \
 	"$BUILD/proxy-server" add-client "$PKI" bob --server "127.0.0.1:$P"
 check "fd limits: server under an open-file limit of $NOFILE starts" start_server fd
