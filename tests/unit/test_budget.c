@@ -5,7 +5,7 @@
  * per-user and total counting over several tunnels of several users,
  * entries living as long as a tunnel or a flow of theirs, and the status
  * text. The buffer pool itself is enforced by common/tunnel.c (see
- * test_flow.c's tunnels). */
+ * test_tunnel.c's test_pool). */
 #include <string.h>
 
 #include "../../proxy-server/budget.h"
