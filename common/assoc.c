@@ -35,13 +35,10 @@ int assoc_open(struct assoc *a, struct tunnel *t, const struct assoc_ops *ops)
 void assoc_accept(struct assoc *a, struct tunnel *t, uint32_t id,
 		  const struct assoc_ops *ops)
 {
-	uint8_t b[FRAME_HDR_LEN + 1];
-
 	a->server_side = 1;
 	set_ops(a, t, ops);
 	tunnel_attach(t, &a->s, id, &assoc_stream_ops);
-	frame_result(b, sizeof(b), id, PROTO_OK, NULL);
-	tunnel_send(t, b, sizeof(b));
+	tunnel_send_result(t, id, PROTO_OK, REASON_NONE, NULL);
 }
 
 int assoc_send(struct assoc *a, const struct addr *peer, uint8_t *data,
@@ -94,13 +91,13 @@ static void got_datagram(struct assoc *a, const struct frame *f)
 static void got_result(struct assoc *a, const struct frame *f)
 {
 	struct addr bound;
-	uint8_t code;
+	uint8_t code, reason;
 
-	frame_get_result(f, &code, &bound);
+	frame_get_result(f, &code, &reason, &bound);
 	if (code != PROTO_OK)
 		tunnel_detach(&a->s); /* refused: over, as for TCP */
 	if (a->ops->result)
-		a->ops->result(a, code);
+		a->ops->result(a, code, reason);
 	else if (code != PROTO_OK)
 		a->ops->ended(a, code);
 }

@@ -24,8 +24,9 @@ struct assoc_ops {
 	/* Client, optional: the server's answer to UDP_OPEN. When code is
 	 * not PROTO_OK the association is over (detached) and ended() is
 	 * not called: the owner frees or reopens it here. Without this op
-	 * a refusal is reported through ended(). */
-	void (*result)(struct assoc *a, uint8_t code);
+	 * a refusal is reported through ended(). reason: enum
+	 * proto_reason, from a server that sends them. */
+	void (*result)(struct assoc *a, uint8_t code, uint8_t reason);
 	/* The association ended without assoc_close(): the peer sent RST
 	 * with code, or the tunnel went away (PROTO_GENERAL_FAILURE). It is
 	 * detached: the owner frees it, or (client) opens it again later.

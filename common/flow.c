@@ -342,15 +342,15 @@ static void stream_frame(struct stream *s, const struct frame *fr)
 {
 	struct flow *f = of_stream(s);
 	struct addr bound;
-	uint8_t code;
+	uint8_t code, reason;
 
 	switch (fr->type) {
 	case FRAME_RESULT:
 		if (f->server_side || f->result_seen)
 			break;
 		f->result_seen = 1;
-		frame_get_result(fr, &code, &bound);
-		f->ops->result(f, code, bound.type ? &bound : NULL);
+		frame_get_result(fr, &code, &reason, &bound);
+		f->ops->result(f, code, reason, bound.type ? &bound : NULL);
 		/* the server forgot the stream already; a fast-open flow
 		 * was told "connected": reset it, the nearest to the truth */
 		if (code != PROTO_OK)
@@ -535,17 +535,12 @@ void flow_start(struct flow *f)
 	resume_reading(f);
 }
 
-void flow_result(struct flow *f, int fd, uint8_t code,
+void flow_result(struct flow *f, int fd, uint8_t code, uint8_t reason,
 		 const struct addr *bound)
 {
-	uint8_t b[FRAME_HDR_LEN + 1 + ADDR_WIRE_MAX];
-	int n;
-
 	f->fd = fd;
-	if (f->s.t) {
-		n = frame_result(b, sizeof(b), f->s.id, code, bound);
-		tunnel_send(f->s.t, b, (size_t)n);
-	}
+	if (f->s.t)
+		tunnel_send_result(f->s.t, f->s.id, code, reason, bound);
 	if (code != PROTO_OK) {
 		flow_end(f, code, "open failed", 0);
 		return;

@@ -20,7 +20,9 @@ struct flow_ops {
 	/* Client: the server's answer to OPEN (code is a SOCKS5 REP).
 	 * On success the front-end calls flow_start(); on failure the flow
 	 * ends (closed() is called) right after this returns. */
-	void (*result)(struct flow *f, uint8_t code, const struct addr *bound);
+	/* reason: enum proto_reason, from a server that sends them */
+	void (*result)(struct flow *f, uint8_t code, uint8_t reason,
+		       const struct addr *bound);
 	/* The flow is over and detached; its fd is closed. The owner frees
 	 * the container here. reason is PROTO_OK for a clean end. */
 	void (*closed)(struct flow *f, int reason, const char *why);
@@ -63,8 +65,8 @@ int flow_send_early(struct flow *f, const void *p, size_t n);
 void flow_accept(struct flow *f, struct tunnel *t, const struct flow_ops *ops,
 		 uint32_t id);
 /* Server: answer the OPEN; PROTO_OK starts relaying fd, anything else
- * ends the flow (closed() is called). */
-void flow_result(struct flow *f, int fd, uint8_t code,
+ * ends the flow (closed() is called). reason: enum proto_reason. */
+void flow_result(struct flow *f, int fd, uint8_t code, uint8_t reason,
 		 const struct addr *bound);
 /* Start relaying: a client calls it after a successful result, or
  * right after flow_open (fast open: data follows the OPEN at once; the

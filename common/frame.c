@@ -48,11 +48,19 @@ static int check_hello(const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* A RESULT's code is followed by nothing, by the bound address, or by
+ * 0x00 (no address type has it) and a reason: a failure's, not zero. */
+#define RESULT_REASON_LEN 3
+
 static int check_result(const uint8_t *p, size_t len)
 {
 	if (len == 1)
 		return 0;
-	return check_addr_only(p + 1, len - 1);
+	if (p[1] != 0)
+		return check_addr_only(p + 1, len - 1);
+	if (len != RESULT_REASON_LEN)
+		return FRAME_ERR_LENGTH;
+	return p[0] != PROTO_OK && p[2] != REASON_NONE ? 0 : FRAME_ERR_VALUE;
 }
 
 static int check_window(const uint8_t *p, size_t len)
@@ -170,7 +178,7 @@ void frame_put_hdr(uint8_t *out, uint8_t type, uint16_t len, uint32_t stream)
 	put_be32(out + 4, stream);
 }
 
-int frame_hello(uint8_t *out, size_t cap, uint32_t window)
+int frame_hello(uint8_t *out, size_t cap, uint32_t window, uint8_t flags)
 {
 	uint8_t *p = out + FRAME_HDR_LEN;
 
@@ -179,7 +187,7 @@ int frame_hello(uint8_t *out, size_t cap, uint32_t window)
 	frame_put_hdr(out, FRAME_HELLO, HELLO_LEN, 0);
 	memcpy(p, PROTO_MAGIC, 4);
 	p[4] = PROTO_VERSION;
-	p[5] = 0;
+	p[5] = flags;
 	put_be16(p + 6, 0);
 	put_be32(p + 8, window);
 	return FRAME_HDR_LEN + HELLO_LEN;
@@ -213,8 +221,13 @@ int frame_open(uint8_t *out, size_t cap, uint32_t stream,
 }
 
 int frame_result(uint8_t *out, size_t cap, uint32_t stream, uint8_t code,
-		 const struct addr *bound)
+		 uint8_t reason, const struct addr *bound)
 {
+	uint8_t pre[RESULT_REASON_LEN] = { code, 0, reason };
+
+	if (reason && code != PROTO_OK)
+		return put_addr_frame(out, cap, FRAME_RESULT, stream, pre,
+				      sizeof(pre), NULL);
 	return put_addr_frame(out, cap, FRAME_RESULT, stream, &code, 1, bound);
 }
 
@@ -275,6 +288,7 @@ int frame_udp_hdr(uint8_t *out, size_t cap, uint32_t stream,
 void frame_get_hello(const struct frame *f, struct hello *h)
 {
 	h->version = f->payload[4];
+	h->flags = f->payload[5];
 	h->window = get_be32(f->payload + 8);
 }
 
@@ -293,7 +307,10 @@ void frame_get_addr(const struct frame *f, struct addr *a)
 		get_addr_at(f, 0, a);
 		break;
 	case FRAME_RESULT:
-		get_addr_at(f, 1, a);
+		if (f->len != RESULT_REASON_LEN || f->payload[1])
+			get_addr_at(f, 1, a);
+		else
+			memset(a, 0, sizeof(*a));
 		break;
 	default:
 		memset(a, 0, sizeof(*a));
@@ -306,11 +323,46 @@ uint8_t frame_get_code(const struct frame *f)
 	return f->payload[0];
 }
 
-void frame_get_result(const struct frame *f, uint8_t *code,
+void frame_get_result(const struct frame *f, uint8_t *code, uint8_t *reason,
 		      struct addr *bound)
 {
 	*code = f->payload[0];
-	get_addr_at(f, 1, bound);
+	*reason = REASON_NONE;
+	frame_get_addr(f, bound);
+	if (f->len == RESULT_REASON_LEN && !f->payload[1])
+		*reason = f->payload[2];
+}
+
+const char *proto_refusal_text(uint8_t code, uint8_t reason)
+{
+	static const char *const reasons[] = {
+		[REASON_POLICY] = "not allowed by the server's policy "
+				  "(allow/deny in server.conf)",
+		[REASON_FIREWALL] = "the server's firewall refused the "
+				    "connection",
+		[REASON_NO_NAME] = "the server found no address for the name",
+		[REASON_RESOLVER] = "the server's resolver failed",
+		[REASON_TIMEOUT] = "the server's connect timed out",
+		[REASON_LIMIT] = "a limit of the server was reached",
+		[REASON_SHUTDOWN] = "the server is shutting down",
+	};
+	static const char *const codes[] = {
+		[PROTO_OK] = "succeeded",
+		[PROTO_GENERAL_FAILURE] = "general failure",
+		[PROTO_NOT_ALLOWED] = "not allowed",
+		[PROTO_NET_UNREACHABLE] = "network unreachable",
+		[PROTO_HOST_UNREACHABLE] = "host unreachable",
+		[PROTO_CONN_REFUSED] = "connection refused",
+		[PROTO_TTL_EXPIRED] = "timed out",
+		[PROTO_CMD_UNSUPPORTED] = "command not supported",
+		[PROTO_ATYP_UNSUPPORTED] = "address type not supported",
+	};
+
+	if (reason < ARRAY_SIZE(reasons) && reasons[reason])
+		return reasons[reason];
+	if (code < ARRAY_SIZE(codes))
+		return codes[code];
+	return "general failure";
 }
 
 uint32_t frame_get_window(const struct frame *f)

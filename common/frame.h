@@ -49,6 +49,29 @@ enum proto_code {
 	PROTO_ATYP_UNSUPPORTED = 0x08,
 };
 
+/* Why the server refused a flow, after a failing RESULT's code, for a
+ * client whose HELLO set HELLO_F_REASONS (docs/PROTOCOL.md section 6.1):
+ * the code says what the SOCKS client is told, the reason tells the
+ * person reading the client's log what to change. */
+enum proto_reason {
+	REASON_NONE = 0,
+	REASON_POLICY = 1,    /* allow/deny in server.conf, or the defaults */
+	REASON_FIREWALL = 2,  /* connect(): EACCES/EPERM on the server */
+	REASON_NO_NAME = 3,   /* the name does not exist or has no address */
+	REASON_RESOLVER = 4,  /* the server's resolver failed or timed out */
+	REASON_TIMEOUT = 5,   /* the server's connect timeout fired */
+	REASON_LIMIT = 6,     /* a server limit (flows, buffers) */
+	REASON_SHUTDOWN = 7,  /* the server is shutting down */
+};
+
+/* What a RESULT code and reason mean, for log lines: the reason's text
+ * when there is one, else the code's. */
+const char *proto_refusal_text(uint8_t code, uint8_t reason);
+
+/* HELLO flags (docs/PROTOCOL.md section 4): bit 0, the sender reads
+ * reasons in RESULT. Unknown bits are ignored. */
+#define HELLO_F_REASONS 0x01
+
 /* The destination 0.0.0.0:53 (in OPEN or UDP_DATA) names the server's
  * own name server, whatever its address: the client's DNS forwarder uses
  * it when no dns-server is configured. */
@@ -86,12 +109,13 @@ void frame_put_hdr(uint8_t *out, uint8_t type, uint16_t len, uint32_t stream);
 
 /* Encoders write a whole frame (header + payload) into out and return its
  * length, or -1 if cap is too small. */
-int frame_hello(uint8_t *out, size_t cap, uint32_t window);
+int frame_hello(uint8_t *out, size_t cap, uint32_t window, uint8_t flags);
 int frame_open(uint8_t *out, size_t cap, uint32_t stream,
 	       const struct addr *dst);
-/* bound may be NULL (no address sent). */
+/* bound may be NULL (no address sent); a reason (not REASON_NONE) is
+ * sent instead of the address, so only with a non-zero code. */
 int frame_result(uint8_t *out, size_t cap, uint32_t stream, uint8_t code,
-		 const struct addr *bound);
+		 uint8_t reason, const struct addr *bound);
 int frame_simple(uint8_t *out, size_t cap, uint8_t type, uint32_t stream);
 int frame_code(uint8_t *out, size_t cap, uint8_t type, uint32_t stream,
 	       uint8_t code); /* RST, GOAWAY */
@@ -108,14 +132,16 @@ int frame_udp_hdr(uint8_t *out, size_t cap, uint32_t stream,
 /* Payload accessors for decoded frames (already validated by decode). */
 struct hello {
 	uint8_t version;
+	uint8_t flags;
 	uint32_t window;
 };
 void frame_get_hello(const struct frame *f, struct hello *h);
-/* OPEN: the destination; RESULT: code and optional bound address
- * (bound->type == 0 when absent); UDP_DATA: the peer and the datagram. */
+/* OPEN: the destination; RESULT: code, reason (REASON_NONE when absent)
+ * and optional bound address (bound->type == 0 when absent); UDP_DATA:
+ * the peer and the datagram. */
 void frame_get_addr(const struct frame *f, struct addr *a);
 uint8_t frame_get_code(const struct frame *f);
-void frame_get_result(const struct frame *f, uint8_t *code,
+void frame_get_result(const struct frame *f, uint8_t *code, uint8_t *reason,
 		      struct addr *bound);
 uint32_t frame_get_window(const struct frame *f);
 void frame_get_udp(const struct frame *f, struct addr *peer,

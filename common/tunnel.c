@@ -204,7 +204,7 @@ void tunnel_detach(struct stream *s)
 static void send_hello(struct tunnel *t)
 {
 	uint8_t f[FRAME_HDR_LEN + 12];
-	int n = frame_hello(f, sizeof(f), t->p.window);
+	int n = frame_hello(f, sizeof(f), t->p.window, HELLO_F_REASONS);
 
 	tunnel_send(t, f, (size_t)n);
 }
@@ -270,6 +270,7 @@ static int got_hello(struct tunnel *t, const struct frame *f)
 		return fail(t, "protocol version mismatch", GOAWAY_VERSION);
 	}
 	t->peer_window = h.window;
+	t->peer_flags = h.flags;
 	tunnel_set_state(t, T_UP);
 	t->since = ev_now(t->loop);
 	ping_train(t); /* first RTT samples right away */

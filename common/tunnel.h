@@ -163,6 +163,10 @@ void tunnel_detach(struct stream *s);
 /* Queues a control frame (OPEN, RESULT, WINDOW, RST): never dropped,
  * sent ahead of DATA. */
 void tunnel_send(struct tunnel *t, const uint8_t *frame, size_t len);
+/* RESULT for a stream; the reason goes only to a peer that asked for
+ * reasons in its HELLO (an older one would take it for an address). */
+void tunnel_send_result(struct tunnel *t, uint32_t stream, uint8_t code,
+			uint8_t reason, const struct addr *bound);
 /* Queues a UDP frame ahead of DATA; returns -1 (dropped) if too many
  * bytes of UDP are already waiting. */
 int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len);

@@ -68,6 +68,7 @@ struct tunnel {
 	char down_why[160];
 
 	uint32_t peer_window;
+	uint8_t peer_flags;    /* HELLO_F_*, from the peer's HELLO */
 	uint32_t next_id;
 	ev_tstamp since;
 	uint64_t tx_bytes, rx_bytes;

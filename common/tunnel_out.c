@@ -112,6 +112,19 @@ void tunnel_send(struct tunnel *t, const uint8_t *frame, size_t len)
 	want_write(t);
 }
 
+void tunnel_send_result(struct tunnel *t, uint32_t stream, uint8_t code,
+			uint8_t reason, const struct addr *bound)
+{
+	uint8_t b[FRAME_HDR_LEN + 1 + ADDR_WIRE_MAX];
+	int n;
+
+	if (!(t->peer_flags & HELLO_F_REASONS))
+		reason = REASON_NONE;
+	n = frame_result(b, sizeof(b), stream, code, reason, bound);
+	if (n > 0)
+		tunnel_send(t, b, (size_t)n);
+}
+
 int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len)
 {
 	if (t->state != T_UP || t->udp_queued + len > UDP_QUEUE_LIMIT ||

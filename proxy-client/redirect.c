@@ -59,7 +59,8 @@ static void conn_drop(struct redir_conn *c, const char *why)
 	free(c);
 }
 
-static void result_cb(struct flow *f, uint8_t code, const struct addr *bound)
+static void result_cb(struct flow *f, uint8_t code, uint8_t reason,
+		      const struct addr *bound)
 {
 	struct redir_conn *c = container_of(f, struct redir_conn, flow);
 	struct linger l = { 1, 0 };
@@ -67,8 +68,9 @@ static void result_cb(struct flow *f, uint8_t code, const struct addr *bound)
 
 	if (code == PROTO_OK)
 		return; /* relaying since the open */
-	log_info("redir: %s: refused by server (code %u)",
-		 addr_str(&c->dst, d, sizeof(d)), code);
+	log_info("redir: %s: refused by server: %s (code %u)",
+		 addr_str(&c->dst, d, sizeof(d)),
+		 proto_refusal_text(code, reason), code);
 	setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 }
 

@@ -65,15 +65,16 @@ void socks_conn_free(struct socks_conn *c)
 	free(c);
 }
 
-static void flow_result_cb(struct flow *f, uint8_t code,
+static void flow_result_cb(struct flow *f, uint8_t code, uint8_t reason,
 			   const struct addr *bound)
 {
 	struct socks_conn *c = container_of(f, struct socks_conn, flow);
 	char d[ADDR_STR_MAX];
 
 	if (code != PROTO_OK)
-		log_info("socks: %s: refused by server (reply %u)",
-			 addr_str(&c->dst, d, sizeof(d)), code);
+		log_info("socks: %s: refused by server: %s (reply %u)",
+			 addr_str(&c->dst, d, sizeof(d)),
+			 proto_refusal_text(code, reason), code);
 	if (c->state == S_RELAY)
 		return; /* fast open: answered already; a failure resets */
 	socks_reply(c, code, bound);

@@ -157,7 +157,7 @@ static void associated(struct socks_udp *u)
 	ev_io_start(u->h->loop, &u->io);
 }
 
-static void result_cb(struct assoc *a, uint8_t code)
+static void result_cb(struct assoc *a, uint8_t code, uint8_t reason)
 {
 	struct socks_udp *u = container_of(a, struct socks_udp, a);
 
@@ -166,7 +166,8 @@ static void result_cb(struct assoc *a, uint8_t code)
 			associated(u);
 		return;
 	}
-	log_info("udp %u: refused by server (reply %u)", a->s.id, code);
+	log_info("udp %u: refused by server: %s (reply %u)", a->s.id,
+		 proto_refusal_text(code, reason), code);
 	if (!u->answered)
 		u->h->reply(u->conn, code, NULL);
 	u->h->ended(u->conn);

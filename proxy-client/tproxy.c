@@ -354,11 +354,12 @@ static void tp_assoc_ended(struct assoc *a, uint8_t code)
 	tp_assoc_free(container_of(a, struct tp_assoc, a));
 }
 
-static void tp_assoc_result(struct assoc *a, uint8_t code)
+static void tp_assoc_result(struct assoc *a, uint8_t code, uint8_t reason)
 {
 	if (code == PROTO_OK)
 		return;
-	log_info("tproxy: udp %u refused by server (code %u)", a->s.id, code);
+	log_info("tproxy: udp %u refused by server: %s (code %u)", a->s.id,
+		 proto_refusal_text(code, reason), code);
 	tp_assoc_ended(a, code);
 }
 

@@ -26,3 +26,21 @@ uint8_t errno_to_code(int err)
 		return PROTO_GENERAL_FAILURE;
 	}
 }
+
+uint8_t errno_to_reason(int err)
+{
+	switch (err) {
+	case EACCES:
+	case EPERM:
+		return REASON_FIREWALL;
+	case ETIMEDOUT:
+		return REASON_TIMEOUT;
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		return REASON_LIMIT;
+	default:
+		return REASON_NONE;
+	}
+}

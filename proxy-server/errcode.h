@@ -7,5 +7,8 @@
 
 /* A SOCKS5 REP code for an errno from connect(). */
 uint8_t errno_to_code(int err);
+/* The enum proto_reason that goes with it (REASON_NONE: the code says
+ * it all). */
+uint8_t errno_to_reason(int err);
 
 #endif

@@ -35,7 +35,8 @@ struct outbound {
 	ev_io cio;
 	ev_timer timer;
 	ev_tstamp deadline;
-	int last_err;         /* SOCKS5 REP of the last failure */
+	uint8_t last_err;     /* SOCKS5 REP of the last failure */
+	uint8_t last_reason;  /* and its enum proto_reason */
 	char tname[64];       /* the user, for log lines */
 };
 
@@ -43,15 +44,16 @@ static const struct flow_ops outbound_ops;
 
 static void try_next(struct outbound *o);
 
-static const char *code_str(uint8_t code)
+/* The failure reported if no later address does better. */
+static void failed_with(struct outbound *o, uint8_t code, uint8_t reason)
 {
-	static const char *const s[] = {
-		"ok", "general failure", "not allowed by server policy",
-		"network unreachable", "host unreachable", "connection refused",
-		"timed out", "command not supported", "address type not supported",
-	};
+	o->last_err = code;
+	o->last_reason = reason;
+}
 
-	return code < ARRAY_SIZE(s) ? s[code] : "error";
+static void failed_errno(struct outbound *o, int err)
+{
+	failed_with(o, errno_to_code(err), errno_to_reason(err));
 }
 
 static void stop_connect(struct outbound *o)
@@ -78,14 +80,22 @@ static void outbound_closed(struct flow *f, int reason, const char *why)
 	free(o);
 }
 
-static void fail(struct outbound *o, uint8_t code, const char *why)
+static void fail(struct outbound *o, uint8_t code, uint8_t reason,
+		 const char *why)
 {
 	char d[ADDR_STR_MAX];
 
 	log_info("tunnel %s: flow %u: connect %s: %s", o->tname,
 		 o->flow.s.id, addr_str(&o->dst, d, sizeof(d)),
-		 why ? why : code_str(code));
-	flow_result(&o->flow, -1, code, NULL); /* frees o */
+		 why ? why : proto_refusal_text(code, reason));
+	flow_result(&o->flow, -1, code, reason, NULL); /* frees o */
+}
+
+static void fail_last(struct outbound *o)
+{
+	if (!o->last_err)
+		failed_with(o, PROTO_GENERAL_FAILURE, REASON_NONE);
+	fail(o, o->last_err, o->last_reason, NULL);
 }
 
 static void connected(struct outbound *o)
@@ -105,7 +115,8 @@ static void connected(struct outbound *o)
 		addr_from_sockaddr(&bound, (struct sockaddr *)&ss);
 	log_debug("tunnel %s: flow %u: connected to %s", o->tname,
 		  o->flow.s.id, addr_str(&o->dst, d, sizeof(d)));
-	flow_result(&o->flow, fd, PROTO_OK, bound.type ? &bound : NULL);
+	flow_result(&o->flow, fd, PROTO_OK, REASON_NONE,
+		    bound.type ? &bound : NULL);
 }
 
 static void cio_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -122,7 +133,7 @@ static void cio_cb(struct ev_loop *loop, ev_io *w, int revents)
 		connected(o);
 		return;
 	}
-	o->last_err = errno_to_code(err);
+	failed_errno(o, err);
 	stop_connect(o);
 	try_next(o);
 }
@@ -131,10 +142,10 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct outbound *o = container_of(w, struct outbound, timer);
 
-	o->last_err = PROTO_TTL_EXPIRED;
+	failed_with(o, PROTO_TTL_EXPIRED, REASON_TIMEOUT);
 	stop_connect(o);
 	if (ev_now(loop) >= o->deadline) {
-		fail(o, PROTO_TTL_EXPIRED, "timed out");
+		fail(o, PROTO_TTL_EXPIRED, REASON_TIMEOUT, "timed out");
 		return;
 	}
 	try_next(o);
@@ -164,11 +175,11 @@ static void try_next(struct outbound *o)
 		o->fd = socket(sa->sa_family,
 			       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (o->fd < 0) {
-			o->last_err = errno_to_code(errno);
+			failed_errno(o, errno);
 			continue;
 		}
 		if (connect(o->fd, sa, len) && errno != EINPROGRESS) {
-			o->last_err = errno_to_code(errno);
+			failed_errno(o, errno);
 			stop_connect(o);
 			continue;
 		}
@@ -184,7 +195,7 @@ static void try_next(struct outbound *o)
 		ev_timer_start(loop, &o->timer);
 		return;
 	}
-	fail(o, o->last_err ? o->last_err : PROTO_GENERAL_FAILURE, NULL);
+	fail_last(o);
 }
 
 /* Keeps the addresses the policy allows; remembers if any was refused. */
@@ -197,7 +208,7 @@ static void set_addrs(struct outbound *o, const struct sockaddr_storage *a,
 				  (const struct sockaddr *)&a[i]))
 			o->addrs[o->naddrs++] = a[i];
 		else
-			o->last_err = PROTO_NOT_ALLOWED;
+			failed_with(o, PROTO_NOT_ALLOWED, REASON_POLICY);
 	}
 }
 
@@ -208,14 +219,17 @@ static void resolved(void *arg, int status,
 
 	o->rq = NULL;
 	if (status) {
-		fail(o, PROTO_HOST_UNREACHABLE, resolve_strerror(status));
+		fail(o, PROTO_HOST_UNREACHABLE,
+		     status == RESOLVE_ERR_NOTFOUND ? REASON_NO_NAME :
+						      REASON_RESOLVER,
+		     resolve_strerror(status));
 		return;
 	}
 	set_addrs(o, addrs, n);
 	try_next(o);
 }
 
-static void outbound_result(struct flow *f, uint8_t code,
+static void outbound_result(struct flow *f, uint8_t code, uint8_t reason,
 			    const struct addr *bound)
 {
 	/* only the client side receives results */
@@ -258,7 +272,8 @@ void outbound_open(struct server *s, struct tunnel *t, const struct frame *f,
 		/* our own resolver is trusted even on loopback */
 		if (!s->resolver_addr.type ||
 		    addr_to_sockaddr(&s->resolver_addr, &ss, &len)) {
-			fail(o, PROTO_HOST_UNREACHABLE, "no name server");
+			fail(o, PROTO_HOST_UNREACHABLE, REASON_RESOLVER,
+			     "no name server");
 			return;
 		}
 		o->addrs = xcalloc(1, sizeof(ss));

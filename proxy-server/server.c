@@ -135,17 +135,15 @@ static void conn_up(struct tunnel *t)
 }
 
 static void refuse_with(struct tunnel *t, const struct frame *f,
-			uint8_t code)
+			uint8_t code, uint8_t reason)
 {
-	uint8_t b[FRAME_HDR_LEN + 1];
-
-	frame_result(b, sizeof(b), f->stream, code, NULL);
-	tunnel_send(t, b, sizeof(b));
+	tunnel_send_result(t, f->stream, code, reason, NULL);
 }
 
-static void refuse_stream(struct tunnel *t, const struct frame *f)
+static void refuse_stream(struct tunnel *t, const struct frame *f,
+			  uint8_t reason)
 {
-	refuse_with(t, f, PROTO_GENERAL_FAILURE);
+	refuse_with(t, f, PROTO_GENERAL_FAILURE, reason);
 }
 
 static int relay_log_limit(void *arg, const char *line)
@@ -170,7 +168,7 @@ static void open_udp(struct server *s, struct tunnel *t,
 
 	if (err) {
 		budget_give(c->user);
-		refuse_with(t, f, errno_to_code(-err));
+		refuse_with(t, f, errno_to_code(-err), errno_to_reason(-err));
 	}
 }
 
@@ -181,13 +179,13 @@ static void conn_open(struct tunnel *t, const struct frame *f)
 	int rc;
 
 	if (s->stopping) {
-		refuse_stream(t, f);
+		refuse_stream(t, f, REASON_SHUTDOWN);
 		return;
 	}
 	if (tunnel_stream_count(t) >= s->conf->max_flows) {
 		server_log_limit(s, "%s: max-flows reached: refusing new "
 				 "flows", tunnel_name(t));
-		refuse_stream(t, f);
+		refuse_stream(t, f, REASON_LIMIT);
 		return;
 	}
 	/* each one holds a socket here: counted apart from TCP flows */
@@ -195,7 +193,7 @@ static void conn_open(struct tunnel *t, const struct frame *f)
 		server_log_limit(s, "%s: max-udp-assocs (%u) reached: refusing "
 				 "new UDP associations", tunnel_name(t),
 				 s->conf->max_udp_assocs);
-		refuse_stream(t, f);
+		refuse_stream(t, f, REASON_LIMIT);
 		return;
 	}
 	/* the server's descriptors are shared: by all, and fairly */
@@ -205,7 +203,7 @@ static void conn_open(struct tunnel *t, const struct frame *f)
 				 tunnel_name(t), budget_strerror(rc),
 				 rc == BUDGET_USER ? s->budget.lim.flows_per_user :
 				 s->budget.lim.flows_total);
-		refuse_stream(t, f);
+		refuse_stream(t, f, REASON_LIMIT);
 		return;
 	}
 	if (f->type == FRAME_OPEN)

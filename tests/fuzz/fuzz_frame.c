@@ -57,7 +57,7 @@ static int enc_hello(uint8_t *o, size_t cap, const struct frame *f,
 	const struct hello *h = arg;
 
 	(void)f;
-	return frame_hello(o, cap, h->window);
+	return frame_hello(o, cap, h->window, h->flags);
 }
 
 static int enc_open(uint8_t *o, size_t cap, const struct frame *f,
@@ -70,8 +70,9 @@ static int enc_result(uint8_t *o, size_t cap, const struct frame *f,
 		      const void *arg)
 {
 	const struct addr *bound = arg;
+	uint8_t reason = f->len == 3 && !f->payload[1] ? f->payload[2] : 0;
 
-	return frame_result(o, cap, f->stream, f->payload[0],
+	return frame_result(o, cap, f->stream, f->payload[0], reason,
 			    bound->type ? bound : NULL);
 }
 
@@ -121,7 +122,7 @@ static void check_payload(const uint8_t *fr, size_t n, const struct frame *f)
 {
 	struct addr a, b;
 	struct hello h;
-	uint8_t code;
+	uint8_t code, reason;
 
 	FUZZ_ASSERT(f->payload == fr + FRAME_HDR_LEN);
 	FUZZ_ASSERT(n == FRAME_HDR_LEN + (size_t)f->len);
@@ -133,10 +134,11 @@ static void check_payload(const uint8_t *fr, size_t n, const struct frame *f)
 		FUZZ_ASSERT(f->stream == 0 && !memcmp(f->payload, PROTO_MAGIC, 4));
 		frame_get_hello(f, &h);
 		FUZZ_ASSERT(h.window != 0 && h.version == f->payload[4]);
-		/* version, flags and reserved are the tunnel's business: the
+		FUZZ_ASSERT(h.flags == f->payload[5]);
+		/* version and reserved are the tunnel's business: the
 		 * encoder writes version 1 and zeros */
-		if (f->payload[4] == PROTO_VERSION && !f->payload[5] &&
-		    !f->payload[6] && !f->payload[7])
+		if (f->payload[4] == PROTO_VERSION && !f->payload[6] &&
+		    !f->payload[7])
 			check_encode(fr, n, f, enc_hello, &h, n);
 		break;
 	case FRAME_OPEN:
@@ -144,9 +146,11 @@ static void check_payload(const uint8_t *fr, size_t n, const struct frame *f)
 		check_encode(fr, n, f, enc_open, &a, n);
 		break;
 	case FRAME_RESULT:
-		frame_get_result(f, &code, &b);
+		frame_get_result(f, &code, &reason, &b);
 		FUZZ_ASSERT(code == f->payload[0] && code == frame_get_code(f));
-		FUZZ_ASSERT((f->len == 1) == (b.type == 0));
+		/* nothing, a failure's reason or an address */
+		FUZZ_ASSERT((f->len == 1 || reason) == (b.type == 0));
+		FUZZ_ASSERT(!reason || code != PROTO_OK);
 		if (b.type) {
 			fuzz_valid_addr(&b);
 			fuzz_same_addr(&a, &b);

@@ -148,7 +148,7 @@ check "fast open: CONNECT to a closed port gets reply 0x00" has rep=00 "$OBS"
 check "fast open: ... then the connection is reset, no data" \
 	has after=reset "$OBS"
 refused_logged() {
-	grep -E "socks: 127\.0\.0\.2:$CLOSED: refused by server \(reply 5\)" \
+	grep -E "socks: 127\.0\.0\.2:$CLOSED: refused by server: connection refused \(reply 5\)" \
 		"$(log_of client_fo)"
 }
 check "fast open: the client logged the server's refusal (reply 5)" \

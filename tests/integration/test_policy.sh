@@ -42,6 +42,9 @@ fetch_via() {	# SOCKS_PORT [USERINFO]: hello through that SOCKS port (bounded)
 fails() {	# CMD...: CMD fails
 	! "$@"
 }
+ere_quote() {	# TEXT: an ERE that matches TEXT literally
+	sed 's/[][\.*^$()+?{}|]/\\&/g' <<<"$1"
+}
 logged() {	# NAME ERE: the log of NAME has a line matching ERE
 	grep -qiE -- "$2" "$(log_of "$1")" && return 0
 	echo "no line matching /$2/ in $1.log; last lines:"
@@ -135,13 +138,16 @@ E3=$(free_port) || exit 1
 spawn echo3 "$PY" "$H/tcp_echo.py" 127.0.0.3 "$E3" --log-accepts
 check "policy: echo server on 127.0.0.3 ready" ready echo3 || exit 1
 refused_by_default() {	# ADDR [WHAT]: CONNECT ADDR:E3 refused and logged
-	local want
+	local dest="$1:$E3"
+	local why="not allowed by the server's policy (allow/deny in server.conf)"
 	timeout 20 "$PY" "$H/socks_connect.py" 127.0.0.1 "$SOCKS_PORT" "$1" "$E3" \
 		>"$OBS" 2>&1
 	has rep=02 "$OBS" || return 1
-	want="connect $1:$E3: not allowed by server policy"
-	[[ $1 == *:* ]] && want="connect [$1]:$E3: not allowed by server policy"
-	wait_for 5 logged server "${want//[.[\]]/\\&}"
+	[[ $1 == *:* ]] && dest="[$1]:$E3"
+	# the server says why, and so does the client, from RESULT's reason
+	wait_for 5 logged server "$(ere_quote "connect $dest: $why")" &&
+		wait_for 5 logged client \
+			"$(ere_quote "socks: $dest: refused by server: $why (reply 2)")"
 }
 for spelling in \
 	'::ffff:127.0.0.3 IPv4-mapped' \

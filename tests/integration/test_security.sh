@@ -22,7 +22,8 @@ if command -v dnsmasq >/dev/null 2>&1; then
 	DNS_PORT=$(free_port) || exit 1
 	spawn dnsmasq dnsmasq -k --conf-file=/dev/null --port="$DNS_PORT" \
 		--listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
-		--address=/loopback.example/127.0.0.1 --user=root \
+		--address=/loopback.example/127.0.0.1 --address=/nosuch.example/ \
+		--user=root \
 		--pid-file="$TMP/dnsmasq.pid" --log-facility=-
 	check "security: dnsmasq up" wait_tcp 127.0.0.1 "$DNS_PORT" 10 || exit 1
 fi
@@ -166,7 +167,7 @@ peer_goaway() {	# MODE CODE: tunnel_peer.py MODE sees GOAWAY CODE, then the clos
 	out=$(timeout 20 "$PY" "$H/tunnel_peer.py" 127.0.0.1 "$SERVER_PORT" \
 		"$CLIENT_CONF" "$1" 2>&1)
 	echo "$out"
-	grep -qx hello <<<"$out" && grep -qx "goaway=$2" <<<"$out" &&
+	grep -qx 'hello flags=1' <<<"$out" && grep -qx "goaway=$2" <<<"$out" &&
 		! grep -v -x "goaway=$2" <<<"$out" | grep -q '^goaway=' &&
 		grep -qx closed <<<"$out"
 }
@@ -174,6 +175,26 @@ for m in bad-frame:1 no-hello:1 second-hello:1 id-in-use:1 version:2 goaway:0; d
 	check "security: certified peer, ${m%:*}: server sends GOAWAY ${m#*:} and closes" \
 		peer_goaway "${m%:*}" "${m#*:}"
 done
+
+# A refusal's reason (docs/PROTOCOL.md 6.1) goes only to a peer whose
+# HELLO asked for it: a client from before reasons would read it as an
+# address, and that is a protocol error.
+peer_result() {	# MODE HEX: tunnel_peer.py MODE gets RESULT HEX, no GOAWAY
+	local out
+	out=$(timeout 20 "$PY" "$H/tunnel_peer.py" 127.0.0.1 "$SERVER_PORT" \
+		"$CLIENT_CONF" "$1" 2>&1)
+	echo "$out"
+	grep -qx "result=$2" <<<"$out" && ! grep -q '^goaway=' <<<"$out" &&
+		grep -qx open <<<"$out"
+}
+check "security: a peer without HELLO flag 0x01 gets RESULT 02 alone" \
+	peer_result old-open 02
+check "security: a peer with HELLO flag 0x01 gets RESULT 02 and reason 1 (policy)" \
+	peer_result open 020001
+if [ -n "$DNS_PORT" ]; then
+	check "security: ... and for a name that does not exist, RESULT 04 and reason 3" \
+		peer_result open-noname 040003
+fi
 check "security: server alive after the protocol errors" kill -0 "$SPID"
 check "security: alice works after the protocol errors" alice
 

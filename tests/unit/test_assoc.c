@@ -22,6 +22,7 @@ struct owner {
 	int datagrams, results, ends;
 	int refuse;            /* datagram() says not delivered */
 	uint8_t code;          /* of the last result() or ended() */
+	uint8_t reason;        /* of the last result() */
 	struct addr peer;
 	uint8_t data[64];
 	size_t len;
@@ -44,10 +45,11 @@ static int datagram(struct assoc *a, const struct addr *peer,
 	return o->refuse ? -1 : 0;
 }
 
-static void result(struct assoc *a, uint8_t code)
+static void result(struct assoc *a, uint8_t code, uint8_t reason)
 {
 	of(a)->results++;
 	of(a)->code = code;
+	of(a)->reason = reason;
 }
 
 static void ended(struct assoc *a, uint8_t code)
@@ -104,11 +106,11 @@ static void feed_code(struct assoc *a, uint8_t type, uint8_t code)
 	feed(a, b, frame_code(b, sizeof(b), type, a->s.id, code));
 }
 
-static void feed_result(struct assoc *a, uint8_t code)
+static void feed_result(struct assoc *a, uint8_t code, uint8_t reason)
 {
-	uint8_t b[FRAME_HDR_LEN + 1];
+	uint8_t b[FRAME_HDR_LEN + 3];
 
-	feed(a, b, frame_result(b, sizeof(b), a->s.id, code, NULL));
+	feed(a, b, frame_result(b, sizeof(b), a->s.id, code, reason, NULL));
 }
 
 static void test_open(struct tunnel *t)
@@ -184,16 +186,18 @@ static void test_result(struct tunnel *t)
 
 	memset(&o, 0, sizeof(o));
 	assoc_open(&o.a, t, &with_result);
-	feed_result(&o.a, PROTO_OK);
+	feed_result(&o.a, PROTO_OK, REASON_NONE);
 	CHECK_EQ(o.results, 1);
 	CHECK_EQ(o.code, PROTO_OK);
+	CHECK_EQ(o.reason, REASON_NONE);
 	CHECK(o.a.s.t == t);
 	/* refused: over before result() hears of it; no ended() */
 	assoc_close(&o.a, PROTO_OK);
 	assoc_open(&o.a, t, &with_result);
-	feed_result(&o.a, PROTO_NOT_ALLOWED);
+	feed_result(&o.a, PROTO_NOT_ALLOWED, REASON_POLICY);
 	CHECK_EQ(o.results, 2);
 	CHECK_EQ(o.code, PROTO_NOT_ALLOWED);
+	CHECK_EQ(o.reason, REASON_POLICY);
 	CHECK(!o.a.s.t);
 	CHECK_EQ(o.ends, 0);
 	CHECK_EQ(tunnel_stream_count(t), 0);
@@ -201,10 +205,10 @@ static void test_result(struct tunnel *t)
 	/* without result(): an accept is silent, a refusal ends it */
 	memset(&o, 0, sizeof(o));
 	assoc_open(&o.a, t, &without_result);
-	feed_result(&o.a, PROTO_OK);
+	feed_result(&o.a, PROTO_OK, REASON_NONE);
 	CHECK(o.a.s.t == t);
 	CHECK_EQ(o.ends, 0);
-	feed_result(&o.a, PROTO_HOST_UNREACHABLE);
+	feed_result(&o.a, PROTO_HOST_UNREACHABLE, REASON_NO_NAME);
 	CHECK(!o.a.s.t);
 	CHECK_EQ(o.ends, 1);
 	CHECK_EQ(o.code, PROTO_HOST_UNREACHABLE);
@@ -243,7 +247,7 @@ static void test_server_side(struct tunnel *t)
 	CHECK_EQ(o.a.s.id, 1000);
 	CHECK(o.a.start > 0);
 	/* a client sends no RESULT: ignored */
-	feed_result(&o.a, PROTO_GENERAL_FAILURE);
+	feed_result(&o.a, PROTO_GENERAL_FAILURE, REASON_NONE);
 	CHECK_EQ(o.results + o.ends, 0);
 	CHECK(o.a.s.t == t);
 	/* what arrives goes toward the destination: up */

@@ -136,7 +136,7 @@ static void test_known_answers(void)
 	struct addr bound;
 	struct test_msg m;
 
-	m.n = frame_hello(m.b, sizeof(m.b), 262144);
+	m.n = frame_hello(m.b, sizeof(m.b), 262144, 0);
 	hex_eq(&m, "01 00 000c 00000000 50585431 01 00 0000 00040000");
 	m.n = frame_open(m.b, sizeof(m.b), 1, &adom);
 	hex_eq(&m, "02 00 000f 00000001 03 0b 6578616d706c652e636f6d 01bb");
@@ -145,10 +145,19 @@ static void test_known_answers(void)
 	bound.type = ADDR_IPV4;
 	memcpy(bound.u.v4, "\xcb\x00\x71\x05", 4); /* 203.0.113.5 */
 	bound.port = 41234;
-	m.n = frame_result(m.b, sizeof(m.b), 1, PROTO_OK, &bound);
+	m.n = frame_hello(m.b, sizeof(m.b), 262144, HELLO_F_REASONS);
+	hex_eq(&m, "01 00 000c 00000000 50585431 01 01 0000 00040000");
+	m.n = frame_result(m.b, sizeof(m.b), 1, PROTO_OK, REASON_NONE, &bound);
 	hex_eq(&m, "03 00 0008 00000001 00 01 cb007105 a112");
-	m.n = frame_result(m.b, sizeof(m.b), 3, PROTO_CONN_REFUSED, NULL);
+	m.n = frame_result(m.b, sizeof(m.b), 3, PROTO_CONN_REFUSED, REASON_NONE,
+			   NULL);
 	hex_eq(&m, "03 00 0001 00000003 05");
+	/* a reason takes the address's place; success has none */
+	m.n = frame_result(m.b, sizeof(m.b), 3, PROTO_NOT_ALLOWED,
+			   REASON_POLICY, &bound);
+	hex_eq(&m, "03 00 0003 00000003 02 00 01");
+	m.n = frame_result(m.b, sizeof(m.b), 3, PROTO_OK, REASON_POLICY, &bound);
+	hex_eq(&m, "03 00 0008 00000003 00 01 cb007105 a112");
 	m.n = frame_open(m.b, sizeof(m.b), 0x01020304, &a6);
 	hex_eq(&m, "02 00 0013 01020304 04 20010db8000000000000000000000001 "
 		   "0035");
@@ -172,7 +181,7 @@ static void test_known_answers(void)
 	hex_eq(&m, "0c 00 0001 00000000 02");
 }
 
-static struct test_msg hello, open4, open6, opendom, openlong, res0, res4, res6,
+static struct test_msg hello, open4, open6, opendom, openlong, res0, resr, res4, res6,
 	resdom, data1, datamax, fin, rst, win, udpopen, udp4, udp6, udpdom,
 	udpempty, ping, pong, goaway;
 
@@ -181,16 +190,21 @@ static void build_messages(void)
 	static const uint8_t op[8] = { 0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3 };
 	size_t i;
 
-	hello.n = frame_hello(hello.b, sizeof(hello.b), 65536);
+	hello.n = frame_hello(hello.b, sizeof(hello.b), 65536, HELLO_F_REASONS);
 	open4.n = frame_open(open4.b, sizeof(open4.b), 1, &a4);
 	open6.n = frame_open(open6.b, sizeof(open6.b), 2, &a6);
 	opendom.n = frame_open(opendom.b, sizeof(opendom.b), 3, &adom);
 	openlong.n = frame_open(openlong.b, sizeof(openlong.b), ~0u, &along);
 	res0.n = frame_result(res0.b, sizeof(res0.b), 1, PROTO_CONN_REFUSED,
-			      NULL);
-	res4.n = frame_result(res4.b, sizeof(res4.b), 1, PROTO_OK, &a4);
-	res6.n = frame_result(res6.b, sizeof(res6.b), 2, PROTO_OK, &a6);
-	resdom.n = frame_result(resdom.b, sizeof(resdom.b), 3, PROTO_OK, &adom);
+			      REASON_NONE, NULL);
+	resr.n = frame_result(resr.b, sizeof(resr.b), 1, PROTO_HOST_UNREACHABLE,
+			      REASON_NO_NAME, NULL);
+	res4.n = frame_result(res4.b, sizeof(res4.b), 1, PROTO_OK, REASON_NONE,
+			      &a4);
+	res6.n = frame_result(res6.b, sizeof(res6.b), 2, PROTO_OK, REASON_NONE,
+			      &a6);
+	resdom.n = frame_result(resdom.b, sizeof(resdom.b), 3, PROTO_OK,
+				REASON_NONE, &adom);
 
 	frame_put_hdr(data1.b, FRAME_DATA, 1, 5);
 	data1.b[FRAME_HDR_LEN] = 'x';
@@ -246,7 +260,7 @@ static void test_round_trips(void)
 	struct hello h;
 	size_t dlen;
 	struct frame f;
-	uint8_t code;
+	uint8_t code, reason;
 
 	check_whole(&hello, &f);
 	frame_get_hello(&f, &h);
@@ -272,23 +286,38 @@ static void test_round_trips(void)
 	CHECK_EQ(f.stream, 0xffffffffu);
 
 	check_whole(&res0, &f);
-	frame_get_result(&f, &code, &b);
+	frame_get_result(&f, &code, &reason, &b);
 	CHECK_EQ(code, PROTO_CONN_REFUSED);
+	CHECK_EQ(reason, REASON_NONE);
 	CHECK_EQ(b.type, 0);
 	CHECK_EQ(frame_get_code(&f), PROTO_CONN_REFUSED);
 	frame_get_addr(&f, &a);
 	CHECK_EQ(a.type, 0);
+	check_whole(&resr, &f);
+	frame_get_result(&f, &code, &reason, &b);
+	CHECK_EQ(code, PROTO_HOST_UNREACHABLE);
+	CHECK_EQ(reason, REASON_NO_NAME);
+	CHECK_EQ(b.type, 0);
+	frame_get_addr(&f, &a);
+	CHECK_EQ(a.type, 0);
+	CHECK_STR(proto_refusal_text(code, reason),
+		  "the server found no address for the name");
+	CHECK_STR(proto_refusal_text(PROTO_CONN_REFUSED, REASON_NONE),
+		  "connection refused");
+	CHECK_STR(proto_refusal_text(PROTO_CONN_REFUSED, 200),
+		  "connection refused"); /* a newer server's reason */
+	CHECK_STR(proto_refusal_text(99, REASON_NONE), "general failure");
 	check_whole(&res4, &f);
-	frame_get_result(&f, &code, &b);
+	frame_get_result(&f, &code, &reason, &b);
 	CHECK_EQ(code, PROTO_OK);
 	CHECK(test_addr_eq(&b, &a4));
 	frame_get_addr(&f, &a);
 	CHECK(test_addr_eq(&a, &a4));
 	check_whole(&res6, &f);
-	frame_get_result(&f, &code, &b);
+	frame_get_result(&f, &code, &reason, &b);
 	CHECK(test_addr_eq(&b, &a6));
 	check_whole(&resdom, &f);
-	frame_get_result(&f, &code, &b);
+	frame_get_result(&f, &code, &reason, &b);
 	CHECK(test_addr_eq(&b, &adom));
 
 	check_whole(&fin, &f);
@@ -499,6 +528,17 @@ static void test_addr_errors(void)
 	memcpy(p + 1, atyp5, 7);
 	mkp(&m, FRAME_RESULT, 1, p, 8);
 	expect_err(&m, FRAME_ERR_ADDR, 0);
+	/* or 00 and a failure's reason: three bytes, never with OK or 0 */
+	mkp(&m, FRAME_RESULT, 1, "\x02\x00", 2);
+	expect_err(&m, FRAME_ERR_LENGTH, 0);
+	mkp(&m, FRAME_RESULT, 1, "\x02\x00\x01\x00", 4);
+	expect_err(&m, FRAME_ERR_LENGTH, 0);
+	mkp(&m, FRAME_RESULT, 1, "\x00\x00\x01", 3);
+	expect_err(&m, FRAME_ERR_VALUE, 0);
+	mkp(&m, FRAME_RESULT, 1, "\x02\x00\x00", 3);
+	expect_err(&m, FRAME_ERR_VALUE, 0);
+	mkp(&m, FRAME_RESULT, 1, "\x02\x00\xc8", 3); /* a future reason */
+	check_whole(&m, &(struct frame){ 0 });
 
 	/* UDP_DATA: an address, then the datagram */
 	mkp(&m, FRAME_UDP_DATA, 0, v4, 7);
@@ -603,7 +643,7 @@ static const struct addr *pick(int i)
 static int enc_hello(uint8_t *o, size_t c, int i)
 {
 	(void)i;
-	return frame_hello(o, c, 1);
+	return frame_hello(o, c, 1, 0);
 }
 
 static int enc_open(uint8_t *o, size_t c, int i)
@@ -613,7 +653,7 @@ static int enc_open(uint8_t *o, size_t c, int i)
 
 static int enc_result(uint8_t *o, size_t c, int i)
 {
-	return frame_result(o, c, 1, 0, i < 0 ? NULL : pick(i));
+	return frame_result(o, c, 1, 0, 0, i < 0 ? NULL : pick(i));
 }
 
 static int enc_simple(uint8_t *o, size_t c, int i)

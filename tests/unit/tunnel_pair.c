@@ -141,7 +141,7 @@ static void tp_open(struct tunnel *t, const struct frame *f)
 	p->accept = NULL;
 	s->app = sv[0];
 	flow_accept(&s->f, t, &tflow_ops, f->stream);
-	flow_result(&s->f, sv[1], PROTO_OK, NULL);
+	flow_result(&s->f, sv[1], PROTO_OK, REASON_NONE, NULL);
 }
 
 static const struct tunnel_ops tp_ops = {
@@ -237,7 +237,7 @@ void tp_stop(struct tunnel_pair *p)
 
 /* ---- flows ---- */
 
-static void tflow_result(struct flow *f, uint8_t code,
+static void tflow_result(struct flow *f, uint8_t code, uint8_t reason,
 			 const struct addr *bound)
 {
 	struct tflow *c = container_of(f, struct tflow, f);

@@ -12,10 +12,15 @@ make the TLS connection. After the handshake the peer does MODE:
   id-in-use      HELLO, then UDP_OPEN twice on stream 1
   version        HELLO of protocol version 2
   goaway         HELLO, then GOAWAY 0 (a clean goodbye: no error)
+  old-open       HELLO with flags 0 (a peer from before RESULT reasons),
+                 then OPEN 127.0.0.1:9 (refused by the default policy)
+  open           the same with HELLO flag 0x01: RESULT may carry a reason
+  open-noname    HELLO flag 0x01, then OPEN nosuch.example:80
 
-Prints "hello" when the server's HELLO came, "goaway=N" for every GOAWAY
-(N its code), then "closed" (the server ended the connection) or
-"open" (still open after 10 s).
+Prints "hello flags=N" when the server's HELLO came, "goaway=N" for every
+GOAWAY (N its code), "result=HEX" for every RESULT (its payload), then
+"closed" (the server ended the connection) or "open" (still open after
+10 s, or at once after a RESULT in the open modes).
 """
 import os
 import re
@@ -26,7 +31,8 @@ import sys
 import tempfile
 import time
 
-HELLO, UDP_OPEN, PING, GOAWAY = 0x01, 0x08, 0x0a, 0x0c
+HELLO, OPEN, RESULT, UDP_OPEN, PING, GOAWAY = 0x01, 0x02, 0x03, 0x08, 0x0a, \
+    0x0c
 WINDOW = 256 << 10
 
 
@@ -34,9 +40,19 @@ def frame(ftype, stream, payload=b""):
     return struct.pack("!BBHI", ftype, 0, len(payload), stream) + payload
 
 
-def hello(version=1):
-    return frame(HELLO, 0, b"PXT1" + struct.pack("!BBHI", version, 0, 0,
+def hello(version=1, flags=0):
+    return frame(HELLO, 0, b"PXT1" + struct.pack("!BBHI", version, flags, 0,
                                                    WINDOW))
+
+
+def open_ipv4(stream, ip, port):
+    return frame(OPEN, stream, b"\x01" + socket.inet_aton(ip) +
+                 struct.pack("!H", port))
+
+
+def open_name(stream, name, port):
+    return frame(OPEN, stream, b"\x03" + bytes([len(name)]) + name.encode() +
+                 struct.pack("!H", port))
 
 
 def context(profile, tmp):
@@ -65,6 +81,9 @@ MODES = {
     "id-in-use": [hello(), frame(UDP_OPEN, 1), frame(UDP_OPEN, 1)],
     "version": [hello(2)],
     "goaway": [hello(), frame(GOAWAY, 0, b"\0")],
+    "old-open": [hello(), open_ipv4(1, "127.0.0.1", 9)],
+    "open": [hello(flags=1), open_ipv4(1, "127.0.0.1", 9)],
+    "open-noname": [hello(flags=1), open_name(1, "nosuch.example", 80)],
 }
 
 
@@ -98,12 +117,16 @@ def main():
                 break
             payload, rx = rx[8:8 + length], rx[8 + length:]
             if ftype == HELLO:
-                print("hello", flush=True)
+                print("hello flags=%d" % payload[5], flush=True)
                 if not sent:
                     s.sendall(b"".join(MODES[mode]))
                     sent = True
             elif ftype == GOAWAY:
                 print("goaway=%d" % payload[0], flush=True)
+            elif ftype == RESULT:
+                print("result=" + payload.hex(), flush=True)
+                if "open" in mode:
+                    end = time.monotonic()  # the answer we waited for
     print("closed" if closed else "open")
     return 0
 
