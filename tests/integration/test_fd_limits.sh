@@ -6,7 +6,8 @@
 # listener + 32 handshakes + 32 tunnels) and max-flows-per-user 95, and
 # says so in its start-up log and in status. Then:
 #  - two tunnels of alice open 300 CONNECTs each at once: exactly 95
-#    succeed, every other one gets SOCKS reply 0x01 (no hang, no close),
+#    succeed, every other one gets SOCKS reply 0x01 (no hang, no close;
+#    alice's client logs the reason: a limit of the server),
 #    while bob's download runs intact and 20 new flows of bob echo; the
 #    log names max-flows-per-user and never says EMFILE ("Too many open
 #    files"); status counts the flows; once released the server's
@@ -250,6 +251,8 @@ check "fd limits: 2 tunnels: status counts alice's flows (bob's are done)" \
 check "fd limits: 2 tunnels: the log names max-flows-per-user" \
 	logged_since "$n" 'max-flows-per-user \('"$PER_USER"'\) reached'
 check "fd limits: 2 tunnels: the server never ran out of descriptors (no EMFILE)" no_emfile
+check "fd limits: 2 tunnels: alice's client says why (a limit of the server)" \
+	grep -q 'refused by server: a limit of the server was reached' "$(log_of alice1)"
 release_flood 2
 check "fd limits: 2 tunnels: the server's descriptors return to $fds0" fds_back "$SPID" "$fds0" 2 15
 check "fd limits: 2 tunnels: status counts no flow once released" \
