@@ -625,6 +625,8 @@ struct tunnel *tunnel_new(struct ev_loop *loop, int fd, struct tls *tls,
 	t->tls = tls;
 	t->ops = ops;
 	t->p = *p;
+	if (p->pool)
+		p->pool->tunnels++;
 	t->owner = owner;
 	t->state = T_HANDSHAKE; /* the first state; tunnel_set_state after */
 	snprintf(t->name, sizeof(t->name), "tunnel");
@@ -712,6 +714,12 @@ static void close_with(struct tunnel *t, const char *why,
 	t->wait_tail = &t->wait_head;
 	t->out_head = NULL;
 	abort_streams(t);
+	/* aborted flows no longer report to us: give back what they held */
+	if (t->p.pool) {
+		t->p.pool->buffered -= t->buffered;
+		t->p.pool->tunnels--;
+	}
+	t->buffered = 0;
 	if (t->tls) {
 		out_last_words(t, code);
 		tls_shutdown(t->tls);
@@ -770,18 +778,39 @@ static void find_largest(void *val, void *arg)
 	}
 }
 
+/* The limit this tunnel is past, if any. Past the pool's, only a tunnel
+ * holding at least its share pays. */
+static const char *over_limit(const struct tunnel *t)
+{
+	const struct tunnel_pool *pl = t->p.pool;
+
+	if (t->p.max_buffer && t->buffered > t->p.max_buffer)
+		return "max-buffer";
+	if (pl && pl->max && pl->buffered > pl->max &&
+	    t->buffered >= pl->max / MAX(pl->tunnels, 1u))
+		return "max-buffer-total";
+	return NULL;
+}
+
 struct stream *tunnel_buffered(struct tunnel *t, long delta)
 {
 	struct largest_ctx c = { NULL, 0 };
+	const char *limit;
 
 	t->buffered += delta;
-	if (delta <= 0 || !t->p.max_buffer || t->buffered <= t->p.max_buffer)
+	if (t->p.pool)
+		t->p.pool->buffered += delta;
+	if (delta <= 0 || !(limit = over_limit(t)))
 		return NULL;
 	idmap_each(&t->streams, find_largest, &c);
-	if (c.s)
-		log_warn("%s: max-buffer reached (%zu bytes waiting for slow "
-			 "readers): resetting the flow holding %zu", t->name,
-			 t->buffered, c.most);
+	if (!c.s)
+		return NULL;
+	log_warn("%s: %s reached (%zu bytes waiting for slow readers here, "
+		 "%zu in all tunnels): resetting the flow holding %zu",
+		 t->name, limit, t->buffered,
+		 t->p.pool ? t->p.pool->buffered : t->buffered, c.most);
+	if (t->p.pool && strcmp(limit, "max-buffer"))
+		t->p.pool->resets++;
 	return c.s;
 }
 

@@ -83,6 +83,18 @@ struct tunnel_ops {
 /* stall_timeout: max(2 s, 4 x the smoothed round trip). */
 #define TUNNEL_STALL_AUTO (-1.0)
 
+/* Receive-buffer bytes shared by every tunnel whose params name it (the
+ * server's max-buffer-total): past max, a tunnel that receives more and
+ * holds at least its share (max / tunnels) resets its flow holding the
+ * most. A tunnel holding less is never cut for what the others hold, so
+ * the total stays under about twice max. */
+struct tunnel_pool {
+	size_t buffered;         /* in the flows of all its tunnels */
+	size_t max;              /* 0: no cap */
+	unsigned tunnels;        /* tunnels that exist now */
+	uint64_t resets;         /* flows reset for it */
+};
+
 struct tunnel_params {
 	int is_server;
 	uint32_t window;          /* initial per-flow receive window */
@@ -96,6 +108,7 @@ struct tunnel_params {
 	ev_tstamp stall_timeout;
 	ev_tstamp idle_timeout;   /* a TCP flow silent this long is reset */
 	size_t max_buffer;        /* all flows' receive buffers together */
+	struct tunnel_pool *pool; /* shared with other tunnels, or NULL */
 };
 
 /* Takes ownership of fd (connected, non-blocking) and tls. */
@@ -108,8 +121,9 @@ void tunnel_close(struct tunnel *t, const char *why);
 /* Sends GOAWAY: the peer opens nothing new; what runs may finish. */
 void tunnel_goaway(struct tunnel *t);
 /* Flows report what their receive buffers hold (delta in bytes). Past
- * max-buffer the stream holding the most is returned, for the caller to
- * reset (its overflow op when it is not the caller itself); else NULL. */
+ * max-buffer, or past the pool's max (see struct tunnel_pool), the
+ * stream holding the most is returned, for the caller to reset (its
+ * overflow op when it is not the caller itself); else NULL. */
 struct stream *tunnel_buffered(struct tunnel *t, long delta);
 /* Streams attached right now. */
 size_t tunnel_stream_count(const struct tunnel *t);

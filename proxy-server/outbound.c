@@ -25,6 +25,8 @@
 struct outbound {
 	struct flow flow;
 	struct server *srv;
+	struct budget_user *user; /* its place in the budget, given back at
+				   * the end */
 	struct addr dst;
 	struct resolve_req *rq;
 	struct sockaddr_storage *addrs;
@@ -73,6 +75,7 @@ static void outbound_closed(struct flow *f, int reason, const char *why)
 	stop_connect(o);
 	snprintf(who, sizeof(who), "tunnel %s", o->tname);
 	flow_log_end(f, who, &o->dst, why);
+	budget_give(o->user);
 	free(o->addrs);
 	free(o);
 }
@@ -246,7 +249,8 @@ static const struct flow_ops outbound_ops = {
 	.endpoints = outbound_endpoints,
 };
 
-void outbound_open(struct server *s, struct tunnel *t, const struct frame *f)
+void outbound_open(struct server *s, struct tunnel *t, const struct frame *f,
+		   struct budget_user *u)
 {
 	struct outbound *o = xcalloc(1, sizeof(*o));
 	struct resolve_req *rq;
@@ -255,6 +259,7 @@ void outbound_open(struct server *s, struct tunnel *t, const struct frame *f)
 	char d[ADDR_STR_MAX];
 
 	o->srv = s;
+	o->user = u;
 	o->fd = -1;
 	snprintf(o->tname, sizeof(o->tname), "%s", tunnel_peer(t));
 	frame_get_addr(f, &o->dst);

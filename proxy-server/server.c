@@ -29,6 +29,10 @@
 #define CRL_CHECK_INTERVAL 5.0
 #define DRAIN_CHECK 0.2
 #define TLS_RECORD_FIRST_BYTE 0x16  /* a handshake record */
+/* Descriptors that are neither flows nor connections: stdio, libev,
+ * the resolver's sockets, the control socket and its callers, the CRL
+ * being read. */
+#define FD_RESERVE_FIXED 64
 
 struct listener {
 	struct acceptor acc;
@@ -49,6 +53,7 @@ struct client_conn {
 	char peer[ADDR_STR_MAX];
 	ev_tstamp since;
 	int up;
+	struct budget_user *user; /* once up: its flows count here */
 	unsigned nudp;  /* UDP associations, held by udp_relay.c */
 };
 
@@ -85,6 +90,8 @@ static void conn_free(struct client_conn *c)
 	s->nclients--;
 	if (c->up)
 		s->nup--;
+	if (c->user)
+		budget_user_put(c->user);
 	free(c);
 }
 
@@ -102,10 +109,8 @@ static void conn_close(struct client_conn *c, const char *why)
 
 static void conn_up(struct tunnel *t)
 {
-	struct client_conn *c = tunnel_owner(t), *o;
+	struct client_conn *c = tunnel_owner(t);
 	struct server *s = c->srv;
-	const char *user = tunnel_peer(t);
-	unsigned same = 0;
 
 	/* authenticated: out of the handshake budget */
 	preauth_leave(&s->preauth, &c->pre);
@@ -116,10 +121,8 @@ static void conn_up(struct tunnel *t)
 		tunnel_close(t, "max-tunnels reached");
 		return;
 	}
-	for (o = s->clients; o; o = o->next)
-		if (o->up && !strcmp(tunnel_peer(o->t), user))
-			same++;
-	if (same >= c->srv->conf->max_tunnels_per_user) {
+	c->user = budget_user_get(&s->budget, tunnel_peer(t));
+	if (budget_user_tunnels(c->user) > s->conf->max_tunnels_per_user) {
 		log_warn("%s: refused from %s: max-tunnels-per-user (%u) reached",
 			 tunnel_name(t), c->peer,
 			 c->srv->conf->max_tunnels_per_user);
@@ -150,7 +153,7 @@ static int relay_log_limit(void *arg, const char *line)
 
 /* The relay keeps a copy of env; what it points to is the server's. */
 static void open_udp(struct server *s, struct tunnel *t,
-		     const struct frame *f, unsigned *nudp)
+		     const struct frame *f, struct client_conn *c)
 {
 	struct udp_relay_env env = {
 		.loop = s->loop,
@@ -161,16 +164,19 @@ static void open_udp(struct server *s, struct tunnel *t,
 		.log_limit = relay_log_limit,
 		.arg = s,
 	};
-	int err = udp_relay_open(&env, t, f, nudp);
+	int err = udp_relay_open(&env, t, f, &c->nudp, c->user);
 
-	if (err)
+	if (err) {
+		budget_give(c->user);
 		refuse_with(t, f, errno_to_code(-err), errno_to_reason(-err));
+	}
 }
 
 static void conn_open(struct tunnel *t, const struct frame *f)
 {
 	struct client_conn *c = tunnel_owner(t);
 	struct server *s = c->srv;
+	int rc;
 
 	if (s->stopping) {
 		refuse_stream(t, f, REASON_SHUTDOWN);
@@ -182,19 +188,28 @@ static void conn_open(struct tunnel *t, const struct frame *f)
 		refuse_stream(t, f, REASON_LIMIT);
 		return;
 	}
-	if (f->type == FRAME_OPEN) {
-		outbound_open(s, t, f);
-		return;
-	}
 	/* each one holds a socket here: counted apart from TCP flows */
-	if (c->nudp >= s->conf->max_udp_assocs) {
+	if (f->type != FRAME_OPEN && c->nudp >= s->conf->max_udp_assocs) {
 		server_log_limit(s, "%s: max-udp-assocs (%u) reached: refusing "
 				 "new UDP associations", tunnel_name(t),
 				 s->conf->max_udp_assocs);
 		refuse_stream(t, f, REASON_LIMIT);
 		return;
 	}
-	open_udp(s, t, f, &c->nudp);
+	/* the server's descriptors are shared: by all, and fairly */
+	rc = budget_take(c->user);
+	if (rc) {
+		server_log_limit(s, "%s: %s (%u) reached: refusing new flows",
+				 tunnel_name(t), budget_strerror(rc),
+				 rc == BUDGET_USER ? s->budget.lim.flows_per_user :
+				 s->budget.lim.flows_total);
+		refuse_stream(t, f, REASON_LIMIT);
+		return;
+	}
+	if (f->type == FRAME_OPEN)
+		outbound_open(s, t, f, c->user);
+	else
+		open_udp(s, t, f, c);
 }
 
 /* A changed CRL applies to tunnels that are already up, too. */
@@ -453,7 +468,7 @@ static void server_status(void *arg, struct buf *b, int json)
 	}
 	if (json)
 		status_printf(b, "],\"handshakes\":%u,\"refused_per_source\":%llu,"
-			      "\"refused_early\":%llu,\"evicted\":%llu}\n",
+			      "\"refused_early\":%llu,\"evicted\":%llu",
 			      s->preauth.n,
 			      (unsigned long long)s->preauth.refused_source,
 			      (unsigned long long)s->preauth.refused_early,
@@ -466,6 +481,9 @@ static void server_status(void *arg, struct buf *b, int json)
 			      (unsigned long long)s->preauth.refused_source,
 			      (unsigned long long)s->preauth.refused_early,
 			      (unsigned long long)s->preauth.evicted);
+	budget_status(&s->budget, b, json);
+	if (json)
+		status_printf(b, "}\n");
 }
 
 /* Ports are bound and keys read: root is no longer needed. */
@@ -546,6 +564,7 @@ void server_stop(struct server *s)
 	while (s->clients)
 		conn_close(s->clients, "server shutting down");
 	preauth_free(&s->preauth);
+	budget_free(&s->budget);
 	resolver_free(s->resolver);
 	s->resolver = NULL;
 	tls_ctx_free(s->tls);
@@ -620,6 +639,14 @@ int server_check_tls(const struct server_conf *conf, char *err, size_t n)
 	return ok ? 0 : -1;
 }
 
+/* Descriptors kept from flows: what listeners, handshakes, tunnels and
+ * fallback visitors (two each) may hold at most, and the fixed few. */
+static unsigned fd_reserve(const struct server_conf *c)
+{
+	return FD_RESERVE_FIXED + (unsigned)c->nlisten + c->startups.full +
+	       c->max_tunnels * (c->fallback.type ? 3 : 1);
+}
+
 int server_start(struct server *s, struct ev_loop *loop,
 		 struct server_conf *conf)
 {
@@ -628,6 +655,9 @@ int server_start(struct server *s, struct ev_loop *loop,
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;
 	s->conf = conf;
+	if (budget_start(&s->budget, &conf->budget, fd_reserve(conf)))
+		return -1;
+	conf->tc.tp.pool = &s->budget.pool;
 	preauth_init(&s->preauth, &conf->startups, 0);
 	s->tls = make_tls(conf, err, sizeof(err));
 	if (!s->tls) {

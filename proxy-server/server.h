@@ -8,6 +8,7 @@
 
 #include "../common/buf.h"
 #include "../common/tunnel.h"
+#include "budget.h"
 #include "preauth.h"
 #include "server_conf.h"
 
@@ -37,6 +38,7 @@ struct server {
 				      * unknown */
 	struct fallback *fallback;   /* probe resistance; NULL when off */
 	struct preauth preauth;      /* connections not authenticated yet */
+	struct budget budget;        /* descriptors and buffers of all users */
 	unsigned nup;                /* authenticated tunnels */
 	int stopping;
 };

@@ -142,6 +142,35 @@ static int set_max_flows(void *cfg, const struct conf_line *l, char *err,
 			  &((struct server_conf *)cfg)->max_flows, err, n);
 }
 
+static int set_max_flows_total(void *cfg, const struct conf_line *l,
+			       char *err, size_t n)
+{
+	return conf_count(l->argv[1], 10000000,
+			  &((struct server_conf *)cfg)->budget.flows_total,
+			  err, n);
+}
+
+static int set_max_flows_per_user(void *cfg, const struct conf_line *l,
+				  char *err, size_t n)
+{
+	return conf_count(l->argv[1], 10000000,
+			  &((struct server_conf *)cfg)->budget.flows_per_user,
+			  err, n);
+}
+
+static int set_max_buffer_total(void *cfg, const struct conf_line *l,
+				char *err, size_t n)
+{
+	unsigned long v;
+
+	if (conf_parse_size(l->argv[1], &v) || v < (1ul << 20)) {
+		snprintf(err, n, "bad size '%s' (at least 1M)", l->argv[1]);
+		return -1;
+	}
+	((struct server_conf *)cfg)->budget.buffer_total = v;
+	return 0;
+}
+
 static int set_max_udp_assocs(void *cfg, const struct conf_line *l, char *err,
 			      size_t n)
 {
@@ -263,6 +292,9 @@ static const struct conf_directive server_directives[] = {
 	{ "max-tunnels", 1, 1, 0, set_max_tunnels },
 	{ "max-tunnels-per-user", 1, 1, 0, set_max_per_user },
 	{ "max-flows", 1, 1, 0, set_max_flows },
+	{ "max-flows-total", 1, 1, 0, set_max_flows_total },
+	{ "max-flows-per-user", 1, 1, 0, set_max_flows_per_user },
+	{ "max-buffer-total", 1, 1, 0, set_max_buffer_total },
 	{ "max-udp-assocs", 1, 1, 0, set_max_udp_assocs },
 	{ "max-udp-peers", 1, 1, 0, set_max_udp_peers },
 	{ "fallback", 1, 1, 0, set_fallback },

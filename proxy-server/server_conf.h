@@ -8,6 +8,7 @@
 
 #include "../common/addr.h"
 #include "../common/tunnel_conf.h"
+#include "budget.h"
 #include "policy.h"
 #include "preauth.h"
 
@@ -25,6 +26,7 @@ struct server_conf {
 	unsigned max_tunnels;
 	unsigned max_tunnels_per_user;
 	unsigned max_flows;      /* per tunnel */
+	struct budget_conf budget; /* over all tunnels; 0s derived at start */
 	unsigned max_udp_assocs; /* per tunnel, counted apart from flows too */
 	unsigned max_udp_peers;  /* destinations per association */
 	char *user, *group;      /* drop root to these after start-up */

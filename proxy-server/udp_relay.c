@@ -57,6 +57,7 @@ struct udp_relay {
 	struct name_entry cache[NAME_CACHE];
 	int cache_next;
 	unsigned *nudp;       /* the tunnel's count of associations */
+	struct budget_user *budget; /* its place in the server's budget */
 	struct udp_peers peers;
 	uint64_t dropped;     /* datagrams beyond max-udp-peers */
 	int peers_logged;
@@ -83,6 +84,7 @@ static void relay_free(struct udp_relay *r)
 		 (unsigned long long)r->a.up, (unsigned long long)r->a.down);
 	udp_peers_free(&r->peers);
 	(*r->nudp)--;
+	budget_give(r->budget);
 	free(r);
 }
 
@@ -332,7 +334,7 @@ static int open_socket(int *family)
 }
 
 int udp_relay_open(const struct udp_relay_env *env, struct tunnel *t,
-		   const struct frame *f, unsigned *nudp)
+		   const struct frame *f, unsigned *nudp, struct budget_user *u)
 {
 	struct udp_relay *r;
 	int family, err;
@@ -350,6 +352,7 @@ int udp_relay_open(const struct udp_relay_env *env, struct tunnel *t,
 	r->family = family;
 	r->nudp = nudp;
 	(*nudp)++;
+	r->budget = u;
 	snprintf(r->user, sizeof(r->user), "%s", tunnel_peer(t));
 	assoc_accept(&r->a, t, f->stream, &relay_ops);
 	udp_peers_init(&r->peers, env->conf->max_udp_peers,

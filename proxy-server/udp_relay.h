@@ -8,6 +8,7 @@
 
 #include "../common/addr.h"
 #include "../common/tunnel.h"
+#include "budget.h"
 
 struct dgram_batch;
 struct resolver;
@@ -29,10 +30,12 @@ struct udp_relay_env {
 };
 
 /* Answers the peer's UDP_OPEN f and relays until the association ends
- * (env is copied: it may live on the caller's stack). The relay counts itself in *nudp (the tunnel's associations) while it
- * lives. 0, or a negative errno when there is no socket: the caller
- * refuses the association. */
+ * (env is copied: it may live on the caller's stack). The relay counts
+ * itself in *nudp (the tunnel's associations) while it lives, and gives
+ * u's place in the budget back (budget_give) at its end, which the
+ * caller took for it. 0, or a negative errno when there is no socket:
+ * the caller refuses the association (and gives the place back). */
 int udp_relay_open(const struct udp_relay_env *env, struct tunnel *t,
-		   const struct frame *f, unsigned *nudp);
+		   const struct frame *f, unsigned *nudp, struct budget_user *u);
 
 #endif

@@ -2,8 +2,9 @@
  * a real client and server tunnel (tunnel_pair.h), with bare streams
  * that count what reaches the peer: control and UDP frames go ahead of
  * queued DATA, a stream woken from the wait for room gets its frame in,
- * UDP is refused past its queue limit, and max-buffer names the stream
- * holding the most. */
+ * UDP is refused past its queue limit, max-buffer names the stream
+ * holding the most, and so does a pool shared by both tunnels
+ * (max-buffer-total) for a tunnel holding at least its share. */
 #include <string.h>
 
 #include "../../common/frame.h"
@@ -329,6 +330,49 @@ static void test_max_buffer(void)
 	tp_stop(&tp);
 }
 
+/* Both tunnels share a pool of 1000 bytes: a share of 500 each. Past
+ * the pool, the tunnel that grows resets its largest stream only while
+ * it holds its share or more; a closed tunnel gives back what it held. */
+static void test_pool(void)
+{
+	struct tunnel_pool pool = { .max = 1000 };
+	struct tunnel_params cp, sp;
+	struct rstream a, b;
+	enum log_level lvl = log_get_level();
+
+	tp_params(&cp, 0, WIN);
+	tp_params(&sp, 1, WIN);
+	cp.pool = sp.pool = &pool;
+	if (tp_start(&tp, &cp, &sp)) {
+		CHECK(!"tunnels up");
+		return;
+	}
+	CHECK_EQ(pool.tunnels, 2);
+	log_set_level(LOG_ERROR); /* the warning is expected */
+	r_init(&a);
+	r_init(&b);
+	tunnel_attach(tp.srv, &a.s, 100, &r_ops);
+	tunnel_attach(tp.cli, &b.s, 100, &r_ops);
+	a.buffered = 300;
+	CHECK(tunnel_buffered(tp.srv, 300) == NULL);
+	b.buffered = 400;
+	CHECK(tunnel_buffered(tp.cli, 400) == NULL);
+	a.buffered = 400;
+	CHECK(tunnel_buffered(tp.srv, 100) == NULL);
+	CHECK_EQ(pool.buffered, 800);
+	b.buffered = 700; /* pool 1100: the client holds 700 of a 500 share */
+	CHECK(tunnel_buffered(tp.cli, 300) == &b.s);
+	CHECK_EQ(pool.resets, 1);
+	a.buffered = 450; /* pool 1150, but the server holds under its share */
+	CHECK(tunnel_buffered(tp.srv, 50) == NULL);
+	CHECK_EQ(pool.resets, 1);
+	CHECK_EQ(pool.buffered, 1150);
+	log_set_level(lvl);
+	tp_stop(&tp); /* the streams are aborted, nothing reported back */
+	CHECK_EQ(pool.tunnels, 0);
+	CHECK_EQ(pool.buffered, 0);
+}
+
 int main(void)
 {
 	test_ahead_of_bulk(0);
@@ -336,5 +380,6 @@ int main(void)
 	test_woken();
 	test_udp_limit();
 	test_max_buffer();
+	test_pool();
 	return test_summary("tunnel");
 }
