@@ -13,12 +13,17 @@
 #include "pki.h"
 #include "server.h"
 #include "server_conf.h"
+#include "setup.h"
 
 static const char usage_text[] =
 	"usage: proxy-server -c FILE [--listen ADDR:PORT] [-v LEVEL] [-t]\n"
+	"       proxy-server setup [--dir DIR] [--server-name NAME_OR_IP]...\n"
+	"                          [--port N] [--client NAME] [--open-firewall]\n"
+	"                          [--no-start]\n"
 	"       proxy-server init DIR [--server-name NAME_OR_IP]... [--days N]\n"
-	"                             [--ca-name NAME]\n"
+	"                             [--ca-name NAME] [--port N]\n"
 	"       proxy-server add-client DIR NAME [--server HOST:PORT] [--days N]\n"
+	"                                        [--print]\n"
 	"       proxy-server revoke DIR NAME\n"
 	"       proxy-server status [-c FILE | --control PATH] [--json]\n"
 	"\n"
@@ -32,6 +37,18 @@ static const char usage_text[] =
 	"  -h, --help              this help\n"
 	"      --version           print the version\n"
 	"\n"
+	"  setup                   first-time setup of this machine: the PKI\n"
+	"                          (if none), server.conf, a first client\n"
+	"                          profile, the systemd service, the firewall;\n"
+	"                          keeps whatever exists, so it can be rerun\n"
+	"    --dir DIR             the PKI folder (default /etc/proxy)\n"
+	"    --server-name NAME    as for init (default: the addresses of this\n"
+	"                          machine's interfaces)\n"
+	"    --port N              the port to listen on (default 443)\n"
+	"    --client NAME         the first client's name (default client1)\n"
+	"    --open-firewall       open the port with ufw, nft or iptables\n"
+	"    --no-start            print the command that starts the service\n"
+	"                          instead of running it\n"
 	"  init DIR                make a CA, the server certificate and\n"
 	"                          DIR/server.conf; refuses to overwrite a CA\n"
 	"    --server-name NAME    a name or IP clients use to reach this server\n"
@@ -40,11 +57,13 @@ static const char usage_text[] =
 	"                          (default 3650)\n"
 	"    --ca-name NAME        the CA's common name, seen by anyone who\n"
 	"                          connects (default: CA and 8 random hex digits)\n"
+	"    --port N              server.conf's listen port (default 443)\n"
 	"  add-client DIR NAME     write DIR/clients/NAME.conf, a self-contained\n"
 	"                          client profile\n"
 	"    --server HOST:PORT    where the client connects (default: the first\n"
-	"                          server name, port 443)\n"
+	"                          server name, server.conf's listen port)\n"
 	"    --days N              validity of the client certificate (default 1825)\n"
+	"    --print               write the profile to stdout, keep no copy\n"
 	"  revoke DIR NAME         refuse NAME's certificate from now on\n"
 	"  status                  connected clients, from the running server's\n"
 	"                          control socket; --json for scripts\n";
@@ -68,24 +87,40 @@ static int parse_days(const char *s, int *days)
 	return 0;
 }
 
+static int parse_port(const char *s, int *port)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*end || end == s || v < 1 || v > 65535) {
+		fprintf(stderr, "proxy-server: bad --port '%s' (1 to 65535)\n",
+			s);
+		return -1;
+	}
+	*port = (int)v;
+	return 0;
+}
+
 static int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "server-name", required_argument, NULL, 'n' },
 		{ "days", required_argument, NULL, 'd' },
 		{ "ca-name", required_argument, NULL, 'a' },
+		{ "port", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char **names = xcalloc((size_t)argc, sizeof(*names));
-	const char *ca_name = NULL;
-	int n = 0, days = 3650, c, rc;
+	struct pki_init_opts o = { .names = names, .days = 3650, .port = 443 };
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'n')
-			names[n++] = optarg;
+			names[o.nnames++] = optarg;
 		else if (c == 'a')
-			ca_name = optarg;
-		else if (c != 'd' || parse_days(optarg, &days))
+			o.ca_name = optarg;
+		else if (c == 'p' ? parse_port(optarg, &o.port) :
+				    c != 'd' || parse_days(optarg, &o.days))
 			goto bad;
 	}
 	if (optind == argc) {
@@ -97,7 +132,7 @@ static int cmd_init(int argc, char **argv)
 			argv[optind + 1]);
 		goto bad;
 	}
-	rc = pki_init(argv[optind], names, n, days, ca_name);
+	rc = pki_init(argv[optind], &o);
 	free(names);
 	return rc;
 bad:
@@ -110,15 +145,18 @@ static int cmd_add_client(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, 's' },
 		{ "days", required_argument, NULL, 'd' },
+		{ "print", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *server = NULL;
-	int days = 1825, c;
+	struct pki_client_opts o = { .days = 1825 };
+	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 's')
-			server = optarg;
-		else if (c != 'd' || parse_days(optarg, &days))
+			o.server = optarg;
+		else if (c == 'P')
+			o.print = 1;
+		else if (c != 'd' || parse_days(optarg, &o.days))
 			return usage(2);
 	}
 	if (argc - optind < 2) {
@@ -130,7 +168,47 @@ static int cmd_add_client(int argc, char **argv)
 			argv[optind + 2]);
 		return usage(2);
 	}
-	return pki_add_client(argv[optind], argv[optind + 1], server, days);
+	return pki_add_client(argv[optind], argv[optind + 1], &o);
+}
+
+static int cmd_setup(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'D' },
+		{ "server-name", required_argument, NULL, 'n' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "client", required_argument, NULL, 'C' },
+		{ "open-firewall", no_argument, NULL, 'f' },
+		{ "no-start", no_argument, NULL, 'N' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char **names = xcalloc((size_t)argc, sizeof(*names));
+	struct setup_opts o = { .names = names };
+	int c, rc = 2;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'D')
+			o.dir = optarg;
+		else if (c == 'n')
+			names[o.nnames++] = optarg;
+		else if (c == 'C')
+			o.client = optarg;
+		else if (c == 'f')
+			o.open_firewall = 1;
+		else if (c == 'N')
+			o.no_start = 1;
+		else if (c != 'p' || parse_port(optarg, &o.port))
+			goto out;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "proxy-server setup: unexpected '%s'\n",
+			argv[optind]);
+		goto out;
+	}
+	rc = setup_run(&o);
+out:
+	free(names);
+	return rc == 2 ? usage(2) : rc;
 }
 
 static int cmd_revoke(int argc, char **argv)
@@ -149,6 +227,7 @@ static int cmd_status(int argc, char **argv)
 }
 
 static const struct subcommand subcommands[] = {
+	{ "setup", cmd_setup },
 	{ "init", cmd_init },
 	{ "add-client", cmd_add_client },
 	{ "revoke", cmd_revoke },

@@ -25,6 +25,7 @@
 #include "../common/util.h"
 #include "pki_cert.h"
 #include "pki_file.h"
+#include "server_conf.h"
 
 /* One index.txt line. */
 struct idx_ent {
@@ -33,11 +34,12 @@ struct idx_ent {
 	int revoked;
 };
 
+/* server.conf as init writes it; %d is the listen port. */
 static const char server_conf[] =
 	"# proxy-server configuration written by `proxy-server init`.\n"
-	"# Every directive is explained in /usr/local/share/doc/proxy/server.conf"
-	" (conf/server.conf in the source).\n"
-	"listen [::]:443\n"
+	"# Every directive is explained in proxy.conf(5) and in the example\n"
+	"# server.conf under /usr/share/doc/proxy (conf/ in the source).\n"
+	"listen [::]:%d\n"
 	"ca ca.crt\n"
 	"cert server.crt\n"
 	"key server.key\n"
@@ -150,7 +152,7 @@ static int check_names(const char *const *names, int n)
 }
 
 static int init_write(const char *dir, const struct pki_ca *ca, EVP_PKEY *skey,
-		      X509 *scert, X509_CRL *crl)
+		      X509 *scert, X509_CRL *crl, const char *conf)
 {
 	const struct {
 		const char *file;
@@ -163,8 +165,7 @@ static int init_write(const char *dir, const struct pki_ca *ca, EVP_PKEY *skey,
 		{ "server.crt", PKI_OBJ_CERT, scert, 0644, PKI_WF_REPLACE },
 		{ "crl.pem", PKI_OBJ_CRL, crl, 0644, PKI_WF_REPLACE },
 		{ "index.txt", PKI_OBJ_TEXT, "", 0644, PKI_WF_REPLACE },
-		{ "server.conf", PKI_OBJ_TEXT, server_conf, 0644,
-		  PKI_WF_REPLACE },
+		{ "server.conf", PKI_OBJ_TEXT, conf, 0644, PKI_WF_REPLACE },
 		/* The CA last: until it exists, init can simply be rerun. */
 		{ "ca.key", PKI_OBJ_KEY, ca->key, 0600, PKI_WF_NOREPLACE },
 		{ "ca.crt", PKI_OBJ_CERT, ca->cert, 0644, PKI_WF_NOREPLACE },
@@ -204,23 +205,27 @@ static void init_report(const char *dir, const char *const *names,
 	       "with proxy-server -c %s/server.conf\n", dir, dir);
 }
 
-int pki_init(const char *dir, const char *const *names, int nnames,
-	     int days, const char *ca_name)
+int pki_init(const char *dir, const struct pki_init_opts *o)
 {
 	static const char *const dflt[] = { "proxy-server" };
 	static const char exists[] = "refusing to overwrite an existing CA";
+	const char *const *names = o->names;
+	int nnames = o->nnames, rc = 1, defaulted = nnames <= 0;
 	struct pki_ca ca = { NULL, NULL };
 	EVP_PKEY *skey = NULL;
 	X509 *scert = NULL;
 	X509_CRL *crl = NULL;
 	unsigned char rnd[4];
-	char *cn = NULL;
-	int rc = 1, defaulted = nnames <= 0;
+	char *cn = NULL, *conf;
 
 	pki_set_cmd("init");
-	if (check_days(days) < 0 || check_names(names, nnames) < 0 ||
-	    check_ca_name(ca_name) < 0)
+	if (check_days(o->days) < 0 || check_names(names, nnames) < 0 ||
+	    check_ca_name(o->ca_name) < 0)
 		return 1;
+	if (o->port < 1 || o->port > 65535) {
+		pki_fail("--port %d: must be between 1 and 65535", o->port);
+		return 1;
+	}
 	if (defaulted) {
 		names = dflt;
 		nnames = 1;
@@ -231,27 +236,30 @@ int pki_init(const char *dir, const char *const *names, int nnames,
 	if (let_server_in(dir) < 0)
 		return 1;
 	if (RAND_bytes(rnd, sizeof(rnd)) == 1) {
-		cn = ca_name ? xstrdup(ca_name) :
-			       pki_asprintf("CA %02x%02x%02x%02x", rnd[0],
-					    rnd[1], rnd[2], rnd[3]);
+		cn = o->ca_name ? xstrdup(o->ca_name) :
+				  pki_asprintf("CA %02x%02x%02x%02x", rnd[0],
+					       rnd[1], rnd[2], rnd[3]);
 		ca.key = pki_key_new();
 		skey = pki_key_new();
 	}
 	if (ca.key && skey)
-		ca.cert = pki_cert_make(ca.key, cn, days, NULL, NULL, NULL, 0);
+		ca.cert = pki_cert_make(ca.key, cn, o->days, NULL, NULL, NULL,
+					0);
 	if (ca.cert)
 		scert = pki_cert_make(skey,
 				      strlen(names[0]) <= PKI_CN_MAX ?
 					      names[0] : "proxy-server",
-				      days, &ca, "serverAuth", names, nnames);
+				      o->days, &ca, "serverAuth", names, nnames);
 	if (scert)
 		crl = pki_crl_create(&ca);
+	conf = pki_asprintf(server_conf, o->port);
 	if (!crl)
 		pki_fail_ssl("%s: making the CA and server certificate", dir);
-	else if (init_write(dir, &ca, skey, scert, crl) == 0)
+	else if (init_write(dir, &ca, skey, scert, crl, conf) == 0)
 		rc = 0;
-	if (rc == 0)
+	if (rc == 0 && !o->quiet)
 		init_report(dir, names, nnames, defaulted);
+	free(conf);
 	X509_CRL_free(crl);
 	X509_free(scert);
 	EVP_PKEY_free(skey);
@@ -272,10 +280,10 @@ static const char *addr_host(const struct addr *a, char *buf, size_t len)
 }
 
 /* --server ARG as the client will read its "server" line (addr_parse,
- * port 443 by default), or without ARG the SAN FIRST, port 443. A bare
+ * port 443 by default), or without ARG the SAN FIRST, port PORT. A bare
  * IPv6 address is refused: its last group would look like a port. */
-static int parse_server(const char *arg, const char *first, struct addr *a,
-			char *host, size_t hlen)
+static int parse_server(const char *arg, const char *first, int port,
+			struct addr *a, char *host, size_t hlen)
 {
 	const char *colon = arg ? strchr(arg, ':') : NULL;
 	const char *h;
@@ -283,7 +291,7 @@ static int parse_server(const char *arg, const char *first, struct addr *a,
 	if (!arg) {
 		if (addr_parse_host(first, a) == 0 &&
 		    addr_host(a, host, hlen)) {
-			a->port = 443;
+			a->port = (uint16_t)port;
 			return 0;
 		}
 		pki_fail("the server certificate's name %s is no usable host: "
@@ -304,11 +312,13 @@ static int parse_server(const char *arg, const char *first, struct addr *a,
 }
 
 /* The profile's "server" value for ARG (NULL: the server certificate's
- * first SAN) in *ENDPOINT, and in *SNI the name to check instead when
- * that host is not one the certificate names (else NULL). */
+ * first SAN and server.conf's listen port) in *ENDPOINT, and in *SNI the
+ * name to check instead when that host is not one the certificate names
+ * (else NULL). */
 static int server_endpoint(const char *dir, const char *arg, char **endpoint,
 			   char **sni)
 {
+	int port = arg ? 443 : pki_listen_port(dir);
 	X509 *srv = pki_load_obj(dir, "server.crt", PKI_OBJ_CERT);
 	char *first = srv ? pki_first_san(srv) : NULL;
 	char host[ADDR_STR_MAX], buf[ADDR_STR_MAX];
@@ -317,8 +327,8 @@ static int server_endpoint(const char *dir, const char *arg, char **endpoint,
 
 	if (srv && !first) {
 		pki_fail("%s/server.crt: no IP or DNS subjectAltName", dir);
-	} else if (first && parse_server(arg, first, &a, host,
-					 sizeof(host)) == 0) {
+	} else if (first && port > 0 &&
+		   parse_server(arg, first, port, &a, host, sizeof(host)) == 0) {
 		*endpoint = xstrdup(addr_str(&a, buf, sizeof(buf)));
 		*sni = pki_cert_names_host(srv, addr_host(&a, host,
 							  sizeof(host))) ?
@@ -330,11 +340,11 @@ static int server_endpoint(const char *dir, const char *arg, char **endpoint,
 	return rc;
 }
 
-static int write_profile(const char *dir, const char *file, const char *name,
-			 const char *endpoint, const char *sni,
-			 const struct pki_ca *ca, X509 *cert, EVP_PKEY *key)
+/* The profile's text in a new memory BIO B; 0 if filling it failed. */
+static int make_profile(BIO *b, const char *name, const char *endpoint,
+			const char *sni, const struct pki_ca *ca, X509 *cert,
+			EVP_PKEY *key)
 {
-	BIO *b = pki_membio();
 	int ok;
 
 	ok = BIO_printf(b, "# proxy-client profile for %s, written by "
@@ -352,44 +362,93 @@ static int write_profile(const char *dir, const char *file, const char *name,
 	     BIO_puts(b, "</cert>\n<key>\n") > 0 &&
 	     PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) &&
 	     BIO_puts(b, "</key>\n") > 0;
-	return pki_save_bio(b, ok, dir, file, 0600, PKI_WF_NOREPLACE);
+	return ok;
+}
+
+/* NAME SERIAL appended to the index TEXT, written to DIR/index.txt. */
+static int index_append(const char *dir, const char *text, const char *name,
+			const char *serial)
+{
+	size_t len = strlen(text);
+	char *out = pki_asprintf("%s%s%s %s valid\n", text,
+				 len && text[len - 1] != '\n' ? "\n" : "",
+				 name, serial);
+	int rc = pki_save_obj(dir, "index.txt", PKI_OBJ_TEXT, out, 0644,
+			      PKI_WF_REPLACE);
+
+	free(out);
+	return rc;
+}
+
+/* --print: the index first, so no profile exists that revoke cannot
+ * find; if stdout fails, the index gets its old text back. */
+static int print_profile(const char *dir, const char *name, const char *text,
+			 const char *serial, BIO *b, int ok)
+{
+	if (!ok) {
+		pki_fail_ssl("making the profile for %s", name);
+		pki_membio_free(b);
+		return -1;
+	}
+	if (index_append(dir, text, name, serial) < 0) {
+		pki_membio_free(b);
+		return -1;
+	}
+	if (pki_print_bio(b) == 0)
+		return 0;
+	if (pki_save_obj(dir, "index.txt", PKI_OBJ_TEXT, text, 0644,
+			 PKI_WF_REPLACE) < 0)
+		pki_fail("%s is in %s/index.txt but its profile was lost: "
+			 "revoke it", name, dir);
+	return -1;
 }
 
 /* Issues NAME's key and certificate, writes DIR/FILE (the profile) and
- * appends NAME to the index TEXT (removing the profile if that fails). */
+ * appends NAME to the index TEXT (removing the profile if that fails);
+ * with O->print the profile goes to stdout instead of DIR/FILE. */
 static int add_client(const char *dir, const char *file, const char *name,
 		      const char *text, const struct pki_ca *ca,
-		      const char *endpoint, const char *sni, int days)
+		      const char *endpoint, const char *sni,
+		      const struct pki_client_opts *o)
 {
 	EVP_PKEY *key = pki_key_new();
 	X509 *cert = NULL;
-	char *serial = NULL, *out, *path = pki_path(dir, file);
-	size_t len = strlen(text);
+	char *serial = NULL, *path = pki_path(dir, file);
+	BIO *b;
 	int rc = -1;
 
 	if (key)
-		cert = pki_cert_make(key, name, days, ca, "clientAuth", NULL,
-				     0);
+		cert = pki_cert_make(key, name, o->days, ca, "clientAuth",
+				     NULL, 0);
 	if (cert)
 		serial = pki_cert_serial_hex(cert);
-	if (!serial)
+	if (!serial) {
 		pki_fail_ssl("making the certificate for %s", name);
-	else if (write_profile(dir, file, name, endpoint, sni, ca, cert,
-			       key) == 0) {
-		out = pki_asprintf("%s%s%s %s valid\n", text,
-				len && text[len - 1] != '\n' ? "\n" : "",
-				name, serial);
-		rc = pki_save_obj(dir, "index.txt", PKI_OBJ_TEXT, out, 0644,
-			      PKI_WF_REPLACE);
+		goto out;
+	}
+	b = pki_membio();
+	if (o->print) {
+		rc = print_profile(dir, name, text, serial, b,
+				   make_profile(b, name, endpoint, sni, ca,
+						cert, key));
+	} else if (pki_save_bio(b, make_profile(b, name, endpoint, sni, ca,
+						cert, key),
+				dir, file, 0600, PKI_WF_NOREPLACE) == 0) {
+		rc = index_append(dir, text, name, serial);
 		if (rc < 0)
 			unlink(path);
-		free(out);
 	}
-	if (rc == 0)
+	if (rc == 0 && o->print && !o->quiet)
+		fprintf(stderr, "proxy-server add-client: printed the profile "
+			"of client %s (serial %s); no copy is kept on this "
+			"machine.\nIt holds a private key: store or move it "
+			"only over a safe channel.\n", name, serial);
+	else if (rc == 0 && !o->quiet)
 		printf("proxy-server add-client: wrote %s (client %s, serial "
 		       "%s)\nNext: copy it to the client machine over a safe "
 		       "channel (it holds a private key) and run: "
 		       "proxy-client -c %s.conf\n", path, name, serial, name);
+out:
 	free(path);
 	free(serial);
 	X509_free(cert);
@@ -397,8 +456,8 @@ static int add_client(const char *dir, const char *file, const char *name,
 	return rc;
 }
 
-int pki_add_client(const char *dir, const char *name, const char *server,
-		   int days)
+int pki_add_client(const char *dir, const char *name,
+		   const struct pki_client_opts *o)
 {
 	char *text = NULL, *endpoint = NULL, *sni = NULL, *file = NULL;
 	struct pki_ca ca = { NULL, NULL };
@@ -411,7 +470,7 @@ int pki_add_client(const char *dir, const char *name, const char *server,
 		     "'.', '_' or '-', starting with a letter or digit", name);
 		return 1;
 	}
-	if (check_days(days) < 0 || (lock = pki_lock_dir(dir)) < 0)
+	if (check_days(o->days) < 0 || (lock = pki_lock_dir(dir)) < 0)
 		return 1;
 	found = index_find(dir, name, &text, &e);
 	if (found > 0)
@@ -422,9 +481,9 @@ int pki_add_client(const char *dir, const char *name, const char *server,
 		file = pki_asprintf("clients/%s.conf", name);
 		if (!pki_absent(dir, file, "remove it or pick another name") &&
 		    pki_ca_load(dir, &ca) == 0 &&
-		    server_endpoint(dir, server, &endpoint, &sni) == 0 &&
+		    server_endpoint(dir, o->server, &endpoint, &sni) == 0 &&
 		    add_client(dir, file, name, text, &ca, endpoint, sni,
-			       days) == 0)
+			       o) == 0)
 			rc = 0;
 	}
 	free(file);
@@ -470,4 +529,20 @@ int pki_revoke(const char *dir, const char *name)
 	free(text);
 	close(lock);
 	return rc;
+}
+
+/* ---- the listen port -------------------------------------------------- */
+
+int pki_listen_port(const char *dir)
+{
+	char *path = pki_path(dir, "server.conf"), err[CONF_ERR_MAX];
+	int port = 443;
+
+	if (access(path, F_OK) == 0) {
+		port = server_conf_listen_port(path, err, sizeof(err));
+		if (port < 0)
+			pki_fail("%s", err);
+	}
+	free(path);
+	return port;
 }

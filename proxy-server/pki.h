@@ -5,11 +5,29 @@
 #ifndef PROXY_SERVER_PKI_H
 #define PROXY_SERVER_PKI_H
 
-/* ca_name: the CA's common name, NULL for a neutral random one. */
-int pki_init(const char *dir, const char *const *names, int nnames,
-	     int days, const char *ca_name);
-int pki_add_client(const char *dir, const char *name, const char *server,
-		   int days);
+struct pki_init_opts {
+	const char *const *names; /* the server certificate's names */
+	int nnames;
+	int days;
+	const char *ca_name;	/* the CA's common name; NULL: neutral */
+	int port;		/* server.conf's listen port */
+	int quiet;		/* no report on stdout (setup has its own) */
+};
+
+struct pki_client_opts {
+	const char *server;	/* HOST:PORT; NULL: first SAN, listen port */
+	int days;
+	int print;		/* profile to stdout, no file kept */
+	int quiet;		/* no report on stdout */
+};
+
+int pki_init(const char *dir, const struct pki_init_opts *o);
+int pki_add_client(const char *dir, const char *name,
+		   const struct pki_client_opts *o);
 int pki_revoke(const char *dir, const char *name);
+
+/* The port of DIR/server.conf's first listen line: 443 when the file or
+ * the line is missing, -1 when the file is bad (told on stderr). */
+int pki_listen_port(const char *dir);
 
 #endif

@@ -136,11 +136,44 @@ int pki_save_bio(BIO *b, int ok, const char *dir, const char *file, mode_t mode,
 		pki_fail_ssl("%s", path);
 	else
 		rc = write_file(path, bm->data, bm->length, mode, how);
+	pki_membio_free(b);
+	free(path);
+	return rc;
+}
+
+int pki_print_bio(BIO *b)
+{
+	BUF_MEM *bm = NULL;
+	const char *p;
+	size_t left;
+	ssize_t n = 0;
+
+	BIO_get_mem_ptr(b, &bm);
+	p = bm ? bm->data : NULL;
+	left = bm ? bm->length : 0;
+	if (fflush(stdout) == 0) {
+		while (left > 0 && ((n = write(1, p, left)) > 0 ||
+				    (n < 0 && errno == EINTR))) {
+			if (n > 0) {
+				p += n;
+				left -= (size_t)n;
+			}
+		}
+	}
+	if (!bm || left > 0)
+		pki_fail_sys("writing the profile to stdout");
+	pki_membio_free(b);
+	return bm && left == 0 ? 0 : -1;
+}
+
+void pki_membio_free(BIO *b)
+{
+	BUF_MEM *bm = NULL;
+
+	BIO_get_mem_ptr(b, &bm);
 	if (bm && bm->data)
 		OPENSSL_cleanse(bm->data, bm->length);
 	BIO_free(b);
-	free(path);
-	return rc;
 }
 
 BIO *pki_membio(void)

@@ -35,6 +35,10 @@ char *pki_path(const char *dir, const char *name);
 BIO *pki_membio(void);
 int pki_save_bio(BIO *b, int ok, const char *dir, const char *file, mode_t mode,
 	     int how);
+/* The same to stdout (add-client --print), then wiped and freed. */
+int pki_print_bio(BIO *b);
+/* Wipes what B holds and frees it. */
+void pki_membio_free(BIO *b);
 
 /* A PEM object (PKI_OBJ_TEXT: a string) written to or read from DIR/FILE. */
 int pki_save_obj(const char *dir, const char *file, enum pki_obj_kind kind,

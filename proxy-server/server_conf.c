@@ -358,6 +358,25 @@ int server_conf_reload_policy(const char *path, struct policy *p, char *err,
 	return rc;
 }
 
+int server_conf_listen_port(const char *path, char *err, size_t n)
+{
+	struct conf_directive table[ARRAY_SIZE(server_directives)];
+	struct server_conf tmp;
+	int port = -1;
+
+	/* every directive is still recognised; only listen acts */
+	memcpy(table, server_directives, sizeof(table));
+	for (size_t i = 0; table[i].name; i++)
+		if (table[i].set != set_listen)
+			table[i].set = NULL;
+	memset(&tmp, 0, sizeof(tmp));
+	tunnel_conf_init(&tmp.tc, path, 1);
+	if (!conf_load(path, table, &tmp, err, n))
+		port = tmp.nlisten ? tmp.listen[0].port : 443;
+	server_conf_free(&tmp);
+	return port;
+}
+
 char *server_conf_control_path(const char *path, char *err, size_t n)
 {
 	return conf_control_path(path, server_directives, "proxy-server", err,

@@ -45,6 +45,9 @@ int server_conf_load(struct server_conf *c, const char *path, char *err,
 int server_conf_reload_policy(const char *path, struct policy *p, char *err,
 			      size_t n);
 void server_conf_free(struct server_conf *c);
+/* The port of the first listen line (443 without one), reading nothing
+ * else of the file; -1 with err set when it is bad. */
+int server_conf_listen_port(const char *path, char *err, size_t n);
 /* The control socket of a config without loading its keys. */
 char *server_conf_control_path(const char *path, char *err, size_t n);
 

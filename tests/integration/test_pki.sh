@@ -122,7 +122,8 @@ check "CA cert: CA:TRUE" has 'CA:TRUE' "$TMP/ca.txt"
 check "CA cert: keyCertSign" has 'Certificate Sign, CRL Sign' "$TMP/ca.txt"
 cat >"$TMP/server.conf.want" <<'EOF'
 # proxy-server configuration written by `proxy-server init`.
-# Every directive is explained in /usr/local/share/doc/proxy/server.conf (conf/server.conf in the source).
+# Every directive is explained in proxy.conf(5) and in the example
+# server.conf under /usr/share/doc/proxy (conf/ in the source).
 listen [::]:443
 ca ca.crt
 cert server.crt

@@ -31,12 +31,14 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 static int make_pki(const char *dir)
 {
 	static const char *const names[] = { "127.0.0.1" };
+	const struct pki_init_opts io = { .names = names, .nnames = 1,
+					  .days = 1, .port = 443 };
+	const struct pki_client_opts co = { .days = 1 };
 	int out = dup(1), null = open("/dev/null", O_WRONLY), rc;
 
 	fflush(stdout);
 	dup2(null, 1);
-	rc = pki_init(dir, names, 1, 1, NULL) ||
-	     pki_add_client(dir, "alice", NULL, 1);
+	rc = pki_init(dir, &io) || pki_add_client(dir, "alice", &co);
 	fflush(stdout);
 	dup2(out, 1);
 	close(out);
