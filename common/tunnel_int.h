@@ -68,6 +68,7 @@ struct tunnel {
 	char down_why[160];
 
 	uint32_t peer_window;
+	struct meter *meter;   /* the owner's byte counts, or NULL */
 	uint32_t next_id;
 	ev_tstamp since;
 	uint64_t tx_bytes, rx_bytes;

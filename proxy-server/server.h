@@ -16,6 +16,7 @@ struct fallback;
 struct tls_ctx;
 struct resolver;
 struct ctl;
+struct accounts;
 
 struct server {
 	struct ev_loop *loop;
@@ -37,6 +38,7 @@ struct server {
 				      * unknown */
 	struct fallback *fallback;   /* probe resistance; NULL when off */
 	struct preauth preauth;      /* connections not authenticated yet */
+	struct accounts *accts;      /* per-client counts; NULL: off */
 	unsigned nup;                /* authenticated tunnels */
 	int stopping;
 };
