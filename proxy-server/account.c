@@ -226,10 +226,10 @@ static void day_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	flush(as);
 	as->day_start = quota_day_start(now);
 	for (struct account *a = as->list; a; a = a->next) {
-		int was = a->enforced;
+		int was = a->q && used(a) >= a->q->bytes;
 
 		period_update(a, now);
-		if (was && !a->enforced)
+		if (was && a->q && used(a) < a->q->bytes)
 			log_info("tunnel %s: a new quota period: new flows "
 				 "allowed again", a->name);
 	}
