@@ -16,7 +16,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
 
-PKGS     := openssl libcares
+PKGS     := openssl libcares sqlite3
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) libev 2>/dev/null || $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # libev ships no .pc file on Debian: fall back to -lev.
@@ -104,6 +104,7 @@ FUZZ_addr        := common/addr.c common/util.c
 FUZZ_conf        := common/conf.c common/addr.c common/util.c
 # the daemons' real directive tables; open() is fenced in by the target
 FUZZ_daemon_conf := proxy-server/server_conf.c proxy-server/policy.c \
+		    proxy-server/quota.c \
 		    proxy-client/client_conf.c common/tunnel_conf.c \
 		    common/conf.c common/addr.c common/util.c common/log.c
 FUZZ_LDFLAGS_daemon_conf := -Wl,--wrap=open

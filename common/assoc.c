@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "meter.h"
 #include "util.h"
 
 static const struct stream_ops assoc_stream_ops;
@@ -59,6 +60,8 @@ int assoc_send(struct assoc *a, const struct addr *peer, uint8_t *data,
 		a->down += len;
 	else
 		a->up += len;
+	meter_add(tunnel_meter(a->s.t),
+		  a->server_side ? METER_UDP_DOWN : METER_UDP_UP, len);
 	return 0;
 }
 
@@ -86,6 +89,8 @@ static void got_datagram(struct assoc *a, const struct frame *f)
 		a->up += len;
 	else
 		a->down += len;
+	meter_add(tunnel_meter(a->s.t),
+		  a->server_side ? METER_UDP_UP : METER_UDP_DOWN, len);
 }
 
 static void got_result(struct assoc *a, const struct frame *f)
@@ -130,6 +135,7 @@ static void abort_cb(struct stream *s)
 {
 	struct assoc *a = of_stream(s);
 
+	tunnel_detach(s); /* still attached after tunnel_reset_streams() */
 	a->ops->ended(a, PROTO_GENERAL_FAILURE);
 }
 

@@ -575,6 +575,9 @@ int conf_parse_size(const char *s, unsigned long *bytes)
 	case 'g': case 'G':
 		mul = 1UL << 30;
 		break;
+	case 't': case 'T':
+		mul = 1UL << 40;
+		break;
 	default:
 		return -1;
 	}

@@ -64,7 +64,7 @@ int conf_seconds(const char *s, unsigned long max_ms, double *out, char *err,
 int conf_count(const char *s, unsigned max, unsigned *out, char *err,
 	       size_t n);
 #define CONF_DAY_MS 86400000ul
-/* "262144", "256k", "4M" into bytes. */
+/* "262144", "256k", "4M", "3G", "1T" into bytes (binary units). */
 int conf_parse_size(const char *s, unsigned long *bytes);
 
 #endif

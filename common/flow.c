@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "meter.h"
 #include "util.h"
 
 static const struct stream_ops flow_stream_ops;
@@ -166,6 +167,8 @@ static void data_sent(struct flow *f, size_t n)
 	tunnel_data_commit(f->s.t, f->s.id, n);
 	f->credit -= (uint32_t)n;
 	f->up_bytes += (uint64_t)n;
+	meter_add(tunnel_meter(f->s.t),
+		  f->server_side ? METER_TCP_DOWN : METER_TCP_UP, n);
 	f->last_active = ev_now(f->loop);
 }
 
@@ -256,6 +259,8 @@ static void write_out(struct flow *f)
 	tunnel_buffered(f->s.t, -(long)n);
 	f->delivered += (uint32_t)n;
 	f->down_bytes += (uint64_t)n;
+	meter_add(tunnel_meter(f->s.t),
+		  f->server_side ? METER_TCP_UP : METER_TCP_DOWN, (size_t)n);
 	if (buf_len(&f->out)) {
 		ev_io_start(f->loop, &f->wio);
 	} else {
@@ -308,6 +313,8 @@ static void got_data(struct flow *f, const struct frame *fr)
 		}
 		f->delivered += (uint32_t)n;
 		f->down_bytes += (uint64_t)n;
+		meter_add(tunnel_meter(f->s.t), f->server_side ?
+			  METER_TCP_UP : METER_TCP_DOWN, (size_t)n);
 	}
 	if ((size_t)n < len) {
 		struct stream *over;

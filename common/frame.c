@@ -345,6 +345,8 @@ const char *proto_refusal_text(uint8_t code, uint8_t reason)
 		[REASON_TIMEOUT] = "the server's connect timed out",
 		[REASON_LIMIT] = "a limit of the server was reached",
 		[REASON_SHUTDOWN] = "the server is shutting down",
+		[REASON_QUOTA] = "this client's traffic quota on the server "
+				 "is used up",
 	};
 	static const char *const codes[] = {
 		[PROTO_OK] = "succeeded",

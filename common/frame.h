@@ -62,6 +62,7 @@ enum proto_reason {
 	REASON_TIMEOUT = 5,   /* the server's connect timeout fired */
 	REASON_LIMIT = 6,     /* a server limit (flows, buffers) */
 	REASON_SHUTDOWN = 7,  /* the server is shutting down */
+	REASON_QUOTA = 8,     /* the client's traffic quota is used up */
 };
 
 /* What a RESULT code and reason mean, for log lines: the reason's text

@@ -109,6 +109,16 @@ uint32_t tunnel_peer_window(const struct tunnel *t)
 	return t->peer_window;
 }
 
+void tunnel_set_meter(struct tunnel *t, struct meter *m)
+{
+	t->meter = m;
+}
+
+struct meter *tunnel_meter(const struct tunnel *t)
+{
+	return t ? t->meter : NULL;
+}
+
 ev_tstamp tunnel_min_rtt(const struct tunnel *t)
 {
 	return t->rtt.min;
@@ -682,6 +692,35 @@ static void abort_streams(struct tunnel *t)
 		s->ops->abort(s);
 	}
 	idmap_free(&t->streams);
+}
+
+static void collect_id(void *val, void *arg)
+{
+	struct idlist { uint32_t *ids; size_t n; } *l = arg;
+
+	l->ids[l->n++] = ((struct stream *)val)->id;
+}
+
+/* By id, looked up again each time: ending one stream may end another
+ * (and the wait lists use the streams' own links). */
+void tunnel_reset_streams(struct tunnel *t, uint8_t code)
+{
+	struct { uint32_t *ids; size_t n; } l;
+	uint8_t b[FRAME_HDR_LEN + 1];
+
+	l.ids = xcalloc(tunnel_stream_count(t) + 1, sizeof(*l.ids));
+	l.n = 0;
+	idmap_each(&t->streams, collect_id, &l);
+	for (size_t i = 0; i < l.n; i++) {
+		struct stream *s = idmap_get(&t->streams, l.ids[i]);
+
+		if (!s)
+			continue;
+		frame_code(b, sizeof(b), FRAME_RST, s->id, code);
+		tunnel_send(t, b, sizeof(b));
+		s->ops->abort(s);
+	}
+	free(l.ids);
 }
 
 /* The GOAWAY a close in this state may send: none before TLS is up, nor

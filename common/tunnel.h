@@ -13,6 +13,7 @@
 
 #include "frame.h"
 
+struct meter;
 struct tls;
 struct tunnel;
 
@@ -32,7 +33,9 @@ struct stream_info {
 struct stream_ops {
 	/* A frame for this stream (not OPEN/UDP_OPEN). */
 	void (*frame)(struct stream *s, const struct frame *f);
-	/* The tunnel is gone: release everything, send nothing. */
+	/* The tunnel is gone: release everything, send nothing. Called
+	 * with the stream still attached by tunnel_reset_streams(), which
+	 * has sent the RST: then it detaches. */
 	void (*abort)(struct stream *s);
 	/* Optional, needed by streams that call tunnel_wait_room(): the
 	 * data queue has room again. Streams that never wait (UDP, which
@@ -130,6 +133,14 @@ size_t tunnel_stream_count(const struct tunnel *t);
 void tunnel_each_stream(struct tunnel *t,
 			void (*fn)(const struct stream_info *i, void *arg),
 			void *arg);
+
+/* Ends every stream now (RST with code to the peer) and keeps the
+ * tunnel: the server's answer to a client past its quota. Not from
+ * inside a stream's callback. */
+void tunnel_reset_streams(struct tunnel *t, uint8_t code);
+/* Where the streams count their bytes (meter.h); NULL: nowhere. */
+void tunnel_set_meter(struct tunnel *t, struct meter *m);
+struct meter *tunnel_meter(const struct tunnel *t);
 
 /* What status shows of the tunnel itself. */
 struct tunnel_info {

@@ -14,6 +14,8 @@
 #include "server.h"
 #include "server_conf.h"
 #include "setup.h"
+#include "quota.h"
+#include "usage.h"
 
 static const char usage_text[] =
 	"usage: proxy-server -c FILE [--listen ADDR:PORT] [-v LEVEL] [-t]\n"
@@ -26,6 +28,8 @@ static const char usage_text[] =
 	"                                        [--print]\n"
 	"       proxy-server revoke DIR NAME\n"
 	"       proxy-server status [-c FILE | --control PATH] [--json]\n"
+	"       proxy-server usage [-c FILE | --state-dir DIR] [NAME]\n"
+	"                          [--month YYYY-MM]\n"
 	"\n"
 	"Accepts mutually authenticated TLS 1.3 tunnels from proxy-client and\n"
 	"carries their TCP and UDP flows.\n"
@@ -66,7 +70,11 @@ static const char usage_text[] =
 	"    --print               write the profile to stdout, keep no copy\n"
 	"  revoke DIR NAME         refuse NAME's certificate from now on\n"
 	"  status                  connected clients, from the running server's\n"
-	"                          control socket; --json for scripts\n";
+	"                          control socket, and each client's traffic;\n"
+	"                          --json for scripts\n"
+	"  usage [NAME]            traffic per client per day of a month (this\n"
+	"                          one by default) and per month, from the\n"
+	"                          accounting store in state-dir\n";
 
 static int usage(int status)
 {
@@ -226,15 +234,37 @@ static int cmd_status(int argc, char **argv)
 			       argv);
 }
 
+static int cmd_usage(int argc, char **argv)
+{
+	return usage_main(argc, argv);
+}
+
 static const struct subcommand subcommands[] = {
 	{ "setup", cmd_setup },
 	{ "init", cmd_init },
 	{ "add-client", cmd_add_client },
 	{ "revoke", cmd_revoke },
 	{ "status", cmd_status },
+	{ "usage", cmd_usage },
 };
 
-static int run_daemon(const struct cmdline *cl, const char *listen)
+/* --test-clock TIME (hidden, for the tests: proxy-server(8) TESTING):
+ * the accounting's wall clock starts at TIME and runs on from there. */
+static int set_test_clock(struct server_conf *conf, const char *when)
+{
+	time_t t;
+
+	if (quota_parse_time(when, &t)) {
+		fprintf(stderr, "proxy-server: --test-clock: bad time '%s' "
+			"(want YYYY-MM-DDTHH:MM:SS, UTC)\n", when);
+		return -1;
+	}
+	conf->clock_offset = (double)t - ev_time();
+	return 0;
+}
+
+static int run_daemon(const struct cmdline *cl, const char *listen,
+		      const char *test_clock)
 {
 	const char *path = cl->config;
 	struct server_conf conf;
@@ -258,6 +288,10 @@ static int run_daemon(const struct cmdline *cl, const char *listen)
 		}
 		conf.listen[0] = a;
 		conf.nlisten = 1;
+	}
+	if (test_clock && set_test_clock(&conf, test_clock)) {
+		server_conf_free(&conf);
+		return 1;
 	}
 	cmdline_log_level(cl, conf.tc.log_level);
 	if (cl->test_only) {
@@ -286,9 +320,10 @@ static int run_daemon(const struct cmdline *cl, const char *listen)
 
 int main(int argc, char **argv)
 {
-	const char *listen = NULL;
+	const char *listen = NULL, *test_clock = NULL;
 	const struct cmdline_opt own[] = {
 		{ "listen", 'l', &listen },
+		{ "test-clock", 256, &test_clock }, /* no short form */
 		{ NULL, 0, NULL },
 	};
 	struct cmdline cl = { .prog = "proxy-server", .usage = usage_text,
@@ -304,5 +339,5 @@ int main(int argc, char **argv)
 		return usage(2);
 	}
 	rc = cmdline_parse(&cl, argc, argv);
-	return rc >= 0 ? rc : run_daemon(&cl, listen);
+	return rc >= 0 ? rc : run_daemon(&cl, listen, test_clock);
 }

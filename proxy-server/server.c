@@ -20,6 +20,7 @@
 #include "../common/resolver.h"
 #include "../common/tls.h"
 #include "../common/util.h"
+#include "account.h"
 #include "errcode.h"
 #include "fallback.h"
 #include "outbound.h"
@@ -55,6 +56,7 @@ struct client_conn {
 	int up;
 	struct budget_user *user; /* once up: its flows count here */
 	unsigned nudp;  /* UDP associations, held by udp_relay.c */
+	struct account *acct;      /* once up; NULL when accounting is off */
 };
 
 /* Limits are logged at most once a second: a flood must not become a
@@ -92,6 +94,7 @@ static void conn_free(struct client_conn *c)
 		s->nup--;
 	if (c->user)
 		budget_user_put(c->user);
+	account_leave(c->acct);
 	free(c);
 }
 
@@ -131,6 +134,8 @@ static void conn_up(struct tunnel *t)
 	}
 	c->up = 1;
 	s->nup++;
+	c->acct = account_join(s->accts, tunnel_peer(t));
+	tunnel_set_meter(t, account_meter(c->acct));
 	log_info("%s: up from %s", tunnel_name(t), c->peer);
 }
 
@@ -177,9 +182,15 @@ static void conn_open(struct tunnel *t, const struct frame *f)
 	struct client_conn *c = tunnel_owner(t);
 	struct server *s = c->srv;
 	int rc;
+	char why[128];
 
 	if (s->stopping) {
 		refuse_stream(t, f, REASON_SHUTDOWN);
+		return;
+	}
+	if (account_open_flow(c->acct, why, sizeof(why))) {
+		server_log_limit(s, "%s: flow refused: %s", tunnel_name(t), why);
+		refuse_with(t, f, PROTO_NOT_ALLOWED, REASON_QUOTA);
 		return;
 	}
 	if (tunnel_stream_count(t) >= s->conf->max_flows) {
@@ -235,6 +246,17 @@ static void check_crl(struct server *s, int force_log)
 			tunnel_close(c->t, "certificate revoked");
 		}
 	}
+}
+
+/* A quota used up (account.c): NAME's open flows end, its tunnels stay
+ * so the refusals of new flows reach the client. */
+static void end_flows(void *arg, const char *name)
+{
+	struct server *s = arg;
+
+	for (struct client_conn *c = s->clients; c; c = c->next)
+		if (c->up && !strcmp(tunnel_peer(c->t), name))
+			tunnel_reset_streams(c->t, PROTO_NOT_ALLOWED);
 }
 
 static void crl_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -473,6 +495,9 @@ static void server_status(void *arg, struct buf *b, int json)
 			      (unsigned long long)s->preauth.refused_source,
 			      (unsigned long long)s->preauth.refused_early,
 			      (unsigned long long)s->preauth.evicted);
+	accounts_status(s->accts, b, json);
+	if (json)
+		status_printf(b, "}\n");
 	else
 		status_printf(b, "\n%u handshakes in progress (max-startups "
 			      "%u); refused: %llu by per-source limit, %llu "
@@ -563,6 +588,8 @@ void server_stop(struct server *s)
 	s->ctl = NULL;
 	while (s->clients)
 		conn_close(s->clients, "server shutting down");
+	accounts_close(s->accts); /* the last flush: every flow counted */
+	s->accts = NULL;
 	preauth_free(&s->preauth);
 	budget_free(&s->budget);
 	resolver_free(s->resolver);
@@ -683,8 +710,16 @@ int server_start(struct server *s, struct ev_loop *loop,
 		if (listen_on(s, &conf->listen[i]))
 			return -1;
 	open_ctl(s);
+	accounts_prepare(conf);
 	if (drop_privileges(conf) || crl_readable_after_drop(s))
 		return -1;
+	/* as the user we now are: what it creates stays its own */
+	s->accts = accounts_open(loop, conf, end_flows, s);
+	if (!s->accts && (conf->quotas.n || conf->quotas.dflt.period)) {
+		log_error("%s: quotas need the accounting store in %s",
+			  conf->tc.path, conf->state_dir);
+		return -1;
+	}
 	ev_timer_init(&s->crl_check, crl_timer_cb, CRL_CHECK_INTERVAL,
 		      CRL_CHECK_INTERVAL);
 	if (conf->crl_path)

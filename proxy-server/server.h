@@ -17,6 +17,7 @@ struct fallback;
 struct tls_ctx;
 struct resolver;
 struct ctl;
+struct accounts;
 
 struct server {
 	struct ev_loop *loop;
@@ -39,6 +40,7 @@ struct server {
 	struct fallback *fallback;   /* probe resistance; NULL when off */
 	struct preauth preauth;      /* connections not authenticated yet */
 	struct budget budget;        /* descriptors and buffers of all users */
+	struct accounts *accts;      /* per-client counts; NULL: off */
 	unsigned nup;                /* authenticated tunnels */
 	int stopping;
 };

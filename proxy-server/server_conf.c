@@ -275,6 +275,29 @@ static int set_group(void *cfg, const struct conf_line *l, char *err, size_t n)
 	return 0;
 }
 
+static int set_state_dir(void *cfg, const struct conf_line *l, char *err,
+			 size_t n)
+{
+	struct server_conf *c = cfg;
+
+	free(c->state_dir);
+	c->state_dir = conf_path(&c->tc, l->argv[1]);
+	return 0;
+}
+
+/* At most 30 s: what a crash may lose (README, proxy.conf(5)). */
+static int set_account_flush(void *cfg, const struct conf_line *l, char *err,
+			     size_t n)
+{
+	return conf_seconds(l->argv[1], 30000, &((struct server_conf *)cfg)->
+			    account_flush, err, n);
+}
+
+static int set_quota(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	return quota_directive(&((struct server_conf *)cfg)->quotas, l, err, n);
+}
+
 static const struct conf_directive server_directives[] = {
 	TUNNEL_DIRECTIVES,
 	{ "listen", 1, 1, 0, set_listen },
@@ -300,6 +323,10 @@ static const struct conf_directive server_directives[] = {
 	{ "fallback", 1, 1, 0, set_fallback },
 	{ "user", 1, 1, 0, set_user },
 	{ "group", 1, 1, 0, set_group },
+	{ "state-dir", 1, 1, 0, set_state_dir },
+	{ "account-flush", 1, 1, 0, set_account_flush },
+	{ "quota", 3, 4, 0, set_quota },
+	{ "quota-default", 2, 3, 0, set_quota },
 	{ NULL, 0, 0, 0, NULL },
 };
 
@@ -321,8 +348,11 @@ int server_conf_load(struct server_conf *c, const char *path, char *err,
 	c->first_byte_timeout = 5;
 	c->startups = (struct preauth_limits){ .start = 32, .rate = 30,
 					       .full = 128, .per_source = 16 };
+	c->account_flush = 30;
 	if (conf_load(path, server_directives, c, err, n))
 		return -1;
+	if (!c->state_dir)
+		c->state_dir = xstrdup(SERVER_STATE_DIR);
 	if (tunnel_conf_check(&c->tc, why, sizeof(why))) {
 		snprintf(err, n, "%s: %s", path, why);
 		return -1;
@@ -391,6 +421,8 @@ void server_conf_free(struct server_conf *c)
 	free(c->dns);
 	free(c->user);
 	free(c->group);
+	free(c->state_dir);
+	quota_table_free(&c->quotas);
 	policy_free(&c->policy);
 	memset(c, 0, sizeof(*c));
 }

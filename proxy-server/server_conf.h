@@ -11,6 +11,11 @@
 #include "budget.h"
 #include "policy.h"
 #include "preauth.h"
+#include "quota.h"
+
+/* Where the accounting store lives unless state-dir says otherwise: the
+ * systemd unit's StateDirectory. */
+#define SERVER_STATE_DIR "/var/lib/proxy"
 
 struct server_conf {
 	struct tunnel_conf tc; /* first: the shared handlers cast to it */
@@ -35,6 +40,10 @@ struct server_conf {
 	struct addr fallback;    /* probe resistance: type 0 when off */
 	struct preauth_limits startups; /* connections not authenticated yet */
 	double first_byte_timeout;  /* silence allowed after accept */
+	char *state_dir;            /* the accounting store's folder */
+	double account_flush;       /* seconds between flushes of counts */
+	struct quota_table quotas;
+	double clock_offset;        /* --test-clock: added to the wall clock */
 };
 
 /* Reads path; on failure err holds "file:line: what". 0 or -1. */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install what building and testing need, if it is missing (make deps).
 #
-# Build: a C compiler, make, pkg-config, OpenSSL, libev and c-ares headers.
+# Build: a C compiler, make, pkg-config, OpenSSL, libev, c-ares and SQLite
+#        headers.
 # Tests: clang, curl, proxychains4, PySocks for Debian's python3, dnsmasq,
 #        iproute2, iptables, nft, procps, openssl, tcpdump, dig, mandoc;
 #        clang-format for make lint.
@@ -40,6 +41,7 @@ REQS=(
 	"build libssl-dev    openssl-devel        have_pc openssl"
 	"build libev-dev     libev-devel          have_header ev.h"
 	"build libc-ares-dev c-ares-devel         have_pc libcares"
+	"build libsqlite3-dev sqlite-devel        have_pc sqlite3"
 	"test  clang         clang                have_cmd clang"
 	"test  curl          curl                 have_cmd curl"
 	"test  proxychains4  proxychains-ng       have_cmd proxychains4"

@@ -367,6 +367,8 @@ start_pair() {
 		# service, never shared with another test (last one wins, so
 		# EXTRA_SERVER_CONF may still name another)
 		echo "control $TMP/server.sock"
+		# and an accounting store of our own, not /var/lib/proxy
+		echo "state-dir $TMP/state"
 		if [ -n "${EXTRA_SERVER_CONF:-}" ]; then
 			printf '%s\n' "$EXTRA_SERVER_CONF"
 		fi

@@ -1,0 +1,41 @@
+/* Per-client accounting and quotas in the server's loop: one account
+ * per certificate name, whose meter every tunnel of that name counts
+ * into (common/meter.h); flushed into the store (account_db.c) every
+ * account-flush seconds and at exit; a quota used up refuses new flows
+ * and ends the open ones through the server's end_flows callback. */
+#ifndef PROXY_SERVER_ACCOUNT_H
+#define PROXY_SERVER_ACCOUNT_H
+
+#include <ev.h>
+#include <time.h>
+
+#include "../common/buf.h"
+#include "../common/meter.h"
+#include "server_conf.h"
+
+struct accounts;
+struct account;
+
+/* Before dropping privileges: makes the state directory and hands it
+ * (and the store in it) to conf's user. 0 or -1 (logged). */
+int accounts_prepare(const struct server_conf *conf);
+/* Opens the store and starts the flush timer. NULL (logged) when the
+ * store cannot be opened. end_flows ends every open flow of NAME. */
+struct accounts *accounts_open(struct ev_loop *loop,
+			       const struct server_conf *conf,
+			       void (*end_flows)(void *arg, const char *name),
+			       void *arg);
+/* Last flush, then frees everything. */
+void accounts_close(struct accounts *as);
+
+/* A tunnel of NAME came up / went down. */
+struct account *account_join(struct accounts *as, const char *name);
+void account_leave(struct account *a);
+struct meter *account_meter(struct account *a);
+/* Before a new flow: 0 (counted as opened) or -1 with the reason. */
+int account_open_flow(struct account *a, char *why, size_t n);
+
+/* The table for `status` (or its JSON member "accounts"). */
+void accounts_status(struct accounts *as, struct buf *b, int json);
+
+#endif

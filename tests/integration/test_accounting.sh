@@ -1,0 +1,174 @@
+#!/bin/bash
+# Per-client accounting and quotas (issue 22): alice (curl) and bob
+# (PySocks) download through one server; status --json counts what they
+# moved (within 1 % plus HTTP framing); the counts survive a restart and
+# a kill -9 (account-flush 1s here: at most that is lost); alice's quota
+# of 3M stops her within 1 MiB of it (new flows get SOCKS reply 0x02 and
+# the server logs the reason) while bob goes on; with --test-clock just
+# before the month's end, alice is let in again by herself once the new
+# month starts. A server running as nobody keeps its store writable.
+. "$(dirname "$0")/../lib.sh"
+need_root
+need_cmd curl
+"$PY" -c 'import socks' 2>/dev/null || { skip "$_LIB_SCRIPT" "no PySocks"; exit 0; }
+H="$ROOT/tests/integration/helpers"
+# shellcheck source=helpers/checks.sh
+. "$H/checks.sh"
+
+STATE="$TMP/state"
+EXTRA_SERVER_CONF="state-dir $STATE
+account-flush 1s
+quota alice 3M monthly"
+check "accounting: start server and alice's client" start_pair || exit 1
+SOCK="$TMP/server.sock"
+MiB=1048576
+
+mkdir -p "$TMP/www"
+head -c $((2 * MiB)) /dev/urandom >"$TMP/www/two"
+head -c $((8 * MiB)) /dev/urandom >"$TMP/www/eight"
+HP=$(free_port) || exit 1
+check "accounting: http server ready" http_serve www 127.0.0.2 "$HP" "$TMP/www" ||
+	exit 1
+
+"$BUILD/proxy-server" add-client "$PKI" bob --server "127.0.0.1:$SERVER_PORT" \
+	>"$TMP/bob.log" 2>&1
+BP=$(free_port) || exit 1
+spawn bob "$BUILD/proxy-client" -c "$PKI/clients/bob.conf" \
+	--socks "127.0.0.1:$BP" -v debug
+check "accounting: bob's client up" wait_tcp 127.0.0.1 "$BP" 10
+
+curl_get() {	# SOCKS_PORT FILE: bytes received (curl's own count)
+	timeout 30 curl -s --max-time 20 -o /dev/null -w '%{size_download}' \
+		--socks5-hostname "127.0.0.1:$1" "http://127.0.0.2:$HP/$2"
+}
+py_get() {	# SOCKS_PORT FILE: bytes of the body PySocks received
+	timeout 30 "$PY" - "$1" "$HP" "$2" <<'PYEOF'
+import socks, sys
+s = socks.socksocket()
+s.set_proxy(socks.SOCKS5, "127.0.0.1", int(sys.argv[1]))
+s.settimeout(20)
+s.connect(("127.0.0.2", int(sys.argv[2])))
+s.sendall(("GET /%s HTTP/1.0\r\nHost: x\r\n\r\n" % sys.argv[3]).encode())
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+print(len(data) - data.index(b"\r\n\r\n") - 4)
+PYEOF
+}
+acct() {	# NAME FIELD: from status --json
+	"$BUILD/proxy-server" status --control "$SOCK" --json |
+		"$PY" -c 'import json, sys
+for a in json.load(sys.stdin)["accounts"]:
+    if a["name"] == sys.argv[1]:
+        q = a["quota"] or {}
+        print(a.get(sys.argv[2], q.get(sys.argv[2], 0)))' "$1" "$2"
+}
+between() {	# V LO HI
+	echo "# $1 in [$2, $3]?"
+	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
+}
+# within 1 % plus 4 KiB of HTTP framing above what the client got
+near() {	# V EXPECTED
+	between "$1" "$2" $(($2 + $2 / 100 + 4096))
+}
+
+got=$(curl_get "$SOCKS_PORT" two)
+check "accounting: alice fetched 2 MiB with curl" test "$got" = $((2 * MiB))
+got=$(py_get "$BP" eight)
+check "accounting: bob fetched 8 MiB with PySocks" test "$got" = $((8 * MiB))
+check "accounting: alice's TCP down counted" near "$(acct alice tcp_down)" $((2 * MiB))
+check "accounting: bob's TCP down counted" near "$(acct bob tcp_down)" $((8 * MiB))
+check "accounting: alice's request bytes counted up" \
+	between "$(acct alice tcp_up)" 50 4096
+check "accounting: flows opened counted" between "$(acct alice flows)" 1 3
+check "accounting: status shows the table" sh -c \
+	"'$BUILD/proxy-server' status --control '$SOCK' | grep -E '^bob .* 8\.0 MiB'"
+
+# ---- restart and kill -9: counts stay
+sleep 2	# past one account-flush
+stop server
+spawn server "$BUILD/proxy-server" -c "$SERVER_CONF" -v debug
+check "accounting: server restarted" wait_tcp 127.0.0.1 "$SERVER_PORT" 10
+check "accounting: bob's count survived the restart" \
+	near "$(acct bob tcp_down)" $((8 * MiB))
+check "accounting: usage prints bob's month" sh -c \
+	"'$BUILD/proxy-server' usage --state-dir '$STATE' bob | grep -E '^bob +$(date -u +%Y-%m) .* 8\.0 MiB'"
+wait_for 10 _lib_socks_probe "$BP" "$HP"
+got=$(curl_get "$BP" two)
+check "accounting: bob again after the restart" test "$got" = $((2 * MiB))
+sleep 2
+kill -9 "$(pid_of server)"
+stop server
+check "accounting: the store is intact after kill -9" sh -c \
+	"'$BUILD/proxy-server' usage --state-dir '$STATE' >/dev/null"
+spawn server "$BUILD/proxy-server" -c "$SERVER_CONF" -v debug
+check "accounting: server up after kill -9" wait_tcp 127.0.0.1 "$SERVER_PORT" 10
+check "accounting: bob's 10 MiB survived kill -9" \
+	near "$(acct bob tcp_down)" $((10 * MiB))
+
+# ---- alice's quota: 3M
+wait_for 10 _lib_socks_probe "$SOCKS_PORT" "$HP"
+n=$(wc -l <"$(log_of server)")
+got=$(curl_get "$SOCKS_PORT" eight)
+echo "# alice got $got of 8 MiB"
+check "accounting: alice's download was cut" test "${got:-0}" -lt $((8 * MiB))
+used=$(acct alice used)
+echo "# alice used $used bytes of her 3M quota: $((used - 3 * MiB)) over"
+check "accounting: alice stopped within 1 MiB over 3M" \
+	between "$used" $((3 * MiB)) $((4 * MiB))
+check "accounting: the server logged why" wait_for 3 sh -c \
+	"tail -n +$n '$(log_of server)' | grep -q 'quota of 3M for this month used up; resets $(date -u -d "$(date -u +%Y-%m-01) +1 month" +%Y-%m-%d)'"
+socks_reply() {	# SOCKS_PORT: the REP of a CONNECT to the http server
+	"$PY" - "$1" "$HP" <<'PYEOF'
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"\x05\x01\x00")
+s.recv(2)
+s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.2") + struct.pack("!H", int(sys.argv[2])))
+print(s.recv(2)[1])
+PYEOF
+}
+check "accounting: alice's new flow gets SOCKS reply 0x02" \
+	test "$(socks_reply "$SOCKS_PORT")" = 2
+got=$(py_get "$BP" two)
+check "accounting: bob goes on" test "$got" = $((2 * MiB))
+
+# ---- the month ends (clock injected): alice is let in by herself
+NEXT=$(date -u -d "$(date -u +%Y-%m-01) +1 month" +%s)
+CLOCK=$(date -u -d "@$((NEXT - 6))" +%Y-%m-%dT%H:%M:%S)
+stop server
+spawn server "$BUILD/proxy-server" -c "$SERVER_CONF" -v debug --test-clock "$CLOCK"
+check "accounting: server up at $CLOCK" wait_tcp 127.0.0.1 "$SERVER_PORT" 10
+wait_for 10 _lib_socks_probe "$SOCKS_PORT" "$HP"
+check "accounting: still refused before the month ends" \
+	test "$(socks_reply "$SOCKS_PORT")" = 2
+alice_ok() { test "$(curl_get "$SOCKS_PORT" two)" = $((2 * MiB)); }
+check "accounting: alice allowed again in the new month" wait_for 15 alice_ok
+check "accounting: the server logged the new period" \
+	grep -q 'alice: a new quota period' "$(log_of server)"
+stop server
+
+# ---- running as nobody, the store stays writable
+if id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then
+	chmod 711 "$TMP"
+	[ "${PROXY_ASAN:-0}" = 1 ] && export ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0"
+	printf 'user nobody\ngroup nogroup\n' >>"$SERVER_CONF"
+	spawn server "$BUILD/proxy-server" -c "$SERVER_CONF" -v debug
+	check "accounting: server up as nobody" wait_tcp 127.0.0.1 "$SERVER_PORT" 10
+	check "accounting: the state dir is nobody's" \
+		test "$(stat -c %U "$STATE")" = nobody
+	wait_for 10 _lib_socks_probe "$SOCKS_PORT" "$HP"
+	before=$(acct bob tcp_down)
+	got=$(py_get "$BP" two)
+	sleep 2
+	check "accounting: counted as nobody" \
+		near "$(acct bob tcp_down)" $((before + 2 * MiB))
+	check "accounting: no store error as nobody" \
+		lacks '.*accounting store' "$(log_of server)"
+	stop server
+	check "accounting: flushed at exit as nobody" sh -c \
+		"'$BUILD/proxy-server' usage --state-dir '$STATE' bob | grep -q '^bob '"
+fi
