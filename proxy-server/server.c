@@ -20,7 +20,7 @@
 #include "../common/resolver.h"
 #include "../common/tls.h"
 #include "../common/util.h"
-#include "errcode.h"
+#include "../common/errcode.h"
 #include "fallback.h"
 #include "outbound.h"
 #include "udp_relay.h"
