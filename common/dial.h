@@ -20,13 +20,13 @@ struct dial {
 	dial_cb done;
 	struct sockaddr_storage *addrs;
 	int naddrs, next;
-	int fd;                /* the attempt in progress, or -1 */
-	unsigned mark;         /* SO_MARK of each socket, or 0 */
+	int fd;        /* the attempt in progress, or -1 */
+	unsigned mark; /* SO_MARK of each socket, or 0 */
 	ev_io io;
 	ev_timer timer;
-	ev_timer later;        /* the first attempt, from the loop */
+	ev_timer later; /* the first attempt, from the loop */
 	ev_tstamp deadline;
-	uint8_t code;          /* of the last failed attempt */
+	uint8_t code; /* of the last failed attempt */
 };
 
 /* Tries addrs (copied) in order within timeout seconds. */

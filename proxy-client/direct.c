@@ -19,13 +19,13 @@ struct direct {
 	const struct direct_params *p;
 	const struct direct_ops *ops;
 	void *conn;
-	int fd;                /* the application's, until relaying */
+	int fd; /* the application's, until relaying */
 	int relaying, over;
 	struct addr dst;
 	struct route_tag tag;
 	uint8_t *early;
 	size_t nearly;
-	ev_timer fail_later;   /* a failure known at open, from the loop */
+	ev_timer fail_later; /* a failure known at open, from the loop */
 	uint8_t code;
 };
 
@@ -34,12 +34,12 @@ static void log_end(struct direct *d, const char *why)
 	char tag[320], dst[ADDR_STR_MAX];
 	struct relay *r = &d->relay;
 
-	log_msg(LOG_INFO, "socks (%s): direct flow to %s ended after %.1f s: "
+	log_msg(LOG_INFO,
+		"socks (%s): direct flow to %s ended after %.1f s: "
 		"%s (%llu bytes up, %llu down)",
 		router_tag_str(&d->tag, tag, sizeof(tag)),
-		addr_str(&d->dst, dst, sizeof(dst)),
-		ev_now(r->loop) - r->start, why,
-		(unsigned long long)r->up.bytes,
+		addr_str(&d->dst, dst, sizeof(dst)), ev_now(r->loop) - r->start,
+		why, (unsigned long long)r->up.bytes,
 		(unsigned long long)r->down.bytes);
 }
 
@@ -140,8 +140,7 @@ void direct_free(struct direct *d)
 	if (d->relaying) {
 		relay_stop(&d->relay);
 		log_end(d, "shutting down");
-		router_tag_end(&d->tag, d->relay.up.bytes,
-			       d->relay.down.bytes);
+		router_tag_end(&d->tag, d->relay.up.bytes, d->relay.down.bytes);
 	} else if (!d->over) {
 		router_tag_end(&d->tag, 0, 0);
 	}

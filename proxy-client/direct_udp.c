@@ -28,7 +28,7 @@ struct direct_udp {
 	struct dgram_batch *in;
 	direct_udp_cb cb;
 	void *arg;
-	int fd[2];             /* IPv4, IPv6; -1 until used */
+	int fd[2]; /* IPv4, IPv6; -1 until used */
 	ev_io io[2];
 	struct pending *pending;
 	unsigned npending;
@@ -37,9 +37,8 @@ struct direct_udp {
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents);
 
 struct direct_udp *direct_udp_new(const struct direct_params *p,
-				  struct resolver *res,
-				  struct dgram_batch *in, direct_udp_cb cb,
-				  void *arg)
+				  struct resolver *res, struct dgram_batch *in,
+				  direct_udp_cb cb, void *arg)
 {
 	struct direct_udp *u = xcalloc(1, sizeof(*u));
 

@@ -23,9 +23,8 @@ typedef void (*direct_udp_cb)(void *arg, const struct sockaddr *from,
 			      const uint8_t *data, size_t len);
 
 struct direct_udp *direct_udp_new(const struct direct_params *p,
-				  struct resolver *res,
-				  struct dgram_batch *in, direct_udp_cb cb,
-				  void *arg);
+				  struct resolver *res, struct dgram_batch *in,
+				  direct_udp_cb cb, void *arg);
 /* Sends (or drops: no socket, a full queue of lookups) one datagram. */
 void direct_udp_send(struct direct_udp *u, const struct addr *dst,
 		     const uint8_t *data, size_t len);

@@ -139,8 +139,7 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	end(r, "idle timeout", 1);
 }
 
-static void half_init(struct relay *r, struct relay_half *h, int from,
-		      int to)
+static void half_init(struct relay *r, struct relay_half *h, int from, int to)
 {
 	memset(h, 0, sizeof(*h));
 	h->from = from;

@@ -21,7 +21,7 @@ struct relay_half {
 	struct buf b;
 	ev_io rio, wio;
 	unsigned eof : 1, shut : 1;
-	uint64_t bytes;        /* written to "to" */
+	uint64_t bytes; /* written to "to" */
 };
 
 struct relay {
@@ -29,7 +29,7 @@ struct relay {
 	struct relay_half up;   /* application -> destination */
 	struct relay_half down; /* destination -> application */
 	ev_timer idle;
-	double idle_timeout;    /* 0: none */
+	double idle_timeout; /* 0: none */
 	ev_tstamp last_active, start;
 	relay_done_cb done;
 };

@@ -61,8 +61,8 @@ static void gen_unref(struct route_gen *g)
 	free(g);
 }
 
-struct router *router_new(struct ev_loop *loop,
-			  const struct client_conf *conf, char *err, size_t n)
+struct router *router_new(struct ev_loop *loop, const struct client_conf *conf,
+			  char *err, size_t n)
 {
 	struct router *r = xcalloc(1, sizeof(*r));
 
@@ -172,8 +172,10 @@ static void resolved(void *arg, int status,
 	if (res.action == ROUTE_UNDECIDED) {
 		/* a name the client cannot resolve may still be one the
 		 * server can: the default decides it */
-		res = status || !n ? route_default(g->t) :
-			route_decide_addr(g->t, (const struct sockaddr *)addrs);
+		res = status || !n ?
+			      route_default(g->t) :
+			      route_decide_addr(g->t,
+						(const struct sockaddr *)addrs);
 	}
 	deliver(g, res, status ? NULL : addrs, status ? 0 : n, status, cb,
 		cb_arg);
@@ -306,8 +308,9 @@ void router_status(struct router *r, struct buf *b, int json)
 	} else {
 		status_printf(b, "\nrouting   %u rules, default %s\n", n - 1,
 			      route_action_name(route_default(g->t).action));
-		status_printf(b, "%-28s %-7s %8s %10s %10s\n", "DIRECTION / RULE",
-			      "ACTION", "FLOWS", "UP", "DOWN");
+		status_printf(b, "%-28s %-7s %8s %10s %10s\n",
+			      "DIRECTION / RULE", "ACTION", "FLOWS", "UP",
+			      "DOWN");
 		for (i = ROUTE_DIRECT; i <= ROUTE_BLOCK; i++)
 			count_row(b, route_action_name(i), "", &r->dir[i]);
 	}

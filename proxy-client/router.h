@@ -38,9 +38,8 @@ struct route_verdict {
 typedef void (*router_cb)(void *arg, const struct route_verdict *v);
 
 /* Takes a reference to conf->routes. NULL with err on failure. */
-struct router *router_new(struct ev_loop *loop,
-			  const struct client_conf *conf, char *err,
-			  size_t n);
+struct router *router_new(struct ev_loop *loop, const struct client_conf *conf,
+			  char *err, size_t n);
 void router_free(struct router *r);
 /* Reads the profile at path again and takes its rules; the old ones stay
  * when it does not load (logged either way). */
