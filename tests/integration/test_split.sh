@@ -29,7 +29,7 @@ H="$ROOT/tests/integration/helpers"
 . "$H/checks.sh"
 
 need_root "$(basename "$0")"
-need_cmd ip ss curl dnsmasq sha256sum
+need_cmd ip ss curl dnsmasq sha256sum nft
 
 NS_CLI=split-cli-$$ NS_VPS=split-vps-$$ NS_CAM=split-cam-$$ NS_NET=split-net-$$
 on_exit "for n in $NS_CLI $NS_VPS $NS_CAM $NS_NET; do ip netns del \$n 2>/dev/null; done; rm -rf /etc/netns/$NS_CLI"
@@ -294,6 +294,25 @@ bad_rules() {
 check "split: -t names a bad rule file's line" bad_rules
 check "split: -t accepts the good profile with its rule file" \
 	"$BUILD/proxy-client" -c "$PROFILE" -t
+
+# ------------------------------------------------------ transparent mode
+
+nft_direct_sets() {
+	ip netns exec "$NS_CLI" "$BUILD/proxy-client" rules -c "$PROFILE" \
+		--nft --ipv6 --redir 127.0.0.1:1081 --apply || return 1
+	ip netns exec "$NS_CLI" nft list table inet proxy_client \
+		>"$TMP/nft.txt"
+	ip netns exec "$NS_CLI" "$BUILD/proxy-client" rules -c "$PROFILE" \
+		--nft --remove >/dev/null
+	cat "$TMP/nft.txt"
+	grep -A6 'set direct4' "$TMP/nft.txt" | grep -qF '198.18.8.0/24' &&
+		grep -A6 'set direct6' "$TMP/nft.txt" | grep -qF 'fd00:8::/64' &&
+		grep -qF 'ip daddr @direct4 return' "$TMP/nft.txt" &&
+		grep -qF 'ip6 daddr @direct6 return' "$TMP/nft.txt" &&
+		! grep -A6 'set direct4' "$TMP/nft.txt" | grep -qF '198.18.10.0'
+}
+check "split: proxy-client rules puts the direct networks in nft sets" \
+	nft_direct_sets
 
 # ------------------------------------------------------ SIGHUP reload
 
