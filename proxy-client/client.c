@@ -14,7 +14,7 @@
 #include "../common/tls.h"
 #include "../common/util.h"
 #include "../redir/rules.h"
-#include "dial.h"
+#include "../common/dial.h"
 #include "redial.h"
 
 /* A tunnel up this long had really worked: its loss resets the backoff
@@ -269,8 +269,9 @@ static void start_tunnel(struct client *c, const struct sockaddr_storage *ss)
 
 	sockaddr_str((const struct sockaddr *)ss, c->server, sizeof(c->server));
 	log_debug("tunnel: connecting to %s", c->server);
-	dial_start(&c->dial, ss, c->mark,
-		   redial_connect_timeout(&c->rd, now, c->conf->connect_timeout));
+	dial_start(&c->dial, c->loop, ss, 1,
+		   redial_connect_timeout(&c->rd, now, c->conf->connect_timeout),
+		   c->mark, dialled);
 }
 
 static void resolved(void *arg, int status,
@@ -361,7 +362,6 @@ struct client *client_new(struct ev_loop *loop, const struct client_conf *conf)
 	c->loop = loop;
 	c->conf = conf;
 	redial_init(&c->rd);
-	dial_init(&c->dial, loop, dialled);
 	srandom((unsigned)(ev_time() * 1e6) ^ (unsigned)getpid());
 	c->tls = make_tls(conf, err, sizeof(err));
 	if (!c->tls) {

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 
 #include "../common/util.h"
+#include "route.h"
 
 static int set_server(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
@@ -188,6 +189,16 @@ static int set_fast_open(void *cfg, const struct conf_line *l, char *err,
 	return 0;
 }
 
+/* Split routing: route, route-file, route-default (route.c); a relative
+ * rule file is found next to the profile. */
+static int set_route(void *cfg, const struct conf_line *l, char *err,
+		     size_t n)
+{
+	struct client_conf *c = cfg;
+
+	return route_directive(c->routes, l, c->tc.dir, err, n);
+}
+
 static const struct conf_directive client_directives[] = {
 	TUNNEL_DIRECTIVES,
 	{ "server", 1, 1, 0, set_server },
@@ -206,6 +217,7 @@ static const struct conf_directive client_directives[] = {
 	{ "redir-exclude", 1, CONF_MAX_ARGS - 1, 0, set_exclude },
 	{ "dns-listen", 1, 1, 0, set_dns_listen },
 	{ "dns-server", 1, 1, 0, set_dns_server },
+	ROUTE_DIRECTIVES(set_route),
 	{ NULL, 0, 0, 0, NULL },
 };
 
@@ -224,8 +236,10 @@ int client_conf_load(struct client_conf *c, const char *path, char *err,
 	c->udp_timeout = 60;
 	addr_parse("127.0.0.1:1080", 0, &c->socks);
 	addr_parse("0.0.0.0:53", 0, &c->dns_server);
+	c->routes = route_table_new();
 	if (conf_load(path, client_directives, c, err, n))
 		return -1;
+	route_table_finish(c->routes);
 	if (tunnel_conf_check(&c->tc, why, sizeof(why))) {
 		snprintf(err, n, "%s: %s", path, why);
 		return -1;
@@ -270,5 +284,6 @@ void client_conf_free(struct client_conf *c)
 	free(c->users);
 	free(c->allow);
 	free(c->exclude);
+	route_table_unref(c->routes);
 	memset(c, 0, sizeof(*c));
 }

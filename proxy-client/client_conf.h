@@ -8,6 +8,8 @@
 #include "../common/addr.h"
 #include "../common/tunnel_conf.h"
 
+struct route_table;
+
 struct socks_user {
 	char *name;
 	char *pass;
@@ -34,6 +36,7 @@ struct client_conf {
 	int nexclude;
 	struct addr dns_listen; /* DNS forwarder (UDP and TCP); type 0: off */
 	struct addr dns_server; /* 0.0.0.0:53 = the server's own resolver */
+	struct route_table *routes; /* split routing (route.h), finished */
 };
 
 /* Reads path; on failure err holds "file:line: what". 0 or -1. */

@@ -8,12 +8,14 @@
 #include "../common/cmdline.h"
 #include "../common/ctl.h"
 #include "../common/log.h"
+#include "../common/status.h"
 #include "../common/util.h"
 #include "../common/version.h"
 #include "client.h"
 #include "client_conf.h"
 #include "dns_forward.h"
 #include "redirect.h"
+#include "router.h"
 #include "rules_cmd.h"
 #include "socks5.h"
 #include "tproxy.h"
@@ -45,13 +47,15 @@ static const char usage_text[] =
 
 struct app {
 	struct client *client;
+	struct router *router;
 	struct socks_server *socks;
 	struct redirect *redir;
 	struct tproxy *tproxy;
 	struct dns_forward *dns_udp;
 	struct redirect *dns_tcp;
 	struct ctl *ctl;
-	ev_signal sigterm, sigint;
+	ev_signal sigterm, sigint, sighup;
+	const char *path;
 };
 
 /* The front-ends first, the tunnel they feed last. Nothing runs after
@@ -64,6 +68,7 @@ static void app_free(struct app *a)
 	dns_forward_free(a->dns_udp);
 	redirect_free(a->dns_tcp);
 	ctl_close(a->ctl);
+	router_free(a->router); /* after every flow that holds its rules */
 	client_free(a->client);
 }
 
@@ -76,13 +81,37 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	app_free(a);
 	ev_signal_stop(loop, &a->sigterm);
 	ev_signal_stop(loop, &a->sigint);
+	ev_signal_stop(loop, &a->sighup);
+}
+
+/* SIGHUP: the routing rules again; the tunnel and every flow stay. */
+static void sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct app *a = w->data;
+
+	router_reload(a->router, a->path);
 }
 
 static void status_cb(void *arg, struct buf *out, int json)
 {
 	struct app *a = arg;
 
+	size_t len;
+
 	client_status(a->client, out, json);
+	if (!json) {
+		router_status(a->router, out, 0);
+		return;
+	}
+	/* the routing counters go into client_status()'s object, as its
+	 * last member: its closing brace and newline make way */
+	len = buf_len(out);
+	if (len < 2 || memcmp(buf_peek(out) + len - 2, "}\n", 2))
+		return;
+	out->tail -= 2;
+	status_printf(out, ",\"routing\":");
+	router_status(a->router, out, 1);
+	status_printf(out, "}\n");
 }
 
 static void open_ctl(struct app *a, struct ev_loop *loop,
@@ -105,10 +134,9 @@ static int run(struct client_conf *conf, int test_only)
 {
 	struct ev_loop *loop;
 	struct app a;
+	char err[512];
 
 	if (test_only) {
-		char err[512];
-
 		if (client_check_tls(conf, err, sizeof(err))) {
 			fprintf(stderr, "proxy-client: %s: %s\n", conf->tc.path,
 				err);
@@ -124,7 +152,14 @@ static int run(struct client_conf *conf, int test_only)
 	a.client = client_new(loop, conf);
 	if (!a.client)
 		return 1;
-	a.socks = socks_server_new(loop, conf, a.client);
+	a.path = conf->tc.path;
+	a.router = router_new(loop, conf, err, sizeof(err));
+	if (!a.router) {
+		log_error("%s", err);
+		app_free(&a);
+		return 1;
+	}
+	a.socks = socks_server_new(loop, conf, a.client, a.router);
 	if (conf->redir.type)
 		a.redir = redirect_new(loop, &conf->redir, conf, a.client,
 				       NULL);
@@ -145,9 +180,11 @@ static int run(struct client_conf *conf, int test_only)
 	}
 	ev_signal_init(&a.sigterm, signal_cb, SIGTERM);
 	ev_signal_init(&a.sigint, signal_cb, SIGINT);
-	a.sigterm.data = a.sigint.data = &a;
+	ev_signal_init(&a.sighup, sighup_cb, SIGHUP);
+	a.sigterm.data = a.sigint.data = a.sighup.data = &a;
 	ev_signal_start(loop, &a.sigterm);
 	ev_signal_start(loop, &a.sigint);
+	ev_signal_start(loop, &a.sighup);
 	open_ctl(&a, loop, conf);
 	log_info("proxy-client %s ready", PROXY_VERSION);
 	ev_run(loop, 0);

@@ -284,9 +284,28 @@ struct route_result route_decide_name(const struct route_table *t,
 	return result(t, rule);
 }
 
+struct route_result route_default(const struct route_table *t)
+{
+	return result(t, ROUTE_DEFAULT_RULE);
+}
+
+enum route_action route_rule_action(const struct route_table *t,
+				    uint32_t rule)
+{
+	return rule < t->nrules ? t->rules[rule].action : ROUTE_UNDECIDED;
+}
+
 uint32_t route_rule_count(const struct route_table *t)
 {
 	return t->nrules;
+}
+
+int route_has_addr_rules(const struct route_table *t)
+{
+	/* compiled, a family is at least one range; rule 0 is no rule */
+	return t->nets.v4.n > 1 || t->nets.v6.n > 1 ||
+	       (t->nets.v4.n && t->nets.v4.rule[0]) ||
+	       (t->nets.v6.n && t->nets.v6.rule[0]);
 }
 
 const char *route_rule_name(const struct route_table *t, uint32_t rule,

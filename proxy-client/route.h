@@ -68,7 +68,14 @@ struct route_result route_decide_addr(const struct route_table *t,
 struct route_result route_decide_name(const struct route_table *t,
 				      const char *name);
 
+/* What route-default says (rule 0). */
+struct route_result route_default(const struct route_table *t);
 uint32_t route_rule_count(const struct route_table *t);
+enum route_action route_rule_action(const struct route_table *t,
+				    uint32_t rule);
+/* Whether any address rule exists: else resolving a name on the client
+ * could not change its fate. */
+int route_has_addr_rules(const struct route_table *t);
 /* "FILE:LINE", or "default" for rule 0; returns buf. */
 const char *route_rule_name(const struct route_table *t, uint32_t rule,
 			    char *buf, size_t n);

@@ -10,6 +10,7 @@
 #include "../common/util.h"
 #include "../redir/rules.h"
 #include "client_conf.h"
+#include "route.h"
 #include "rules_cmd.h"
 
 static const char usage_text[] =
@@ -53,6 +54,26 @@ static void add_exclude(struct cidr **list, int *n, const struct sockaddr *sa)
 }
 
 /* The server's own addresses: the tunnel must never loop into itself. */
+/* The split routing rules' direct ranges, which the firewall rules
+ * leave alone. */
+static void direct_ranges(const struct client_conf *c, struct rules_params *p)
+{
+	static const int family[2] = { AF_INET, AF_INET6 };
+	char s[2 * INET6_ADDRSTRLEN + 8];
+
+	for (int f = 0; f < 2; f++) {
+		struct route_range *r;
+		size_t n = route_ranges(c->routes, ROUTE_DIRECT, family[f], &r);
+
+		p->direct[f] = xcalloc(n ? n : 1, sizeof(char *));
+		for (size_t i = 0; i < n; i++)
+			p->direct[f][i] = xstrdup(route_range_str(&r[i], s,
+								  sizeof(s)));
+		p->ndirect[f] = n;
+		free(r);
+	}
+}
+
 static int server_excludes(const struct client_conf *c, struct cidr **list,
 			   int *n)
 {
@@ -178,6 +199,7 @@ int rules_main(int argc, char **argv)
 	}
 	p.exclude = ex;
 	p.nexclude = nex;
+	direct_ranges(&conf, &p);
 	if (!action) {
 		char *text = rules_render(&p);
 
@@ -194,6 +216,11 @@ int rules_main(int argc, char **argv)
 	}
 out:
 	free(ex);
+	for (int f = 0; f < 2; f++) {
+		for (size_t i = 0; i < p.ndirect[f]; i++)
+			free(p.direct[f][i]);
+		free(p.direct[f]);
+	}
 	client_conf_free(&conf);
 	return rc;
 }

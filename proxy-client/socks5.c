@@ -43,6 +43,9 @@ static void unlink_conn(struct socks_conn *c)
 	ev_io_stop(c->srv->loop, &c->io);
 	ev_timer_stop(c->srv->loop, &c->timer);
 	client_unwait(&c->waiter);
+	router_cancel(c->rq);
+	c->rq = NULL;
+	router_tag_end(&c->tag, 0, 0);
 	buf_release(&c->in);
 	*c->pprev = c->next;
 	if (c->next)
@@ -59,6 +62,10 @@ void socks_conn_free(struct socks_conn *c)
 	}
 	if (c->udp)
 		socks_udp_free(c->udp);
+	if (c->direct) {
+		direct_free(c->direct);
+		c->fd = -1; /* the direct flow's */
+	}
 	unlink_conn(c);
 	if (c->fd >= 0)
 		close(c->fd);
@@ -91,8 +98,12 @@ static void flow_result_cb(struct flow *f, uint8_t code, uint8_t reason,
 static void flow_closed_cb(struct flow *f, int reason, const char *why)
 {
 	struct socks_conn *c = container_of(f, struct socks_conn, flow);
+	char who[340], tag[320];
 
-	flow_log_end(f, "socks", &c->dst, why);
+	snprintf(who, sizeof(who), "socks (%s)",
+		 router_tag_str(&c->tag, tag, sizeof(tag)));
+	flow_log_end(f, who, &c->dst, why);
+	router_tag_end(&c->tag, flow_bytes_up(f), flow_bytes_down(f));
 	c->fd = -1; /* closed by the flow */
 	unlink_conn(c);
 	free(c);
@@ -247,22 +258,10 @@ static int got_auth(struct socks_conn *c, struct socks5_userpass *up)
 	return 1;
 }
 
-static void got_request(struct socks_conn *c, const struct socks5_request *r)
+static void via_tunnel(struct socks_conn *c)
 {
-	struct tunnel *t;
+	struct tunnel *t = client_tunnel(c->srv->client);
 
-	if (r->cmd != SOCKS5_CMD_CONNECT && r->cmd != SOCKS5_CMD_UDP_ASSOCIATE) {
-		fail(c, PROTO_CMD_UNSUPPORTED, r->cmd == SOCKS5_CMD_BIND ?
-			"BIND is not supported" : "unknown SOCKS command");
-		return;
-	}
-	c->cmd = r->cmd;
-	c->dst = r->dst;
-	/* from here connect-timeout is the request's: answered by then */
-	ev_timer_stop(c->srv->loop, &c->timer);
-	ev_timer_set(&c->timer, c->srv->conf->connect_timeout, 0.);
-	ev_timer_start(c->srv->loop, &c->timer);
-	t = client_tunnel(c->srv->client);
 	if (t) {
 		start_request(c, t);
 		return;
@@ -271,6 +270,77 @@ static void got_request(struct socks_conn *c, const struct socks5_request *r)
 	ev_io_stop(c->srv->loop, &c->io);
 	c->waiter.ready = tunnel_ready;
 	client_wait(c->srv->client, &c->waiter);
+}
+
+static void direct_reply(void *conn, uint8_t rep, const struct addr *bound)
+{
+	socks_reply(conn, rep, bound);
+}
+
+static void direct_ended(void *conn)
+{
+	socks_conn_free(conn);
+}
+
+static const struct direct_ops socks_direct_ops = {
+	.reply = direct_reply,
+	.ended = direct_ended,
+};
+
+/* The rules decided a CONNECT (split routing, router.h). */
+static void routed(void *arg, const struct route_verdict *v)
+{
+	struct socks_conn *c = arg;
+	char d[ADDR_STR_MAX], tag[320], why[400];
+
+	c->rq = NULL;
+	if (v->tag.action != ROUTE_DIRECT)
+		c->tag = v->tag; /* a direct flow keeps its own */
+	switch (v->tag.action) {
+	case ROUTE_BLOCK:
+		snprintf(why, sizeof(why), "%s: %s",
+			 addr_str(&c->dst, d, sizeof(d)),
+			 router_tag_str(&c->tag, tag, sizeof(tag)));
+		fail(c, PROTO_NOT_ALLOWED, why);
+		return;
+	case ROUTE_DIRECT:
+		ev_timer_stop(c->srv->loop, &c->timer);
+		c->state = S_DIRECT;
+		c->direct = direct_open(&c->srv->direct, &socks_direct_ops, c,
+					c->fd, &c->dst, v, buf_peek(&c->in),
+					buf_len(&c->in));
+		buf_release(&c->in);
+		return;
+	default:
+		via_tunnel(c);
+	}
+}
+
+static void got_request(struct socks_conn *c, const struct socks5_request *r)
+{
+	struct router_req *q;
+
+	if (r->cmd != SOCKS5_CMD_CONNECT && r->cmd != SOCKS5_CMD_UDP_ASSOCIATE) {
+		fail(c, PROTO_CMD_UNSUPPORTED, r->cmd == SOCKS5_CMD_BIND ?
+			"BIND is not supported" : "unknown SOCKS command");
+		return;
+	}
+	c->cmd = r->cmd;
+	c->dst = r->dst;
+	/* from here connect-timeout is the request's: answered by then,
+	 * over a slow lookup for the rules too */
+	ev_timer_stop(c->srv->loop, &c->timer);
+	ev_timer_set(&c->timer, c->srv->conf->connect_timeout, 0.);
+	ev_timer_start(c->srv->loop, &c->timer);
+	if (c->cmd != SOCKS5_CMD_CONNECT) {
+		via_tunnel(c); /* UDP: each datagram is decided on its own */
+		return;
+	}
+	c->state = S_ROUTING;
+	ev_io_stop(c->srv->loop, &c->io);
+	q = router_decide(c->srv->router, &c->dst, routed, c);
+	if (q) /* NULL: decided already, c may be gone */
+		c->rq = q;
 }
 
 /* Handles the buffered message if it is complete: 1 if the handshake
@@ -370,6 +440,10 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			 "connect-timeout", addr_str(&c->dst, d, sizeof(d)));
 		flow_reset(&c->flow, PROTO_TTL_EXPIRED, "no answer in time");
 		return;
+	case S_ROUTING:
+		fail(c, PROTO_GENERAL_FAILURE, "resolving for the rules "
+		     "timed out");
+		return;
 	default:
 		fail(c, 0, "handshake timed out");
 		return;
@@ -432,7 +506,8 @@ static void accepted(struct acceptor *a, int fd, const struct sockaddr *sa)
 
 struct socks_server *socks_server_new(struct ev_loop *loop,
 				      const struct client_conf *conf,
-				      struct client *client)
+				      struct client *client,
+				      struct router *router)
 {
 	struct socks_server *s = xcalloc(1, sizeof(*s));
 	char err[256];
@@ -446,7 +521,14 @@ struct socks_server *socks_server_new(struct ev_loop *loop,
 	s->loop = loop;
 	s->conf = conf;
 	s->client = client;
+	s->router = router;
+	s->direct.loop = loop;
+	s->direct.connect_timeout = conf->connect_timeout;
+	s->direct.idle_timeout = conf->tc.tp.idle_timeout;
+	s->direct.mark = router_mark(router);
 	s->udp.loop = loop;
+	s->udp.router = router;
+	s->udp.direct = &s->direct;
 	s->udp.client = client;
 	s->udp.in = socks_udp_batch_new();
 	s->udp.reply = udp_reply;

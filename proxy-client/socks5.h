@@ -7,13 +7,16 @@
 
 #include "client.h"
 #include "client_conf.h"
+#include "router.h"
 
 struct socks_server;
 
-/* Binds conf->socks; NULL (error logged) on failure. */
+/* Binds conf->socks; NULL (error logged) on failure. CONNECTs and
+ * datagrams go where router's rules say. */
 struct socks_server *socks_server_new(struct ev_loop *loop,
 				      const struct client_conf *conf,
-				      struct client *client);
+				      struct client *client,
+				      struct router *router);
 /* Closes the listener and every SOCKS connection. */
 void socks_server_free(struct socks_server *s);
 

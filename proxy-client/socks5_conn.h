@@ -11,12 +11,16 @@
 #include "../common/buf.h"
 #include "../common/flow.h"
 #include "client.h"
+#include "direct.h"
+#include "router.h"
 #include "socks5_udp.h"
 
 enum socks_state {
 	S_GREETING,
 	S_AUTH,
 	S_REQUEST,
+	S_ROUTING,     /* CONNECT: the rules wait for the name's address */
+	S_DIRECT,      /* CONNECT: the rules said direct (direct.c) */
 	S_WAIT_TUNNEL, /* request parsed, tunnel not up yet */
 	S_OPENING,     /* OPEN / UDP_OPEN sent, waiting for RESULT */
 	S_RELAY,       /* CONNECT: bytes flow */
@@ -36,6 +40,9 @@ struct socks_conn {
 	struct sockaddr_storage peer;
 	struct client_waiter waiter;
 	struct socks_udp *udp;
+	struct router_req *rq;     /* S_ROUTING */
+	struct route_tag tag;      /* the rule that decided a CONNECT */
+	struct direct *direct;     /* S_DIRECT; owns fd */
 	struct socks_conn *next, **pprev;
 };
 
@@ -43,6 +50,8 @@ struct socks_server {
 	struct ev_loop *loop;
 	const struct client_conf *conf;
 	struct client *client;
+	struct router *router;
+	struct direct_params direct;
 	struct acceptor acc;
 	struct socks_conn *conns;
 	struct socks_udp_host udp;  /* what UDP associations borrow */

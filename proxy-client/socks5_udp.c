@@ -19,6 +19,7 @@
 #include "../common/dgram.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "direct_udp.h"
 #include "socks5_proto.h"
 
 /* The SOCKS UDP header (RSV RSV FRAG) is 5 bytes shorter than a frame
@@ -36,6 +37,7 @@ struct socks_udp {
 	struct sockaddr_storage app;  /* learnt from the first datagram */
 	socklen_t app_len;
 	unsigned answered : 1;        /* the SOCKS reply went out */
+	struct direct_udp *direct;    /* peers the rules send direct */
 };
 
 static const struct assoc_ops udp_ops;
@@ -70,12 +72,27 @@ void socks_udp_free(struct socks_udp *u)
 	struct ev_loop *loop = u->h->loop;
 
 	assoc_close(&u->a, PROTO_OK);
+	direct_udp_free(u->direct);
 	ev_io_stop(loop, &u->io);
 	close(u->fd);
 	log_info("socks: udp %u ended after %.1f s (%llu bytes up, %llu down)",
 		 u->a.s.id, ev_now(loop) - u->a.start,
 		 (unsigned long long)u->a.up, (unsigned long long)u->a.down);
 	free(u);
+}
+
+static int to_app(struct socks_udp *u, const struct addr *peer,
+		  const uint8_t *data, size_t len);
+
+static void from_direct(void *arg, const struct sockaddr *from,
+			const uint8_t *data, size_t len)
+{
+	struct socks_udp *u = arg;
+	struct addr peer;
+
+	router_count_reply(u->h->router, from, ROUTE_DIRECT, len);
+	addr_from_sockaddr(&peer, from);
+	to_app(u, &peer, data, len);
 }
 
 /* One datagram from the application, read HDR_SHIFT bytes into its slot
@@ -99,6 +116,21 @@ static int from_app(void *arg, const struct dgram *d)
 	hl = socks5_parse_udp_hdr(d->data, d->len, &h);
 	if (hl < 0 || h.frag != 0)
 		return 0; /* fragments are not supported: dropped */
+	switch (router_datagram(u->h->router, &h.dst, d->len - (size_t)hl)
+			.action) {
+	case ROUTE_BLOCK:
+		return 0;
+	case ROUTE_DIRECT:
+		if (!u->direct)
+			u->direct = direct_udp_new(u->h->direct,
+						   router_resolver(u->h->router),
+						   u->h->in, from_direct, u);
+		direct_udp_send(u->direct, &h.dst, d->data + hl,
+				d->len - (size_t)hl);
+		return 0;
+	default:
+		break;
+	}
 	/* the server ended its side while idle: UDP_DATA may follow the
 	 * UDP_OPEN at once, the server reads them in order; no tunnel now:
 	 * dropped, as a datagram may be */
@@ -115,12 +147,12 @@ static void udp_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	dgram_each(u->h->in, u->fd, from_app, u);
 }
 
-/* Tunnel -> application: the peer's address and the datagram go as
- * they came, behind the three zero bytes of the SOCKS UDP header. */
-static int got_datagram(struct assoc *a, const struct addr *peer,
-			const uint8_t *data, size_t len)
+/* Tunnel or direct socket -> application: the peer's address and the
+ * datagram go as they came, behind the three zero bytes of the SOCKS UDP
+ * header. */
+static int to_app(struct socks_udp *u, const struct addr *peer,
+		  const uint8_t *data, size_t len)
 {
-	struct socks_udp *u = container_of(a, struct socks_udp, a);
 	uint8_t hdr[3 + ADDR_WIRE_MAX];
 	struct iovec iov[2] = {
 		{ .iov_base = hdr },
@@ -141,6 +173,19 @@ static int got_datagram(struct assoc *a, const struct addr *peer,
 		return -1;
 	iov[0].iov_len = (size_t)n;
 	return sendmsg(u->fd, &mh, MSG_NOSIGNAL) > 0 ? 0 : -1;
+}
+
+static int got_datagram(struct assoc *a, const struct addr *peer,
+			const uint8_t *data, size_t len)
+{
+	struct socks_udp *u = container_of(a, struct socks_udp, a);
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	if (peer->type != ADDR_DOMAIN && !addr_to_sockaddr(peer, &ss, &sl))
+		router_count_reply(u->h->router, (struct sockaddr *)&ss,
+				   ROUTE_PROXY, len);
+	return to_app(u, peer, data, len);
 }
 
 /* The server's side is open: tell the application where to send. */

@@ -11,6 +11,8 @@
 
 #include "../common/addr.h"
 #include "client.h"
+#include "direct.h"
+#include "router.h"
 
 struct dgram_batch;
 struct socks_udp;
@@ -21,6 +23,8 @@ struct socks_udp_host {
 	struct ev_loop *loop;
 	struct client *client;     /* its tunnel: to open again after idle */
 	struct dgram_batch *in;    /* from socks_udp_batch_new() */
+	struct router *router;     /* each datagram: direct, proxy, block */
+	const struct direct_params *direct;
 	/* The server answered the first UDP_OPEN: the SOCKS reply (bound
 	 * is NULL on failure; ended() follows a failure). */
 	void (*reply)(void *conn, uint8_t rep, const struct addr *bound);

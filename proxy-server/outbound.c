@@ -16,7 +16,7 @@
 #include "../common/log.h"
 #include "../common/resolver.h"
 #include "../common/util.h"
-#include "errcode.h"
+#include "../common/errcode.h"
 #include "server.h"
 
 /* With more addresses to try, one attempt gets at most this long. */

@@ -82,16 +82,35 @@ static void nft_set(struct buf *b, const struct rules_params *p, int family)
 	add(b, " }\n\t}\n");
 }
 
+/* The direct ranges of one family as an interval set: one lookup per
+ * packet however many there are (a country's routes). */
+static void nft_direct_set(struct buf *b, const struct rules_params *p,
+			   int v6)
+{
+	if (!p->ndirect[v6])
+		return;
+	add(b, "\tset direct%d {\n\t\ttype ipv%d_addr; flags interval; "
+	    "auto-merge;\n\t\telements = {", v6 ? 6 : 4, v6 ? 6 : 4);
+	for (size_t i = 0; i < p->ndirect[v6]; i++)
+		add(b, "%s\n\t\t\t%s", i ? "," : "", p->direct[v6][i]);
+	add(b, " }\n\t}\n");
+}
+
 /* The "leave it alone" lines every chain starts with. */
-static void nft_skip(struct buf *b, int ipv6)
+static void nft_skip(struct buf *b, const struct rules_params *p)
 {
 	add(b, "\t\tmeta mark 0x%x return\n", REDIR_BYPASS_MARK);
 	add(b, "\t\tfib daddr type local return\n");
 	add(b, "\t\tip daddr @exclude4 return\n");
-	if (ipv6)
+	if (p->ndirect[0])
+		add(b, "\t\tip daddr @direct4 return\n");
+	if (p->ipv6) {
 		add(b, "\t\tip6 daddr @exclude6 return\n");
-	else
+		if (p->ndirect[1])
+			add(b, "\t\tip6 daddr @direct6 return\n");
+	} else {
 		add(b, "\t\tmeta nfproto ipv6 return\n");
+	}
 }
 
 static void nft_chain(struct buf *b, const char *name, const char *type,
@@ -105,16 +124,19 @@ static void nft_script(struct buf *b, const struct rules_params *p)
 {
 	add(b, "table inet %s {\n", TABLE);
 	nft_set(b, p, AF_INET);
-	if (p->ipv6)
+	nft_direct_set(b, p, 0);
+	if (p->ipv6) {
 		nft_set(b, p, AF_INET6);
+		nft_direct_set(b, p, 1);
+	}
 	if (p->redir_port) {
 		nft_chain(b, "redir_output", "nat", "output", "-100");
-		nft_skip(b, p->ipv6);
+		nft_skip(b, p);
 		add(b, "\t\tmeta l4proto tcp redirect to :%u\n\t}\n", p->redir_port);
 		if (p->gateway) {
 			nft_chain(b, "redir_prerouting", "nat", "prerouting",
 				  "-100");
-			nft_skip(b, p->ipv6);
+			nft_skip(b, p);
 			add(b, "\t\tmeta l4proto tcp redirect to :%u\n\t}\n",
 			    p->redir_port);
 		}
@@ -123,7 +145,7 @@ static void nft_script(struct buf *b, const struct rules_params *p)
 		/* our own UDP: mark it, so policy routing loops it back in
 		 * through lo, where prerouting hands it to TPROXY */
 		nft_chain(b, "tproxy_output", "route", "output", "-150");
-		nft_skip(b, p->ipv6);
+		nft_skip(b, p);
 		add(b, "\t\tmeta l4proto udp meta mark set 0x%x\n\t}\n",
 		    REDIR_TPROXY_MARK);
 		nft_chain(b, "tproxy_prerouting", "filter", "prerouting",
@@ -131,7 +153,7 @@ static void nft_script(struct buf *b, const struct rules_params *p)
 		add(b, "\t\tmeta mark 0x%x jump tproxy_take\n",
 		    REDIR_TPROXY_MARK);
 		if (p->gateway) {
-			nft_skip(b, p->ipv6);
+			nft_skip(b, p);
 			add(b, "\t\tjump tproxy_take\n");
 		}
 		add(b, "\t}\n");
@@ -167,6 +189,8 @@ static void ipt_elem(struct buf *b, const char *c)
 
 static void ipt_skip(struct ipt *t, const struct rules_params *p, int family)
 {
+	int v6 = family == AF_INET6;
+
 	add(t->b, "%s -w -t %s -N %s\n", t->cmd, t->table, t->chain);
 	add(t->b, "%s -w -t %s -A %s -m mark --mark 0x%x -j RETURN\n", t->cmd,
 	    t->table, t->chain, REDIR_BYPASS_MARK);
@@ -174,6 +198,14 @@ static void ipt_skip(struct ipt *t, const struct rules_params *p, int family)
 	    t->cmd, t->table, t->chain);
 	cur_ipt = t;
 	excludes(p, family, ipt_elem, t->b);
+	/* one rule per range: for long lists, nft's sets are the fast way */
+	for (size_t i = 0; i < p->ndirect[v6]; i++) {
+		const char *r = p->direct[v6][i];
+
+		add(t->b, "%s -w -t %s -A %s %s %s -j RETURN\n", t->cmd,
+		    t->table, t->chain, strchr(r, '-') ? "-m iprange "
+		    "--dst-range" : "-d", r);
+	}
 }
 
 static void ipt_family(struct buf *b, const struct rules_params *p, int family)
@@ -298,9 +330,9 @@ char *rules_render(const struct rules_params *p)
 	struct buf out, cmds, script;
 	char *s, *line, *save = NULL;
 
-	buf_init(&out, 1u << 20);
-	buf_init(&cmds, 1u << 20);
-	buf_init(&script, 1u << 20);
+	buf_init(&out, 16u << 20); /* a country's direct routes fit */
+	buf_init(&cmds, 16u << 20);
+	buf_init(&script, 16u << 20);
 	build(p, 0, &cmds, &script);
 	add(&out, "#!/bin/sh\n# proxy-client rules: %s, %s, IPv4%s. Undo with "
 	    "`proxy-client rules -c PROFILE --remove`.\nset -e\n", p->nft ? "nft" : "iptables",
@@ -382,8 +414,8 @@ static int run_all(const struct rules_params *p, int remove, int quiet,
 	char *line, *save = NULL;
 	int rc = 0;
 
-	buf_init(&cmds, 1u << 20);
-	buf_init(&script, 1u << 20);
+	buf_init(&cmds, 16u << 20); /* a country's direct routes fit */
+	buf_init(&script, 16u << 20);
 	build(p, remove, &cmds, &script);
 	buf_put(&cmds, "", 1);
 	buf_put(&script, "", 1);

@@ -26,6 +26,11 @@ struct rules_params {
 	uint16_t tproxy_port;  /* 0: no UDP rules */
 	const struct cidr *exclude; /* server and user ranges */
 	int nexclude;
+	/* What the split routing rules send direct ("10.0.0.0/8" or
+	 * "FIRST-LAST"), [0] IPv4, [1] IPv6: never redirected, so direct
+	 * traffic leaves by the kernel's routes and never reaches us. */
+	char **direct[2];
+	size_t ndirect[2];
 };
 
 /* The rule set as a shell script (heap string). */

@@ -257,7 +257,8 @@ WANT_DOWN=$(sed -nE 's/^status=200 header=([0-9]+) body=([0-9]+)$/\1 \2/p' "$(lo
 	awk '{ print $1 + $2 }')
 touch "$TMP/udp.release"
 
-# "socks: flow N to DST ended after S s: REASON (U bytes up, D down)"
+# "socks (proxy by default): flow N to DST ended after S s: REASON (U
+# bytes up, D down)" (the client names the routing rule that decided it)
 END_RE="flow [0-9]+ to $DST ended after [0-9.]+ s: [a-z ]+ \(([0-9]+) bytes up, ([0-9]+) down\)"
 end_line() {	# LOG: the download's end line
 	grep -E -- "$END_RE" "$1" | head -n 1
@@ -280,7 +281,7 @@ logged_end() {	# NAME WHO
 		[ -n "$WANT_DOWN" ] && [ "$down" = "$WANT_DOWN" ]
 }
 check "status: client log: info line for the ended flow (destination, bytes)" \
-	logged_end client socks
+	logged_end client 'socks \(proxy by default\)'
 check "status: server log: info line for the ended flow (destination, bytes)" \
 	logged_end server "tunnel alice"
 same_bytes() {

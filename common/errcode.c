@@ -2,7 +2,7 @@
 
 #include <errno.h>
 
-#include "../common/frame.h"
+#include "frame.h"
 
 uint8_t errno_to_code(int err)
 {

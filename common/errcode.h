@@ -1,7 +1,7 @@
 /* The tunnel's result codes (PROTO_*, the SOCKS5 REP values) for what
  * connect() or sendto() said. */
-#ifndef PROXY_SERVER_ERRCODE_H
-#define PROXY_SERVER_ERRCODE_H
+#ifndef COMMON_ERRCODE_H
+#define COMMON_ERRCODE_H
 
 #include <stdint.h>
 
