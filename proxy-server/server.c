@@ -496,9 +496,7 @@ static void server_status(void *arg, struct buf *b, int json)
 			      (unsigned long long)s->preauth.refused_early,
 			      (unsigned long long)s->preauth.evicted);
 	accounts_status(s->accts, b, json);
-	if (json)
-		status_printf(b, "}\n");
-	else
+	if (!json)
 		status_printf(b, "\n%u handshakes in progress (max-startups "
 			      "%u); refused: %llu by per-source limit, %llu "
 			      "early, %llu evicted\n", s->preauth.n,
