@@ -6,26 +6,15 @@
  * one only when there is none. */
 #include "firewall.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "run_prog.h"
+#include "setup.h"
 
 #define OUT_MAX (256 * 1024)
 
 static char out[OUT_MAX]; /* what the last tool printed */
-
-static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("proxy-server setup: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 static int tool_failed(const char *what, int rc)
 {
@@ -55,9 +44,9 @@ static int ufw_open(int port, int *changed)
 	if (rc)
 		return tool_failed("ufw allow", rc);
 	if (strstr(out, "Skipping")) {
-		say("ufw already allows %s", rule);
+		setup_say("ufw already allows %s", rule);
 	} else {
-		say("ufw allow %s: done", rule);
+		setup_say("ufw allow %s: done", rule);
 		*changed = 1;
 	}
 	return 0;
@@ -82,13 +71,13 @@ static int ipt_open(const char *prog, int port, int *changed)
 	if (!run_prog_find(prog))
 		return 0;
 	if (run_prog(check, out, sizeof(out)) == 0) {
-		say("%s: INPUT already accepts TCP port %d", prog, port);
+		setup_say("%s: INPUT already accepts TCP port %d", prog, port);
 		return 0;
 	}
 	rc = run_prog(insert, out, sizeof(out));
 	if (rc)
 		return tool_failed(prog, rc);
-	say("%s -I INPUT -p tcp --dport %d -j ACCEPT: done", prog, port);
+	setup_say("%s -I INPUT -p tcp --dport %d -j ACCEPT: done", prog, port);
 	*changed = 1;
 	return 0;
 }
@@ -124,14 +113,14 @@ static int nft_open_chain(const struct chain *c, int port, int *changed)
 	if (rc)
 		return tool_failed("nft list chain", rc);
 	if (strstr(out, want)) {
-		say("nft chain %s %s %s already accepts TCP port %d", c->family,
+		setup_say("nft chain %s %s %s already accepts TCP port %d", c->family,
 		    c->table, c->name, port);
 		return 0;
 	}
 	rc = run_prog(insert, out, sizeof(out));
 	if (rc)
 		return tool_failed("nft insert rule", rc);
-	say("nft insert rule %s %s %s tcp dport %d accept: done", c->family,
+	setup_say("nft insert rule %s %s %s tcp dport %d accept: done", c->family,
 	    c->table, c->name, port);
 	*changed = 1;
 	return 0;
@@ -174,7 +163,7 @@ static int nft_open(int port, int *changed)
 			rc = nft_open_chain(&c[i], port, changed);
 	}
 	if (!found)
-		say("nft: no input chain here, nothing blocks TCP port %d",
+		setup_say("nft: no input chain here, nothing blocks TCP port %d",
 		    port);
 	return rc;
 }
@@ -199,7 +188,7 @@ int firewall_open(int port, int *changed)
 			rc = ipt_open("ip6tables", port, changed);
 	}
 	if (!any)
-		say("no ufw, nft or iptables here: no firewall to open for "
+		setup_say("no ufw, nft or iptables here: no firewall to open for "
 		    "port %d",
 		    port);
 	return rc;

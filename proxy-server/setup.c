@@ -29,9 +29,7 @@
 #define SYSTEM_DIR "/etc/proxy" /* the one the systemd unit reads */
 #define MAX_NAMES 16
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void say(const char *fmt, ...)
+void setup_say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -152,7 +150,7 @@ static int make_pki(const char *dir, const struct setup_opts *o, int *changed)
 	int i, nfound = 0, priv = 0, rc;
 
 	if (exists(dir, "ca.crt") || exists(dir, "ca.key")) {
-		say("%s/ca.crt exists: the PKI is kept as it is%s", dir,
+		setup_say("%s/ca.crt exists: the PKI is kept as it is%s", dir,
 		    o->nnames ? " (--server-name not applied)" : "");
 		return 0;
 	}
@@ -181,11 +179,11 @@ static int make_pki(const char *dir, const struct setup_opts *o, int *changed)
 		}
 		printf("\n");
 		if (priv == io.nnames)
-			say("these addresses are private: if clients reach "
+			setup_say("these addresses are private: if clients reach "
 			    "this machine by a public address (NAT), remove %s "
 			    "and run setup again with --server-name PUBLIC_IP",
 			    dir);
-		say("keep %s/ca.key secret: it can make new clients", dir);
+		setup_say("keep %s/ca.key secret: it can make new clients", dir);
 	}
 	for (i = 0; i < nfound; i++)
 		free(found[i]);
@@ -210,13 +208,13 @@ static int listen_port(const char *dir, const struct setup_opts *o, int made)
 	if (port < 0)
 		return -1;
 	if (made)
-		say("%s/server.conf: listen [::]:%d", dir, port);
+		setup_say("%s/server.conf: listen [::]:%d", dir, port);
 	else if (o->port && o->port != port)
-		say("%s/server.conf exists: kept; it listens on port %d, not "
+		setup_say("%s/server.conf exists: kept; it listens on port %d, not "
 		    "--port %d (edit its listen line to change that)",
 		    dir, port, o->port);
 	else
-		say("%s/server.conf exists: kept (listens on port %d)", dir,
+		setup_say("%s/server.conf exists: kept (listens on port %d)", dir,
 		    port);
 	return port;
 }
@@ -228,13 +226,13 @@ static int make_client(const char *dir, const char *name, int *changed)
 
 	snprintf(file, sizeof(file), "clients/%s.conf", name);
 	if (exists(dir, file)) {
-		say("%s/%s exists: kept", dir, file);
+		setup_say("%s/%s exists: kept", dir, file);
 		return 0;
 	}
 	if (pki_add_client(dir, name, &co))
 		return -1;
 	*changed = 1;
-	say("made the client profile %s/%s", dir, file);
+	setup_say("made the client profile %s/%s", dir, file);
 	return 0;
 }
 
@@ -265,13 +263,13 @@ static int start_service(const char *dir, const struct setup_opts *o,
 		      S_ISDIR(st.st_mode) && run_prog_find("systemctl");
 
 	if (strcmp(dir, SYSTEM_DIR) != 0) {
-		say("the systemd unit reads %s/server.conf; start this one "
+		setup_say("the systemd unit reads %s/server.conf; start this one "
 		    "with: proxy-server -c %s/server.conf",
 		    SYSTEM_DIR, dir);
 		return 0;
 	}
 	if (!systemd || o->no_start) {
-		say("%s; start the server with: %s",
+		setup_say("%s; start the server with: %s",
 		    o->no_start ? "--no-start" : "systemd does not run here",
 		    systemd ? "systemctl enable --now proxy-server" :
 			      "proxy-server -c " SYSTEM_DIR "/server.conf "
@@ -280,13 +278,13 @@ static int start_service(const char *dir, const struct setup_opts *o,
 	}
 	if (systemctl("is-enabled", "proxy-server.service", 0) == 0 &&
 	    systemctl("is-active", "proxy-server.service", 0) == 0) {
-		say("proxy-server.service is already enabled and running");
+		setup_say("proxy-server.service is already enabled and running");
 		return 0;
 	}
 	if (systemctl("enable", "proxy-server.service", 1))
 		return -1;
 	*changed = 1;
-	say("systemctl enable --now proxy-server: done (journalctl -u "
+	setup_say("systemctl enable --now proxy-server: done (journalctl -u "
 	    "proxy-server shows its log)");
 	return 0;
 }
@@ -366,11 +364,11 @@ int setup_run(const struct setup_opts *o)
 	} else {
 		firewall_advice(port);
 	}
-	say("also allow TCP port %d in your provider's firewall or security "
+	setup_say("also allow TCP port %d in your provider's firewall or security "
 	    "group, if it has one",
 	    port);
 	if (!changed)
-		say("nothing changed: everything was already in place");
+		setup_say("nothing changed: everything was already in place");
 	tell_fetch(dir, name);
 	return 0;
 }

@@ -16,5 +16,7 @@ struct setup_opts {
 
 /* The exit status: 0, or 1 (told on stderr). */
 int setup_run(const struct setup_opts *o);
+/* One line of what setup did or found, "proxy-server setup: " first. */
+void setup_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif
