@@ -15,7 +15,7 @@
 #define REDIAL_MIN 0.5
 #define REDIAL_MAX 30.0
 #define REDIAL_RESCUE 60.0       /* seconds of rescue after a loss */
-#define REDIAL_RESCUE_DIAL 0.5   /* connect deadline in rescue (at least) */
+#define REDIAL_RESCUE_DIAL 0.25  /* connect deadline in rescue (at least) */
 #define REDIAL_RESCUE_RTTS 3.0   /* ... or this many round trips */
 #define REDIAL_RESCUE_PAUSE 0.25 /* after a connect refused at once */
 

@@ -1,6 +1,6 @@
 /* Unit tests for proxy-client/redial.c: the normal backoff doubles from
  * 0.5 s to 30 s within +-25% jitter; a rescue gives connects a short
- * deadline (0.5 s, or 3 round trips, never above connect-timeout) and
+ * deadline (0.25 s, or 3 round trips, never above connect-timeout) and
  * retries at once after a timeout, after a pause of 0.25 s after an
  * error, and with the backoff after a rejection; it ends after 60 s or
  * when a tunnel is up; a stable tunnel resets the backoff. */
@@ -33,7 +33,7 @@ int main(void)
 	/* a rescue */
 	redial_rescue(&r, 100, 0.01);
 	CHECK(redial_rescuing(&r, 100));
-	CHECK(NEAR(redial_connect_timeout(&r, 100, 10), 0.5));
+	CHECK(NEAR(redial_connect_timeout(&r, 100, 10), 0.25));
 	CHECK(NEAR(redial_delay(&r, 100, REDIAL_TIMEOUT, 0.9), 0));
 	CHECK(NEAR(redial_delay(&r, 101, REDIAL_ERROR, 0.9), 0.25));
 	/* the server said no: the backoff, even in a rescue */
