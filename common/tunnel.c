@@ -694,9 +694,14 @@ static void abort_streams(struct tunnel *t)
 	idmap_free(&t->streams);
 }
 
+struct idlist {
+	uint32_t *ids;
+	size_t n;
+};
+
 static void collect_id(void *val, void *arg)
 {
-	struct idlist { uint32_t *ids; size_t n; } *l = arg;
+	struct idlist *l = arg;
 
 	l->ids[l->n++] = ((struct stream *)val)->id;
 }
@@ -705,7 +710,7 @@ static void collect_id(void *val, void *arg)
  * (and the wait lists use the streams' own links). */
 void tunnel_reset_streams(struct tunnel *t, uint8_t code)
 {
-	struct { uint32_t *ids; size_t n; } l;
+	struct idlist l;
 	uint8_t b[FRAME_HDR_LEN + 1];
 
 	l.ids = xcalloc(tunnel_stream_count(t) + 1, sizeof(*l.ids));
