@@ -39,6 +39,8 @@ RP=12345        # the client's REDIRECT listener
 RDST=9999       # connections to 127.0.0.2:RDST are redirected to it
 check "outage: namespaces $NS_C and $NS_S joined by veth" \
 	ns_pair "$NS_C" "$C_IP" "$NS_S" "$S_IP" || exit 1
+# load the filter table's modules now, not when the first outage starts
+ip netns exec "$NS_C" iptables -S >/dev/null 2>&1
 
 PKI="$TMP/pki"
 mk_pki() {
@@ -147,8 +149,10 @@ outage() {	# SECS
 		"$H/outage_probe.py" type "$SOCKS" 127.0.0.2 "$EP" $((secs + 8))
 	check "outage ${secs}s: an interactive flow is open" \
 		wait_for 5 grep -q '^ready' "$(log_of typer)"
-	t0=$EPOCHREALTIME
+	# The outage starts once the rules are in: the first iptables call in
+	# a namespace may load modules and take a second on a cold machine.
 	link down
+	t0=$EPOCHREALTIME
 	sleep 0.3
 	probe "$TMP/conn.$secs" connect "$SOCKS" 127.0.0.2 "$HP" &
 	local cpid=$!
