@@ -14,6 +14,7 @@
 #include "client.h"
 #include "client_conf.h"
 #include "dns_forward.h"
+#include "dns_tcp.h"
 #include "redirect.h"
 #include "router.h"
 #include "rules_cmd.h"
@@ -52,7 +53,7 @@ struct app {
 	struct redirect *redir;
 	struct tproxy *tproxy;
 	struct dns_forward *dns_udp;
-	struct redirect *dns_tcp;
+	struct dns_tcp *dns_tcp;
 	struct ctl *ctl;
 	ev_signal sigterm, sigint, sighup;
 	const char *path;
@@ -66,7 +67,7 @@ static void app_free(struct app *a)
 	redirect_free(a->redir);
 	tproxy_free(a->tproxy);
 	dns_forward_free(a->dns_udp);
-	redirect_free(a->dns_tcp);
+	dns_tcp_free(a->dns_tcp);
 	ctl_close(a->ctl);
 	router_free(a->router); /* after every flow that holds its rules */
 	client_free(a->client);
@@ -168,9 +169,8 @@ static int run(struct client_conf *conf, int test_only)
 	if (conf->dns_listen.type) {
 		a.dns_udp = dns_forward_new(loop, &conf->dns_listen,
 					    &conf->dns_server, a.client,
-					    conf->connect_timeout);
-		a.dns_tcp = redirect_new(loop, &conf->dns_listen, conf,
-					 a.client, &conf->dns_server);
+					    a.router, conf->connect_timeout);
+		a.dns_tcp = dns_tcp_new(loop, conf, a.client, a.router);
 	}
 	if (!a.socks || (conf->redir.type && !a.redir) ||
 	    (conf->tproxy.type && !a.tproxy) ||

@@ -524,6 +524,7 @@ struct socks_server *socks_server_new(struct ev_loop *loop,
 	s->router = router;
 	s->direct.loop = loop;
 	s->direct.connect_timeout = conf->connect_timeout;
+	s->direct.name = "socks";
 	s->direct.idle_timeout = conf->tc.tp.idle_timeout;
 	s->direct.mark = router_mark(router);
 	s->udp.loop = loop;
