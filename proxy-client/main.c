@@ -102,6 +102,7 @@ static void status_cb(void *arg, struct buf *out, int json)
 	client_status(a->client, out, json);
 	if (!json) {
 		router_status(a->router, out, 0);
+		socks_server_status(a->socks, out, 0);
 		return;
 	}
 	/* the routing counters go into client_status()'s object, as its
@@ -112,15 +113,24 @@ static void status_cb(void *arg, struct buf *out, int json)
 	out->tail -= 2;
 	status_printf(out, ",\"routing\":");
 	router_status(a->router, out, 1);
+	status_printf(out, ",\"udp_drops\":");
+	socks_server_status(a->socks, out, 1);
 	status_printf(out, "}\n");
 }
 
-static void open_ctl(struct app *a, struct ev_loop *loop,
-		     const struct client_conf *conf)
+/* -1 when another daemon has the socket (the client does not start). */
+static int open_ctl(struct app *a, struct ev_loop *loop,
+		    const struct client_conf *conf)
 {
 	char *path = tunnel_conf_control(&conf->tc, "proxy-client");
-	char err[256];
+	char err[1024];
 
+	if (tunnel_conf_control_free(&conf->tc, "proxy-client", path, err,
+				     sizeof(err))) {
+		log_error("%s", err);
+		free(path);
+		return -1;
+	}
 	if (path[0]) {
 		a->ctl = ctl_open(loop, path, status_cb, a, err, sizeof(err));
 		if (!a->ctl)
@@ -129,6 +139,7 @@ static void open_ctl(struct app *a, struct ev_loop *loop,
 			log_debug("status socket %s", path);
 	}
 	free(path);
+	return 0;
 }
 
 static int run(struct client_conf *conf, int test_only)
@@ -185,7 +196,10 @@ static int run(struct client_conf *conf, int test_only)
 	ev_signal_start(loop, &a.sigterm);
 	ev_signal_start(loop, &a.sigint);
 	ev_signal_start(loop, &a.sighup);
-	open_ctl(&a, loop, conf);
+	if (open_ctl(&a, loop, conf)) {
+		app_free(&a);
+		return 1;
+	}
 	log_info("proxy-client %s ready", PROXY_VERSION);
 	ev_run(loop, 0);
 	ev_loop_destroy(loop);
