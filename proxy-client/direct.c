@@ -37,8 +37,8 @@ static void log_end(struct direct *d, const char *why)
 
 	log_msg(LOG_INFO,
 		"%s (%s): direct flow to %s ended after %.1f s: "
-		"%s (%llu bytes up, %llu down)", d->p->name,
-		router_tag_str(&d->tag, tag, sizeof(tag)),
+		"%s (%llu bytes up, %llu down)",
+		d->p->name, router_tag_str(&d->tag, tag, sizeof(tag)),
 		addr_str(&d->dst, dst, sizeof(dst)), ev_now(r->loop) - r->start,
 		why, (unsigned long long)r->up.bytes,
 		(unsigned long long)r->down.bytes);

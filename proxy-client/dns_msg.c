@@ -77,7 +77,8 @@ int dns_qname(const uint8_t *m, size_t len, char *out, size_t cap)
 		for (; l; l--) {
 			char c = (char)m[pos++];
 
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			if (!((c >= 'a' && c <= 'z') ||
+			      (c >= 'A' && c <= 'Z') ||
 			      (c >= '0' && c <= '9') || c == '-' || c == '_'))
 				return -1;
 			out[n++] = c;

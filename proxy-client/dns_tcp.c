@@ -21,7 +21,7 @@
 
 struct dns_conn {
 	struct dns_tcp *t;
-	int fd;                /* until handed on */
+	int fd; /* until handed on */
 	ev_io io;
 	ev_timer timer;        /* connect-timeout for the first query */
 	struct direct *direct; /* once sent direct */

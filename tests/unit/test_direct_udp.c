@@ -26,8 +26,8 @@ struct got {
 	char data[64];
 };
 
-static void got_cb(void *arg, const struct sockaddr *from,
-		   const uint8_t *data, size_t len)
+static void got_cb(void *arg, const struct sockaddr *from, const uint8_t *data,
+		   size_t len)
 {
 	struct got *g = arg;
 
@@ -108,7 +108,8 @@ static uint16_t round_trip(struct direct_udp *u, struct got *g, int fd,
 	if (n != 4)
 		return 0;
 	CHECK_EQ(sendto(fd, "pong", 4, 0, (struct sockaddr *)&from,
-			sockaddr_len(from.ss_family)), 4);
+			sockaddr_len(from.ss_family)),
+		 4);
 	CHECK(wait_calls(g, before + 1));
 	CHECK_STR(g->data, "pong");
 	if (want_family)

@@ -166,7 +166,8 @@ static void test_backpressure(void)
 		ssize_t n;
 
 		for (size_t i = 0; i < sizeof(block); i++)
-			block[i] = (uint8_t)((sent + i) * 7 + ((sent + i) >> 16));
+			block[i] = (uint8_t)((sent + i) * 7 +
+					     ((sent + i) >> 16));
 		n = write(app[0], block, sizeof(block));
 		if (n > 0)
 			sent += (size_t)n;

@@ -129,14 +129,14 @@ static struct got decide(struct ev_loop *loop, struct router *r,
 	} while (0)
 
 static const char rules[] =
-	"route direct 10.0.0.0/8 2001:db8:100::/48\n"	/* 1 */
-	"route proxy 10.1.0.0/16\n"			/* 2 */
-	"route block 10.1.2.0/24\n"			/* 3 */
-	"route direct domain:campus.example.edu\n"	/* 4 */
-	"route proxy full:login.campus.example.edu\n"	/* 5 */
-	"route block domain:ads.campus.example.edu\n"	/* 6 */
-	"route direct 127.0.0.0/8 ::1/128\n"		/* 7 */
-	"route direct full:localhost\n"			/* 8 */
+	"route direct 10.0.0.0/8 2001:db8:100::/48\n" /* 1 */
+	"route proxy 10.1.0.0/16\n"                   /* 2 */
+	"route block 10.1.2.0/24\n"                   /* 3 */
+	"route direct domain:campus.example.edu\n"    /* 4 */
+	"route proxy full:login.campus.example.edu\n" /* 5 */
+	"route block domain:ads.campus.example.edu\n" /* 6 */
+	"route direct 127.0.0.0/8 ::1/128\n"          /* 7 */
+	"route direct full:localhost\n"               /* 8 */
 	"route-default proxy\n";
 
 static void test_decide(struct ev_loop *loop)
@@ -220,11 +220,12 @@ static void test_datagram(struct ev_loop *loop)
 
 static void test_dns(struct ev_loop *loop)
 {
-	struct router *r = router_of(
-		loop, "dns-direct domain:campus.example.edu 10.0.0.53\n"
-		      "dns-direct full:lab.campus.example.edu "
-		      "domain:lab.example [2001:db8::53]:5353\n"
-		      "route direct domain:example.org\n");
+	struct router *r =
+		router_of(loop,
+			  "dns-direct domain:campus.example.edu 10.0.0.53\n"
+			  "dns-direct full:lab.campus.example.edu "
+			  "domain:lab.example [2001:db8::53]:5353\n"
+			  "route direct domain:example.org\n");
 	struct route_tag tag;
 	struct sockaddr_storage ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
@@ -273,7 +274,7 @@ static void test_counters(struct ev_loop *loop)
 	int sync;
 	char *json;
 
-	decide(loop, r, "10.9.9.9:80", &sync);  /* 100 up, 1000 down */
+	decide(loop, r, "10.9.9.9:80", &sync); /* 100 up, 1000 down */
 	decide(loop, r, "10.8.9.9:80", &sync);
 	decide(loop, r, "192.0.2.1:80", &sync);
 	decide(loop, r, "x.ads.campus.example.edu:80", &sync);
