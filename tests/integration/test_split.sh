@@ -353,7 +353,7 @@ bad_dns_rule() {
 		>"$TMP/baddns.conf" && chmod 600 "$TMP/baddns.conf" || return 1
 	! "$BUILD/proxy-client" -c "$TMP/baddns.conf" -t 2>"$TMP/baddns.err" &&
 		cat "$TMP/baddns.err" &&
-		grep -qF "$TMP/baddns.conf:$(wc -l <"$TMP/baddns.conf"): bad name server 'not-an-address'" \
+		grep -qF "$TMP/baddns.conf:$(wc -l <"$TMP/baddns.conf"): 'dns-direct': bad name server 'not-an-address'" \
 			"$TMP/baddns.err"
 }
 check "split: -t names a bad dns-direct line" bad_dns_rule
