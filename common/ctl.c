@@ -139,6 +139,22 @@ static int fill_addr(const char *path, struct sockaddr_un *sun, char *err,
 	return 0;
 }
 
+int ctl_in_use(const char *path)
+{
+	struct sockaddr_un sun;
+	char err[256];
+	int fd, rc;
+
+	if (fill_addr(path, &sun, err, sizeof(err)))
+		return 0;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	rc = !connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return rc;
+}
+
 struct ctl *ctl_open(struct ev_loop *loop, const char *path, ctl_status_fn fn,
 		     void *arg, char *err, size_t n)
 {

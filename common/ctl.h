@@ -24,6 +24,9 @@ void ctl_close(struct ctl *c);
  * it) or dies. 0, or -1 with err set (the socket then stays at exit). */
 int ctl_keep_removable(struct ctl *c, char *err, size_t n);
 
+/* Whether a live daemon answers on the socket at path. */
+int ctl_in_use(const char *path);
+
 /* Sends cmd and copies the reply to stdout. 0, or -1 with err set. */
 int ctl_query(const char *path, const char *cmd, char *err, size_t n);
 

@@ -601,12 +601,19 @@ void server_stop(struct server *s)
 	ev_signal_stop(s->loop, &s->sighup);
 }
 
-/* Before dropping root: the socket may live in /run/proxy. */
-static void open_ctl(struct server *s)
+/* Before dropping root: the socket may live in /run/proxy. -1 when
+ * another daemon has it (the server does not start). */
+static int open_ctl(struct server *s)
 {
 	char *path = tunnel_conf_control(&s->conf->tc, "proxy-server");
-	char err[256];
+	char err[1024];
 
+	if (tunnel_conf_control_free(&s->conf->tc, "proxy-server", path, err,
+				     sizeof(err))) {
+		log_error("%s", err);
+		free(path);
+		return -1;
+	}
 	if (path[0]) {
 		s->ctl = ctl_open(s->loop, path, server_status, s, err,
 				  sizeof(err));
@@ -619,6 +626,7 @@ static void open_ctl(struct server *s)
 			log_warn("status socket %s", err);
 	}
 	free(path);
+	return 0;
 }
 
 /* The CRL is re-read, as the user we now are, after each revoke: a list
@@ -707,7 +715,8 @@ int server_start(struct server *s, struct ev_loop *loop,
 	for (int i = 0; i < conf->nlisten; i++)
 		if (listen_on(s, &conf->listen[i]))
 			return -1;
-	open_ctl(s);
+	if (open_ctl(s))
+		return -1;
 	accounts_prepare(conf);
 	if (drop_privileges(conf) || crl_readable_after_drop(s))
 		return -1;
