@@ -5,7 +5,7 @@
 #        headers.
 # Tests: clang, curl, proxychains4, PySocks for Debian's python3, dnsmasq,
 #        iproute2, iptables, nft, procps, openssl, tcpdump, dig, mandoc;
-#        clang-format for make lint.
+#        clang-format for make lint; dpkg-dev and lintian for make deb.
 #
 # Quick and quiet when everything is there. Uses apt-get (Debian, Ubuntu)
 # or dnf/yum (Fedora, RHEL; libev and proxychains-ng come from EPEL there),
@@ -56,6 +56,8 @@ REQS=(
 	"test  nftables      nftables             have_cmd nft"
 	"test  mandoc        mandoc               have_cmd mandoc"
 	"test  clang-format  clang-tools-extra    have_cmd clang-format"
+	"test  dpkg-dev      dpkg-dev             have_cmd dpkg-shlibdeps"
+	"test  lintian       lintian              have_cmd lintian"
 )
 
 have_pysocks() {
