@@ -58,7 +58,7 @@ unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null) ||
 
 # -o all: install BUILD's binaries as they are (make deb just built them
 # with the package's flags; `all` would rebuild them with the default ones).
-MAKEFLAGS= make -C "$ROOT" --no-print-directory -o all install BUILD="$BIN" \
+MAKEFLAGS='' make -C "$ROOT" --no-print-directory -o all install BUILD="$BIN" \
 	DESTDIR="$PKG" PREFIX=/usr SYSTEMDUNITDIR="$unitdir" >/dev/null
 
 # What Debian's policy asks of the files (dh_strip, dh_compress and
