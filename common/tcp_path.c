@@ -24,11 +24,15 @@ static void refresh(struct tcp_path *tp, int fd, double now)
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
 		return;
 	if (HAS(len, tcpi_rcv_ooopack)) {
-		/* the first look only sets the baseline: what came before
-		 * (a handshake's retransmitted SYN) is history */
-		if (!first && ti.tcpi_rcv_ooopack != tp->ooo)
+		uint32_t ooo = ti.tcpi_rcv_ooopack - tp->ooo;
+		uint32_t in = ti.tcpi_segs_in - tp->segs_in;
+
+		/* The first look only sets the baseline: what came before
+		 * (a handshake's retransmitted SYN) is history. */
+		if (!first && ooo && ooo >= in / TCP_PATH_OOO_SHARE)
 			tp->loss_at = now;
 		tp->ooo = ti.tcpi_rcv_ooopack;
+		tp->segs_in = ti.tcpi_segs_in;
 	}
 	if (HAS(len, tcpi_delivery_rate) && ti.tcpi_min_rtt) {
 		double b = (double)ti.tcpi_delivery_rate *

@@ -2,8 +2,8 @@
  * most every TCP_PATH_CHECK seconds, for the two decisions that depend
  * on the path more than on us:
  *
- * - loss: whether segments from the peer have lately arrived out of
- *   order (behind a hole a loss left). The kernel holds every byte behind
+ * - loss: whether many segments from the peer have lately arrived out
+ *   of order (behind a hole a loss left). The kernel holds every byte behind
  *   such a hole until the retransmission arrives, about one more round
  *   trip; flow windows then must cover that wait (flow.c).
  * - the send budget: how many bytes may wait unsent in the socket
@@ -23,8 +23,14 @@
 #include <stdint.h>
 
 #define TCP_PATH_CHECK 0.1
-/* Loss is remembered this long after the last out-of-order segment. */
+/* Loss is remembered this long after the last look that saw it. */
 #define TCP_PATH_LOSS_MEMORY 5.0
+/* A look sees loss when at least 1/this of the segments received since
+ * the last one came out of order. Behind a loss, everything that arrives
+ * in the round trip until its retransmission is out of order: over 50
+ * ms with 1 % loss, more than half of all segments. A reordering of a
+ * few packets on a busy host is not worth bigger windows. */
+#define TCP_PATH_OOO_SHARE 16
 /* The send budget: this share of a round trip at the delivery rate,
  * within [floor given by the caller, TCP_PATH_UNSENT_MAX]. */
 #define TCP_PATH_UNSENT_RTT_SHARE 0.125
@@ -34,6 +40,7 @@ struct tcp_path {
 	double checked_at; /* when we last looked (0: never) */
 	double loss_at;	   /* when the out-of-order count last grew */
 	uint32_t ooo;	   /* the kernel's out-of-order count then */
+	uint32_t segs_in;  /* and its count of segments received */
 	uint32_t unsent;   /* the send budget then (0: floor) */
 };
 
