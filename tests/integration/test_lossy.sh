@@ -37,7 +37,8 @@ link_up() {
 	ready link &&
 		ip -n "$NS_C" addr add "$C_IP/24" dev blsy0 &&
 		ip -n "$NS_S" addr add "$S_IP/24" dev blsy1 &&
-		ip -n "$NS_C" link set blsy0 up && ip -n "$NS_S" link set blsy1 up
+		ip -n "$NS_C" link set blsy0 txqueuelen 20000 up &&
+		ip -n "$NS_S" link set blsy1 txqueuelen 20000 up
 }
 check "lossy: the link, 1 % loss each way over 50 ms" link_up || exit 1
 
