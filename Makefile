@@ -6,6 +6,7 @@
 #   make demo       deps + build + throwaway PKI + server and client on loopback
 #   make test       deps + build + unit, sanitizer and integration tests
 #   make bench      speed and memory side by side with ssh -D, ss-libev, trojan
+#                   (BENCH="lossy" or other tests: only those, see run.sh)
 #   make lint       check the C sources against .clang-format (tests/lint.sh)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deb        the Debian package, BUILD/deb/proxy_VERSION_ARCH.deb
@@ -149,7 +150,7 @@ lint: deps
 	$(Q)./tests/lint.sh
 
 bench: deps all
-	$(Q)./tests/bench/run.sh $(BUILD)
+	$(Q)$(if $(BENCH),BENCH_TESTS="$(BENCH)" )./tests/bench/run.sh $(BUILD)
 
 # The split routing table alone (issue 21): load time, memory and
 # decision time for 10,000 CIDRs and 100,000 names, printed.

@@ -24,6 +24,14 @@ static const struct stream_ops flow_stream_ops;
  * 256 KiB over 100 ms moved 5.5 MB/s), while on a 0.1 ms path it stays
  * at 256 KiB up to 1 GB/s. */
 #define WINDOW_RTTS 2.5
+/* On a path that loses segments, every byte behind a hole waits for its
+ * retransmission: the sender's RACK waits a quarter round trip past the
+ * hole, then the segment needs a one-way trip, so data reaches the
+ * socket up to about 1.25 round trips late, and its credit comes back
+ * that much later. The window then counts the round trip this many
+ * times (1 % loss each way over 50 ms: 2.5 path round trips held a
+ * download to half of a plain TCP connection's speed). */
+#define LOSSY_RTT_FACTOR 2.25
 
 static struct flow *of_stream(struct stream *s)
 {
@@ -133,6 +141,8 @@ static void maybe_window(struct flow *f)
 	now = ev_now(f->loop);
 	rtt = MAX(tunnel_min_rtt(t), MIN_RTT_FLOOR);
 	measure_rate(f, now, rtt);
+	if (tunnel_path_lossy(t))
+		rtt *= LOSSY_RTT_FACTOR;
 	incr = f->delivered;
 	if (f->window < p->max_window && f->rate > 0 &&
 	    f->window < WINDOW_RTTS * f->rate * rtt && !socket_backlogged(f)) {

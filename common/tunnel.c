@@ -124,6 +124,11 @@ ev_tstamp tunnel_min_rtt(const struct tunnel *t)
 	return t->rtt.min;
 }
 
+int tunnel_path_lossy(struct tunnel *t)
+{
+	return tcp_path_lossy(&t->path, t->fd, ev_now(t->loop));
+}
+
 /* ---- streams ---- */
 
 uint32_t tunnel_next_id(struct tunnel *t)

@@ -171,6 +171,9 @@ const struct tunnel_params *tunnel_params(const struct tunnel *t);
 uint32_t tunnel_peer_window(const struct tunnel *t);
 /* The lowest recent round-trip time: the path without queues. */
 ev_tstamp tunnel_min_rtt(const struct tunnel *t);
+/* 1 when what the peer sends us has lately been losing segments, so
+ * that bytes wait behind holes for their retransmission (tcp_path.h). */
+int tunnel_path_lossy(struct tunnel *t);
 
 /* Streams. Client: tunnel_next_id() gives a free id. */
 uint32_t tunnel_next_id(struct tunnel *t);

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "idmap.h"
+#include "tcp_path.h"
 #include "rtt.h"
 #include "stall.h"
 #include "tunnel.h"
@@ -45,6 +46,8 @@ struct tunnel {
 	ev_idle more;          /* reads on after a poll once a budget ran out */
 	ev_tstamp last_rx;
 	struct rtt rtt;
+	struct tcp_path path;  /* the kernel on our TCP path (loss, budget) */
+	uint32_t lowat;        /* TCP_NOTSENT_LOWAT set now */
 	ev_tstamp ping_sent;   /* our last PING's value */
 	uint64_t ping_mark;    /* tx_bytes + rx_bytes when it was sent */
 	int train_left;        /* pings still to send in this train */

@@ -21,7 +21,10 @@
 #define UDP_QUEUE_LIMIT (256u << 10)
 /* Bytes of one TLS write: several records per call, fewer syscalls. */
 #define WRITE_CHUNK (4 * FRAME_MAX_LEN)
-/* Kernel bytes not yet sent below us: keeps priority frames fast. */
+/* Kernel bytes not yet sent below us: keeps priority frames fast. On a
+ * long path it grows with the path's delivery rate and round trip
+ * (tcp_path.h), so the kernel does not run dry while we are not
+ * scheduled. */
 #define NOTSENT_LOWAT (64u << 10)
 
 /* ---- streams waiting for room ---- */
@@ -213,9 +216,24 @@ static void data_consumed(struct tunnel *t, size_t n)
  * (it would take megabytes otherwise), so a UDP or control frame queued
  * next waits behind that and one chunk at most, and no system call is
  * spent asking how full the socket is. */
+/* The send budget follows the path (tcp_path.c reads it at most every
+ * TCP_PATH_CHECK); a changed one is set before the next write. */
+static void tune_lowat(struct tunnel *t)
+{
+	uint32_t lowat = tcp_path_unsent(&t->path, t->fd, ev_now(t->loop),
+					 NOTSENT_LOWAT);
+
+	if (lowat == t->lowat)
+		return;
+	t->lowat = lowat;
+	setsockopt(t->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+}
+
 int out_flush(struct tunnel *t)
 {
 	int rc;
+
+	tune_lowat(t);
 
 	for (;;) {
 		struct buf *b;
@@ -318,6 +336,7 @@ void out_init(struct tunnel *t)
 	t->wait_tail = &t->wait_head;
 	setsockopt(t->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(t->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+	t->lowat = lowat;
 	ev_prepare_init(&t->prep, prep_cb);
 }
 
