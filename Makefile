@@ -106,7 +106,7 @@ FUZZ_addr        := common/addr.c common/util.c
 FUZZ_conf        := common/conf.c common/addr.c common/util.c
 # the daemons' real directive tables; open() is fenced in by the target
 FUZZ_daemon_conf := proxy-server/server_conf.c proxy-server/policy.c \
-		    proxy-server/quota.c \
+		    proxy-server/quota.c proxy-server/rates.c \
 		    proxy-client/route.c proxy-client/route_nets.c \
 		    proxy-client/route_names.c \
 		    proxy-client/client_conf.c common/tunnel_conf.c \

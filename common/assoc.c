@@ -83,6 +83,9 @@ static void got_datagram(struct assoc *a, const struct frame *f)
 	size_t len;
 
 	frame_get_udp(f, &peer, &data, &len);
+	if (tunnel_in_held(a->s.t))
+		return; /* over the rate cap: dropped, as a router would */
+	tunnel_in_count(a->s.t, len);
 	if (a->ops->datagram(a, &peer, data, len))
 		return;
 	if (a->server_side)

@@ -135,8 +135,9 @@ static void maybe_window(struct flow *f)
 	uint8_t b[FRAME_HDR_LEN + 4];
 	ev_tstamp now, rtt;
 
-	if (!t || f->delivered < f->window / 2 || f->fin_rcvd)
-		return;
+	if (!t || f->delivered < f->window / 2 || f->fin_rcvd ||
+	    tunnel_in_held(t))
+		return; /* held: the unthrottled op comes back here */
 	p = tunnel_params(t);
 	now = ev_now(f->loop);
 	rtt = MAX(tunnel_min_rtt(t), MIN_RTT_FLOOR);
@@ -310,6 +311,7 @@ static void got_data(struct flow *f, const struct frame *fr)
 	}
 	f->rcv_avail -= (uint32_t)len;
 	f->last_active = ev_now(f->loop);
+	tunnel_in_count(f->s.t, len);
 	/* Server: data that came with the OPEN (fast open) waits here
 	 * until the outbound connection is up; the window bounds it. */
 	if (f->relaying && !buf_len(&f->out) && len <= DIRECT_WRITE_MAX) {
@@ -483,6 +485,11 @@ static void stream_overflow(struct stream *s)
 	flow_reset(of_stream(s), PROTO_GENERAL_FAILURE, "max-buffer");
 }
 
+static void stream_unthrottled(struct stream *s)
+{
+	maybe_window(of_stream(s));
+}
+
 static const struct stream_ops flow_stream_ops = {
 	.frame = stream_frame,
 	.abort = stream_abort,
@@ -490,6 +497,7 @@ static const struct stream_ops flow_stream_ops = {
 	.info = stream_info,
 	.overflow = stream_overflow,
 	.deliver = stream_deliver,
+	.unthrottled = stream_unthrottled,
 };
 
 static void flow_init(struct flow *f, struct tunnel *t,

@@ -657,6 +657,7 @@ struct tunnel *tunnel_new(struct ev_loop *loop, int fd, struct tls *tls,
 	ev_timer_init(&t->timer, timer_cb, p->handshake_timeout, 0.);
 	ev_timer_start(loop, &t->timer);
 	ev_init(&t->stall_tm, stall_cb);
+	rate_init(t);
 	return t;
 }
 
@@ -669,6 +670,7 @@ static void stop_watchers(struct tunnel *t)
 	ev_io_stop(t->loop, &t->io);
 	ev_timer_stop(t->loop, &t->timer);
 	ev_timer_stop(t->loop, &t->stall_tm);
+	rate_stop(t);
 	ev_clear_pending(t->loop, &t->io);
 }
 

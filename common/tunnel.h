@@ -13,6 +13,7 @@
 
 #include "frame.h"
 
+struct bucket;
 struct meter;
 struct tls;
 struct tunnel;
@@ -49,6 +50,9 @@ struct stream_ops {
 	/* Needed by streams that call tunnel_deliver_later(): once the
 	 * frames of this read are dispatched, write what they brought. */
 	void (*deliver)(struct stream *s);
+	/* Optional, needed by streams that ask tunnel_in_held(): the
+	 * input cap has room again (credit held back may go now). */
+	void (*unthrottled)(struct stream *s);
 };
 
 struct stream {
@@ -141,6 +145,17 @@ void tunnel_reset_streams(struct tunnel *t, uint8_t code);
 /* Where the streams count their bytes (meter.h); NULL: nowhere. */
 void tunnel_set_meter(struct tunnel *t, struct meter *m);
 struct meter *tunnel_meter(const struct tunnel *t);
+/* Rate caps (bucket.h), shared by the owner's tunnels, NULL for none:
+ * out holds what the streams send (DATA by not giving room, UDP by
+ * dropping), in what they take in (TCP by holding back the credit the
+ * peer needs to send more, UDP by dropping). The server's per-client
+ * `rate`. */
+void tunnel_set_rates(struct tunnel *t, struct bucket *out, struct bucket *in);
+/* n bytes a stream took in, against the in cap. */
+void tunnel_in_count(struct tunnel *t, size_t n);
+/* 1 while the in cap is overdrawn: the stream holds back, and its
+ * unthrottled op is called once there is room again. */
+int tunnel_in_held(struct tunnel *t);
 
 /* What status shows of the tunnel itself. */
 struct tunnel_info {

@@ -1,7 +1,8 @@
 /* Inside of the tunnel, shared by its two halves and by nothing else:
  * tunnel.c (states, streams, handshake, HELLO, keepalive, frame input and
  * the close path) and tunnel_out.c (the send queues and the output
- * scheduler). Front-ends use tunnel.h. */
+ * scheduler), and tunnel_rate.c (the rate caps). Front-ends use
+ * tunnel.h. */
 #ifndef COMMON_TUNNEL_INT_H
 #define COMMON_TUNNEL_INT_H
 
@@ -77,6 +78,11 @@ struct tunnel {
 	uint32_t peer_window;
 	uint8_t peer_flags;    /* HELLO_F_*, from the peer's HELLO */
 	struct meter *meter;   /* the owner's byte counts, or NULL */
+	/* rate caps, or NULL (tunnel_rate.c); the timer: one has room
+	 * again; in_held: streams hold back credit for the in cap */
+	struct bucket *rate_out, *rate_in;
+	ev_timer rate_tm;
+	int in_held;
 	uint32_t next_id;
 	ev_tstamp since;
 	uint64_t tx_bytes, rx_bytes;
@@ -111,6 +117,9 @@ void out_queue_ctl(struct tunnel *t, const uint8_t *frame, size_t len);
 
 /* Send buffers, socket options and the flush-before-sleep watcher. */
 void out_init(struct tunnel *t);
+/* Every stream waiting for room gets a turn, if the data queue has
+ * room. */
+void out_wake(struct tunnel *t);
 /* Sends what is queued, as far as TLS takes it. Returns -1 when that
  * closed the tunnel (t may be gone), else 0. */
 int out_flush(struct tunnel *t);
@@ -125,5 +134,14 @@ void out_trim(struct tunnel *t);
 void out_last_words(struct tunnel *t, int goaway_code);
 /* Closing: frees the send buffers. */
 void out_release(struct tunnel *t);
+
+/* tunnel_rate.c */
+
+void rate_init(struct tunnel *t);
+void rate_stop(struct tunnel *t);
+/* 1 when the out cap is overdrawn (the timer is armed to wake the
+ * streams waiting for room). */
+int rate_out_held(struct tunnel *t);
+void rate_out_count(struct tunnel *t, size_t n);
 
 #endif

@@ -77,8 +77,13 @@ static void wake_waiters(struct tunnel *t)
 	}
 }
 
-/* ---- queues ---- */
+void out_wake(struct tunnel *t)
+{
+	if (buf_len(&t->data) < DATA_SOFT_LIMIT && t->wait_head)
+		wake_waiters(t);
+}
 
+/* ---- queues ---- */
 
 /* Frames queued by any callback of this loop iteration leave together,
  * just before the loop would sleep: one TLS write for many small frames,
@@ -137,9 +142,10 @@ void tunnel_send_result(struct tunnel *t, uint32_t stream, uint8_t code,
 int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len)
 {
 	if (t->state != T_UP || t->udp_queued + len > UDP_QUEUE_LIMIT ||
-	    buf_put(&t->ctl, frame, len))
+	    rate_out_held(t) || buf_put(&t->ctl, frame, len))
 		return -1;
 	t->udp_queued += len;
+	rate_out_count(t, len);
 	want_write(t);
 	stall_probe(t);
 	return 0;
@@ -151,7 +157,8 @@ uint8_t *tunnel_data_room(struct tunnel *t, struct stream *s, int *nframes)
 	int n = *nframes;
 	uint8_t *p;
 
-	if (t->state != T_UP || (len >= DATA_SOFT_LIMIT && !s->woken))
+	if (t->state != T_UP || (len >= DATA_SOFT_LIMIT && !s->woken) ||
+	    rate_out_held(t))
 		return NULL;
 	s->woken = 0;
 	/* what fits below the soft limit, and one frame in any case */
@@ -171,6 +178,7 @@ void tunnel_data_commit(struct tunnel *t, uint32_t id, size_t n)
 	uint8_t *p = t->data.data + t->data.tail;
 	size_t used = 0;
 
+	rate_out_count(t, n);
 	while (n) {
 		size_t len = MIN(n, FRAME_MAX_PAYLOAD);
 
@@ -294,8 +302,7 @@ int out_flush(struct tunnel *t)
 	rc = tls_flush(t->tls);
 	if (rc && rc != TLS_WANT_WRITE)
 		goto fail;
-	if (buf_len(&t->data) < DATA_SOFT_LIMIT && t->wait_head)
-		wake_waiters(t);
+	out_wake(t);
 	return 0;
 fail:
 	tunnel_close(t, tls_error(t->tls));

@@ -22,6 +22,7 @@
 #include "../common/util.h"
 #include "../common/errcode.h"
 #include "account.h"
+#include "conf_reload.h"
 #include "fallback.h"
 #include "outbound.h"
 #include "udp_relay.h"
@@ -110,6 +111,15 @@ static void conn_close(struct client_conn *c, const char *why)
 	conn_free(c);
 }
 
+/* The name's caps: down is what the tunnel sends, up what it takes. */
+static void set_rates(struct client_conn *c)
+{
+	struct bucket *down, *up;
+
+	account_rates(c->acct, &down, &up);
+	tunnel_set_rates(c->t, down, up);
+}
+
 static void conn_up(struct tunnel *t)
 {
 	struct client_conn *c = tunnel_owner(t);
@@ -136,6 +146,7 @@ static void conn_up(struct tunnel *t)
 	s->nup++;
 	c->acct = account_join(s->accts, tunnel_peer(t));
 	tunnel_set_meter(t, account_meter(c->acct));
+	set_rates(c);
 	log_info("%s: up from %s", tunnel_name(t), c->peer);
 }
 
@@ -405,25 +416,50 @@ static int listen_on(struct server *s, const struct addr *a)
 	return 0;
 }
 
+/* SIGHUP, the one reload path: server.conf read afresh and what may
+ * change at run time applied (conf_reload.c), the quotas and rates to
+ * the accounts and to the tunnels that are up, then the revocation
+ * list. Tunnels and flows stay; a file that does not load changes
+ * nothing. */
+static void server_reload(struct server *s)
+{
+	struct server_conf fresh;
+	char err[CONF_ERR_MAX], fixed[256];
+	struct client_conn *c;
+
+	log_info("SIGHUP: re-reading %s and the revocation list",
+		 s->conf->tc.path);
+	if (server_conf_load(&fresh, s->conf->tc.path, err, sizeof(err))) {
+		log_error("%s (keeping the running configuration)", err);
+		server_conf_free(&fresh);
+		check_crl(s, 1);
+		return;
+	}
+	fresh.listen_from_cmdline = s->conf->listen_from_cmdline;
+	fresh.clock_offset = s->conf->clock_offset;
+	conf_reload_fixed(s->conf, &fresh, fixed, sizeof(fixed));
+	if (fixed[0])
+		log_warn("%s: changed, kept as running until a restart: %s",
+			 s->conf->tc.path, fixed);
+	conf_reload_apply(s->conf, &fresh);
+	accounts_reload(s->accts);
+	server_conf_free(&fresh); /* the old values, nothing points there */
+	for (c = s->clients; c; c = c->next)
+		if (c->up)
+			set_rates(c);
+	log_info("configuration reloaded: %d allow/deny rules, %d quotas%s, "
+		 "%d rates%s", s->conf->policy.n, s->conf->quotas.n,
+		 s->conf->quotas.dflt.period ? " and a default" : "",
+		 s->conf->rates.n, s->conf->rates.dflt ? " and a default" : "");
+	check_crl(s, 1);
+}
+
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct server *s = w->data;
 
 	if (w->signum == SIGHUP) {
-		struct policy p;
-		char err[CONF_ERR_MAX];
-
-		log_info("SIGHUP: re-reading the revocation list and the "
-			 "allow/deny rules");
-		check_crl(s, 1);
-		if (server_conf_reload_policy(s->conf->tc.path, &p, err,
-					      sizeof(err))) {
-			log_warn("%s (keeping the previous rules)", err);
-			return;
-		}
-		policy_free(&s->conf->policy);
-		s->conf->policy = p;
-		log_info("destination policy reloaded: %d allow/deny rules", p.n);
+		server_reload(s);
 		return;
 	}
 	if (s->stopping) {
@@ -722,8 +758,9 @@ int server_start(struct server *s, struct ev_loop *loop,
 		return -1;
 	/* as the user we now are: what it creates stays its own */
 	s->accts = accounts_open(loop, conf, end_flows, s);
-	if (!s->accts && (conf->quotas.n || conf->quotas.dflt.period)) {
-		log_error("%s: quotas need the accounting store in %s",
+	if (!s->accts && (conf->quotas.n || conf->quotas.dflt.period ||
+			  conf->rates.n || conf->rates.dflt)) {
+		log_error("%s: quotas and rates need the accounting store in %s",
 			  conf->tc.path, conf->state_dir);
 		return -1;
 	}
