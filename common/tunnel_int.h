@@ -74,6 +74,7 @@ struct tunnel {
 	uint32_t peer_window;
 	uint8_t peer_flags;    /* HELLO_F_*, from the peer's HELLO */
 	struct meter *meter;   /* the owner's byte counts, or NULL */
+	struct dpath *dp;      /* the datagram path, or NULL */
 	uint32_t next_id;
 	ev_tstamp since;
 	uint64_t tx_bytes, rx_bytes;

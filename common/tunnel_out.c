@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "tls.h"
+#include "dpath.h"
 #include "tunnel_int.h"
 #include "util.h"
 
@@ -133,6 +134,8 @@ void tunnel_send_result(struct tunnel *t, uint32_t stream, uint8_t code,
 
 int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len)
 {
+	if (t->dp && t->state == T_UP && !dpath_send(t->dp, frame, len))
+		return 0;
 	if (t->state != T_UP || t->udp_queued + len > UDP_QUEUE_LIMIT ||
 	    buf_put(&t->ctl, frame, len))
 		return -1;
