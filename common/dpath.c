@@ -179,6 +179,7 @@ static int server_sends(const struct dpath *d)
 }
 
 static void send_probe(struct dpath *d);
+static void rearm(struct dpath *d);
 
 int dpath_send(struct dpath *d, const uint8_t *frame, size_t len)
 {
@@ -189,11 +190,15 @@ int dpath_send(struct dpath *d, const uint8_t *frame, size_t len)
 		return -1;
 	}
 	if (!d->is_server) {
+		int was_idle = now - d->last_use >= IDLE_AFTER;
+
+		d->last_use = now;
 		/* back from idle: probe now, so a path that died meanwhile
 		 * is noticed within DPATH_SILENCE */
-		if (now - d->last_use >= IDLE_AFTER && !d->unanswered)
+		if (was_idle && !d->unanswered) {
 			send_probe(d);
-		d->last_use = now;
+			rearm(d);
+		}
 	}
 	if (put(d, DPKT_FRAME, frame, len) == 0)
 		d->st.tx_dgrams++;

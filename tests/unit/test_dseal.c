@@ -197,8 +197,34 @@ static void test_seal(void)
 	dseal_free(&stranger);
 }
 
+/* docs/PROTOCOL.md section 15.6, checked against a second
+ * ChaCha20-Poly1305 implementation. */
+static void test_known_answer(void)
+{
+	uint8_t m[DSEAL_MATERIAL_LEN], pkt[64], plain[DPKT_MAX_PLAIN];
+	static const uint8_t op[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct dseal c, s;
+	int n, newest;
+
+	for (int i = 0; i < DSEAL_MATERIAL_LEN; i++)
+		m[i] = (uint8_t)i;
+	CHECK_EQ(dseal_init(&c, m, 0), 0);
+	CHECK_EQ(dseal_init(&s, m, 1), 0);
+	n = dseal_seal(&c, DPKT_PROBE, op, 8, pkt, sizeof(pkt));
+	CHECK_HEX(pkt, n, "4041424344454647 0000000000000000 "
+		  "19b94032a9e3a0d61b 755fa587591687f7ac9883628cefa37f");
+	CHECK_EQ(dseal_open(&s, pkt, (size_t)n, plain, &newest), 9);
+	n = dseal_seal(&s, DPKT_PROBE_ACK, op, 8, pkt, sizeof(pkt));
+	CHECK_HEX(pkt, n, "4041424344454647 0000000000000000 "
+		  "82625ddf178dd11a92 458d9350c8552909b4ee30233a315028");
+	CHECK_EQ(dseal_open(&c, pkt, (size_t)n, plain, &newest), 9);
+	dseal_free(&c);
+	dseal_free(&s);
+}
+
 int main(void)
 {
+	test_known_answer();
 	test_replay();
 	test_seal();
 	return test_summary("dseal");
