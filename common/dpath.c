@@ -40,8 +40,8 @@ struct dpath {
 	int is_server;
 	struct dseal seal;
 	struct dpath_stats st;
-	int busy;       /* inside one of its callbacks */
-	int doomed;     /* freed meanwhile: free once out of it */
+	int busy;   /* inside one of its callbacks */
+	int doomed; /* freed meanwhile: free once out of it */
 
 	/* client */
 	int fd;
@@ -59,8 +59,8 @@ struct dpath {
 	/* server */
 	struct idmap *reg;
 	uint32_t key;
-	int peer_on;           /* the client's UDP_PATH */
-	int peer_fd;           /* the socket its newest packet came to */
+	int peer_on; /* the client's UDP_PATH */
+	int peer_fd; /* the socket its newest packet came to */
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
 	ev_tstamp last_heard;
@@ -219,13 +219,13 @@ static ev_tstamp probe_interval(const struct dpath *d)
 {
 	switch (d->cs) {
 	case DP_UP:
-		return ev_now(d->loop) - d->last_use < IDLE_AFTER ?
-		       PROBE_BUSY : PROBE_IDLE;
+		return ev_now(d->loop) - d->last_use < IDLE_AFTER ? PROBE_BUSY :
+								    PROBE_IDLE;
 	case DP_PROBING:
 		return d->st.probes < PROBE_FIRST_N ? PROBE_FIRST : PROBE_DOWN;
 	default:
 		return d->quiet_probes < PROBE_DOWN_N ? PROBE_DOWN :
-		       PROBE_DOWN_LONG;
+							PROBE_DOWN_LONG;
 	}
 }
 
@@ -262,11 +262,12 @@ static void go_up(struct dpath *d)
 		d->st.recoveries++;
 	if (again || d->said_blocked)
 		log_info("%s: datagram path: UDP gets through again: "
-			 "datagrams go by UDP", tunnel_name(d->t));
+			 "datagrams go by UDP",
+			 tunnel_name(d->t));
 	else
 		log_info("%s: datagram path: UDP reaches the server both ways "
-			 "(%.1f ms): datagrams go by UDP", tunnel_name(d->t),
-			 d->rtt * 1000);
+			 "(%.1f ms): datagrams go by UDP",
+			 tunnel_name(d->t), d->rtt * 1000);
 	d->said_blocked = 0;
 	udp_path_frame(d, 1);
 }
@@ -355,8 +356,7 @@ static int got_plain(struct dpath *d, int fd, size_t n,
 }
 
 /* The plaintext's length (in rx_plain), or an error (counted). */
-static int open_pkt(struct dpath *d, const uint8_t *pkt, size_t n,
-		    int *newest)
+static int open_pkt(struct dpath *d, const uint8_t *pkt, size_t n, int *newest)
 {
 	int rc = dseal_open(&d->seal, pkt, n, rx_plain, newest);
 
@@ -439,7 +439,7 @@ static struct dpath *dpath_new(struct tunnel *t, int is_server)
 	return d;
 }
 
-struct dpath *dpath_client(struct tunnel *t, char *err, size_t n)
+struct dpath *dpath_client(struct tunnel *t, unsigned mark, char *err, size_t n)
 {
 	struct dpath *d = dpath_new(t, 0);
 	struct sockaddr_storage ss;
@@ -453,6 +453,10 @@ struct dpath *dpath_client(struct tunnel *t, char *err, size_t n)
 	}
 	d->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		       0);
+	/* marked as the tunnel's TCP socket is: transparent-mode rules
+	 * let both pass instead of looping them into the client */
+	if (d->fd >= 0 && mark)
+		setsockopt(d->fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
 	if (d->fd < 0 || connect(d->fd, (struct sockaddr *)&ss, len)) {
 		snprintf(err, n, "UDP socket: %s", strerror(errno));
 		goto fail;
@@ -508,7 +512,9 @@ void dpath_peer_mode(struct dpath *d, int on)
 const char *dpath_state(const struct dpath *d)
 {
 	static const char *const names[] = {
-		[DP_PROBING] = "probing", [DP_UP] = "up", [DP_DOWN] = "down",
+		[DP_PROBING] = "probing",
+		[DP_UP] = "up",
+		[DP_DOWN] = "down",
 	};
 
 	if (d->is_server)
@@ -526,32 +532,35 @@ void dpath_status(const struct dpath *d, struct buf *b, int json)
 	const struct dpath_stats *s = &d->st;
 
 	if (json) {
-		status_printf(b, "\"udp_path\":{\"state\":\"%s\",\"rtt_ms\":%.3f,"
-			      "\"tx_packets\":%llu,\"rx_packets\":%llu,"
-			      "\"tx_datagrams\":%llu,\"rx_datagrams\":%llu,"
-			      "\"tls_datagrams\":%llu,\"probes\":%llu,"
-			      "\"acks\":%llu,\"fallbacks\":%u,\"recoveries\":%u,"
-			      "\"dropped_forged\":%llu,\"dropped_replayed\":%llu,"
-			      "\"dropped_malformed\":%llu,\"send_errors\":%llu}",
-			      dpath_state(d), d->rtt * 1000,
-			      (unsigned long long)s->tx_pkts,
-			      (unsigned long long)s->rx_pkts,
-			      (unsigned long long)s->tx_dgrams,
-			      (unsigned long long)s->rx_dgrams,
-			      (unsigned long long)s->tls_dgrams,
-			      (unsigned long long)s->probes,
-			      (unsigned long long)s->acks, s->fallbacks,
-			      s->recoveries, (unsigned long long)s->drop_auth,
-			      (unsigned long long)s->drop_replay,
-			      (unsigned long long)s->drop_bad,
-			      (unsigned long long)s->send_errors);
+		status_printf(
+			b,
+			"\"udp_path\":{\"state\":\"%s\",\"rtt_ms\":%.3f,"
+			"\"tx_packets\":%llu,\"rx_packets\":%llu,"
+			"\"tx_datagrams\":%llu,\"rx_datagrams\":%llu,"
+			"\"tls_datagrams\":%llu,\"probes\":%llu,"
+			"\"acks\":%llu,\"fallbacks\":%u,\"recoveries\":%u,"
+			"\"dropped_forged\":%llu,\"dropped_replayed\":%llu,"
+			"\"dropped_malformed\":%llu,\"send_errors\":%llu}",
+			dpath_state(d), d->rtt * 1000,
+			(unsigned long long)s->tx_pkts,
+			(unsigned long long)s->rx_pkts,
+			(unsigned long long)s->tx_dgrams,
+			(unsigned long long)s->rx_dgrams,
+			(unsigned long long)s->tls_dgrams,
+			(unsigned long long)s->probes,
+			(unsigned long long)s->acks, s->fallbacks,
+			s->recoveries, (unsigned long long)s->drop_auth,
+			(unsigned long long)s->drop_replay,
+			(unsigned long long)s->drop_bad,
+			(unsigned long long)s->send_errors);
 		return;
 	}
-	status_printf(b, "udp path  %s; by UDP %llu datagrams sent, %llu "
+	status_printf(b,
+		      "udp path  %s; by UDP %llu datagrams sent, %llu "
 		      "received; %llu inside TLS; probes %llu, answers %llu; "
 		      "fallbacks %u, recoveries %u; dropped %llu forged, %llu "
-		      "replayed, %llu malformed\n", dpath_state(d),
-		      (unsigned long long)s->tx_dgrams,
+		      "replayed, %llu malformed\n",
+		      dpath_state(d), (unsigned long long)s->tx_dgrams,
 		      (unsigned long long)s->rx_dgrams,
 		      (unsigned long long)s->tls_dgrams,
 		      (unsigned long long)s->probes,

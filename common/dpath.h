@@ -46,9 +46,11 @@ struct dpath_stats {
 
 struct dpath;
 
-/* Client: a UDP socket to the tunnel's server, probing at once. NULL
- * with err set when it cannot (the tunnel goes on without). */
-struct dpath *dpath_client(struct tunnel *t, char *err, size_t n);
+/* Client: a UDP socket to the tunnel's server (with SO_MARK mark when
+ * not 0), probing at once. NULL with err set when it cannot (the tunnel
+ * goes on without). */
+struct dpath *dpath_client(struct tunnel *t, unsigned mark, char *err,
+			   size_t n);
 /* Server: a path found in reg (key: dpath_key() of its id) while it
  * lives. NULL with err set when it cannot (ids collide, no keys). */
 struct dpath *dpath_server(struct tunnel *t, struct idmap *reg, char *err,

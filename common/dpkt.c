@@ -37,8 +37,7 @@ void dpkt_nonce(uint8_t nonce[12], uint64_t ctr)
 	put_be64(nonce + 4, ctr);
 }
 
-int dpkt_parse_plain(const uint8_t *p, size_t n, uint8_t *kind,
-		     struct frame *f)
+int dpkt_parse_plain(const uint8_t *p, size_t n, uint8_t *kind, struct frame *f)
 {
 	int rc;
 
@@ -51,8 +50,7 @@ int dpkt_parse_plain(const uint8_t *p, size_t n, uint8_t *kind,
 		return n == 1 + DPKT_PROBE_LEN ? 0 : DPKT_ERR_KIND;
 	case DPKT_FRAME:
 		rc = frame_decode(p + 1, n - 1, f);
-		if (rc <= 0 || (size_t)rc != n - 1 ||
-		    f->type != FRAME_UDP_DATA)
+		if (rc <= 0 || (size_t)rc != n - 1 || f->type != FRAME_UDP_DATA)
 			return DPKT_ERR_FRAME;
 		return 0;
 	default:

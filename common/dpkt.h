@@ -30,9 +30,9 @@ enum dpkt_kind {
 };
 
 enum dpkt_err {
-	DPKT_ERR_SIZE = -1,   /* shorter or longer than a packet can be */
-	DPKT_ERR_KIND = -2,   /* unknown kind, or a body wrong for it */
-	DPKT_ERR_FRAME = -3,  /* FRAME whose body is no single UDP_DATA */
+	DPKT_ERR_SIZE = -1,  /* shorter or longer than a packet can be */
+	DPKT_ERR_KIND = -2,  /* unknown kind, or a body wrong for it */
+	DPKT_ERR_FRAME = -3, /* FRAME whose body is no single UDP_DATA */
 };
 
 struct dpkt_hdr {
@@ -59,8 +59,8 @@ const char *dpkt_strerror(int err);
 #define REPLAY_BLOCKS 32
 #define REPLAY_WINDOW ((REPLAY_BLOCKS - 1) * 64)
 struct replay {
-	uint64_t top;   /* highest counter marked */
-	int any;        /* anything marked yet */
+	uint64_t top; /* highest counter marked */
+	int any;      /* anything marked yet */
 	uint64_t map[REPLAY_BLOCKS];
 };
 /* 1 if ctr was never marked and is not too old, else 0. */

@@ -94,10 +94,10 @@ int dseal_open(struct dseal *s, const uint8_t *pkt, size_t n, uint8_t *plain,
 	dpkt_nonce(nonce, h.ctr);
 	if (EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, 0) != 1 ||
 	    EVP_CipherUpdate(c, NULL, &outl, pkt, DPKT_HDR_LEN) != 1 ||
-	    EVP_CipherUpdate(c, plain, &outl, pkt + DPKT_HDR_LEN,
-			     (int)plen) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, DPKT_TAG_LEN,
-				tag) != 1)
+	    EVP_CipherUpdate(c, plain, &outl, pkt + DPKT_HDR_LEN, (int)plen) !=
+		    1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, DPKT_TAG_LEN, tag) !=
+		    1)
 		return DSEAL_ERR_CRYPTO;
 	if (EVP_CipherFinal_ex(c, plain + plen, &fl) != 1) {
 		/* whatever was decrypted is not to be looked at */

@@ -29,10 +29,10 @@ enum dseal_err {
 };
 
 struct dseal {
-	void *tx, *rx;      /* cipher contexts, opaque here */
+	void *tx, *rx; /* cipher contexts, opaque here */
 	uint8_t id[DPKT_ID_LEN];
-	uint64_t tx_ctr;    /* the next counter we send */
-	struct replay win;  /* counters received */
+	uint64_t tx_ctr;   /* the next counter we send */
+	struct replay win; /* counters received */
 };
 
 /* Keys from the exported material; is_server picks the direction. 0 or

@@ -112,7 +112,7 @@ static void rescue(struct client *c, ev_tstamp srtt)
 }
 
 /* udp-path auto, and the server offers it: probe (dpath.h). */
-static void start_udp_path(struct tunnel *t)
+static void start_udp_path(struct client *c, struct tunnel *t)
 {
 	char err[128];
 	struct dpath *d;
@@ -120,7 +120,7 @@ static void start_udp_path(struct tunnel *t)
 	if (!tunnel_params(t)->udp_path ||
 	    !(tunnel_peer_flags(t) & HELLO_F_UDP_PATH))
 		return;
-	d = dpath_client(t, err, sizeof(err));
+	d = dpath_client(t, c->mark, err, sizeof(err));
 	if (!d) {
 		log_warn("tunnel: no datagram path: %s", err);
 		return;
@@ -141,7 +141,7 @@ static void tunnel_up(struct tunnel *t)
 	c->draining = 0;
 	c->up_since = now;
 	log_info("tunnel: connected to %s", c->server);
-	start_udp_path(t);
+	start_udp_path(c, t);
 	if (old) {
 		/* make before break: the silent one goes now, its flows
 		 * with it (each front-end ends its own) */

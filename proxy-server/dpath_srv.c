@@ -26,7 +26,7 @@ struct dpath_srv {
 	struct ev_loop *loop;
 	struct dport *ports;
 	struct dgram_batch *in;
-	struct idmap reg;          /* dpath_key(id) -> struct dpath */
+	struct idmap reg; /* dpath_key(id) -> struct dpath */
 	uint64_t rx, unknown, malformed, refused;
 };
 
@@ -107,8 +107,10 @@ struct dpath_srv *dpath_srv_open(struct ev_loop *loop,
 		addr_str(&listen[i], p->name, sizeof(p->name));
 		fd = bind_udp(&listen[i], err, sizeof(err));
 		if (fd < 0) {
-			log_warn("udp-path: cannot bind UDP %s: %s (the datagram "
-				 "path is off there)", p->name, err);
+			log_warn(
+				"udp-path: cannot bind UDP %s: %s (the datagram "
+				"path is off there)",
+				p->name, err);
 			free(p);
 			continue;
 		}
@@ -164,11 +166,12 @@ void dpath_srv_status(const struct dpath_srv *s, struct buf *b, int json)
 {
 	if (!s) {
 		status_printf(b, json ? ",\"udp_path\":{\"state\":\"off\"}" :
-			      "udp path: off\n");
+					"udp path: off\n");
 		return;
 	}
 	if (json)
-		status_printf(b, ",\"udp_path\":{\"state\":\"on\","
+		status_printf(b,
+			      ",\"udp_path\":{\"state\":\"on\","
 			      "\"rx_packets\":%llu,\"dropped_unknown\":%llu,"
 			      "\"dropped_malformed\":%llu,\"refused\":%llu}",
 			      (unsigned long long)s->rx,
@@ -176,7 +179,8 @@ void dpath_srv_status(const struct dpath_srv *s, struct buf *b, int json)
 			      (unsigned long long)s->malformed,
 			      (unsigned long long)s->refused);
 	else
-		status_printf(b, "udp path: %llu packets; dropped %llu of no "
+		status_printf(b,
+			      "udp path: %llu packets; dropped %llu of no "
 			      "tunnel, %llu malformed, %llu refused by a "
 			      "tunnel's key or replay window\n",
 			      (unsigned long long)s->rx,

@@ -37,8 +37,8 @@ static void test_replay(void)
 		CHECK(replay_check(&r, c));
 		replay_mark(&r, c);
 	}
-	for (uint64_t c = 5000 + 3 * 64 - REPLAY_WINDOW + 1;
-	     c < 5000 + 3 * 64; c++)
+	for (uint64_t c = 5000 + 3 * 64 - REPLAY_WINDOW + 1; c < 5000 + 3 * 64;
+	     c++)
 		if (replay_check(&r, c) != (c < 5000 && c != 1000))
 			CHECK(!"window state after a slide");
 	/* a jump past the whole window forgets everything below */
@@ -191,7 +191,8 @@ static void test_seal(void)
 		 DSEAL_ERR_SPENT);
 	/* too big for a packet */
 	CHECK_EQ(dseal_seal(&srv, DPKT_FRAME, plain, FRAME_MAX_LEN + 1, pkt,
-			    sizeof(pkt)), DPKT_ERR_SIZE);
+			    sizeof(pkt)),
+		 DPKT_ERR_SIZE);
 	dseal_free(&cli);
 	dseal_free(&srv);
 	dseal_free(&stranger);
@@ -211,11 +212,13 @@ static void test_known_answer(void)
 	CHECK_EQ(dseal_init(&c, m, 0), 0);
 	CHECK_EQ(dseal_init(&s, m, 1), 0);
 	n = dseal_seal(&c, DPKT_PROBE, op, 8, pkt, sizeof(pkt));
-	CHECK_HEX(pkt, n, "4041424344454647 0000000000000000 "
+	CHECK_HEX(pkt, n,
+		  "4041424344454647 0000000000000000 "
 		  "19b94032a9e3a0d61b 755fa587591687f7ac9883628cefa37f");
 	CHECK_EQ(dseal_open(&s, pkt, (size_t)n, plain, &newest), 9);
 	n = dseal_seal(&s, DPKT_PROBE_ACK, op, 8, pkt, sizeof(pkt));
-	CHECK_HEX(pkt, n, "4041424344454647 0000000000000000 "
+	CHECK_HEX(pkt, n,
+		  "4041424344454647 0000000000000000 "
 		  "82625ddf178dd11a92 458d9350c8552909b4ee30233a315028");
 	CHECK_EQ(dseal_open(&c, pkt, (size_t)n, plain, &newest), 9);
 	dseal_free(&c);
