@@ -16,8 +16,8 @@
 
 /* Client probes: the first few close together so that a path that
  * works is used within a second; while up, one per PROBE_BUSY while
- * datagrams flow (an unanswered one reveals a dead path within
- * DPATH_SILENCE), one per PROBE_IDLE otherwise (it keeps NAT mappings
+ * datagrams flow (so a dead path is noticed within DPATH_SILENCE of
+ * the last packet heard), one per PROBE_IDLE otherwise (it keeps NAT mappings
  * open); while down, one per PROBE_DOWN, then PROBE_DOWN_LONG after
  * PROBE_DOWN_N of them. Every rate is bounded. */
 #define PROBE_FIRST 0.2
@@ -63,7 +63,7 @@ struct dpath {
 	int peer_fd; /* the socket its newest packet came to */
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
-	ev_tstamp last_heard;
+	ev_tstamp last_heard; /* an authentic packet came by UDP */
 };
 
 /* One packet at a time, synchronously: scratch space for all paths. */
@@ -272,12 +272,27 @@ static void go_up(struct dpath *d)
 	udp_path_frame(d, 1);
 }
 
+/* An answer to a probe takes a round trip: one unanswered for
+ * PROBE_WAIT (or 3 round trips on a long path) is overdue. */
+#define PROBE_WAIT 1.0
+
+/* Up, when UDP counts as stopped: nothing heard by UDP for
+ * DPATH_SILENCE and a probe overdue. On a busy path (a probe every
+ * PROBE_BUSY) that is DPATH_SILENCE after the last packet came. */
+static ev_tstamp dead_at(const struct dpath *d)
+{
+	ev_tstamp wait = MAX(PROBE_WAIT, 3 * d->rtt);
+
+	return MAX(d->last_heard + MAX(DPATH_SILENCE, wait),
+		   d->unanswered + wait);
+}
+
 static void rearm(struct dpath *d)
 {
 	ev_tstamp at = d->next_probe;
 
 	if (d->cs == DP_UP && d->unanswered)
-		at = MIN(at, d->unanswered + DPATH_SILENCE);
+		at = MIN(at, dead_at(d));
 	ev_timer_stop(d->loop, &d->tick);
 	ev_timer_set(&d->tick, MAX(at - ev_now(d->loop), 0.001), 0.);
 	ev_timer_start(d->loop, &d->tick);
@@ -289,10 +304,9 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_tstamp now = ev_now(loop);
 	char why[64];
 
-	if (d->cs == DP_UP && d->unanswered &&
-	    now - d->unanswered >= DPATH_SILENCE) {
+	if (d->cs == DP_UP && d->unanswered && now >= dead_at(d)) {
 		snprintf(why, sizeof(why), "no answer by UDP for %.1f s",
-			 now - d->unanswered);
+			 now - d->last_heard);
 		go_down(d, why);
 		d->next_probe = now; /* and go on probing at the down rate */
 	}
@@ -407,6 +421,7 @@ static int client_packet(void *arg, const struct dgram *g)
 		return 0;
 	d->unanswered = 0;
 	d->quiet_probes = 0;
+	d->last_heard = ev_now(d->loop);
 	if (got_plain(d, d->fd, (size_t)rc, NULL, 0))
 		return d->doomed;
 	if (d->cs != DP_UP && !d->doomed)

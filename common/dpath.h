@@ -4,9 +4,9 @@
  *
  * Client: its own UDP socket, connected to the server's address and
  * port. It probes; once a probe is answered it sends UDP_PATH 1 inside
- * TLS and its datagrams by UDP; it keeps probing, and when a probe
- * stays unanswered for DPATH_SILENCE it sends UDP_PATH 0 and its
- * datagrams go inside TLS again, until a probe is answered.
+ * TLS and its datagrams by UDP; it keeps probing, and when nothing came
+ * by UDP for DPATH_SILENCE while a probe is overdue it sends UDP_PATH 0
+ * and its datagrams go inside TLS again, until a probe is answered.
  *
  * Server: packets come in on the server's sockets (dpath_srv.c finds
  * the path by the packet's tunnel id); it answers probes, and sends its
@@ -27,7 +27,8 @@
 #include "idmap.h"
 #include "tunnel.h"
 
-/* An unanswered probe this old: UDP has stopped (client). */
+/* Nothing heard by UDP this long, a probe overdue: UDP has stopped
+ * (client). */
 #define DPATH_SILENCE 1.5
 /* Nothing from the client by UDP this long: its datagrams go inside
  * TLS (server; the client's UDP_PATH 0 normally says so first). */

@@ -2,13 +2,14 @@
 small datagram every INTERVAL seconds to an echo server, for SECONDS.
 
 usage: udp_stream.py SOCKS_PORT HOST PORT SECONDS [--interval S]
-                     [--mark FILE]...
+                     [--mark FILE]... [--until FILE]
 
 Each datagram carries its sequence number. At the end (after waiting 1 s
 for late echoes) prints "sent=N received=R", and for each --mark FILE,
 in order, "after_K sent=N received=R" counting the datagrams sent after
 FILE first existed and at least 0.5 s before the next mark (or the end),
 so a test can say "everything sent after the fallback came back".
+The stream stops after SECONDS, or as soon as the --until FILE exists.
 Prints "ready" once the association is open (first echo back).
 """
 import os
@@ -25,6 +26,7 @@ def main():
     socks_port, host, port, seconds = int(a[0]), a[1], int(a[2]), float(a[3])
     interval = float(a[a.index("--interval") + 1]) if "--interval" in a else 0.05
     marks = [a[i + 1] for i, v in enumerate(a) if v == "--mark"]
+    until = a[a.index("--until") + 1] if "--until" in a else None
     s = socks.socksocket(socket.AF_INET, socket.SOCK_DGRAM)
     s.set_proxy(socks.SOCKS5, "127.0.0.1", socks_port)
     s.settimeout(0.01)
@@ -48,6 +50,8 @@ def main():
     nxt = start
     while True:
         now = time.time()
+        if until and now < start + seconds and os.path.exists(until):
+            seconds = now - start
         for i, m in enumerate(marks):
             if mark_at[i] is None and os.path.exists(m):
                 mark_at[i] = now
