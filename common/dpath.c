@@ -23,7 +23,7 @@
 #define PROBE_FIRST 0.2
 #define PROBE_FIRST_N 5
 #define PROBE_BUSY 0.5
-#define PROBE_IDLE 5.0
+#define PROBE_IDLE 2.5
 #define IDLE_AFTER 10.0
 #define PROBE_DOWN 1.0
 #define PROBE_DOWN_N 30

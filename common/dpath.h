@@ -30,9 +30,10 @@
 /* Nothing heard by UDP this long, a probe overdue: UDP has stopped
  * (client). */
 #define DPATH_SILENCE 1.5
-/* Nothing from the client by UDP this long: its datagrams go inside
- * TLS (server; the client's UDP_PATH 0 normally says so first). */
-#define DPATH_SERVER_SILENCE 3.0
+/* Nothing from the client by UDP this long (over two of its idle
+ * probes): its datagrams go inside TLS (server; the client's UDP_PATH 0
+ * normally says so first). */
+#define DPATH_SERVER_SILENCE 6.0
 
 struct dpath_stats {
 	uint64_t tx_pkts, rx_pkts;     /* sealed packets sent, accepted */
