@@ -61,6 +61,8 @@ struct dpath {
 	uint32_t key;
 	int peer_on; /* the client's UDP_PATH */
 	int peer_fd; /* the socket its newest packet came to */
+	uint8_t peer_ctl[DPATH_CTL_MAX]; /* sends from where it came to */
+	size_t peer_ctl_len;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
 	ev_tstamp last_heard; /* an authentic packet came by UDP */
@@ -139,24 +141,35 @@ static int leave(struct dpath *d)
 /* ---- sending ---- */
 
 /* Seals and sends: the client on its connected socket, the server to
- * an address on one of its sockets (to NULL: the client's newest). */
-static int put_to(struct dpath *d, int fd, const struct sockaddr *to,
-		  socklen_t tolen, uint8_t kind, const uint8_t *body, size_t n)
+ * where a packet came from (to NULL: the client's newest packet), from
+ * the address it came to. */
+static int put_to(struct dpath *d, const struct dpath_from *to, uint8_t kind,
+		  const uint8_t *body, size_t n)
 {
 	int len = dseal_seal(&d->seal, kind, body, n, tx_pkt, sizeof(tx_pkt));
+	struct iovec iov = { tx_pkt, 0 };
+	struct msghdr m;
 	ssize_t w;
 
 	if (len < 0) {
 		d->st.send_errors++;
 		return len;
 	}
-	if (!d->is_server)
+	iov.iov_len = (size_t)len;
+	if (!d->is_server) {
 		w = send(d->fd, tx_pkt, (size_t)len, MSG_DONTWAIT);
-	else if (to)
-		w = sendto(fd, tx_pkt, (size_t)len, MSG_DONTWAIT, to, tolen);
-	else
-		w = sendto(d->peer_fd, tx_pkt, (size_t)len, MSG_DONTWAIT,
-			   (struct sockaddr *)&d->peer, d->peer_len);
+	} else {
+		memset(&m, 0, sizeof(m));
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_name = to ? (void *)to->addr : (void *)&d->peer;
+		m.msg_namelen = to ? to->addr_len : d->peer_len;
+		m.msg_control = to ? (void *)to->ctl : (void *)d->peer_ctl;
+		m.msg_controllen = to ? to->ctl_len : d->peer_ctl_len;
+		if (!m.msg_controllen)
+			m.msg_control = NULL;
+		w = sendmsg(to ? to->fd : d->peer_fd, &m, MSG_DONTWAIT);
+	}
 	if (w < 0) {
 		/* a full buffer loses this one, as UDP may; anything else
 		 * (ICMP unreachable, no route) the probes will notice */
@@ -169,7 +182,7 @@ static int put_to(struct dpath *d, int fd, const struct sockaddr *to,
 
 static int put(struct dpath *d, uint8_t kind, const uint8_t *body, size_t n)
 {
-	return put_to(d, -1, NULL, 0, kind, body, n);
+	return put_to(d, NULL, kind, body, n);
 }
 
 static int server_sends(const struct dpath *d)
@@ -332,9 +345,9 @@ static void got_frame(struct dpath *d, const struct frame *f)
 	tunnel_input_udp(d->t, f);
 }
 
-/* An authentic packet for us: 0, or a dpkt_err (counted). */
-static int got_plain(struct dpath *d, int fd, size_t n,
-		     const struct sockaddr *from, socklen_t fromlen)
+/* An authentic packet for us: 0, or a dpkt_err (counted). from: where
+ * it came from (server), or NULL. */
+static int got_plain(struct dpath *d, size_t n, const struct dpath_from *from)
 {
 	struct frame f;
 	uint8_t kind;
@@ -351,8 +364,7 @@ static int got_plain(struct dpath *d, int fd, size_t n,
 	case DPKT_PROBE: /* server: answered where it came from */
 		d->st.probes++;
 		d->st.acks++;
-		put_to(d, fd, from, fromlen, DPKT_PROBE_ACK, rx_plain + 1,
-		       DPKT_PROBE_LEN);
+		put_to(d, from, DPKT_PROBE_ACK, rx_plain + 1, DPKT_PROBE_LEN);
 		return 0;
 	case DPKT_PROBE_ACK: { /* client */
 		ev_tstamp sent;
@@ -383,8 +395,25 @@ static int open_pkt(struct dpath *d, const uint8_t *pkt, size_t n, int *newest)
 	return rc;
 }
 
-int dpath_input(struct dpath *d, int fd, const uint8_t *pkt, size_t n,
-		const struct sockaddr *from, socklen_t fromlen)
+/* The server's place to answer: the client's newest packet's. */
+static void remember_peer(struct dpath *d, const struct dpath_from *from)
+{
+	if (from->addr_len > sizeof(d->peer) ||
+	    from->ctl_len > sizeof(d->peer_ctl))
+		return;
+	if (d->peer_len && (from->addr_len != d->peer_len ||
+			    memcmp(&d->peer, from->addr, from->addr_len)))
+		log_debug("%s: datagram path: the client moved",
+			  tunnel_name(d->t));
+	memcpy(&d->peer, from->addr, from->addr_len);
+	d->peer_len = from->addr_len;
+	memcpy(d->peer_ctl, from->ctl, from->ctl_len);
+	d->peer_ctl_len = from->ctl_len;
+	d->peer_fd = from->fd;
+}
+
+int dpath_input(struct dpath *d, const struct dpath_from *from,
+		const uint8_t *pkt, size_t n)
 {
 	int newest, rc;
 
@@ -396,18 +425,10 @@ int dpath_input(struct dpath *d, int fd, const uint8_t *pkt, size_t n,
 	d->last_heard = ev_now(d->loop);
 	/* the client's address is that of its newest packet: a delayed
 	 * older one cannot move it (and a replayed one never gets here) */
-	if (newest && fromlen <= sizeof(d->peer) &&
-	    (fromlen != d->peer_len || memcmp(&d->peer, from, fromlen) ||
-	     fd != d->peer_fd)) {
-		if (d->peer_len)
-			log_debug("%s: datagram path: the client moved",
-				  tunnel_name(d->t));
-		memcpy(&d->peer, from, fromlen);
-		d->peer_len = fromlen;
-		d->peer_fd = fd;
-	}
+	if (newest)
+		remember_peer(d, from);
 	enter(d);
-	rc = got_plain(d, fd, (size_t)rc, from, fromlen);
+	rc = got_plain(d, (size_t)rc, from);
 	leave(d);
 	return rc;
 }
@@ -422,7 +443,7 @@ static int client_packet(void *arg, const struct dgram *g)
 	d->unanswered = 0;
 	d->quiet_probes = 0;
 	d->last_heard = ev_now(d->loop);
-	if (got_plain(d, d->fd, (size_t)rc, NULL, 0))
+	if (got_plain(d, (size_t)rc, NULL))
 		return d->doomed;
 	if (d->cs != DP_UP && !d->doomed)
 		go_up(d);

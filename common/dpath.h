@@ -63,11 +63,24 @@ void dpath_free(struct dpath *d);
 /* The registry key of a tunnel id (never 0). */
 uint32_t dpath_key(const uint8_t id[DPKT_ID_LEN]);
 
-/* Server: a packet for this path came in on fd from from. 0 when it
- * was authentic and new, else a dpkt_err/dseal_err (counted here; the
- * packet was dropped and nothing answered). */
-int dpath_input(struct dpath *d, int fd, const uint8_t *pkt, size_t n,
-		const struct sockaddr *from, socklen_t fromlen);
+/* Where a packet reached the server: the socket, the sender, and a
+ * control message (IP_PKTINFO or IPV6_PKTINFO, of at most DPATH_CTL_MAX
+ * bytes) that makes an answer leave from the address it was sent to
+ * (ctl_len 0: none; the kernel picks, right on a host of one address). */
+#define DPATH_CTL_MAX 64
+struct dpath_from {
+	int fd;
+	const struct sockaddr *addr;
+	socklen_t addr_len;
+	const void *ctl;
+	size_t ctl_len;
+};
+
+/* Server: a packet for this path came in. 0 when it was authentic and
+ * new, else a dpkt_err/dseal_err (counted here; the packet was dropped
+ * and nothing answered). */
+int dpath_input(struct dpath *d, const struct dpath_from *from,
+		const uint8_t *pkt, size_t n);
 
 /* The tunnel's UDP_DATA frame: 0 when the path took it (sent, or lost
  * as UDP may be), -1 when it goes inside TLS. */

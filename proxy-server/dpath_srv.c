@@ -35,12 +35,63 @@ struct one {
 	int fd;
 };
 
+/* Control space for one received packet's destination address. */
+#define RX_CTL \
+	(CMSG_SPACE(sizeof(struct in6_pktinfo)) + \
+	 CMSG_SPACE(sizeof(struct in_pktinfo)))
+
+/* From the packet's IP_PKTINFO/IPV6_PKTINFO, the control message that
+ * sends an answer from the address it came to: on a host of several
+ * addresses the kernel would otherwise pick by route, and a client's
+ * connected socket drops what comes from another address. Its length,
+ * or 0 (none found). */
+static size_t reply_ctl(const struct msghdr *m, uint8_t *out, size_t cap)
+{
+	struct cmsghdr *c;
+
+	memset(out, 0, cap);
+	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		struct cmsghdr *o = (struct cmsghdr *)(void *)out;
+
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    CMSG_SPACE(sizeof(struct in_pktinfo)) <= cap) {
+			struct in_pktinfo in, pi;
+
+			memcpy(&in, CMSG_DATA(c), sizeof(in));
+			memset(&pi, 0, sizeof(pi));
+			pi.ipi_spec_dst = in.ipi_addr;
+			o->cmsg_level = IPPROTO_IP;
+			o->cmsg_type = IP_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO &&
+		    CMSG_SPACE(sizeof(struct in6_pktinfo)) <= cap) {
+			struct in6_pktinfo in, pi;
+
+			memcpy(&in, CMSG_DATA(c), sizeof(in));
+			memset(&pi, 0, sizeof(pi));
+			pi.ipi6_addr = in.ipi6_addr;
+			o->cmsg_level = IPPROTO_IPV6;
+			o->cmsg_type = IPV6_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+	}
+	return 0;
+}
+
 static int packet(void *arg, const struct dgram *g)
 {
 	struct one *o = arg;
 	struct dpath_srv *s = o->srv;
 	struct dpkt_hdr h;
 	struct dpath *d;
+	uint8_t ctl[DPATH_CTL_MAX];
+	struct dpath_from from;
 
 	s->rx++;
 	if (dpkt_parse_hdr(g->data, g->len, &h)) {
@@ -52,9 +103,13 @@ static int packet(void *arg, const struct dgram *g)
 		s->unknown++;
 		return 0;
 	}
+	from.fd = o->fd;
+	from.addr = (const struct sockaddr *)g->from;
+	from.addr_len = g->from_len;
+	from.ctl = ctl;
+	from.ctl_len = reply_ctl(g->msg, ctl, sizeof(ctl));
 	/* the path counts what it refuses itself */
-	if (dpath_input(d, o->fd, g->data, g->len,
-			(const struct sockaddr *)g->from, g->from_len))
+	if (dpath_input(d, &from, g->data, g->len))
 		s->refused++;
 	return 0;
 }
@@ -71,7 +126,7 @@ static int bind_udp(const struct addr *a, char *err, size_t n)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int fd, off = 0;
+	int fd, off = 0, on = 1;
 
 	if (addr_to_sockaddr(a, &ss, &len)) {
 		snprintf(err, n, "not an IP address");
@@ -82,9 +137,14 @@ static int bind_udp(const struct addr *a, char *err, size_t n)
 		snprintf(err, n, "%s", strerror(errno));
 		return -1;
 	}
-	/* "[::]" takes IPv4 too, as the TCP listener does */
-	if (ss.ss_family == AF_INET6)
+	/* "[::]" takes IPv4 too, as the TCP listener does (its IPv4
+	 * packets then come with an IPV6_PKTINFO of the mapped address) */
+	if (ss.ss_family == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+	} else {
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+	}
 	if (bind(fd, (struct sockaddr *)&ss, len)) {
 		snprintf(err, n, "%s", strerror(errno));
 		close(fd);
@@ -125,7 +185,7 @@ struct dpath_srv *dpath_srv_open(struct ev_loop *loop,
 		free(s);
 		return NULL;
 	}
-	s->in = dgram_batch_new(0, DPKT_MAX_LEN, 0);
+	s->in = dgram_batch_new(0, DPKT_MAX_LEN, RX_CTL);
 	return s;
 }
 
