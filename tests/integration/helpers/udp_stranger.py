@@ -26,7 +26,8 @@ import time
 
 
 def capture(iface, server, port):
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+    # ETH_P_ALL: a socket bound to one protocol sees only what comes in
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(3))
     s.bind((iface, 0))
     end = time.time() + 5
     dst = socket.inet_aton(server)
@@ -34,8 +35,9 @@ def capture(iface, server, port):
         r, _, _ = select.select([s], [], [], max(0, end - time.time()))
         if not r:
             break
-        pkt = s.recv(70000)
-        if len(pkt) < 28 or pkt[9] != 17 or pkt[16:20] != dst:
+        pkt, where = s.recvfrom(70000)
+        if where[1] != 0x0800 or len(pkt) < 28 or pkt[9] != 17 or \
+                pkt[16:20] != dst:
             continue
         ihl = (pkt[0] & 15) * 4
         if struct.unpack("!H", pkt[ihl + 2:ihl + 4])[0] != port:
