@@ -210,8 +210,11 @@ void tunnel_send(struct tunnel *t, const uint8_t *frame, size_t len);
 void tunnel_send_result(struct tunnel *t, uint32_t stream, uint8_t code,
 			uint8_t reason, const struct addr *bound);
 /* Queues a UDP frame ahead of DATA; returns -1 (dropped) if too many
- * bytes of UDP are already waiting. */
-int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len);
+ * bytes of UDP are already waiting. With by_path set it goes by the
+ * datagram path instead while that is up (only for a stream the peer
+ * knows already: UDP may overtake what goes inside TLS). */
+int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len,
+		    int by_path);
 
 /* Bulk data, in order with FIN: a stream asks for room for up to
  * *nframes DATA frames and gets it for *nframes (at least one), back to

@@ -132,9 +132,11 @@ void tunnel_send_result(struct tunnel *t, uint32_t stream, uint8_t code,
 		tunnel_send(t, b, (size_t)n);
 }
 
-int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len)
+int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len,
+		    int by_path)
 {
-	if (t->dp && t->state == T_UP && !dpath_send(t->dp, frame, len))
+	if (by_path && t->dp && t->state == T_UP &&
+	    !dpath_send(t->dp, frame, len))
 		return 0;
 	if (t->state != T_UP || t->udp_queued + len > UDP_QUEUE_LIMIT ||
 	    buf_put(&t->ctl, frame, len))
