@@ -100,7 +100,7 @@ FUZZ_TARGETS ?= frame socks5 addr conf daemon_conf
 FUZZ_CFLAGS  := -std=gnu11 $(WARN) -fno-strict-aliasing -D_GNU_SOURCE \
 		$(PKG_CFLAGS) -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_frame       := common/frame.c common/addr.c common/util.c
+FUZZ_frame       := common/frame.c common/dpkt.c common/addr.c common/util.c
 FUZZ_socks5      := proxy-client/socks5_proto.c common/addr.c common/util.c
 FUZZ_addr        := common/addr.c common/util.c
 FUZZ_conf        := common/conf.c common/addr.c common/util.c

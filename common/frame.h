@@ -33,6 +33,10 @@ enum frame_type {
 	FRAME_PING = 0x0a,     /* stream 0: opaque[8] */
 	FRAME_PONG = 0x0b,     /* stream 0: the ping's opaque[8] */
 	FRAME_GOAWAY = 0x0c,   /* stream 0: code:u8; no new streams */
+	FRAME_UDP_PATH = 0x0d, /* stream 0, client->server: on:u8, where
+				* the server sends UDP_DATA (section 15);
+				* only to a peer whose HELLO said
+				* HELLO_F_UDP_PATH */
 };
 
 /* Outcome codes carried by RESULT and RST. They are the SOCKS5 REP
@@ -69,9 +73,12 @@ enum proto_reason {
  * when there is one, else the code's. */
 const char *proto_refusal_text(uint8_t code, uint8_t reason);
 
-/* HELLO flags (docs/PROTOCOL.md section 4): bit 0, the sender reads
- * reasons in RESULT. Unknown bits are ignored. */
+/* HELLO flags (docs/PROTOCOL.md section 3.3): bit 0, the sender reads
+ * reasons in RESULT; bit 1, the sender speaks the datagram path
+ * (section 15: UDP packets, and the UDP_PATH frame). Unknown bits are
+ * ignored. */
 #define HELLO_F_REASONS 0x01
+#define HELLO_F_UDP_PATH 0x02
 
 /* The destination 0.0.0.0:53 (in OPEN or UDP_DATA) names the server's
  * own name server, whatever its address: the client's DNS forwarder uses

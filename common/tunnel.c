@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dpath.h"
 #include "log.h"
 #include "tls.h"
 #include "tunnel_int.h"
@@ -129,6 +130,31 @@ int tunnel_path_lossy(struct tunnel *t)
 	return tcp_path_lossy(&t->path, t->fd, ev_now(t->loop));
 }
 
+uint8_t tunnel_peer_flags(const struct tunnel *t)
+{
+	return t->peer_flags;
+}
+
+int tunnel_peer_sockaddr(const struct tunnel *t, struct sockaddr_storage *ss,
+			 socklen_t *len)
+{
+	*len = sizeof(*ss);
+	return getpeername(t->fd, (struct sockaddr *)ss, len) ? -1 : 0;
+}
+
+void tunnel_set_dpath(struct tunnel *t, struct dpath *d)
+{
+	dpath_free(t->dp);
+	t->dp = t->state == T_UP ? d : NULL;
+	if (!t->dp)
+		dpath_free(d);
+}
+
+struct dpath *tunnel_dpath(const struct tunnel *t)
+{
+	return t->dp;
+}
+
 /* ---- streams ---- */
 
 uint32_t tunnel_next_id(struct tunnel *t)
@@ -219,7 +245,8 @@ void tunnel_detach(struct stream *s)
 static void send_hello(struct tunnel *t)
 {
 	uint8_t f[FRAME_HDR_LEN + 12];
-	int n = frame_hello(f, sizeof(f), t->p.window, HELLO_F_REASONS);
+	int n = frame_hello(f, sizeof(f), t->p.window, HELLO_F_REASONS |
+			    (t->p.udp_path ? HELLO_F_UDP_PATH : 0));
 
 	out_queue_ctl(t, f, (size_t)n);
 }
@@ -425,6 +452,13 @@ static int dispatch(struct tunnel *t, const struct frame *f)
 			return fail(t, "peer is going away", GOAWAY_SHUTDOWN);
 		t->ops->goaway(t);
 		return 0;
+	case FRAME_UDP_PATH:
+		/* only a server that offered the path hears it */
+		if (!t->p.is_server || !t->p.udp_path)
+			return fail(t, "unexpected UDP_PATH", GOAWAY_PROTOCOL);
+		if (t->dp)
+			dpath_peer_mode(t->dp, f->payload[0]);
+		return 0;
 	case FRAME_OPEN:
 	case FRAME_UDP_OPEN:
 		if (!t->p.is_server)
@@ -440,6 +474,22 @@ static int dispatch(struct tunnel *t, const struct frame *f)
 		if (s) /* frames of streams already gone are dropped */
 			s->ops->frame(s, f);
 		return 0;
+	}
+}
+
+void tunnel_input_udp(struct tunnel *t, const struct frame *f)
+{
+	struct stream *s;
+
+	if (t->state != T_UP || !(s = idmap_get(&t->streams, f->stream)))
+		return;
+	/* as in io_cb: a close inside waits with down() until we are out */
+	t->dispatching++;
+	s->ops->frame(s, f);
+	if (!--t->dispatching && t->down_pending) {
+		t->down_pending = 0;
+		if (!t->freeing)
+			t->ops->down(t, t->down_why);
 	}
 }
 
@@ -762,6 +812,8 @@ static void close_with(struct tunnel *t, const char *why,
 	code = goaway_for(t, code);
 	tunnel_set_state(t, T_CLOSED);
 	stop_watchers(t);
+	dpath_free(t->dp);
+	t->dp = NULL;
 	t->wait_head = NULL;
 	t->wait_tail = &t->wait_head;
 	t->out_head = NULL;

@@ -10,6 +10,7 @@
 #include <ev.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "frame.h"
 
@@ -115,6 +116,9 @@ struct tunnel_params {
 	ev_tstamp stall_timeout;
 	ev_tstamp idle_timeout;   /* a TCP flow silent this long is reset */
 	size_t max_buffer;        /* all flows' receive buffers together */
+	/* udp-path: our HELLO offers the datagram path (dpath.h); the
+	 * owner attaches one with tunnel_set_dpath() once up */
+	int udp_path;
 	struct tunnel_pool *pool; /* shared with other tunnels, or NULL */
 };
 
@@ -190,6 +194,22 @@ ev_tstamp tunnel_min_rtt(const struct tunnel *t);
  * that bytes wait behind holes for their retransmission (tcp_path.h). */
 int tunnel_path_lossy(struct tunnel *t);
 
+/* The flags of the peer's HELLO (HELLO_F_*). */
+uint8_t tunnel_peer_flags(const struct tunnel *t);
+/* The address of the peer's end of the TCP connection. 0 or -1. */
+int tunnel_peer_sockaddr(const struct tunnel *t, struct sockaddr_storage *ss,
+			 socklen_t *len);
+
+/* The datagram path (dpath.h): the tunnel owns it from here on, sends
+ * its UDP_DATA frames over it while it takes them, and frees it when it
+ * closes. Both HELLOs must have offered it. */
+struct dpath;
+void tunnel_set_dpath(struct tunnel *t, struct dpath *d);
+struct dpath *tunnel_dpath(const struct tunnel *t);
+/* A UDP_DATA frame that came by the datagram path: dispatched as if it
+ * came inside TLS (a stream that is gone drops it). */
+void tunnel_input_udp(struct tunnel *t, const struct frame *f);
+
 /* Streams. Client: tunnel_next_id() gives a free id. */
 uint32_t tunnel_next_id(struct tunnel *t);
 void tunnel_attach(struct tunnel *t, struct stream *s, uint32_t id,
@@ -208,8 +228,11 @@ void tunnel_send(struct tunnel *t, const uint8_t *frame, size_t len);
 void tunnel_send_result(struct tunnel *t, uint32_t stream, uint8_t code,
 			uint8_t reason, const struct addr *bound);
 /* Queues a UDP frame ahead of DATA; returns -1 (dropped) if too many
- * bytes of UDP are already waiting. */
-int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len);
+ * bytes of UDP are already waiting. With by_path set it goes by the
+ * datagram path instead while that is up (only for a stream the peer
+ * knows already: UDP may overtake what goes inside TLS). */
+int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len,
+		    int by_path);
 
 /* Bulk data, in order with FIN: a stream asks for room for up to
  * *nframes DATA frames and gets it for *nframes (at least one), back to

@@ -31,6 +31,7 @@ int tc_set_max_buffer(void *cfg, const struct conf_line *l, char *err,
 		      size_t n);
 int tc_set_window(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_max_window(void *cfg, const struct conf_line *l, char *err, size_t n);
+int tc_set_udp_path(void *cfg, const struct conf_line *l, char *err, size_t n);
 
 #define TUNNEL_DIRECTIVES \
 	{ "ca", 1, 1, 1, tc_set_ca }, \
@@ -42,7 +43,8 @@ int tc_set_max_window(void *cfg, const struct conf_line *l, char *err, size_t n)
 	{ "control", 1, 1, 0, tc_set_control }, \
 	{ "window", 1, 1, 0, tc_set_window }, \
 	{ "max-window", 1, 1, 0, tc_set_max_window }, \
-	{ "max-buffer", 1, 1, 0, tc_set_max_buffer }
+	{ "max-buffer", 1, 1, 0, tc_set_max_buffer }, \
+	{ "udp-path", 1, 1, 0, tc_set_udp_path }
 
 void tunnel_conf_init(struct tunnel_conf *c, const char *conf_path,
 		      int is_server);

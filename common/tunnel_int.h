@@ -83,6 +83,7 @@ struct tunnel {
 	struct bucket *rate_out, *rate_in;
 	ev_timer rate_tm;
 	int in_held;
+	struct dpath *dp;      /* the datagram path, or NULL */
 	uint32_t next_id;
 	ev_tstamp since;
 	uint64_t tx_bytes, rx_bytes;

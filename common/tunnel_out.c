@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "tls.h"
+#include "dpath.h"
 #include "tunnel_int.h"
 #include "util.h"
 
@@ -139,8 +140,12 @@ void tunnel_send_result(struct tunnel *t, uint32_t stream, uint8_t code,
 		tunnel_send(t, b, (size_t)n);
 }
 
-int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len)
+int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len,
+		    int by_path)
 {
+	if (by_path && t->dp && t->state == T_UP &&
+	    !dpath_send(t->dp, frame, len))
+		return 0;
 	if (t->state != T_UP || t->udp_queued + len > UDP_QUEUE_LIMIT ||
 	    rate_out_held(t) || buf_put(&t->ctl, frame, len))
 		return -1;

@@ -10,6 +10,7 @@
 
 #include "../common/log.h"
 #include "../common/resolver.h"
+#include "../common/dpath.h"
 #include "../common/status.h"
 #include "../common/tls.h"
 #include "../common/util.h"
@@ -110,6 +111,23 @@ static void rescue(struct client *c, ev_tstamp srtt)
 	connect_next(c);
 }
 
+/* udp-path auto, and the server offers it: probe (dpath.h). */
+static void start_udp_path(struct client *c, struct tunnel *t)
+{
+	char err[128];
+	struct dpath *d;
+
+	if (!tunnel_params(t)->udp_path ||
+	    !(tunnel_peer_flags(t) & HELLO_F_UDP_PATH))
+		return;
+	d = dpath_client(t, c->mark, err, sizeof(err));
+	if (!d) {
+		log_warn("tunnel: no datagram path: %s", err);
+		return;
+	}
+	tunnel_set_dpath(t, d);
+}
+
 static void tunnel_up(struct tunnel *t)
 {
 	struct client *c = tunnel_owner(t);
@@ -123,6 +141,7 @@ static void tunnel_up(struct tunnel *t)
 	c->draining = 0;
 	c->up_since = now;
 	log_info("tunnel: connected to %s", c->server);
+	start_udp_path(c, t);
 	if (old) {
 		/* make before break: the silent one goes now, its flows
 		 * with it (each front-end ends its own) */
@@ -409,10 +428,15 @@ void client_status(struct client *c, struct buf *b, int json)
 		status_json_str(b, ti.tls);
 		status_printf(b, ",\"rtt_ms\":%.3f,\"reconnects\":%u,"
 			      "\"bytes_sent\":%llu,\"bytes_received\":%llu,"
-			      "\"flows\":%zu},\"flows\":", ti.srtt * 1000,
+			      "\"flows\":%zu,", ti.srtt * 1000,
 			      c->reconnects, (unsigned long long)ti.tx,
 			      (unsigned long long)ti.rx,
 			      c->t ? tunnel_stream_count(c->t) : 0);
+		if (c->t && tunnel_dpath(c->t))
+			dpath_status(tunnel_dpath(c->t), b, 1);
+		else
+			status_printf(b, "\"udp_path\":{\"state\":\"off\"}");
+		status_printf(b, "},\"flows\":");
 		if (c->t)
 			status_flows(b, c->t, 1);
 		else
@@ -426,10 +450,15 @@ void client_status(struct client *c, struct buf *b, int json)
 			      status_age(now - ti.since, since, sizeof(since)),
 			      ti.tls, ti.srtt * 1000);
 	status_printf(b, "reconnects %u\ntraffic   %s sent, %s received\n"
-		      "flows     %zu\n\n", c->reconnects,
+		      "flows     %zu\n", c->reconnects,
 		      status_bytes(ti.tx, tx, sizeof(tx)),
 		      status_bytes(ti.rx, rx, sizeof(rx)),
 		      c->t ? tunnel_stream_count(c->t) : 0);
+	if (c->t && tunnel_dpath(c->t))
+		dpath_status(tunnel_dpath(c->t), b, 0);
+	else
+		status_printf(b, "udp path  off\n");
+	status_printf(b, "\n");
 	if (c->t)
 		status_flows(b, c->t, 0);
 }

@@ -21,8 +21,10 @@
 #include "../common/tls.h"
 #include "../common/util.h"
 #include "../common/errcode.h"
+#include "../common/dpath.h"
 #include "account.h"
 #include "conf_reload.h"
+#include "dpath_srv.h"
 #include "fallback.h"
 #include "outbound.h"
 #include "udp_relay.h"
@@ -148,6 +150,7 @@ static void conn_up(struct tunnel *t)
 	tunnel_set_meter(t, account_meter(c->acct));
 	set_rates(c);
 	log_info("%s: up from %s", tunnel_name(t), c->peer);
+	dpath_srv_attach(s->dps, t);
 }
 
 static void refuse_with(struct tunnel *t, const struct frame *f,
@@ -510,6 +513,10 @@ static void server_status(void *arg, struct buf *b, int json)
 				      tunnel_stream_count(c->t),
 				      status_bytes(ti.tx, tx, sizeof(tx)),
 				      status_bytes(ti.rx, rx, sizeof(rx)));
+			if (tunnel_dpath(c->t)) {
+				status_printf(b, "  ");
+				dpath_status(tunnel_dpath(c->t), b, 0);
+			}
 			continue;
 		}
 		status_printf(b, "%s{\"user\":", first ? "" : ",");
@@ -519,10 +526,15 @@ static void server_status(void *arg, struct buf *b, int json)
 		status_json_str(b, c->peer);
 		status_printf(b, ",\"since\":%.1f,\"up\":%s,\"flows\":%zu,"
 			      "\"bytes_sent\":%llu,\"bytes_received\":%llu,"
-			      "\"rtt_ms\":%.3f}", now - c->since,
+			      "\"rtt_ms\":%.3f", now - c->since,
 			      c->up ? "true" : "false", tunnel_stream_count(c->t),
 			      (unsigned long long)ti.tx,
 			      (unsigned long long)ti.rx, ti.srtt * 1000);
+		if (tunnel_dpath(c->t)) {
+			status_printf(b, ",");
+			dpath_status(tunnel_dpath(c->t), b, 1);
+		}
+		status_printf(b, "}");
 	}
 	if (json)
 		status_printf(b, "],\"handshakes\":%u,\"refused_per_source\":%llu,"
@@ -531,6 +543,7 @@ static void server_status(void *arg, struct buf *b, int json)
 			      (unsigned long long)s->preauth.refused_source,
 			      (unsigned long long)s->preauth.refused_early,
 			      (unsigned long long)s->preauth.evicted);
+	dpath_srv_status(s->dps, b, json);
 	accounts_status(s->accts, b, json);
 	if (!json)
 		status_printf(b, "\n%u handshakes in progress (max-startups "
@@ -622,6 +635,8 @@ void server_stop(struct server *s)
 	s->ctl = NULL;
 	while (s->clients)
 		conn_close(s->clients, "server shutting down");
+	dpath_srv_close(s->dps);
+	s->dps = NULL;
 	accounts_close(s->accts); /* the last flush: every flow counted */
 	s->accts = NULL;
 	preauth_free(&s->preauth);
@@ -712,7 +727,7 @@ int server_check_tls(const struct server_conf *conf, char *err, size_t n)
  * fallback visitors (two each) may hold at most, and the fixed few. */
 static unsigned fd_reserve(const struct server_conf *c)
 {
-	return FD_RESERVE_FIXED + (unsigned)c->nlisten + c->startups.full +
+	return FD_RESERVE_FIXED + 2 * (unsigned)c->nlisten + c->startups.full +
 	       c->max_tunnels * (c->fallback.type ? 3 : 1);
 }
 
@@ -751,6 +766,11 @@ int server_start(struct server *s, struct ev_loop *loop,
 	for (int i = 0; i < conf->nlisten; i++)
 		if (listen_on(s, &conf->listen[i]))
 			return -1;
+	/* the same addresses and ports, UDP: offered only where bound */
+	if (conf->tc.tp.udp_path) {
+		s->dps = dpath_srv_open(loop, conf->listen, conf->nlisten);
+		conf->tc.tp.udp_path = s->dps != NULL;
+	}
 	if (open_ctl(s))
 		return -1;
 	accounts_prepare(conf);

@@ -13,6 +13,7 @@
 #include "server_conf.h"
 
 struct dgram_batch;
+struct dpath_srv;
 struct fallback;
 struct tls_ctx;
 struct resolver;
@@ -38,6 +39,7 @@ struct server {
 	struct addr resolver_addr;   /* what 0.0.0.0:53 stands for; type 0 if
 				      * unknown */
 	struct fallback *fallback;   /* probe resistance; NULL when off */
+	struct dpath_srv *dps;       /* the datagram path's sockets, or NULL */
 	struct preauth preauth;      /* connections not authenticated yet */
 	struct budget budget;        /* descriptors and buffers of all users */
 	struct accounts *accts;      /* per-client counts; NULL: off */

@@ -48,7 +48,7 @@ ADDRS = {
 # ------------------------------------------------------------ frames
 
 HELLO, OPEN, RESULT, DATA, FIN, RST, WINDOW = 1, 2, 3, 4, 5, 6, 7
-UDP_OPEN, UDP_DATA, PING, PONG, GOAWAY = 8, 9, 10, 11, 12
+UDP_OPEN, UDP_DATA, PING, PONG, GOAWAY, UDP_PATH = 8, 9, 10, 11, 12, 13
 MAX_PAYLOAD = 16384 - 8
 
 
@@ -83,6 +83,15 @@ def frame_seeds():
     s["ping"] = frame(PING, 0, b"12345678")
     s["pong"] = frame(PONG, 0, b"87654321")
     s["goaway"] = frame(GOAWAY, 0, b"\x00")
+    s["udp-path"] = frame(UDP_PATH, 0, b"\x01")
+    # Datagram-path packets (docs/PROTOCOL.md section 15): the worked
+    # example's probe, and one whose sealed part reads as a FRAME
+    # plaintext (kind 03 + a UDP_DATA frame) before the 16-byte tag.
+    s["dpath-probe"] = bytes.fromhex(
+        "4041424344454647000000000000000019b94032a9e3a0d61b"
+        "755fa587591687f7ac9883628cefa37f")
+    s["dpath-frame"] = (bytes(range(64, 72)) + struct.pack("!Q", 7) + b"\x03" +
+                        frame(UDP_DATA, 5, ADDRS["v4"] + b"game") + b"T" * 16)
     # What the server reads from a client, and the client from a server.
     s["stream-client-to-server"] = b"".join([
         hello(),
@@ -115,7 +124,8 @@ def frame_seeds():
     s["bad-hello-window-0"] = hello(window=0)
     s["bad-flags"] = frame(DATA, 1, b"x", flags=1)
     s["bad-type-0"] = frame(0, 1)
-    s["bad-type-13"] = frame(13, 1)
+    s["bad-type-14"] = frame(14, 1)
+    s["bad-udp-path-2"] = frame(UDP_PATH, 0, b"\x02")
     s["bad-data-stream-0"] = frame(DATA, 0, b"x")
     s["bad-ping-stream-1"] = frame(PING, 1, b"12345678")
     s["bad-data-empty"] = frame(DATA, 1)
