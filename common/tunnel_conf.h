@@ -26,6 +26,8 @@ int tc_set_log_level(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_keepalive(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_idle_timeout(void *cfg, const struct conf_line *l, char *err,
 			size_t n);
+int tc_set_resume_window(void *cfg, const struct conf_line *l, char *err,
+			 size_t n);
 int tc_set_control(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_max_buffer(void *cfg, const struct conf_line *l, char *err,
 		      size_t n);
@@ -42,7 +44,8 @@ int tc_set_max_window(void *cfg, const struct conf_line *l, char *err, size_t n)
 	{ "control", 1, 1, 0, tc_set_control }, \
 	{ "window", 1, 1, 0, tc_set_window }, \
 	{ "max-window", 1, 1, 0, tc_set_max_window }, \
-	{ "max-buffer", 1, 1, 0, tc_set_max_buffer }
+	{ "max-buffer", 1, 1, 0, tc_set_max_buffer }, \
+	{ "resume-window", 1, 1, 0, tc_set_resume_window }
 
 void tunnel_conf_init(struct tunnel_conf *c, const char *conf_path,
 		      int is_server);

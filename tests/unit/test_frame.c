@@ -397,7 +397,7 @@ static void expect_err(const struct test_msg *m, int err, int hdr_only)
 static void test_header_errors(void)
 {
 	static const uint8_t big[FRAME_MAX_PAYLOAD + 1];
-	static const uint8_t types[] = { 0x00, 0x0d, 0x10, 0x7f, 0x80, 0xff };
+	static const uint8_t types[] = { 0x00, 0x11, 0x20, 0x7f, 0x80, 0xff };
 	struct test_msg m;
 	struct frame f;
 	size_t i;
@@ -738,7 +738,7 @@ static void test_strings(void)
 	for (i = FRAME_HELLO; i < ARRAY_SIZE(names); i++)
 		CHECK_STR(frame_type_name((uint8_t)i), names[i]);
 	CHECK_STR(frame_type_name(0), "unknown");
-	CHECK_STR(frame_type_name(0x0d), "unknown");
+	CHECK_STR(frame_type_name(0x11), "unknown");
 	CHECK_STR(frame_type_name(0xff), "unknown");
 
 	CHECK_STR(frame_strerror(FRAME_ERR_TYPE), "unknown frame type");
