@@ -120,7 +120,7 @@ void stall_probe(struct tunnel *t);
 /* SESSION, RESUME, RESUMED and SYNC; -1 when it closed the tunnel. */
 int resume_dispatch(struct tunnel *t, const struct frame *f);
 /* From the close path, with the stream detached: 1 when it went into
- * t->keep (the token too, on the client), 0 when it must be aborted. */
+ * t->keep, 0 when it must be aborted. */
 int resume_park(struct tunnel *t, struct stream *s);
 /* Whether the close path parks streams: the peer did not say they are
  * over, and the close is no protocol error. */

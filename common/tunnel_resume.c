@@ -105,13 +105,21 @@ int resume_park(struct tunnel *t, struct stream *s)
 	s->resuming = 0;
 	s->kept = t->keep;
 	idmap_put(&t->keep->streams, s->id, s);
-	/* the client's token resumes these only once the server confirmed
-	 * that it holds them (or nothing was resumed here) */
-	if (!t->p.is_server && t->token_ok) {
-		memcpy(t->keep->token, t->token, RESUME_TOKEN_LEN);
-		t->keep->has_token = 1;
-	}
 	return 1;
+}
+
+/* Client: the server holds this tunnel's streams under its SESSION
+ * token now (nothing was resumed here, or RESUMED came): that is the
+ * token of the kept set from here on. Until then the set keeps the
+ * token it resumed with: a tunnel lost before RESUMED came tries that
+ * one again (the server may never have seen the RESUME). */
+static void token_holds(struct tunnel *t)
+{
+	t->token_ok = 1;
+	if (!t->keep)
+		return;
+	memcpy(t->keep->token, t->token, RESUME_TOKEN_LEN);
+	t->keep->has_token = 1;
 }
 
 /* Moves every stream of k onto t, each waiting for its SYNC. */
@@ -182,7 +190,6 @@ int tunnel_resume_send(struct tunnel *t, struct kept *k)
 		return -1;
 	frame_resume(f, sizeof(f), k->token, n);
 	tunnel_send(t, f, sizeof(f));
-	k->has_token = 0; /* a token is good once */
 	t->resume_sent = 1;
 	t->token_ok = 0;
 	log_info("%s: resuming %u flows", t->name, n);
@@ -218,7 +225,7 @@ static void got_resumed(struct tunnel *t, uint8_t code)
 	size_t n;
 
 	t->resume_sent = 0;
-	t->token_ok = 1; /* this tunnel's SESSION token holds them now */
+	token_holds(t);
 	if (code == RESUME_OK)
 		return;
 	n = count_resuming(t);
@@ -271,7 +278,7 @@ int resume_dispatch(struct tunnel *t, const struct frame *f)
 			return fail_order(t, f);
 		memcpy(t->token, frame_get_token(f), RESUME_TOKEN_LEN);
 		if (!t->resume_sent)
-			t->token_ok = 1;
+			token_holds(t);
 		return 0;
 	case FRAME_RESUME:
 		if (!t->p.is_server || t->resume_seen || t->opened)
