@@ -204,6 +204,8 @@ void sessions_status(struct sessions *ss, struct buf *b, int json)
 		if (!s->t)
 			flows += kept_count(&s->kept);
 	if (!json) {
+		if (!flows)
+			return;
 		status_printf(b, "\n%zu flows waiting to resume (resume-window "
 			      "%.0f s)\n", flows, ss->window);
 		for (s = ss->head; s; s = s->next)
