@@ -416,6 +416,8 @@ static int got_ack(struct flow *f, uint32_t r)
 	if (n > buf_len(&f->unacked) - f->resend)
 		return -1;
 	buf_consume(&f->unacked, n);
+	if (!buf_len(&f->unacked))
+		buf_release(&f->unacked); /* a quiet flow holds no copy */
 	return 0;
 }
 

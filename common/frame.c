@@ -25,7 +25,6 @@ struct frame_rule {
 	uint16_t min_len;
 	uint16_t max_len;
 	int (*check)(const uint8_t *p, size_t len);
-	uint8_t two_sizes;    /* 1: min_len or max_len, nothing between */
 };
 
 /* One address filling the payload exactly. */
@@ -96,7 +95,7 @@ static const struct frame_rule rules[] = {
 	[FRAME_DATA] = { "DATA", 0, 1, FRAME_MAX_PAYLOAD, NULL },
 	[FRAME_FIN] = { "FIN", 0, 0, 0, NULL },
 	[FRAME_RST] = { "RST", 0, 1, 1, NULL },
-	[FRAME_WINDOW] = { "WINDOW", 0, 4, WINDOW_ACK_LEN, check_window, 1 },
+	[FRAME_WINDOW] = { "WINDOW", 0, 4, WINDOW_ACK_LEN, check_window },
 	[FRAME_UDP_OPEN] = { "UDP_OPEN", 0, 0, 0, NULL },
 	[FRAME_UDP_DATA] = { "UDP_DATA", 0, 0, FRAME_MAX_PAYLOAD, check_udp },
 	[FRAME_PING] = { "PING", 1, PING_LEN, PING_LEN, NULL },
@@ -124,8 +123,10 @@ static int check_header(const struct frame *f, const struct frame_rule *r)
 		return FRAME_ERR_VALUE;
 	if (r->zero_stream != (f->stream == 0))
 		return FRAME_ERR_STREAM;
-	if (f->len < r->min_len || f->len > r->max_len ||
-	    (r->two_sizes && f->len != r->min_len && f->len != r->max_len))
+	if (f->len < r->min_len || f->len > r->max_len)
+		return FRAME_ERR_LENGTH;
+	/* the one type with two sizes: 4, or 8 between resuming peers */
+	if (f->type == FRAME_WINDOW && f->len != 4 && f->len != WINDOW_ACK_LEN)
 		return FRAME_ERR_LENGTH;
 	return 0;
 }

@@ -229,8 +229,9 @@ static void got_resumed(struct tunnel *t, uint8_t code)
 	if (code == RESUME_OK)
 		return;
 	n = count_resuming(t);
-	log_warn("%s: %zu flows not resumed: %s", t->name, n,
-		 resume_code_text(code));
+	if (n) /* else it only freed what the server kept */
+		log_warn("%s: %zu flows not resumed: %s", t->name, n,
+			 resume_code_text(code));
 	end_unsynced(t);
 }
 

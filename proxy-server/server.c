@@ -153,7 +153,7 @@ static void conn_resume(struct tunnel *t, const uint8_t *token,
 		tunnel_resume_answer(t, RESUME_REFUSED, NULL);
 		return;
 	}
-	sessions_resume(&c->srv->sessions, t, token);
+	sessions_resume(&c->srv->sessions, t, token, count);
 }
 
 static void refuse_with(struct tunnel *t, const struct frame *f,

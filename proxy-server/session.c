@@ -155,15 +155,17 @@ static uint8_t check(struct sessions *ss, struct session *s,
 }
 
 void sessions_resume(struct sessions *ss, struct tunnel *t,
-		     const uint8_t *token)
+		     const uint8_t *token, uint32_t count)
 {
 	struct session *s = find(ss, token);
 	uint8_t code = check(ss, s, t, token);
 
 	if (code != RESUME_OK) {
 		ss->refused++;
-		log_warn("%s: resume refused: %s", tunnel_name(t),
-			 resume_code_text(code));
+		/* a client with no flows only frees what we kept */
+		log_msg(count ? LOG_WARN : LOG_DEBUG, "%s: resume of %u flows "
+			"refused: %s", tunnel_name(t), count,
+			resume_code_text(code));
 		tunnel_resume_answer(t, code, NULL);
 		return;
 	}

@@ -42,7 +42,7 @@ void session_end(struct session *s);
  * moves the flows onto t (closing the old tunnel if it still runs) and
  * answers the client. */
 void sessions_resume(struct sessions *ss, struct tunnel *t,
-		     const uint8_t *token);
+		     const uint8_t *token, uint32_t count);
 /* status: the flows waiting to resume, per certificate name. */
 void sessions_status(struct sessions *ss, struct buf *b, int json);
 
