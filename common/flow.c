@@ -416,8 +416,6 @@ static int got_ack(struct flow *f, uint32_t r)
 	if (n > buf_len(&f->unacked) - f->resend)
 		return -1;
 	buf_consume(&f->unacked, n);
-	if (!buf_len(&f->unacked))
-		buf_release(&f->unacked); /* a quiet flow holds no copy */
 	return 0;
 }
 
@@ -589,6 +587,31 @@ static int stream_park(struct stream *s)
 	return 0;
 }
 
+/* A receiver acknowledges with its WINDOW frames, sent once half a
+ * window was delivered: a flow that moves little would leave its peer
+ * holding copies for long. Once a keepalive interval it returns what
+ * it delivered since its last WINDOW (an acknowledgement and credit);
+ * and a sender whose copies were all acknowledged gives back their
+ * buffer (not at once: a busy flow would allocate it again and again). */
+static void stream_tick(struct stream *s)
+{
+	struct flow *f = of_stream(s);
+	uint8_t b[FRAME_HDR_LEN + 8];
+	int n;
+
+	if (!f->resumable || f->parked || f->syncing)
+		return;
+	if (!buf_len(&f->unacked))
+		buf_release(&f->unacked);
+	if (!f->delivered || f->fin_rcvd || !f->relaying)
+		return;
+	n = frame_window_ack(b, sizeof(b), f->s.id, f->delivered,
+			     (uint32_t)f->rcvd);
+	f->rcv_avail += f->delivered;
+	f->delivered = 0;
+	tunnel_send(s->t, b, (size_t)n);
+}
+
 static void send_sync(struct flow *f)
 {
 	struct sync y = {
@@ -666,6 +689,7 @@ static const struct stream_ops flow_stream_ops = {
 	.deliver = stream_deliver,
 	.park = stream_park,
 	.adopt = stream_adopt,
+	.tick = stream_tick,
 };
 
 static void flow_init(struct flow *f, struct tunnel *t,

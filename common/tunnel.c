@@ -613,6 +613,15 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	out_update_events(t);
 }
 
+/* Acknowledgements of quiet streams (they may send frames; none ends). */
+static void tick_one(void *val, void *arg)
+{
+	struct stream *s = val;
+
+	if (s->ops->tick && !s->resuming)
+		s->ops->tick(s);
+}
+
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct tunnel *t = container_of(w, struct tunnel, timer);
@@ -639,6 +648,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (t->state == T_UP)
 		ping_train(t);
+	if (t->resumes)
+		idmap_each(&t->streams, tick_one, NULL);
 	out_trim(t);
 }
 

@@ -60,6 +60,10 @@ struct stream_ops {
 	 * the same id. The client's stream sends its SYNC now, the server's
 	 * in answer to the client's; SYNC frames come through frame(). */
 	void (*adopt)(struct stream *s);
+	/* Optional: once a keepalive interval, on a tunnel that resumes:
+	 * a quiet stream acknowledges what it received and gives back the
+	 * copies its peer acknowledged. */
+	void (*tick)(struct stream *s);
 };
 
 struct stream {

@@ -163,8 +163,43 @@ out:
 	stop(&c, &s);
 }
 
+static int acked(void *arg)
+{
+	struct tflow *c = arg;
+
+	return !buf_len(&c->f.unacked) && !c->f.unacked.data;
+}
+
+/* A flow that sends a few bytes and falls quiet: far below half a
+ * window, so no WINDOW comes for them; the keepalive tick acknowledges
+ * them, and the sender's copy buffer is given back. */
+static void test_quiet(void)
+{
+	struct tunnel_params cp, sp;
+	struct tflow c, s;
+	uint8_t buf[16];
+
+	c.app = s.app = -1;
+	tp_params(&cp, 0, WIN);
+	tp_params(&sp, 1, WIN);
+	cp.resume_window = sp.resume_window = 10;
+	cp.keepalive = sp.keepalive = 0.2;
+	if (tp_start(&tp, &cp, &sp) || tflow_pair(&tp, &c, &s)) {
+		CHECK(!"tunnels and flow up");
+		goto out;
+	}
+	CHECK_EQ(write(c.app, "0123456789", 10), 10);
+	tp_wait(&tp, 0.05);
+	CHECK_EQ(read(s.app, buf, sizeof(buf)), 10);
+	CHECK_EQ(buf_len(&c.f.unacked), 10);
+	CHECK_EQ(tp_run(&tp, acked, &c, 2), 0);
+out:
+	stop(&c, &s);
+}
+
 int main(void)
 {
+	test_quiet();
 	test_bulk();
 	test_refused();
 	test_old_peer();
