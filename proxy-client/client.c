@@ -276,6 +276,15 @@ static void dialled(struct dial *d, int fd, int err)
 	struct tls *tls;
 
 	if (fd < 0) {
+		/* Refused: the server's host answers and nothing listens.
+		 * The kept flows lived in the server process: gone. */
+		if (err == ECONNREFUSED && kept_count(&c->kept)) {
+			log_warn("tunnel: %s refuses connections (the server is "
+				 "not running): %zu kept flows end", c->server,
+				 kept_count(&c->kept));
+			ev_timer_stop(c->loop, &c->kept_timer);
+			kept_abort_all(&c->kept);
+		}
 		/* a rescue tries every half second: one line, not each */
 		if (!redial_rescuing(&c->rd, ev_now(c->loop)))
 			log_warn("tunnel: connect %s: %s", c->server,

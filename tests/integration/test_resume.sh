@@ -21,8 +21,9 @@
 #    them (status shows them waiting) and frees them after resume-window:
 #    its descriptor count is back to where it was before they opened;
 #  - the server killed with -9 and restarted: the client's flows end
-#    (the application sees its connection close) as soon as the new
-#    server answers the resume, and the client says why.
+#    (the application sees its connection close) as soon as a connect
+#    to the server is refused or the new server answers the resume
+#    (RESUMED 2), and the client says why.
 . "$(dirname "$0")/../lib.sh"
 need_root
 need_cmd ip iptables curl sha256sum
@@ -251,7 +252,8 @@ restart_ok() {
 	f=$(log_of typer)
 	echo "$(tr '\n' ' ' <"$f")"
 	matches 'end=(eof|reset)' "$f" >/dev/null &&
-		tail -n +"$((n0 + 1))" "$(log_of client)" | grep -E 'not resumed: the server restarted'
+		tail -n +"$((n0 + 1))" "$(log_of client)" |
+		grep -E 'not resumed: the server restarted|server is not running'
 }
 check "resume: ... with a close its application sees, and the client says why" restart_ok
 check "resume: new flows work on the restarted server" wait_for 10 fetch_small
