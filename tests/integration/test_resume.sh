@@ -89,7 +89,7 @@ start_client
 in_c() { ip netns exec "$NS_C" "$@"; }
 in_s() { ip netns exec "$NS_S" "$@"; }
 fetch_small() {
-	timeout 10 in_c curl -fsS -o /dev/null --max-time 5 \
+	timeout 10 ip netns exec "$NS_C" curl -fsS -o /dev/null --max-time 5 \
 		--socks5-hostname "127.0.0.1:$SOCKS" "http://127.0.0.2:$HP/"
 }
 check "resume: a flow through the tunnel works" wait_for 15 fetch_small || exit 1
@@ -124,9 +124,9 @@ waiting_is() {	# N: the server's status shows N flows waiting to resume
 # ------------------------------------------- echo and download across an outage
 n0=$(wc -l <"$(log_of client)")
 s0=$(wc -l <"$(log_of server)")
-spawn typer in_c "$PY" "$H/resume_echo.py" "$SOCKS" 127.0.0.2 "$EP" \
+spawn typer ip netns exec "$NS_C" "$PY" "$H/resume_echo.py" "$SOCKS" 127.0.0.2 "$EP" \
 	$((OUT + 4)) --wait 20
-spawn dl in_c curl -sS --max-time 50 --limit-rate 2M -o "$TMP/got" \
+spawn dl ip netns exec "$NS_C" curl -sS --max-time 50 --limit-rate 2M -o "$TMP/got" \
 	--socks5-hostname "127.0.0.1:$SOCKS" "http://127.0.0.2:$HP/big"
 check "resume: an interactive flow is open" ready typer
 sleep 1.5
@@ -215,8 +215,8 @@ spid=$(pid_of server)
 check "resume: carol's parked flow is freed after resume-window" \
 	wait_for $((WIN + 5)) waiting_is 0
 fd0=$(nfds "$spid")
-spawn typer in_c "$PY" "$H/resume_echo.py" "$SOCKS" 127.0.0.2 "$EP" 30 --wait 1
-spawn dl in_c curl -sS --max-time 50 --limit-rate 1M -o /dev/null \
+spawn typer ip netns exec "$NS_C" "$PY" "$H/resume_echo.py" "$SOCKS" 127.0.0.2 "$EP" 30 --wait 1
+spawn dl ip netns exec "$NS_C" curl -sS --max-time 50 --limit-rate 1M -o /dev/null \
 	--socks5-hostname "127.0.0.1:$SOCKS" "http://127.0.0.2:$HP/big"
 check "resume: flows open before the client is killed" ready typer
 sleep 1
@@ -241,7 +241,7 @@ stop client
 start_client
 check "resume: the client is back" wait_for 15 fetch_small
 n0=$(wc -l <"$(log_of client)")
-spawn typer in_c "$PY" "$H/resume_echo.py" "$SOCKS" 127.0.0.2 "$EP" 30 --wait 1
+spawn typer ip netns exec "$NS_C" "$PY" "$H/resume_echo.py" "$SOCKS" 127.0.0.2 "$EP" 30 --wait 1
 check "resume: a flow is open before the server is killed" ready typer
 kill -KILL "$(pid_of server)"
 stop server
