@@ -4,8 +4,8 @@ echoes are read back; then up to WAIT seconds for the last echoes.
 
 usage: resume_echo.py SOCKS_PORT DST_HOST DST_PORT SECS [--wait W]
 
-Prints "ready" once the first echo came, then at the end "sent=N
-echoed=M inorder=yes|no" (yes when the echoed bytes are exactly the
+Prints "ready" once the first echo came, then at the end "sent=N",
+"echoed=M", "inorder=yes|no" (yes when the echoed bytes are exactly the
 bytes sent, in order: nothing lost, repeated or reordered) and
 "end=eof|reset|open" (how the connection stood at the end), and
 "secs=S" from the last line sent to the end of the echoes.
@@ -74,8 +74,9 @@ def main():
             pass
         except OSError:
             end = "reset"
-    print("sent=%d echoed=%d inorder=%s" %
-          (len(sent), len(got), "yes" if got == sent else "no"))
+    print("sent=%d" % len(sent))
+    print("echoed=%d" % len(got))
+    print("inorder=%s" % ("yes" if got == sent else "no"))
     print("end=%s" % end)
     print("secs=%.3f" % (time.monotonic() - t0))
     return 0
