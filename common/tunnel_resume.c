@@ -192,7 +192,8 @@ int tunnel_resume_send(struct tunnel *t, struct kept *k)
 	tunnel_send(t, f, sizeof(f));
 	t->resume_sent = 1;
 	t->token_ok = 0;
-	log_info("%s: resuming %u flows", t->name, n);
+	if (n)
+		log_info("%s: resuming %u flows", t->name, n);
 	adopt_all(t, k);
 	return 0;
 }
