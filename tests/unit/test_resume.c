@@ -56,6 +56,13 @@ static int both_read(void *arg)
 	return (w->r1->eof || w->r1->err) && (w->r2->eof || w->r2->err);
 }
 
+static int reader_done(void *arg)
+{
+	struct treader *r = arg;
+
+	return r->eof || r->err;
+}
+
 static int resumed(void *arg)
 {
 	struct watch *w = arg;
@@ -197,8 +204,43 @@ out:
 	stop(&c, &s);
 }
 
+static int fin_queued(void *arg)
+{
+	struct tflow *c = arg;
+
+	return c->f.rd_eof;
+}
+
+/* The link breaks right after the client's FIN was queued, before the
+ * server saw it: the FIN goes again after the bytes the server lacks,
+ * and the server's application reads them all, then the end. */
+static void test_fin_in_flight(void)
+{
+	static uint8_t data[100000], got[sizeof(data)];
+	struct tflow c, s;
+	struct twriter w;
+	struct treader r;
+
+	if (start(&c, &s, 1))
+		goto out;
+	fill_pattern(data, sizeof(data), 5);
+	tw_start(tp.loop, &w, c.app, data, sizeof(data), 1);
+	CHECK_EQ(tp_run(&tp, fin_queued, &c, 5), 0);
+	CHECK(!s.f.fin_rcvd);
+	CHECK_EQ(tp_break(&tp), 0);
+	tr_start(tp.loop, &r, s.app, got, sizeof(got));
+	CHECK_EQ(tp_run(&tp, reader_done, &r, 5), 0);
+	CHECK(r.eof && !r.err);
+	CHECK_EQ(r.len, sizeof(data));
+	CHECK(!memcmp(got, data, sizeof(data)));
+	CHECK(s.f.fin_rcvd);
+out:
+	stop(&c, &s);
+}
+
 int main(void)
 {
+	test_fin_in_flight();
 	test_quiet();
 	test_bulk();
 	test_refused();
