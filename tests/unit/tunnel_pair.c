@@ -276,10 +276,15 @@ void tp_wait(struct tunnel_pair *p, double secs)
 
 void tp_stop(struct tunnel_pair *p)
 {
-	kept_abort_all(&p->ckept);
-	kept_abort_all(&p->skept);
+	/* the test is over: nothing is kept for another tunnel */
+	if (p->cli)
+		tunnel_keep_into(p->cli, NULL);
+	if (p->srv)
+		tunnel_keep_into(p->srv, NULL);
 	tunnel_free(p->cli);
 	tunnel_free(p->srv);
+	kept_abort_all(&p->ckept);
+	kept_abort_all(&p->skept);
 	tls_ctx_free(p->cctx);
 	tls_ctx_free(p->sctx);
 	if (p->loop)
