@@ -8,8 +8,9 @@
 #  - an interactive echo flow (a numbered line every 0.1 s) and a 16 MiB
 #    download (curl, rate-limited to 2 MiB/s so it runs across the
 #    outage) held across an 8 s outage, longer than either side's
-#    timeout: both tunnels are lost, both sides keep the flows, the new
-#    tunnel resumes them: the echoes come back exactly as sent (nothing
+#    timeout, during which the client's address changes too: both
+#    tunnels are lost, both sides keep the flows, the new tunnel (from
+#    the new address) resumes them: the echoes come back exactly as sent (nothing
 #    lost, repeated or reordered) and the download's sha256 matches;
 #  - resume_peer.py parks a flow as alice, then presents the token: with
 #    bob's certificate (RESUMED 3, nothing resumed), as if from another
@@ -37,6 +38,7 @@ NS_C=res-c-$$
 NS_S=res-s-$$
 on_exit "ip netns del $NS_C 2>/dev/null; ip netns del $NS_S 2>/dev/null"
 C_IP=198.18.6.2
+C_IP2=198.18.6.3
 S_IP=198.18.6.1
 SPORT=8443
 HP=8080
@@ -138,6 +140,10 @@ spawn dl ip netns exec "$NS_C" curl -sS --max-time 50 --limit-rate 2M -o "$TMP/g
 check "resume: an interactive flow is open" ready typer
 sleep 1.5
 link down
+# and the client moves to another address meanwhile (Wi-Fi to Ethernet,
+# a NAT that maps it anew): the new tunnel comes from C_IP2
+ip -n "$NS_C" addr del "$C_IP/24" dev veth0
+ip -n "$NS_C" addr add "$C_IP2/24" dev veth0
 sleep "$OUT"
 got_down=$(stat -c %s "$TMP/got" 2>/dev/null || echo 0)
 link up
@@ -149,6 +155,8 @@ check "resume: the client kept its flows and resumed them on a new tunnel" \
 	wait_for 10 client_kept
 check "resume: the server resumed the flows of the lost tunnel" \
 	wait_for 10 logged_since "$s0" 'resuming [0-9]+ flows'
+check "resume: ... on a tunnel from the client's new address" \
+	logged_since "$s0" "up from $C_IP2:"
 wait_pid() {	# NAME SECS: the spawned NAME exits within SECS
 	local pid i
 	pid=$(pid_of "$1")
