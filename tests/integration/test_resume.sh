@@ -21,6 +21,9 @@
 #  - the client killed with -9 while flows are open: the server keeps
 #    them (status shows them waiting) and frees them after resume-window:
 #    its descriptor count is back to where it was before they opened;
+#    meanwhile a second client (bob) has an outage longer than
+#    resume-window: his flow ends (its application sees the close) and
+#    he works again once the link is back;
 #  - the server killed with -9 and restarted: the client's flows end
 #    (the application sees its connection close) as soon as a connect
 #    to the server is refused or the new server answers the resume
@@ -44,6 +47,7 @@ SPORT=8443
 HP=8080
 EP=7007
 SOCKS=1080
+SOCKS2=1081
 check "resume: namespaces $NS_C and $NS_S joined by veth" \
 	ns_pair "$NS_C" "$C_IP" "$NS_S" "$S_IP" || exit 1
 ip netns exec "$NS_C" iptables -S >/dev/null 2>&1
@@ -69,7 +73,13 @@ mk_pki() {
 			echo "keepalive 1s 4s"
 			echo "resume-window ${WIN}s"
 			echo "control $TMP/client.sock"
-		} >"$PKI/ns-alice.conf" && chmod 600 "$PKI/ns-alice.conf"
+		} >"$PKI/ns-alice.conf" && chmod 600 "$PKI/ns-alice.conf" &&
+		{
+			cat "$PKI/clients/bob.conf"
+			echo "keepalive 1s 4s"
+			echo "resume-window ${WIN}s"
+			echo "control $TMP/bob.sock"
+		} >"$PKI/ns-bob.conf" && chmod 600 "$PKI/ns-bob.conf"
 }
 check "resume: PKI (alice, bob, carol), server config and client profile" mk_pki || exit 1
 mkdir -p "$TMP/www" && head -c $((16 << 20)) /dev/urandom >"$TMP/www/big"
@@ -247,18 +257,51 @@ check "resume: the server keeps the killed client's flows (status)" \
 	wait_for 8 waiting_of alice 2
 stop typer
 stop dl
+
+# ------------------------------------------- an outage longer than resume-window
+# (while the killed client's flows wait out their window at the server)
+spawn bob ip netns exec "$NS_C" "$BUILD/proxy-client" -c "$PKI/ns-bob.conf" \
+	--socks "127.0.0.1:$SOCKS2" -v debug
+bob_fetch() {
+	timeout 10 ip netns exec "$NS_C" curl -fsS -o /dev/null --max-time 5 \
+		--socks5-hostname "127.0.0.1:$SOCKS2" "http://127.0.0.2:$HP/"
+}
+check "resume: a second client (bob) works" wait_for 10 bob_fetch
+spawn typer ip netns exec "$NS_C" "$PY" "$H/resume_echo.py" "$SOCKS2" 127.0.0.2 \
+	"$EP" 40 --wait 1
+check "resume: bob's interactive flow is open" ready typer
+b0=$(wc -l <"$(log_of bob)")
+link down
+t_down=$SECONDS
 fds_back() {
 	local n
 	n=$(nfds "$spid")
 	echo "server descriptors: $n, $fd0 before the flows"
 	[ "$n" -le "$fd0" ]
 }
-check "resume: after resume-window the server frees them, and carol's (status)" \
-	wait_for $((WIN + 5)) waiting_is 0
+check "resume: after resume-window the server frees them, carol's and bob's (status)" \
+	wait_for $((WIN + 10)) waiting_is 0
 check "resume: ... its descriptors are back to where they were" \
 	wait_for 2 fds_back
 check "resume: ... and says so" logged_since "$s0" 'not resumed within resume-window'
 stop client
+bob_gave_up() {
+	tail -n +"$((b0 + 1))" "$(log_of bob)" |
+		grep -E 'no new connection within resume-window'
+}
+left=$((WIN + 8 - (SECONDS - t_down)))
+check "resume: bob's kept flows end when his resume-window runs out" \
+	wait_for $((left > 2 ? left : 2)) bob_gave_up
+check "resume: ... and his application sees its connection end" \
+	wait_pid typer 5
+typer_ended() {
+	cat "$(log_of typer)"
+	matches 'end=(eof|reset)' "$(log_of typer)" >/dev/null
+}
+check "resume: ... with a close, not a hang" typer_ended
+link up
+check "resume: bob works again once the link is back" wait_for 10 bob_fetch
+stop bob
 
 # ------------------------------------------- server killed with -9, restarted
 start_client
