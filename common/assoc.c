@@ -142,7 +142,7 @@ static void abort_cb(struct stream *s)
 	struct assoc *a = of_stream(s);
 
 	tunnel_detach(s); /* still attached after tunnel_reset_streams() */
-	a->ops->ended(a, PROTO_GENERAL_FAILURE);
+	a->ops->ended(a, ASSOC_TUNNEL_LOST);
 }
 
 static void info_cb(struct stream *s, struct stream_info *i)

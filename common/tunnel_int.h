@@ -77,6 +77,17 @@ struct tunnel {
 
 	uint32_t peer_window;
 	uint8_t peer_flags;    /* HELLO_F_*, from the peer's HELLO */
+	/* resume (tunnel_resume.c) */
+	struct kept *keep;     /* where streams go when it is lost */
+	uint8_t token[RESUME_TOKEN_LEN]; /* client: from SESSION */
+	unsigned resumes : 1;     /* both HELLOs set HELLO_F_RESUME */
+	unsigned token_ok : 1;    /* client: token resumes what runs here */
+	unsigned resume_sent : 1; /* client: RESUME sent, RESUMED not in */
+	unsigned resume_seen : 1; /* server: RESUME came (once, first) */
+	unsigned resume_failed : 1; /* server: its SYNCs are ignored */
+	unsigned opened : 1;      /* server: a stream was opened */
+	unsigned goaway_rcvd : 1; /* the peer said its streams are over */
+	uint32_t sync_left;       /* server: SYNCs still due after RESUME */
 	struct meter *meter;   /* the owner's byte counts, or NULL */
 	/* rate caps, or NULL (tunnel_rate.c); the timer: one has room
 	 * again; in_held: streams hold back credit for the in cap */
@@ -107,9 +118,25 @@ static inline int tunnel_ending(const struct tunnel *t)
 	return t->state == T_CLOSING || t->state == T_CLOSED;
 }
 
+/* Closes with GOAWAY 1. */
+void tunnel_protocol_error(struct tunnel *t);
+
 /* A frame that needs an answer was queued: make sure a PING follows it
  * (at most one per quarter stall-timeout), so that silence is noticed. */
 void stall_probe(struct tunnel *t);
+
+/* tunnel_resume.c */
+
+/* SESSION, RESUME, RESUMED and SYNC; -1 when it closed the tunnel. */
+int resume_dispatch(struct tunnel *t, const struct frame *f);
+/* From the close path, with the stream detached: 1 when it went into
+ * t->keep, 0 when it must be aborted. */
+int resume_park(struct tunnel *t, struct stream *s);
+/* Whether the close path parks streams: the peer did not say they are
+ * over, and the close is no protocol error. */
+int resume_parks(const struct tunnel *t, int protocol_error);
+/* A parked stream that ends leaves its kept set. */
+void kept_forget(struct stream *s);
 
 /* tunnel_out.c */
 

@@ -237,7 +237,8 @@ void redirect_free(struct redirect *r)
 	while (r->conns) {
 		struct redir_conn *c = r->conns;
 
-		if (c->flow.s.t)
+		/* on a tunnel, or kept for the next one (resume) */
+		if (c->flow.s.t || c->flow.s.kept)
 			flow_reset(&c->flow, PROTO_GENERAL_FAILURE,
 				   "shutting down");
 		else

@@ -314,6 +314,14 @@ static void ended_cb(struct assoc *a, uint8_t code)
 			  "datagram opens it again", a->s.id);
 		return;
 	}
+	/* The application's association outlives the tunnel, as its TCP
+	 * flows do with resume (docs/PROTOCOL.md section 16.7): the next
+	 * datagram opens it on the next tunnel. */
+	if (u->answered && code == ASSOC_TUNNEL_LOST) {
+		log_debug("socks: udp %u: tunnel lost; the next datagram "
+			  "opens it again", a->s.id);
+		return;
+	}
 	if (!u->answered) {
 		/* the tunnel went before the server answered */
 		log_info("socks: udp %u: tunnel lost before the server "

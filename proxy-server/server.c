@@ -27,6 +27,7 @@
 #include "dpath_srv.h"
 #include "fallback.h"
 #include "outbound.h"
+#include "session.h"
 #include "udp_relay.h"
 
 /* How often the CRL file is looked at without a handshake or SIGHUP. */
@@ -60,6 +61,7 @@ struct client_conn {
 	struct budget_user *user; /* once up: its flows count here */
 	unsigned nudp;  /* UDP associations, held by udp_relay.c */
 	struct account *acct;      /* once up; NULL when accounting is off */
+	struct session *sess;      /* once up, if the tunnel resumes */
 };
 
 /* Limits are logged at most once a second: a flood must not become a
@@ -149,8 +151,23 @@ static void conn_up(struct tunnel *t)
 	c->acct = account_join(s->accts, tunnel_peer(t));
 	tunnel_set_meter(t, account_meter(c->acct));
 	set_rates(c);
+	if (!s->stopping)
+		c->sess = session_new(&s->sessions, t);
 	log_info("%s: up from %s", tunnel_name(t), c->peer);
 	dpath_srv_attach(s->dps, t);
+}
+
+/* RESUME: the flows of a lost tunnel of this client, back on this one. */
+static void conn_resume(struct tunnel *t, const uint8_t *token,
+			uint32_t count)
+{
+	struct client_conn *c = tunnel_owner(t);
+
+	if (c->srv->stopping || !c->up) {
+		tunnel_resume_answer(t, RESUME_REFUSED, NULL);
+		return;
+	}
+	sessions_resume(&c->srv->sessions, t, token, count);
 }
 
 static void refuse_with(struct tunnel *t, const struct frame *f,
@@ -257,6 +274,8 @@ static void check_crl(struct server *s, int force_log)
 		if (c->up && tls_peer_revoked(tunnel_tls(c->t))) {
 			log_warn("%s: certificate revoked, disconnecting",
 				 tunnel_name(c->t));
+			if (c->sess) /* its flows end: nothing to resume */
+				session_end(c->sess);
 			tunnel_close(c->t, "certificate revoked");
 		}
 	}
@@ -287,6 +306,9 @@ static void conn_down(struct tunnel *t, const char *why)
 			 ev_now(c->srv->loop) - c->since, why);
 	else /* a failed handshake is routine on a public port */
 		log_info("connection from %s refused: %s", c->peer, why);
+	if (c->sess)
+		session_lost(c->sess); /* keeps the flows parked there */
+	c->sess = NULL;
 	tunnel_free(t);
 	conn_free(c);
 }
@@ -308,6 +330,7 @@ static const struct tunnel_ops conn_ops = {
 	.open = conn_open,
 	.down = conn_down,
 	.no_cert = conn_no_cert,
+	.resume = conn_resume,
 };
 
 /* The first byte came: TLS becomes a tunnel (or, with a fallback and
@@ -554,6 +577,7 @@ static void server_status(void *arg, struct buf *b, int json)
 			      (unsigned long long)s->preauth.refused_early,
 			      (unsigned long long)s->preauth.evicted);
 	budget_status(&s->budget, b, json);
+	sessions_status(&s->sessions, b, json);
 	if (json)
 		status_printf(b, "}\n");
 }
@@ -633,8 +657,12 @@ void server_stop(struct server *s)
 	s->fallback = NULL;
 	ctl_close(s->ctl);
 	s->ctl = NULL;
-	while (s->clients)
+	while (s->clients) {
+		if (s->clients->sess) /* nobody will resume them */
+			session_end(s->clients->sess);
 		conn_close(s->clients, "server shutting down");
+	}
+	sessions_free(&s->sessions);
 	dpath_srv_close(s->dps);
 	s->dps = NULL;
 	accounts_close(s->accts); /* the last flush: every flow counted */
@@ -743,6 +771,7 @@ int server_start(struct server *s, struct ev_loop *loop,
 		return -1;
 	conf->tc.tp.pool = &s->budget.pool;
 	preauth_init(&s->preauth, &conf->startups, 0);
+	sessions_init(&s->sessions, loop, conf->tc.tp.resume_window);
 	s->tls = make_tls(conf, err, sizeof(err));
 	if (!s->tls) {
 		log_error("%s: %s", conf->tc.path, err);
