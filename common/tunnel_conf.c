@@ -230,27 +230,6 @@ char *conf_control_path(const char *conf_path,
 	return path;
 }
 
-int tunnel_conf_control_free(const struct tunnel_conf *c, const char *prog,
-			     const char *path, char *err, size_t n)
-{
-	const char *base = strrchr(c->path, '/');
-
-	if (!path[0] || !ctl_in_use(path))
-		return 0;
-	if (c->control) {
-		snprintf(err, n, "%s: control socket %s: another running "
-			 "daemon answers there; give this one its own path "
-			 "('control PATH', or 'control none')", c->path, path);
-		return -1;
-	}
-	snprintf(err, n, "%s: the default control socket %s is taken by "
-		 "another running %s whose config has the same file name "
-		 "(%s); give this one its own: add 'control PATH' (or "
-		 "'control none') to %s", c->path, path, prog,
-		 base ? base + 1 : c->path, c->path);
-	return -1;
-}
-
 int tc_set_control(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	struct tunnel_conf *c = cfg;

@@ -64,15 +64,6 @@ char *conf_control_path(const char *conf_path,
 /* For a loaded config: the same answer. */
 char *tunnel_conf_control(const struct tunnel_conf *c, const char *prog);
 
-/* 0 when no other daemon answers on path, the control socket c asks
- * for; else -1 and err says whose it is and which directive to set. The
- * daemons refuse to start then: running on without a socket would let
- * `status -c THIS-FILE` show the other daemon (the default path is
- * named after the config's file name, so two configs called server.conf
- * in two folders meet there). */
-int tunnel_conf_control_free(const struct tunnel_conf *c, const char *prog,
-			     const char *path, char *err, size_t n);
-
 /* A path from the config, made absolute against the config's folder. */
 char *conf_path(const struct tunnel_conf *c, const char *path);
 

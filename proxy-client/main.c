@@ -125,8 +125,8 @@ static int open_ctl(struct app *a, struct ev_loop *loop,
 	char *path = tunnel_conf_control(&conf->tc, "proxy-client");
 	char err[1024];
 
-	if (tunnel_conf_control_free(&conf->tc, "proxy-client", path, err,
-				     sizeof(err))) {
+	if (ctl_check_free(path, conf->tc.path, conf->tc.control != NULL,
+			   "proxy-client", err, sizeof(err))) {
 		log_error("%s", err);
 		free(path);
 		return -1;

@@ -687,8 +687,9 @@ static int open_ctl(struct server *s)
 	char *path = tunnel_conf_control(&s->conf->tc, "proxy-server");
 	char err[1024];
 
-	if (tunnel_conf_control_free(&s->conf->tc, "proxy-server", path, err,
-				     sizeof(err))) {
+	if (ctl_check_free(path, s->conf->tc.path,
+			   s->conf->tc.control != NULL, "proxy-server",
+			   err, sizeof(err))) {
 		log_error("%s", err);
 		free(path);
 		return -1;
