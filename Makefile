@@ -8,6 +8,7 @@
 #   make bench      speed and memory side by side with ssh -D, ss-libev, trojan
 #   make lint       check the C sources against .clang-format (tests/lint.sh)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        the Debian package, BUILD/deb/proxy_VERSION_ARCH.deb
 #   make V=1        show the commands
 
 CC       ?= cc
@@ -55,7 +56,7 @@ UNIT_HELPER_OBJS := $(call obj,$(UNIT_HELPER_SRCS))
 .SECONDARY: $(UNIT_HELPER_OBJS)
 
 .PHONY: all deps demo test check unit asan bench bench-route lint install \
-	uninstall clean
+	uninstall deb clean
 
 all: $(BUILD)/proxy-server $(BUILD)/proxy-client
 
@@ -191,6 +192,25 @@ uninstall:
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/proxy-server.service \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/proxy-client@.service
 	rmdir $(DESTDIR)$(PREFIX)/share/doc/proxy 2>/dev/null || true
+
+# The Debian package (debian/mkdeb.sh says how and why so): the programs
+# built in BUILD/deb with all of Debian's hardening flags (dpkg-buildflags:
+# fortify, stack protector, PIE, relro, bind now), staged as `make install PREFIX=/usr`
+# stages them, packed with dpkg-deb; lintian checks it when installed.
+DEB_BUILD := $(BUILD)/deb
+
+DEB_FLAGS := DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get
+
+deb:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(DEB_BUILD) \
+		CFLAGS="$$($(DEB_FLAGS) CFLAGS) $$($(DEB_FLAGS) CPPFLAGS)" \
+		LDFLAGS="$$($(DEB_FLAGS) LDFLAGS)" all
+	$(Q)deb=$$(./debian/mkdeb.sh $(DEB_BUILD)) && echo "  DEB     $$deb" && \
+	if command -v lintian >/dev/null 2>&1; then \
+		lintian --fail-on error,warning "$$deb"; \
+	else \
+		echo "  (no lintian to check it: make deps installs it)"; \
+	fi
 
 clean:
 	rm -rf $(BUILD)

@@ -304,8 +304,9 @@ static void stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (t->state != T_UP)
 		return;
 	if (stall_check(&t->stall, now, limit)) {
-		log_warn("%s: no answer from the server for %.1f s: suspect",
-			 t->name, now - t->stall.since);
+		log_warn("%s: no answer from the server for %.1f s "
+			 "(stall-timeout %.1f s): suspect", t->name,
+			 now - t->stall.since, limit);
 		if (t->ops->stalled)
 			t->ops->stalled(t, 1);
 		return; /* until heard from again */

@@ -16,6 +16,8 @@
 /* Where the accounting store lives unless state-dir says otherwise: the
  * systemd unit's StateDirectory. */
 #define SERVER_STATE_DIR "/var/lib/proxy"
+/* The configuration directory the systemd unit reads. */
+#define SERVER_CONF_DIR "/etc/proxy"
 
 struct server_conf {
 	struct tunnel_conf tc; /* first: the shared handlers cast to it */
