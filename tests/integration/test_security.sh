@@ -169,7 +169,7 @@ peer_goaway() {	# MODE CODE: tunnel_peer.py MODE sees GOAWAY CODE, then the clos
 	out=$(timeout 20 "$PY" "$H/tunnel_peer.py" 127.0.0.1 "$SERVER_PORT" \
 		"$CLIENT_CONF" "$1" 2>&1)
 	echo "$out"
-	grep -qxE 'hello flags=(1|5)' <<<"$out" && grep -qx "goaway=$2" <<<"$out" &&
+	grep -qxE 'hello flags=(1|3|5|7)' <<<"$out" && grep -qx "goaway=$2" <<<"$out" &&
 		! grep -v -x "goaway=$2" <<<"$out" | grep -q '^goaway=' &&
 		grep -qx closed <<<"$out"
 }
@@ -348,7 +348,8 @@ check "security: socks 0.0.0.0 without socks-user/socks-allow: client refuses to
 check "security: --socks 0.0.0.0 on the command line: client refuses to start" \
 	refuses "$BUILD/proxy-client" -c "$CLIENT_CONF" --socks "0.0.0.0:$OPEN"
 { echo "socks 0.0.0.0:$OPEN"; echo "socks-allow 127.0.0.0/8"
-  grep -vE '^[[:space:]]*socks[[:space:]]' "$CLIENT_CONF"; } >"$TMP/allow.conf"
+  echo "control $TMP/allow.sock"
+  grep -vE '^[[:space:]]*(socks|control)[[:space:]]' "$CLIENT_CONF"; } >"$TMP/allow.conf"
 chmod 600 "$TMP/allow.conf"
 spawn allowclient "$BUILD/proxy-client" -c "$TMP/allow.conf" -v debug
 check "security: socks 0.0.0.0 with socks-allow 127.0.0.0/8 starts and serves 127.0.0.1" \
