@@ -7,8 +7,8 @@
 #include <sys/socket.h>
 
 /* Has the kernel's tcp_info got FIELD, in LEN bytes it filled? */
-#define HAS(len, field)                                         \
-	((len) >= offsetof(struct tcp_info, field) +            \
+#define HAS(len, field) \
+	((len) >= offsetof(struct tcp_info, field) + \
 			  sizeof(((struct tcp_info *)0)->field))
 
 static void refresh(struct tcp_path *tp, int fd, double now)

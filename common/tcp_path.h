@@ -38,8 +38,8 @@
 
 struct tcp_path {
 	double checked_at; /* when we last looked (0: never) */
-	double loss_at;	   /* when the out-of-order count last grew */
-	uint32_t ooo;	   /* the kernel's out-of-order count then */
+	double loss_at;    /* when the out-of-order count last grew */
+	uint32_t ooo;      /* the kernel's out-of-order count then */
 	uint32_t segs_in;  /* and its count of segments received */
 	uint32_t unsent;   /* the send budget then (0: floor) */
 };

@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DELAY_QMAX 50000	/* packets held per direction; more drop */
+#define DELAY_QMAX 50000 /* packets held per direction; more drop */
 #define PKT_MAX 65536
 
 struct pkt {
@@ -51,7 +51,7 @@ struct pkt {
 struct way {
 	struct pkt *head, *tail;
 	int n;
-	uint64_t *dep;		/* departure times of packets at the bottleneck */
+	uint64_t *dep; /* departure times of packets at the bottleneck */
 	int dep_head, dep_n;
 	uint64_t last_dep;
 	uint64_t seen, lost, qdropped;
@@ -60,7 +60,7 @@ struct way {
 struct link {
 	uint64_t delay_ns;
 	double drop;
-	double ns_per_byte;	/* 0: no bottleneck */
+	double ns_per_byte; /* 0: no bottleneck */
 	int queue;
 	uint64_t rng;
 };
@@ -81,7 +81,8 @@ static double rnd(struct link *l)
 	l->rng ^= l->rng >> 12;
 	l->rng ^= l->rng << 25;
 	l->rng ^= l->rng >> 27;
-	return (double)((l->rng * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+	return (double)((l->rng * 0x2545F4914F6CDD1DULL) >> 11) /
+	       9007199254740992.0;
 }
 
 static int tun_open(const char *name)
@@ -170,7 +171,7 @@ static uint64_t way_flush(int fd, struct way *w, uint64_t t)
 		struct pkt *p = w->head;
 
 		if (write(fd, p->data, p->len) < 0 && errno == EAGAIN)
-			return t + 100000;	/* try again in 0.1 ms */
+			return t + 100000; /* try again in 0.1 ms */
 		w->head = p->next;
 		if (!w->head)
 			w->tail = NULL;

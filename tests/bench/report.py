@@ -351,8 +351,9 @@ def main():
     print("(ratio) = value / best peer's value in this run (peers: %s);"
           % ", ".join(labels.get(p, p) for p in doc["peers"]))
     print("higher is better for MB/s and /s, lower for everything else.")
-    print("%s; %d cores, %s; kernel %s; %s s per test; %s."
-          % (doc["date"], m["nproc"] or 0, m["cpu"], m["kernel"], a.seconds,
+    print("%s; %d cores, %s; kernel %s;%s %s."
+          % (doc["date"], m["nproc"] or 0, m["cpu"], m["kernel"],
+             " %s s per test;" % a.seconds if ran_main else "",
              "median of %d rounds" % len(rounds) if len(rounds) > 1
              else "one round"))
     c = doc["ceiling"]

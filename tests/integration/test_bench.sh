@@ -1,6 +1,7 @@
 #!/bin/bash
 # make bench still works: a short run (1 s per test, this proxy and the
-# no-proxy path, 100 idle flows, the delay line) must finish, fill every
+# no-proxy path, 100 idle flows, the delay line, the lossy section at
+# 1 % loss only) must finish, fill every
 # figure it measured, restart the systems after the idle test, print the
 # bounds under the table and leave no namespace or temporary folder
 # behind. Only that the figures exist is checked, never how fast they are
@@ -17,8 +18,10 @@ JSON=$TMP/bench.json
 
 run_bench() {
 	BENCH_INSTALL=0 BENCH_SECONDS=1 BENCH_SYSTEMS="none proxy" \
-		BENCH_TESTS="idle dl ul ttfb pp udp load delay" BENCH_IDLE_FLOWS=100 \
-		BENCH_DELAY_MS=10 BENCH_JSON=$JSON BENCH_KEEP=1 \
+		BENCH_TESTS="idle dl ul ttfb pp udp load delay lossy" \
+		BENCH_IDLE_FLOWS=100 BENCH_DELAY_MS=10 BENCH_LOSSY_LOSS=1 \
+		BENCH_LOSSY_SECONDS=1 BENCH_LOSSY_WARMUP=0.5 \
+		BENCH_JSON=$JSON BENCH_KEEP=1 \
 		timeout 300 bash -c 'echo $$ >"$0" && exec "$@"' "$TMP/bench.pid" \
 		"$ROOT/tests/bench/run.sh" "$BUILD" >"$OUT" 2>&1
 	local rc=$?
@@ -27,6 +30,15 @@ run_bench() {
 }
 check "bench: a short run exits 0" run_bench
 check "bench: the table is printed" grep -q '^| download, 1 flow (MB/s) ' "$OUT"
+check "bench: the lossy table is printed" \
+	grep -q '^| 1 % loss: single download (MB/s) ' "$OUT"
+lossy_dropped() {	# the link's own count of its random drops
+	local n
+	n=$(sed -n 's/^bench:     link: .*packets, \([0-9]*\) lost at random.*/\1/p' "$OUT")
+	echo "dropped at random: ${n:-none}"
+	[ -n "$n" ] && [ "$n" -gt 0 ]
+}
+check "bench: the lossy link dropped packets" lossy_dropped
 check "bench: the systems are restarted after the idle test" \
 	grep -q '^bench:   restarting every system' "$OUT"
 
@@ -44,12 +56,15 @@ EOF
 }
 check "bench: the no-proxy path's figures" \
 	figures none dl1 ul1 tcp_rtt_p50 udp64_p50 load_udp_p99 cpu_path slow_dl \
+	lossy_1_dl lossy_1_udp_p50 lossy_1_tcp_p50 lossy_1_idle_udp_p99 \
 	$(command -v openssl >/dev/null && echo aes_gcm)
 check "bench: this proxy's figures" \
 	figures proxy dl1 ul1 cpu_client cpu_server ttfb1_p50 flows_per_s \
 	tcp_rtt_p50 udp64_p50 \
 	udp1200_p50 load_udp_p99 load_tcp_p99 load_dl mem_client_0 \
-	mem_client_100 kib_per_flow_server slow_ttfb_p50 round_trips slow_dl
+	mem_client_100 kib_per_flow_server slow_ttfb_p50 round_trips slow_dl \
+	lossy_1_dl lossy_1_udp_p50 lossy_1_udp_p99 lossy_1_tcp_p50 \
+	lossy_1_idle_udp_p99
 
 bounds() {
 	"$PY" - "$JSON" <<'EOF'
