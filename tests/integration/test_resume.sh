@@ -148,7 +148,11 @@ spawn typer ip netns exec "$NS_C" "$PY" "$H/resume_echo.py" "$SOCKS" 127.0.0.2 "
 spawn dl ip netns exec "$NS_C" curl -sS --max-time 50 --limit-rate 2M -o "$TMP/got" \
 	--socks5-hostname "127.0.0.1:$SOCKS" "http://127.0.0.2:$HP/big"
 check "resume: an interactive flow is open" ready typer
-sleep 1.5
+got_at_least() {	# BYTES: the download has brought that much so far
+	[ "$(stat -c %s "$TMP/got" 2>/dev/null || echo 0)" -ge "$1" ]
+}
+# the outage starts with the download a few MiB in, far from its end
+check "resume: the download is under way" wait_for 10 got_at_least $((2 << 20))
 link down
 # and the client moves to another address meanwhile (Wi-Fi to Ethernet,
 # a NAT that maps it anew): the new tunnel comes from C_IP2
