@@ -29,6 +29,7 @@ int assoc_open(struct assoc *a, struct tunnel *t, const struct assoc_ops *ops)
 	if (!t)
 		return -1;
 	set_ops(a, t, ops);
+	a->known = 0;
 	tunnel_open_udp(t, &a->s, &assoc_stream_ops);
 	return 0;
 }
@@ -37,6 +38,7 @@ void assoc_accept(struct assoc *a, struct tunnel *t, uint32_t id,
 		  const struct assoc_ops *ops)
 {
 	a->server_side = 1;
+	a->known = 1;
 	set_ops(a, t, ops);
 	tunnel_attach(t, &a->s, id, &assoc_stream_ops);
 	tunnel_send_result(t, id, PROTO_OK, REASON_NONE, NULL);
@@ -54,7 +56,7 @@ int assoc_send(struct assoc *a, const struct addr *peer, uint8_t *data,
 	if (hl < 0)
 		return -EMSGSIZE;
 	memcpy(data - hl, hdr, (size_t)hl);
-	if (tunnel_send_udp(a->s.t, data - hl, (size_t)hl + len))
+	if (tunnel_send_udp(a->s.t, data - hl, (size_t)hl + len, a->known))
 		return -ENOBUFS;
 	if (a->server_side)
 		a->down += len;
@@ -83,6 +85,9 @@ static void got_datagram(struct assoc *a, const struct frame *f)
 	size_t len;
 
 	frame_get_udp(f, &peer, &data, &len);
+	if (tunnel_in_held(a->s.t))
+		return; /* over the rate cap: dropped, as a router would */
+	tunnel_in_count(a->s.t, len);
 	if (a->ops->datagram(a, &peer, data, len))
 		return;
 	if (a->server_side)
@@ -99,6 +104,7 @@ static void got_result(struct assoc *a, const struct frame *f)
 	uint8_t code, reason;
 
 	frame_get_result(f, &code, &reason, &bound);
+	a->known = code == PROTO_OK;
 	if (code != PROTO_OK)
 		tunnel_detach(&a->s); /* refused: over, as for TCP */
 	if (a->ops->result)

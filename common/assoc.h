@@ -48,6 +48,10 @@ struct assoc {
 	ev_tstamp start;       /* first opened */
 	uint64_t up, down;     /* datagram bytes toward destinations / back */
 	unsigned server_side : 1;
+	/* the peer knows the stream (client: its RESULT 00 came), so a
+	 * datagram may take the datagram path, which can overtake the
+	 * UDP_OPEN that goes inside TLS */
+	unsigned known : 1;
 };
 
 /* Client: opens the association on t (UDP_OPEN on a new stream) unless

@@ -24,6 +24,14 @@ static const struct stream_ops flow_stream_ops;
  * 256 KiB over 100 ms moved 5.5 MB/s), while on a 0.1 ms path it stays
  * at 256 KiB up to 1 GB/s. */
 #define WINDOW_RTTS 2.5
+/* On a path that loses segments, every byte behind a hole waits for its
+ * retransmission: the sender's RACK waits a quarter round trip past the
+ * hole, then the segment needs a one-way trip, so data reaches the
+ * socket up to about 1.25 round trips late, and its credit comes back
+ * that much later. The window then counts the round trip this many
+ * times (1 % loss each way over 50 ms: 2.5 path round trips held a
+ * download to half of a plain TCP connection's speed). */
+#define LOSSY_RTT_FACTOR 2.25
 
 static struct flow *of_stream(struct stream *s)
 {
@@ -129,12 +137,15 @@ static void maybe_window(struct flow *f)
 	ev_tstamp now, rtt;
 	int n;
 
-	if (!t || f->delivered < f->window / 2 || f->fin_rcvd)
-		return;
+	if (!t || f->delivered < f->window / 2 || f->fin_rcvd ||
+	    tunnel_in_held(t))
+		return; /* held: the unthrottled op comes back here */
 	p = tunnel_params(t);
 	now = ev_now(f->loop);
 	rtt = MAX(tunnel_min_rtt(t), MIN_RTT_FLOOR);
 	measure_rate(f, now, rtt);
+	if (tunnel_path_lossy(t))
+		rtt *= LOSSY_RTT_FACTOR;
 	incr = f->delivered;
 	if (f->window < p->max_window && f->rate > 0 &&
 	    f->window < WINDOW_RTTS * f->rate * rtt && !socket_backlogged(f)) {
@@ -367,6 +378,7 @@ static void got_data(struct flow *f, const struct frame *fr)
 	f->rcv_avail -= (uint32_t)len;
 	f->rcvd += len;
 	f->last_active = ev_now(f->loop);
+	tunnel_in_count(f->s.t, len);
 	/* Server: data that came with the OPEN (fast open) waits here
 	 * until the outbound connection is up; the window bounds it. */
 	if (f->relaying && !buf_len(&f->out) && len <= DIRECT_WRITE_MAX) {
@@ -565,7 +577,12 @@ static void stream_overflow(struct stream *s)
 	flow_reset(of_stream(s), PROTO_GENERAL_FAILURE, "max-buffer");
 }
 
-/* ---- resume (docs/PROTOCOL.md section 15) ---- */
+static void stream_unthrottled(struct stream *s)
+{
+	maybe_window(of_stream(s));
+}
+
+/* ---- resume (docs/PROTOCOL.md section 16) ---- */
 
 /* Only a flow both sides know to be established is kept: one still
  * opening ends as it did (the client's application gets its answer). */
@@ -687,6 +704,7 @@ static const struct stream_ops flow_stream_ops = {
 	.info = stream_info,
 	.overflow = stream_overflow,
 	.deliver = stream_deliver,
+	.unthrottled = stream_unthrottled,
 	.park = stream_park,
 	.adopt = stream_adopt,
 	.tick = stream_tick,

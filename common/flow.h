@@ -51,7 +51,7 @@ struct flow {
 	unsigned relaying : 1, rd_eof : 1, fin_rcvd : 1, wr_shut : 1;
 	unsigned server_side : 1;
 	unsigned result_seen : 1; /* client: the server answered the OPEN */
-	/* Resume (docs/PROTOCOL.md section 15), on a tunnel that resumes:
+	/* Resume (docs/PROTOCOL.md section 16), on a tunnel that resumes:
 	 * what we sent stays in unacked until the peer's WINDOW says it
 	 * arrived (at most the peer's window for this flow); parked, the
 	 * flow waits for a new tunnel; syncing, for the peer's SYNC. */

@@ -88,6 +88,13 @@ static int check_udp(const uint8_t *p, size_t len)
 	return addr_decode(p, len, &a) > 0 ? 0 : FRAME_ERR_ADDR;
 }
 
+/* UDP_PATH: 0 (inside TLS) or 1 (by UDP). */
+static int check_on_off(const uint8_t *p, size_t len)
+{
+	(void)len;
+	return p[0] <= 1 ? 0 : FRAME_ERR_VALUE;
+}
+
 static const struct frame_rule rules[] = {
 	[FRAME_HELLO] = { "HELLO", 1, HELLO_LEN, HELLO_LEN, check_hello },
 	[FRAME_OPEN] = { "OPEN", 0, 0, FRAME_MAX_PAYLOAD, check_addr_only },
@@ -101,6 +108,7 @@ static const struct frame_rule rules[] = {
 	[FRAME_PING] = { "PING", 1, PING_LEN, PING_LEN, NULL },
 	[FRAME_PONG] = { "PONG", 1, PING_LEN, PING_LEN, NULL },
 	[FRAME_GOAWAY] = { "GOAWAY", 1, 1, 1, NULL },
+	[FRAME_UDP_PATH] = { "UDP_PATH", 1, 1, 1, check_on_off },
 	[FRAME_SESSION] = { "SESSION", 1, RESUME_TOKEN_LEN, RESUME_TOKEN_LEN,
 			    NULL },
 	[FRAME_RESUME] = { "RESUME", 1, RESUME_LEN, RESUME_LEN, NULL },

@@ -33,13 +33,17 @@ enum frame_type {
 	FRAME_PING = 0x0a,     /* stream 0: opaque[8] */
 	FRAME_PONG = 0x0b,     /* stream 0: the ping's opaque[8] */
 	FRAME_GOAWAY = 0x0c,   /* stream 0: code:u8; no new streams */
-	/* Resume (docs/PROTOCOL.md section 15), only between peers whose
+	FRAME_UDP_PATH = 0x0d, /* stream 0, client->server: on:u8, where
+				* the server sends UDP_DATA (section 15);
+				* only to a peer whose HELLO said
+				* HELLO_F_UDP_PATH */
+	/* Resume (docs/PROTOCOL.md section 16), only between peers whose
 	 * HELLOs both set HELLO_F_RESUME: */
-	FRAME_SESSION = 0x0d,  /* server->client, stream 0: token[24] */
-	FRAME_RESUME = 0x0e,   /* client->server, stream 0: token[24]
+	FRAME_SESSION = 0x0e,  /* server->client, stream 0: token[24] */
+	FRAME_RESUME = 0x0f,   /* client->server, stream 0: token[24]
 				* count:u32 (SYNC frames that follow) */
-	FRAME_RESUMED = 0x0f,  /* server->client, stream 0: code:u8 */
-	FRAME_SYNC = 0x10,     /* both: flags:u8 received:u64 limit:u64 */
+	FRAME_RESUMED = 0x10,  /* server->client, stream 0: code:u8 */
+	FRAME_SYNC = 0x11,     /* both: flags:u8 received:u64 limit:u64 */
 };
 
 /* Outcome codes carried by RESULT and RST. They are the SOCKS5 REP
@@ -76,9 +80,12 @@ enum proto_reason {
  * when there is one, else the code's. */
 const char *proto_refusal_text(uint8_t code, uint8_t reason);
 
-/* HELLO flags (docs/PROTOCOL.md section 4): bit 0, the sender reads
- * reasons in RESULT. Unknown bits are ignored. */
+/* HELLO flags (docs/PROTOCOL.md section 3.3): bit 0, the sender reads
+ * reasons in RESULT; bit 1, the sender speaks the datagram path
+ * (section 15: UDP packets, and the UDP_PATH frame). Unknown bits are
+ * ignored. */
 #define HELLO_F_REASONS 0x01
+#define HELLO_F_UDP_PATH 0x02
 /* Bit 2: the sender can resume streams on a new connection (section
  * 15); WINDOW then carries the received offset too. (0x02 is taken by
  * the UDP datagram path.) */
@@ -88,7 +95,7 @@ const char *proto_refusal_text(uint8_t code, uint8_t reason);
 #define RESUME_TOKEN_LEN 24
 #define RESUME_INSTANCE_LEN 8
 
-/* RESUMED codes (section 15.3). */
+/* RESUMED codes (section 16.3). */
 enum resume_code {
 	RESUME_OK = 0,         /* the streams follow on this connection */
 	RESUME_UNKNOWN = 1,    /* no such token: expired, used or forged */

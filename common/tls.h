@@ -88,6 +88,10 @@ const char *tls_peer_name(const struct tls *t);
 int tls_peer_cert_id(const struct tls *t, uint8_t id[TLS_CERT_ID_LEN]);
 /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
 const char *tls_describe(const struct tls *t, char *buf, size_t n);
+/* Keying material from the session (RFC 8446 section 7.5, no context):
+ * n bytes for label into out, the same on both ends. 0 or -1. */
+int tls_export(const struct tls *t, const char *label, uint8_t *out,
+	       size_t n);
 /* Why the last call failed, in words (certificate errors included). */
 const char *tls_error(const struct tls *t);
 

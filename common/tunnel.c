@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dpath.h"
 #include "log.h"
 #include "tls.h"
 #include "tunnel_int.h"
@@ -124,6 +125,36 @@ ev_tstamp tunnel_min_rtt(const struct tunnel *t)
 	return t->rtt.min;
 }
 
+int tunnel_path_lossy(struct tunnel *t)
+{
+	return tcp_path_lossy(&t->path, t->fd, ev_now(t->loop));
+}
+
+uint8_t tunnel_peer_flags(const struct tunnel *t)
+{
+	return t->peer_flags;
+}
+
+int tunnel_peer_sockaddr(const struct tunnel *t, struct sockaddr_storage *ss,
+			 socklen_t *len)
+{
+	*len = sizeof(*ss);
+	return getpeername(t->fd, (struct sockaddr *)ss, len) ? -1 : 0;
+}
+
+void tunnel_set_dpath(struct tunnel *t, struct dpath *d)
+{
+	dpath_free(t->dp);
+	t->dp = t->state == T_UP ? d : NULL;
+	if (!t->dp)
+		dpath_free(d);
+}
+
+struct dpath *tunnel_dpath(const struct tunnel *t)
+{
+	return t->dp;
+}
+
 /* ---- streams ---- */
 
 uint32_t tunnel_next_id(struct tunnel *t)
@@ -221,6 +252,8 @@ static void send_hello(struct tunnel *t)
 	uint8_t flags = HELLO_F_REASONS;
 	int n;
 
+	if (t->p.udp_path)
+		flags |= HELLO_F_UDP_PATH;
 	if (t->p.resume_window > 0)
 		flags |= HELLO_F_RESUME;
 	n = frame_hello(f, sizeof(f), t->p.window, flags);
@@ -313,8 +346,9 @@ static void stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (t->state != T_UP)
 		return;
 	if (stall_check(&t->stall, now, limit)) {
-		log_warn("%s: no answer from the server for %.1f s: suspect",
-			 t->name, now - t->stall.since);
+		log_warn("%s: no answer from the server for %.1f s "
+			 "(stall-timeout %.1f s): suspect", t->name,
+			 now - t->stall.since, limit);
 		if (t->ops->stalled)
 			t->ops->stalled(t, 1);
 		return; /* until heard from again */
@@ -431,6 +465,13 @@ static int dispatch(struct tunnel *t, const struct frame *f)
 			return fail(t, "peer is going away", GOAWAY_SHUTDOWN);
 		t->ops->goaway(t);
 		return 0;
+	case FRAME_UDP_PATH:
+		/* only a server that offered the path hears it */
+		if (!t->p.is_server || !t->p.udp_path)
+			return fail(t, "unexpected UDP_PATH", GOAWAY_PROTOCOL);
+		if (t->dp)
+			dpath_peer_mode(t->dp, f->payload[0]);
+		return 0;
 	case FRAME_OPEN:
 	case FRAME_UDP_OPEN:
 		if (!t->p.is_server)
@@ -452,6 +493,22 @@ static int dispatch(struct tunnel *t, const struct frame *f)
 		if (s) /* frames of streams already gone are dropped */
 			s->ops->frame(s, f);
 		return 0;
+	}
+}
+
+void tunnel_input_udp(struct tunnel *t, const struct frame *f)
+{
+	struct stream *s;
+
+	if (t->state != T_UP || !(s = idmap_get(&t->streams, f->stream)))
+		return;
+	/* as in io_cb: a close inside waits with down() until we are out */
+	t->dispatching++;
+	s->ops->frame(s, f);
+	if (!--t->dispatching && t->down_pending) {
+		t->down_pending = 0;
+		if (!t->freeing)
+			t->ops->down(t, t->down_why);
 	}
 }
 
@@ -680,6 +737,7 @@ struct tunnel *tunnel_new(struct ev_loop *loop, int fd, struct tls *tls,
 	ev_timer_init(&t->timer, timer_cb, p->handshake_timeout, 0.);
 	ev_timer_start(loop, &t->timer);
 	ev_init(&t->stall_tm, stall_cb);
+	rate_init(t);
 	return t;
 }
 
@@ -692,6 +750,7 @@ static void stop_watchers(struct tunnel *t)
 	ev_io_stop(t->loop, &t->io);
 	ev_timer_stop(t->loop, &t->timer);
 	ev_timer_stop(t->loop, &t->stall_tm);
+	rate_stop(t);
 	ev_clear_pending(t->loop, &t->io);
 }
 
@@ -801,6 +860,8 @@ static void close_with(struct tunnel *t, const char *why,
 	code = goaway_for(t, code);
 	tunnel_set_state(t, T_CLOSED);
 	stop_watchers(t);
+	dpath_free(t->dp);
+	t->dp = NULL;
 	t->wait_head = NULL;
 	t->wait_tail = &t->wait_head;
 	t->out_head = NULL;

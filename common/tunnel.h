@@ -10,10 +10,12 @@
 #include <ev.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "frame.h"
 #include "idmap.h"
 
+struct bucket;
 struct meter;
 struct tls;
 struct tunnel;
@@ -50,7 +52,10 @@ struct stream_ops {
 	/* Needed by streams that call tunnel_deliver_later(): once the
 	 * frames of this read are dispatched, write what they brought. */
 	void (*deliver)(struct stream *s);
-	/* Optional (resume, docs/PROTOCOL.md section 15): the tunnel is
+	/* Optional, needed by streams that ask tunnel_in_held(): the
+	 * input cap has room again (credit held back may go now). */
+	void (*unthrottled)(struct stream *s);
+	/* Optional (resume, docs/PROTOCOL.md section 16): the tunnel is
 	 * lost but a new one may carry the stream on. Detached already:
 	 * stop every watcher, keep the socket and the buffers, send
 	 * nothing. 0: kept; -1: it cannot be (not established): abort()
@@ -143,6 +148,9 @@ struct tunnel_params {
 	ev_tstamp stall_timeout;
 	ev_tstamp idle_timeout;   /* a TCP flow silent this long is reset */
 	size_t max_buffer;        /* all flows' receive buffers together */
+	/* udp-path: our HELLO offers the datagram path (dpath.h); the
+	 * owner attaches one with tunnel_set_dpath() once up */
+	int udp_path;
 	/* How long streams of a lost tunnel are kept for a new one to
 	 * resume them (HELLO_F_RESUME); 0: never, the flag is not sent. */
 	ev_tstamp resume_window;
@@ -176,6 +184,17 @@ void tunnel_reset_streams(struct tunnel *t, uint8_t code);
 /* Where the streams count their bytes (meter.h); NULL: nowhere. */
 void tunnel_set_meter(struct tunnel *t, struct meter *m);
 struct meter *tunnel_meter(const struct tunnel *t);
+/* Rate caps (bucket.h), shared by the owner's tunnels, NULL for none:
+ * out holds what the streams send (DATA by not giving room, UDP by
+ * dropping), in what they take in (TCP by holding back the credit the
+ * peer needs to send more, UDP by dropping). The server's per-client
+ * `rate`. */
+void tunnel_set_rates(struct tunnel *t, struct bucket *out, struct bucket *in);
+/* n bytes a stream took in, against the in cap. */
+void tunnel_in_count(struct tunnel *t, size_t n);
+/* 1 while the in cap is overdrawn: the stream holds back, and its
+ * unthrottled op is called once there is room again. */
+int tunnel_in_held(struct tunnel *t);
 
 /* What status shows of the tunnel itself. */
 struct tunnel_info {
@@ -206,8 +225,27 @@ const struct tunnel_params *tunnel_params(const struct tunnel *t);
 uint32_t tunnel_peer_window(const struct tunnel *t);
 /* The lowest recent round-trip time: the path without queues. */
 ev_tstamp tunnel_min_rtt(const struct tunnel *t);
+/* 1 when what the peer sends us has lately been losing segments, so
+ * that bytes wait behind holes for their retransmission (tcp_path.h). */
+int tunnel_path_lossy(struct tunnel *t);
 
-/* ---- resume (docs/PROTOCOL.md section 15) ---- */
+/* The flags of the peer's HELLO (HELLO_F_*). */
+uint8_t tunnel_peer_flags(const struct tunnel *t);
+/* The address of the peer's end of the TCP connection. 0 or -1. */
+int tunnel_peer_sockaddr(const struct tunnel *t, struct sockaddr_storage *ss,
+			 socklen_t *len);
+
+/* The datagram path (dpath.h): the tunnel owns it from here on, sends
+ * its UDP_DATA frames over it while it takes them, and frees it when it
+ * closes. Both HELLOs must have offered it. */
+struct dpath;
+void tunnel_set_dpath(struct tunnel *t, struct dpath *d);
+struct dpath *tunnel_dpath(const struct tunnel *t);
+/* A UDP_DATA frame that came by the datagram path: dispatched as if it
+ * came inside TLS (a stream that is gone drops it). */
+void tunnel_input_udp(struct tunnel *t, const struct frame *f);
+
+/* ---- resume (docs/PROTOCOL.md section 16) ---- */
 
 /* Both HELLOs set HELLO_F_RESUME. */
 int tunnel_resumes(const struct tunnel *t);
@@ -251,8 +289,11 @@ void tunnel_send(struct tunnel *t, const uint8_t *frame, size_t len);
 void tunnel_send_result(struct tunnel *t, uint32_t stream, uint8_t code,
 			uint8_t reason, const struct addr *bound);
 /* Queues a UDP frame ahead of DATA; returns -1 (dropped) if too many
- * bytes of UDP are already waiting. */
-int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len);
+ * bytes of UDP are already waiting. With by_path set it goes by the
+ * datagram path instead while that is up (only for a stream the peer
+ * knows already: UDP may overtake what goes inside TLS). */
+int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len,
+		    int by_path);
 
 /* Bulk data, in order with FIN: a stream asks for room for up to
  * *nframes DATA frames and gets it for *nframes (at least one), back to

@@ -37,6 +37,10 @@ void tunnel_conf_init(struct tunnel_conf *c, const char *path, int is_server)
 	c->tp.handshake_timeout = 10;
 	c->tp.idle_timeout = 3600;
 	c->tp.max_buffer = 64u << 20;
+	/* auto: the TLS path is always there; UDP is used only after a
+	 * probe proved it works both ways, and left within DPATH_SILENCE
+	 * when it stops (docs/PROTOCOL.md section 15) */
+	c->tp.udp_path = 1;
 	c->tp.resume_window = 60;
 }
 
@@ -285,6 +289,22 @@ int tc_set_max_window(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	return window(l->argv[1], &((struct tunnel_conf *)cfg)->tp.max_window,
 		      err, n);
+}
+
+int tc_set_udp_path(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	const char *v = l->argv[1];
+	int *on = &((struct tunnel_conf *)cfg)->tp.udp_path;
+
+	if (!strcmp(v, "auto"))
+		*on = 1;
+	else if (!strcmp(v, "off"))
+		*on = 0;
+	else {
+		snprintf(err, n, "bad value '%s' (auto or off)", v);
+		return -1;
+	}
+	return 0;
 }
 
 int tunnel_conf_check(const struct tunnel_conf *c, char *err, size_t n)

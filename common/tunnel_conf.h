@@ -33,6 +33,7 @@ int tc_set_max_buffer(void *cfg, const struct conf_line *l, char *err,
 		      size_t n);
 int tc_set_window(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_max_window(void *cfg, const struct conf_line *l, char *err, size_t n);
+int tc_set_udp_path(void *cfg, const struct conf_line *l, char *err, size_t n);
 
 #define TUNNEL_DIRECTIVES \
 	{ "ca", 1, 1, 1, tc_set_ca }, \
@@ -45,6 +46,7 @@ int tc_set_max_window(void *cfg, const struct conf_line *l, char *err, size_t n)
 	{ "window", 1, 1, 0, tc_set_window }, \
 	{ "max-window", 1, 1, 0, tc_set_max_window }, \
 	{ "max-buffer", 1, 1, 0, tc_set_max_buffer }, \
+	{ "udp-path", 1, 1, 0, tc_set_udp_path }, \
 	{ "resume-window", 1, 1, 0, tc_set_resume_window }
 
 void tunnel_conf_init(struct tunnel_conf *c, const char *conf_path,

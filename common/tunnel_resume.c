@@ -1,4 +1,4 @@
-/* Resume (docs/PROTOCOL.md section 15): the streams of a lost tunnel
+/* Resume (docs/PROTOCOL.md section 16): the streams of a lost tunnel
  * are parked in a struct kept instead of ending, and a new tunnel that
  * presents the token (client: RESUME; server: the answer, RESUMED)
  * takes them over under the same ids, each side then telling the other

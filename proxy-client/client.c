@@ -10,6 +10,7 @@
 
 #include "../common/log.h"
 #include "../common/resolver.h"
+#include "../common/dpath.h"
 #include "../common/status.h"
 #include "../common/tls.h"
 #include "../common/util.h"
@@ -112,6 +113,23 @@ static void rescue(struct client *c, ev_tstamp srtt)
 	connect_next(c);
 }
 
+/* udp-path auto, and the server offers it: probe (dpath.h). */
+static void start_udp_path(struct client *c, struct tunnel *t)
+{
+	char err[128];
+	struct dpath *d;
+
+	if (!tunnel_params(t)->udp_path ||
+	    !(tunnel_peer_flags(t) & HELLO_F_UDP_PATH))
+		return;
+	d = dpath_client(t, c->mark, err, sizeof(err));
+	if (!d) {
+		log_warn("tunnel: no datagram path: %s", err);
+		return;
+	}
+	tunnel_set_dpath(t, d);
+}
+
 /* The flows of the lost tunnel (and its token) go to the new one: the
  * server gives them back, or says why not and they end. */
 static void resume_flows(struct client *c, struct tunnel *t)
@@ -161,6 +179,7 @@ static void tunnel_up(struct tunnel *t)
 	}
 	/* before any new flow: RESUME must be the first after HELLO */
 	resume_flows(c, t);
+	start_udp_path(c, t);
 	wake_waiters(c, t);
 }
 
@@ -457,12 +476,17 @@ void client_status(struct client *c, struct buf *b, int json)
 		status_json_str(b, ti.tls);
 		status_printf(b, ",\"rtt_ms\":%.3f,\"reconnects\":%u,"
 			      "\"bytes_sent\":%llu,\"bytes_received\":%llu,"
-			      "\"flows\":%zu,\"waiting_to_resume\":%zu},"
-			      "\"flows\":", ti.srtt * 1000,
-			      c->reconnects, (unsigned long long)ti.tx,
+			      "\"flows\":%zu,\"waiting_to_resume\":%zu,",
+			      ti.srtt * 1000, c->reconnects,
+			      (unsigned long long)ti.tx,
 			      (unsigned long long)ti.rx,
 			      c->t ? tunnel_stream_count(c->t) : 0,
 			      kept_count(&c->kept));
+		if (c->t && tunnel_dpath(c->t))
+			dpath_status(tunnel_dpath(c->t), b, 1);
+		else
+			status_printf(b, "\"udp_path\":{\"state\":\"off\"}");
+		status_printf(b, "},\"flows\":");
 		status_flows(b, c->t, &c->kept, 1);
 		status_printf(b, "}\n");
 		return;
@@ -477,6 +501,10 @@ void client_status(struct client *c, struct buf *b, int json)
 		      status_bytes(ti.tx, tx, sizeof(tx)),
 		      status_bytes(ti.rx, rx, sizeof(rx)),
 		      c->t ? tunnel_stream_count(c->t) : 0);
+	if (c->t && tunnel_dpath(c->t))
+		dpath_status(tunnel_dpath(c->t), b, 0);
+	else
+		status_printf(b, "udp path  off\n");
 	if (kept_count(&c->kept))
 		status_printf(b, "resuming  %zu flows wait for a new "
 			      "connection (resume-window %.0f s)\n",

@@ -21,7 +21,10 @@
 #include "../common/tls.h"
 #include "../common/util.h"
 #include "../common/errcode.h"
+#include "../common/dpath.h"
 #include "account.h"
+#include "conf_reload.h"
+#include "dpath_srv.h"
 #include "fallback.h"
 #include "outbound.h"
 #include "session.h"
@@ -112,6 +115,15 @@ static void conn_close(struct client_conn *c, const char *why)
 	conn_free(c);
 }
 
+/* The name's caps: down is what the tunnel sends, up what it takes. */
+static void set_rates(struct client_conn *c)
+{
+	struct bucket *down, *up;
+
+	account_rates(c->acct, &down, &up);
+	tunnel_set_rates(c->t, down, up);
+}
+
 static void conn_up(struct tunnel *t)
 {
 	struct client_conn *c = tunnel_owner(t);
@@ -138,9 +150,11 @@ static void conn_up(struct tunnel *t)
 	s->nup++;
 	c->acct = account_join(s->accts, tunnel_peer(t));
 	tunnel_set_meter(t, account_meter(c->acct));
+	set_rates(c);
 	if (!s->stopping)
 		c->sess = session_new(&s->sessions, t);
 	log_info("%s: up from %s", tunnel_name(t), c->peer);
+	dpath_srv_attach(s->dps, t);
 }
 
 /* RESUME: the flows of a lost tunnel of this client, back on this one. */
@@ -428,25 +442,50 @@ static int listen_on(struct server *s, const struct addr *a)
 	return 0;
 }
 
+/* SIGHUP, the one reload path: server.conf read afresh and what may
+ * change at run time applied (conf_reload.c), the quotas and rates to
+ * the accounts and to the tunnels that are up, then the revocation
+ * list. Tunnels and flows stay; a file that does not load changes
+ * nothing. */
+static void server_reload(struct server *s)
+{
+	struct server_conf fresh;
+	char err[CONF_ERR_MAX], fixed[256];
+	struct client_conn *c;
+
+	log_info("SIGHUP: re-reading %s and the revocation list",
+		 s->conf->tc.path);
+	if (server_conf_load(&fresh, s->conf->tc.path, err, sizeof(err))) {
+		log_error("%s (keeping the running configuration)", err);
+		server_conf_free(&fresh);
+		check_crl(s, 1);
+		return;
+	}
+	fresh.listen_from_cmdline = s->conf->listen_from_cmdline;
+	fresh.clock_offset = s->conf->clock_offset;
+	conf_reload_fixed(s->conf, &fresh, fixed, sizeof(fixed));
+	if (fixed[0])
+		log_warn("%s: changed, kept as running until a restart: %s",
+			 s->conf->tc.path, fixed);
+	conf_reload_apply(s->conf, &fresh);
+	accounts_reload(s->accts);
+	server_conf_free(&fresh); /* the old values, nothing points there */
+	for (c = s->clients; c; c = c->next)
+		if (c->up)
+			set_rates(c);
+	log_info("configuration reloaded: %d allow/deny rules, %d quotas%s, "
+		 "%d rates%s", s->conf->policy.n, s->conf->quotas.n,
+		 s->conf->quotas.dflt.period ? " and a default" : "",
+		 s->conf->rates.n, s->conf->rates.dflt ? " and a default" : "");
+	check_crl(s, 1);
+}
+
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct server *s = w->data;
 
 	if (w->signum == SIGHUP) {
-		struct policy p;
-		char err[CONF_ERR_MAX];
-
-		log_info("SIGHUP: re-reading the revocation list and the "
-			 "allow/deny rules");
-		check_crl(s, 1);
-		if (server_conf_reload_policy(s->conf->tc.path, &p, err,
-					      sizeof(err))) {
-			log_warn("%s (keeping the previous rules)", err);
-			return;
-		}
-		policy_free(&s->conf->policy);
-		s->conf->policy = p;
-		log_info("destination policy reloaded: %d allow/deny rules", p.n);
+		server_reload(s);
 		return;
 	}
 	if (s->stopping) {
@@ -497,6 +536,10 @@ static void server_status(void *arg, struct buf *b, int json)
 				      tunnel_stream_count(c->t),
 				      status_bytes(ti.tx, tx, sizeof(tx)),
 				      status_bytes(ti.rx, rx, sizeof(rx)));
+			if (tunnel_dpath(c->t)) {
+				status_printf(b, "  ");
+				dpath_status(tunnel_dpath(c->t), b, 0);
+			}
 			continue;
 		}
 		status_printf(b, "%s{\"user\":", first ? "" : ",");
@@ -506,10 +549,15 @@ static void server_status(void *arg, struct buf *b, int json)
 		status_json_str(b, c->peer);
 		status_printf(b, ",\"since\":%.1f,\"up\":%s,\"flows\":%zu,"
 			      "\"bytes_sent\":%llu,\"bytes_received\":%llu,"
-			      "\"rtt_ms\":%.3f}", now - c->since,
+			      "\"rtt_ms\":%.3f", now - c->since,
 			      c->up ? "true" : "false", tunnel_stream_count(c->t),
 			      (unsigned long long)ti.tx,
 			      (unsigned long long)ti.rx, ti.srtt * 1000);
+		if (tunnel_dpath(c->t)) {
+			status_printf(b, ",");
+			dpath_status(tunnel_dpath(c->t), b, 1);
+		}
+		status_printf(b, "}");
 	}
 	if (json)
 		status_printf(b, "],\"handshakes\":%u,\"refused_per_source\":%llu,"
@@ -518,6 +566,7 @@ static void server_status(void *arg, struct buf *b, int json)
 			      (unsigned long long)s->preauth.refused_source,
 			      (unsigned long long)s->preauth.refused_early,
 			      (unsigned long long)s->preauth.evicted);
+	dpath_srv_status(s->dps, b, json);
 	accounts_status(s->accts, b, json);
 	if (!json)
 		status_printf(b, "\n%u handshakes in progress (max-startups "
@@ -614,6 +663,8 @@ void server_stop(struct server *s)
 		conn_close(s->clients, "server shutting down");
 	}
 	sessions_free(&s->sessions);
+	dpath_srv_close(s->dps);
+	s->dps = NULL;
 	accounts_close(s->accts); /* the last flush: every flow counted */
 	s->accts = NULL;
 	preauth_free(&s->preauth);
@@ -629,12 +680,20 @@ void server_stop(struct server *s)
 	ev_signal_stop(s->loop, &s->sighup);
 }
 
-/* Before dropping root: the socket may live in /run/proxy. */
-static void open_ctl(struct server *s)
+/* Before dropping root: the socket may live in /run/proxy. -1 when
+ * another daemon has it (the server does not start). */
+static int open_ctl(struct server *s)
 {
 	char *path = tunnel_conf_control(&s->conf->tc, "proxy-server");
-	char err[256];
+	char err[1024];
 
+	if (ctl_check_free(path, s->conf->tc.path,
+			   s->conf->tc.control != NULL, "proxy-server",
+			   err, sizeof(err))) {
+		log_error("%s", err);
+		free(path);
+		return -1;
+	}
 	if (path[0]) {
 		s->ctl = ctl_open(s->loop, path, server_status, s, err,
 				  sizeof(err));
@@ -647,6 +706,7 @@ static void open_ctl(struct server *s)
 			log_warn("status socket %s", err);
 	}
 	free(path);
+	return 0;
 }
 
 /* The CRL is re-read, as the user we now are, after each revoke: a list
@@ -696,7 +756,7 @@ int server_check_tls(const struct server_conf *conf, char *err, size_t n)
  * fallback visitors (two each) may hold at most, and the fixed few. */
 static unsigned fd_reserve(const struct server_conf *c)
 {
-	return FD_RESERVE_FIXED + (unsigned)c->nlisten + c->startups.full +
+	return FD_RESERVE_FIXED + 2 * (unsigned)c->nlisten + c->startups.full +
 	       c->max_tunnels * (c->fallback.type ? 3 : 1);
 }
 
@@ -736,14 +796,21 @@ int server_start(struct server *s, struct ev_loop *loop,
 	for (int i = 0; i < conf->nlisten; i++)
 		if (listen_on(s, &conf->listen[i]))
 			return -1;
-	open_ctl(s);
+	/* the same addresses and ports, UDP: offered only where bound */
+	if (conf->tc.tp.udp_path) {
+		s->dps = dpath_srv_open(loop, conf->listen, conf->nlisten);
+		conf->tc.tp.udp_path = s->dps != NULL;
+	}
+	if (open_ctl(s))
+		return -1;
 	accounts_prepare(conf);
 	if (drop_privileges(conf) || crl_readable_after_drop(s))
 		return -1;
 	/* as the user we now are: what it creates stays its own */
 	s->accts = accounts_open(loop, conf, end_flows, s);
-	if (!s->accts && (conf->quotas.n || conf->quotas.dflt.period)) {
-		log_error("%s: quotas need the accounting store in %s",
+	if (!s->accts && (conf->quotas.n || conf->quotas.dflt.period ||
+			  conf->rates.n || conf->rates.dflt)) {
+		log_error("%s: quotas and rates need the accounting store in %s",
 			  conf->tc.path, conf->state_dir);
 		return -1;
 	}

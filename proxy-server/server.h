@@ -14,6 +14,7 @@
 #include "session.h"
 
 struct dgram_batch;
+struct dpath_srv;
 struct fallback;
 struct tls_ctx;
 struct resolver;
@@ -39,6 +40,7 @@ struct server {
 	struct addr resolver_addr;   /* what 0.0.0.0:53 stands for; type 0 if
 				      * unknown */
 	struct fallback *fallback;   /* probe resistance; NULL when off */
+	struct dpath_srv *dps;       /* the datagram path's sockets, or NULL */
 	struct preauth preauth;      /* connections not authenticated yet */
 	struct budget budget;        /* descriptors and buffers of all users */
 	struct accounts *accts;      /* per-client counts; NULL: off */

@@ -1,4 +1,4 @@
-/* Resume sessions (docs/PROTOCOL.md section 15): one per tunnel that
+/* Resume sessions (docs/PROTOCOL.md section 16): one per tunnel that
  * resumes. While the tunnel is up the session only holds the token the
  * client was given; once the tunnel is lost it keeps the tunnel's flows
  * for resume-window, for a new tunnel that presents the token with the

@@ -16,8 +16,18 @@
  *    the frame is an ASan report. Every shorter prefix must "need more".
  *  - Each frame is encoded again from what the accessors returned: the
  *    bytes must be the input's. The encoder is also given one byte too
- *    little room: it must fail without writing past it. */
+ *    little room: it must fail without writing past it.
+ *
+ * The same input is also a UDP packet of the datagram path (common/
+ * dpkt.c, docs/PROTOCOL.md section 15) as the server's socket reads it:
+ * its clear header, and its sealed part taken as if it were the opened
+ * plaintext (the AEAD is OpenSSL's, not ours to fuzz); a FRAME kind
+ * must hold exactly one UDP_DATA frame, read through its accessors on
+ * an exact copy. And its bytes drive the replay window against a model
+ * (every counter accepted once, none older than the window). */
 #include "fuzz.h"
+
+#include "../../common/dpkt.h"
 
 #include "../../common/frame.h"
 
@@ -192,6 +202,9 @@ static void check_payload(const uint8_t *fr, size_t n, const struct frame *f)
 	case FRAME_UDP_OPEN:
 		check_encode(fr, n, f, enc_simple, NULL, n);
 		break;
+	case FRAME_UDP_PATH:
+		FUZZ_ASSERT(frame_get_code(f) <= 1);
+		/* fall through: the same shape as RST and GOAWAY */
 	case FRAME_RST:
 	case FRAME_GOAWAY:
 		check_encode(fr, n, f, enc_code, NULL, n);
@@ -377,8 +390,80 @@ static void decode_chunked(const uint8_t *data, size_t size,
 	free(buf);
 }
 
+static void dpath_packet(const uint8_t *data, size_t size)
+{
+	uint8_t *pkt = fuzz_dup(data, size), *plain, kind;
+	struct dpkt_hdr h;
+	struct frame f;
+	size_t n;
+
+	if (dpkt_parse_hdr(pkt, size, &h)) {
+		FUZZ_ASSERT(size < DPKT_MIN_LEN || size > DPKT_MAX_LEN);
+		free(pkt);
+		return;
+	}
+	FUZZ_ASSERT(!memcmp(h.id, data, DPKT_ID_LEN));
+	n = size - DPKT_HDR_LEN - DPKT_TAG_LEN;
+	plain = fuzz_dup(data + DPKT_HDR_LEN, n);
+	if (!dpkt_parse_plain(plain, n, &kind, &f)) {
+		FUZZ_ASSERT(kind == plain[0]);
+		if (kind == DPKT_FRAME) {
+			struct addr peer;
+			const uint8_t *dg;
+			size_t dlen;
+
+			FUZZ_ASSERT(f.type == FRAME_UDP_DATA);
+			FUZZ_ASSERT(FRAME_HDR_LEN + (size_t)f.len == n - 1);
+			frame_get_udp(&f, &peer, &dg, &dlen);
+			fuzz_valid_addr(&peer);
+			FUZZ_ASSERT(dg + dlen == plain + n);
+		} else {
+			FUZZ_ASSERT((kind == DPKT_PROBE ||
+				     kind == DPKT_PROBE_ACK) &&
+				    n == 1 + DPKT_PROBE_LEN);
+		}
+	}
+	free(plain);
+	free(pkt);
+}
+
+/* Counters from the input (u16 steps back or ahead of the top), checked
+ * against a model that remembers every counter ever marked. */
+#define MODEL_MAX 8192
+static void replay_model(const uint8_t *data, size_t size)
+{
+	static uint8_t marked[MODEL_MAX];
+	struct replay r = { 0 };
+	uint64_t top = 0;
+	int any = 0;
+
+	memset(marked, 0, sizeof(marked));
+	for (size_t i = 0; i + 2 <= size; i += 2) {
+		unsigned v = (unsigned)data[i] << 8 | data[i + 1];
+		uint64_t c = v & 0x8000 ? top + (v & 0xff) :
+			     (top > (v & 0x7fff) ? top - (v & 0x7fff) : 0);
+		int want, got;
+
+		if (c >= MODEL_MAX)
+			continue;
+		want = !marked[c] && (!any || c > top || top - c < REPLAY_WINDOW);
+		got = replay_check(&r, c);
+		FUZZ_ASSERT(got == want);
+		if (!got)
+			continue;
+		FUZZ_ASSERT(replay_mark(&r, c) == (!any || c > top));
+		marked[c] = 1;
+		if (!any || c > top)
+			top = c;
+		any = 1;
+		FUZZ_ASSERT(!replay_check(&r, c));
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	dpath_packet(data, size);
+	replay_model(data, size);
 	static struct seen seen[MAX_FRAMES];
 	size_t nseen = decode_all(data, size, seen);
 

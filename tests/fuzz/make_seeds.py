@@ -48,8 +48,8 @@ ADDRS = {
 # ------------------------------------------------------------ frames
 
 HELLO, OPEN, RESULT, DATA, FIN, RST, WINDOW = 1, 2, 3, 4, 5, 6, 7
-UDP_OPEN, UDP_DATA, PING, PONG, GOAWAY = 8, 9, 10, 11, 12
-SESSION, RESUME, RESUMED, SYNC = 13, 14, 15, 16
+UDP_OPEN, UDP_DATA, PING, PONG, GOAWAY, UDP_PATH = 8, 9, 10, 11, 12, 13
+SESSION, RESUME, RESUMED, SYNC = 14, 15, 16, 17
 MAX_PAYLOAD = 16384 - 8
 
 
@@ -84,7 +84,16 @@ def frame_seeds():
     s["ping"] = frame(PING, 0, b"12345678")
     s["pong"] = frame(PONG, 0, b"87654321")
     s["goaway"] = frame(GOAWAY, 0, b"\x00")
-    # Resume (section 15).
+    s["udp-path"] = frame(UDP_PATH, 0, b"\x01")
+    # Datagram-path packets (docs/PROTOCOL.md section 15): the worked
+    # example's probe, and one whose sealed part reads as a FRAME
+    # plaintext (kind 03 + a UDP_DATA frame) before the 16-byte tag.
+    s["dpath-probe"] = bytes.fromhex(
+        "4041424344454647000000000000000019b94032a9e3a0d61b"
+        "755fa587591687f7ac9883628cefa37f")
+    s["dpath-frame"] = (bytes(range(64, 72)) + struct.pack("!Q", 7) + b"\x03" +
+                        frame(UDP_DATA, 5, ADDRS["v4"] + b"game") + b"T" * 16)
+    # Resume (section 16).
     token = bytes(range(24))
     s["session"] = frame(SESSION, 0, token)
     s["resume"] = frame(RESUME, 0, token + struct.pack("!I", 2))
@@ -125,7 +134,8 @@ def frame_seeds():
     s["bad-hello-window-0"] = hello(window=0)
     s["bad-flags"] = frame(DATA, 1, b"x", flags=1)
     s["bad-type-0"] = frame(0, 1)
-    s["bad-type-17"] = frame(17, 1)
+    s["bad-type-18"] = frame(18, 1)
+    s["bad-udp-path-2"] = frame(UDP_PATH, 0, b"\x02")
     s["bad-data-stream-0"] = frame(DATA, 0, b"x")
     s["bad-ping-stream-1"] = frame(PING, 1, b"12345678")
     s["bad-data-empty"] = frame(DATA, 1)

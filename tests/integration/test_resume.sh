@@ -1,6 +1,6 @@
 #!/bin/bash
 # Flows that live through a tunnel change (issue 19, items 4-5;
-# docs/PROTOCOL.md section 15). A client namespace and a server
+# docs/PROTOCOL.md section 16). A client namespace and a server
 # namespace joined by veth; an outage is iptables DROP both ways in the
 # client's namespace. Both sides: keepalive 1s 4s (each notices a dead
 # tunnel in 4 s) and resume-window 10s, so that every case fits the

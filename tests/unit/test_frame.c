@@ -179,6 +179,14 @@ static void test_known_answers(void)
 	hex_eq(&m, "0b 00 0008 00000000 0102030405060708");
 	m.n = frame_code(m.b, sizeof(m.b), FRAME_GOAWAY, 0, 2);
 	hex_eq(&m, "0c 00 0001 00000000 02");
+	m.n = frame_code(m.b, sizeof(m.b), FRAME_UDP_PATH, 0, 1);
+	hex_eq(&m, "0d 00 0001 00000000 01");
+	{
+		struct frame f;
+
+		CHECK(frame_decode(m.b, m.n, &f) == (int)m.n &&
+		      f.payload[0] == 1);
+	}
 }
 
 static struct test_msg hello, open4, open6, opendom, openlong, res0, resr, res4, res6,
@@ -397,7 +405,7 @@ static void expect_err(const struct test_msg *m, int err, int hdr_only)
 static void test_header_errors(void)
 {
 	static const uint8_t big[FRAME_MAX_PAYLOAD + 1];
-	static const uint8_t types[] = { 0x00, 0x11, 0x20, 0x7f, 0x80, 0xff };
+	static const uint8_t types[] = { 0x00, 0x12, 0x20, 0x7f, 0x80, 0xff };
 	struct test_msg m;
 	struct frame f;
 	size_t i;
@@ -609,6 +617,13 @@ static void test_fixed_errors(void)
 	expect_err(&m, FRAME_ERR_LENGTH, 1);
 	mkp(&m, FRAME_GOAWAY, 0, z, 2);
 	expect_err(&m, FRAME_ERR_LENGTH, 1);
+	/* UDP_PATH: stream 0, one byte, 0 or 1 */
+	mkp(&m, FRAME_UDP_PATH, 1, z, 1);
+	expect_err(&m, FRAME_ERR_STREAM, 1);
+	mkp(&m, FRAME_UDP_PATH, 0, z, 2);
+	expect_err(&m, FRAME_ERR_LENGTH, 1);
+	mkp(&m, FRAME_UDP_PATH, 0, (const uint8_t *)"\x02", 1);
+	expect_err(&m, FRAME_ERR_VALUE, 0);
 }
 
 /* Encoders fail with -1 one byte short and never write past cap. */
@@ -731,6 +746,7 @@ static void test_strings(void)
 		[FRAME_WINDOW] = "WINDOW",   [FRAME_UDP_OPEN] = "UDP_OPEN",
 		[FRAME_UDP_DATA] = "UDP_DATA", [FRAME_PING] = "PING",
 		[FRAME_PONG] = "PONG",       [FRAME_GOAWAY] = "GOAWAY",
+		[FRAME_UDP_PATH] = "UDP_PATH",
 	};
 	size_t i;
 	int e;
@@ -738,7 +754,7 @@ static void test_strings(void)
 	for (i = FRAME_HELLO; i < ARRAY_SIZE(names); i++)
 		CHECK_STR(frame_type_name((uint8_t)i), names[i]);
 	CHECK_STR(frame_type_name(0), "unknown");
-	CHECK_STR(frame_type_name(0x11), "unknown");
+	CHECK_STR(frame_type_name(0x12), "unknown");
 	CHECK_STR(frame_type_name(0xff), "unknown");
 
 	CHECK_STR(frame_strerror(FRAME_ERR_TYPE), "unknown frame type");
@@ -772,21 +788,21 @@ static void test_resume_frames(void)
 	check_whole(&m, &f);
 	CHECK(!frame_get_window_ack(&f, &r));
 	m.n = frame_session(m.b, sizeof(m.b), tok);
-	hex_eq(&m, "0d 00 0018 00000000 000102030405060708090a0b0c0d0e0f"
+	hex_eq(&m, "0e 00 0018 00000000 000102030405060708090a0b0c0d0e0f"
 		   "1011121314151617");
 	check_whole(&m, &f);
 	CHECK(!memcmp(frame_get_token(&f), tok, sizeof(tok)));
 	m.n = frame_resume(m.b, sizeof(m.b), tok, 3);
-	hex_eq(&m, "0e 00 001c 00000000 000102030405060708090a0b0c0d0e0f"
+	hex_eq(&m, "0f 00 001c 00000000 000102030405060708090a0b0c0d0e0f"
 		   "1011121314151617 00000003");
 	check_whole(&m, &f);
 	CHECK(!memcmp(frame_get_token(&f), tok, sizeof(tok)));
 	CHECK_EQ(frame_get_resume_count(&f), 3);
 	m.n = frame_code(m.b, sizeof(m.b), FRAME_RESUMED, 0, RESUME_RESTARTED);
-	hex_eq(&m, "0f 00 0001 00000000 02");
+	hex_eq(&m, "10 00 0001 00000000 02");
 	check_whole(&m, &f);
 	m.n = frame_sync(m.b, sizeof(m.b), 5, &y);
-	hex_eq(&m, "10 00 0011 00000005 01 0102030405060708 0102030405070708");
+	hex_eq(&m, "11 00 0011 00000005 01 0102030405060708 0102030405070708");
 	check_whole(&m, &f);
 	frame_get_sync(&f, &y2);
 	CHECK(y2.flags == y.flags && y2.received == y.received &&

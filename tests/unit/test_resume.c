@@ -1,4 +1,4 @@
-/* Unit tests for resume (docs/PROTOCOL.md section 15) over a real
+/* Unit tests for resume (docs/PROTOCOL.md section 16) over a real
  * client and server tunnel (tunnel_pair.h) whose link "breaks": both
  * tunnels close at once with bytes of both directions still on their
  * way, a new pair comes up and the client resumes. What the

@@ -190,7 +190,7 @@ static void test_ahead_of_bulk(int udp)
 	CHECK(x.data >= 2 * FRAME_MAX_PAYLOAD);
 	if (udp) {
 		n = udp_frame(b, sizeof(b), cy.s.id, 20);
-		CHECK_EQ(tunnel_send_udp(tp.cli, b, (size_t)n), 0);
+		CHECK_EQ(tunnel_send_udp(tp.cli, b, (size_t)n, 0), 0);
 	} else {
 		n = frame_window(b, sizeof(b), cy.s.id, 1234);
 		tunnel_send(tp.cli, b, (size_t)n);
@@ -270,7 +270,7 @@ static void test_udp_limit(void)
 	attach2(&cy, &sy);
 	n = udp_frame(b, sizeof(b), cu.s.id, 1000);
 	while (queued < UDP_BOUND && !refused) {
-		if (tunnel_send_udp(tp.cli, b, (size_t)n))
+		if (tunnel_send_udp(tp.cli, b, (size_t)n, 0))
 			refused = 1;
 		else
 			queued += (size_t)n, taken++;
@@ -285,7 +285,7 @@ static void test_udp_limit(void)
 	tp_wait(&tp, 0.1);
 	CHECK_EQ(su.frames[FRAME_UDP_DATA], taken);
 	n = udp_frame(b, sizeof(b), cu.s.id, 1000);
-	CHECK_EQ(tunnel_send_udp(tp.cli, b, (size_t)n), 0);
+	CHECK_EQ(tunnel_send_udp(tp.cli, b, (size_t)n, 0), 0);
 	u.frames = taken + 1;
 	CHECK_EQ(tp_run(&tp, has_arrived, &u, 5), 0);
 	tp_stop(&tp);

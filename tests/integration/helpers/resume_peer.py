@@ -28,7 +28,7 @@ import time
 from tunnel_peer import context, frame, hello, open_ipv4
 
 RESULT, DATA, RST, GOAWAY = 0x03, 0x04, 0x06, 0x0c
-SESSION, RESUME, RESUMED, SYNC = 0x0d, 0x0e, 0x0f, 0x10
+SESSION, RESUME, RESUMED, SYNC = 0x0e, 0x0f, 0x10, 0x11
 F_REASONS, F_RESUME = 0x01, 0x04
 WINDOW = 256 << 10
 
