@@ -19,6 +19,7 @@ buffers; FILE holds the body bytes received so far (rewritten every
 """
 import argparse
 import hashlib
+import os
 import socket
 import sys
 import time
@@ -90,6 +91,13 @@ def do_echo(a, s):
     print("secs=%.3f" % (time.monotonic() - t0))
 
 
+def progress(path, n):
+    """Rewrites path with n, never leaving it empty for a reader."""
+    with open(path + ".tmp", "w") as f:
+        f.write("%d\n" % n)
+    os.replace(path + ".tmp", path)
+
+
 def do_get(a, s):
     s.sendall(("GET %s HTTP/1.0\r\nHost: x\r\n\r\n" % a.path).encode())
     s.settimeout(60)
@@ -113,14 +121,12 @@ def do_get(a, s):
         body += len(chunk)
         now = time.monotonic()
         if now - last >= 0.1:
-            with open(a.progress, "w") as f:
-                f.write("%d\n" % body)
+            progress(a.progress, body)
             last = now
         ahead = body / a.rate - (now - t0)
         if ahead > 0:
             time.sleep(ahead)
-    with open(a.progress, "w") as f:
-        f.write("%d\n" % body)
+    progress(a.progress, body)
     print("bytes=%d" % body)
     print("sha256=%s" % h.hexdigest())
     print("end=%s" % end)
