@@ -184,7 +184,7 @@ done
 # HELLO asked for it: a client from before reasons would read it as an
 # address, and that is a protocol error.
 peer_result() {	# MODE HEX: tunnel_peer.py MODE gets RESULT HEX, no GOAWAY
-	local out flags
+	local out
 	out=$(timeout 20 "$PY" "$H/tunnel_peer.py" 127.0.0.1 "$SERVER_PORT" \
 		"$CLIENT_CONF" "$1" 2>&1)
 	echo "$out"
