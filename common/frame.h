@@ -95,7 +95,7 @@ const char *proto_refusal_text(uint8_t code, uint8_t reason);
 #define RESUME_TOKEN_LEN 24
 #define RESUME_INSTANCE_LEN 8
 
-/* RESUMED codes (section 16.3). */
+/* RESUMED codes (docs/PROTOCOL.md section 16.5). */
 enum resume_code {
 	RESUME_OK = 0,         /* the streams follow on this connection */
 	RESUME_UNKNOWN = 1,    /* no such token: expired, used or forged */

@@ -6,8 +6,8 @@
 # tunnel in 4 s) and resume-window 10s, so that every case fits the
 # time budget:
 #  - an interactive echo flow (a numbered line every 0.1 s) and a 16 MiB
-#    download (curl, rate-limited to 2 MiB/s so it runs across the
-#    outage) held across an 8 s outage, longer than either side's
+#    download (read at 2 MiB/s with a small receive buffer, so that what
+#    is still to come waits at the server) held across an 8 s outage, longer than either side's
 #    timeout, during which the client's address changes too: both
 #    tunnels are lost, both sides keep the flows, the new tunnel (from
 #    the new address) resumes them: the echoes come back exactly as sent (nothing
@@ -143,19 +143,26 @@ waiting_is() {	# N: the server's status shows N flows waiting to resume
 # ------------------------------------------- echo and download across an outage
 n0=$(wc -l <"$(log_of client)")
 s0=$(wc -l <"$(log_of server)")
-spawn typer ip netns exec "$NS_C" "$PY" "$H/resume_echo.py" "$SOCKS" 127.0.0.2 "$EP" \
+spawn typer ip netns exec "$NS_C" "$PY" "$H/resume_echo.py" echo "$SOCKS" 127.0.0.2 "$EP" \
 	$((OUT + 4)) --wait 20
-spawn dl ip netns exec "$NS_C" curl -sS --max-time 50 --limit-rate 2M -o "$TMP/got" \
-	--socks5-hostname "127.0.0.1:$SOCKS" "http://127.0.0.2:$HP/big"
+spawn dl ip netns exec "$NS_C" "$PY" "$H/resume_echo.py" get "$SOCKS" 127.0.0.2 \
+	"$HP" /big --rate $((2 << 20)) --progress "$TMP/got"
 check "resume: an interactive flow is open" ready typer
-sleep 1.5
+got_now() {	# the body bytes the download has brought so far
+	cat "$TMP/got" 2>/dev/null || echo 0
+}
+got_at_least() {	# BYTES: the download has brought that much so far
+	[ "$(got_now)" -ge "$1" ]
+}
+# the outage starts with the download a few MiB in, far from its end
+check "resume: the download is under way" wait_for 10 got_at_least $((2 << 20))
 link down
 # and the client moves to another address meanwhile (Wi-Fi to Ethernet,
 # a NAT that maps it anew): the new tunnel comes from C_IP2
 ip -n "$NS_C" addr del "$C_IP/24" dev veth0
 ip -n "$NS_C" addr add "$C_IP2/24" dev veth0
 sleep "$OUT"
-got_down=$(stat -c %s "$TMP/got" 2>/dev/null || echo 0)
+got_down=$(got_now)
 link up
 client_kept() {
 	tail -n +"$((n0 + 1))" "$(log_of client)" | grep -qE 'flows kept for a new connection' &&
@@ -187,9 +194,10 @@ echo_ok() {
 check "resume: every echo came back, in order, none twice, over the same connection" echo_ok
 check "resume: the download ends" wait_pid dl 40
 dl_ok() {
-	local got
-	got=$(sha256sum <"$TMP/got" | cut -d' ' -f1)
-	echo "downloaded $(stat -c %s "$TMP/got") bytes ($got_down when the link came back), sha256 $got"
+	local f got
+	f=$(log_of dl)
+	got=$(val sha256 "$f")
+	echo "downloaded $(val bytes "$f") bytes ($got_down when the link came back), sha256 $got, $(val end "$f")"
 	[ "$got" = "$WANT" ] && [ "$got_down" -lt $((16 << 20)) ]
 }
 check "resume: the 16 MiB download held across the outage is complete (sha256)" dl_ok
@@ -246,7 +254,7 @@ check "resume: a revoked certificate resumes nothing (refused at the handshake)"
 
 # ------------------------------------------- client killed with -9
 # (carol's flow is still kept meanwhile: it ends on its own clock)
-spawn typer ip netns exec "$NS_C" "$PY" "$H/resume_echo.py" "$SOCKS" 127.0.0.2 "$EP" 30 --wait 1
+spawn typer ip netns exec "$NS_C" "$PY" "$H/resume_echo.py" echo "$SOCKS" 127.0.0.2 "$EP" 30 --wait 1
 spawn dl ip netns exec "$NS_C" curl -sS --max-time 50 --limit-rate 1M -o /dev/null \
 	--socks5-hostname "127.0.0.1:$SOCKS" "http://127.0.0.2:$HP/big"
 check "resume: flows open before the client is killed" ready typer
@@ -267,7 +275,7 @@ bob_fetch() {
 		--socks5-hostname "127.0.0.1:$SOCKS2" "http://127.0.0.2:$HP/"
 }
 check "resume: a second client (bob) works" wait_for 10 bob_fetch
-spawn typer ip netns exec "$NS_C" "$PY" "$H/resume_echo.py" "$SOCKS2" 127.0.0.2 \
+spawn typer ip netns exec "$NS_C" "$PY" "$H/resume_echo.py" echo "$SOCKS2" 127.0.0.2 \
 	"$EP" 40 --wait 1
 check "resume: bob's interactive flow is open" ready typer
 b0=$(wc -l <"$(log_of bob)")
@@ -307,7 +315,7 @@ stop bob
 start_client
 check "resume: the client is back" wait_for 15 fetch_small
 n0=$(wc -l <"$(log_of client)")
-spawn typer ip netns exec "$NS_C" "$PY" "$H/resume_echo.py" "$SOCKS" 127.0.0.2 "$EP" 30 --wait 1
+spawn typer ip netns exec "$NS_C" "$PY" "$H/resume_echo.py" echo "$SOCKS" 127.0.0.2 "$EP" 30 --wait 1
 check "resume: a flow is open before the server is killed" ready typer
 kill -KILL "$(pid_of server)"
 stop server
