@@ -53,7 +53,6 @@ void conf_reload_fixed(const struct server_conf *a, const struct server_conf *b,
 {
 	buf[0] = '\0';
 	name(buf, n, listen_differ(a, b), "listen");
-	name(buf, n, a->workers != b->workers, "workers");
 	name(buf, n, str_differ(a->user, b->user), "user");
 	name(buf, n, str_differ(a->group, b->group), "group");
 	name(buf, n, str_differ(a->state_dir, b->state_dir), "state-dir");

@@ -468,6 +468,10 @@ static void server_reload(struct server *s)
 		log_warn("%s: changed, kept as running until a restart: %s",
 			 s->conf->tc.path, fixed);
 	conf_reload_apply(s->conf, &fresh);
+	if (!s->accts && (s->conf->quotas.n || s->conf->quotas.dflt.period ||
+			  s->conf->rates.n || s->conf->rates.dflt))
+		log_warn("%s: quotas and rates need the accounting store, "
+			 "which is off: not applied", s->conf->tc.path);
 	accounts_reload(s->accts);
 	server_conf_free(&fresh); /* the old values, nothing points there */
 	for (c = s->clients; c; c = c->next)

@@ -25,7 +25,6 @@ struct server_conf {
 	struct addr *listen;
 	int nlisten;
 	int listen_from_cmdline; /* --listen replaced the file's */
-	unsigned workers;        /* event loops (threads) */
 	char *crl_path;
 	int crl_line;          /* where crl was set, for messages */
 	char *dns;             /* "ip,ip:port,..." for c-ares, or NULL */

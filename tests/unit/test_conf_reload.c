@@ -13,7 +13,6 @@ static void base(struct server_conf *c, const char *listen)
 	c->listen = calloc(1, sizeof(*c->listen));
 	addr_parse(listen, 443, c->listen);
 	c->nlisten = 1;
-	c->workers = 1;
 	c->tc.ca_pem = strdup("CA");
 	c->tc.log_level = -1;
 	c->max_tunnels = 256;
@@ -46,14 +45,13 @@ int main(void)
 	free(b.tc.ca_pem);
 	b.tc.ca_pem = strdup("another CA");
 	b.user = strdup("nobody");
-	b.workers = 2;
 	b.max_tunnels = 10;
 	addr_parse("127.0.0.1:8443", 443, b.listen);
 	conf_reload_fixed(&a, &b, fixed, sizeof(fixed));
-	CHECK_STR(fixed, "listen, workers, user, ca, max-tunnels");
+	CHECK_STR(fixed, "listen, user, ca, max-tunnels");
 	a.listen_from_cmdline = 1;
 	conf_reload_fixed(&a, &b, fixed, sizeof(fixed));
-	CHECK_STR(fixed, "workers, user, ca, max-tunnels");
+	CHECK_STR(fixed, "user, ca, max-tunnels");
 	conf_reload_fixed(&a, &b, fixed, 12); /* cut, still a string */
 	CHECK(strlen(fixed) < 12);
 
@@ -76,7 +74,6 @@ int main(void)
 	CHECK_EQ(b.policy.n, 0);
 	CHECK_EQ(a.max_tunnels, 256); /* needs a restart: kept */
 	CHECK(!a.user);
-	CHECK_EQ(a.workers, 1);
 	done(&a);
 	done(&b);
 	return test_summary("test_conf_reload");
