@@ -6,8 +6,10 @@
 #   make demo       deps + build + throwaway PKI + server and client on loopback
 #   make test       deps + build + unit, sanitizer and integration tests
 #   make bench      speed and memory side by side with ssh -D, ss-libev, trojan
+#                   (BENCH="lossy" or other tests: only those, see run.sh)
 #   make lint       check the C sources against .clang-format (tests/lint.sh)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        the Debian package, BUILD/deb/proxy_VERSION_ARCH.deb
 #   make V=1        show the commands
 
 CC       ?= cc
@@ -55,7 +57,7 @@ UNIT_HELPER_OBJS := $(call obj,$(UNIT_HELPER_SRCS))
 .SECONDARY: $(UNIT_HELPER_OBJS)
 
 .PHONY: all deps demo test check unit asan bench bench-route lint install \
-	uninstall clean
+	uninstall deb clean
 
 all: $(BUILD)/proxy-server $(BUILD)/proxy-client
 
@@ -104,7 +106,7 @@ FUZZ_addr        := common/addr.c common/util.c
 FUZZ_conf        := common/conf.c common/addr.c common/util.c
 # the daemons' real directive tables; open() is fenced in by the target
 FUZZ_daemon_conf := proxy-server/server_conf.c proxy-server/policy.c \
-		    proxy-server/quota.c \
+		    proxy-server/quota.c proxy-server/rates.c \
 		    proxy-client/route.c proxy-client/route_nets.c \
 		    proxy-client/route_names.c \
 		    proxy-client/client_conf.c common/tunnel_conf.c \
@@ -148,7 +150,7 @@ lint: deps
 	$(Q)./tests/lint.sh
 
 bench: deps all
-	$(Q)./tests/bench/run.sh $(BUILD)
+	$(Q)$(if $(BENCH),BENCH_TESTS="$(BENCH)" )./tests/bench/run.sh $(BUILD)
 
 # The split routing table alone (issue 21): load time, memory and
 # decision time for 10,000 CIDRs and 100,000 names, printed.
@@ -191,6 +193,25 @@ uninstall:
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/proxy-server.service \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/proxy-client@.service
 	rmdir $(DESTDIR)$(PREFIX)/share/doc/proxy 2>/dev/null || true
+
+# The Debian package (debian/mkdeb.sh says how and why so): the programs
+# built in BUILD/deb with all of Debian's hardening flags (dpkg-buildflags:
+# fortify, stack protector, PIE, relro, bind now), staged as `make install PREFIX=/usr`
+# stages them, packed with dpkg-deb; lintian checks it when installed.
+DEB_BUILD := $(BUILD)/deb
+
+DEB_FLAGS := DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get
+
+deb:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(DEB_BUILD) \
+		CFLAGS="$$($(DEB_FLAGS) CFLAGS) $$($(DEB_FLAGS) CPPFLAGS)" \
+		LDFLAGS="$$($(DEB_FLAGS) LDFLAGS)" all
+	$(Q)deb=$$(./debian/mkdeb.sh $(DEB_BUILD)) && echo "  DEB     $$deb" && \
+	if command -v lintian >/dev/null 2>&1; then \
+		lintian --fail-on error,warning "$$deb"; \
+	else \
+		echo "  (no lintian to check it: make deps installs it)"; \
+	fi
 
 clean:
 	rm -rf $(BUILD)

@@ -85,6 +85,9 @@ static void got_datagram(struct assoc *a, const struct frame *f)
 	size_t len;
 
 	frame_get_udp(f, &peer, &data, &len);
+	if (tunnel_in_held(a->s.t))
+		return; /* over the rate cap: dropped, as a router would */
+	tunnel_in_count(a->s.t, len);
 	if (a->ops->datagram(a, &peer, data, len))
 		return;
 	if (a->server_side)
@@ -139,7 +142,7 @@ static void abort_cb(struct stream *s)
 	struct assoc *a = of_stream(s);
 
 	tunnel_detach(s); /* still attached after tunnel_reset_streams() */
-	a->ops->ended(a, PROTO_GENERAL_FAILURE);
+	a->ops->ended(a, ASSOC_TUNNEL_LOST);
 }
 
 static void info_cb(struct stream *s, struct stream_info *i)

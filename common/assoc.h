@@ -28,7 +28,7 @@ struct assoc_ops {
 	 * proto_reason, from a server that sends them. */
 	void (*result)(struct assoc *a, uint8_t code, uint8_t reason);
 	/* The association ended without assoc_close(): the peer sent RST
-	 * with code, or the tunnel went away (PROTO_GENERAL_FAILURE). It is
+	 * with code, or the tunnel went away (ASSOC_TUNNEL_LOST). It is
 	 * detached: the owner frees it, or (client) opens it again later.
 	 * Nothing of a is touched after this returns. */
 	void (*ended)(struct assoc *a, uint8_t code);
@@ -36,6 +36,11 @@ struct assoc_ops {
 	 * are filled already; state defaults to "open"). */
 	void (*info)(struct assoc *a, struct stream_info *i);
 };
+
+/* ended()'s code when the tunnel went away: no code came from the
+ * peer. Not a SOCKS reply: a front-end that answers its application
+ * maps it (host unreachable). */
+#define ASSOC_TUNNEL_LOST 0xff
 
 struct assoc {
 	struct stream s;       /* s.t is NULL while not open */

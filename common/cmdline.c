@@ -77,7 +77,8 @@ int cmdline_parse(struct cmdline *c, int argc, char **argv)
 	for (i = 0; i < nown; i++) {
 		opts[ncommon + i] = (struct option){ c->own[i].name,
 			required_argument, NULL, c->own[i].key };
-		p += sprintf(p, "%c:", c->own[i].key);
+		if (c->own[i].key < 256) /* else a long option only */
+			p += sprintf(p, "%c:", c->own[i].key);
 	}
 	c->config = NULL;
 	c->level = -1;

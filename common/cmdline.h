@@ -5,7 +5,7 @@
 
 struct cmdline_opt {
 	const char *name;  /* long form */
-	int key;           /* short form */
+	int key;           /* short form; 256 and up: a long option only */
 	const char **val;  /* where its argument goes */
 };
 

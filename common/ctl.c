@@ -139,6 +139,44 @@ static int fill_addr(const char *path, struct sockaddr_un *sun, char *err,
 	return 0;
 }
 
+/* Whether a live daemon answers on the socket at path. */
+static int in_use(const char *path)
+{
+	struct sockaddr_un sun;
+	char err[256];
+	int fd, rc;
+
+	if (fill_addr(path, &sun, err, sizeof(err)))
+		return 0;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	rc = !connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return rc;
+}
+
+int ctl_check_free(const char *path, const char *conf_path, int named,
+		   const char *prog, char *err, size_t n)
+{
+	const char *base = strrchr(conf_path, '/');
+
+	if (!path[0] || !in_use(path))
+		return 0;
+	if (named) {
+		snprintf(err, n, "%s: control socket %s: another running "
+			 "daemon answers there; give this one its own path "
+			 "('control PATH', or 'control none')", conf_path, path);
+		return -1;
+	}
+	snprintf(err, n, "%s: the default control socket %s is taken by "
+		 "another running %s whose config has the same file name "
+		 "(%s); give this one its own: add 'control PATH' (or "
+		 "'control none') to %s", conf_path, path, prog,
+		 base ? base + 1 : conf_path, conf_path);
+	return -1;
+}
+
 struct ctl *ctl_open(struct ev_loop *loop, const char *path, ctl_status_fn fn,
 		     void *arg, char *err, size_t n)
 {

@@ -24,6 +24,16 @@ void ctl_close(struct ctl *c);
  * it) or dies. 0, or -1 with err set (the socket then stays at exit). */
 int ctl_keep_removable(struct ctl *c, char *err, size_t n);
 
+/* 0 when no other daemon answers on path, the control socket of the
+ * config at conf_path (named: set by its `control` line, else the
+ * default for prog); else -1 and err says whose it is and which
+ * directive to set. The daemons refuse to start then: running on
+ * without a socket would let `status -c THIS-FILE` show the other
+ * daemon (the default path is named after the config's file name, so
+ * two configs called server.conf in two folders meet there). */
+int ctl_check_free(const char *path, const char *conf_path, int named,
+		   const char *prog, char *err, size_t n);
+
 /* Sends cmd and copies the reply to stdout. 0, or -1 with err set. */
 int ctl_query(const char *path, const char *cmd, char *err, size_t n);
 

@@ -13,6 +13,8 @@ struct dgram_batch {
 	struct sockaddr_storage from[DGRAM_BATCH];
 	uint8_t *ctl;
 	uint8_t *mem; /* DGRAM_BATCH slots of room + max_len bytes */
+	unsigned too_long;   /* in the last dgram_each() */
+	size_t too_long_len; /* the first one's real length */
 };
 
 struct dgram_batch *dgram_batch_new(size_t room, size_t max_len,
@@ -61,8 +63,11 @@ int dgram_recv(struct dgram_batch *b, int fd)
 		m->msg_controllen = b->ctl_len;
 		m->msg_flags = 0;
 	}
+	/* MSG_TRUNC: a datagram longer than max_len reports its real
+	 * length, for the log line that says why it was dropped */
 	do {
-		n = recvmmsg(fd, b->msg, DGRAM_BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(fd, b->msg, DGRAM_BATCH, MSG_DONTWAIT | MSG_TRUNC,
+			     NULL);
 	} while (n < 0 && errno == EINTR);
 	return n < 0 ? 0 : n;
 }
@@ -71,15 +76,27 @@ void dgram_each(struct dgram_batch *b, int fd, dgram_fn fn, void *arg)
 {
 	int n = DGRAM_BATCH;
 
+	b->too_long = 0;
 	for (int round = 0; round < DGRAM_ROUNDS && n == DGRAM_BATCH; round++) {
 		n = dgram_recv(b, fd);
 		for (int i = 0; i < n; i++) {
 			struct dgram d;
 
-			if (!dgram_get(b, i, &d) && fn(arg, &d))
+			if (dgram_get(b, i, &d)) {
+				if (!b->too_long++)
+					b->too_long_len = b->msg[i].msg_len;
+				continue;
+			}
+			if (fn(arg, &d))
 				return;
 		}
 	}
+}
+
+unsigned dgram_too_long(const struct dgram_batch *b, size_t *len)
+{
+	*len = b->too_long ? b->too_long_len : 0;
+	return b->too_long;
 }
 
 int dgram_get(const struct dgram_batch *b, int i, struct dgram *d)

@@ -50,5 +50,8 @@ typedef int (*dgram_fn)(void *arg, const struct dgram *d);
  * of the event loop get their turn. */
 #define DGRAM_ROUNDS 8
 void dgram_each(struct dgram_batch *b, int fd, dgram_fn fn, void *arg);
+/* How many datagrams the last dgram_each() dropped for being longer
+ * than max_len, and in *len the real length of the first of them. */
+unsigned dgram_too_long(const struct dgram_batch *b, size_t *len);
 
 #endif

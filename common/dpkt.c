@@ -5,17 +5,6 @@
 
 #include "util.h"
 
-static uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
 int dpkt_parse_hdr(const uint8_t *p, size_t n, struct dpkt_hdr *h)
 {
 	if (n < DPKT_MIN_LEN || n > DPKT_MAX_LEN)

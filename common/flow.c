@@ -24,6 +24,14 @@ static const struct stream_ops flow_stream_ops;
  * 256 KiB over 100 ms moved 5.5 MB/s), while on a 0.1 ms path it stays
  * at 256 KiB up to 1 GB/s. */
 #define WINDOW_RTTS 2.5
+/* On a path that loses segments, every byte behind a hole waits for its
+ * retransmission: the sender's RACK waits a quarter round trip past the
+ * hole, then the segment needs a one-way trip, so data reaches the
+ * socket up to about 1.25 round trips late, and its credit comes back
+ * that much later. The window then counts the round trip this many
+ * times (1 % loss each way over 50 ms: 2.5 path round trips held a
+ * download to half of a plain TCP connection's speed). */
+#define LOSSY_RTT_FACTOR 2.25
 
 static struct flow *of_stream(struct stream *s)
 {
@@ -51,6 +59,7 @@ static void flow_end(struct flow *f, int reason, const char *why, int linger0)
 		tunnel_buffered(f->s.t, -(long)buf_len(&f->out));
 	tunnel_detach(&f->s);
 	buf_release(&f->out);
+	buf_release(&f->unacked);
 	if (f->fd >= 0) {
 		if (linger0) {
 			struct linger l = { 1, 0 };
@@ -124,15 +133,19 @@ static void maybe_window(struct flow *f)
 	struct tunnel *t = f->s.t;
 	const struct tunnel_params *p;
 	uint32_t incr;
-	uint8_t b[FRAME_HDR_LEN + 4];
+	uint8_t b[FRAME_HDR_LEN + 8];
 	ev_tstamp now, rtt;
+	int n;
 
-	if (!t || f->delivered < f->window / 2 || f->fin_rcvd)
-		return;
+	if (!t || f->delivered < f->window / 2 || f->fin_rcvd ||
+	    tunnel_in_held(t))
+		return; /* held: the unthrottled op comes back here */
 	p = tunnel_params(t);
 	now = ev_now(f->loop);
 	rtt = MAX(tunnel_min_rtt(t), MIN_RTT_FLOOR);
 	measure_rate(f, now, rtt);
+	if (tunnel_path_lossy(t))
+		rtt *= LOSSY_RTT_FACTOR;
 	incr = f->delivered;
 	if (f->window < p->max_window && f->rate > 0 &&
 	    f->window < WINDOW_RTTS * f->rate * rtt && !socket_backlogged(f)) {
@@ -146,8 +159,11 @@ static void maybe_window(struct flow *f)
 	}
 	f->delivered = 0;
 	f->rcv_avail += incr;
-	frame_window(b, sizeof(b), f->s.id, incr);
-	tunnel_send(t, b, sizeof(b));
+	/* between resuming peers the credit is an acknowledgement too */
+	n = f->resumable ? frame_window_ack(b, sizeof(b), f->s.id, incr,
+					    (uint32_t)f->rcvd) :
+			   frame_window(b, sizeof(b), f->s.id, incr);
+	tunnel_send(t, b, (size_t)n);
 }
 
 static void shut_write(struct flow *f)
@@ -161,15 +177,38 @@ static void shut_write(struct flow *f)
 
 /* ---- socket -> tunnel ---- */
 
-/* n bytes, read into the room tunnel_data_room() gave, become frames. */
-static void data_sent(struct flow *f, size_t n)
+/* A resuming flow keeps a copy of what it sends until the peer
+ * acknowledges it: the payloads of the frames in room (laid out as
+ * tunnel_data_room() gives them). -1 past the cap, which the peer's
+ * window keeps us far from. */
+static int retain(struct flow *f, const uint8_t *room, size_t n)
 {
+	uint8_t *d = buf_reserve(&f->unacked, n);
+
+	if (!d)
+		return -1;
+	for (size_t off = 0; off < n; off += FRAME_MAX_PAYLOAD)
+		memcpy(d + off, room + off / FRAME_MAX_PAYLOAD * FRAME_MAX_LEN +
+		       FRAME_HDR_LEN, MIN(FRAME_MAX_PAYLOAD, n - off));
+	buf_commit(&f->unacked, n);
+	return 0;
+}
+
+/* n bytes, read into the room tunnel_data_room() gave, become frames. */
+static int data_sent(struct flow *f, const uint8_t *room, size_t n)
+{
+	if (f->resumable && retain(f, room, n)) {
+		flow_reset(f, PROTO_GENERAL_FAILURE, "resume buffer full");
+		return -1;
+	}
 	tunnel_data_commit(f->s.t, f->s.id, n);
+	f->sent += n;
 	f->credit -= (uint32_t)n;
 	f->up_bytes += (uint64_t)n;
 	meter_add(tunnel_meter(f->s.t),
 		  f->server_side ? METER_TCP_DOWN : METER_TCP_UP, n);
 	f->last_active = ev_now(f->loop);
+	return 0;
 }
 
 /* Frames filled by one readv(): 64 KiB, a few TLS records, in one
@@ -204,7 +243,7 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	n = readv(f->fd, iov, cnt);
 	if (n > 0) {
-		data_sent(f, (size_t)n);
+		data_sent(f, p, (size_t)n);
 		return;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -221,13 +260,51 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 static void resume_reading(struct flow *f)
 {
-	if (f->relaying && !f->rd_eof && f->credit && !f->s.waiting)
+	if (f->relaying && !f->rd_eof && f->credit && !f->s.waiting &&
+	    !f->resend && !f->fin_pending && !f->syncing)
 		ev_io_start(f->loop, &f->rio);
+}
+
+/* After a resume: what the peer lost goes again, from unacked, before
+ * anything new is read (and without credit: it was paid for once). */
+static void push_resend(struct flow *f)
+{
+	struct tunnel *t = f->s.t;
+
+	while (f->resend) {
+		const uint8_t *src;
+		int k = READ_FRAMES;
+		uint8_t *p = tunnel_data_room(t, &f->s, &k);
+		size_t n, off;
+
+		if (!p) {
+			tunnel_wait_room(&f->s);
+			return;
+		}
+		n = MIN((size_t)k * FRAME_MAX_PAYLOAD, f->resend);
+		src = buf_peek(&f->unacked) + buf_len(&f->unacked) - f->resend;
+		for (off = 0; off < n; off += FRAME_MAX_PAYLOAD)
+			memcpy(p + off / FRAME_MAX_PAYLOAD * FRAME_MAX_LEN +
+			       FRAME_HDR_LEN, src + off,
+			       MIN(FRAME_MAX_PAYLOAD, n - off));
+		tunnel_data_commit(t, f->s.id, n);
+		f->resend -= n;
+	}
+	if (f->fin_pending) {
+		f->fin_pending = 0;
+		tunnel_data_fin(t, f->s.id);
+	}
+	resume_reading(f);
 }
 
 static void stream_writable(struct stream *s)
 {
-	resume_reading(of_stream(s));
+	struct flow *f = of_stream(s);
+
+	if (f->resend || f->fin_pending)
+		push_resend(f);
+	else
+		resume_reading(f);
 }
 
 /* ---- tunnel -> socket ---- */
@@ -299,7 +376,9 @@ static void got_data(struct flow *f, const struct frame *fr)
 		return;
 	}
 	f->rcv_avail -= (uint32_t)len;
+	f->rcvd += len;
 	f->last_active = ev_now(f->loop);
+	tunnel_in_count(f->s.t, len);
 	/* Server: data that came with the OPEN (fast open) waits here
 	 * until the outbound connection is up; the window bounds it. */
 	if (f->relaying && !buf_len(&f->out) && len <= DIRECT_WRITE_MAX) {
@@ -339,10 +418,28 @@ static void got_data(struct flow *f, const struct frame *fr)
 	maybe_window(f);
 }
 
+/* The peer received everything up to the offset whose low 32 bits are
+ * r: that much of unacked can go. */
+static int got_ack(struct flow *f, uint32_t r)
+{
+	uint64_t acked = f->sent - buf_len(&f->unacked);
+	uint32_t n = r - (uint32_t)acked;
+
+	if (n > buf_len(&f->unacked) - f->resend)
+		return -1;
+	buf_consume(&f->unacked, n);
+	return 0;
+}
+
 static void got_window(struct flow *f, const struct frame *fr)
 {
-	uint32_t incr = frame_get_window(fr);
+	uint32_t incr = frame_get_window(fr), r;
 
+	if (f->resumable && frame_get_window_ack(fr, &r) && got_ack(f, r)) {
+		flow_reset(f, PROTO_GENERAL_FAILURE,
+			   "peer acknowledged bytes never sent");
+		return;
+	}
 	if (incr > UINT32_MAX / 2 - f->credit) {
 		flow_reset(f, PROTO_GENERAL_FAILURE, "window overflow");
 		return;
@@ -350,6 +447,8 @@ static void got_window(struct flow *f, const struct frame *fr)
 	f->credit += incr;
 	resume_reading(f);
 }
+
+static void got_sync(struct flow *f, const struct frame *fr);
 
 static void stream_frame(struct stream *s, const struct frame *fr)
 {
@@ -381,6 +480,9 @@ static void stream_frame(struct stream *s, const struct frame *fr)
 		f->fin_rcvd = 1;
 		if (!buf_len(&f->out) && f->relaying)
 			shut_write(f);
+		break;
+	case FRAME_SYNC:
+		got_sync(f, fr);
 		break;
 	case FRAME_RST:
 		/* flow_end detaches, after it gave back what we buffered */
@@ -435,7 +537,9 @@ static void stream_info(struct stream *s, struct stream_info *i)
 	i->down = flow_bytes_down(f);
 	i->buffered = buf_len(&f->out);
 	i->window = f->window;
-	i->state = !f->relaying || (!f->server_side && !f->result_seen) ?
+	i->state = f->parked ? "waiting to resume" :
+		   f->syncing ? "resuming" :
+		   !f->relaying || (!f->server_side && !f->result_seen) ?
 		   "opening" :
 		   f->rd_eof && f->fin_rcvd ? "closing" :
 		   f->rd_eof || f->fin_rcvd ? "half-closed" :
@@ -473,6 +577,126 @@ static void stream_overflow(struct stream *s)
 	flow_reset(of_stream(s), PROTO_GENERAL_FAILURE, "max-buffer");
 }
 
+static void stream_unthrottled(struct stream *s)
+{
+	maybe_window(of_stream(s));
+}
+
+/* ---- resume (docs/PROTOCOL.md section 16) ---- */
+
+/* Only a flow both sides know to be established is kept: one still
+ * opening ends as it did (the client's application gets its answer). */
+static int stream_park(struct stream *s)
+{
+	struct flow *f = of_stream(s);
+
+	if (!f->resumable || !f->relaying ||
+	    (!f->server_side && !f->result_seen))
+		return -1;
+	ev_io_stop(f->loop, &f->rio);
+	ev_io_stop(f->loop, &f->wio);
+	ev_timer_stop(f->loop, &f->idle);
+	f->parked = 1;
+	f->syncing = 1;
+	f->sync_sent = 0;
+	f->resend = 0;     /* worked out again from the next SYNC */
+	f->fin_pending = 0;
+	return 0;
+}
+
+/* A receiver acknowledges with its WINDOW frames, sent once half a
+ * window was delivered: a flow that moves little would leave its peer
+ * holding copies for long. Once a keepalive interval it returns what
+ * it delivered since its last WINDOW (an acknowledgement and credit);
+ * and a sender whose copies were all acknowledged gives back their
+ * buffer (not at once: a busy flow would allocate it again and again). */
+static void stream_tick(struct stream *s)
+{
+	struct flow *f = of_stream(s);
+	uint8_t b[FRAME_HDR_LEN + 8];
+	int n;
+
+	if (!f->resumable || f->parked || f->syncing)
+		return;
+	if (!buf_len(&f->unacked))
+		buf_release(&f->unacked);
+	if (!f->delivered || f->fin_rcvd || !f->relaying)
+		return;
+	n = frame_window_ack(b, sizeof(b), f->s.id, f->delivered,
+			     (uint32_t)f->rcvd);
+	f->rcv_avail += f->delivered;
+	f->delivered = 0;
+	tunnel_send(s->t, b, (size_t)n);
+}
+
+static void send_sync(struct flow *f)
+{
+	struct sync y = {
+		.flags = f->fin_rcvd ? SYNC_F_FIN : 0,
+		.received = f->rcvd,
+		.limit = f->rcvd + f->rcv_avail,
+	};
+	uint8_t b[FRAME_HDR_LEN + 17];
+	int n = frame_sync(b, sizeof(b), f->s.id, &y);
+
+	tunnel_send(f->s.t, b, (size_t)n);
+	f->sync_sent = 1;
+}
+
+static void stream_adopt(struct stream *s)
+{
+	struct flow *f = of_stream(s);
+
+	f->parked = 0;
+	f->resumable = tunnel_resumes(s->t);
+	if (buf_len(&f->out))
+		tunnel_buffered(s->t, (long)buf_len(&f->out));
+	if (!f->server_side)
+		send_sync(f);
+}
+
+/* The peer's SYNC: it received y.received of what we sent, and we may
+ * send up to y.limit. What it lost goes again; the credit is what its
+ * limit leaves (WINDOW frames may have been lost with the tunnel). */
+static void got_sync(struct flow *f, const struct frame *fr)
+{
+	uint64_t acked = f->sent - buf_len(&f->unacked);
+	struct sync y;
+
+	frame_get_sync(fr, &y);
+	if (!f->syncing) {
+		flow_reset(f, PROTO_GENERAL_FAILURE, "unexpected SYNC");
+		return;
+	}
+	if (!f->sync_sent)
+		send_sync(f);
+	if (y.received < acked || y.received > f->sent ||
+	    y.limit < f->sent || y.limit - f->sent > UINT32_MAX / 2 ||
+	    ((y.flags & SYNC_F_FIN) && !f->rd_eof)) {
+		flow_reset(f, PROTO_GENERAL_FAILURE,
+			   "resume: the peer's offsets do not match ours");
+		return;
+	}
+	buf_consume(&f->unacked, (size_t)(y.received - acked));
+	f->resend = (size_t)(f->sent - y.received);
+	f->credit = (uint32_t)(y.limit - f->sent);
+	f->fin_pending = f->rd_eof && !(y.flags & SYNC_F_FIN);
+	f->syncing = 0;
+	log_debug("flow %u: resumed: %zu bytes to send again%s", f->s.id,
+		  f->resend, f->fin_pending ? ", and FIN" : "");
+	if (f->s.t && tunnel_params(f->s.t)->idle_timeout > 0) {
+		f->last_active = ev_now(f->loop);
+		ev_timer_start(f->loop, &f->idle);
+	}
+	push_resend(f);
+	if (!f->s.t)
+		return;
+	if (buf_len(&f->out))
+		ev_io_start(f->loop, &f->wio);
+	else if (f->fin_rcvd && !f->wr_shut)
+		shut_write(f); /* may end the flow */
+}
+
 static const struct stream_ops flow_stream_ops = {
 	.frame = stream_frame,
 	.abort = stream_abort,
@@ -480,6 +704,10 @@ static const struct stream_ops flow_stream_ops = {
 	.info = stream_info,
 	.overflow = stream_overflow,
 	.deliver = stream_deliver,
+	.unthrottled = stream_unthrottled,
+	.park = stream_park,
+	.adopt = stream_adopt,
+	.tick = stream_tick,
 };
 
 static void flow_init(struct flow *f, struct tunnel *t,
@@ -490,6 +718,9 @@ static void flow_init(struct flow *f, struct tunnel *t,
 	f->loop = tunnel_loop(t);
 	f->fd = fd;
 	buf_init(&f->out, tunnel_params(t)->max_window);
+	/* the peer's credit keeps it at its window: the cap is a guard */
+	buf_init(&f->unacked, UINT32_MAX / 2);
+	f->resumable = tunnel_resumes(t);
 	f->window = tunnel_params(t)->window;
 	f->rcv_avail = f->window;
 	f->credit = tunnel_peer_window(t);
@@ -529,8 +760,7 @@ int flow_send_early(struct flow *f, const void *p, size_t n)
 		return -1;
 	}
 	memcpy(room + FRAME_HDR_LEN, p, n);
-	data_sent(f, n);
-	return 0;
+	return data_sent(f, room, n);
 }
 
 void flow_accept(struct flow *f, struct tunnel *t, const struct flow_ops *ops,

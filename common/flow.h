@@ -51,6 +51,15 @@ struct flow {
 	unsigned relaying : 1, rd_eof : 1, fin_rcvd : 1, wr_shut : 1;
 	unsigned server_side : 1;
 	unsigned result_seen : 1; /* client: the server answered the OPEN */
+	/* Resume (docs/PROTOCOL.md section 16), on a tunnel that resumes:
+	 * what we sent stays in unacked until the peer's WINDOW says it
+	 * arrived (at most the peer's window for this flow); parked, the
+	 * flow waits for a new tunnel; syncing, for the peer's SYNC. */
+	unsigned resumable : 1, parked : 1, syncing : 1, sync_sent : 1;
+	unsigned fin_pending : 1; /* FIN to send again after the resend */
+	struct buf unacked;
+	uint64_t sent, rcvd;   /* DATA bytes sent (once each) / received */
+	size_t resend;         /* the last bytes of unacked to send again */
 	uint64_t up_bytes, down_bytes; /* socket->tunnel, tunnel->socket */
 	ev_tstamp start;
 };

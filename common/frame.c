@@ -14,6 +14,9 @@
 
 #define HELLO_LEN 12
 #define PING_LEN 8
+#define WINDOW_ACK_LEN 8
+#define RESUME_LEN (RESUME_TOKEN_LEN + 4)
+#define SYNC_LEN 17
 
 /* What version 1 allows for each frame type. */
 struct frame_rule {
@@ -65,8 +68,16 @@ static int check_result(const uint8_t *p, size_t len)
 
 static int check_window(const uint8_t *p, size_t len)
 {
-	(void)len;
+	(void)len; /* 4, or 8 with the acknowledgement of resuming peers */
 	return get_be32(p) ? 0 : FRAME_ERR_VALUE;
+}
+
+static int check_sync(const uint8_t *p, size_t len)
+{
+	(void)len; /* fixed size */
+	/* the sender may send up to limit: it cannot be below what we
+	 * say we received */
+	return get_be64(p + 9) >= get_be64(p + 1) ? 0 : FRAME_ERR_VALUE;
 }
 
 /* An address followed by the datagram, which may be empty. */
@@ -91,13 +102,18 @@ static const struct frame_rule rules[] = {
 	[FRAME_DATA] = { "DATA", 0, 1, FRAME_MAX_PAYLOAD, NULL },
 	[FRAME_FIN] = { "FIN", 0, 0, 0, NULL },
 	[FRAME_RST] = { "RST", 0, 1, 1, NULL },
-	[FRAME_WINDOW] = { "WINDOW", 0, 4, 4, check_window },
+	[FRAME_WINDOW] = { "WINDOW", 0, 4, WINDOW_ACK_LEN, check_window },
 	[FRAME_UDP_OPEN] = { "UDP_OPEN", 0, 0, 0, NULL },
 	[FRAME_UDP_DATA] = { "UDP_DATA", 0, 0, FRAME_MAX_PAYLOAD, check_udp },
 	[FRAME_PING] = { "PING", 1, PING_LEN, PING_LEN, NULL },
 	[FRAME_PONG] = { "PONG", 1, PING_LEN, PING_LEN, NULL },
 	[FRAME_GOAWAY] = { "GOAWAY", 1, 1, 1, NULL },
 	[FRAME_UDP_PATH] = { "UDP_PATH", 1, 1, 1, check_on_off },
+	[FRAME_SESSION] = { "SESSION", 1, RESUME_TOKEN_LEN, RESUME_TOKEN_LEN,
+			    NULL },
+	[FRAME_RESUME] = { "RESUME", 1, RESUME_LEN, RESUME_LEN, NULL },
+	[FRAME_RESUMED] = { "RESUMED", 1, 1, 1, NULL },
+	[FRAME_SYNC] = { "SYNC", 0, SYNC_LEN, SYNC_LEN, check_sync },
 };
 
 static const struct frame_rule *rule_of(uint8_t type)
@@ -116,6 +132,9 @@ static int check_header(const struct frame *f, const struct frame_rule *r)
 	if (r->zero_stream != (f->stream == 0))
 		return FRAME_ERR_STREAM;
 	if (f->len < r->min_len || f->len > r->max_len)
+		return FRAME_ERR_LENGTH;
+	/* the one type with two sizes: 4, or 8 between resuming peers */
+	if (f->type == FRAME_WINDOW && f->len != 4 && f->len != WINDOW_ACK_LEN)
 		return FRAME_ERR_LENGTH;
 	return 0;
 }
@@ -266,6 +285,52 @@ int frame_window(uint8_t *out, size_t cap, uint32_t stream, uint32_t incr)
 	return FRAME_HDR_LEN + 4;
 }
 
+int frame_window_ack(uint8_t *out, size_t cap, uint32_t stream,
+		     uint32_t incr, uint32_t received)
+{
+	if (cap < FRAME_HDR_LEN + WINDOW_ACK_LEN)
+		return -1;
+	frame_put_hdr(out, FRAME_WINDOW, WINDOW_ACK_LEN, stream);
+	put_be32(out + FRAME_HDR_LEN, incr);
+	put_be32(out + FRAME_HDR_LEN + 4, received);
+	return FRAME_HDR_LEN + WINDOW_ACK_LEN;
+}
+
+int frame_session(uint8_t *out, size_t cap,
+		  const uint8_t token[RESUME_TOKEN_LEN])
+{
+	if (cap < FRAME_HDR_LEN + RESUME_TOKEN_LEN)
+		return -1;
+	frame_put_hdr(out, FRAME_SESSION, RESUME_TOKEN_LEN, 0);
+	memcpy(out + FRAME_HDR_LEN, token, RESUME_TOKEN_LEN);
+	return FRAME_HDR_LEN + RESUME_TOKEN_LEN;
+}
+
+int frame_resume(uint8_t *out, size_t cap,
+		 const uint8_t token[RESUME_TOKEN_LEN], uint32_t count)
+{
+	if (cap < FRAME_HDR_LEN + RESUME_LEN)
+		return -1;
+	frame_put_hdr(out, FRAME_RESUME, RESUME_LEN, 0);
+	memcpy(out + FRAME_HDR_LEN, token, RESUME_TOKEN_LEN);
+	put_be32(out + FRAME_HDR_LEN + RESUME_TOKEN_LEN, count);
+	return FRAME_HDR_LEN + RESUME_LEN;
+}
+
+int frame_sync(uint8_t *out, size_t cap, uint32_t stream,
+	       const struct sync *s)
+{
+	uint8_t *p = out + FRAME_HDR_LEN;
+
+	if (cap < FRAME_HDR_LEN + SYNC_LEN)
+		return -1;
+	frame_put_hdr(out, FRAME_SYNC, SYNC_LEN, stream);
+	p[0] = s->flags;
+	put_be64(p + 1, s->received);
+	put_be64(p + 9, s->limit);
+	return FRAME_HDR_LEN + SYNC_LEN;
+}
+
 int frame_ping(uint8_t *out, size_t cap, uint8_t type, const uint8_t opaque[8])
 {
 	if (cap < FRAME_HDR_LEN + PING_LEN)
@@ -378,6 +443,50 @@ const char *proto_refusal_text(uint8_t code, uint8_t reason)
 uint32_t frame_get_window(const struct frame *f)
 {
 	return get_be32(f->payload);
+}
+
+int frame_get_window_ack(const struct frame *f, uint32_t *received)
+{
+	if (f->len != WINDOW_ACK_LEN)
+		return 0;
+	*received = get_be32(f->payload + 4);
+	return 1;
+}
+
+const uint8_t *frame_get_token(const struct frame *f)
+{
+	return f->payload;
+}
+
+uint32_t frame_get_resume_count(const struct frame *f)
+{
+	return get_be32(f->payload + RESUME_TOKEN_LEN);
+}
+
+void frame_get_sync(const struct frame *f, struct sync *s)
+{
+	s->flags = f->payload[0];
+	s->received = get_be64(f->payload + 1);
+	s->limit = get_be64(f->payload + 9);
+}
+
+const char *resume_code_text(uint8_t code)
+{
+	switch (code) {
+	case RESUME_OK:
+		return "resumed";
+	case RESUME_UNKNOWN:
+		return "the server no longer knows these flows (kept past "
+		       "resume-window, or already resumed)";
+	case RESUME_RESTARTED:
+		return "the server restarted since: its flows are gone";
+	case RESUME_OTHER_CERT:
+		return "the flows belong to another certificate";
+	case RESUME_REFUSED:
+		return "the server resumes nothing now";
+	default:
+		return "refused";
+	}
 }
 
 void frame_get_udp(const struct frame *f, struct addr *peer,

@@ -37,6 +37,13 @@ enum frame_type {
 				* the server sends UDP_DATA (section 15);
 				* only to a peer whose HELLO said
 				* HELLO_F_UDP_PATH */
+	/* Resume (docs/PROTOCOL.md section 16), only between peers whose
+	 * HELLOs both set HELLO_F_RESUME: */
+	FRAME_SESSION = 0x0e,  /* server->client, stream 0: token[24] */
+	FRAME_RESUME = 0x0f,   /* client->server, stream 0: token[24]
+				* count:u32 (SYNC frames that follow) */
+	FRAME_RESUMED = 0x10,  /* server->client, stream 0: code:u8 */
+	FRAME_SYNC = 0x11,     /* both: flags:u8 received:u64 limit:u64 */
 };
 
 /* Outcome codes carried by RESULT and RST. They are the SOCKS5 REP
@@ -79,6 +86,33 @@ const char *proto_refusal_text(uint8_t code, uint8_t reason);
  * ignored. */
 #define HELLO_F_REASONS 0x01
 #define HELLO_F_UDP_PATH 0x02
+/* Bit 2: the sender can resume streams on a new connection (section
+ * 15); WINDOW then carries the received offset too. (0x02 is taken by
+ * the UDP datagram path.) */
+#define HELLO_F_RESUME 0x04
+
+/* Resume tokens: 8 bytes naming the server process, 16 random. */
+#define RESUME_TOKEN_LEN 24
+#define RESUME_INSTANCE_LEN 8
+
+/* RESUMED codes (section 16.3). */
+enum resume_code {
+	RESUME_OK = 0,         /* the streams follow on this connection */
+	RESUME_UNKNOWN = 1,    /* no such token: expired, used or forged */
+	RESUME_RESTARTED = 2,  /* the token is of another server process */
+	RESUME_OTHER_CERT = 3, /* issued to another certificate */
+	RESUME_REFUSED = 4,    /* the server resumes nothing now (stopping) */
+};
+const char *resume_code_text(uint8_t code);
+
+/* SYNC flags. */
+#define SYNC_F_FIN 0x01        /* the sender has received the peer's FIN */
+
+struct sync {
+	uint8_t flags;
+	uint64_t received;     /* DATA bytes the sender took in, since OPEN */
+	uint64_t limit;        /* the offset the peer may send up to */
+};
 
 /* The destination 0.0.0.0:53 (in OPEN or UDP_DATA) names the server's
  * own name server, whatever its address: the client's DNS forwarder uses
@@ -128,6 +162,16 @@ int frame_simple(uint8_t *out, size_t cap, uint8_t type, uint32_t stream);
 int frame_code(uint8_t *out, size_t cap, uint8_t type, uint32_t stream,
 	       uint8_t code); /* RST, GOAWAY */
 int frame_window(uint8_t *out, size_t cap, uint32_t stream, uint32_t incr);
+/* WINDOW between resuming peers: the increment and the low 32 bits of
+ * the DATA bytes received so far (an acknowledgement). */
+int frame_window_ack(uint8_t *out, size_t cap, uint32_t stream,
+		     uint32_t incr, uint32_t received);
+int frame_session(uint8_t *out, size_t cap,
+		  const uint8_t token[RESUME_TOKEN_LEN]);
+int frame_resume(uint8_t *out, size_t cap,
+		 const uint8_t token[RESUME_TOKEN_LEN], uint32_t count);
+int frame_sync(uint8_t *out, size_t cap, uint32_t stream,
+	       const struct sync *s);
 int frame_ping(uint8_t *out, size_t cap, uint8_t type, const uint8_t opaque[8]);
 /* The longest UDP_DATA header for an IP address (IPv6): the room a
  * reader leaves in front of a datagram, to write the header in place. */
@@ -152,6 +196,12 @@ uint8_t frame_get_code(const struct frame *f);
 void frame_get_result(const struct frame *f, uint8_t *code, uint8_t *reason,
 		      struct addr *bound);
 uint32_t frame_get_window(const struct frame *f);
+/* WINDOW: 1 and the acknowledged offset's low 32 bits when present. */
+int frame_get_window_ack(const struct frame *f, uint32_t *received);
+/* SESSION and RESUME: the token; RESUME: the count of SYNCs after it. */
+const uint8_t *frame_get_token(const struct frame *f);
+uint32_t frame_get_resume_count(const struct frame *f);
+void frame_get_sync(const struct frame *f, struct sync *s);
 void frame_get_udp(const struct frame *f, struct addr *peer,
 		   const uint8_t **data, size_t *datalen);
 

@@ -104,13 +104,19 @@ static int by_traffic(const void *a, const void *b)
 	return tx < ty ? 1 : tx > ty ? -1 : 0;
 }
 
-void status_flows(struct buf *b, struct tunnel *t, int json)
+void status_flows(struct buf *b, struct tunnel *t, struct kept *kept,
+		  int json)
 {
 	struct rows r = { 0 };
-	ev_tstamp now = ev_now(tunnel_loop(t));
+	ev_tstamp now = ev_time();
 	char src[ADDR_STR_MAX], dst[ADDR_STR_MAX], age[32], up[32], down[32];
 
-	tunnel_each_stream(t, collect, &r);
+	if (t)
+		tunnel_each_stream(t, collect, &r);
+	if (kept)
+		kept_each(kept, collect, &r);
+	if (!json && !r.n && !t)
+		return; /* no tunnel, nothing kept: no table */
 	if (r.n)
 		qsort(r.v, r.n, sizeof(*r.v), by_traffic);
 	if (!json)

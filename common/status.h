@@ -18,8 +18,8 @@ void status_json_str(struct buf *b, const char *s);
 /* "12.3 MiB", "3m 12s" */
 const char *status_bytes(uint64_t v, char *out, size_t n);
 const char *status_age(double secs, char *out, size_t n);
-/* The tunnel's streams, biggest traffic first: a table, or a JSON
- * array. */
-void status_flows(struct buf *b, struct tunnel *t, int json);
+/* The streams of the tunnel (may be NULL) and those kept for a resume
+ * (k, may be NULL), biggest traffic first: a table, or a JSON array. */
+void status_flows(struct buf *b, struct tunnel *t, struct kept *k, int json);
 
 #endif

@@ -747,6 +747,17 @@ int tls_peer_revoked(const struct tls *t)
 	return peer && crl_verdict(t->ctx, peer) != X509_V_OK;
 }
 
+int tls_peer_cert_id(const struct tls *t, uint8_t id[TLS_CERT_ID_LEN])
+{
+	X509 *peer = SSL_get0_peer_certificate(t->ssl);
+	unsigned len = TLS_CERT_ID_LEN;
+
+	if (!peer || !X509_digest(peer, EVP_sha256(), id, &len) ||
+	    len != TLS_CERT_ID_LEN)
+		return -1;
+	return 0;
+}
+
 const char *tls_peer_name(const struct tls *t)
 {
 	return t->peer;

@@ -82,6 +82,10 @@ int tls_peer_has_cert(const struct tls *t);
 int tls_peer_revoked(const struct tls *t);
 /* The peer certificate's common name (the user name on the server). */
 const char *tls_peer_name(const struct tls *t);
+/* SHA-256 of the peer certificate (DER): which certificate, not only
+ * which name. -1 without one. */
+#define TLS_CERT_ID_LEN 32
+int tls_peer_cert_id(const struct tls *t, uint8_t id[TLS_CERT_ID_LEN]);
 /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
 const char *tls_describe(const struct tls *t, char *buf, size_t n);
 /* Keying material from the session (RFC 8446 section 7.5, no context):

@@ -125,6 +125,11 @@ ev_tstamp tunnel_min_rtt(const struct tunnel *t)
 	return t->rtt.min;
 }
 
+int tunnel_path_lossy(struct tunnel *t)
+{
+	return tcp_path_lossy(&t->path, t->fd, ev_now(t->loop));
+}
+
 uint8_t tunnel_peer_flags(const struct tunnel *t)
 {
 	return t->peer_flags;
@@ -172,6 +177,8 @@ void tunnel_attach(struct tunnel *t, struct stream *s, uint32_t id,
 	s->wait_next = NULL;
 	s->out_next = NULL;
 	s->out_queued = 0;
+	s->resuming = 0;
+	s->kept = NULL;
 	idmap_put(&t->streams, id, s);
 }
 
@@ -225,8 +232,10 @@ void tunnel_detach(struct stream *s)
 {
 	struct tunnel *t = s->t;
 
-	if (!t)
+	if (!t) {
+		kept_forget(s);
 		return;
+	}
 	if (s->waiting)
 		out_unwait(t, s);
 	if (s->out_queued)
@@ -240,8 +249,14 @@ void tunnel_detach(struct stream *s)
 static void send_hello(struct tunnel *t)
 {
 	uint8_t f[FRAME_HDR_LEN + 12];
-	int n = frame_hello(f, sizeof(f), t->p.window, HELLO_F_REASONS |
-			    (t->p.udp_path ? HELLO_F_UDP_PATH : 0));
+	uint8_t flags = HELLO_F_REASONS;
+	int n;
+
+	if (t->p.udp_path)
+		flags |= HELLO_F_UDP_PATH;
+	if (t->p.resume_window > 0)
+		flags |= HELLO_F_RESUME;
+	n = frame_hello(f, sizeof(f), t->p.window, flags);
 
 	out_queue_ctl(t, f, (size_t)n);
 }
@@ -331,8 +346,9 @@ static void stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (t->state != T_UP)
 		return;
 	if (stall_check(&t->stall, now, limit)) {
-		log_warn("%s: no answer from the server for %.1f s: suspect",
-			 t->name, now - t->stall.since);
+		log_warn("%s: no answer from the server for %.1f s "
+			 "(stall-timeout %.1f s): suspect", t->name,
+			 now - t->stall.since, limit);
 		if (t->ops->stalled)
 			t->ops->stalled(t, 1);
 		return; /* until heard from again */
@@ -410,6 +426,7 @@ static int got_hello(struct tunnel *t, const struct frame *f)
 	}
 	t->peer_window = h.window;
 	t->peer_flags = h.flags;
+	t->resumes = (h.flags & HELLO_F_RESUME) && t->p.resume_window > 0;
 	tunnel_set_state(t, T_UP);
 	t->since = ev_now(t->loop);
 	ping_train(t); /* first RTT samples right away */
@@ -440,7 +457,9 @@ static int dispatch(struct tunnel *t, const struct frame *f)
 		return 0;
 	case FRAME_GOAWAY:
 		/* Open streams may finish; with none there is nothing to
-		 * wait for. Closing is left to our caller, never to the op. */
+		 * wait for. Closing is left to our caller, never to the op.
+		 * Whatever runs is over with this tunnel: nothing is kept. */
+		t->goaway_rcvd = 1;
 		if (t->p.is_server || !t->ops->goaway ||
 		    !idmap_count(&t->streams))
 			return fail(t, "peer is going away", GOAWAY_SHUTDOWN);
@@ -461,8 +480,14 @@ static int dispatch(struct tunnel *t, const struct frame *f)
 		if (idmap_get(&t->streams, f->stream))
 			return fail(t, "stream id already in use",
 				    GOAWAY_PROTOCOL);
+		t->opened = 1;
 		t->ops->open(t, f);
 		return 0;
+	case FRAME_SESSION:
+	case FRAME_RESUME:
+	case FRAME_RESUMED:
+	case FRAME_SYNC:
+		return resume_dispatch(t, f);
 	default:
 		s = idmap_get(&t->streams, f->stream);
 		if (s) /* frames of streams already gone are dropped */
@@ -645,6 +670,15 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	out_update_events(t);
 }
 
+/* Acknowledgements of quiet streams (they may send frames; none ends). */
+static void tick_one(void *val, void *arg)
+{
+	struct stream *s = val;
+
+	if (s->ops->tick && !s->resuming)
+		s->ops->tick(s);
+}
+
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct tunnel *t = container_of(w, struct tunnel, timer);
@@ -671,6 +705,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (t->state == T_UP)
 		ping_train(t);
+	if (t->resumes)
+		idmap_each(&t->streams, tick_one, NULL);
 	out_trim(t);
 }
 
@@ -701,6 +737,7 @@ struct tunnel *tunnel_new(struct ev_loop *loop, int fd, struct tls *tls,
 	ev_timer_init(&t->timer, timer_cb, p->handshake_timeout, 0.);
 	ev_timer_start(loop, &t->timer);
 	ev_init(&t->stall_tm, stall_cb);
+	rate_init(t);
 	return t;
 }
 
@@ -713,6 +750,7 @@ static void stop_watchers(struct tunnel *t)
 	ev_io_stop(t->loop, &t->io);
 	ev_timer_stop(t->loop, &t->timer);
 	ev_timer_stop(t->loop, &t->stall_tm);
+	rate_stop(t);
 	ev_clear_pending(t->loop, &t->io);
 }
 
@@ -726,9 +764,12 @@ static void abort_one(void *val, void *arg)
 	*list = s;
 }
 
-static void abort_streams(struct tunnel *t)
+/* Each stream is parked for a resume when the close allows it and the
+ * stream can be, else aborted. */
+static void abort_streams(struct tunnel *t, int park)
 {
 	struct stream *list = NULL;
+	size_t parked = 0;
 
 	idmap_each(&t->streams, abort_one, &list);
 	while (list) {
@@ -739,9 +780,17 @@ static void abort_streams(struct tunnel *t)
 		s->out_queued = 0;
 		idmap_del(&t->streams, s->id);
 		s->t = NULL;
+		if (park && resume_park(t, s)) {
+			parked++;
+			continue;
+		}
 		s->ops->abort(s);
 	}
 	idmap_free(&t->streams);
+	if (parked)
+		log_info("%s: %zu flows kept for a new connection to resume "
+			 "(resume-window %.0f s)", t->name, parked,
+			 t->p.resume_window);
 }
 
 struct idlist {
@@ -799,8 +848,15 @@ static enum goaway_code goaway_for(const struct tunnel *t,
 static void close_with(struct tunnel *t, const char *why,
 		       enum goaway_code code)
 {
+	int park;
+
 	if (!t || t->state == T_CLOSED)
 		return;
+	park = resume_parks(t, code == GOAWAY_PROTOCOL ||
+				code == GOAWAY_VERSION);
+	/* GOAWAY 0 would tell the peer that the streams are over */
+	if (park && code == GOAWAY_SHUTDOWN)
+		code = GOAWAY_NONE;
 	code = goaway_for(t, code);
 	tunnel_set_state(t, T_CLOSED);
 	stop_watchers(t);
@@ -809,7 +865,7 @@ static void close_with(struct tunnel *t, const char *why,
 	t->wait_head = NULL;
 	t->wait_tail = &t->wait_head;
 	t->out_head = NULL;
-	abort_streams(t);
+	abort_streams(t, park);
 	/* aborted flows no longer report to us: give back what they held */
 	if (t->p.pool) {
 		t->p.pool->buffered -= t->buffered;
@@ -832,6 +888,11 @@ static void close_with(struct tunnel *t, const char *why,
 	} else if (!t->freeing) {
 		t->ops->down(t, why);
 	}
+}
+
+void tunnel_protocol_error(struct tunnel *t)
+{
+	close_with(t, "protocol error", GOAWAY_PROTOCOL);
 }
 
 void tunnel_close(struct tunnel *t, const char *why)

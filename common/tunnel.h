@@ -13,7 +13,9 @@
 #include <sys/socket.h>
 
 #include "frame.h"
+#include "idmap.h"
 
+struct bucket;
 struct meter;
 struct tls;
 struct tunnel;
@@ -50,6 +52,23 @@ struct stream_ops {
 	/* Needed by streams that call tunnel_deliver_later(): once the
 	 * frames of this read are dispatched, write what they brought. */
 	void (*deliver)(struct stream *s);
+	/* Optional, needed by streams that ask tunnel_in_held(): the
+	 * input cap has room again (credit held back may go now). */
+	void (*unthrottled)(struct stream *s);
+	/* Optional (resume, docs/PROTOCOL.md section 16): the tunnel is
+	 * lost but a new one may carry the stream on. Detached already:
+	 * stop every watcher, keep the socket and the buffers, send
+	 * nothing. 0: kept; -1: it cannot be (not established): abort()
+	 * follows. Streams without it end with their tunnel. */
+	int (*park)(struct stream *s);
+	/* With park: attached again, to a tunnel that resumes it, under
+	 * the same id. The client's stream sends its SYNC now, the server's
+	 * in answer to the client's; SYNC frames come through frame(). */
+	void (*adopt)(struct stream *s);
+	/* Optional: once a keepalive interval, on a tunnel that resumes:
+	 * a quiet stream acknowledges what it received and gives back the
+	 * copies its peer acknowledged. */
+	void (*tick)(struct stream *s);
 };
 
 struct stream {
@@ -61,6 +80,18 @@ struct stream {
 	int out_queued;
 	int waiting;
 	int woken;        /* was waiting: its next frame goes in regardless */
+	int resuming;     /* adopted by a resuming tunnel, no SYNC yet */
+	struct kept *kept; /* parked there (t is NULL), or NULL */
+};
+
+/* Streams kept while no tunnel carries them (resume), and the token a
+ * new tunnel presents to have them back. The owner keeps one per
+ * client (client: its own flows; server: one per session) and ends
+ * them with kept_abort_all() when resume-window runs out. */
+struct kept {
+	struct idmap streams;
+	uint8_t token[RESUME_TOKEN_LEN];
+	int has_token;
 };
 
 struct tunnel_ops {
@@ -82,6 +113,11 @@ struct tunnel_ops {
 	 * the tunnel waited for an answer and heard nothing for
 	 * stall-timeout, 0 when it is heard from again. Must not close it. */
 	void (*stalled)(struct tunnel *t, int suspect);
+	/* Server side, optional: the client asks for the streams of token
+	 * back (RESUME; count SYNC frames follow). The owner answers with
+	 * tunnel_resume_answer() before it returns. Without this op every
+	 * RESUME is refused. */
+	void (*resume)(struct tunnel *t, const uint8_t *token, uint32_t count);
 };
 
 /* stall_timeout: max(2 s, 4 x the smoothed round trip). */
@@ -115,6 +151,9 @@ struct tunnel_params {
 	/* udp-path: our HELLO offers the datagram path (dpath.h); the
 	 * owner attaches one with tunnel_set_dpath() once up */
 	int udp_path;
+	/* How long streams of a lost tunnel are kept for a new one to
+	 * resume them (HELLO_F_RESUME); 0: never, the flag is not sent. */
+	ev_tstamp resume_window;
 	struct tunnel_pool *pool; /* shared with other tunnels, or NULL */
 };
 
@@ -145,6 +184,17 @@ void tunnel_reset_streams(struct tunnel *t, uint8_t code);
 /* Where the streams count their bytes (meter.h); NULL: nowhere. */
 void tunnel_set_meter(struct tunnel *t, struct meter *m);
 struct meter *tunnel_meter(const struct tunnel *t);
+/* Rate caps (bucket.h), shared by the owner's tunnels, NULL for none:
+ * out holds what the streams send (DATA by not giving room, UDP by
+ * dropping), in what they take in (TCP by holding back the credit the
+ * peer needs to send more, UDP by dropping). The server's per-client
+ * `rate`. */
+void tunnel_set_rates(struct tunnel *t, struct bucket *out, struct bucket *in);
+/* n bytes a stream took in, against the in cap. */
+void tunnel_in_count(struct tunnel *t, size_t n);
+/* 1 while the in cap is overdrawn: the stream holds back, and its
+ * unthrottled op is called once there is room again. */
+int tunnel_in_held(struct tunnel *t);
 
 /* What status shows of the tunnel itself. */
 struct tunnel_info {
@@ -175,6 +225,9 @@ const struct tunnel_params *tunnel_params(const struct tunnel *t);
 uint32_t tunnel_peer_window(const struct tunnel *t);
 /* The lowest recent round-trip time: the path without queues. */
 ev_tstamp tunnel_min_rtt(const struct tunnel *t);
+/* 1 when what the peer sends us has lately been losing segments, so
+ * that bytes wait behind holes for their retransmission (tcp_path.h). */
+int tunnel_path_lossy(struct tunnel *t);
 
 /* The flags of the peer's HELLO (HELLO_F_*). */
 uint8_t tunnel_peer_flags(const struct tunnel *t);
@@ -192,6 +245,31 @@ struct dpath *tunnel_dpath(const struct tunnel *t);
  * came inside TLS (a stream that is gone drops it). */
 void tunnel_input_udp(struct tunnel *t, const struct frame *f);
 
+/* ---- resume (docs/PROTOCOL.md section 16) ---- */
+
+/* Both HELLOs set HELLO_F_RESUME. */
+int tunnel_resumes(const struct tunnel *t);
+/* Where the streams go when the tunnel is lost (not when the peer said
+ * GOAWAY, nor on a protocol error): NULL, the default, ends them. */
+void tunnel_keep_into(struct tunnel *t, struct kept *k);
+/* Server: the token a new tunnel presents to resume this one's streams
+ * (SESSION), once the tunnel is up. */
+void tunnel_send_session(struct tunnel *t, const uint8_t *token);
+/* Client, from the up op before any stream opens: RESUME with k's
+ * token, and k's streams move onto t to wait for the server's SYNC.
+ * -1 (nothing sent, k untouched) when t does not resume or k has no
+ * token. */
+int tunnel_resume_send(struct tunnel *t, struct kept *k);
+/* Server, from the resume op: RESUMED with code; on RESUME_OK the
+ * streams of k (may be NULL otherwise) move onto t, and those the
+ * client's SYNCs do not name end without a word. */
+void tunnel_resume_answer(struct tunnel *t, uint8_t code, struct kept *k);
+size_t kept_count(const struct kept *k);
+/* Ends every kept stream (abort op) and forgets the token. */
+void kept_abort_all(struct kept *k);
+void kept_each(struct kept *k,
+	       void (*fn)(const struct stream_info *i, void *arg), void *arg);
+
 /* Streams. Client: tunnel_next_id() gives a free id. */
 uint32_t tunnel_next_id(struct tunnel *t);
 void tunnel_attach(struct tunnel *t, struct stream *s, uint32_t id,
@@ -200,6 +278,7 @@ void tunnel_attach(struct tunnel *t, struct stream *s, uint32_t id,
  * UDP_DATA may follow at once: the server handles frames in order. */
 void tunnel_open_udp(struct tunnel *t, struct stream *s,
 		     const struct stream_ops *ops);
+/* Leaves the tunnel, or the kept set it is parked in. */
 void tunnel_detach(struct stream *s);
 
 /* Queues a control frame (OPEN, RESULT, WINDOW, RST): never dropped,

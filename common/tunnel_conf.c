@@ -41,6 +41,7 @@ void tunnel_conf_init(struct tunnel_conf *c, const char *path, int is_server)
 	 * probe proved it works both ways, and left within DPATH_SILENCE
 	 * when it stops (docs/PROTOCOL.md section 15) */
 	c->tp.udp_path = 1;
+	c->tp.resume_window = 60;
 }
 
 void tunnel_conf_free(struct tunnel_conf *c)
@@ -174,6 +175,25 @@ int tc_set_idle_timeout(void *cfg, const struct conf_line *l, char *err,
 	}
 	return conf_seconds(l->argv[1], CONF_DAY_MS, &c->tp.idle_timeout, err,
 			    n);
+}
+
+int tc_set_resume_window(void *cfg, const struct conf_line *l, char *err,
+			 size_t n)
+{
+	struct tunnel_conf *c = cfg;
+
+	/* "off" or "0": flows end with their tunnel, as before resume */
+	if (!strcmp(l->argv[1], "off") || !strcmp(l->argv[1], "0")) {
+		c->tp.resume_window = 0;
+		return 0;
+	}
+	if (conf_seconds(l->argv[1], CONF_HOUR_MS, &c->tp.resume_window, err,
+			 n)) {
+		snprintf(err, n, "bad value '%s' (off or a duration such as "
+			 "60s)", l->argv[1]);
+		return -1;
+	}
+	return 0;
 }
 
 char *tunnel_conf_control(const struct tunnel_conf *c, const char *prog)

@@ -26,6 +26,8 @@ int tc_set_log_level(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_keepalive(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_idle_timeout(void *cfg, const struct conf_line *l, char *err,
 			size_t n);
+int tc_set_resume_window(void *cfg, const struct conf_line *l, char *err,
+			 size_t n);
 int tc_set_control(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_max_buffer(void *cfg, const struct conf_line *l, char *err,
 		      size_t n);
@@ -44,7 +46,8 @@ int tc_set_udp_path(void *cfg, const struct conf_line *l, char *err, size_t n);
 	{ "window", 1, 1, 0, tc_set_window }, \
 	{ "max-window", 1, 1, 0, tc_set_max_window }, \
 	{ "max-buffer", 1, 1, 0, tc_set_max_buffer }, \
-	{ "udp-path", 1, 1, 0, tc_set_udp_path }
+	{ "udp-path", 1, 1, 0, tc_set_udp_path }, \
+	{ "resume-window", 1, 1, 0, tc_set_resume_window }
 
 void tunnel_conf_init(struct tunnel_conf *c, const char *conf_path,
 		      int is_server);

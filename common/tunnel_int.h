@@ -1,12 +1,14 @@
 /* Inside of the tunnel, shared by its two halves and by nothing else:
  * tunnel.c (states, streams, handshake, HELLO, keepalive, frame input and
  * the close path) and tunnel_out.c (the send queues and the output
- * scheduler). Front-ends use tunnel.h. */
+ * scheduler), and tunnel_rate.c (the rate caps). Front-ends use
+ * tunnel.h. */
 #ifndef COMMON_TUNNEL_INT_H
 #define COMMON_TUNNEL_INT_H
 
 #include "buf.h"
 #include "idmap.h"
+#include "tcp_path.h"
 #include "rtt.h"
 #include "stall.h"
 #include "tunnel.h"
@@ -45,6 +47,8 @@ struct tunnel {
 	ev_idle more;          /* reads on after a poll once a budget ran out */
 	ev_tstamp last_rx;
 	struct rtt rtt;
+	struct tcp_path path;  /* the kernel on our TCP path (loss, budget) */
+	uint32_t lowat;        /* TCP_NOTSENT_LOWAT set now */
 	ev_tstamp ping_sent;   /* our last PING's value */
 	uint64_t ping_mark;    /* tx_bytes + rx_bytes when it was sent */
 	int train_left;        /* pings still to send in this train */
@@ -73,7 +77,23 @@ struct tunnel {
 
 	uint32_t peer_window;
 	uint8_t peer_flags;    /* HELLO_F_*, from the peer's HELLO */
+	/* resume (tunnel_resume.c) */
+	struct kept *keep;     /* where streams go when it is lost */
+	uint8_t token[RESUME_TOKEN_LEN]; /* client: from SESSION */
+	unsigned resumes : 1;     /* both HELLOs set HELLO_F_RESUME */
+	unsigned token_ok : 1;    /* client: token resumes what runs here */
+	unsigned resume_sent : 1; /* client: RESUME sent, RESUMED not in */
+	unsigned resume_seen : 1; /* server: RESUME came (once, first) */
+	unsigned resume_failed : 1; /* server: its SYNCs are ignored */
+	unsigned opened : 1;      /* server: a stream was opened */
+	unsigned goaway_rcvd : 1; /* the peer said its streams are over */
+	uint32_t sync_left;       /* server: SYNCs still due after RESUME */
 	struct meter *meter;   /* the owner's byte counts, or NULL */
+	/* rate caps, or NULL (tunnel_rate.c); the timer: one has room
+	 * again; in_held: streams hold back credit for the in cap */
+	struct bucket *rate_out, *rate_in;
+	ev_timer rate_tm;
+	int in_held;
 	struct dpath *dp;      /* the datagram path, or NULL */
 	uint32_t next_id;
 	ev_tstamp since;
@@ -98,9 +118,25 @@ static inline int tunnel_ending(const struct tunnel *t)
 	return t->state == T_CLOSING || t->state == T_CLOSED;
 }
 
+/* Closes with GOAWAY 1. */
+void tunnel_protocol_error(struct tunnel *t);
+
 /* A frame that needs an answer was queued: make sure a PING follows it
  * (at most one per quarter stall-timeout), so that silence is noticed. */
 void stall_probe(struct tunnel *t);
+
+/* tunnel_resume.c */
+
+/* SESSION, RESUME, RESUMED and SYNC; -1 when it closed the tunnel. */
+int resume_dispatch(struct tunnel *t, const struct frame *f);
+/* From the close path, with the stream detached: 1 when it went into
+ * t->keep, 0 when it must be aborted. */
+int resume_park(struct tunnel *t, struct stream *s);
+/* Whether the close path parks streams: the peer did not say they are
+ * over, and the close is no protocol error. */
+int resume_parks(const struct tunnel *t, int protocol_error);
+/* A parked stream that ends leaves its kept set. */
+void kept_forget(struct stream *s);
 
 /* tunnel_out.c */
 
@@ -109,6 +145,9 @@ void out_queue_ctl(struct tunnel *t, const uint8_t *frame, size_t len);
 
 /* Send buffers, socket options and the flush-before-sleep watcher. */
 void out_init(struct tunnel *t);
+/* Every stream waiting for room gets a turn, if the data queue has
+ * room. */
+void out_wake(struct tunnel *t);
 /* Sends what is queued, as far as TLS takes it. Returns -1 when that
  * closed the tunnel (t may be gone), else 0. */
 int out_flush(struct tunnel *t);
@@ -123,5 +162,14 @@ void out_trim(struct tunnel *t);
 void out_last_words(struct tunnel *t, int goaway_code);
 /* Closing: frees the send buffers. */
 void out_release(struct tunnel *t);
+
+/* tunnel_rate.c */
+
+void rate_init(struct tunnel *t);
+void rate_stop(struct tunnel *t);
+/* 1 when the out cap is overdrawn (the timer is armed to wake the
+ * streams waiting for room). */
+int rate_out_held(struct tunnel *t);
+void rate_out_count(struct tunnel *t, size_t n);
 
 #endif

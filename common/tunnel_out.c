@@ -22,7 +22,10 @@
 #define UDP_QUEUE_LIMIT (256u << 10)
 /* Bytes of one TLS write: several records per call, fewer syscalls. */
 #define WRITE_CHUNK (4 * FRAME_MAX_LEN)
-/* Kernel bytes not yet sent below us: keeps priority frames fast. */
+/* Kernel bytes not yet sent below us: keeps priority frames fast. On a
+ * long path it grows with the path's delivery rate and round trip
+ * (tcp_path.h), so the kernel does not run dry while we are not
+ * scheduled. */
 #define NOTSENT_LOWAT (64u << 10)
 
 /* ---- streams waiting for room ---- */
@@ -75,8 +78,13 @@ static void wake_waiters(struct tunnel *t)
 	}
 }
 
-/* ---- queues ---- */
+void out_wake(struct tunnel *t)
+{
+	if (buf_len(&t->data) < DATA_SOFT_LIMIT && t->wait_head)
+		wake_waiters(t);
+}
 
+/* ---- queues ---- */
 
 /* Frames queued by any callback of this loop iteration leave together,
  * just before the loop would sleep: one TLS write for many small frames,
@@ -139,9 +147,10 @@ int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len,
 	    !dpath_send(t->dp, frame, len))
 		return 0;
 	if (t->state != T_UP || t->udp_queued + len > UDP_QUEUE_LIMIT ||
-	    buf_put(&t->ctl, frame, len))
+	    rate_out_held(t) || buf_put(&t->ctl, frame, len))
 		return -1;
 	t->udp_queued += len;
+	rate_out_count(t, len);
 	want_write(t);
 	stall_probe(t);
 	return 0;
@@ -153,7 +162,8 @@ uint8_t *tunnel_data_room(struct tunnel *t, struct stream *s, int *nframes)
 	int n = *nframes;
 	uint8_t *p;
 
-	if (t->state != T_UP || (len >= DATA_SOFT_LIMIT && !s->woken))
+	if (t->state != T_UP || (len >= DATA_SOFT_LIMIT && !s->woken) ||
+	    rate_out_held(t))
 		return NULL;
 	s->woken = 0;
 	/* what fits below the soft limit, and one frame in any case */
@@ -173,6 +183,7 @@ void tunnel_data_commit(struct tunnel *t, uint32_t id, size_t n)
 	uint8_t *p = t->data.data + t->data.tail;
 	size_t used = 0;
 
+	rate_out_count(t, n);
 	while (n) {
 		size_t len = MIN(n, FRAME_MAX_PAYLOAD);
 
@@ -218,9 +229,24 @@ static void data_consumed(struct tunnel *t, size_t n)
  * (it would take megabytes otherwise), so a UDP or control frame queued
  * next waits behind that and one chunk at most, and no system call is
  * spent asking how full the socket is. */
+/* The send budget follows the path (tcp_path.c reads it at most every
+ * TCP_PATH_CHECK); a changed one is set before the next write. */
+static void tune_lowat(struct tunnel *t)
+{
+	uint32_t lowat = tcp_path_unsent(&t->path, t->fd, ev_now(t->loop),
+					 NOTSENT_LOWAT);
+
+	if (lowat == t->lowat)
+		return;
+	t->lowat = lowat;
+	setsockopt(t->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+}
+
 int out_flush(struct tunnel *t)
 {
 	int rc;
+
+	tune_lowat(t);
 
 	for (;;) {
 		struct buf *b;
@@ -281,8 +307,7 @@ int out_flush(struct tunnel *t)
 	rc = tls_flush(t->tls);
 	if (rc && rc != TLS_WANT_WRITE)
 		goto fail;
-	if (buf_len(&t->data) < DATA_SOFT_LIMIT && t->wait_head)
-		wake_waiters(t);
+	out_wake(t);
 	return 0;
 fail:
 	tunnel_close(t, tls_error(t->tls));
@@ -323,6 +348,7 @@ void out_init(struct tunnel *t)
 	t->wait_tail = &t->wait_head;
 	setsockopt(t->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(t->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+	t->lowat = lowat;
 	ev_prepare_init(&t->prep, prep_cb);
 }
 

@@ -38,6 +38,17 @@ static inline void put_be32(uint8_t *p, uint32_t v)
 	p[3] = v & 0xff;
 }
 
+static inline uint64_t get_be64(const uint8_t *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+static inline void put_be64(uint8_t *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
+}
+
 /* Aborts with a message on allocation failure: a proxy that cannot get
  * a few hundred bytes has no sane way to continue. */
 void *xmalloc(size_t n);

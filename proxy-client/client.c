@@ -43,6 +43,8 @@ struct client {
 	struct client_waiter *waiters;
 	char server[ADDR_STR_MAX];
 	unsigned mark;           /* SO_MARK of our own sockets, or 0 */
+	struct kept kept;        /* flows of a lost tunnel, for the next */
+	ev_timer kept_timer;     /* resume-window for them */
 };
 
 static void connect_next(struct client *c);
@@ -128,6 +130,31 @@ static void start_udp_path(struct client *c, struct tunnel *t)
 	tunnel_set_dpath(t, d);
 }
 
+/* The flows of the lost tunnel (and its token) go to the new one: the
+ * server gives them back, or says why not and they end. */
+static void resume_flows(struct client *c, struct tunnel *t)
+{
+	size_t n = kept_count(&c->kept);
+
+	ev_timer_stop(c->loop, &c->kept_timer);
+	if (!tunnel_resume_send(t, &c->kept) || !n)
+		return;
+	log_warn("tunnel: %zu flows cannot resume: %s", n,
+		 tunnel_resumes(t) ? "no token from the server" :
+		 "the server does not resume flows");
+	kept_abort_all(&c->kept);
+}
+
+static void kept_expired(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct client *c = container_of(w, struct client, kept_timer);
+
+	log_warn("tunnel: no new connection within resume-window (%.0f s): "
+		 "%zu flows end", c->conf->tc.tp.resume_window,
+		 kept_count(&c->kept));
+	kept_abort_all(&c->kept);
+}
+
 static void tunnel_up(struct tunnel *t)
 {
 	struct client *c = tunnel_owner(t);
@@ -141,14 +168,18 @@ static void tunnel_up(struct tunnel *t)
 	c->draining = 0;
 	c->up_since = now;
 	log_info("tunnel: connected to %s", c->server);
-	start_udp_path(c, t);
+	tunnel_keep_into(t, &c->kept);
 	if (old) {
-		/* make before break: the silent one goes now, its flows
-		 * with it (each front-end ends its own) */
+		/* make before break: the silent one goes now; its flows
+		 * are kept for this one to resume when both sides can,
+		 * else they end with it (each front-end ends its own) */
 		log_info("tunnel: closing the silent tunnel (%zu flows)",
 			 tunnel_stream_count(old));
 		tunnel_close(old, "replaced by a new tunnel");
 	}
+	/* before any new flow: RESUME must be the first after HELLO */
+	resume_flows(c, t);
+	start_udp_path(c, t);
 	wake_waiters(c, t);
 }
 
@@ -181,6 +212,13 @@ static void tunnel_down(struct tunnel *t, const char *why)
 	c->draining = 0;
 	c->reconnects++;
 	tunnel_free(t);
+	if (kept_count(&c->kept) && !ev_is_active(&c->kept_timer)) {
+		log_info("tunnel: %zu flows wait up to %.0f s for a new "
+			 "connection", kept_count(&c->kept),
+			 c->conf->tc.tp.resume_window);
+		ev_timer_set(&c->kept_timer, c->conf->tc.tp.resume_window, 0.);
+		ev_timer_start(c->loop, &c->kept_timer);
+	}
 	if (stable || c->suspect) {
 		c->suspect = 0;
 		redial_done(&c->rd, stable);
@@ -257,6 +295,15 @@ static void dialled(struct dial *d, int fd, int err)
 	struct tls *tls;
 
 	if (fd < 0) {
+		/* Refused: the server's host answers and nothing listens.
+		 * The kept flows lived in the server process: gone. */
+		if (err == ECONNREFUSED && kept_count(&c->kept)) {
+			log_warn("tunnel: %s refuses connections (the server is "
+				 "not running): %zu kept flows end", c->server,
+				 kept_count(&c->kept));
+			ev_timer_stop(c->loop, &c->kept_timer);
+			kept_abort_all(&c->kept);
+		}
 		/* a rescue tries every half second: one line, not each */
 		if (!redial_rescuing(&c->rd, ev_now(c->loop)))
 			log_warn("tunnel: connect %s: %s", c->server,
@@ -402,6 +449,7 @@ struct client *client_new(struct ev_loop *loop, const struct client_conf *conf)
 		resolver_set_mark(c->resolver, c->mark);
 	}
 	ev_init(&c->retry, retry_cb);
+	ev_init(&c->kept_timer, kept_expired);
 	connect_next(c);
 	return c;
 }
@@ -428,19 +476,18 @@ void client_status(struct client *c, struct buf *b, int json)
 		status_json_str(b, ti.tls);
 		status_printf(b, ",\"rtt_ms\":%.3f,\"reconnects\":%u,"
 			      "\"bytes_sent\":%llu,\"bytes_received\":%llu,"
-			      "\"flows\":%zu,", ti.srtt * 1000,
-			      c->reconnects, (unsigned long long)ti.tx,
+			      "\"flows\":%zu,\"waiting_to_resume\":%zu,",
+			      ti.srtt * 1000, c->reconnects,
+			      (unsigned long long)ti.tx,
 			      (unsigned long long)ti.rx,
-			      c->t ? tunnel_stream_count(c->t) : 0);
+			      c->t ? tunnel_stream_count(c->t) : 0,
+			      kept_count(&c->kept));
 		if (c->t && tunnel_dpath(c->t))
 			dpath_status(tunnel_dpath(c->t), b, 1);
 		else
 			status_printf(b, "\"udp_path\":{\"state\":\"off\"}");
 		status_printf(b, "},\"flows\":");
-		if (c->t)
-			status_flows(b, c->t, 1);
-		else
-			status_printf(b, "[]");
+		status_flows(b, c->t, &c->kept, 1);
 		status_printf(b, "}\n");
 		return;
 	}
@@ -458,9 +505,13 @@ void client_status(struct client *c, struct buf *b, int json)
 		dpath_status(tunnel_dpath(c->t), b, 0);
 	else
 		status_printf(b, "udp path  off\n");
+	if (kept_count(&c->kept))
+		status_printf(b, "resuming  %zu flows wait for a new "
+			      "connection (resume-window %.0f s)\n",
+			      kept_count(&c->kept),
+			      c->conf->tc.tp.resume_window);
 	status_printf(b, "\n");
-	if (c->t)
-		status_flows(b, c->t, 0);
+	status_flows(b, c->t, &c->kept, 0);
 }
 
 void client_free(struct client *c)
@@ -468,6 +519,7 @@ void client_free(struct client *c)
 	if (!c)
 		return;
 	ev_timer_stop(c->loop, &c->retry);
+	ev_timer_stop(c->loop, &c->kept_timer);
 	resolver_cancel(c->rq);
 	dial_cancel(&c->dial);
 	if (c->next) {
@@ -480,8 +532,10 @@ void client_free(struct client *c)
 		struct tunnel *t = c->t;
 
 		c->t = NULL;
+		tunnel_keep_into(t, NULL); /* we stop: nothing to resume */
 		tunnel_free(t);
 	}
+	kept_abort_all(&c->kept);
 	resolver_free(c->resolver);
 	tls_ctx_free(c->tls);
 	free(c->addrs);

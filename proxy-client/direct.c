@@ -36,9 +36,9 @@ static void log_end(struct direct *d, const char *why)
 	struct relay *r = &d->relay;
 
 	log_msg(LOG_INFO,
-		"socks (%s): direct flow to %s ended after %.1f s: "
+		"%s (%s): direct flow to %s ended after %.1f s: "
 		"%s (%llu bytes up, %llu down)",
-		router_tag_str(&d->tag, tag, sizeof(tag)),
+		d->p->name, router_tag_str(&d->tag, tag, sizeof(tag)),
 		addr_str(&d->dst, dst, sizeof(dst)), ev_now(r->loop) - r->start,
 		why, (unsigned long long)r->up.bytes,
 		(unsigned long long)r->down.bytes);
@@ -59,7 +59,7 @@ static void failed(struct direct *d, uint8_t code)
 {
 	char tag[320], dst[ADDR_STR_MAX];
 
-	log_info("socks: %s: direct connect failed (reply %u; %s)",
+	log_info("%s: %s: direct connect failed (reply %u; %s)", d->p->name,
 		 addr_str(&d->dst, dst, sizeof(dst)), code,
 		 router_tag_str(&d->tag, tag, sizeof(tag)));
 	router_tag_end(&d->tag, 0, 0);
@@ -83,7 +83,7 @@ static void dialled(struct dial *dl, int fd, int err)
 	memset(&bound, 0, sizeof(bound));
 	if (!getsockname(fd, (struct sockaddr *)&ss, &len))
 		addr_from_sockaddr(&bound, (struct sockaddr *)&ss);
-	log_debug("socks: %s: connected directly",
+	log_debug("%s: %s: connected directly", d->p->name,
 		  addr_str(&d->dst, dst, sizeof(dst)));
 	d->ops->reply(d->conn, PROTO_OK, bound.type ? &bound : NULL);
 	d->relaying = 1;

@@ -25,6 +25,7 @@ struct direct_ops {
 
 struct direct_params {
 	struct ev_loop *loop;
+	const char *name; /* of the front-end, for log lines */
 	double connect_timeout, idle_timeout;
 	unsigned mark; /* SO_MARK of the outbound socket, or 0 */
 };

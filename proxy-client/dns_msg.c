@@ -55,3 +55,77 @@ int dns_servfail(uint8_t *out, size_t cap, const uint8_t *q, size_t len)
 	put_be16(out + 10, 0);
 	return (int)n;
 }
+
+int dns_qname(const uint8_t *m, size_t len, char *out, size_t cap)
+{
+	size_t pos = DNS_HDR, n = 0;
+
+	if (len < DNS_HDR || get_be16(m + 4) != 1 || !cap)
+		return -1;
+	for (;;) {
+		uint8_t l;
+
+		if (pos >= len)
+			return -1;
+		l = m[pos++];
+		if (!l)
+			break;
+		if (l > 63 || pos + l > len || n + l + 1 >= cap)
+			return -1;
+		if (n)
+			out[n++] = '.';
+		for (; l; l--) {
+			char c = (char)m[pos++];
+
+			if (!((c >= 'a' && c <= 'z') ||
+			      (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+				return -1;
+			out[n++] = c;
+		}
+	}
+	if (pos + 4 > len)
+		return -1;
+	out[n] = '\0';
+	return (int)n;
+}
+
+static uint8_t lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c - 'A' + 'a') : c;
+}
+
+int dns_same_question(const uint8_t *q, size_t qlen, const uint8_t *a,
+		      size_t alen)
+{
+	size_t end, pos = DNS_HDR;
+
+	if (qlen < DNS_HDR || alen < DNS_HDR ||
+	    get_be16(q + 4) != get_be16(a + 4))
+		return 0;
+	end = question_end(q, qlen);
+	if (!end || question_end(a, alen) != end)
+		return 0;
+	/* both parse and end at the same offset: walk q's labels and
+	 * compare a's bytes with them, the label text without case (a
+	 * resolver may answer in the case it stores) */
+	while (pos < end) {
+		uint8_t l = q[pos];
+
+		if (a[pos] != l)
+			return 0;
+		if ((l & 0xc0) == 0xc0 || !l) {
+			size_t fixed = ((l & 0xc0) == 0xc0 ? 2 : 1) + 4;
+
+			if (memcmp(q + pos, a + pos, fixed))
+				return 0;
+			pos += fixed; /* the name ended: QTYPE, QCLASS */
+			continue;
+		}
+		for (size_t i = pos + 1; i <= pos + l; i++)
+			if (lower(q[i]) != lower(a[i]))
+				return 0;
+		pos += 1 + (size_t)l;
+	}
+	return 1;
+}

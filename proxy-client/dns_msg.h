@@ -1,5 +1,6 @@
-/* The one DNS message the client writes itself: SERVFAIL, for a query
- * the tunnel could not answer in time. A pure function. */
+/* What the DNS forwarder reads and writes of DNS messages itself: the
+ * name asked (for dns-direct), whether an answer answers the question
+ * asked, and SERVFAIL for a query not answered in time. Pure functions. */
 #ifndef PROXY_CLIENT_DNS_MSG_H
 #define PROXY_CLIENT_DNS_MSG_H
 
@@ -7,11 +8,25 @@
 #include <stdint.h>
 
 #define DNS_HDR 12
+/* A name as text, with its NUL. */
+#define DNS_NAME_TEXT 256
 
 /* The SERVFAIL answer to query q (its id, opcode, RD and question
  * section; no records, so no EDNS either) in out; its length, or -1
  * when q is shorter than a header or out has no room. A question
  * section that does not parse is left out (QDCOUNT 0). */
 int dns_servfail(uint8_t *out, size_t cap, const uint8_t *q, size_t len);
+
+/* The name of query m's one question, as text without the trailing dot
+ * ("" for the root), in out[cap]: its length, or -1 when m does not
+ * hold exactly one question, the name is compressed, or a label holds a
+ * byte other than a letter, digit, '-' or '_' (such a query goes the
+ * default way). */
+int dns_qname(const uint8_t *m, size_t len, char *out, size_t cap);
+
+/* 1 when answer a carries the question section of query q (same count,
+ * names equal but for case, same type and class), else 0. */
+int dns_same_question(const uint8_t *q, size_t qlen, const uint8_t *a,
+		      size_t alen);
 
 #endif

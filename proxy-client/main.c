@@ -14,6 +14,7 @@
 #include "client.h"
 #include "client_conf.h"
 #include "dns_forward.h"
+#include "dns_tcp.h"
 #include "redirect.h"
 #include "router.h"
 #include "rules_cmd.h"
@@ -52,7 +53,7 @@ struct app {
 	struct redirect *redir;
 	struct tproxy *tproxy;
 	struct dns_forward *dns_udp;
-	struct redirect *dns_tcp;
+	struct dns_tcp *dns_tcp;
 	struct ctl *ctl;
 	ev_signal sigterm, sigint, sighup;
 	const char *path;
@@ -66,7 +67,7 @@ static void app_free(struct app *a)
 	redirect_free(a->redir);
 	tproxy_free(a->tproxy);
 	dns_forward_free(a->dns_udp);
-	redirect_free(a->dns_tcp);
+	dns_tcp_free(a->dns_tcp);
 	ctl_close(a->ctl);
 	router_free(a->router); /* after every flow that holds its rules */
 	client_free(a->client);
@@ -101,6 +102,7 @@ static void status_cb(void *arg, struct buf *out, int json)
 	client_status(a->client, out, json);
 	if (!json) {
 		router_status(a->router, out, 0);
+		socks_server_status(a->socks, out, 0);
 		return;
 	}
 	/* the routing counters go into client_status()'s object, as its
@@ -111,15 +113,24 @@ static void status_cb(void *arg, struct buf *out, int json)
 	out->tail -= 2;
 	status_printf(out, ",\"routing\":");
 	router_status(a->router, out, 1);
+	status_printf(out, ",\"udp_drops\":");
+	socks_server_status(a->socks, out, 1);
 	status_printf(out, "}\n");
 }
 
-static void open_ctl(struct app *a, struct ev_loop *loop,
-		     const struct client_conf *conf)
+/* -1 when another daemon has the socket (the client does not start). */
+static int open_ctl(struct app *a, struct ev_loop *loop,
+		    const struct client_conf *conf)
 {
 	char *path = tunnel_conf_control(&conf->tc, "proxy-client");
-	char err[256];
+	char err[1024];
 
+	if (ctl_check_free(path, conf->tc.path, conf->tc.control != NULL,
+			   "proxy-client", err, sizeof(err))) {
+		log_error("%s", err);
+		free(path);
+		return -1;
+	}
 	if (path[0]) {
 		a->ctl = ctl_open(loop, path, status_cb, a, err, sizeof(err));
 		if (!a->ctl)
@@ -128,6 +139,7 @@ static void open_ctl(struct app *a, struct ev_loop *loop,
 			log_debug("status socket %s", path);
 	}
 	free(path);
+	return 0;
 }
 
 static int run(struct client_conf *conf, int test_only)
@@ -168,9 +180,8 @@ static int run(struct client_conf *conf, int test_only)
 	if (conf->dns_listen.type) {
 		a.dns_udp = dns_forward_new(loop, &conf->dns_listen,
 					    &conf->dns_server, a.client,
-					    conf->connect_timeout);
-		a.dns_tcp = redirect_new(loop, &conf->dns_listen, conf,
-					 a.client, &conf->dns_server);
+					    a.router, conf->connect_timeout);
+		a.dns_tcp = dns_tcp_new(loop, conf, a.client, a.router);
 	}
 	if (!a.socks || (conf->redir.type && !a.redir) ||
 	    (conf->tproxy.type && !a.tproxy) ||
@@ -185,7 +196,10 @@ static int run(struct client_conf *conf, int test_only)
 	ev_signal_start(loop, &a.sigterm);
 	ev_signal_start(loop, &a.sigint);
 	ev_signal_start(loop, &a.sighup);
-	open_ctl(&a, loop, conf);
+	if (open_ctl(&a, loop, conf)) {
+		app_free(&a);
+		return 1;
+	}
 	log_info("proxy-client %s ready", PROXY_VERSION);
 	ev_run(loop, 0);
 	ev_loop_destroy(loop);

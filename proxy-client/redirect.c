@@ -22,6 +22,8 @@ struct redir_conn {
 	struct redirect *r;
 	int fd;
 	struct addr dst;
+	uint8_t *early;        /* read before the open (the DNS side) */
+	size_t nearly;
 	struct client_waiter waiter;
 	ev_timer timer;        /* connect-timeout: the tunnel, then RESULT */
 	struct redir_conn *next, **pprev;
@@ -44,6 +46,8 @@ static void conn_unlink(struct redir_conn *c)
 	*c->pprev = c->next;
 	if (c->next)
 		c->next->pprev = c->pprev;
+	free(c->early);
+	c->early = NULL;
 }
 
 /* Not opened yet: reset the application's connection, free. */
@@ -109,6 +113,10 @@ static const struct flow_ops redir_flow_ops = {
 static void open_flow(struct redir_conn *c, struct tunnel *t)
 {
 	flow_open(&c->flow, t, &redir_flow_ops, c->fd, &c->dst);
+	if (c->nearly && flow_send_early(&c->flow, c->early, c->nearly))
+		return; /* c is gone */
+	free(c->early);
+	c->early = NULL;
 	/* The application's connect() succeeded long ago, so nothing is
 	 * lost by relaying at once (fast open): its first bytes follow the
 	 * OPEN, and a refused destination resets the connection. */
@@ -137,7 +145,8 @@ static void wait_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	flow_reset(&c->flow, PROTO_TTL_EXPIRED, "no answer in time");
 }
 
-static void accept_one(struct redirect *r, int fd)
+static void accept_one(struct redirect *r, int fd, const void *early,
+		       size_t n)
 {
 	struct redir_conn *c;
 	struct sockaddr_storage dst, local;
@@ -165,6 +174,11 @@ static void accept_one(struct redirect *r, int fd)
 	c->r = r;
 	c->fd = fd;
 	c->dst = a;
+	if (n) {
+		c->early = xmalloc(n);
+		memcpy(c->early, early, n);
+		c->nearly = n;
+	}
 	c->next = r->conns;
 	if (c->next)
 		c->next->pprev = &c->next;
@@ -183,7 +197,12 @@ static void accept_one(struct redirect *r, int fd)
 
 static void accepted(struct acceptor *a, int fd, const struct sockaddr *sa)
 {
-	accept_one(container_of(a, struct redirect, acc), fd);
+	accept_one(container_of(a, struct redirect, acc), fd, NULL, 0);
+}
+
+void redirect_take(struct redirect *r, int fd, const void *early, size_t n)
+{
+	accept_one(r, fd, early, n);
 }
 
 struct redirect *redirect_new(struct ev_loop *loop, const struct addr *listen,
@@ -193,7 +212,7 @@ struct redirect *redirect_new(struct ev_loop *loop, const struct addr *listen,
 	struct redirect *r = xcalloc(1, sizeof(*r));
 	char err[256];
 
-	if (acceptor_open(&r->acc, loop, listen, accepted, err, sizeof(err))) {
+	if (listen && acceptor_open(&r->acc, loop, listen, accepted, err, sizeof(err))) {
 		log_error("%s %s", fixed ? "dns-listen" : "redir", err);
 		free(r);
 		return NULL;
@@ -204,8 +223,9 @@ struct redirect *redirect_new(struct ev_loop *loop, const struct addr *listen,
 	r->name = fixed ? "dns" : "redir";
 	if (fixed)
 		r->fixed = *fixed;
-	log_info("%s on %s", fixed ? "DNS over TCP" : "TCP redirect listener",
-		 r->acc.name);
+	if (listen)
+		log_info("%s on %s", fixed ? "DNS over TCP" :
+			 "TCP redirect listener", r->acc.name);
 	return r;
 }
 
@@ -217,7 +237,8 @@ void redirect_free(struct redirect *r)
 	while (r->conns) {
 		struct redir_conn *c = r->conns;
 
-		if (c->flow.s.t)
+		/* on a tunnel, or kept for the next one (resume) */
+		if (c->flow.s.t || c->flow.s.kept)
 			flow_reset(&c->flow, PROTO_GENERAL_FAILURE,
 				   "shutting down");
 		else

@@ -23,6 +23,12 @@ struct rule {
 	enum route_action action;
 };
 
+/* A dns-direct rule's name server. */
+struct dns_server {
+	uint32_t rule;
+	struct sockaddr_storage ss;
+};
+
 struct route_table {
 	int refs;
 	struct rule *rules;
@@ -31,6 +37,9 @@ struct route_table {
 	size_t nfiles;
 	struct route_nets nets;
 	struct route_names names;
+	struct route_names dns_names; /* dns-direct; rules are direct */
+	struct dns_server *dns;       /* by rule id, ascending */
+	size_t ndns;
 };
 
 static const char *const action_names[] = {
@@ -97,25 +106,36 @@ static uint32_t new_rule(struct route_table *t, const char *file, int line,
 	return t->nrules++;
 }
 
+/* "domain:NAME" or "full:NAME" into names: 1 if s is one, 0 if s has
+ * neither prefix, -1 (err set) for a bad name. */
+static int add_name(struct route_names *names, const char *s, uint32_t rule,
+		    char *err, size_t n)
+{
+	static const char domain[] = "domain:", full[] = "full:";
+	char name[ROUTE_NAME_MAX + 1];
+	bool is_full = !strncmp(s, full, sizeof(full) - 1);
+	const char *v;
+
+	if (!is_full && strncmp(s, domain, sizeof(domain) - 1))
+		return 0;
+	v = strchr(s, ':') + 1;
+	if (route_name_parse(v, name) < 0) {
+		snprintf(err, n, "bad name '%s'", v);
+		return -1;
+	}
+	route_names_add(names, name, is_full, rule);
+	return 1;
+}
+
 /* "10.0.0.0/8", "2001:db8::/32", "domain:NAME" or "full:NAME". */
 static int add_entry(struct route_table *t, const char *s, uint32_t rule,
 		     char *err, size_t n)
 {
-	static const char domain[] = "domain:", full[] = "full:";
-	char name[ROUTE_NAME_MAX + 1];
 	struct cidr c;
-	bool is_full = !strncmp(s, full, sizeof(full) - 1);
+	int rc = add_name(&t->names, s, rule, err, n);
 
-	if (is_full || !strncmp(s, domain, sizeof(domain) - 1)) {
-		const char *v = strchr(s, ':') + 1;
-
-		if (route_name_parse(v, name) < 0) {
-			snprintf(err, n, "bad name '%s'", v);
-			return -1;
-		}
-		route_names_add(&t->names, name, is_full, rule);
-		return 0;
-	}
+	if (rc)
+		return rc < 0 ? -1 : 0;
 	if (cidr_parse(s, &c)) {
 		snprintf(err, n, "bad entry '%s' (want a CIDR, domain:NAME or "
 			 "full:NAME)", s);
@@ -192,6 +212,44 @@ static int load_rule_file(struct route_table *t, const char *path,
 	return rc;
 }
 
+/* dns-direct NAME... SERVER[:PORT]: queries for the names go to SERVER
+ * from the client itself (the DNS forwarder), not through the tunnel. */
+static int dns_directive(struct route_table *t, const struct conf_line *l,
+			 char *err, size_t n)
+{
+	static const uint8_t any[16];
+	const char *srv = l->argv[l->argc - 1];
+	struct dns_server *d;
+	struct addr a;
+	socklen_t len;
+	uint32_t rule;
+	int i;
+
+	if (addr_parse(srv, 53, &a) || a.type == ADDR_DOMAIN || !a.port ||
+	    !memcmp(a.u.v6, any, a.type == ADDR_IPV4 ? 4 : 16)) {
+		snprintf(err, n, "bad name server '%s' (want IP or IP:PORT "
+			 "as the last argument)", srv);
+		return -1;
+	}
+	rule = new_rule(t, l->file, l->line, ROUTE_DIRECT);
+	t->dns = xrealloc(t->dns, (t->ndns + 1) * sizeof(*t->dns));
+	d = &t->dns[t->ndns++];
+	d->rule = rule;
+	addr_to_sockaddr(&a, &d->ss, &len);
+	for (i = 1; i < l->argc - 1; i++) {
+		int rc = add_name(&t->dns_names, l->argv[i], rule, err, n);
+
+		if (rc < 0)
+			return -1;
+		if (!rc) {
+			snprintf(err, n, "bad entry '%s' (want domain:NAME "
+				 "or full:NAME)", l->argv[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int route_directive(struct route_table *t, const struct conf_line *l,
 		    const char *base_dir, char *err, size_t n)
 {
@@ -201,6 +259,8 @@ int route_directive(struct route_table *t, const struct conf_line *l,
 	char *path;
 	int i, rc;
 
+	if (!strcmp(name, "dns-direct") && l->argc >= 3)
+		return dns_directive(t, l, err, n);
 	if (l->argc < 2 || parse_action(l->argv[1], &a, err, n))
 		return -1;
 	if (!strcmp(name, "route-default") && l->argc == 2) {
@@ -215,7 +275,8 @@ int route_directive(struct route_table *t, const struct conf_line *l,
 	}
 	if (strcmp(name, "route") || l->argc < 3) {
 		snprintf(err, n, "want route ACTION ENTRY..., route-file "
-			 "ACTION FILE or route-default ACTION");
+			 "ACTION FILE, route-default ACTION or dns-direct "
+			 "NAME... SERVER");
 		return -1;
 	}
 	rule = new_rule(t, l->file, l->line, a);
@@ -229,6 +290,7 @@ void route_table_finish(struct route_table *t)
 {
 	route_nets_compile(&t->nets);
 	route_names_trim(&t->names);
+	route_names_trim(&t->dns_names);
 	t->rules = xrealloc(t->rules, t->nrules * sizeof(*t->rules));
 	t->cap = t->nrules;
 }
@@ -282,6 +344,34 @@ struct route_result route_decide_name(const struct route_table *t,
 	if (!rule)
 		return (struct route_result){ ROUTE_UNDECIDED, 0 };
 	return result(t, rule);
+}
+
+static int dns_cmp(const void *key, const void *elem)
+{
+	uint32_t rule = *(const uint32_t *)key;
+	const struct dns_server *d = elem;
+
+	return rule < d->rule ? -1 : rule > d->rule;
+}
+
+struct route_result route_decide_dns(const struct route_table *t,
+				     const char *name,
+				     const struct sockaddr_storage **server)
+{
+	uint32_t rule = route_names_lookup(&t->dns_names, name);
+	const struct dns_server *d;
+
+	*server = NULL;
+	if (!rule)
+		return (struct route_result){ ROUTE_UNDECIDED, 0 };
+	d = bsearch(&rule, t->dns, t->ndns, sizeof(*t->dns), dns_cmp);
+	*server = &d->ss;
+	return result(t, rule);
+}
+
+int route_has_dns_rules(const struct route_table *t)
+{
+	return t->ndns > 0;
 }
 
 struct route_result route_default(const struct route_table *t)
@@ -387,6 +477,8 @@ void route_table_unref(struct route_table *t)
 		return;
 	route_nets_free(&t->nets);
 	route_names_free(&t->names);
+	route_names_free(&t->dns_names);
+	free(t->dns);
 	for (i = 0; i < t->nfiles; i++)
 		free(t->files[i]);
 	free(t->files);

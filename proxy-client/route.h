@@ -9,7 +9,13 @@
  * label-aligned suffix for names (domain:example.edu covers example.edu
  * and a.example.edu, not badexample.edu; no case, no trailing dot), and
  * full:NAME before domain:NAME for the same name. Between two rules of
- * the same specificity the later line wins. */
+ * the same specificity the later line wins.
+ *
+ * dns-direct NAME... SERVER keeps a set of names of its own, matched the
+ * same way: the DNS forwarder sends queries for them to SERVER from the
+ * client itself; a name no dns-direct rule covers goes through the
+ * tunnel. A dns-direct line is a rule (direct) like any other: it has an
+ * id, a name and counters. */
 #ifndef PROXY_CLIENT_ROUTE_H
 #define PROXY_CLIENT_ROUTE_H
 
@@ -46,7 +52,8 @@ struct route_range {
 #define ROUTE_DIRECTIVES(fn) \
 	{ "route", 2, CONF_MAX_ARGS - 1, 0, fn }, \
 	{ "route-file", 2, 2, 0, fn }, \
-	{ "route-default", 1, 1, 0, fn }
+	{ "route-default", 1, 1, 0, fn }, \
+	{ "dns-direct", 2, CONF_MAX_ARGS - 1, 0, fn }
 
 struct route_table *route_table_new(void);
 /* One route, route-file or route-default line; a relative rule file is
@@ -67,6 +74,14 @@ struct route_result route_decide_addr(const struct route_table *t,
 /* ROUTE_UNDECIDED (rule 0) when no name rule covers name. */
 struct route_result route_decide_name(const struct route_table *t,
 				      const char *name);
+
+/* The dns-direct rule for a query's name (direct) and its name server
+ * in *server, or ROUTE_UNDECIDED (rule 0, *server NULL): the tunnel.
+ * *server lives as long as the table. */
+struct route_result route_decide_dns(const struct route_table *t,
+				     const char *name,
+				     const struct sockaddr_storage **server);
+int route_has_dns_rules(const struct route_table *t);
 
 /* What route-default says (rule 0). */
 struct route_result route_default(const struct route_table *t);

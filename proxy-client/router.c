@@ -251,6 +251,24 @@ struct route_result router_datagram(struct router *r, const struct addr *dst,
 	return res;
 }
 
+int router_dns(struct router *r, const char *name, struct route_tag *tag,
+	       struct sockaddr_storage *server)
+{
+	const struct sockaddr_storage *ss;
+	struct route_result res = route_decide_dns(r->cur->t, name, &ss);
+
+	if (res.action != ROUTE_DIRECT)
+		return 0;
+	*server = *ss;
+	*tag = tag_new(r->cur, res);
+	return 1;
+}
+
+int router_has_dns_rules(const struct router *r)
+{
+	return route_has_dns_rules(r->cur->t);
+}
+
 void router_count_reply(struct router *r, const struct sockaddr *peer,
 			enum route_action via, size_t len)
 {

@@ -55,6 +55,14 @@ void router_cancel(struct router_req *q);
  * the default. Counted as bytes of its rule. */
 struct route_result router_datagram(struct router *r, const struct addr *dst,
 				    size_t len);
+/* A DNS query for name (dns-direct): 1 when a rule sends it direct,
+ * with *server its name server and *tag the caller's (one flow of the
+ * rule; router_tag_end() with the query's and the answer's bytes);
+ * else 0: through the tunnel, nothing counted. */
+int router_dns(struct router *r, const char *name, struct route_tag *tag,
+	       struct sockaddr_storage *server);
+/* Whether the rules have any dns-direct line now. */
+int router_has_dns_rules(const struct router *r);
 /* A datagram back from peer through the tunnel or a direct socket. */
 void router_count_reply(struct router *r, const struct sockaddr *peer,
 			enum route_action via, size_t len);

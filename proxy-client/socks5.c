@@ -524,6 +524,7 @@ struct socks_server *socks_server_new(struct ev_loop *loop,
 	s->router = router;
 	s->direct.loop = loop;
 	s->direct.connect_timeout = conf->connect_timeout;
+	s->direct.name = "socks";
 	s->direct.idle_timeout = conf->tc.tp.idle_timeout;
 	s->direct.mark = router_mark(router);
 	s->udp.loop = loop;
@@ -531,10 +532,17 @@ struct socks_server *socks_server_new(struct ev_loop *loop,
 	s->udp.direct = &s->direct;
 	s->udp.client = client;
 	s->udp.in = socks_udp_batch_new();
+	s->udp.drops = &s->drops;
 	s->udp.reply = udp_reply;
 	s->udp.ended = udp_ended;
 	log_info("SOCKS5 on %s", s->acc.name);
 	return s;
+}
+
+void socks_server_status(const struct socks_server *s, struct buf *b,
+			 int json)
+{
+	socks_udp_drops_status(&s->drops, b, json);
 }
 
 void socks_server_free(struct socks_server *s)

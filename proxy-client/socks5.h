@@ -9,6 +9,7 @@
 #include "client_conf.h"
 #include "router.h"
 
+struct buf;
 struct socks_server;
 
 /* Binds conf->socks; NULL (error logged) on failure. CONNECTs and
@@ -17,6 +18,10 @@ struct socks_server *socks_server_new(struct ev_loop *loop,
 				      const struct client_conf *conf,
 				      struct client *client,
 				      struct router *router);
+/* The datagrams UDP associations dropped, per reason (socks5_udp.h):
+ * a line of the status table, or a JSON object. */
+void socks_server_status(const struct socks_server *s, struct buf *b,
+			 int json);
 /* Closes the listener and every SOCKS connection. */
 void socks_server_free(struct socks_server *s);
 

@@ -55,6 +55,7 @@ struct socks_server {
 	struct acceptor acc;
 	struct socks_conn *conns;
 	struct socks_udp_host udp;  /* what UDP associations borrow */
+	struct socks_udp_drops drops;
 };
 
 /* Writes a SOCKS5 reply (bound may be NULL). */

@@ -18,6 +18,7 @@
 #include "../common/assoc.h"
 #include "../common/dgram.h"
 #include "../common/log.h"
+#include "../common/status.h"
 #include "../common/util.h"
 #include "direct_udp.h"
 #include "socks5_proto.h"
@@ -37,8 +38,48 @@ struct socks_udp {
 	struct sockaddr_storage app;  /* learnt from the first datagram */
 	socklen_t app_len;
 	unsigned answered : 1;        /* the SOCKS reply went out */
+	unsigned logged;              /* the drop kinds logged, a bit each */
+	uint64_t dropped;
 	struct direct_udp *direct;    /* peers the rules send direct */
 };
+
+static const char *const drop_why[UDP_DROP_KINDS] = {
+	[UDP_DROP_TOO_LONG] = "too long for the tunnel (a frame carries at "
+			      "most 16376 bytes of address and payload: "
+			      "16369 of payload to an IPv4 peer)",
+	[UDP_DROP_NO_HEADER] = "no SOCKS UDP header in front of it (RSV RSV "
+			       "FRAG ATYP ADDR PORT, RFC 1928 section 7)",
+	[UDP_DROP_FRAGMENT] = "a fragment (FRAG != 0): not supported",
+	[UDP_DROP_NO_TUNNEL] = "the tunnel could not take it (down, or its "
+			       "UDP queue full)",
+};
+
+static const char *const drop_key[UDP_DROP_KINDS] = {
+	[UDP_DROP_TOO_LONG] = "too_long",
+	[UDP_DROP_NO_HEADER] = "no_header",
+	[UDP_DROP_FRAGMENT] = "fragment",
+	[UDP_DROP_NO_TUNNEL] = "no_tunnel",
+};
+
+/* n datagrams of one kind dropped (len: the first one's length, or 0):
+ * counted, and logged the first time this association drops that kind,
+ * so a program sending a stream of them does not flood the log. */
+static void dropped(struct socks_udp *u, enum socks_udp_drop kind,
+		    unsigned n, size_t len)
+{
+	char from[ADDR_STR_MAX];
+
+	u->h->drops->n[kind] += n;
+	u->dropped += n;
+	if (u->logged & (1u << kind))
+		return;
+	u->logged |= 1u << kind;
+	sockaddr_str((struct sockaddr *)(u->app_len ? &u->app : &u->peer), from,
+		     sizeof(from));
+	log_info("socks: udp %u: dropped a datagram from %s (%zu bytes): %s; "
+		 "more such drops on this association are only counted",
+		 u->a.s.id, from, len, drop_why[kind]);
+}
 
 static const struct assoc_ops udp_ops;
 
@@ -75,9 +116,10 @@ void socks_udp_free(struct socks_udp *u)
 	direct_udp_free(u->direct);
 	ev_io_stop(loop, &u->io);
 	close(u->fd);
-	log_info("socks: udp %u ended after %.1f s (%llu bytes up, %llu down)",
-		 u->a.s.id, ev_now(loop) - u->a.start,
-		 (unsigned long long)u->a.up, (unsigned long long)u->a.down);
+	log_info("socks: udp %u ended after %.1f s (%llu bytes up, %llu down, "
+		 "%llu datagrams dropped)", u->a.s.id, ev_now(loop) - u->a.start,
+		 (unsigned long long)u->a.up, (unsigned long long)u->a.down,
+		 (unsigned long long)u->dropped);
 	free(u);
 }
 
@@ -114,8 +156,17 @@ static int from_app(void *arg, const struct dgram *d)
 		return 0;
 	}
 	hl = socks5_parse_udp_hdr(d->data, d->len, &h);
-	if (hl < 0 || h.frag != 0)
-		return 0; /* fragments are not supported: dropped */
+	/* RSV is not checked on a datagram that parses (quirks pass), but
+	 * a non-zero one says what a bad FRAG means: no header at all (a
+	 * bare payload, as socksify sends for sendmmsg()) */
+	if (hl < 0 || (h.frag && (d->data[0] || d->data[1]))) {
+		dropped(u, UDP_DROP_NO_HEADER, 1, d->len);
+		return 0;
+	}
+	if (h.frag != 0) {
+		dropped(u, UDP_DROP_FRAGMENT, 1, d->len);
+		return 0;
+	}
 	switch (router_datagram(u->h->router, &h.dst, d->len - (size_t)hl)
 			.action) {
 	case ROUTE_BLOCK:
@@ -134,8 +185,17 @@ static int from_app(void *arg, const struct dgram *d)
 	/* the server ended its side while idle: UDP_DATA may follow the
 	 * UDP_OPEN at once, the server reads them in order; no tunnel now:
 	 * dropped, as a datagram may be */
-	if (!assoc_open(&u->a, client_tunnel(u->h->client), &udp_ops))
-		assoc_send(&u->a, &h.dst, d->data + hl, d->len - (size_t)hl);
+	switch (assoc_open(&u->a, client_tunnel(u->h->client), &udp_ops) ? -ENOTCONN :
+		assoc_send(&u->a, &h.dst, d->data + hl, d->len - (size_t)hl)) {
+	case 0:
+		break;
+	case -EMSGSIZE:
+		dropped(u, UDP_DROP_TOO_LONG, 1, d->len);
+		break;
+	default:
+		dropped(u, UDP_DROP_NO_TUNNEL, 1, d->len);
+		break;
+	}
 	return 0;
 }
 
@@ -143,8 +203,35 @@ static int from_app(void *arg, const struct dgram *d)
 static void udp_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct socks_udp *u = container_of(w, struct socks_udp, io);
+	unsigned n;
+	size_t len;
 
 	dgram_each(u->h->in, u->fd, from_app, u);
+	/* longer than any frame: the batch had no room for them (their
+	 * source is not checked: too long is too long) */
+	n = dgram_too_long(u->h->in, &len);
+	if (n)
+		dropped(u, UDP_DROP_TOO_LONG, n, len);
+}
+
+void socks_udp_drops_status(const struct socks_udp_drops *d, struct buf *b,
+			    int json)
+{
+	int i;
+
+	if (!json) {
+		status_printf(b, "\nudp drops");
+		for (i = 0; i < UDP_DROP_KINDS; i++)
+			status_printf(b, "%s %s %llu", i ? "," : "",
+				      drop_key[i], (unsigned long long)d->n[i]);
+		status_printf(b, "\n");
+		return;
+	}
+	status_printf(b, "{");
+	for (i = 0; i < UDP_DROP_KINDS; i++)
+		status_printf(b, "%s\"%s\":%llu", i ? "," : "", drop_key[i],
+			      (unsigned long long)d->n[i]);
+	status_printf(b, "}");
 }
 
 /* Tunnel or direct socket -> application: the peer's address and the
@@ -225,6 +312,14 @@ static void ended_cb(struct assoc *a, uint8_t code)
 	if (u->answered && code == PROTO_TTL_EXPIRED) {
 		log_debug("socks: udp %u: idle at the server; the next "
 			  "datagram opens it again", a->s.id);
+		return;
+	}
+	/* The application's association outlives the tunnel, as its TCP
+	 * flows do with resume (docs/PROTOCOL.md section 16.7): the next
+	 * datagram opens it on the next tunnel. */
+	if (u->answered && code == ASSOC_TUNNEL_LOST) {
+		log_debug("socks: udp %u: tunnel lost; the next datagram "
+			  "opens it again", a->s.id);
 		return;
 	}
 	if (!u->answered) {

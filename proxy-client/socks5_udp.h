@@ -14,8 +14,24 @@
 #include "direct.h"
 #include "router.h"
 
+struct buf;
 struct dgram_batch;
 struct socks_udp;
+
+/* Why a datagram from an application was dropped. Each association
+ * logs the first of each kind (at info, with the reason) and counts
+ * them all; `status` shows the totals. */
+enum socks_udp_drop {
+	UDP_DROP_TOO_LONG,   /* address and payload over a frame's 16,376 */
+	UDP_DROP_NO_HEADER,  /* no SOCKS UDP header (RSV RSV FRAG ATYP...) */
+	UDP_DROP_FRAGMENT,   /* FRAG != 0: fragments are not supported */
+	UDP_DROP_NO_TUNNEL,  /* none up, or its UDP queue full */
+	UDP_DROP_KINDS
+};
+
+struct socks_udp_drops {
+	uint64_t n[UDP_DROP_KINDS];
+};
 
 /* What the SOCKS5 server lends its associations; conn is the control
  * connection given to socks_udp_open(). */
@@ -24,6 +40,7 @@ struct socks_udp_host {
 	struct client *client;     /* its tunnel: to open again after idle */
 	struct dgram_batch *in;    /* from socks_udp_batch_new() */
 	struct router *router;     /* each datagram: direct, proxy, block */
+	struct socks_udp_drops *drops; /* every association's, added up */
 	const struct direct_params *direct;
 	/* The server answered the first UDP_OPEN: the SOCKS reply (bound
 	 * is NULL on failure; ended() follows a failure). */
@@ -46,5 +63,8 @@ struct socks_udp *socks_udp_open(const struct socks_udp_host *h, void *conn,
 				 struct tunnel *t);
 /* Ends the association (RST to the server if it is open) and frees it. */
 void socks_udp_free(struct socks_udp *u);
+/* The drop counters: a line of the status table, or a JSON object. */
+void socks_udp_drops_status(const struct socks_udp_drops *d, struct buf *b,
+			    int json);
 
 #endif

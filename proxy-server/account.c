@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/bucket.h"
 #include "../common/log.h"
 #include "../common/status.h"
 #include "../common/util.h"
@@ -27,6 +28,7 @@ struct account {
 	time_t pstart, pend;         /* the quota's period */
 	uint64_t pbase;              /* used in the period, as stored */
 	int enforced;                /* the used-up line was logged */
+	struct bucket down, up;      /* the rate caps, shared by its tunnels */
 };
 
 struct accounts {
@@ -128,6 +130,18 @@ static void enforce_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+/* The `rate` for the name, on the loop's clock. */
+static void rate_update(struct account *a)
+{
+	double r = (double)rate_for(&a->as->conf->rates, a->name);
+	ev_tstamp now = ev_now(a->as->loop);
+
+	if (r != a->down.rate) {
+		bucket_set(&a->down, r, now);
+		bucket_set(&a->up, r, now);
+	}
+}
+
 static struct account *add_account(struct accounts *as, const char *name)
 {
 	struct account *a = xcalloc(1, sizeof(*a));
@@ -140,6 +154,7 @@ static struct account *add_account(struct accounts *as, const char *name)
 	a->next = as->list;
 	as->list = a;
 	period_update(a, wall(as));
+	rate_update(a);
 	return a;
 }
 
@@ -295,6 +310,29 @@ struct accounts *accounts_open(struct ev_loop *loop,
 	return as;
 }
 
+void accounts_reload(struct accounts *as)
+{
+	time_t now;
+
+	if (!as)
+		return;
+	now = wall(as);
+	for (struct account *a = as->list; a; a = a->next) {
+		int was = a->q && used(a) >= a->q->bytes;
+
+		a->pend = 0; /* the quota may be another: its period again */
+		period_update(a, now);
+		rate_update(a);
+		if (was && !(a->q && used(a) >= a->q->bytes))
+			log_info("tunnel %s: under its quota now: new flows "
+				 "allowed again", a->name);
+		if (!a->m.left)
+			meter_over(&a->m);
+	}
+	as->flush.repeat = as->conf->account_flush;
+	ev_timer_again(as->loop, &as->flush);
+}
+
 void accounts_close(struct accounts *as)
 {
 	if (!as)
@@ -345,6 +383,12 @@ struct meter *account_meter(struct account *a)
 	return a ? &a->m : NULL;
 }
 
+void account_rates(struct account *a, struct bucket **down, struct bucket **up)
+{
+	*down = a && a->down.rate > 0 ? &a->down : NULL;
+	*up = a && a->up.rate > 0 ? &a->up : NULL;
+}
+
 int account_open_flow(struct account *a, char *why, size_t n)
 {
 	if (!a)
@@ -374,7 +418,7 @@ static void status_one(const struct account *a, struct buf *b, int json,
 		       int first)
 {
 	uint64_t v[ACCT_COLS], t[ACCT_COLS];
-	char s[ACCT_COLS][32], f[32], l[32], q[64], u[32], day[16];
+	char s[ACCT_COLS][32], f[32], l[32], q[64], u[32], day[16], r[32];
 
 	counts(a, v);
 	for (int i = 0; i < ACCT_COLS; i++)
@@ -386,13 +430,14 @@ static void status_one(const struct account *a, struct buf *b, int json,
 			      "\"tcp_down\":%llu,\"udp_up\":%llu,"
 			      "\"udp_down\":%llu,\"flows\":%llu,"
 			      "\"first_seen\":%lld,\"last_seen\":%lld,"
-			      "\"quota\":", a->tunnels,
+			      "\"rate\":%.0f,\"quota\":", a->tunnels,
 			      (unsigned long long)t[ACCT_TCP_UP],
 			      (unsigned long long)t[ACCT_TCP_DOWN],
 			      (unsigned long long)t[ACCT_UDP_UP],
 			      (unsigned long long)t[ACCT_UDP_DOWN],
 			      (unsigned long long)t[ACCT_FLOWS],
-			      (long long)a->first_seen, (long long)a->last_seen);
+			      (long long)a->first_seen, (long long)a->last_seen,
+			      a->down.rate);
 		if (!a->q) {
 			status_printf(b, "null}");
 			return;
@@ -413,12 +458,19 @@ static void status_one(const struct account *a, struct buf *b, int json,
 			 "daily" : "monthly");
 	else
 		snprintf(q, sizeof(q), "-");
-	status_printf(b, "%-16s %3d %9s %9s %9s %9s %7llu %-16s %-16s %s\n",
+	if (a->down.rate > 0)
+		snprintf(r, sizeof(r), "%s/s",
+			 status_bytes((uint64_t)a->down.rate, u, sizeof(u)));
+	else
+		snprintf(r, sizeof(r), "-");
+	status_printf(b, "%-16s %3d %9s %9s %9s %9s %7llu %-16s %-16s %-11s "
+		      "%s\n",
 		      a->name, a->tunnels, s[ACCT_TCP_UP], s[ACCT_TCP_DOWN],
 		      s[ACCT_UDP_UP], s[ACCT_UDP_DOWN],
 		      (unsigned long long)t[ACCT_FLOWS],
 		      when(a->first_seen, f, sizeof(f)),
-		      a->tunnels ? "now" : when(a->last_seen, l, sizeof(l)), q);
+		      a->tunnels ? "now" : when(a->last_seen, l, sizeof(l)), r,
+		      q);
 }
 
 void accounts_status(struct accounts *as, struct buf *b, int json)
@@ -429,9 +481,9 @@ void accounts_status(struct accounts *as, struct buf *b, int json)
 		status_printf(b, ",\"accounts\":[");
 	else if (as)
 		status_printf(b, "\n%-16s %3s %9s %9s %9s %9s %7s %-16s %-16s "
-			      "%s\n", "ACCOUNT", "TUN", "TCP UP", "TCP DOWN",
-			      "UDP UP", "UDP DOWN", "FLOWS", "FIRST SEEN (UTC)",
-			      "LAST SEEN", "QUOTA");
+			      "%-11s %s\n", "ACCOUNT", "TUN", "TCP UP",
+			      "TCP DOWN", "UDP UP", "UDP DOWN", "FLOWS",
+			      "FIRST SEEN (UTC)", "LAST SEEN", "RATE", "QUOTA");
 	else
 		status_printf(b, "\naccounting off (no store)\n");
 	for (struct account *a = as ? as->list : NULL; a; a = a->next) {

@@ -15,6 +15,7 @@
 
 struct accounts;
 struct account;
+struct bucket;
 
 /* Before dropping privileges: makes the state directory and hands it
  * (and the store in it) to conf's user. 0 or -1 (logged). */
@@ -25,6 +26,10 @@ struct accounts *accounts_open(struct ev_loop *loop,
 			       const struct server_conf *conf,
 			       void (*end_flows)(void *arg, const char *name),
 			       void *arg);
+/* The configuration's quotas, rates and account-flush changed (SIGHUP):
+ * each account takes its own again; one now past its quota has its
+ * flows ended, one under it again is let in. */
+void accounts_reload(struct accounts *as);
 /* Last flush, then frees everything. */
 void accounts_close(struct accounts *as);
 
@@ -32,6 +37,9 @@ void accounts_close(struct accounts *as);
 struct account *account_join(struct accounts *as, const char *name);
 void account_leave(struct account *a);
 struct meter *account_meter(struct account *a);
+/* The name's rate caps (`rate`), NULL each when it has none: for
+ * tunnel_set_rates(). */
+void account_rates(struct account *a, struct bucket **down, struct bucket **up);
 /* Before a new flow: 0 (counted as opened) or -1 with the reason. */
 int account_open_flow(struct account *a, char *why, size_t n);
 

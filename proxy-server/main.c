@@ -288,6 +288,7 @@ static int run_daemon(const struct cmdline *cl, const char *listen,
 		}
 		conf.listen[0] = a;
 		conf.nlisten = 1;
+		conf.listen_from_cmdline = 1;
 	}
 	if (test_clock && set_test_clock(&conf, test_clock)) {
 		server_conf_free(&conf);

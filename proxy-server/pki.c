@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,21 @@ static const char server_conf[] =
 	"key server.key\n"
 	"crl crl.pem\n"
 	"log-level info\n";
+
+/* Added for a PKI outside SERVER_CONF_DIR (a demo, a test, a second
+ * server): its usage counts stay beside it, not in the system server's
+ * SERVER_STATE_DIR. */
+static const char own_state[] =
+	"# usage counts: this directory is not " SERVER_CONF_DIR "\n"
+	"state-dir state\n";
+
+/* DIR is the system's configuration directory. */
+static int is_system_dir(const char *dir)
+{
+	char real[PATH_MAX];
+
+	return realpath(dir, real) && strcmp(real, SERVER_CONF_DIR) == 0;
+}
 
 static int check_days(int days)
 {
@@ -213,6 +229,7 @@ int pki_init(const char *dir, const struct pki_init_opts *o)
 	int nnames = o->nnames, rc = 1, defaulted = nnames <= 0;
 	struct pki_ca ca = { NULL, NULL };
 	EVP_PKEY *skey = NULL;
+	char *base;
 	X509 *scert = NULL;
 	X509_CRL *crl = NULL;
 	unsigned char rnd[4];
@@ -252,7 +269,9 @@ int pki_init(const char *dir, const struct pki_init_opts *o)
 				      o->days, &ca, "serverAuth", names, nnames);
 	if (scert)
 		crl = pki_crl_create(&ca);
-	conf = pki_asprintf(server_conf, o->port);
+	base = pki_asprintf(server_conf, o->port);
+	conf = pki_asprintf("%s%s", base, is_system_dir(dir) ? "" : own_state);
+	free(base);
 	if (!crl)
 		pki_fail_ssl("%s: making the CA and server certificate", dir);
 	else if (init_write(dir, &ca, skey, scert, crl, conf) == 0)

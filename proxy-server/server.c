@@ -23,9 +23,11 @@
 #include "../common/errcode.h"
 #include "../common/dpath.h"
 #include "account.h"
+#include "conf_reload.h"
 #include "dpath_srv.h"
 #include "fallback.h"
 #include "outbound.h"
+#include "session.h"
 #include "udp_relay.h"
 
 /* How often the CRL file is looked at without a handshake or SIGHUP. */
@@ -59,6 +61,7 @@ struct client_conn {
 	struct budget_user *user; /* once up: its flows count here */
 	unsigned nudp;  /* UDP associations, held by udp_relay.c */
 	struct account *acct;      /* once up; NULL when accounting is off */
+	struct session *sess;      /* once up, if the tunnel resumes */
 };
 
 /* Limits are logged at most once a second: a flood must not become a
@@ -112,6 +115,15 @@ static void conn_close(struct client_conn *c, const char *why)
 	conn_free(c);
 }
 
+/* The name's caps: down is what the tunnel sends, up what it takes. */
+static void set_rates(struct client_conn *c)
+{
+	struct bucket *down, *up;
+
+	account_rates(c->acct, &down, &up);
+	tunnel_set_rates(c->t, down, up);
+}
+
 static void conn_up(struct tunnel *t)
 {
 	struct client_conn *c = tunnel_owner(t);
@@ -138,8 +150,24 @@ static void conn_up(struct tunnel *t)
 	s->nup++;
 	c->acct = account_join(s->accts, tunnel_peer(t));
 	tunnel_set_meter(t, account_meter(c->acct));
+	set_rates(c);
+	if (!s->stopping)
+		c->sess = session_new(&s->sessions, t);
 	log_info("%s: up from %s", tunnel_name(t), c->peer);
 	dpath_srv_attach(s->dps, t);
+}
+
+/* RESUME: the flows of a lost tunnel of this client, back on this one. */
+static void conn_resume(struct tunnel *t, const uint8_t *token,
+			uint32_t count)
+{
+	struct client_conn *c = tunnel_owner(t);
+
+	if (c->srv->stopping || !c->up) {
+		tunnel_resume_answer(t, RESUME_REFUSED, NULL);
+		return;
+	}
+	sessions_resume(&c->srv->sessions, t, token, count);
 }
 
 static void refuse_with(struct tunnel *t, const struct frame *f,
@@ -246,6 +274,8 @@ static void check_crl(struct server *s, int force_log)
 		if (c->up && tls_peer_revoked(tunnel_tls(c->t))) {
 			log_warn("%s: certificate revoked, disconnecting",
 				 tunnel_name(c->t));
+			if (c->sess) /* its flows end: nothing to resume */
+				session_end(c->sess);
 			tunnel_close(c->t, "certificate revoked");
 		}
 	}
@@ -276,6 +306,9 @@ static void conn_down(struct tunnel *t, const char *why)
 			 ev_now(c->srv->loop) - c->since, why);
 	else /* a failed handshake is routine on a public port */
 		log_info("connection from %s refused: %s", c->peer, why);
+	if (c->sess)
+		session_lost(c->sess); /* keeps the flows parked there */
+	c->sess = NULL;
 	tunnel_free(t);
 	conn_free(c);
 }
@@ -297,6 +330,7 @@ static const struct tunnel_ops conn_ops = {
 	.open = conn_open,
 	.down = conn_down,
 	.no_cert = conn_no_cert,
+	.resume = conn_resume,
 };
 
 /* The first byte came: TLS becomes a tunnel (or, with a fallback and
@@ -408,25 +442,50 @@ static int listen_on(struct server *s, const struct addr *a)
 	return 0;
 }
 
+/* SIGHUP, the one reload path: server.conf read afresh and what may
+ * change at run time applied (conf_reload.c), the quotas and rates to
+ * the accounts and to the tunnels that are up, then the revocation
+ * list. Tunnels and flows stay; a file that does not load changes
+ * nothing. */
+static void server_reload(struct server *s)
+{
+	struct server_conf fresh;
+	char err[CONF_ERR_MAX], fixed[256];
+	struct client_conn *c;
+
+	log_info("SIGHUP: re-reading %s and the revocation list",
+		 s->conf->tc.path);
+	if (server_conf_load(&fresh, s->conf->tc.path, err, sizeof(err))) {
+		log_error("%s (keeping the running configuration)", err);
+		server_conf_free(&fresh);
+		check_crl(s, 1);
+		return;
+	}
+	fresh.listen_from_cmdline = s->conf->listen_from_cmdline;
+	fresh.clock_offset = s->conf->clock_offset;
+	conf_reload_fixed(s->conf, &fresh, fixed, sizeof(fixed));
+	if (fixed[0])
+		log_warn("%s: changed, kept as running until a restart: %s",
+			 s->conf->tc.path, fixed);
+	conf_reload_apply(s->conf, &fresh);
+	accounts_reload(s->accts);
+	server_conf_free(&fresh); /* the old values, nothing points there */
+	for (c = s->clients; c; c = c->next)
+		if (c->up)
+			set_rates(c);
+	log_info("configuration reloaded: %d allow/deny rules, %d quotas%s, "
+		 "%d rates%s", s->conf->policy.n, s->conf->quotas.n,
+		 s->conf->quotas.dflt.period ? " and a default" : "",
+		 s->conf->rates.n, s->conf->rates.dflt ? " and a default" : "");
+	check_crl(s, 1);
+}
+
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct server *s = w->data;
 
 	if (w->signum == SIGHUP) {
-		struct policy p;
-		char err[CONF_ERR_MAX];
-
-		log_info("SIGHUP: re-reading the revocation list and the "
-			 "allow/deny rules");
-		check_crl(s, 1);
-		if (server_conf_reload_policy(s->conf->tc.path, &p, err,
-					      sizeof(err))) {
-			log_warn("%s (keeping the previous rules)", err);
-			return;
-		}
-		policy_free(&s->conf->policy);
-		s->conf->policy = p;
-		log_info("destination policy reloaded: %d allow/deny rules", p.n);
+		server_reload(s);
 		return;
 	}
 	if (s->stopping) {
@@ -518,6 +577,7 @@ static void server_status(void *arg, struct buf *b, int json)
 			      (unsigned long long)s->preauth.refused_early,
 			      (unsigned long long)s->preauth.evicted);
 	budget_status(&s->budget, b, json);
+	sessions_status(&s->sessions, b, json);
 	if (json)
 		status_printf(b, "}\n");
 }
@@ -597,8 +657,12 @@ void server_stop(struct server *s)
 	s->fallback = NULL;
 	ctl_close(s->ctl);
 	s->ctl = NULL;
-	while (s->clients)
+	while (s->clients) {
+		if (s->clients->sess) /* nobody will resume them */
+			session_end(s->clients->sess);
 		conn_close(s->clients, "server shutting down");
+	}
+	sessions_free(&s->sessions);
 	dpath_srv_close(s->dps);
 	s->dps = NULL;
 	accounts_close(s->accts); /* the last flush: every flow counted */
@@ -616,12 +680,20 @@ void server_stop(struct server *s)
 	ev_signal_stop(s->loop, &s->sighup);
 }
 
-/* Before dropping root: the socket may live in /run/proxy. */
-static void open_ctl(struct server *s)
+/* Before dropping root: the socket may live in /run/proxy. -1 when
+ * another daemon has it (the server does not start). */
+static int open_ctl(struct server *s)
 {
 	char *path = tunnel_conf_control(&s->conf->tc, "proxy-server");
-	char err[256];
+	char err[1024];
 
+	if (ctl_check_free(path, s->conf->tc.path,
+			   s->conf->tc.control != NULL, "proxy-server",
+			   err, sizeof(err))) {
+		log_error("%s", err);
+		free(path);
+		return -1;
+	}
 	if (path[0]) {
 		s->ctl = ctl_open(s->loop, path, server_status, s, err,
 				  sizeof(err));
@@ -634,6 +706,7 @@ static void open_ctl(struct server *s)
 			log_warn("status socket %s", err);
 	}
 	free(path);
+	return 0;
 }
 
 /* The CRL is re-read, as the user we now are, after each revoke: a list
@@ -699,6 +772,7 @@ int server_start(struct server *s, struct ev_loop *loop,
 		return -1;
 	conf->tc.tp.pool = &s->budget.pool;
 	preauth_init(&s->preauth, &conf->startups, 0);
+	sessions_init(&s->sessions, loop, conf->tc.tp.resume_window);
 	s->tls = make_tls(conf, err, sizeof(err));
 	if (!s->tls) {
 		log_error("%s: %s", conf->tc.path, err);
@@ -727,14 +801,16 @@ int server_start(struct server *s, struct ev_loop *loop,
 		s->dps = dpath_srv_open(loop, conf->listen, conf->nlisten);
 		conf->tc.tp.udp_path = s->dps != NULL;
 	}
-	open_ctl(s);
+	if (open_ctl(s))
+		return -1;
 	accounts_prepare(conf);
 	if (drop_privileges(conf) || crl_readable_after_drop(s))
 		return -1;
 	/* as the user we now are: what it creates stays its own */
 	s->accts = accounts_open(loop, conf, end_flows, s);
-	if (!s->accts && (conf->quotas.n || conf->quotas.dflt.period)) {
-		log_error("%s: quotas need the accounting store in %s",
+	if (!s->accts && (conf->quotas.n || conf->quotas.dflt.period ||
+			  conf->rates.n || conf->rates.dflt)) {
+		log_error("%s: quotas and rates need the accounting store in %s",
 			  conf->tc.path, conf->state_dir);
 		return -1;
 	}

@@ -11,6 +11,7 @@
 #include "budget.h"
 #include "preauth.h"
 #include "server_conf.h"
+#include "session.h"
 
 struct dgram_batch;
 struct dpath_srv;
@@ -43,6 +44,7 @@ struct server {
 	struct preauth preauth;      /* connections not authenticated yet */
 	struct budget budget;        /* descriptors and buffers of all users */
 	struct accounts *accts;      /* per-client counts; NULL: off */
+	struct sessions sessions;    /* resume tokens, flows of lost tunnels */
 	unsigned nup;                /* authenticated tunnels */
 	int stopping;
 };

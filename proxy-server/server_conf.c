@@ -298,6 +298,11 @@ static int set_quota(void *cfg, const struct conf_line *l, char *err, size_t n)
 	return quota_directive(&((struct server_conf *)cfg)->quotas, l, err, n);
 }
 
+static int set_rate(void *cfg, const struct conf_line *l, char *err, size_t n)
+{
+	return rate_directive(&((struct server_conf *)cfg)->rates, l, err, n);
+}
+
 static const struct conf_directive server_directives[] = {
 	TUNNEL_DIRECTIVES,
 	{ "listen", 1, 1, 0, set_listen },
@@ -327,6 +332,8 @@ static const struct conf_directive server_directives[] = {
 	{ "account-flush", 1, 1, 0, set_account_flush },
 	{ "quota", 3, 4, 0, set_quota },
 	{ "quota-default", 2, 3, 0, set_quota },
+	{ "rate", 2, 2, 0, set_rate },
+	{ "rate-default", 1, 1, 0, set_rate },
 	{ NULL, 0, 0, 0, NULL },
 };
 
@@ -365,29 +372,6 @@ int server_conf_load(struct server_conf *c, const char *path, char *err,
 	return 0;
 }
 
-int server_conf_reload_policy(const char *path, struct policy *p, char *err,
-			      size_t n)
-{
-	struct conf_directive table[ARRAY_SIZE(server_directives)];
-	struct server_conf tmp;
-	int rc;
-
-	/* every directive is still recognised; only allow/deny act */
-	memcpy(table, server_directives, sizeof(table));
-	for (size_t i = 0; table[i].name; i++)
-		if (table[i].set != set_allow && table[i].set != set_deny)
-			table[i].set = NULL;
-	memset(&tmp, 0, sizeof(tmp));
-	tunnel_conf_init(&tmp.tc, path, 1);
-	rc = conf_load(path, table, &tmp, err, n);
-	if (!rc) {
-		*p = tmp.policy;
-		tmp.policy.rules = NULL;
-	}
-	server_conf_free(&tmp);
-	return rc;
-}
-
 int server_conf_listen_port(const char *path, char *err, size_t n)
 {
 	struct conf_directive table[ARRAY_SIZE(server_directives)];
@@ -423,6 +407,7 @@ void server_conf_free(struct server_conf *c)
 	free(c->group);
 	free(c->state_dir);
 	quota_table_free(&c->quotas);
+	rate_table_free(&c->rates);
 	policy_free(&c->policy);
 	memset(c, 0, sizeof(*c));
 }

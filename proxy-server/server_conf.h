@@ -12,15 +12,20 @@
 #include "policy.h"
 #include "preauth.h"
 #include "quota.h"
+#include "rates.h"
 
 /* Where the accounting store lives unless state-dir says otherwise: the
  * systemd unit's StateDirectory. */
 #define SERVER_STATE_DIR "/var/lib/proxy"
+/* The configuration directory the systemd unit reads. */
+#define SERVER_CONF_DIR "/etc/proxy"
 
 struct server_conf {
 	struct tunnel_conf tc; /* first: the shared handlers cast to it */
 	struct addr *listen;
 	int nlisten;
+	int listen_from_cmdline; /* --listen replaced the file's */
+	unsigned workers;        /* event loops (threads) */
 	char *crl_path;
 	int crl_line;          /* where crl was set, for messages */
 	char *dns;             /* "ip,ip:port,..." for c-ares, or NULL */
@@ -43,16 +48,13 @@ struct server_conf {
 	char *state_dir;            /* the accounting store's folder */
 	double account_flush;       /* seconds between flushes of counts */
 	struct quota_table quotas;
+	struct rate_table rates;
 	double clock_offset;        /* --test-clock: added to the wall clock */
 };
 
 /* Reads path; on failure err holds "file:line: what". 0 or -1. */
 int server_conf_load(struct server_conf *c, const char *path, char *err,
 		     size_t n);
-/* Re-reads only the allow/deny rules of path into *p (SIGHUP): the
- * rest of the file, keys included, is not touched. 0 or -1. */
-int server_conf_reload_policy(const char *path, struct policy *p, char *err,
-			      size_t n);
 void server_conf_free(struct server_conf *c);
 /* The port of the first listen line (443 without one), reading nothing
  * else of the file; -1 with err set when it is bad. */

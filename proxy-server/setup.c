@@ -25,8 +25,9 @@
 #include "firewall.h"
 #include "pki.h"
 #include "run_prog.h"
+#include "server_conf.h"
 
-#define SYSTEM_DIR "/etc/proxy" /* the one the systemd unit reads */
+#define SYSTEM_DIR SERVER_CONF_DIR
 #define MAX_NAMES 16
 
 void setup_say(const char *fmt, ...)

@@ -5,7 +5,9 @@
 #        headers.
 # Tests: clang, curl, proxychains4, PySocks for Debian's python3, dnsmasq,
 #        iproute2, iptables, nft, procps, openssl, tcpdump, dig, mandoc;
-#        clang-format for make lint.
+#        clang-format for make lint; dpkg-dev and lintian for make deb;
+#        git, OpenBSD netcat, Chromium and Firefox for the README's
+#        command lines (test_programs.sh).
 #
 # Quick and quiet when everything is there. Uses apt-get (Debian, Ubuntu)
 # or dnf/yum (Fedora, RHEL; libev and proxychains-ng come from EPEL there),
@@ -56,7 +58,17 @@ REQS=(
 	"test  nftables      nftables             have_cmd nft"
 	"test  mandoc        mandoc               have_cmd mandoc"
 	"test  clang-format  clang-tools-extra    have_cmd clang-format"
+	"test  dpkg-dev      dpkg-dev             have_cmd dpkg-shlibdeps"
+	"test  lintian       lintian              have_cmd lintian"
+	"test  git           git                  have_cmd git"
+	"test  netcat-openbsd netcat              have_openbsd_nc"
+	"test  chromium      chromium             have_cmd chromium"
+	"test  firefox-esr   firefox              have_cmd firefox"
 )
+
+have_openbsd_nc() {	# the README's ssh and git:// lines use its -X 5
+	command -v nc >/dev/null 2>&1 && nc -h 2>&1 | grep -q OpenBSD
+}
 
 have_pysocks() {
 	[ -x "$PY" ] && "$PY" -c 'import socks' 2>/dev/null

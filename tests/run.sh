@@ -135,6 +135,8 @@ run_integration() {
 		rc=$?
 		kill_group "$RUNNING" "$name"
 		RUNNING=
+		# the suite has a time budget: say where it goes
+		echo "# $prefix$name took $((SECONDS - start)) s"
 		while read -r kind rest; do
 			case $kind in
 			PASS | FAIL | SKIP)

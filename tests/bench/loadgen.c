@@ -354,6 +354,9 @@ static void usage(void)
 	      "  --socks IP:PORT|none  SOCKS5 server (none: direct)\n"
 	      "  --tcp IP:PORT --udp IP:PORT  targets (serve: listen)\n"
 	      "  --ns /run/netns/NAME --ms N   delay line to that namespace\n"
+	      "  --dev NAME --drop FRACTION --seed N --mbit N --queue PACKETS\n"
+	      "                        delay: devices NAME0/NAME1, random loss,\n"
+	      "                        bottleneck rate and its queue\n"
 	      "  --seconds S --warmup S --flows N --count N --conc N\n"
 	      "  --size BYTES --interval-ms N --loss FRACTION\n"
 	      "  --steps N,N,...       idle: flow counts to stop at\n",
@@ -401,6 +404,17 @@ static void parse_opts(struct lg_opts *o, int argc, char **argv)
 			o->delay_ms = atof(v);
 		} else if (!strcmp(k, "--interval-ms")) {
 			o->interval_ms = atof(v);
+			o->interval_set = 1;
+		} else if (!strcmp(k, "--dev")) {
+			o->dev = v;
+		} else if (!strcmp(k, "--drop")) {
+			o->drop = atof(v);
+		} else if (!strcmp(k, "--seed")) {
+			o->seed = strtoull(v, NULL, 0);
+		} else if (!strcmp(k, "--mbit")) {
+			o->mbit = atof(v);
+		} else if (!strcmp(k, "--queue")) {
+			o->queue = atoi(v);
 		} else if (!strcmp(k, "--loss")) {
 			o->max_loss = atof(v);
 		} else if (!strcmp(k, "--flows")) {

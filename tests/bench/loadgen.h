@@ -9,7 +9,8 @@
  *   loadgen.c       options, timing, statistics, SOCKS5 client, main()
  *   loadgen_tcp.c   dl, ul, ttfb, pingpong, idle, load (TCP side)
  *   loadgen_udp.c   udprtt, udprate, UDP paths through SOCKS5 or direct
- *   loadgen_serve.c serve (TCP source/sink/echo + UDP echo), delay line
+ *   loadgen_serve.c serve (TCP source/sink/echo + UDP echo)
+ *   loadgen_delay.c delay: a link between namespaces (delay, loss, rate)
  *
  * Target protocol (TCP): the first byte a client sends picks the mode.
  *   'E'  echo: everything received, this byte included, is sent back.
@@ -37,9 +38,15 @@ struct lg_opts {
 	struct sockaddr_in tcp;		/* TCP target (serve: listen) */
 	struct sockaddr_in udp;		/* UDP target (serve: listen) */
 	const char *ns;			/* delay: the other namespace */
+	const char *dev;		/* delay: TUN names' prefix */
+	double drop;			/* delay: random loss, fraction */
+	double mbit;			/* delay: bottleneck rate, 0: none */
+	int queue;			/* delay: bottleneck queue, packets */
+	unsigned long long seed;	/* delay: of the loss */
 	double seconds;			/* measuring time */
 	double warmup;			/* not counted, before measuring */
-	double interval_ms;		/* load: probe interval */
+	double interval_ms;		/* load, udprtt: probe interval */
+	int interval_set;		/* udprtt: --interval-ms given */
 	double delay_ms;		/* delay: one-way delay */
 	double max_loss;		/* udprate: loss allowed, fraction */
 	int flows;			/* dl, ul: parallel flows */

@@ -2,18 +2,10 @@
  * loadgen serve: the targets in the "internet" namespace (TCP echo, source
  * and sink; UDP echo), one epoll loop, never the bottleneck (the bench
  * checks that against the no-proxy path).
- *
- * loadgen delay: a packet delay line between two namespaces, for a link
- * with a known round-trip time (the kernel here has no netem).
  */
 #include "loadgen.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/if_tun.h>
-#include <net/if.h>
-#include <sched.h>
-#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,138 +257,5 @@ int mode_serve(const struct lg_opts *o)
 			if (rc < 0)
 				tconn_close(c);
 		}
-	}
-}
-
-/* ------------------------------------------------------------ delay */
-
-/*
- * A packet delay line between two network namespaces: a TUN device
- * "bdelay0" in the namespace loadgen starts in and "bdelay1" in the one
- * named by --ns; every IP packet read from one is written to the other
- * --ms later. Unlike a relay at the TCP level it delays SYNs and
- * handshakes too, so a flow's set-up costs its real round trips. The bench
- * addresses the two devices once "ready" is printed.
- */
-#define DELAY_QMAX 50000	/* packets held per direction; more drop */
-
-struct pkt {
-	struct pkt *next;
-	uint64_t due;
-	size_t len;
-	uint8_t data[];
-};
-
-struct pktq {
-	struct pkt *head, *tail;
-	int n;
-};
-
-static int tun_open(const char *name)
-{
-	struct ifreq ifr;
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		close(fd);
-		return -1;
-	}
-	set_nb(fd);
-	return fd;
-}
-
-static void delay_read(int fd, struct pktq *q, uint64_t delay)
-{
-	int i;
-
-	for (i = 0; i < 64; i++) {
-		ssize_t n = read(fd, iobuf, 65536);
-		struct pkt *p;
-
-		if (n <= 0)
-			return;
-		if (q->n >= DELAY_QMAX)
-			continue;
-		p = malloc(sizeof(*p) + (size_t)n);
-		if (!p)
-			return;
-		p->next = NULL;
-		p->due = now_ns() + delay;
-		p->len = (size_t)n;
-		memcpy(p->data, iobuf, (size_t)n);
-		if (q->tail)
-			q->tail->next = p;
-		else
-			q->head = p;
-		q->tail = p;
-		q->n++;
-	}
-}
-
-/* Writes the due packets of Q to FD; returns when the next one is due. */
-static uint64_t delay_flush(int fd, struct pktq *q, uint64_t t)
-{
-	while (q->head && q->head->due <= t) {
-		struct pkt *p = q->head;
-
-		if (write(fd, p->data, p->len) < 0 && errno == EAGAIN)
-			return t + 100000;	/* try again in 0.1 ms */
-		q->head = p->next;
-		if (!q->head)
-			q->tail = NULL;
-		q->n--;
-		free(p);
-	}
-	return q->head ? q->head->due : 0;
-}
-
-int mode_delay(const struct lg_opts *o)
-{
-	struct epoll_event ev[2], e = { .events = EPOLLIN };
-	struct pktq q[2];
-	uint64_t delay = (uint64_t)(o->delay_ms * 1e6);
-	int fd[2], nsfd, ep, i;
-
-	memset(q, 0, sizeof(q));
-	fd[0] = tun_open("bdelay0");
-	nsfd = open(o->ns, O_RDONLY | O_CLOEXEC);
-	if (fd[0] < 0 || nsfd < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
-		warnx_("delay: tun or %s: %s", o->ns, strerror(errno));
-		return 1;
-	}
-	fd[1] = tun_open("bdelay1");
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (fd[1] < 0 || ep < 0) {
-		warnx_("delay: tun: %s", strerror(errno));
-		return 1;
-	}
-	for (i = 0; i < 2; i++) {
-		e.data.u32 = (uint32_t)i;
-		epoll_ctl(ep, EPOLL_CTL_ADD, fd[i], &e);
-	}
-	out("ready", "%.1f", o->delay_ms);
-	for (;;) {
-		uint64_t t = now_ns(), next = 0, d;
-		struct timespec ts = { 0, 0 };
-		int n;
-
-		for (i = 0; i < 2; i++) {
-			d = delay_flush(fd[!i], &q[i], t);
-			if (d && (!next || d < next))
-				next = d;
-		}
-		if (next) {
-			d = next > t ? next - t : 0;
-			ts.tv_sec = (time_t)(d / 1000000000u);
-			ts.tv_nsec = (long)(d % 1000000000u);
-		}
-		n = epoll_pwait2(ep, ev, 2, next ? &ts : NULL, NULL);
-		for (i = 0; i < n; i++)
-			delay_read(fd[ev[i].data.u32], &q[ev[i].data.u32], delay);
 	}
 }

@@ -1,5 +1,6 @@
 /*
- * loadgen UDP modes: udprtt (one datagram in flight), udprate (the highest
+ * loadgen UDP modes: udprtt (one datagram in flight, or with --interval-ms
+ * one sent every so often whatever came back), udprate (the highest
  * paced rate with less than --loss lost), and the UDP probe of mode load.
  * Datagrams go through a SOCKS5 UDP ASSOCIATE, or straight to the target.
  *
@@ -141,32 +142,55 @@ static int rtt_one(struct udp_path *p, uint8_t *pkt, size_t len, size_t hdr,
 	}
 }
 
+/* Probes the way a game sends: one datagram every --interval-ms whether
+ * or not the last one was answered, each answer matched to its send time
+ * by sequence number. Answers are awaited for PROBE_WAIT_NS after END;
+ * a probe still unanswered then was lost. */
+#define PROBE_WAIT_NS 1000000000u
+
 long udp_probe(struct udp_path *p, const struct lg_opts *o, uint64_t end,
 	       uint64_t *lat, size_t cap, size_t *n)
 {
-	static uint8_t pkt[PKT_MAX];
+	static uint8_t pkt[PKT_MAX], in[PKT_MAX];
 	size_t hdr = udp_path_hdr(p, pkt), len = hdr + (size_t)o->size;
-	uint64_t seq = 0, next = now_ns(), step = (uint64_t)(o->interval_ms * 1e6);
-	long lost = 0;
+	uint64_t step = (uint64_t)(o->interval_ms * 1e6), next = now_ns();
+	uint64_t *sent = calloc(cap + 1, sizeof(*sent));
+	uint64_t seq = 0;
+	uint32_t run = 7;
 
-	memset(pkt + hdr, 'u', (size_t)o->size);
 	*n = 0;
-	while (*n < cap) {
-		uint64_t t = now_ns(), rtt;
+	if (!sent)
+		return 0;
+	memset(pkt + hdr, 'u', (size_t)o->size);
+	for (;;) {
+		uint64_t t = now_ns(), wait, s;
+		struct pollfd pfd = { p->fd, POLLIN, 0 };
+		uint32_t r;
+		ssize_t got;
 
-		if (t >= end)
+		if (t >= end + PROBE_WAIT_NS || (t >= end && *n == seq))
 			break;
-		if (t < next) {
-			sleep_ns(next - t);
+		if (t >= next && t < end && seq < cap) {
+			put_ids(pkt + hdr, run, ++seq);
+			sent[seq] = t;
+			if (send(p->fd, pkt, len, 0) < 0)
+				sent[seq] = 0;
+			next += step;
 			continue;
 		}
-		next += step;
-		if (rtt_one(p, pkt, len, hdr, 7, ++seq, 1000, &rtt) < 0)
-			lost++;
-		else
-			lat[(*n)++] = rtt;
+		wait = t < end && seq < cap ? (next > t ? next - t : 0) :
+					       end + PROBE_WAIT_NS - t;
+		if (poll(&pfd, 1, (int)(wait / 1000000u) + 1) <= 0)
+			continue;
+		got = recv(p->fd, in, sizeof(in), MSG_DONTWAIT);
+		if (got < 0 || get_ids(p, in, (size_t)got, &r, &s) < 0 ||
+		    r != run || s == 0 || s > seq || !sent[s])
+			continue;
+		lat[(*n)++] = now_ns() - sent[s];
+		sent[s] = 0; /* a duplicate counts once */
 	}
-	return lost;
+	free(sent);
+	return (long)(seq - *n);
 }
 
 int mode_udprtt(const struct lg_opts *o)
@@ -180,6 +204,12 @@ int mode_udprtt(const struct lg_opts *o)
 
 	if (!lat || udp_path_open(&p, o) < 0)
 		return 1;
+	if (o->interval_set) {
+		/* paced: one every --interval-ms, not one at a time */
+		lost = udp_probe(&p, o, now_ns() + (uint64_t)(o->seconds * 1e9),
+				 lat, (size_t)o->count, &n);
+		goto done;
+	}
 	hdr = udp_path_hdr(&p, pkt);
 	len = hdr + (size_t)o->size;
 	memset(pkt + hdr, 'r', (size_t)o->size);
@@ -192,6 +222,7 @@ int mode_udprtt(const struct lg_opts *o)
 		else
 			lat[n++] = rtt;
 	}
+done:
 	udp_path_close(&p);
 	print_pcts("rtt", lat, n);
 	out("lost", "%ld", lost);

@@ -134,6 +134,31 @@ def metrics(idle_steps, delay_ms):
     return m
 
 
+LOSSY = [
+    ("dl", "single download", "MB/s", "hi", "dl_mbps"),
+    ("udp_p50", "UDP 64 B every 20 ms beside it, p50", "ms", "lo",
+     "udp_p50_ms"),
+    ("udp_p99", "same, p99", "ms", "lo", "udp_p99_ms"),
+    ("tcp_p50", "TCP echo every 20 ms beside it, p50", "ms", "lo",
+     "tcp_p50_ms"),
+    ("idle_udp_p99", "UDP 64 B RTT p99, no download", "ms", "lo",
+     "idle_rtt_p99_ms"),
+]
+
+
+def lossy_levels(rounds):
+    """The loss rates measured, as their key strings, in numeric order."""
+    got = {k.split("_")[1] for raw in rounds for r in raw.values() for k in r
+           if k.startswith("lossy_") and k.endswith("_dl_mbps")}
+    return sorted(got, key=float)
+
+
+def lossy_metrics(levels):
+    return [("lossy_%s_%s" % (l, k), "%s %% loss: %s" % (l, label), u, b,
+             "lossy_%s_%s" % (l, get))
+            for l in levels for k, label, u, b, get in LOSSY]
+
+
 def ceiling(values, nproc):
     """What no TLS proxy can beat here, if it spent no CPU of its own.
     Each byte crosses three TCP connections (app to proxy client, tunnel,
@@ -208,6 +233,8 @@ def main():
     ap.add_argument("--delay-ms", type=float, default=0)
     ap.add_argument("--seconds", default="")
     ap.add_argument("--nofile", default="")
+    ap.add_argument("--lossy", default="",
+                    help="the lossy link's settings, key=value ...")
     a = ap.parse_args()
 
     systems = a.systems.split()
@@ -224,7 +251,10 @@ def main():
     steps = sorted({int(k.rsplit("_", 1)[1]) for raw in rounds
                     for r in raw.values() for k in r
                     if k.startswith("mem_flows_")})
-    ms = metrics(steps, a.delay_ms)
+    main_ms = metrics(steps, a.delay_ms)
+    levels = lossy_levels(rounds)
+    ms = main_ms + lossy_metrics(levels)
+    lossy = dict(kv.split("=", 1) for kv in a.lossy.split() if "=" in kv)
 
     # Each round's figures, then the median of the rounds: a noisy
     # minute then moves one round of every system, not one column.
@@ -260,6 +290,7 @@ def main():
         "versions": versions(),
         "settings": {"seconds": a.seconds, "delay_ms": a.delay_ms,
                      "rounds": len(rounds),
+                     "lossy": dict(lossy, loss_percent=levels),
                      "nofile": a.nofile, "idle_flows": steps},
         "peers": [p for p in PEERS if p in systems],
         "metrics": [{"key": k, "label": l, "unit": u, "better": b}
@@ -274,28 +305,47 @@ def main():
         json.dump(doc, f, indent=1, sort_keys=False)
         f.write("\n")
 
-    # The table: markdown, readable in a terminal and pasteable.
-    head = ["metric"] + [labels.get(s, s) for s in systems]
-    rows = []
-    for key, label, unit, better, _ in ms:
-        row = ["%s%s" % (label, " (%s)" % unit if unit else "")]
-        for s in systems:
-            v = values[s][key]
-            cell = fmt(v)
-            if v is not None and key in ratios[s] and s not in ("none",):
-                cell += " (%.2f)" % ratios[s][key]
-            row.append(cell)
-        rows.append(row)
-    rows.append(["status"] + [status[s] for s in systems])
-    w = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
-    line = lambda r: "| " + " | ".join(
-        c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(r)) + " |"
-    print()
-    print(line(head))
-    print("|" + "|".join("-" * (x + 2) if i == 0 else "-" * (x + 1) + ":"
-                         for i, x in enumerate(w)) + "|")
-    for r in rows:
-        print(line(r))
+    def table(ms, systems, status_row):
+        """Markdown, readable in a terminal and pasteable."""
+        head = ["metric"] + [labels.get(s, s) for s in systems]
+        rows = []
+        for key, label, unit, better, _ in ms:
+            row = ["%s%s" % (label, " (%s)" % unit if unit else "")]
+            for s in systems:
+                v = values[s][key]
+                cell = fmt(v)
+                if v is not None and key in ratios[s] and s != "none":
+                    cell += " (%.2f)" % ratios[s][key]
+                row.append(cell)
+            rows.append(row)
+        if status_row:
+            rows.append(["status"] + [status[s] for s in systems])
+        w = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+        line = lambda r: "| " + " | ".join(
+            c.ljust(w[i]) if i == 0 else c.rjust(w[i])
+            for i, c in enumerate(r)) + " |"
+        print()
+        print(line(head))
+        print("|" + "|".join("-" * (x + 2) if i == 0 else "-" * (x + 1) + ":"
+                             for i, x in enumerate(w)) + "|")
+        for r in rows:
+            print(line(r))
+
+    ran_main = any(values[s][k] is not None for s in systems
+                   for k, _, _, _, _ in main_ms)
+    if ran_main or not levels:
+        table(main_ms, systems, True)
+    if levels:
+        print()
+        print("Lossy path: %s ms RTT, random loss each way, a %s Mbit/s "
+              "bottleneck with a %s-packet queue each way (seed %s), %s s "
+              "per test:" % (lossy.get("rtt_ms", "?"), lossy.get("mbit", "?"),
+                             lossy.get("queue", "?"), lossy.get("seed", "?"),
+                             lossy.get("seconds", "?")))
+        lsys = [s for s in systems
+                if any(values[s][k] is not None
+                       for k, _, _, _, _ in lossy_metrics(levels))]
+        table(lossy_metrics(levels), lsys, not ran_main)
     m = doc["machine"]
     print()
     print("(ratio) = value / best peer's value in this run (peers: %s);"

@@ -8,12 +8,15 @@
 #   proxy clients                  ss-server, trojan, proxy-server)        (TCP + UDP targets)
 #
 #   plus a TUN delay line client ns 10.77.3.1 <-> vps ns 10.77.3.2 that
-#   adds BENCH_DELAY_MS each way, to count the round trips of a new flow.
+#   adds BENCH_DELAY_MS each way, to count the round trips of a new flow,
+#   and for the lossy section a second one, 10.77.4.1 <-> 10.77.4.2, with
+#   random loss and a rate-capped bottleneck (loadgen_delay.c).
 #
 # Every address lives inside the namespaces; no traffic leaves them. Every
 # process and namespace is removed on exit, also on failure or Ctrl-C.
 #
 #   tests/bench/run.sh [BUILD]
+#   make bench BENCH=lossy     (only the lossy section; BENCH is BENCH_TESTS)
 #
 # Environment:
 #   BENCH_SECONDS=3        measuring time of each throughput/latency test
@@ -26,8 +29,18 @@
 #   BENCH_IDLE_MAX_S=60    time allowed to open them (each step)
 #   BENCH_DELAY_MS=10      one-way delay for the round-trip test (0: skip)
 #   BENCH_UDP_STEP=1       seconds per step of the UDP rate search
-#   BENCH_TESTS="idle dl ul dl8 ttfb pp udp udprate load delay"  (a subset
-#                          for a quicker look; the report shows "-" for the rest)
+#   BENCH_TESTS="idle dl ul dl8 ttfb pp udp udprate load delay lossy"  (a
+#                          subset for a quicker look; the report shows "-"
+#                          for the rest)
+#   The lossy section: a long path losing packets at random, each loss rate
+#   in turn, every lossy system through it side by side:
+#   BENCH_LOSSY_LOSS="0 0.5 1 2"  loss each way, percent
+#   BENCH_LOSSY_MS=25      one-way delay
+#   BENCH_LOSSY_MBIT=200   bottleneck rate each way
+#   BENCH_LOSSY_QUEUE=2000 bottleneck queue, packets (tail drop)
+#   BENCH_LOSSY_SEED=1     of the random loss
+#   BENCH_LOSSY_SECONDS=4  measuring time (after BENCH_LOSSY_WARMUP=1.5)
+#   BENCH_LOSSY_SYSTEMS="none proxy ss-aes trojan ssh"
 #   BENCH_JSON=BUILD/bench-results.json
 #   BENCH_KEEP=1           keep the temporary folder (logs, configs)
 #   BENCH_INSTALL=0        do not apt-get install missing peers
@@ -48,14 +61,26 @@ PY=/usr/bin/python3
 
 S=${BENCH_SECONDS:-3}
 ROUNDS=${BENCH_ROUNDS:-1}
-SYSTEMS=${BENCH_SYSTEMS:-"none proxy proxy-fo ssh ssh-aes ss-aes ss-chacha trojan"}
+ALL_TESTS="idle dl ul dl8 ttfb pp udp udprate load delay lossy"
+TESTS=" ${BENCH_TESTS:-$ALL_TESTS} "
+LOSSY_SYSTEMS=${BENCH_LOSSY_SYSTEMS:-"none proxy ss-aes trojan ssh"}
+if [ "$TESTS" = " lossy " ]; then
+	SYSTEMS=${BENCH_SYSTEMS:-$LOSSY_SYSTEMS}
+else
+	SYSTEMS=${BENCH_SYSTEMS:-"none proxy proxy-fo ssh ssh-aes ss-aes ss-chacha trojan"}
+fi
+LOSSY_LOSS=${BENCH_LOSSY_LOSS:-"0 0.5 1 2"}
+LOSSY_MS=${BENCH_LOSSY_MS:-25}
+LOSSY_MBIT=${BENCH_LOSSY_MBIT:-200}
+LOSSY_QUEUE=${BENCH_LOSSY_QUEUE:-2000}
+LOSSY_SEED=${BENCH_LOSSY_SEED:-1}
+LOSSY_S=${BENCH_LOSSY_SECONDS:-4}
+LOSSY_WARMUP=${BENCH_LOSSY_WARMUP:-1.5}
 IDLE_FLOWS=${BENCH_IDLE_FLOWS:-"1000 10000"}
 DELAY_MS=${BENCH_DELAY_MS:-10}
 UDP_STEP=${BENCH_UDP_STEP:-1}
 IDLE_MAX_S=${BENCH_IDLE_MAX_S:-60}
 JSON=${BENCH_JSON:-$BUILD/bench-results.json}
-ALL_TESTS="idle dl ul dl8 ttfb pp udp udprate load delay"
-TESTS=" ${BENCH_TESTS:-$ALL_TESTS} "
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: SKIPPED: needs root (network namespaces, veth and TUN" \
@@ -250,7 +275,12 @@ rss_kib() {
 
 # ---------------------------------------------------------------- topology
 
-# Raise the open-file limit as far as allowed; every process inherits it.
+# Every system gets the open-file limit our systemd units set
+# (LimitNOFILE=65536), or more if the machine allows more; every process
+# inherits it. Under a lower limit the server's default per-user flow
+# budget (a quarter of what the limit allows) would cap the idle test.
+[ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt 65536 ] &&
+	ulimit -Hn 65536 2>/dev/null
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 NOFILE=$(ulimit -n)
 
@@ -277,24 +307,36 @@ make_topology() {
 		ip netns exec "$NV" sysctl -qw net.ipv4.ip_forward=1
 }
 
-# The delay line: bdelay0 in the client ns, bdelay1 in the vps ns.
-start_delay() {
-	local i
-	[ "$DELAY_MS" != 0 ] || return 1
-	start delay "$NC" "$LG" delay --ns "/run/netns/$NV" --ms "$DELAY_MS"
+# link NAME DEV NET ARGS...: a delay line DEV0 (NET.1, client ns) <->
+# DEV1 (NET.2, vps ns), loadgen delay ARGS... (its log: $TMP/NAME.log).
+link() {
+	local name=$1 dev=$2 net=$3 i
+	shift 3
+	: >"$TMP/$name.log"
+	start "$name" "$NC" "$LG" delay --ns "/run/netns/$NV" --dev "$dev" "$@"
 	for ((i = 0; i < 50; i++)); do
-		grep -q '^ready' "$TMP/delay.log" && break
+		grep -q '^ready' "$TMP/$name.log" && break
 		sleep 0.1
 	done
-	ip -n "$NC" addr add 10.77.3.1/24 dev bdelay0 &&
-		ip -n "$NV" addr add 10.77.3.2/24 dev bdelay1 &&
-		ip -n "$NC" link set bdelay0 up && ip -n "$NV" link set bdelay1 up
+	# A TUN device's queue holds 500 packets; the link's bursts (and
+	# its turns waiting for a CPU) overflowed it, a loss nobody asked for.
+	ip -n "$NC" addr add "$net.1/24" dev "${dev}0" &&
+		ip -n "$NV" addr add "$net.2/24" dev "${dev}1" &&
+		ip -n "$NC" link set "${dev}0" txqueuelen 20000 up &&
+		ip -n "$NV" link set "${dev}1" txqueuelen 20000 up
+}
+
+# The delay line: bdelay0 in the client ns, bdelay1 in the vps ns.
+start_delay() {
+	[ "$DELAY_MS" != 0 ] || return 1
+	link delay bdelay 10.77.3 --ms "$DELAY_MS"
 }
 
 # ---------------------------------------------------------------- peers
 
 SRV=10.77.1.2		# the VPS as clients reach it
 SRV_SLOW=10.77.3.2	# the same through the delay line
+SRV_LOSSY=10.77.4.2	# and through the lossy one
 TGT=10.77.2.2
 TCP_T=$TGT:5001
 UDP_T=$TGT:5002
@@ -306,7 +348,8 @@ setup_files() {
 
 	# this project
 	"$BUILD/proxy-server" init "$d/pki" --server-name $SRV \
-		--server-name $SRV_SLOW >"$TMP/pki.log" 2>&1 &&
+		--server-name $SRV_SLOW --server-name $SRV_LOSSY \
+		>"$TMP/pki.log" 2>&1 &&
 		"$BUILD/proxy-server" add-client "$d/pki" bench \
 			--server $SRV:8443 >>"$TMP/pki.log" 2>&1 || return 1
 	# one server each for proxy and proxy-fo, so both can run at once
@@ -318,6 +361,10 @@ setup_files() {
 			echo "allow 10.77.2.0/24"
 			echo "log-level warn"
 			echo "control none"
+			# one bench user holds all of the idle test's flows; the
+			# default per-user share (a quarter of the descriptor
+			# budget) is for servers shared by several people
+			echo "max-flows-per-user $((NOFILE / 2))"
 			printf '%b\n' "${BENCH_PROXY_CONF:-}"
 		} >"$d/$sys-server.conf" && chmod 600 "$d/$sys-server.conf" ||
 			return 1
@@ -465,11 +512,12 @@ wait_flow() {
 # ---------------------------------------------------------------- tests
 
 # lg SYSTEM PREFIX MODE ARGS...: run loadgen in the client ns through
-# SYSTEM's SOCKS port (or directly for "none"), record "PREFIX_key value".
+# SYSTEM's SOCKS port (LG_PORT when set; directly for "none"), record
+# "PREFIX_key value".
 lg() {
 	local sys=$1 prefix=$2 mode=$3 socks=none k v rc
 	shift 3
-	[ "$sys" != none ] && socks=127.0.0.1:${SOCKS[$sys]}
+	[ "$sys" != none ] && socks=127.0.0.1:${LG_PORT:-${SOCKS[$sys]}}
 	ip netns exec "$NC" "$LG" "$mode" --socks "$socks" --tcp $TCP_T \
 		"$@" >"$TMP/lg.out" 2>>"$TMP/$sys.loadgen.log"
 	rc=$?
@@ -622,6 +670,66 @@ test_delay() {
 	done <"$TMP/lg.out"
 }
 
+# The lossy section: for each loss rate a fresh lossy link and a second
+# client of every lossy system through it (its server is the one already
+# up); then, system after system, a download with a UDP probe and a TCP
+# echo beside it (64 B every 20 ms each: a game's traffic), and the UDP
+# probe alone. Keys: lossy_LOSS_{dl_mbps,udp_p50_ms,udp_p99_ms,tcp_p50_ms,
+# idle_rtt_p99_ms,...}.
+test_lossy() {
+	local loss sys port pre drop seen
+	for loss in $LOSSY_LOSS; do
+		drop=$(awk -v p="$loss" 'BEGIN { print p / 100 }')
+		log "    $loss % loss, $((2 * LOSSY_MS)) ms RTT, $LOSSY_MBIT Mbit/s," \
+			"$LOSSY_QUEUE packets of queue"
+		if ! link lossy blossy 10.77.4 --ms "$LOSSY_MS" --drop "$drop" \
+			--seed "$LOSSY_SEED" --mbit "$LOSSY_MBIT" \
+			--queue "$LOSSY_QUEUE"; then
+			log "    no lossy link (log: $TMP/lossy.log)"
+			stop lossy
+			continue
+		fi
+		pre=lossy_${loss}
+		for sys in "${ORDER[@]}"; do
+			[[ " $LOSSY_SYSTEMS " == *" $sys "* ]] || continue
+			[ "${UP[$sys]}" = 1 ] || continue
+			lossy_one "$sys" "$pre"
+		done
+		stop lossy	# SIGTERM: it prints its counters first
+		seen=$(awk '$1 ~ /^way/ { s += $3; l += $5; q += $7 }
+			END { printf "%d packets, %d lost at random, %d at the queue",
+				s, l, q }' "$TMP/lossy.log")
+		log "    link: $seen"
+	done
+}
+
+# lossy_one SYSTEM PREFIX: one system's figures through the lossy link.
+lossy_one() {
+	local sys=$1 pre=$2 port="" udp=(--udp "$UDP_T")
+	[ "$sys" = ssh ] || [ "$sys" = ssh-aes ] && udp=()
+	if [ "$sys" = none ]; then
+		ip -n "$NC" route add $TGT/32 via $SRV_LOSSY dev blossy0 || return 1
+	else
+		port=$((${SOCKS[$sys]} + 200))
+		start_client "$sys" lossy-$sys $SRV_LOSSY $port
+		if ! wait_flow $port; then
+			rec "$sys" "${pre}_failed" 1
+			stop lossy-$sys
+			return 1
+		fi
+	fi
+	LG_PORT=$port lg "$sys" "$pre" load "${udp[@]}" --seconds "$LOSSY_S" \
+		--warmup "$LOSSY_WARMUP" --interval-ms 20
+	[ ${#udp[@]} -gt 0 ] && LG_PORT=$port lg "$sys" "${pre}_idle" udprtt \
+		"${udp[@]}" --size 64 --seconds 2.5 --count 1000 --interval-ms 20
+	if [ "$sys" = none ]; then
+		ip -n "$NC" route del $TGT/32
+	else
+		stop lossy-$sys
+	fi
+	return 0
+}
+
 declare -A UP=() CPID=() SPID=()	# per system: up?, client and server pid
 
 # start_system SYSTEM: its server in the vps ns, its client in the client
@@ -713,7 +821,7 @@ run_test() {
 
 LG=$TMP/loadgen
 cc -O2 -Wall -D_GNU_SOURCE -o "$LG" "$HERE"/loadgen.c "$HERE"/loadgen_tcp.c \
-	"$HERE"/loadgen_udp.c "$HERE"/loadgen_serve.c -lpthread ||
+	"$HERE"/loadgen_udp.c "$HERE"/loadgen_serve.c "$HERE"/loadgen_delay.c -lpthread ||
 	die "cannot build loadgen"
 
 # Systems with one connection per flow need two descriptors per flow on
@@ -749,6 +857,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	for t in $ALL_TESTS; do
 		want "$t" || continue
 		log "  $t"
+		if [ "$t" = lossy ]; then
+			test_lossy
+			continue
+		fi
 		for sys in "${ORDER[@]}"; do
 			[ "${UP[$sys]}" = 1 ] && run_test "$t" "$sys"
 		done
@@ -775,4 +887,5 @@ log "done in $((SECONDS - T0)) s"
 
 "$PY" "$HERE/report.py" "${TSVS[@]}" --json "$JSON" --systems "$SYSTEMS" \
 	--delay-ms "$DELAY_MS" --seconds "$S" --nofile "$NOFILE" \
+	--lossy "rtt_ms=$((2 * LOSSY_MS)) mbit=$LOSSY_MBIT queue=$LOSSY_QUEUE seed=$LOSSY_SEED seconds=$LOSSY_S" \
 	--labels "$(for s in $SYSTEMS; do printf '%s=%s\n' "$s" "${LABEL[$s]}"; done)"

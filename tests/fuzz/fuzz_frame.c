@@ -107,6 +107,34 @@ static int enc_window(uint8_t *o, size_t cap, const struct frame *f,
 	return frame_window(o, cap, f->stream, frame_get_window(f));
 }
 
+static int enc_window_ack(uint8_t *o, size_t cap, const struct frame *f,
+			  const void *arg)
+{
+	return frame_window_ack(o, cap, f->stream, frame_get_window(f),
+				*(const uint32_t *)arg);
+}
+
+static int enc_session(uint8_t *o, size_t cap, const struct frame *f,
+		       const void *arg)
+{
+	(void)arg;
+	return frame_session(o, cap, frame_get_token(f));
+}
+
+static int enc_resume(uint8_t *o, size_t cap, const struct frame *f,
+		      const void *arg)
+{
+	(void)arg;
+	return frame_resume(o, cap, frame_get_token(f),
+			    frame_get_resume_count(f));
+}
+
+static int enc_sync(uint8_t *o, size_t cap, const struct frame *f,
+		    const void *arg)
+{
+	return frame_sync(o, cap, f->stream, arg);
+}
+
 static int enc_ping(uint8_t *o, size_t cap, const struct frame *f,
 		    const void *arg)
 {
@@ -181,10 +209,39 @@ static void check_payload(const uint8_t *fr, size_t n, const struct frame *f)
 	case FRAME_GOAWAY:
 		check_encode(fr, n, f, enc_code, NULL, n);
 		break;
-	case FRAME_WINDOW:
+	case FRAME_WINDOW: {
+		uint32_t r;
+
 		FUZZ_ASSERT(frame_get_window(f) != 0);
-		check_encode(fr, n, f, enc_window, NULL, n);
+		if (frame_get_window_ack(f, &r)) {
+			FUZZ_ASSERT(f->len == 8);
+			check_encode(fr, n, f, enc_window_ack, &r, n);
+		} else {
+			FUZZ_ASSERT(f->len == 4);
+			check_encode(fr, n, f, enc_window, NULL, n);
+		}
 		break;
+	}
+	case FRAME_SESSION:
+		FUZZ_ASSERT(f->stream == 0 && f->len == RESUME_TOKEN_LEN);
+		check_encode(fr, n, f, enc_session, NULL, n);
+		break;
+	case FRAME_RESUME:
+		FUZZ_ASSERT(f->stream == 0 && f->len == RESUME_TOKEN_LEN + 4);
+		check_encode(fr, n, f, enc_resume, NULL, n);
+		break;
+	case FRAME_RESUMED:
+		FUZZ_ASSERT(f->stream == 0);
+		check_encode(fr, n, f, enc_code, NULL, n);
+		break;
+	case FRAME_SYNC: {
+		struct sync y;
+
+		frame_get_sync(f, &y);
+		FUZZ_ASSERT(f->stream != 0 && y.limit >= y.received);
+		check_encode(fr, n, f, enc_sync, &y, n);
+		break;
+	}
 	case FRAME_PING:
 	case FRAME_PONG:
 		check_encode(fr, n, f, enc_ping, NULL, n);

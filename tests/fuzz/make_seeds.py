@@ -49,6 +49,7 @@ ADDRS = {
 
 HELLO, OPEN, RESULT, DATA, FIN, RST, WINDOW = 1, 2, 3, 4, 5, 6, 7
 UDP_OPEN, UDP_DATA, PING, PONG, GOAWAY, UDP_PATH = 8, 9, 10, 11, 12, 13
+SESSION, RESUME, RESUMED, SYNC = 14, 15, 16, 17
 MAX_PAYLOAD = 16384 - 8
 
 
@@ -92,6 +93,15 @@ def frame_seeds():
         "755fa587591687f7ac9883628cefa37f")
     s["dpath-frame"] = (bytes(range(64, 72)) + struct.pack("!Q", 7) + b"\x03" +
                         frame(UDP_DATA, 5, ADDRS["v4"] + b"game") + b"T" * 16)
+    # Resume (section 16).
+    token = bytes(range(24))
+    s["session"] = frame(SESSION, 0, token)
+    s["resume"] = frame(RESUME, 0, token + struct.pack("!I", 2))
+    s["resumed"] = frame(RESUMED, 0, b"\x02")
+    s["sync"] = frame(SYNC, 1, struct.pack("!BQQ", 1, 1 << 20, (1 << 20) + 65536))
+    s["window-ack"] = frame(WINDOW, 1, struct.pack("!II", 65536, 0xfffffff0))
+    s["bad-sync-limit"] = frame(SYNC, 1, struct.pack("!BQQ", 0, 10, 9))
+    s["bad-window-6"] = frame(WINDOW, 1, b"\0\0\0\1\0\0")
     # What the server reads from a client, and the client from a server.
     s["stream-client-to-server"] = b"".join([
         hello(),
@@ -124,7 +134,7 @@ def frame_seeds():
     s["bad-hello-window-0"] = hello(window=0)
     s["bad-flags"] = frame(DATA, 1, b"x", flags=1)
     s["bad-type-0"] = frame(0, 1)
-    s["bad-type-14"] = frame(14, 1)
+    s["bad-type-18"] = frame(18, 1)
     s["bad-udp-path-2"] = frame(UDP_PATH, 0, b"\x02")
     s["bad-data-stream-0"] = frame(DATA, 0, b"x")
     s["bad-ping-stream-1"] = frame(PING, 1, b"12345678")

@@ -7,6 +7,14 @@
 # the server logs the reason) while bob goes on; with --test-clock just
 # before the month's end, alice is let in again by herself once the new
 # month starts. A server running as nobody keeps its store writable.
+# carol's `rate 2M` holds her download (curl) and her upload (pushed
+# into a sink, measured by the server's own counts) to between half and
+# one and a half times 2 MiB/s, while bob's download beside hers goes
+# at full speed and ends first. SIGHUP while carol downloads: her
+# download completes, her new rate and bob's new quota (used up at
+# once: his new flows get 0x02) apply, a changed max-tunnels is named
+# as needing a restart; a config with a bad line is refused with
+# file:line and the running one kept; the next good one lets bob in.
 . "$(dirname "$0")/../lib.sh"
 need_root
 need_cmd curl
@@ -18,7 +26,8 @@ H="$ROOT/tests/integration/helpers"
 STATE="$TMP/state"
 EXTRA_SERVER_CONF="state-dir $STATE
 account-flush 1s
-quota alice 3M monthly"
+quota alice 3M monthly
+rate carol 2M"
 check "accounting: start server and alice's client" start_pair || exit 1
 SOCK="$TMP/server.sock"
 MiB=1048576
@@ -66,6 +75,16 @@ for a in json.load(sys.stdin)["accounts"]:
         q = a["quota"] or {}
         print(a.get(sys.argv[2], q.get(sys.argv[2], 0)))' "$1" "$2"
 }
+socks_reply() {	# SOCKS_PORT: the REP of a CONNECT to the http server
+	"$PY" - "$1" "$HP" <<'PYEOF'
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"\x05\x01\x00")
+s.recv(2)
+s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.2") + struct.pack("!H", int(sys.argv[2])))
+print(s.recv(2)[1])
+PYEOF
+}
 between() {	# V LO HI
 	echo "# $1 in [$2, $3]?"
 	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
@@ -86,6 +105,7 @@ check "accounting: alice's request bytes counted up" \
 check "accounting: flows opened counted" between "$(acct alice flows)" 1 3
 check "accounting: status shows the table" sh -c \
 	"'$BUILD/proxy-server' status --control '$SOCK' | grep -E '^bob .* 8\.0 MiB'"
+
 
 # ---- restart and kill -9: counts stay
 sleep 2	# past one account-flush
@@ -121,20 +141,94 @@ check "accounting: alice stopped within 1 MiB over 3M" \
 	between "$used" $((3 * MiB)) $((4 * MiB))
 check "accounting: the server logged why" wait_for 3 sh -c \
 	"tail -n +$n '$(log_of server)' | grep -q 'quota of 3M for this month used up; resets $(date -u -d "$(date -u +%Y-%m-01) +1 month" +%Y-%m-%d)'"
-socks_reply() {	# SOCKS_PORT: the REP of a CONNECT to the http server
-	"$PY" - "$1" "$HP" <<'PYEOF'
-import socket, struct, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(b"\x05\x01\x00")
-s.recv(2)
-s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.2") + struct.pack("!H", int(sys.argv[2])))
-print(s.recv(2)[1])
-PYEOF
-}
 check "accounting: alice's new flow gets SOCKS reply 0x02" \
 	test "$(socks_reply "$SOCKS_PORT")" = 2
 got=$(py_get "$BP" two)
 check "accounting: bob goes on" test "$got" = $((2 * MiB))
+
+# ---- carol's rate: 2 MiB/s each way, bob beside her unaffected
+"$BUILD/proxy-server" add-client "$PKI" carol --server "127.0.0.1:$SERVER_PORT" \
+	>"$TMP/carol.log" 2>&1
+CP=$(free_port) || exit 1
+spawn carol "$BUILD/proxy-client" -c "$PKI/clients/carol.conf" \
+	--socks "127.0.0.1:$CP"
+check "rate: carol's client up" wait_tcp 127.0.0.1 "$CP" 10
+wait_for 10 _lib_socks_probe "$CP" "$HP"
+(timeout 30 curl -s --max-time 20 -o /dev/null \
+	-w '%{size_download} %{time_total}' --socks5-hostname "127.0.0.1:$CP" \
+	"http://127.0.0.2:$HP/eight" >"$TMP/carol.down") &
+CURL=$!
+got=$(py_get "$BP" eight)
+check "rate: bob fetched 8 MiB beside carol" test "$got" = $((8 * MiB))
+check "rate: bob finished while carol's download still ran" kill -0 "$CURL"
+wait "$CURL"
+read -r size secs <"$TMP/carol.down"
+echo "# carol: $size bytes in $secs s"
+check "rate: carol fetched 8 MiB" test "$size" = $((8 * MiB))
+check "rate: carol's download at 2 MiB/s (x0.5 to x1.5)" "$PY" -c "
+import sys; r = $size / $secs / (2 << 20); print('# ratio %.3f' % r)
+sys.exit(not 0.5 <= r <= 1.5)"
+SP=$(free_port) || exit 1
+spawn sink "$PY" -c '
+import socket, sys, threading
+ls = socket.create_server(("127.0.0.2", int(sys.argv[1])))
+def drain(c):
+    while c.recv(1 << 16):
+        pass
+while True:
+    threading.Thread(target=drain, args=(ls.accept()[0],), daemon=True).start()
+' "$SP"
+check "rate: sink ready" wait_tcp 127.0.0.2 "$SP" 10
+spawn push "$PY" "$H/socks_push.py" "$CP" 127.0.0.2 "$SP" 1 8
+sleep 2	# past the first window and the burst
+u0=$(acct carol tcp_up) t0=$(date +%s.%N)
+sleep 4
+u1=$(acct carol tcp_up) t1=$(date +%s.%N)
+check "rate: carol's upload at 2 MiB/s (x0.5 to x1.5)" "$PY" -c "
+import sys; r = ($u1 - $u0) / ($t1 - $t0) / (2 << 20)
+print('# %d bytes in %.2f s: ratio %.3f' % ($u1 - $u0, $t1 - $t0, r))
+sys.exit(not 0.5 <= r <= 1.5)"
+stop push
+stop sink
+
+# ---- SIGHUP while carol downloads
+cp "$SERVER_CONF" "$TMP/server.conf.orig"
+(timeout 30 curl -s --max-time 20 -o /dev/null -w '%{size_download}' \
+	--socks5-hostname "127.0.0.1:$CP" "http://127.0.0.2:$HP/eight" \
+	>"$TMP/carol.down") &
+CURL=$!
+sleep 1
+sed -i 's/^rate carol 2M$/rate carol 4M/' "$SERVER_CONF"
+printf 'quota bob 1M daily\nmax-tunnels 10\n' >>"$SERVER_CONF"
+n=$(wc -l <"$(log_of server)")
+kill -HUP "$(pid_of server)"
+check "reload: logged" wait_for 5 logged_since "$n" 'configuration reloaded'
+check "reload: max-tunnels named as needing a restart" \
+	logged_since "$n" 'changed, kept as running until a restart: max-tunnels$'
+check "reload: carol's running download completes" wait "$CURL"
+check "reload: carol got all 8 MiB" test "$(cat "$TMP/carol.down")" = $((8 * MiB))
+check "reload: bob's new quota applies at once" \
+	test "$(socks_reply "$BP")" = 2
+check "reload: the server logged bob's quota" \
+	logged_since "$n" 'tunnel bob: quota of 1M for today used up'
+check "reload: carol's rate is 4 MiB/s now" test "$(acct carol rate)" = $((4 * MiB))
+n=$(wc -l <"$(log_of server)")
+echo 'rate bob fast' >>"$SERVER_CONF"
+bad=$(wc -l <"$SERVER_CONF")
+kill -HUP "$(pid_of server)"
+check "reload: a bad line is refused with file:line" wait_for 5 logged_since \
+	"$n" "$SERVER_CONF:$bad: .*bad rate 'fast'.*keeping the running configuration"
+check "reload: the running config stays (bob still refused)" \
+	test "$(socks_reply "$BP")" = 2
+check "reload: the server still serves carol" \
+	test "$(curl_get "$CP" two)" = $((2 * MiB))
+cp "$TMP/server.conf.orig" "$SERVER_CONF"
+n=$(wc -l <"$(log_of server)")
+kill -HUP "$(pid_of server)"
+check "reload: bob's quota lifted" wait_for 5 logged_since "$n" \
+	'tunnel bob: under its quota now'
+check "reload: bob fetches again" test "$(py_get "$BP" two)" = $((2 * MiB))
+stop carol
 
 # ---- the month ends (clock injected): alice is let in by herself
 NEXT=$(date -u -d "$(date -u +%Y-%m-01) +1 month" +%s)

@@ -14,14 +14,13 @@ need_cmd ip cc
 
 OUT=$TMP/bench.out
 JSON=$TMP/bench.json
-netns_before=$(ip netns list 2>/dev/null | awk '$1 ~ /^pxb/ { print $1 }' | sort)
-tmp_before=$(ls -d /tmp/proxy-bench.* 2>/dev/null | sort)
 
 run_bench() {
 	BENCH_INSTALL=0 BENCH_SECONDS=1 BENCH_SYSTEMS="none proxy" \
 		BENCH_TESTS="idle dl ul ttfb pp udp load delay" BENCH_IDLE_FLOWS=100 \
 		BENCH_DELAY_MS=10 BENCH_JSON=$JSON BENCH_KEEP=1 \
-		timeout 300 "$ROOT/tests/bench/run.sh" "$BUILD" >"$OUT" 2>&1
+		timeout 300 bash -c 'echo $$ >"$0" && exec "$@"' "$TMP/bench.pid" \
+		"$ROOT/tests/bench/run.sh" "$BUILD" >"$OUT" 2>&1
 	local rc=$?
 	tail -n 30 "$OUT"
 	return $rc
@@ -87,11 +86,14 @@ sanitizer_clean() {
 check "bench: the daemons' logs hold no sanitizer report" sanitizer_clean
 [ -n "$KEPT" ] && rm -rf "$KEPT"
 
+# Only this run's: another bench may be running on the machine. The bench
+# names its namespaces pxb<its pid>; exec kept that pid for bench.pid.
 left_behind() {
-	local ns tmp
-	ns=$(ip netns list 2>/dev/null | awk '$1 ~ /^pxb/ { print $1 }' | sort)
-	tmp=$(ls -d /tmp/proxy-bench.* 2>/dev/null | sort)
-	echo "namespaces: $ns; folders: $tmp"
-	[ "$ns" = "$netns_before" ] && [ "$tmp" = "$tmp_before" ]
+	local pid ns
+	pid=$(cat "$TMP/bench.pid" 2>/dev/null)
+	[ -n "$pid" ] || { echo "no bench pid"; return 1; }
+	ns=$(ip netns list 2>/dev/null | awk -v p="pxb$pid" 'index($1, p) == 1 { print $1 }')
+	echo "namespaces: ${ns:-none}; folder: ${KEPT:-none}"
+	[ -z "$ns" ] && [ -n "$KEPT" ] && [ ! -e "$KEPT" ]
 }
 check "bench: no namespace or temporary folder is left" left_behind

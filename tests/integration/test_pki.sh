@@ -130,6 +130,8 @@ cert server.crt
 key server.key
 crl crl.pem
 log-level info
+# usage counts: this directory is not /etc/proxy
+state-dir state
 EOF
 check "server.conf: as documented, paths relative to DIR" \
 	diff -u "$TMP/server.conf.want" "$D/server.conf"

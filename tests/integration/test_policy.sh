@@ -115,6 +115,7 @@ connect_until_answer() {	# SOCKS_PORT HOST PORT: socks_connect.py, retried
 		sleep 0.5
 	done
 }
+check "policy: client with the deny server listens" wait_tcp 127.0.0.1 "$PC" 10
 connect_until_answer "$PC" 127.0.0.1 "$E1"
 check "policy: allow 127.0.0.0/8: CONNECT 127.0.0.1 gets reply 0x00" has rep=00 "$OBS"
 check "policy: allow 127.0.0.0/8: data to 127.0.0.1 is echoed" has echo=ok "$OBS"

@@ -21,7 +21,13 @@
 # and a net peer; the log lines and `status --json` name the rules; a bad
 # rule file is an error naming file:line (-t); SIGHUP while a direct and
 # a proxied download run: both complete intact, the tunnel stays, the
-# new rules apply, and a bad file keeps the old ones.
+# new rules apply, and a bad file keeps the old ones. Split DNS: the
+# client's DNS forwarder (dns-listen) asks campus's dnsmasq itself for
+# campus.test names (dns-direct), over UDP and TCP, and the vps's
+# resolver (net's dnsmasq) through the tunnel for the rest; a dns-direct
+# name server that never answers (a sink on campus, which sends a forged
+# answer from another port and one for another question) gets SERVFAIL
+# within connect-timeout, the forgeries never reach dig.
 # shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 H="$ROOT/tests/integration/helpers"
@@ -37,7 +43,7 @@ on_exit "for n in $NS_CLI $NS_VPS $NS_CAM $NS_NET; do ip netns del \$n 2>/dev/nu
 CAM4=198.18.8.1 CAM6=fd00:8::1 CLI_CAM4=198.18.8.2 CLI_CAM6=fd00:8::2
 VPS4=198.18.7.1 CLI4=198.18.7.2
 NET4=198.18.9.1 NET6=fd00:9::1 VPS_NET4=198.18.9.2 VPS_NET6=fd00:9::2
-SPORT=443 HPORT=8080 UPORT=7007 SOCKS=1080
+SPORT=443 HPORT=8080 UPORT=7007 SOCKS=1080 DNSP=5353 SINKP=5354
 
 in_ns() {	# NS CMD...
 	ip netns exec "$@"
@@ -143,12 +149,17 @@ setup() {
 		echo "route-file direct campus.txt"
 		echo "route block domain:ads.campus.test 198.18.10.0/24"
 		echo "route-default proxy"
+		echo "dns-listen 127.0.0.1:$DNSP"
+		echo "dns-direct domain:campus.test $CAM4"
+		echo "dns-direct full:sink.campus.test $CAM4:$SINKP"
+		echo "connect-timeout 3s"
 	} >"$PROFILE.new" && chmod 600 "$PROFILE.new" &&
 		mv "$PROFILE.new" "$PROFILE"
 }
 check "split: PKI, server config, client profile with rules" setup || exit 1
 RULE_FILE_LINE="$RULES:2"
 BLOCK_LINE="$PROFILE:$(grep -n '^route block' "$PROFILE" | cut -d: -f1)"
+DNS_LINE="$PROFILE:$(grep -n '^dns-direct domain' "$PROFILE" | cut -d: -f1)"
 
 spawn server ip netns exec "$NS_VPS" "$BUILD/proxy-server" \
 	-c "$PKI/server.conf" -v debug
@@ -277,6 +288,75 @@ check "split: status --json counts flows and bytes per direction and rule" \
 	status_counts
 check "split: status table shows the routing counters" eval \
 	"ip netns exec $NS_CLI $BUILD/proxy-client status --control $TMP/client.sock | grep -E '^direct +[0-9]+'"
+
+# ------------------------------------------------------ split DNS
+
+spawn sink ip netns exec "$NS_CAM" "$PY" -u "$H/dns_sink.py" "$CAM4" \
+	"$SINKP" 198.18.8.66 wrong-question
+check "split: dns forwarder and the campus sink up" wait_for 10 eval \
+	"ns_listens $NS_CLI udp $DNSP && ns_listens $NS_CLI tcp $DNSP && ready sink"
+
+dns_answer() {	# NAME WANT [DIG-OPTIONS...]: the forwarder answers WANT
+	local name=$1 want=$2
+	shift 2
+	timeout 20 ip netns exec "$NS_CLI" dig +time=5 +tries=1 "$@" \
+		@127.0.0.1 -p "$DNSP" "$name" A >"$TMP/dig" 2>&1
+	cat "$TMP/dig"
+	grep -q 'status: NOERROR' "$TMP/dig" &&
+		grep -qE "^$name\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+A[[:space:]]+$want\$" \
+			"$TMP/dig" && ! grep -qi mismatch "$TMP/dig"
+}
+asked() {	# SITE NAME: SITE's dnsmasq was asked for NAME
+	grep -qE "query\[A\] $2 from" "$(log_of "$1-dns")"
+}
+check "split: dns-direct name over UDP from campus's resolver" \
+	dns_answer www.campus.test "$CAM4"
+check "split: dns-direct name over TCP from campus's resolver" \
+	dns_answer v6.campus.test "$CAM6" +tcp -t AAAA
+check "split: other names over UDP and TCP through the tunnel" eval \
+	"dns_answer www.net.test $NET4 && dns_answer www.net.test $NET4 +tcp"
+check "split: campus was asked for the campus names, by the client itself" \
+	eval "asked cam www.campus.test && grep -qE 'query\[AAAA\] v6.campus.test from $CLI_CAM4' '$(log_of cam-dns)'"
+check "split: campus was never asked for net names, net never for campus ones" \
+	eval "! asked cam www.net.test && asked net www.net.test &&
+	 ! grep -F campus.test '$(log_of net-dns)'"
+sink_servfail() {
+	timeout 20 ip netns exec "$NS_CLI" dig +time=8 +tries=1 \
+		@127.0.0.1 -p "$DNSP" sink.campus.test A >"$TMP/dig" 2>&1
+	cat "$TMP/dig"
+	grep -q 'status: SERVFAIL' "$TMP/dig" && ! grep -qF 198.18.8.66 "$TMP/dig" &&
+		grep -qE "name=sink.campus.test" "$(log_of sink)" &&
+		grep -qE "src=$CLI_CAM4:" "$(log_of sink)"
+}
+check "split: a silent dns-direct server: SERVFAIL, forged answers dropped" \
+	sink_servfail
+check "split: the client logs the direct query and the SERVFAIL" eval \
+	"client_logged 'dns: www\.campus\.test to $CAM4:53 \(direct by $DNS_LINE\)' &&
+	 client_logged 'dns: 1 direct queries unanswered by their name server within connect-timeout: SERVFAIL'"
+dns_status() {
+	ip netns exec "$NS_CLI" "$BUILD/proxy-client" status \
+		--control "$TMP/client.sock" --json >"$TMP/status.json" || return 1
+	"$PY" - "$TMP/status.json" "$DNS_LINE" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))["routing"]
+rules = {x["rule"]: x for x in r["by_rule"]}
+print(json.dumps(rules.get(sys.argv[2])))
+assert rules[sys.argv[2]]["action"] == "direct", "action"
+assert rules[sys.argv[2]]["flows"] == 2, "one flow a direct query"
+assert rules[sys.argv[2]]["bytes_down"] > 0, "answers counted"
+PYEOF
+}
+check "split: status counts the dns-direct rule's queries and bytes" \
+	dns_status
+bad_dns_rule() {
+	{ cat "$PROFILE"; echo "dns-direct domain:x.test not-an-address"; } \
+		>"$TMP/baddns.conf" && chmod 600 "$TMP/baddns.conf" || return 1
+	! "$BUILD/proxy-client" -c "$TMP/baddns.conf" -t 2>"$TMP/baddns.err" &&
+		cat "$TMP/baddns.err" &&
+		grep -qF "$TMP/baddns.conf:$(wc -l <"$TMP/baddns.conf"): 'dns-direct': bad name server 'not-an-address'" \
+			"$TMP/baddns.err"
+}
+check "split: -t names a bad dns-direct line" bad_dns_rule
 
 # ------------------------------------------------------ bad rule files
 

@@ -6,7 +6,9 @@
 # flows and growing bytes; --json of both parses with python3's json
 # module and agrees with the tables. The control sockets are mode 0600, the
 # default socket path works, `status` fails clearly (exit 1) when nobody
-# answers, and when the download ends both logs have its per-flow line at
+# answers, a second client whose profile has the same file name (or a
+# second server on the first one's socket) refuses to start naming the
+# `control` directive, and runs beside it once given its own, and when the download ends both logs have its per-flow line at
 # info level with the destination and the byte counts.
 . "$(dirname "$0")/../lib.sh"
 need_cmd stat
@@ -347,6 +349,53 @@ by_path() {
 	return 1
 }
 check "status: --control DEFAULT_PATH reaches the same client" by_path
+
+# ---- a second profile of the same file name, in another folder, meets
+# the first one's default socket: it refuses to start, naming 'control'
+mkdir -p "$TMP/other" && cp "$TMP/$NAME.conf" "$TMP/other/$NAME.conf" || exit 1
+S3=$(free_port) || exit 1
+same_name_refused() {
+	local rc
+	timeout 20 "$BUILD/proxy-client" -c "$TMP/other/$NAME.conf" \
+		--socks "127.0.0.1:$S3" >"$TMP/c4" 2>&1
+	rc=$?
+	cat "$TMP/c4"
+	[ "$rc" = 1 ] &&
+		grep -qF "the default control socket $DEFAULT is taken by another running proxy-client" "$TMP/c4" &&
+		grep -qF "add 'control PATH' (or 'control none') to $TMP/other/$NAME.conf" "$TMP/c4"
+}
+check "status: a second profile of the same file name refuses to start, naming 'control'" \
+	same_name_refused
+check "status: the first client still answers on the default socket" default_up
+echo "control $TMP/other.sock" >>"$TMP/other/$NAME.conf"
+spawn client3 "$BUILD/proxy-client" -c "$TMP/other/$NAME.conf" \
+	--socks "127.0.0.1:$S3" --server "127.0.0.1:1" -v debug
+side_by_side() {
+	"$BUILD/proxy-client" status -c "$TMP/other/$NAME.conf" >"$TMP/c5" 2>&1 &&
+		grep -q '^tunnel .*server 127\.0\.0\.1:1$' "$TMP/c5" &&
+		default_up && ! grep -q 'server 127\.0\.0\.1:1$' "$TMP/c2"
+}
+side_by_side_wait() {
+	wait_for 10 side_by_side && return 0
+	cat "$TMP/c5" "$TMP/c2"
+	return 1
+}
+check "status: with its own 'control' both run, each status -c finds its own" \
+	side_by_side_wait
+stop client3
+P2=$(free_port) || exit 1
+server_conf srv2 "listen 127.0.0.1:$P2" "control $TMP/server.sock"
+server_refused() {
+	local rc
+	timeout 20 "$BUILD/proxy-server" -c "$PKI/srv2.conf" >"$TMP/s2" 2>&1
+	rc=$?
+	cat "$TMP/s2"
+	[ "$rc" = 1 ] &&
+		grep -qF "$PKI/srv2.conf: control socket $TMP/server.sock: another running daemon answers there" "$TMP/s2" &&
+		grep -qF "('control PATH', or 'control none')" "$TMP/s2"
+}
+check "status: a second server on the first one's control socket refuses to start" \
+	server_refused
 stop client2
 gone() {
 	[ ! -e "$DEFAULT" ] && return 0

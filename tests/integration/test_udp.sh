@@ -3,7 +3,9 @@
 # echoed intact (IPv4 and IPv6), the real source address of each reply in
 # one association, a reply from a peer never sent to (full-cone NAT), and
 # by hand: 0.0.0.0:0 in the request, BND.ADDR, FRAG != 0 dropped, and the
-# association ending with its TCP control connection; datagrams beside a
+# association ending with its TCP control connection; datagrams it
+# cannot carry (no header, too long, a fragment) logged once a kind and
+# counted in status, 16,369 bytes to IPv4 carried; datagrams beside a
 # saturating download all come back; a flood into a frozen tunnel is
 # dropped, not queued (the client's memory stays put).
 . "$(dirname "$0")/../lib.sh"
@@ -50,6 +52,42 @@ check "udp: raw datagram to an IPv6 destination (ATYP 4) is answered" has ipv6=r
 check "udp: IPv6 reply header carries [::1] and the port" has "ipv6_src=::1:$U6" "$OBS"
 check "udp: after the TCP control connection closes, the relay answers no more" \
 	has after_close=noreply "$OBS"
+
+# What an association cannot carry is dropped with a word: bare payloads
+# without a SOCKS header, datagrams longer than a frame, a fragment; each
+# kind logged once for the association, all counted in status. 16,369
+# bytes of payload to an IPv4 peer (the limit the README states) pass.
+udp_drops_json() {
+	"$BUILD/proxy-client" status --control "$TMP/client.sock" --json |
+		"$PY" -c 'import json,sys; d=json.load(sys.stdin)["udp_drops"]; print(d["too_long"], d["no_header"], d["fragment"])'
+}
+read -r TL0 NH0 FR0 < <(udp_drops_json)
+timeout 60 "$PY" "$H/udp_drops.py" "$SOCKS_PORT" 127.0.0.2 "$U1" >"$OBS" 2>&1
+sed 's/^/# drops: /' "$OBS"
+read -r TL1 NH1 FR1 < <(udp_drops_json)
+echo "# udp_drops too_long $TL0 -> $TL1, no_header $NH0 -> $NH1, fragment $FR0 -> $FR1"
+check "udp: headerless, 60,000-byte, fragment and 16,370-byte datagrams get no answer" \
+	eval "has no_header=noreply $OBS && has huge=noreply $OBS &&
+	 has fragment=noreply $OBS && has over_by_one=noreply $OBS"
+check "udp: 16,369 bytes to IPv4 pass, and the association works on" \
+	eval "has max_fits=reply $OBS && has after=reply $OBS"
+check "udp: status counts them (too_long +3, no_header +3, fragment +1)" \
+	[ "$((TL1 - TL0)) $((NH1 - NH0)) $((FR1 - FR0))" = "3 3 1" ]
+drops_logged() {
+	local from lines
+	from="from 127.0.0.1:$(sed -n 's/^src_port=//p' "$OBS") "
+	lines=$(grep -F "$from" "$(log_of client)" | grep -F 'dropped a datagram')
+	echo "$lines"
+	[ "$(grep -c . <<<"$lines")" = 3 ] &&
+		grep -q "(60010 bytes): too long for the tunnel" <<<"$lines" &&
+		grep -q "): no SOCKS UDP header" <<<"$lines" &&
+		grep -q "): a fragment (FRAG != 0)" <<<"$lines"
+}
+check "udp: the client logs each kind once for the association, with its reason" \
+	drops_logged
+check "udp: the association's end line counts its 7 drops" \
+	wait_for 5 grep -qE 'socks: udp [0-9]+ ended after .* 7 datagrams dropped\)' \
+	"$(log_of client)"
 
 # UDP beside bulk: while a download fills the tunnel (curl reading an
 # endless source as fast as it can), 200 datagrams sent one at a time

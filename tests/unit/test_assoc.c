@@ -232,7 +232,7 @@ static void test_end(struct tunnel *t)
 	tunnel_detach(&o.a.s);
 	o.a.s.ops->abort(&o.a.s);
 	CHECK_EQ(o.ends, 2);
-	CHECK_EQ(o.code, PROTO_GENERAL_FAILURE);
+	CHECK_EQ(o.code, ASSOC_TUNNEL_LOST);
 	assoc_close(&o.a, PROTO_OK); /* nothing left to close */
 	CHECK_EQ(o.ends, 2);
 }

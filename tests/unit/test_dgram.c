@@ -2,7 +2,8 @@
  * sockets on 127.0.0.1: an empty socket, a batch in order with its
  * senders and the room in front, a datagram too long for its slot
  * dropped alone, a backlog read DGRAM_BATCH at a time, and dgram_each()
- * handing over a backlog in order, skipping the too long, and stopping
+ * handing over a backlog in order, skipping the too long (counted, with
+ * the first one's real length, for the drop's log line), and stopping
  * when its callback says so. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -69,13 +70,18 @@ static void test_each(int rx, int tx, const struct sockaddr_in *ra,
 {
 	struct seen s = { 0 };
 	int ordered = 1;
+	size_t len;
 
 	for (int i = 0; i < 20; i++)
-		send_n(tx, ra, i == 5 ? MAX_LEN + 1 : 8, (uint8_t)i);
+		send_n(tx, ra, i == 5 || i == 9 ? MAX_LEN + 1 + (size_t)i : 8,
+		       (uint8_t)i);
 	dgram_each(b, rx, note, &s);
-	CHECK_EQ(s.n, 19);
+	CHECK_EQ(s.n, 18);
+	/* the two too long are counted, the first one's real length kept */
+	CHECK_EQ(dgram_too_long(b, &len), 2);
+	CHECK_EQ(len, MAX_LEN + 6);
 	for (int i = 0; i < s.n; i++)
-		ordered &= s.first[i] == (i < 5 ? i : i + 1);
+		ordered &= s.first[i] == (i < 5 ? i : i < 8 ? i + 1 : i + 2);
 	CHECK(ordered);
 	CHECK_EQ(dgram_recv(b, rx), 0);
 
@@ -85,6 +91,9 @@ static void test_each(int rx, int tx, const struct sockaddr_in *ra,
 		send_n(tx, ra, 8, (uint8_t)i);
 	dgram_each(b, rx, note, &s);
 	CHECK_EQ(s.n, 3);
+	/* counted per call */
+	CHECK_EQ(dgram_too_long(b, &len), 0);
+	CHECK_EQ(len, 0);
 }
 
 int main(void)

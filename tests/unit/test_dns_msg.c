@@ -1,9 +1,96 @@
 /* Unit tests for proxy-client/dns_msg.c: SERVFAIL keeps the query's id,
  * opcode, RD and question, sets QR, RA and RCODE 2, drops every record
  * (an EDNS OPT too); a question that does not parse is left out; a
- * message shorter than a header or no room gives -1. */
+ * message shorter than a header or no room gives -1. The name of a
+ * query's one question (what dns-direct decides by), and whether an
+ * answer carries the question asked. */
 #include "../../proxy-client/dns_msg.h"
 #include "test.h"
+
+static void test_qname(const uint8_t *q, size_t len)
+{
+	char name[DNS_NAME_TEXT];
+	uint8_t m[64];
+
+	CHECK_EQ(dns_qname(q, len, name, sizeof(name)), 11);
+	CHECK_STR(name, "example.com");
+	/* no room for it, cut short, no QTYPE/QCLASS */
+	CHECK_EQ(dns_qname(q, len, name, 11), -1);
+	CHECK_EQ(dns_qname(q, 20, name, sizeof(name)), -1);
+	CHECK_EQ(dns_qname(q, 12 + 13 + 3, name, sizeof(name)), -1);
+	CHECK_EQ(dns_qname(q, 11, name, sizeof(name)), -1);
+	memcpy(m, q, 12 + 13 + 4);
+	/* the root */
+	m[12] = 0;
+	CHECK_EQ(dns_qname(m, 12 + 5, name, sizeof(name)), 0);
+	CHECK_STR(name, "");
+	/* case kept (the rules ignore it), '_' and '-' are fine */
+	memcpy(m, q, 12 + 13 + 4);
+	m[13] = 'E';
+	m[14] = '_';
+	m[15] = '-';
+	CHECK_EQ(dns_qname(m, 12 + 13 + 4, name, sizeof(name)), 11);
+	CHECK_STR(name, "E_-mple.com");
+	/* a dot inside a label would pass for two labels: refused */
+	m[14] = '.';
+	CHECK_EQ(dns_qname(m, 12 + 13 + 4, name, sizeof(name)), -1);
+	m[14] = 0;
+	CHECK_EQ(dns_qname(m, 12 + 13 + 4, name, sizeof(name)), -1);
+	/* not exactly one question */
+	memcpy(m, q, 12 + 13 + 4);
+	m[5] = 2;
+	CHECK_EQ(dns_qname(m, 12 + 13 + 4, name, sizeof(name)), -1);
+	m[5] = 0;
+	CHECK_EQ(dns_qname(m, 12 + 13 + 4, name, sizeof(name)), -1);
+	/* a compressed name */
+	m[5] = 1;
+	m[12] = 0xc0;
+	m[13] = 12;
+	CHECK_EQ(dns_qname(m, 12 + 2 + 4, name, sizeof(name)), -1);
+	/* a label longer than 63 */
+	memcpy(m, q, 12 + 13 + 4);
+	m[12] = 64;
+	CHECK_EQ(dns_qname(m, sizeof(m), name, sizeof(name)), -1);
+}
+
+static void test_same_question(const uint8_t *q, size_t len)
+{
+	uint8_t a[64];
+	const size_t qe = 12 + 13 + 4;
+
+	/* an answer: the header changed, the question kept, records after */
+	memcpy(a, q, qe);
+	a[2] = 0x81;
+	a[3] = 0x80;
+	a[7] = 1;
+	memset(a + qe, 0xaa, 16);
+	CHECK(dns_same_question(q, len, a, qe + 16));
+	CHECK(dns_same_question(q, len, a, qe));
+	/* the name in another case is the same name */
+	a[13] = 'E';
+	a[22] = 'O';
+	CHECK(dns_same_question(q, len, a, qe));
+	/* another name, type, class, count; cut short */
+	a[14] = 'y';
+	CHECK(!dns_same_question(q, len, a, qe));
+	memcpy(a, q, qe);
+	a[26] = 28;
+	CHECK(!dns_same_question(q, len, a, qe));
+	memcpy(a, q, qe);
+	a[28] = 3;
+	CHECK(!dns_same_question(q, len, a, qe));
+	memcpy(a, q, qe);
+	a[5] = 0;
+	CHECK(!dns_same_question(q, len, a, qe));
+	memcpy(a, q, qe);
+	CHECK(!dns_same_question(q, len, a, qe - 1));
+	CHECK(!dns_same_question(q, len, a, 11));
+	/* a label's length byte is no letter: 'e' (0x65) vs 'E' (0x45)
+	 * only matter inside labels */
+	memcpy(a, q, qe);
+	a[20] = 4; /* "com" becomes a 4-byte label: the question moves */
+	CHECK(!dns_same_question(q, len, a, qe));
+}
 
 int main(void)
 {
@@ -47,5 +134,7 @@ int main(void)
 		CHECK_EQ(n, sizeof(p));
 		CHECK_EQ(out[2], 0x80);
 	}
+	test_qname(q, sizeof(q));
+	test_same_question(q, sizeof(q));
 	return test_summary("dns_msg");
 }

@@ -1,12 +1,15 @@
 /* Unit tests for the TCP flow (common/flow.c), run over a real client
  * and server tunnel (tunnel_pair.h): half-close each way, credit and
- * WINDOW updates, reset with its code, the idle timeout. */
+ * WINDOW updates, reset with its code, the idle timeout, the rate caps
+ * each way (a functional bound: 1 MiB at 2 MiB/s, starting empty,
+ * takes between 0.3 and 1 s, and arrives intact). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../../common/bucket.h"
 #include "../../common/frame.h"
 #include "test.h"
 #include "tunnel_pair.h"
@@ -183,6 +186,37 @@ static void test_idle(void)
 	stop(&c, &s);
 }
 
+/* The server tunnel's caps at 2 MiB/s: 1 MiB sent down (the server's
+ * application writes) or up (the client's) is paced by the bucket. */
+static void test_rate(int up)
+{
+	static uint8_t data[1 << 20], got[sizeof(data)];
+	struct bucket out, in;
+	struct tflow c, s;
+	struct twriter w;
+	struct treader r;
+	double t0, dt;
+
+	memset(&out, 0, sizeof(out));
+	memset(&in, 0, sizeof(in));
+	if (start(&c, &s, 0) == 0) {
+		t0 = ev_time();
+		bucket_set(&out, 2 << 20, ev_now(tp.loop));
+		bucket_set(&in, 2 << 20, ev_now(tp.loop));
+		tunnel_set_rates(tp.srv, &out, &in);
+		fill_pattern(data, sizeof(data), 5);
+		tw_start(tp.loop, &w, up ? c.app : s.app, data, sizeof(data), 1);
+		tr_start(tp.loop, &r, up ? s.app : c.app, got, sizeof(got));
+		expect_all(&r, data, sizeof(data));
+		dt = ev_time() - t0;
+		printf("rate %s: 1 MiB in %.3f s at 2 MiB/s\n",
+		       up ? "up" : "down", dt);
+		CHECK(dt > 0.3 && dt < 1.0);
+		tunnel_set_rates(tp.srv, NULL, NULL);
+	}
+	stop(&c, &s);
+}
+
 int main(void)
 {
 	test_half_close(1);
@@ -191,5 +225,7 @@ int main(void)
 	test_reset(1, PROTO_CONN_REFUSED);
 	test_reset(0, PROTO_HOST_UNREACHABLE);
 	test_idle();
+	test_rate(0);
+	test_rate(1);
 	return test_summary("flow");
 }

@@ -405,7 +405,7 @@ static void expect_err(const struct test_msg *m, int err, int hdr_only)
 static void test_header_errors(void)
 {
 	static const uint8_t big[FRAME_MAX_PAYLOAD + 1];
-	static const uint8_t types[] = { 0x00, 0x0e, 0x10, 0x7f, 0x80, 0xff };
+	static const uint8_t types[] = { 0x00, 0x12, 0x20, 0x7f, 0x80, 0xff };
 	struct test_msg m;
 	struct frame f;
 	size_t i;
@@ -754,7 +754,7 @@ static void test_strings(void)
 	for (i = FRAME_HELLO; i < ARRAY_SIZE(names); i++)
 		CHECK_STR(frame_type_name((uint8_t)i), names[i]);
 	CHECK_STR(frame_type_name(0), "unknown");
-	CHECK_STR(frame_type_name(0x0e), "unknown");
+	CHECK_STR(frame_type_name(0x12), "unknown");
 	CHECK_STR(frame_type_name(0xff), "unknown");
 
 	CHECK_STR(frame_strerror(FRAME_ERR_TYPE), "unknown frame type");
@@ -763,6 +763,74 @@ static void test_strings(void)
 		CHECK(strcmp(frame_strerror(e), frame_strerror(e - 1)) != 0);
 	}
 	CHECK(frame_strerror(-99) != NULL);
+}
+
+/* Resume frames (section 15): known answers, every prefix incomplete,
+ * the fields back, and the layouts they break. */
+static void test_resume_frames(void)
+{
+	static const uint8_t z[32];
+	uint8_t tok[RESUME_TOKEN_LEN];
+	struct sync y = { SYNC_F_FIN, 0x0102030405060708ull,
+			  0x0102030405060708ull + 65536 }, y2;
+	struct test_msg m;
+	struct frame f;
+	uint32_t r = 0;
+
+	for (size_t i = 0; i < sizeof(tok); i++)
+		tok[i] = (uint8_t)i;
+	m.n = frame_window_ack(m.b, sizeof(m.b), 7, 0x10000, 0xdeadbeef);
+	hex_eq(&m, "07 00 0008 00000007 00010000 deadbeef");
+	check_whole(&m, &f);
+	CHECK_EQ(frame_get_window(&f), 0x10000);
+	CHECK(frame_get_window_ack(&f, &r) && r == 0xdeadbeef);
+	m.n = frame_window(m.b, sizeof(m.b), 7, 1);
+	check_whole(&m, &f);
+	CHECK(!frame_get_window_ack(&f, &r));
+	m.n = frame_session(m.b, sizeof(m.b), tok);
+	hex_eq(&m, "0e 00 0018 00000000 000102030405060708090a0b0c0d0e0f"
+		   "1011121314151617");
+	check_whole(&m, &f);
+	CHECK(!memcmp(frame_get_token(&f), tok, sizeof(tok)));
+	m.n = frame_resume(m.b, sizeof(m.b), tok, 3);
+	hex_eq(&m, "0f 00 001c 00000000 000102030405060708090a0b0c0d0e0f"
+		   "1011121314151617 00000003");
+	check_whole(&m, &f);
+	CHECK(!memcmp(frame_get_token(&f), tok, sizeof(tok)));
+	CHECK_EQ(frame_get_resume_count(&f), 3);
+	m.n = frame_code(m.b, sizeof(m.b), FRAME_RESUMED, 0, RESUME_RESTARTED);
+	hex_eq(&m, "10 00 0001 00000000 02");
+	check_whole(&m, &f);
+	m.n = frame_sync(m.b, sizeof(m.b), 5, &y);
+	hex_eq(&m, "11 00 0011 00000005 01 0102030405060708 0102030405070708");
+	check_whole(&m, &f);
+	frame_get_sync(&f, &y2);
+	CHECK(y2.flags == y.flags && y2.received == y.received &&
+	      y2.limit == y.limit);
+
+	/* WINDOW is 4 or 8 bytes, nothing between */
+	mkp(&m, FRAME_WINDOW, 5, "\0\0\0\1\0\0", 6);
+	expect_err(&m, FRAME_ERR_LENGTH, 1);
+	mkp(&m, FRAME_WINDOW, 5, "\0\0\0\1\0\0\0\0\0", 9);
+	expect_err(&m, FRAME_ERR_LENGTH, 1);
+	mkp(&m, FRAME_SESSION, 1, tok, sizeof(tok));
+	expect_err(&m, FRAME_ERR_STREAM, 1);
+	mkp(&m, FRAME_SESSION, 0, tok, sizeof(tok) - 1);
+	expect_err(&m, FRAME_ERR_LENGTH, 1);
+	mkp(&m, FRAME_RESUME, 0, z, RESUME_TOKEN_LEN);
+	expect_err(&m, FRAME_ERR_LENGTH, 1);
+	mkp(&m, FRAME_RESUMED, 0, z, 2);
+	expect_err(&m, FRAME_ERR_LENGTH, 1);
+	mkp(&m, FRAME_SYNC, 0, z, 17);
+	expect_err(&m, FRAME_ERR_STREAM, 1);
+	mkp(&m, FRAME_SYNC, 1, z, 16);
+	expect_err(&m, FRAME_ERR_LENGTH, 1);
+	/* a limit below what was received */
+	y.limit = y.received - 1;
+	m.n = frame_sync(m.b, sizeof(m.b), 5, &y);
+	expect_err(&m, FRAME_ERR_VALUE, 0);
+	CHECK_STR(frame_type_name(FRAME_SYNC), "SYNC");
+	CHECK_STR(resume_code_text(RESUME_OK), "resumed");
 }
 
 int main(void)
@@ -780,5 +848,6 @@ int main(void)
 	test_encoder_caps();
 	test_udp_limits();
 	test_strings();
+	test_resume_frames();
 	return test_summary("test_frame");
 }

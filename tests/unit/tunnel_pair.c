@@ -105,11 +105,34 @@ void tp_params(struct tunnel_params *p, int is_server, uint32_t win)
 
 /* ---- tunnel ops ---- */
 
+/* The server's one session token. */
+static const uint8_t tp_token[RESUME_TOKEN_LEN] = "tunnel_pair token here.";
+
 static void tp_up(struct tunnel *t)
 {
 	struct tunnel_pair *p = tunnel_owner(t);
 
 	p->up++;
+	if (!tunnel_resumes(t))
+		return;
+	if (tunnel_params(t)->is_server) {
+		tunnel_keep_into(t, &p->skept);
+		tunnel_send_session(t, tp_token);
+		return;
+	}
+	tunnel_keep_into(t, &p->ckept);
+	if (kept_count(&p->ckept))
+		tunnel_resume_send(t, &p->ckept);
+}
+
+static void tp_resume(struct tunnel *t, const uint8_t *token, uint32_t n)
+{
+	struct tunnel_pair *p = tunnel_owner(t);
+	uint8_t code = p->resume_answer;
+
+	if (code == RESUME_OK && memcmp(token, tp_token, sizeof(tp_token)))
+		code = RESUME_UNKNOWN;
+	tunnel_resume_answer(t, code, code == RESUME_OK ? &p->skept : NULL);
 }
 
 static void tp_down(struct tunnel *t, const char *why)
@@ -150,15 +173,44 @@ static const struct tunnel_ops tp_ops = {
 	.up = tp_up,
 	.open = tp_open,
 	.down = tp_down,
+	.resume = tp_resume,
 };
+
+static int new_pair(struct tunnel_pair *p)
+{
+	int sv[2];
+
+	if (nb_socketpair(sv))
+		return -1;
+	p->up = 0;
+	p->srv = tunnel_new(p->loop, sv[0], tls_new(p->sctx, sv[0]), &tp_ops,
+			    &p->sp, p);
+	p->cli = tunnel_new(p->loop, sv[1], tls_new(p->cctx, sv[1]), &tp_ops,
+			    &p->cp, p);
+	return 0;
+}
+
+int tp_break(struct tunnel_pair *p)
+{
+	tunnel_close(p->cli, "test: the link broke");
+	tunnel_close(p->srv, "test: the link broke");
+	tunnel_free(p->cli);
+	tunnel_free(p->srv);
+	if (new_pair(p)) {
+		fprintf(stderr, "tunnel_pair: socketpair failed\n");
+		return -1;
+	}
+	return tp_run(p, NULL, NULL, 5);
+}
 
 int tp_start(struct tunnel_pair *p, const struct tunnel_params *cp,
 	     const struct tunnel_params *sp)
 {
 	char err[256];
-	int sv[2];
 
 	memset(p, 0, sizeof(*p));
+	p->cp = *cp;
+	p->sp = *sp;
 	signal(SIGPIPE, SIG_IGN);
 	if (load_certs())
 		return -1;
@@ -166,14 +218,10 @@ int tp_start(struct tunnel_pair *p, const struct tunnel_params *cp,
 	p->sctx = tls_ctx_server(&srv_tls, err, sizeof(err));
 	if (p->sctx)
 		p->cctx = tls_ctx_client(&cli_tls, err, sizeof(err));
-	if (!p->cctx || nb_socketpair(sv)) {
+	if (!p->cctx || new_pair(p)) {
 		fprintf(stderr, "tunnel_pair: %s\n", p->sctx ? err : "setup");
 		return -1;
 	}
-	p->srv = tunnel_new(p->loop, sv[0], tls_new(p->sctx, sv[0]), &tp_ops,
-			    sp, p);
-	p->cli = tunnel_new(p->loop, sv[1], tls_new(p->cctx, sv[1]), &tp_ops,
-			    cp, p);
 	return tp_run(p, NULL, NULL, 5);
 }
 
@@ -228,8 +276,15 @@ void tp_wait(struct tunnel_pair *p, double secs)
 
 void tp_stop(struct tunnel_pair *p)
 {
+	/* the test is over: nothing is kept for another tunnel */
+	if (p->cli)
+		tunnel_keep_into(p->cli, NULL);
+	if (p->srv)
+		tunnel_keep_into(p->srv, NULL);
 	tunnel_free(p->cli);
 	tunnel_free(p->srv);
+	kept_abort_all(&p->ckept);
+	kept_abort_all(&p->skept);
 	tls_ctx_free(p->cctx);
 	tls_ctx_free(p->sctx);
 	if (p->loop)

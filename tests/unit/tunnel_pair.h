@@ -24,6 +24,11 @@ struct tunnel_pair {
 	int up, down;            /* tunnels whose up() / down() came */
 	struct tflow *accept;    /* server: the next OPEN becomes this flow */
 	struct tls_ctx *cctx, *sctx;
+	/* resume: what each side keeps of a lost tunnel, the code the
+	 * server answers a RESUME with (RESUME_OK: the token must match) */
+	struct kept ckept, skept;
+	uint8_t resume_answer;
+	struct tunnel_params cp, sp;
 };
 
 /* Parameters for one side: window and max-window both win (so that no
@@ -38,6 +43,10 @@ int tp_run(struct tunnel_pair *p, int (*done)(void *arg), void *arg,
 	   double secs);
 /* Runs the loop for secs, whatever happens. */
 void tp_wait(struct tunnel_pair *p, double secs);
+/* The link breaks: both tunnels close at once (their streams parked
+ * where both sides resume) and a new pair comes up; the client resumes
+ * its kept streams on it. 0, or -1 (reported). */
+int tp_break(struct tunnel_pair *p);
 /* Frees both tunnels (their streams are aborted) and the loop. */
 void tp_stop(struct tunnel_pair *p);
 

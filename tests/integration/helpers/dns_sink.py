@@ -1,6 +1,6 @@
 """A name server that never answers, and a stranger who does.
 
-usage: dns_sink.py ADDR PORT FORGED-ADDR
+usage: dns_sink.py ADDR PORT FORGED-ADDR [wrong-question]
 
 Listens for DNS queries on UDP ADDR:PORT and answers none of them from
 there. For each query it prints
@@ -8,7 +8,10 @@ there. For each query it prints
 and then, from another socket (an ephemeral port on ADDR: not the name
 server the asker addressed), sends an answer that matches the query (same
 id, same question) with one A record FORGED-ADDR, as an off-path attacker
-who guessed the id would. Prints "ready" once listening; runs until killed.
+who guessed the id would. With wrong-question it then also answers from
+the name server's own address, with the right id but another question
+(QTYPE AAAA for A): an answer to something not asked. Prints "ready"
+once listening; runs until killed.
 """
 import socket
 import struct
@@ -26,6 +29,7 @@ def qname(msg):
 
 def main():
     addr, port, forged = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    wrong_question = sys.argv[4:] == ["wrong-question"]
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((addr, port))
     stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -44,6 +48,9 @@ def main():
                   struct.pack("!HHIH", 1, 1, 300, 4) +
                   socket.inet_aton(forged))
         stranger.sendto(answer, src)
+        if wrong_question:
+            other = answer[:end - 4] + struct.pack("!H", 28) + answer[end - 2:]
+            s.sendto(other, src)
 
 
 if __name__ == "__main__":

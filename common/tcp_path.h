@@ -1,0 +1,54 @@
+/* What the kernel knows about the tunnel's TCP path (TCP_INFO), read at
+ * most every TCP_PATH_CHECK seconds, for the two decisions that depend
+ * on the path more than on us:
+ *
+ * - loss: whether many segments from the peer have lately arrived out
+ *   of order (behind a hole a loss left). The kernel holds every byte behind
+ *   such a hole until the retransmission arrives, about one more round
+ *   trip; flow windows then must cover that wait (flow.c).
+ * - the send budget: how many bytes may wait unsent in the socket
+ *   (TCP_NOTSENT_LOWAT, tunnel_out.c). A control or UDP frame queued next
+ *   waits behind them, so few is fast; but on a long path the kernel
+ *   drains a few in a millisecond or two, and the proxy, woken too late
+ *   on a busy machine, leaves the connection idle (a plain TCP sender
+ *   fills its whole send buffer). The budget is an eighth of a round trip
+ *   at the rate the path delivers, never below a floor: what a frame
+ *   waits is then a small part of the round trip it travels anyway.
+ *
+ * A socket or kernel that does not say counts as loss-free and gets the
+ * floor. */
+#ifndef COMMON_TCP_PATH_H
+#define COMMON_TCP_PATH_H
+
+#include <stdint.h>
+
+#define TCP_PATH_CHECK 0.1
+/* Loss is remembered this long after the last look that saw it. */
+#define TCP_PATH_LOSS_MEMORY 5.0
+/* A look sees loss when at least 1/this of the segments received since
+ * the last one came out of order. Behind a loss, everything that arrives
+ * in the round trip until its retransmission is out of order: over 50
+ * ms with 1 % loss, more than half of all segments. A reordering of a
+ * few packets on a busy host is not worth bigger windows. */
+#define TCP_PATH_OOO_SHARE 16
+/* The send budget: this share of a round trip at the delivery rate,
+ * within [floor given by the caller, TCP_PATH_UNSENT_MAX]. */
+#define TCP_PATH_UNSENT_RTT_SHARE 0.125
+#define TCP_PATH_UNSENT_MAX (1u << 20)
+
+struct tcp_path {
+	double checked_at; /* when we last looked (0: never) */
+	double loss_at;	   /* when the out-of-order count last grew */
+	uint32_t ooo;	   /* the kernel's out-of-order count then */
+	uint32_t segs_in;  /* and its count of segments received */
+	uint32_t unsent;   /* the send budget then (0: floor) */
+};
+
+/* 1 when segments from the peer arrived out of order on FD within the
+ * last TCP_PATH_LOSS_MEMORY seconds (now: any monotonic seconds). */
+int tcp_path_lossy(struct tcp_path *tp, int fd, double now);
+/* Bytes that may wait unsent in FD's socket: at least FLOOR. */
+uint32_t tcp_path_unsent(struct tcp_path *tp, int fd, double now,
+			 uint32_t floor);
+
+#endif

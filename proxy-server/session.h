@@ -1,0 +1,49 @@
+/* Resume sessions (docs/PROTOCOL.md section 16): one per tunnel that
+ * resumes. While the tunnel is up the session only holds the token the
+ * client was given; once the tunnel is lost it keeps the tunnel's flows
+ * for resume-window, for a new tunnel that presents the token with the
+ * same certificate. A token resumes once. */
+#ifndef PROXY_SERVER_SESSION_H
+#define PROXY_SERVER_SESSION_H
+
+#include <ev.h>
+#include <stdint.h>
+
+#include "../common/buf.h"
+#include "../common/tls.h"
+#include "../common/tunnel.h"
+
+struct session;
+
+struct sessions {
+	struct ev_loop *loop;
+	ev_tstamp window;           /* resume-window */
+	uint8_t instance[RESUME_INSTANCE_LEN]; /* this process, in tokens */
+	struct session *head;
+	unsigned lost;              /* sessions keeping flows */
+	uint64_t resumed, refused;  /* RESUMEs answered, each way */
+};
+
+void sessions_init(struct sessions *ss, struct ev_loop *loop,
+		   ev_tstamp window);
+/* Ends every kept flow and frees every session. */
+void sessions_free(struct sessions *ss);
+/* For an up tunnel that resumes: a new session, its token sent in
+ * SESSION, the tunnel's streams kept in it when it is lost. NULL when
+ * the tunnel does not resume. */
+struct session *session_new(struct sessions *ss, struct tunnel *t);
+/* The tunnel is gone (its streams were parked into the session): keep
+ * them for resume-window, or free the session if there are none. */
+void session_lost(struct session *s);
+/* The tunnel closes for good (revoked, server stopping): nothing is
+ * kept. Call before closing it. */
+void session_end(struct session *s);
+/* The tunnel's resume op: finds the token, checks the certificate,
+ * moves the flows onto t (closing the old tunnel if it still runs) and
+ * answers the client. */
+void sessions_resume(struct sessions *ss, struct tunnel *t,
+		     const uint8_t *token, uint32_t count);
+/* status: the flows waiting to resume, per certificate name. */
+void sessions_status(struct sessions *ss, struct buf *b, int json);
+
+#endif

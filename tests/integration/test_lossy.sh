@@ -1,0 +1,96 @@
+#!/bin/bash
+# A download over a long path that loses packets arrives whole. A client
+# namespace and a server namespace joined only by the bench's packet link
+# (tests/bench/loadgen_delay.c: 25 ms each way, 1 % of packets dropped at
+# random each way, seeded, a 200 Mbit/s bottleneck with a 2000-packet
+# queue), the server behind it; 16 MiB of random bytes fetched through
+# the tunnel with curl must match their sha256, and the link's counters
+# must show that it dropped packets on the way down (else the test proved
+# nothing). Speed is measured in make bench (BENCH=lossy), not here.
+. "$(dirname "$0")/../lib.sh"
+need_root
+need_cmd ip cc curl sha256sum
+H="$ROOT/tests/integration/helpers"
+# shellcheck source=helpers/checks.sh
+. "$H/checks.sh"
+
+NS_C=lossy-c-$$
+NS_S=lossy-s-$$
+on_exit "ip netns del $NS_C 2>/dev/null; ip netns del $NS_S 2>/dev/null"
+C_IP=10.78.9.1
+S_IP=10.78.9.2
+SPORT=8443
+HP=8080
+SOCKS=1080
+LG=$TMP/loadgen
+B="$ROOT/tests/bench"
+
+check "lossy: build the bench's loadgen" cc -O2 -D_GNU_SOURCE -o "$LG" \
+	"$B/loadgen.c" "$B/loadgen_tcp.c" "$B/loadgen_udp.c" \
+	"$B/loadgen_serve.c" "$B/loadgen_delay.c" -lpthread || exit 1
+check "lossy: namespaces $NS_C and $NS_S" \
+	eval "ns_new $NS_C && ns_new $NS_S" || exit 1
+
+spawn link ip netns exec "$NS_C" "$LG" delay --ns "/run/netns/$NS_S" \
+	--dev blsy --ms 25 --drop 0.01 --seed 7 --mbit 200 --queue 2000
+link_up() {
+	ready link &&
+		ip -n "$NS_C" addr add "$C_IP/24" dev blsy0 &&
+		ip -n "$NS_S" addr add "$S_IP/24" dev blsy1 &&
+		ip -n "$NS_C" link set blsy0 txqueuelen 20000 up &&
+		ip -n "$NS_S" link set blsy1 txqueuelen 20000 up
+}
+check "lossy: the link, 1 % loss each way over 50 ms" link_up || exit 1
+
+PKI="$TMP/pki"
+mk_pki() {
+	"$BUILD/proxy-server" init "$PKI" --server-name "$S_IP" &&
+		"$BUILD/proxy-server" add-client "$PKI" alice --server "$S_IP:$SPORT" &&
+		{
+			grep -vE '^[[:space:]]*listen([[:space:]]|$)' "$PKI/server.conf"
+			echo "listen $S_IP:$SPORT"
+			echo "allow 127.0.0.2/32"
+			echo "control $TMP/server.sock"
+			echo "state-dir $TMP/state"
+		} >"$PKI/ns-server.conf" && chmod 600 "$PKI/ns-server.conf" &&
+		{
+			cat "$PKI/clients/alice.conf"
+			echo "control $TMP/client.sock"
+		} >"$PKI/ns-alice.conf" && chmod 600 "$PKI/ns-alice.conf"
+}
+check "lossy: PKI, server config and client profile" mk_pki || exit 1
+mkdir -p "$TMP/www" &&
+	head -c $((16 << 20)) /dev/urandom >"$TMP/www/blob" || exit 1
+WANT=$(sha256sum <"$TMP/www/blob" | cut -d' ' -f1)
+spawn www ip netns exec "$NS_S" "$PY" -m http.server --bind 127.0.0.2 "$HP" \
+	--directory "$TMP/www"
+spawn server ip netns exec "$NS_S" "$BUILD/proxy-server" -c "$PKI/ns-server.conf"
+spawn client ip netns exec "$NS_C" "$BUILD/proxy-client" -c "$PKI/ns-alice.conf" \
+	--socks "127.0.0.1:$SOCKS"
+served() { ip netns exec "$NS_S" bash -c "exec 3<>/dev/tcp/127.0.0.2/$HP" 2>/dev/null; }
+check "lossy: web server in $NS_S ready" wait_for 10 served || exit 1
+
+fetch() {	# the blob through the tunnel; its sha256 must be the file's
+	local got
+	got=$(timeout 60 ip netns exec "$NS_C" curl -fsS --max-time 50 \
+		--socks5-hostname "127.0.0.1:$SOCKS" "http://127.0.0.2:$HP/blob" |
+		sha256sum | cut -d' ' -f1)
+	echo "sha256 $got (want $WANT)"
+	[ "$got" = "$WANT" ]
+}
+up() {
+	timeout 10 ip netns exec "$NS_C" curl -fsS --max-time 5 -o /dev/null \
+		--socks5-hostname "127.0.0.1:$SOCKS" "http://127.0.0.2:$HP/"
+}
+check "lossy: a flow through the tunnel works" wait_for 20 up || exit 1
+check "lossy: 16 MiB through 1 % loss arrive whole (sha256)" fetch
+
+# SIGTERM makes the link print its counters: way1 is server -> client.
+stop link
+dropped() {
+	local l
+	l=$(awk '$1 == "way1" { print $5 }' "$(log_of link)")
+	echo "packets dropped at random on the way down: ${l:-none}"
+	[ -n "$l" ] && [ "$l" -gt 0 ]
+}
+check "lossy: the link dropped packets on the way down" dropped

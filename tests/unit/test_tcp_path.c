@@ -1,0 +1,84 @@
+/* Unit tests for common/tcp_path.c over real sockets: a descriptor that
+ * is no TCP socket (a pipe) says nothing, so it counts as loss-free and
+ * gets the floor; a loopback TCP connection that carried 4 MiB in order
+ * shows no loss and, its round trip being microseconds, no send budget
+ * above the floor. (A path that does lose segments is the integration
+ * test's: test_lossy.sh.) */
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../common/tcp_path.h"
+#include "test.h"
+
+#define FLOOR (64u << 10)
+
+/* A connected loopback pair in c[0] (client) and c[1] (accepted). */
+static int tcp_pair(int c[2])
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(l, 1) < 0 || getsockname(l, (struct sockaddr *)&a, &len) < 0)
+		return -1;
+	c[0] = socket(AF_INET, SOCK_STREAM, 0);
+	if (c[0] < 0 || connect(c[0], (struct sockaddr *)&a, sizeof(a)) < 0)
+		return -1;
+	c[1] = accept(l, NULL, NULL);
+	close(l);
+	return c[1] < 0 ? -1 : 0;
+}
+
+/* Sends n bytes from one end and reads them all at the other. */
+static int carry(int from, int to, size_t n)
+{
+	static char b[65536];
+
+	while (n) {
+		size_t k = n < sizeof(b) ? n : sizeof(b);
+		ssize_t w = write(from, b, k), r;
+
+		if (w <= 0)
+			return -1;
+		for (r = 0; r < w;) {
+			ssize_t got = read(to, b, (size_t)(w - r));
+
+			if (got <= 0)
+				return -1;
+			r += got;
+		}
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int main(void)
+{
+	struct tcp_path tp;
+	int p[2], c[2] = { -1, -1 };
+
+	CHECK(pipe(p) == 0);
+	memset(&tp, 0, sizeof(tp));
+	CHECK(tcp_path_lossy(&tp, p[0], 10.0) == 0);
+	CHECK(tcp_path_unsent(&tp, p[0], 10.2, FLOOR) == FLOOR);
+	close(p[0]);
+	close(p[1]);
+
+	CHECK(tcp_pair(c) == 0);
+	memset(&tp, 0, sizeof(tp));
+	CHECK(tcp_path_lossy(&tp, c[1], 20.0) == 0); /* the baseline */
+	CHECK(carry(c[0], c[1], 4u << 20) == 0);
+	CHECK(tcp_path_lossy(&tp, c[1], 20.2) == 0);
+	CHECK(tcp_path_unsent(&tp, c[0], 20.4, FLOOR) == FLOOR);
+	/* a floor above anything the path asks for is what comes back */
+	CHECK(tcp_path_unsent(&tp, c[0], 20.6, 1u << 30) == 1u << 30);
+	close(c[0]);
+	close(c[1]);
+	return test_summary("tcp_path");
+}
