@@ -169,7 +169,9 @@ peer_goaway() {	# MODE CODE: tunnel_peer.py MODE sees GOAWAY CODE, then the clos
 	out=$(timeout 20 "$PY" "$H/tunnel_peer.py" 127.0.0.1 "$SERVER_PORT" \
 		"$CLIENT_CONF" "$1" 2>&1)
 	echo "$out"
-	grep -qxE 'hello flags=(1|5)' <<<"$out" && grep -qx "goaway=$2" <<<"$out" &&
+	# reasons (0x01) always; the datagram path (0x02) and resume (0x04)
+	# as the server offers them
+	grep -qxE 'hello flags=(1|3|5|7)' <<<"$out" && grep -qx "goaway=$2" <<<"$out" &&
 		! grep -v -x "goaway=$2" <<<"$out" | grep -q '^goaway=' &&
 		grep -qx closed <<<"$out"
 }
