@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "dgram.h"
 #include "dseal.h"
 #include "log.h"
@@ -16,10 +18,10 @@
 
 /* Client probes: the first few close together so that a path that
  * works is used within a second; while up, one per PROBE_BUSY while
- * datagrams flow (so a dead path is noticed within DPATH_SILENCE of
- * the last packet heard), one per PROBE_IDLE otherwise (it keeps NAT mappings
- * open); while down, one per PROBE_DOWN, then PROBE_DOWN_LONG after
- * PROBE_DOWN_N of them. Every rate is bounded. */
+ * datagrams flow (so a dead path is noticed within DPATH_SILENCE of the
+ * last packet heard), one per PROBE_IDLE otherwise (it keeps NAT
+ * mappings open); while down, one per PROBE_DOWN, then PROBE_DOWN_LONG
+ * after PROBE_DOWN_N of them. Every rate is bounded. */
 #define PROBE_FIRST 0.2
 #define PROBE_FIRST_N 5
 #define PROBE_BUSY 0.5
@@ -89,8 +91,7 @@ static int keys(struct dpath *d, char *err, size_t n)
 		return -1;
 	}
 	rc = dseal_init(&d->seal, m, d->is_server);
-	memset(m, 0, sizeof(m));
-	__asm__ __volatile__("" : : "r"(m) : "memory"); /* keep the wipe */
+	OPENSSL_cleanse(m, sizeof(m));
 	if (rc) {
 		snprintf(err, n, "%s", dseal_strerror(rc));
 		return -1;

@@ -756,8 +756,9 @@ int server_check_tls(const struct server_conf *conf, char *err, size_t n)
 	return ok ? 0 : -1;
 }
 
-/* Descriptors kept from flows: what listeners, handshakes, tunnels and
- * fallback visitors (two each) may hold at most, and the fixed few. */
+/* Descriptors kept from flows: what listeners (TCP and the datagram
+ * path's UDP, two per address), handshakes, tunnels and fallback
+ * visitors (two each) may hold at most, and the fixed few. */
 static unsigned fd_reserve(const struct server_conf *c)
 {
 	return FD_RESERVE_FIXED + 2 * (unsigned)c->nlisten + c->startups.full +

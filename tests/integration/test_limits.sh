@@ -232,7 +232,7 @@ check "limits: server holds no descriptors for the hostile connections" \
 	fds_back "$SPID" "$fds0" 2 5
 
 # ------------------------------------------------ 10,000 concurrent flows
-# (the server keeps 64 + 1 + 256 + 256 descriptors from flows: see budget.c)
+# (the server keeps 64 + 2 + 256 + 256 descriptors from flows: see budget.c)
 if [ "$(ulimit -Sn)" != unlimited ] && [ "$(ulimit -Sn)" -lt 10900 ]; then
 	skip "limits: 10,000 concurrent flows" "open files limit $(ulimit -Sn) < 10900"
 else
