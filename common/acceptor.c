@@ -59,7 +59,8 @@ int acceptor_open(struct acceptor *a, struct ev_loop *loop,
 		snprintf(err, n, "%s: not an IP address", a->name);
 		return -1;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
 	if (fd < 0) {
 		snprintf(err, n, "%s: %s", a->name, strerror(errno));
 		return -1;

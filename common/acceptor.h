@@ -17,9 +17,9 @@ struct acceptor {
 	ev_io io;
 	ev_timer pause;
 	struct ev_loop *loop;
-	acceptor_cb accepted;     /* gets a non-blocking, close-on-exec fd
+	acceptor_cb accepted;    /* gets a non-blocking, close-on-exec fd
 				   * with TCP_NODELAY (set on the listener) */
-	char name[ADDR_STR_MAX];  /* the address, for log lines */
+	char name[ADDR_STR_MAX]; /* the address, for log lines */
 };
 
 /* Binds addr ("[::]" takes IPv4 too), listens, starts accepting.

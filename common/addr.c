@@ -120,8 +120,7 @@ static void set_wildcard(struct addr *a)
 }
 
 /* "[v6]" or "[v6]:port". */
-static int parse_bracketed(const char *s, uint16_t default_port,
-			   struct addr *a)
+static int parse_bracketed(const char *s, uint16_t default_port, struct addr *a)
 {
 	const char *end = strchr(s, ']');
 
@@ -279,9 +278,8 @@ int addr_to_sockaddr(const struct addr *a, struct sockaddr_storage *ss,
 	return -1;
 }
 
-static const uint8_t v4mapped_prefix[12] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-};
+static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0,    0,
+					     0, 0, 0, 0, 0xff, 0xff };
 
 socklen_t sockaddr_len(int family)
 {
@@ -444,8 +442,10 @@ bool cidr_match(const struct cidr *c, const struct sockaddr *sa)
 	int family = sa->sa_family, i;
 
 	if (family == AF_INET) {
-		memcpy(b, &((const struct sockaddr_in *)(const void *)sa)
-				   ->sin_addr, 4);
+		memcpy(b,
+		       &((const struct sockaddr_in *)(const void *)sa)
+				->sin_addr,
+		       4);
 	} else if (family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const void *)sa;
 

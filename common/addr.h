@@ -19,9 +19,9 @@ enum addr_type { ADDR_IPV4 = 1, ADDR_DOMAIN = 3, ADDR_IPV6 = 4 };
 #define ADDR_STR_MAX (ADDR_DOMAIN_MAX + 8)
 
 struct addr {
-	uint8_t type;   /* enum addr_type */
-	uint8_t len;    /* domain length (type ADDR_DOMAIN) */
-	uint16_t port;  /* host byte order */
+	uint8_t type;  /* enum addr_type */
+	uint8_t len;   /* domain length (type ADDR_DOMAIN) */
+	uint16_t port; /* host byte order */
 	union {
 		uint8_t v4[4];
 		uint8_t v6[16];
@@ -55,8 +55,8 @@ const char *sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
 bool addr_is_loopback_host(const struct addr *a);
 
 struct cidr {
-	int family;          /* AF_INET or AF_INET6 */
-	uint8_t bytes[16];   /* network, host bits cleared */
+	int family;        /* AF_INET or AF_INET6 */
+	uint8_t bytes[16]; /* network, host bits cleared */
 	int prefix;
 };
 

@@ -43,10 +43,10 @@ struct assoc_ops {
 #define ASSOC_TUNNEL_LOST 0xff
 
 struct assoc {
-	struct stream s;       /* s.t is NULL while not open */
+	struct stream s; /* s.t is NULL while not open */
 	const struct assoc_ops *ops;
-	ev_tstamp start;       /* first opened */
-	uint64_t up, down;     /* datagram bytes toward destinations / back */
+	ev_tstamp start;   /* first opened */
+	uint64_t up, down; /* datagram bytes toward destinations / back */
 	unsigned server_side : 1;
 	/* the peer knows the stream (client: its RESULT 00 came), so a
 	 * datagram may take the datagram path, which can overtake the

@@ -76,15 +76,16 @@ int cmdline_parse(struct cmdline *c, int argc, char **argv)
 		opts[i] = common_opts[i];
 	for (i = 0; i < nown; i++) {
 		opts[ncommon + i] = (struct option){ c->own[i].name,
-			required_argument, NULL, c->own[i].key };
+						     required_argument, NULL,
+						     c->own[i].key };
 		if (c->own[i].key < 256) /* else a long option only */
 			p += sprintf(p, "%c:", c->own[i].key);
 	}
 	c->config = NULL;
 	c->level = -1;
 	c->test_only = 0;
-	while (rc < 0 && (key = getopt_long(argc, argv, shorts, opts,
-					     NULL)) != -1)
+	while (rc < 0 &&
+	       (key = getopt_long(argc, argv, shorts, opts, NULL)) != -1)
 		rc = one(c, key);
 	free(opts);
 	free(shorts);

@@ -4,9 +4,9 @@
 #define COMMON_CMDLINE_H
 
 struct cmdline_opt {
-	const char *name;  /* long form */
-	int key;           /* short form; 256 and up: a long option only */
-	const char **val;  /* where its argument goes */
+	const char *name; /* long form */
+	int key;          /* short form; 256 and up: a long option only */
+	const char **val; /* where its argument goes */
 };
 
 struct cmdline {
@@ -15,8 +15,8 @@ struct cmdline {
 	const char *what;  /* "profile": "no profile given (-c FILE)" */
 	const struct cmdline_opt *own; /* ends with a NULL name */
 	const char *config;
-	int level;         /* -v, or -1 */
-	int test_only;     /* -t */
+	int level;     /* -v, or -1 */
+	int test_only; /* -t */
 };
 
 /* Fills config, level and test_only and the own options' values from

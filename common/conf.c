@@ -14,15 +14,15 @@
 
 #include "util.h"
 
-#define CONF_LINE_MAX 4096            /* bytes, without the line end */
-#define CONF_BLOCK_MAX (1024 * 1024)  /* bytes of block text */
-#define CONF_TAG_MAX 64               /* longest <tag> name + NUL */
+#define CONF_LINE_MAX 4096           /* bytes, without the line end */
+#define CONF_BLOCK_MAX (1024 * 1024) /* bytes of block text */
+#define CONF_TAG_MAX 64              /* longest <tag> name + NUL */
 
 struct conf_parser {
 	char *file;
 	const struct conf_directive *table;
 	void *cfg;
-	int lineno;             /* lines seen so far */
+	int lineno; /* lines seen so far */
 	bool failed;
 	char err[CONF_ERR_MAX];
 
@@ -255,8 +255,8 @@ static int block_line(struct conf_parser *p, const char *s, size_t len)
 
 	if (parse_tag(s, len, tag, &closing)) {
 		if (!closing)
-			return fail(p, p->lineno, "<%s> inside <%s> block",
-				    tag, p->block_dir->name);
+			return fail(p, p->lineno, "<%s> inside <%s> block", tag,
+				    p->block_dir->name);
 		if (strcmp(tag, p->block_dir->name))
 			return fail(p, p->lineno, "</%s> does not close <%s>",
 				    tag, p->block_dir->name);
@@ -446,8 +446,8 @@ out:
 	return r;
 }
 
-int conf_load(const char *path, const struct conf_directive *table,
-	      void *cfg, char *err, size_t errlen)
+int conf_load(const char *path, const struct conf_directive *table, void *cfg,
+	      char *err, size_t errlen)
 {
 	struct conf_parser *p;
 	FILE *f;
@@ -514,8 +514,11 @@ int conf_parse_duration_ms(const char *s, unsigned long *ms)
 		const char *unit;
 		unsigned long mul;
 	} units[] = {
-		{ "", 1000 }, { "ms", 1 }, { "s", 1000 },
-		{ "m", 60 * 1000 }, { "h", 60 * 60 * 1000 },
+		{ "", 1000 },
+		{ "ms", 1 },
+		{ "s", 1000 },
+		{ "m", 60 * 1000 },
+		{ "h", 60 * 60 * 1000 },
 	};
 	unsigned long n;
 	const char *end = parse_digits(s, &n);
@@ -542,8 +545,7 @@ int conf_seconds(const char *s, unsigned long max_ms, double *out, char *err,
 	return 0;
 }
 
-int conf_count(const char *s, unsigned max, unsigned *out, char *err,
-	       size_t n)
+int conf_count(const char *s, unsigned max, unsigned *out, char *err, size_t n)
 {
 	unsigned long v;
 
@@ -566,16 +568,20 @@ int conf_parse_size(const char *s, unsigned long *bytes)
 	case '\0':
 		mul = 1;
 		break;
-	case 'k': case 'K':
+	case 'k':
+	case 'K':
 		mul = 1UL << 10;
 		break;
-	case 'm': case 'M':
+	case 'm':
+	case 'M':
 		mul = 1UL << 20;
 		break;
-	case 'g': case 'G':
+	case 'g':
+	case 'G':
 		mul = 1UL << 30;
 		break;
-	case 't': case 'T':
+	case 't':
+	case 'T':
 		mul = 1UL << 40;
 		break;
 	default:

@@ -15,8 +15,8 @@
 
 struct conf_line {
 	const char *file;
-	int line;        /* line of the directive, or of the block's <tag> */
-	int argc;        /* argv[0] is the directive name */
+	int line; /* line of the directive, or of the block's <tag> */
+	int argc; /* argv[0] is the directive name */
 	char *argv[CONF_MAX_ARGS];
 	const char *block; /* inline block text (NUL-terminated), else NULL */
 	size_t block_len;
@@ -47,8 +47,8 @@ void conf_parser_free(struct conf_parser *p);
 
 /* Reads and parses a whole file; on error err holds "file:line: what"
  * or "file: strerror". 0 or -1. */
-int conf_load(const char *path, const struct conf_directive *table,
-	      void *cfg, char *err, size_t errlen);
+int conf_load(const char *path, const struct conf_directive *table, void *cfg,
+	      char *err, size_t errlen);
 
 /* Helpers for set() functions. */
 int conf_parse_uint(const char *s, unsigned long min, unsigned long max,
@@ -61,8 +61,7 @@ int conf_seconds(const char *s, unsigned long max_ms, double *out, char *err,
 		 size_t n);
 #define CONF_HOUR_MS 3600000ul
 /* A directive's count, 1 to max, or -1 with a message in err. */
-int conf_count(const char *s, unsigned max, unsigned *out, char *err,
-	       size_t n);
+int conf_count(const char *s, unsigned max, unsigned *out, char *err, size_t n);
 #define CONF_DAY_MS 86400000ul
 /* "262144", "256k", "4M", "3G", "1T" into bytes (binary units). */
 int conf_parse_size(const char *s, unsigned long *bytes);

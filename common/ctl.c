@@ -28,7 +28,7 @@ struct ctl {
 	ctl_status_fn fn;
 	void *arg;
 	char *path;
-	int janitor;	/* write end of the janitor's pipe, or -1 */
+	int janitor; /* write end of the janitor's pipe, or -1 */
 	pid_t janitor_pid;
 	struct ctl_conn *conns;
 };
@@ -92,8 +92,10 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (json || !strcmp(c->cmd, "status"))
 		c->ctl->fn(c->ctl->arg, &c->out, json);
 	else
-		status_printf(&c->out, "unknown command '%s' (status, status "
-			      "json)\n", c->cmd);
+		status_printf(&c->out,
+			      "unknown command '%s' (status, status "
+			      "json)\n",
+			      c->cmd);
 	ev_io_stop(loop, w);
 	ev_io_init(w, write_cb, w->fd, EV_WRITE);
 	ev_io_start(loop, w);
@@ -164,16 +166,19 @@ int ctl_check_free(const char *path, const char *conf_path, int named,
 	if (!path[0] || !in_use(path))
 		return 0;
 	if (named) {
-		snprintf(err, n, "%s: control socket %s: another running "
+		snprintf(err, n,
+			 "%s: control socket %s: another running "
 			 "daemon answers there; give this one its own path "
-			 "('control PATH', or 'control none')", conf_path, path);
+			 "('control PATH', or 'control none')",
+			 conf_path, path);
 		return -1;
 	}
-	snprintf(err, n, "%s: the default control socket %s is taken by "
+	snprintf(err, n,
+		 "%s: the default control socket %s is taken by "
 		 "another running %s whose config has the same file name "
 		 "(%s); give this one its own: add 'control PATH' (or "
-		 "'control none') to %s", conf_path, path, prog,
-		 base ? base + 1 : conf_path, conf_path);
+		 "'control none') to %s",
+		 conf_path, path, prog, base ? base + 1 : conf_path, conf_path);
 	return -1;
 }
 
@@ -244,9 +249,8 @@ void ctl_close(struct ctl *c)
 /* Waits for every write end of the pipe to close (the daemon is gone,
  * however it went), then removes the socket if the name is still the
  * one the daemon bound: a successor may have bound it anew. */
-static void __attribute__((noreturn)) janitor(int pipe_rd, int dir,
-					      const char *name,
-					      const struct stat *sock)
+static void __attribute__((noreturn))
+janitor(int pipe_rd, int dir, const char *name, const struct stat *sock)
 {
 	struct stat st;
 	long fd, max = sysconf(_SC_OPEN_MAX);
@@ -356,8 +360,10 @@ int ctl_status_main(const char *prog, ctl_path_fn path_of, int argc,
 			json = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: %s status [-c FILE | --control "
-				"PATH] [--json]\n", prog);
+			fprintf(stderr,
+				"usage: %s status [-c FILE | --control "
+				"PATH] [--json]\n",
+				prog);
 			return 2;
 		}
 	}
@@ -367,8 +373,10 @@ int ctl_status_main(const char *prog, ctl_path_fn path_of, int argc,
 		return 2;
 	}
 	if (!control && !config) {
-		fprintf(stderr, "%s status: give the config file (-c FILE) or "
-			"the socket (--control PATH)\n", prog);
+		fprintf(stderr,
+			"%s status: give the config file (-c FILE) or "
+			"the socket (--control PATH)\n",
+			prog);
 		return 2;
 	}
 	path = control ? xstrdup(control) : path_of(config, err, sizeof(err));
@@ -400,7 +408,8 @@ void ctl_default_path(const char *prog, const char *conf_path, char *out,
 	base = base ? base + 1 : conf_path;
 	/* alice.conf -> alice; my.profile.conf -> my.profile */
 	len = strrchr(base, '.') && strrchr(base, '.') != base ?
-	      (size_t)(strrchr(base, '.') - base) : strlen(base);
+		      (size_t)(strrchr(base, '.') - base) :
+		      strlen(base);
 	snprintf(name, sizeof(name), "%s-%.*s.sock", prog, (int)MIN(len, 64),
 		 base);
 	if (!geteuid()) {

@@ -15,8 +15,8 @@ struct ctl;
 typedef void (*ctl_status_fn)(void *arg, struct buf *out, int json);
 
 /* NULL with err set (e.g. another live daemon owns the path). */
-struct ctl *ctl_open(struct ev_loop *loop, const char *path,
-		     ctl_status_fn fn, void *arg, char *err, size_t n);
+struct ctl *ctl_open(struct ev_loop *loop, const char *path, ctl_status_fn fn,
+		     void *arg, char *err, size_t n);
 void ctl_close(struct ctl *c);
 /* Before the daemon drops root: the socket's folder (root's) would no
  * longer let it remove the socket, so a child keeps root for that one

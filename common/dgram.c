@@ -12,13 +12,12 @@ struct dgram_batch {
 	struct iovec iov[DGRAM_BATCH];
 	struct sockaddr_storage from[DGRAM_BATCH];
 	uint8_t *ctl;
-	uint8_t *mem; /* DGRAM_BATCH slots of room + max_len bytes */
+	uint8_t *mem;        /* DGRAM_BATCH slots of room + max_len bytes */
 	unsigned too_long;   /* in the last dgram_each() */
 	size_t too_long_len; /* the first one's real length */
 };
 
-struct dgram_batch *dgram_batch_new(size_t room, size_t max_len,
-				    size_t ctl_len)
+struct dgram_batch *dgram_batch_new(size_t room, size_t max_len, size_t ctl_len)
 {
 	struct dgram_batch *b = xcalloc(1, sizeof(*b));
 

@@ -20,11 +20,11 @@
 struct dgram_batch;
 
 struct dgram {
-	uint8_t *data;                      /* room bytes free before it */
+	uint8_t *data; /* room bytes free before it */
 	size_t len;
 	const struct sockaddr_storage *from;
 	socklen_t from_len;
-	const struct msghdr *msg;           /* for its control messages */
+	const struct msghdr *msg; /* for its control messages */
 };
 
 /* A batch for datagrams of up to max_len bytes (longer ones are dropped),

@@ -188,8 +188,10 @@ static int retain(struct flow *f, const uint8_t *room, size_t n)
 	if (!d)
 		return -1;
 	for (size_t off = 0; off < n; off += FRAME_MAX_PAYLOAD)
-		memcpy(d + off, room + off / FRAME_MAX_PAYLOAD * FRAME_MAX_LEN +
-		       FRAME_HDR_LEN, MIN(FRAME_MAX_PAYLOAD, n - off));
+		memcpy(d + off,
+		       room + off / FRAME_MAX_PAYLOAD * FRAME_MAX_LEN +
+			       FRAME_HDR_LEN,
+		       MIN(FRAME_MAX_PAYLOAD, n - off));
 	buf_commit(&f->unacked, n);
 	return 0;
 }
@@ -237,7 +239,8 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	want = MIN((size_t)k * FRAME_MAX_PAYLOAD, f->credit);
 	for (cnt = 0; (size_t)cnt * FRAME_MAX_PAYLOAD < want; cnt++) {
-		iov[cnt].iov_base = p + (size_t)cnt * FRAME_MAX_LEN + FRAME_HDR_LEN;
+		iov[cnt].iov_base = p + (size_t)cnt * FRAME_MAX_LEN +
+				    FRAME_HDR_LEN;
 		iov[cnt].iov_len = MIN(FRAME_MAX_PAYLOAD,
 				       want - (size_t)cnt * FRAME_MAX_PAYLOAD);
 	}
@@ -285,8 +288,8 @@ static void push_resend(struct flow *f)
 		src = buf_peek(&f->unacked) + buf_len(&f->unacked) - f->resend;
 		for (off = 0; off < n; off += FRAME_MAX_PAYLOAD)
 			memcpy(p + off / FRAME_MAX_PAYLOAD * FRAME_MAX_LEN +
-			       FRAME_HDR_LEN, src + off,
-			       MIN(FRAME_MAX_PAYLOAD, n - off));
+				       FRAME_HDR_LEN,
+			       src + off, MIN(FRAME_MAX_PAYLOAD, n - off));
 		tunnel_data_commit(t, f->s.id, n);
 		f->resend -= n;
 	}
@@ -372,7 +375,8 @@ static void got_data(struct flow *f, const struct frame *fr)
 
 	if (f->fin_rcvd || len > f->rcv_avail ||
 	    (!f->relaying && !f->server_side)) {
-		flow_reset(f, PROTO_GENERAL_FAILURE, "peer exceeded its window");
+		flow_reset(f, PROTO_GENERAL_FAILURE,
+			   "peer exceeded its window");
 		return;
 	}
 	f->rcv_avail -= (uint32_t)len;
@@ -385,15 +389,17 @@ static void got_data(struct flow *f, const struct frame *fr)
 		n = write(f->fd, p, len);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR) {
-				flow_reset(f, PROTO_GENERAL_FAILURE, strerror(errno));
+				flow_reset(f, PROTO_GENERAL_FAILURE,
+					   strerror(errno));
 				return;
 			}
 			n = 0;
 		}
 		f->delivered += (uint32_t)n;
 		f->down_bytes += (uint64_t)n;
-		meter_add(tunnel_meter(f->s.t), f->server_side ?
-			  METER_TCP_UP : METER_TCP_DOWN, (size_t)n);
+		meter_add(tunnel_meter(f->s.t),
+			  f->server_side ? METER_TCP_UP : METER_TCP_DOWN,
+			  (size_t)n);
 	}
 	if ((size_t)n < len) {
 		struct stream *over;
@@ -402,7 +408,8 @@ static void got_data(struct flow *f, const struct frame *fr)
 		if (!buf_len(&f->out))
 			buf_reserve(&f->out, MIN(f->window / 2, WRITE_MAX));
 		if (buf_put(&f->out, p + n, len - (size_t)n)) {
-			flow_reset(f, PROTO_GENERAL_FAILURE, "receive buffer full");
+			flow_reset(f, PROTO_GENERAL_FAILURE,
+				   "receive buffer full");
 			return;
 		}
 		if (f->relaying && !ev_is_active(&f->wio))
@@ -537,13 +544,14 @@ static void stream_info(struct stream *s, struct stream_info *i)
 	i->down = flow_bytes_down(f);
 	i->buffered = buf_len(&f->out);
 	i->window = f->window;
-	i->state = f->parked ? "waiting to resume" :
+	i->state = f->parked  ? "waiting to resume" :
 		   f->syncing ? "resuming" :
 		   !f->relaying || (!f->server_side && !f->result_seen) ?
-		   "opening" :
-		   f->rd_eof && f->fin_rcvd ? "closing" :
-		   f->rd_eof || f->fin_rcvd ? "half-closed" :
-		   !f->credit || f->s.waiting ? "blocked" : "open";
+				"opening" :
+		   f->rd_eof && f->fin_rcvd   ? "closing" :
+		   f->rd_eof || f->fin_rcvd   ? "half-closed" :
+		   !f->credit || f->s.waiting ? "blocked" :
+						"open";
 }
 
 uint64_t flow_bytes_up(const struct flow *f)
@@ -556,8 +564,8 @@ uint64_t flow_bytes_down(const struct flow *f)
 	return f->server_side ? f->up_bytes : f->down_bytes;
 }
 
-void flow_log_end(const struct flow *f, const char *who,
-		  const struct addr *dst, const char *why)
+void flow_log_end(const struct flow *f, const char *who, const struct addr *dst,
+		  const char *why)
 {
 	enum log_level lvl = f->relaying ? LOG_INFO : LOG_DEBUG;
 	char d[ADDR_STR_MAX];
@@ -566,7 +574,8 @@ void flow_log_end(const struct flow *f, const char *who,
 		return; /* the address is not even formatted */
 	log_msg(lvl,
 		"%s: flow %u to %s ended after %.1f s: %s (%llu bytes up, "
-		"%llu down)", who, f->s.id, addr_str(dst, d, sizeof(d)),
+		"%llu down)",
+		who, f->s.id, addr_str(dst, d, sizeof(d)),
 		ev_now(f->loop) - f->start, why,
 		(unsigned long long)flow_bytes_up(f),
 		(unsigned long long)flow_bytes_down(f));
@@ -599,7 +608,7 @@ static int stream_park(struct stream *s)
 	f->parked = 1;
 	f->syncing = 1;
 	f->sync_sent = 0;
-	f->resend = 0;     /* worked out again from the next SYNC */
+	f->resend = 0; /* worked out again from the next SYNC */
 	f->fin_pending = 0;
 	return 0;
 }
@@ -670,8 +679,8 @@ static void got_sync(struct flow *f, const struct frame *fr)
 	}
 	if (!f->sync_sent)
 		send_sync(f);
-	if (y.received < acked || y.received > f->sent ||
-	    y.limit < f->sent || y.limit - f->sent > UINT32_MAX / 2 ||
+	if (y.received < acked || y.received > f->sent || y.limit < f->sent ||
+	    y.limit - f->sent > UINT32_MAX / 2 ||
 	    ((y.flags & SYNC_F_FIN) && !f->rd_eof)) {
 		flow_reset(f, PROTO_GENERAL_FAILURE,
 			   "resume: the peer's offsets do not match ours");
@@ -783,7 +792,8 @@ void flow_start(struct flow *f)
 	ev_io_set(&f->rio, f->fd, EV_READ);
 	ev_io_set(&f->wio, f->fd, EV_WRITE);
 	if (buf_len(&f->out))
-		ev_io_start(f->loop, &f->wio); /* fast-open data; FIN after it */
+		ev_io_start(f->loop,
+			    &f->wio); /* fast-open data; FIN after it */
 	else if (f->fin_rcvd)
 		shut_write(f);
 	resume_reading(f);

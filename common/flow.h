@@ -38,15 +38,15 @@ struct flow {
 	struct ev_loop *loop;
 	int fd;
 	ev_io rio, wio;
-	ev_timer idle;         /* idle-timeout: re-armed lazily */
+	ev_timer idle; /* idle-timeout: re-armed lazily */
 	ev_tstamp last_active;
-	struct buf out;        /* from the tunnel, waiting for the socket */
-	uint32_t credit;       /* DATA bytes we may still send */
-	uint32_t window;       /* our receive window */
-	uint32_t rcv_avail;    /* DATA bytes the peer may still send */
-	uint32_t delivered;    /* written to the socket since last WINDOW */
-	double rate;           /* bytes/s delivered (0: not measured yet) */
-	uint64_t rate_bytes;   /* delivered since rate_since */
+	struct buf out;      /* from the tunnel, waiting for the socket */
+	uint32_t credit;     /* DATA bytes we may still send */
+	uint32_t window;     /* our receive window */
+	uint32_t rcv_avail;  /* DATA bytes the peer may still send */
+	uint32_t delivered;  /* written to the socket since last WINDOW */
+	double rate;         /* bytes/s delivered (0: not measured yet) */
+	uint64_t rate_bytes; /* delivered since rate_since */
 	ev_tstamp rate_since;
 	unsigned relaying : 1, rd_eof : 1, fin_rcvd : 1, wr_shut : 1;
 	unsigned server_side : 1;
@@ -58,8 +58,8 @@ struct flow {
 	unsigned resumable : 1, parked : 1, syncing : 1, sync_sent : 1;
 	unsigned fin_pending : 1; /* FIN to send again after the resend */
 	struct buf unacked;
-	uint64_t sent, rcvd;   /* DATA bytes sent (once each) / received */
-	size_t resend;         /* the last bytes of unacked to send again */
+	uint64_t sent, rcvd; /* DATA bytes sent (once each) / received */
+	size_t resend;       /* the last bytes of unacked to send again */
 	uint64_t up_bytes, down_bytes; /* socket->tunnel, tunnel->socket */
 	ev_tstamp start;
 };
@@ -92,8 +92,8 @@ void flow_cancel(struct flow *f, uint8_t code, const char *why);
 void flow_reset(struct flow *f, uint8_t code, const char *why);
 /* The one log line of a flow that ended (info level if it carried
  * data): who ("tunnel alice", "socks"), destination, bytes, duration. */
-void flow_log_end(const struct flow *f, const char *who,
-		  const struct addr *dst, const char *why);
+void flow_log_end(const struct flow *f, const char *who, const struct addr *dst,
+		  const char *why);
 /* Bytes toward the destination and back, whichever side we are. */
 uint64_t flow_bytes_up(const struct flow *f);
 uint64_t flow_bytes_down(const struct flow *f);

@@ -21,7 +21,7 @@
 /* What version 1 allows for each frame type. */
 struct frame_rule {
 	const char *name;
-	uint8_t zero_stream;  /* 1: stream must be 0; 0: must not be 0 */
+	uint8_t zero_stream; /* 1: stream must be 0; 0: must not be 0 */
 	uint16_t min_len;
 	uint16_t max_len;
 	int (*check)(const uint8_t *p, size_t len);
@@ -285,8 +285,8 @@ int frame_window(uint8_t *out, size_t cap, uint32_t stream, uint32_t incr)
 	return FRAME_HDR_LEN + 4;
 }
 
-int frame_window_ack(uint8_t *out, size_t cap, uint32_t stream,
-		     uint32_t incr, uint32_t received)
+int frame_window_ack(uint8_t *out, size_t cap, uint32_t stream, uint32_t incr,
+		     uint32_t received)
 {
 	if (cap < FRAME_HDR_LEN + WINDOW_ACK_LEN)
 		return -1;
@@ -317,8 +317,7 @@ int frame_resume(uint8_t *out, size_t cap,
 	return FRAME_HDR_LEN + RESUME_LEN;
 }
 
-int frame_sync(uint8_t *out, size_t cap, uint32_t stream,
-	       const struct sync *s)
+int frame_sync(uint8_t *out, size_t cap, uint32_t stream, const struct sync *s)
 {
 	uint8_t *p = out + FRAME_HDR_LEN;
 

@@ -29,21 +29,22 @@ enum frame_type {
 	FRAME_RST = 0x06,      /* stream is gone: code:u8 */
 	FRAME_WINDOW = 0x07,   /* increment:u32 (> 0) */
 	FRAME_UDP_OPEN = 0x08, /* client->server: new UDP association */
-	FRAME_UDP_DATA = 0x09, /* addr datagram... (dest, or source on replies) */
-	FRAME_PING = 0x0a,     /* stream 0: opaque[8] */
-	FRAME_PONG = 0x0b,     /* stream 0: the ping's opaque[8] */
-	FRAME_GOAWAY = 0x0c,   /* stream 0: code:u8; no new streams */
+	FRAME_UDP_DATA =
+		0x09,        /* addr datagram... (dest, or source on replies) */
+	FRAME_PING = 0x0a,   /* stream 0: opaque[8] */
+	FRAME_PONG = 0x0b,   /* stream 0: the ping's opaque[8] */
+	FRAME_GOAWAY = 0x0c, /* stream 0: code:u8; no new streams */
 	FRAME_UDP_PATH = 0x0d, /* stream 0, client->server: on:u8, where
 				* the server sends UDP_DATA (section 15);
 				* only to a peer whose HELLO said
 				* HELLO_F_UDP_PATH */
 	/* Resume (docs/PROTOCOL.md section 16), only between peers whose
 	 * HELLOs both set HELLO_F_RESUME: */
-	FRAME_SESSION = 0x0e,  /* server->client, stream 0: token[24] */
-	FRAME_RESUME = 0x0f,   /* client->server, stream 0: token[24]
+	FRAME_SESSION = 0x0e, /* server->client, stream 0: token[24] */
+	FRAME_RESUME = 0x0f,  /* client->server, stream 0: token[24]
 				* count:u32 (SYNC frames that follow) */
-	FRAME_RESUMED = 0x10,  /* server->client, stream 0: code:u8 */
-	FRAME_SYNC = 0x11,     /* both: flags:u8 received:u64 limit:u64 */
+	FRAME_RESUMED = 0x10, /* server->client, stream 0: code:u8 */
+	FRAME_SYNC = 0x11,    /* both: flags:u8 received:u64 limit:u64 */
 };
 
 /* Outcome codes carried by RESULT and RST. They are the SOCKS5 REP
@@ -66,14 +67,14 @@ enum proto_code {
  * person reading the client's log what to change. */
 enum proto_reason {
 	REASON_NONE = 0,
-	REASON_POLICY = 1,    /* allow/deny in server.conf, or the defaults */
-	REASON_FIREWALL = 2,  /* connect(): EACCES/EPERM on the server */
-	REASON_NO_NAME = 3,   /* the name does not exist or has no address */
-	REASON_RESOLVER = 4,  /* the server's resolver failed or timed out */
-	REASON_TIMEOUT = 5,   /* the server's connect timeout fired */
-	REASON_LIMIT = 6,     /* a server limit (flows, buffers) */
-	REASON_SHUTDOWN = 7,  /* the server is shutting down */
-	REASON_QUOTA = 8,     /* the client's traffic quota is used up */
+	REASON_POLICY = 1,   /* allow/deny in server.conf, or the defaults */
+	REASON_FIREWALL = 2, /* connect(): EACCES/EPERM on the server */
+	REASON_NO_NAME = 3,  /* the name does not exist or has no address */
+	REASON_RESOLVER = 4, /* the server's resolver failed or timed out */
+	REASON_TIMEOUT = 5,  /* the server's connect timeout fired */
+	REASON_LIMIT = 6,    /* a server limit (flows, buffers) */
+	REASON_SHUTDOWN = 7, /* the server is shutting down */
+	REASON_QUOTA = 8,    /* the client's traffic quota is used up */
 };
 
 /* What a RESULT code and reason mean, for log lines: the reason's text
@@ -106,12 +107,12 @@ enum resume_code {
 const char *resume_code_text(uint8_t code);
 
 /* SYNC flags. */
-#define SYNC_F_FIN 0x01        /* the sender has received the peer's FIN */
+#define SYNC_F_FIN 0x01 /* the sender has received the peer's FIN */
 
 struct sync {
 	uint8_t flags;
-	uint64_t received;     /* DATA bytes the sender took in, since OPEN */
-	uint64_t limit;        /* the offset the peer may send up to */
+	uint64_t received; /* DATA bytes the sender took in, since OPEN */
+	uint64_t limit;    /* the offset the peer may send up to */
 };
 
 /* The destination 0.0.0.0:53 (in OPEN or UDP_DATA) names the server's
@@ -132,11 +133,11 @@ struct frame {
 };
 
 enum frame_err {
-	FRAME_ERR_TYPE = -1,    /* unknown frame type */
-	FRAME_ERR_LENGTH = -2,  /* payload length wrong for the type */
-	FRAME_ERR_STREAM = -3,  /* stream 0 where one is needed, or v.v. */
-	FRAME_ERR_ADDR = -4,    /* malformed address */
-	FRAME_ERR_VALUE = -5,   /* bad magic, zero window increment, ... */
+	FRAME_ERR_TYPE = -1,   /* unknown frame type */
+	FRAME_ERR_LENGTH = -2, /* payload length wrong for the type */
+	FRAME_ERR_STREAM = -3, /* stream 0 where one is needed, or v.v. */
+	FRAME_ERR_ADDR = -4,   /* malformed address */
+	FRAME_ERR_VALUE = -5,  /* bad magic, zero window increment, ... */
 };
 
 /* Decodes one frame from in. Returns bytes consumed (> 0), 0 if the frame
@@ -164,14 +165,13 @@ int frame_code(uint8_t *out, size_t cap, uint8_t type, uint32_t stream,
 int frame_window(uint8_t *out, size_t cap, uint32_t stream, uint32_t incr);
 /* WINDOW between resuming peers: the increment and the low 32 bits of
  * the DATA bytes received so far (an acknowledgement). */
-int frame_window_ack(uint8_t *out, size_t cap, uint32_t stream,
-		     uint32_t incr, uint32_t received);
+int frame_window_ack(uint8_t *out, size_t cap, uint32_t stream, uint32_t incr,
+		     uint32_t received);
 int frame_session(uint8_t *out, size_t cap,
 		  const uint8_t token[RESUME_TOKEN_LEN]);
 int frame_resume(uint8_t *out, size_t cap,
 		 const uint8_t token[RESUME_TOKEN_LEN], uint32_t count);
-int frame_sync(uint8_t *out, size_t cap, uint32_t stream,
-	       const struct sync *s);
+int frame_sync(uint8_t *out, size_t cap, uint32_t stream, const struct sync *s);
 int frame_ping(uint8_t *out, size_t cap, uint8_t type, const uint8_t opaque[8]);
 /* The longest UDP_DATA header for an IP address (IPv6): the room a
  * reader leaves in front of a datagram, to write the header in place. */

@@ -83,8 +83,7 @@ void idmap_del(struct idmap *m, uint32_t id)
 	}
 }
 
-void idmap_sweep(struct idmap *m, int (*drop)(void *val, void *arg),
-		 void *arg)
+void idmap_sweep(struct idmap *m, int (*drop)(void *val, void *arg), void *arg)
 {
 	for (size_t i = 0; m->slots && i <= m->mask; i++) {
 		uint32_t id = m->slots[i].id;

@@ -10,8 +10,8 @@ struct idmap {
 	struct idmap_slot {
 		uint32_t id; /* 0 = empty */
 		void *val;
-	} *slots;
-	size_t mask;  /* slots - 1 (power of two), or 0 when unallocated */
+	} * slots;
+	size_t mask; /* slots - 1 (power of two), or 0 when unallocated */
 	size_t count;
 };
 
@@ -31,7 +31,6 @@ void idmap_each(const struct idmap *m, void (*fn)(void *val, void *arg),
 
 /* Removes every entry for which drop(val, arg) returns non-zero (drop
  * may free val). */
-void idmap_sweep(struct idmap *m, int (*drop)(void *val, void *arg),
-		 void *arg);
+void idmap_sweep(struct idmap *m, int (*drop)(void *val, void *arg), void *arg);
 
 #endif

@@ -34,7 +34,8 @@ static void vlog(enum log_level lvl, const char *fmt, va_list ap)
 {
 	/* syslog priorities: err=3 warning=4 info=6 debug=7 */
 	static const int prio[] = { 3, 4, 6, 7 };
-	static const char *const tag[] = { "error: ", "warning: ", "", "debug: " };
+	static const char *const tag[] = { "error: ", "warning: ", "",
+					   "debug: " };
 	char line[1024];
 	int n;
 
@@ -47,7 +48,8 @@ static void vlog(enum log_level lvl, const char *fmt, va_list ap)
 		struct tm tm;
 
 		localtime_r(&now, &tm);
-		n = (int)strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S ", &tm);
+		n = (int)strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S ",
+				  &tm);
 		n += snprintf(line + n, sizeof(line) - n, "%s", tag[lvl]);
 	}
 	vsnprintf(line + n, sizeof(line) - n, fmt, ap);

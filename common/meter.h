@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 enum meter_kind {
-	METER_TCP_UP,    /* toward the destination */
-	METER_TCP_DOWN,  /* back toward the client */
+	METER_TCP_UP,   /* toward the destination */
+	METER_TCP_DOWN, /* back toward the client */
 	METER_UDP_UP,
 	METER_UDP_DOWN,
 	METER_KINDS
@@ -20,7 +20,7 @@ enum meter_kind {
 
 struct meter {
 	uint64_t bytes[METER_KINDS];
-	uint64_t left;   /* before over(); UINT64_MAX: no limit */
+	uint64_t left; /* before over(); UINT64_MAX: no limit */
 	void (*over)(struct meter *m);
 };
 

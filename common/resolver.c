@@ -24,9 +24,9 @@ struct resolver {
 };
 
 struct resolve_req {
-	resolve_cb cb;    /* NULL once cancelled */
+	resolve_cb cb; /* NULL once cancelled */
 	void *arg;
-	int starting;     /* inside ares_getaddrinfo() */
+	int starting; /* inside ares_getaddrinfo() */
 	int done;
 };
 
@@ -87,7 +87,8 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable,
 		ev_io_init(&s->io, io_cb, fd, 0);
 	}
 	ev_io_stop(r->loop, &s->io);
-	ev_io_set(&s->io, fd, (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0));
+	ev_io_set(&s->io, fd,
+		  (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0));
 	ev_io_start(r->loop, &s->io);
 }
 
@@ -114,8 +115,9 @@ struct resolver *resolver_new(struct ev_loop *loop, const char *servers,
 	opt.sock_state_cb_data = r;
 	opt.timeout = 2000;
 	opt.tries = 3;
-	rc = ares_init_options(&r->channel, &opt, ARES_OPT_SOCK_STATE_CB |
-				ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	rc = ares_init_options(&r->channel, &opt,
+			       ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS |
+				       ARES_OPT_TRIES);
 	if (rc) {
 		snprintf(err, n, "c-ares: %s", ares_strerror(rc));
 		free(r);
@@ -166,7 +168,8 @@ static void addrinfo_cb(void *arg, int st, int timeouts,
 		n = 0;
 		for (nd = ai->nodes; nd; nd = nd->ai_next) {
 			if (nd->ai_addrlen > sizeof(*addrs) ||
-			    (nd->ai_family != AF_INET && nd->ai_family != AF_INET6))
+			    (nd->ai_family != AF_INET &&
+			     nd->ai_family != AF_INET6))
 				continue;
 			memcpy(&addrs[n++], nd->ai_addr, nd->ai_addrlen);
 		}

@@ -18,7 +18,7 @@ typedef void (*resolve_cb)(void *arg, int status,
 enum resolve_err {
 	RESOLVE_ERR_NOTFOUND = -1, /* no such name, or no address */
 	RESOLVE_ERR_TIMEOUT = -2,
-	RESOLVE_ERR_FAIL = -3,     /* server failure, refused, ... */
+	RESOLVE_ERR_FAIL = -3, /* server failure, refused, ... */
 };
 
 /* servers: NULL for /etc/resolv.conf, else "ip,ip:port,[v6]:port". */

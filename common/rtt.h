@@ -11,7 +11,7 @@
 #define RTT_MIN_WINDOW 300.0
 
 struct rtt {
-	double srtt;   /* 7/8 old + 1/8 sample; 0: no sample yet */
+	double srtt; /* 7/8 old + 1/8 sample; 0: no sample yet */
 	double min;
 	double min_at; /* when the minimum was taken */
 };

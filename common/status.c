@@ -104,8 +104,7 @@ static int by_traffic(const void *a, const void *b)
 	return tx < ty ? 1 : tx > ty ? -1 : 0;
 }
 
-void status_flows(struct buf *b, struct tunnel *t, struct kept *kept,
-		  int json)
+void status_flows(struct buf *b, struct tunnel *t, struct kept *kept, int json)
 {
 	struct rows r = { 0 };
 	ev_tstamp now = ev_time();
@@ -139,7 +138,8 @@ void status_flows(struct buf *b, struct tunnel *t, struct kept *kept,
 		if (!json) {
 			status_printf(b, "%-4s %-40s %-40s %8s %10s %10s %s\n",
 				      i->kind, src, dst,
-				      status_age(now - i->start, age, sizeof(age)),
+				      status_age(now - i->start, age,
+						 sizeof(age)),
 				      status_bytes(i->up, up, sizeof(up)),
 				      status_bytes(i->down, down, sizeof(down)),
 				      i->state);
@@ -150,7 +150,8 @@ void status_flows(struct buf *b, struct tunnel *t, struct kept *kept,
 		status_json_str(b, src);
 		status_printf(b, ",\"destination\":");
 		status_json_str(b, dst);
-		status_printf(b, ",\"age\":%.1f,\"bytes_up\":%llu,"
+		status_printf(b,
+			      ",\"age\":%.1f,\"bytes_up\":%llu,"
 			      "\"bytes_down\":%llu,\"state\":\"%s\"",
 			      now - i->start, (unsigned long long)i->up,
 			      (unsigned long long)i->down, i->state);

@@ -18,8 +18,9 @@
 #include "util.h"
 
 /* AES-GCM first: every x86 and ARMv8 server has instructions for it. */
-#define TLS_SUITES "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:" \
-		   "TLS_AES_256_GCM_SHA384"
+#define TLS_SUITES \
+	"TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:" \
+	"TLS_AES_256_GCM_SHA384"
 
 struct tls_ctx {
 	SSL_CTX *ssl;
@@ -44,7 +45,7 @@ struct tls_ctx {
 struct tls {
 	SSL *ssl;
 	int fd;
-	int rx_short;   /* the last recv() emptied the socket */
+	int rx_short; /* the last recv() emptied the socket */
 	int rx_eof;
 	struct buf txq;
 	struct tls_ctx *ctx;
@@ -153,9 +154,9 @@ int tls_pem_check(const char *pem, enum tls_pem kind, char *err, size_t n)
 		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
 	BIO_free(bio);
 	if (!key && !x) {
-		set_ssl_err(err, n, kind == TLS_PEM_KEY ?
-			    "no private key (PEM) found" :
-			    "no certificate (PEM) found");
+		set_ssl_err(err, n,
+			    kind == TLS_PEM_KEY ? "no private key (PEM) found" :
+						  "no certificate (PEM) found");
 		return -1;
 	}
 	EVP_PKEY_free(key);
@@ -182,8 +183,8 @@ static X509_CRL *read_crl(const char *path, struct stat *st, char *err,
 	if (!crl) {
 		char what[300];
 
-		snprintf(what, sizeof(what), "%s: no revocation list (PEM) in it",
-			 path);
+		snprintf(what, sizeof(what),
+			 "%s: no revocation list (PEM) in it", path);
 		set_ssl_err(err, n, what);
 	}
 	return crl;
@@ -291,7 +292,8 @@ static struct tls_ctx *ctx_new(const struct tls_params *p, int server,
 	if (ctx_index < 0)
 		ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	c->is_server = server;
-	c->ssl = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+	c->ssl = SSL_CTX_new(server ? TLS_server_method() :
+				      TLS_client_method());
 	if (!c->ssl) {
 		set_ssl_err(err, n, "cannot create TLS context");
 		free(c);
@@ -301,10 +303,11 @@ static struct tls_ctx *ctx_new(const struct tls_params *p, int server,
 	SSL_CTX_set_min_proto_version(c->ssl, TLS1_3_VERSION);
 	SSL_CTX_set_max_proto_version(c->ssl, TLS1_3_VERSION);
 	SSL_CTX_set_options(c->ssl, SSL_OP_NO_COMPRESSION |
-				    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET |
-				    SSL_OP_IGNORE_UNEXPECTED_EOF);
+					    SSL_OP_NO_RENEGOTIATION |
+					    SSL_OP_NO_TICKET |
+					    SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
-				 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+					 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_session_cache_mode(c->ssl, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(c->ssl, 0);
 	SSL_CTX_set_read_ahead(c->ssl, 1);
@@ -315,9 +318,11 @@ static struct tls_ctx *ctx_new(const struct tls_params *p, int server,
 		goto fail;
 	/* With a fallback site, a visitor without a certificate completes
 	 * the handshake and is shown that site instead of a tunnel. */
-	SSL_CTX_set_verify(c->ssl, SSL_VERIFY_PEER |
-			   (server && !p->cert_optional ?
-			    SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+	SSL_CTX_set_verify(c->ssl,
+			   SSL_VERIFY_PEER |
+				   (server && !p->cert_optional ?
+					    SSL_VERIFY_FAIL_IF_NO_PEER_CERT :
+					    0),
 			   verify_cb);
 	SSL_CTX_set_verify_depth(c->ssl, 4);
 	/* The peer's certificate must be made for its role, so a client
@@ -332,8 +337,7 @@ fail:
 	return NULL;
 }
 
-struct tls_ctx *tls_ctx_server(const struct tls_params *p, char *err,
-			       size_t n)
+struct tls_ctx *tls_ctx_server(const struct tls_params *p, char *err, size_t n)
 {
 	struct tls_ctx *c;
 
@@ -351,8 +355,7 @@ struct tls_ctx *tls_ctx_server(const struct tls_params *p, char *err,
 	return c;
 }
 
-struct tls_ctx *tls_ctx_client(const struct tls_params *p, char *err,
-			       size_t n)
+struct tls_ctx *tls_ctx_client(const struct tls_params *p, char *err, size_t n)
 {
 	struct tls_ctx *c;
 
@@ -567,8 +570,8 @@ static int status(struct tls *t, int rc, const char *what)
 		return TLS_WANT_WRITE;
 	case SSL_ERROR_ZERO_RETURN:
 		ERR_clear_error();
-		snprintf(t->err, sizeof(t->err), "%s: connection closed by peer",
-			 what);
+		snprintf(t->err, sizeof(t->err),
+			 "%s: connection closed by peer", what);
 		return TLS_EOF;
 	case SSL_ERROR_SYSCALL:
 		if (!ERR_peek_error()) {
@@ -591,8 +594,9 @@ static int status(struct tls *t, int rc, const char *what)
 			 ERR_reason_error_string(last));
 		ERR_clear_error();
 	} else if (v != X509_V_OK) {
-		snprintf(t->err, sizeof(t->err), "%s: certificate verify failed: %s",
-			 what, X509_verify_cert_error_string(v));
+		snprintf(t->err, sizeof(t->err),
+			 "%s: certificate verify failed: %s", what,
+			 X509_verify_cert_error_string(v));
 		ERR_clear_error();
 	} else {
 		set_ssl_err(t->err, sizeof(t->err), what);
@@ -780,5 +784,7 @@ int tls_export(const struct tls *t, const char *label, uint8_t *out, size_t n)
 	/* TLS 1.3 makes no difference between no context and an empty
 	 * one (RFC 8446 section 7.5): none is given */
 	return SSL_export_keying_material(t->ssl, out, n, label, strlen(label),
-					  NULL, 0, 0) == 1 ? 0 : -1;
+					  NULL, 0, 0) == 1 ?
+		       0 :
+		       -1;
 }

@@ -11,8 +11,8 @@
 enum tls_status {
 	TLS_WANT_READ = -1,
 	TLS_WANT_WRITE = -2,
-	TLS_EOF = -3,   /* orderly close or the peer vanished */
-	TLS_ERR = -4,   /* protocol or certificate error: see tls_error() */
+	TLS_EOF = -3, /* orderly close or the peer vanished */
+	TLS_ERR = -4, /* protocol or certificate error: see tls_error() */
 };
 
 /* Certificates and keys as PEM text (the config layer reads files or
@@ -24,7 +24,7 @@ struct tls_params {
 	const char *key_pem;
 	const char *crl_path;
 	const char *verify_name;
-	int cert_optional;   /* server: request, but do not require, one */
+	int cert_optional; /* server: request, but do not require, one */
 };
 
 struct tls_ctx;
@@ -36,8 +36,7 @@ enum tls_pem { TLS_PEM_CA, TLS_PEM_CERT, TLS_PEM_KEY };
 
 /* Whether pem holds what kind wants, so a config check can name the
  * line; whether they fit together is for tls_ctx_*() to say. */
-int tls_pem_check(const char *pem, enum tls_pem kind, char *err,
-		  size_t errlen);
+int tls_pem_check(const char *pem, enum tls_pem kind, char *err, size_t errlen);
 /* Whether the file at path holds a revocation list in PEM. */
 int tls_crl_check(const char *path, char *err, size_t errlen);
 
@@ -90,8 +89,7 @@ int tls_peer_cert_id(const struct tls *t, uint8_t id[TLS_CERT_ID_LEN]);
 const char *tls_describe(const struct tls *t, char *buf, size_t n);
 /* Keying material from the session (RFC 8446 section 7.5, no context):
  * n bytes for label into out, the same on both ends. 0 or -1. */
-int tls_export(const struct tls *t, const char *label, uint8_t *out,
-	       size_t n);
+int tls_export(const struct tls *t, const char *label, uint8_t *out, size_t n);
 /* Why the last call failed, in words (certificate errors included). */
 const char *tls_error(const struct tls *t);
 

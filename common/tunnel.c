@@ -43,11 +43,8 @@ static void close_with(struct tunnel *t, const char *why,
 /* ---- state ---- */
 
 static const char *const state_names[] = {
-	[T_HANDSHAKE] = "handshake",
-	[T_HELLO] = "hello",
-	[T_UP] = "up",
-	[T_CLOSING] = "closing",
-	[T_CLOSED] = "closed",
+	[T_HANDSHAKE] = "handshake", [T_HELLO] = "hello",   [T_UP] = "up",
+	[T_CLOSING] = "closing",     [T_CLOSED] = "closed",
 };
 
 static int transition_ok(enum tunnel_state from, enum tunnel_state to)
@@ -347,8 +344,8 @@ static void stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	if (stall_check(&t->stall, now, limit)) {
 		log_warn("%s: no answer from the server for %.1f s "
-			 "(stall-timeout %.1f s): suspect", t->name,
-			 now - t->stall.since, limit);
+			 "(stall-timeout %.1f s): suspect",
+			 t->name, now - t->stall.since, limit);
 		if (t->ops->stalled)
 			t->ops->stalled(t, 1);
 		return; /* until heard from again */
@@ -399,8 +396,9 @@ static void got_pong(struct tunnel *t, const struct frame *f)
 	last = sent == t->ping_sent;
 	if (last)
 		stall_hears(t, 1);
-	rtt_sample(&t->rtt, rtt, now, last &&
-		   t->tx_bytes + t->rx_bytes - t->ping_mark <= QUIET_BYTES);
+	rtt_sample(&t->rtt, rtt, now,
+		   last && t->tx_bytes + t->rx_bytes - t->ping_mark <=
+				   QUIET_BYTES);
 	if (last && t->train_left > 0) {
 		t->train_left--;
 		ping(t);
@@ -526,7 +524,8 @@ static int parse_frames(struct tunnel *t)
 		if (n < 0) {
 			/* the decoder left the header for this line */
 			log_warn("%s: bad frame: %s (%s, type 0x%02x, stream "
-				 "%u, length %u)", t->name, frame_strerror(n),
+				 "%u, length %u)",
+				 t->name, frame_strerror(n),
 				 frame_type_name(f.type), f.type, f.stream,
 				 f.len);
 			close_with(t, "protocol error", GOAWAY_PROTOCOL);
@@ -573,7 +572,8 @@ static int do_read(struct tunnel *t)
 			t->read_wants_write = 1;
 			return 0;
 		}
-		tunnel_close(t, n == TLS_EOF ? "closed by peer" : tls_error(t->tls));
+		tunnel_close(t, n == TLS_EOF ? "closed by peer" :
+					       tls_error(t->tls));
 		return -1;
 	}
 	/* Budget spent with data possibly left inside OpenSSL: come back
@@ -647,7 +647,8 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		handshake(t);
 		return;
 	}
-	if ((revents & EV_READ) || (t->read_wants_write && (revents & EV_WRITE))) {
+	if ((revents & EV_READ) ||
+	    (t->read_wants_write && (revents & EV_WRITE))) {
 		int rc;
 
 		t->dispatching++;
@@ -689,10 +690,13 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		socklen_t len = sizeof(ss);
 
 		/* never connected at all: say so, it is a different fix */
-		tunnel_close(t, !t->p.is_server &&
-			     getpeername(t->fd, (struct sockaddr *)&ss, &len) ?
-			     "connect timed out (no answer from the server)" :
-			     "TLS handshake timed out");
+		tunnel_close(
+			t,
+			!t->p.is_server && getpeername(t->fd,
+						       (struct sockaddr *)&ss,
+						       &len) ?
+				"connect timed out (no answer from the server)" :
+				"TLS handshake timed out");
 		return;
 	}
 	idle = ev_now(loop) - t->last_rx;
@@ -789,8 +793,8 @@ static void abort_streams(struct tunnel *t, int park)
 	idmap_free(&t->streams);
 	if (parked)
 		log_info("%s: %zu flows kept for a new connection to resume "
-			 "(resume-window %.0f s)", t->name, parked,
-			 t->p.resume_window);
+			 "(resume-window %.0f s)",
+			 t->name, parked, t->p.resume_window);
 }
 
 struct idlist {
@@ -845,15 +849,14 @@ static enum goaway_code goaway_for(const struct tunnel *t,
 /* The one close: tunnel_close, tunnel_free and tunnel_release all end
  * here. A released tunnel has no fd or TLS left (the caller took them)
  * and no streams (only a handshake can be released). */
-static void close_with(struct tunnel *t, const char *why,
-		       enum goaway_code code)
+static void close_with(struct tunnel *t, const char *why, enum goaway_code code)
 {
 	int park;
 
 	if (!t || t->state == T_CLOSED)
 		return;
-	park = resume_parks(t, code == GOAWAY_PROTOCOL ||
-				code == GOAWAY_VERSION);
+	park = resume_parks(t,
+			    code == GOAWAY_PROTOCOL || code == GOAWAY_VERSION);
 	/* GOAWAY 0 would tell the peer that the streams are over */
 	if (park && code == GOAWAY_SHUTDOWN)
 		code = GOAWAY_NONE;

@@ -24,13 +24,13 @@ struct stream;
 
 /* What `status` shows of one stream. */
 struct stream_info {
-	const char *kind;      /* "TCP" or "UDP" */
-	struct addr src, dst;  /* type 0 when unknown */
+	const char *kind;     /* "TCP" or "UDP" */
+	struct addr src, dst; /* type 0 when unknown */
 	ev_tstamp start;
-	uint64_t up, down;     /* bytes toward the server / back */
+	uint64_t up, down; /* bytes toward the server / back */
 	const char *state;
-	size_t buffered;       /* received, not yet taken by the socket */
-	uint32_t window;       /* TCP: our receive window now (0: none) */
+	size_t buffered; /* received, not yet taken by the socket */
+	uint32_t window; /* TCP: our receive window now (0: none) */
 };
 
 struct stream_ops {
@@ -79,8 +79,8 @@ struct stream {
 	struct stream *out_next;  /* in the tunnel's deliver-later list */
 	int out_queued;
 	int waiting;
-	int woken;        /* was waiting: its next frame goes in regardless */
-	int resuming;     /* adopted by a resuming tunnel, no SYNC yet */
+	int woken;         /* was waiting: its next frame goes in regardless */
+	int resuming;      /* adopted by a resuming tunnel, no SYNC yet */
 	struct kept *kept; /* parked there (t is NULL), or NULL */
 };
 
@@ -129,25 +129,25 @@ struct tunnel_ops {
  * most. A tunnel holding less is never cut for what the others hold, so
  * the total stays under about twice max. */
 struct tunnel_pool {
-	size_t buffered;         /* in the flows of all its tunnels */
-	size_t max;              /* 0: no cap */
-	unsigned tunnels;        /* tunnels that exist now */
-	uint64_t resets;         /* flows reset for it */
+	size_t buffered;  /* in the flows of all its tunnels */
+	size_t max;       /* 0: no cap */
+	unsigned tunnels; /* tunnels that exist now */
+	uint64_t resets;  /* flows reset for it */
 };
 
 struct tunnel_params {
 	int is_server;
-	uint32_t window;          /* initial per-flow receive window */
-	uint32_t max_window;      /* auto-tuning ceiling */
-	ev_tstamp keepalive;      /* ping interval */
-	ev_tstamp timeout;        /* silence that means dead */
+	uint32_t window;     /* initial per-flow receive window */
+	uint32_t max_window; /* auto-tuning ceiling */
+	ev_tstamp keepalive; /* ping interval */
+	ev_tstamp timeout;   /* silence that means dead */
 	ev_tstamp handshake_timeout;
 	/* Client: silence while waiting for an answer (a PONG; any frame
 	 * that needs one is followed by a PING) after which the tunnel is
 	 * suspect; TUNNEL_STALL_AUTO, or 0: never (the server). */
 	ev_tstamp stall_timeout;
-	ev_tstamp idle_timeout;   /* a TCP flow silent this long is reset */
-	size_t max_buffer;        /* all flows' receive buffers together */
+	ev_tstamp idle_timeout; /* a TCP flow silent this long is reset */
+	size_t max_buffer;      /* all flows' receive buffers together */
 	/* udp-path: our HELLO offers the datagram path (dpath.h); the
 	 * owner attaches one with tunnel_set_dpath() once up */
 	int udp_path;
@@ -199,10 +199,10 @@ int tunnel_in_held(struct tunnel *t);
 /* What status shows of the tunnel itself. */
 struct tunnel_info {
 	int up;
-	ev_tstamp since;       /* when it came up */
+	ev_tstamp since; /* when it came up */
 	ev_tstamp srtt;
-	uint64_t tx, rx;       /* TLS payload bytes each way */
-	char tls[96];          /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
+	uint64_t tx, rx; /* TLS payload bytes each way */
+	char tls[96];    /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
 };
 void tunnel_get_info(const struct tunnel *t, struct tunnel_info *i);
 const struct tls *tunnel_tls(const struct tunnel *t);

@@ -77,8 +77,8 @@ static char *read_text_file(const char *path, size_t max, char *err, size_t n)
 	char *text = read_file(path, max, &len);
 
 	if (!text)
-		snprintf(err, n, "%s: %s", path, errno == EFBIG ?
-			 "file too large" : strerror(errno));
+		snprintf(err, n, "%s: %s", path,
+			 errno == EFBIG ? "file too large" : strerror(errno));
 	return text;
 }
 
@@ -98,9 +98,10 @@ static int set_pem(struct tunnel_conf *c, char **dst, const struct conf_line *l,
 		/* a profile that carries its key inline is itself a secret */
 		if (secret && l->file && !stat(l->file, &st) &&
 		    (st.st_mode & 0077)) {
-			snprintf(err, n, "%s holds a private key and is readable "
-				 "by other users; run: chmod 600 %s", l->file,
-				 l->file);
+			snprintf(err, n,
+				 "%s holds a private key and is readable "
+				 "by other users; run: chmod 600 %s",
+				 l->file, l->file);
 			return -1;
 		}
 		if (tls_pem_check(l->block, kind, err, n))
@@ -110,8 +111,10 @@ static int set_pem(struct tunnel_conf *c, char **dst, const struct conf_line *l,
 	}
 	path = conf_path(c, l->argv[1]);
 	if (secret && !stat(path, &st) && (st.st_mode & 0077)) {
-		snprintf(err, n, "%s is readable by other users; "
-			 "run: chmod 600 %s", path, path);
+		snprintf(err, n,
+			 "%s is readable by other users; "
+			 "run: chmod 600 %s",
+			 path, path);
 		free(path);
 		return -1;
 	}
@@ -155,7 +158,8 @@ int tc_set_log_level(void *cfg, const struct conf_line *l, char *err, size_t n)
 	int lvl = log_level_parse(l->argv[1]);
 
 	if (lvl < 0) {
-		snprintf(err, n, "unknown level '%s' (error, warn, info, debug)",
+		snprintf(err, n,
+			 "unknown level '%s' (error, warn, info, debug)",
 			 l->argv[1]);
 		return -1;
 	}
@@ -189,8 +193,10 @@ int tc_set_resume_window(void *cfg, const struct conf_line *l, char *err,
 	}
 	if (conf_seconds(l->argv[1], CONF_HOUR_MS, &c->tp.resume_window, err,
 			 n)) {
-		snprintf(err, n, "bad value '%s' (off or a duration such as "
-			 "60s)", l->argv[1]);
+		snprintf(err, n,
+			 "bad value '%s' (off or a duration such as "
+			 "60s)",
+			 l->argv[1]);
 		return -1;
 	}
 	return 0;
@@ -248,7 +254,8 @@ int tc_set_keepalive(void *cfg, const struct conf_line *l, char *err, size_t n)
 	    conf_seconds(l->argv[2], CONF_DAY_MS, &c->tp.timeout, err, n))
 		return -1;
 	if (c->tp.timeout <= c->tp.keepalive) {
-		snprintf(err, n, "the timeout must be longer than the interval");
+		snprintf(err, n,
+			 "the timeout must be longer than the interval");
 		return -1;
 	}
 	return 0;
@@ -266,8 +273,7 @@ static int window(const char *s, uint32_t *out, char *err, size_t n)
 	return 0;
 }
 
-int tc_set_max_buffer(void *cfg, const struct conf_line *l, char *err,
-		      size_t n)
+int tc_set_max_buffer(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	struct tunnel_conf *c = cfg;
 	unsigned long v;
@@ -282,7 +288,8 @@ int tc_set_max_buffer(void *cfg, const struct conf_line *l, char *err,
 
 int tc_set_window(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
-	return window(l->argv[1], &((struct tunnel_conf *)cfg)->tp.window, err, n);
+	return window(l->argv[1], &((struct tunnel_conf *)cfg)->tp.window, err,
+		      n);
 }
 
 int tc_set_max_window(void *cfg, const struct conf_line *l, char *err, size_t n)
@@ -309,11 +316,14 @@ int tc_set_udp_path(void *cfg, const struct conf_line *l, char *err, size_t n)
 
 int tunnel_conf_check(const struct tunnel_conf *c, char *err, size_t n)
 {
-	const char *missing = !c->ca_pem ? "ca" : !c->cert_pem ? "cert" :
-			      !c->key_pem ? "key" : NULL;
+	const char *missing = !c->ca_pem   ? "ca" :
+			      !c->cert_pem ? "cert" :
+			      !c->key_pem  ? "key" :
+					     NULL;
 
 	if (missing) {
-		snprintf(err, n, "no '%s' given (a file, or an inline <%s> block)",
+		snprintf(err, n,
+			 "no '%s' given (a file, or an inline <%s> block)",
 			 missing, missing);
 		return -1;
 	}

@@ -11,12 +11,12 @@
 #include "tunnel.h"
 
 struct tunnel_conf {
-	char *path;       /* the config file, as given */
-	char *dir;        /* folder of the config file: base of relative paths */
+	char *path; /* the config file, as given */
+	char *dir;  /* folder of the config file: base of relative paths */
 	char *ca_pem, *cert_pem, *key_pem;
 	struct tunnel_params tp;
-	int log_level;    /* -1 when not set */
-	char *control;    /* control socket path, or NULL for the default */
+	int log_level; /* -1 when not set */
+	char *control; /* control socket path, or NULL for the default */
 };
 
 int tc_set_ca(void *cfg, const struct conf_line *l, char *err, size_t n);
@@ -32,22 +32,24 @@ int tc_set_control(void *cfg, const struct conf_line *l, char *err, size_t n);
 int tc_set_max_buffer(void *cfg, const struct conf_line *l, char *err,
 		      size_t n);
 int tc_set_window(void *cfg, const struct conf_line *l, char *err, size_t n);
-int tc_set_max_window(void *cfg, const struct conf_line *l, char *err, size_t n);
+int tc_set_max_window(void *cfg, const struct conf_line *l, char *err,
+		      size_t n);
 int tc_set_udp_path(void *cfg, const struct conf_line *l, char *err, size_t n);
 
 #define TUNNEL_DIRECTIVES \
-	{ "ca", 1, 1, 1, tc_set_ca }, \
-	{ "cert", 1, 1, 1, tc_set_cert }, \
-	{ "key", 1, 1, 1, tc_set_key }, \
-	{ "log-level", 1, 1, 0, tc_set_log_level }, \
-	{ "keepalive", 2, 2, 0, tc_set_keepalive }, \
-	{ "idle-timeout", 1, 1, 0, tc_set_idle_timeout }, \
-	{ "control", 1, 1, 0, tc_set_control }, \
-	{ "window", 1, 1, 0, tc_set_window }, \
-	{ "max-window", 1, 1, 0, tc_set_max_window }, \
-	{ "max-buffer", 1, 1, 0, tc_set_max_buffer }, \
-	{ "udp-path", 1, 1, 0, tc_set_udp_path }, \
-	{ "resume-window", 1, 1, 0, tc_set_resume_window }
+	{ "ca", 1, 1, 1, tc_set_ca }, { "cert", 1, 1, 1, tc_set_cert }, \
+		{ "key", 1, 1, 1, tc_set_key }, \
+		{ "log-level", 1, 1, 0, tc_set_log_level }, \
+		{ "keepalive", 2, 2, 0, tc_set_keepalive }, \
+		{ "idle-timeout", 1, 1, 0, tc_set_idle_timeout }, \
+		{ "control", 1, 1, 0, tc_set_control }, \
+		{ "window", 1, 1, 0, tc_set_window }, \
+		{ "max-window", 1, 1, 0, tc_set_max_window }, \
+		{ "max-buffer", 1, 1, 0, tc_set_max_buffer }, \
+		{ "udp-path", 1, 1, 0, tc_set_udp_path }, \
+	{ \
+		"resume-window", 1, 1, 0, tc_set_resume_window \
+	}
 
 void tunnel_conf_init(struct tunnel_conf *c, const char *conf_path,
 		      int is_server);

@@ -21,13 +21,13 @@
  *
  * and nothing else. */
 enum tunnel_state {
-	T_HANDSHAKE,  /* TLS handshake running */
-	T_HELLO,      /* TLS up, our HELLO sent, waiting for the peer's */
-	T_UP,         /* streams may run */
-	T_CLOSING,    /* the control queue overflowed: nothing more is sent
+	T_HANDSHAKE, /* TLS handshake running */
+	T_HELLO,     /* TLS up, our HELLO sent, waiting for the peer's */
+	T_UP,        /* streams may run */
+	T_CLOSING,   /* the control queue overflowed: nothing more is sent
 		       * or read, and the io callback closes the tunnel
 		       * (queued there so no caller sees it vanish) */
-	T_CLOSED,     /* watchers stopped, socket closed, streams aborted */
+	T_CLOSED,    /* watchers stopped, socket closed, streams aborted */
 };
 
 struct tunnel {
@@ -42,30 +42,30 @@ struct tunnel {
 
 	ev_io io;
 	int io_events;
-	ev_timer timer;        /* handshake deadline, then keepalive */
-	ev_prepare prep;       /* flushes queued frames before the loop sleeps */
-	ev_idle more;          /* reads on after a poll once a budget ran out */
+	ev_timer timer;  /* handshake deadline, then keepalive */
+	ev_prepare prep; /* flushes queued frames before the loop sleeps */
+	ev_idle more;    /* reads on after a poll once a budget ran out */
 	ev_tstamp last_rx;
 	struct rtt rtt;
-	struct tcp_path path;  /* the kernel on our TCP path (loss, budget) */
-	uint32_t lowat;        /* TCP_NOTSENT_LOWAT set now */
-	ev_tstamp ping_sent;   /* our last PING's value */
-	uint64_t ping_mark;    /* tx_bytes + rx_bytes when it was sent */
-	int train_left;        /* pings still to send in this train */
-	struct stall stall;    /* client: waiting for an answer, silent? */
-	ev_timer stall_tm;     /* stall check, or a probe held back */
-	int probe_due;         /* a frame went out with no PING after it */
+	struct tcp_path path; /* the kernel on our TCP path (loss, budget) */
+	uint32_t lowat;       /* TCP_NOTSENT_LOWAT set now */
+	ev_tstamp ping_sent;  /* our last PING's value */
+	uint64_t ping_mark;   /* tx_bytes + rx_bytes when it was sent */
+	int train_left;       /* pings still to send in this train */
+	struct stall stall;   /* client: waiting for an answer, silent? */
+	ev_timer stall_tm;    /* stall check, or a probe held back */
+	int probe_due;        /* a frame went out with no PING after it */
 
 	uint8_t *rx;
 	size_t rx_len;
-	int read_wants_write;  /* TLS needs to write to complete a read */
+	int read_wants_write; /* TLS needs to write to complete a read */
 	int write_wants_read;
 
-	struct buf ctl;        /* control and UDP frames */
-	size_t udp_queued;     /* UDP bytes in ctl (approximate) */
-	struct buf data;       /* DATA and FIN frames */
-	size_t data_cut;       /* bytes left of a DATA frame half written */
-	struct buf *wpend;     /* buffer of an unfinished TLS write */
+	struct buf ctl;    /* control and UDP frames */
+	size_t udp_queued; /* UDP bytes in ctl (approximate) */
+	struct buf data;   /* DATA and FIN frames */
+	size_t data_cut;   /* bytes left of a DATA frame half written */
+	struct buf *wpend; /* buffer of an unfinished TLS write */
 	size_t wpend_len;
 	int goaway_sent;
 	int freeing;
@@ -76,32 +76,32 @@ struct tunnel {
 	char down_why[160];
 
 	uint32_t peer_window;
-	uint8_t peer_flags;    /* HELLO_F_*, from the peer's HELLO */
+	uint8_t peer_flags; /* HELLO_F_*, from the peer's HELLO */
 	/* resume (tunnel_resume.c) */
-	struct kept *keep;     /* where streams go when it is lost */
+	struct kept *keep;               /* where streams go when it is lost */
 	uint8_t token[RESUME_TOKEN_LEN]; /* client: from SESSION */
-	unsigned resumes : 1;     /* both HELLOs set HELLO_F_RESUME */
-	unsigned token_ok : 1;    /* client: token resumes what runs here */
-	unsigned resume_sent : 1; /* client: RESUME sent, RESUMED not in */
-	unsigned resume_seen : 1; /* server: RESUME came (once, first) */
+	unsigned resumes : 1;            /* both HELLOs set HELLO_F_RESUME */
+	unsigned token_ok : 1;      /* client: token resumes what runs here */
+	unsigned resume_sent : 1;   /* client: RESUME sent, RESUMED not in */
+	unsigned resume_seen : 1;   /* server: RESUME came (once, first) */
 	unsigned resume_failed : 1; /* server: its SYNCs are ignored */
-	unsigned opened : 1;      /* server: a stream was opened */
-	unsigned goaway_rcvd : 1; /* the peer said its streams are over */
-	uint32_t sync_left;       /* server: SYNCs still due after RESUME */
-	struct meter *meter;   /* the owner's byte counts, or NULL */
+	unsigned opened : 1;        /* server: a stream was opened */
+	unsigned goaway_rcvd : 1;   /* the peer said its streams are over */
+	uint32_t sync_left;         /* server: SYNCs still due after RESUME */
+	struct meter *meter;        /* the owner's byte counts, or NULL */
 	/* rate caps, or NULL (tunnel_rate.c); the timer: one has room
 	 * again; in_held: streams hold back credit for the in cap */
 	struct bucket *rate_out, *rate_in;
 	ev_timer rate_tm;
 	int in_held;
-	struct dpath *dp;      /* the datagram path, or NULL */
+	struct dpath *dp; /* the datagram path, or NULL */
 	uint32_t next_id;
 	ev_tstamp since;
 	uint64_t tx_bytes, rx_bytes;
-	size_t buffered;       /* in the flows' receive buffers */
+	size_t buffered; /* in the flows' receive buffers */
 	struct idmap streams;
 	struct stream *wait_head, **wait_tail;
-	struct stream *out_head;   /* streams to deliver after this read */
+	struct stream *out_head; /* streams to deliver after this read */
 };
 
 /* tunnel.c */

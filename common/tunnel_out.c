@@ -169,7 +169,8 @@ uint8_t *tunnel_data_room(struct tunnel *t, struct stream *s, int *nframes)
 	/* what fits below the soft limit, and one frame in any case */
 	if (len + (size_t)n * FRAME_MAX_LEN > DATA_SOFT_LIMIT)
 		n = len < DATA_SOFT_LIMIT ?
-		    (int)((DATA_SOFT_LIMIT - len) / FRAME_MAX_LEN) : 0;
+			    (int)((DATA_SOFT_LIMIT - len) / FRAME_MAX_LEN) :
+			    0;
 	n = MAX(n, 1);
 	p = buf_reserve(&t->data, (size_t)n * FRAME_MAX_LEN);
 	if (!p)
@@ -239,7 +240,8 @@ static void tune_lowat(struct tunnel *t)
 	if (lowat == t->lowat)
 		return;
 	t->lowat = lowat;
-	setsockopt(t->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+	setsockopt(t->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
+		   sizeof(lowat));
 }
 
 int out_flush(struct tunnel *t)
@@ -284,7 +286,8 @@ int out_flush(struct tunnel *t)
 				buf_consume(b, (size_t)n);
 			if (b == &t->ctl)
 				t->udp_queued = buf_len(b) < t->udp_queued ?
-						buf_len(b) : t->udp_queued;
+							buf_len(b) :
+							t->udp_queued;
 			t->wpend = NULL;
 			continue;
 		}
@@ -347,7 +350,8 @@ void out_init(struct tunnel *t)
 	buf_init(&t->data, DATA_CAP);
 	t->wait_tail = &t->wait_head;
 	setsockopt(t->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(t->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+	setsockopt(t->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
+		   sizeof(lowat));
 	t->lowat = lowat;
 	ev_prepare_init(&t->prep, prep_cb);
 }

@@ -98,8 +98,8 @@ void malloc_keep_buffers(void)
 #endif
 }
 
-int subcommand_run(const char *prog, const struct subcommand *cmds,
-		   size_t n, int argc, char **argv)
+int subcommand_run(const char *prog, const struct subcommand *cmds, size_t n,
+		   int argc, char **argv)
 {
 	static char name[64];
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #define container_of(ptr, type, member) \
-	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -66,8 +66,8 @@ struct subcommand {
  * reads "PROG NAME": getopt starts its messages with it, and is set to
  * start at the command's own argv[1]. The command's exit status, or -1
  * when no command has that name. */
-int subcommand_run(const char *prog, const struct subcommand *cmds,
-		   size_t n, int argc, char **argv);
+int subcommand_run(const char *prog, const struct subcommand *cmds, size_t n,
+		   int argc, char **argv);
 
 /* Daemons: keep freed buffer memory for the next burst (see util.c). */
 void malloc_keep_buffers(void);

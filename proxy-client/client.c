@@ -30,21 +30,21 @@ struct client {
 	struct resolve_req *rq;
 	struct sockaddr_storage *addrs;
 	int naddrs, next_addr;
-	struct tunnel *t;        /* up: the one in use */
-	struct tunnel *next;     /* in its handshake: the first tunnel, or the
+	struct tunnel *t;    /* up: the one in use */
+	struct tunnel *next; /* in its handshake: the first tunnel, or the
 				  * replacement of a silent one */
-	int suspect;             /* t heard nothing for stall-timeout */
-	int draining;            /* the server sent GOAWAY */
+	int suspect;         /* t heard nothing for stall-timeout */
+	int draining;        /* the server sent GOAWAY */
 	ev_tstamp up_since;
-	struct dial dial;        /* the TCP connect of the next tunnel */
+	struct dial dial; /* the TCP connect of the next tunnel */
 	ev_timer retry;
 	struct redial rd;
 	unsigned reconnects;
 	struct client_waiter *waiters;
 	char server[ADDR_STR_MAX];
-	unsigned mark;           /* SO_MARK of our own sockets, or 0 */
-	struct kept kept;        /* flows of a lost tunnel, for the next */
-	ev_timer kept_timer;     /* resume-window for them */
+	unsigned mark;       /* SO_MARK of our own sockets, or 0 */
+	struct kept kept;    /* flows of a lost tunnel, for the next */
+	ev_timer kept_timer; /* resume-window for them */
 };
 
 static void connect_next(struct client *c);
@@ -141,7 +141,7 @@ static void resume_flows(struct client *c, struct tunnel *t)
 		return;
 	log_warn("tunnel: %zu flows cannot resume: %s", n,
 		 tunnel_resumes(t) ? "no token from the server" :
-		 "the server does not resume flows");
+				     "the server does not resume flows");
 	kept_abort_all(&c->kept);
 }
 
@@ -150,8 +150,8 @@ static void kept_expired(struct ev_loop *loop, ev_timer *w, int revents)
 	struct client *c = container_of(w, struct client, kept_timer);
 
 	log_warn("tunnel: no new connection within resume-window (%.0f s): "
-		 "%zu flows end", c->conf->tc.tp.resume_window,
-		 kept_count(&c->kept));
+		 "%zu flows end",
+		 c->conf->tc.tp.resume_window, kept_count(&c->kept));
 	kept_abort_all(&c->kept);
 }
 
@@ -214,8 +214,8 @@ static void tunnel_down(struct tunnel *t, const char *why)
 	tunnel_free(t);
 	if (kept_count(&c->kept) && !ev_is_active(&c->kept_timer)) {
 		log_info("tunnel: %zu flows wait up to %.0f s for a new "
-			 "connection", kept_count(&c->kept),
-			 c->conf->tc.tp.resume_window);
+			 "connection",
+			 kept_count(&c->kept), c->conf->tc.tp.resume_window);
 		ev_timer_set(&c->kept_timer, c->conf->tc.tp.resume_window, 0.);
 		ev_timer_start(c->loop, &c->kept_timer);
 	}
@@ -298,23 +298,25 @@ static void dialled(struct dial *d, int fd, int err)
 		/* Refused: the server's host answers and nothing listens.
 		 * The kept flows lived in the server process: gone. */
 		if (err == ECONNREFUSED && kept_count(&c->kept)) {
-			log_warn("tunnel: %s refuses connections (the server is "
-				 "not running): %zu kept flows end", c->server,
-				 kept_count(&c->kept));
+			log_warn(
+				"tunnel: %s refuses connections (the server is "
+				"not running): %zu kept flows end",
+				c->server, kept_count(&c->kept));
 			ev_timer_stop(c->loop, &c->kept_timer);
 			kept_abort_all(&c->kept);
 		}
 		/* a rescue tries every half second: one line, not each */
 		if (!redial_rescuing(&c->rd, ev_now(c->loop)))
-			log_warn("tunnel: connect %s: %s", c->server,
-				 err == ETIMEDOUT ?
-				 "timed out (no answer from the server)" :
-				 strerror(err));
+			log_warn(
+				"tunnel: connect %s: %s", c->server,
+				err == ETIMEDOUT ?
+					"timed out (no answer from the server)" :
+					strerror(err));
 		else
 			log_debug("tunnel: connect %s: %s", c->server,
 				  strerror(err));
 		schedule_retry(c, err == ETIMEDOUT ? REDIAL_TIMEOUT :
-			       REDIAL_ERROR);
+						     REDIAL_ERROR);
 		return;
 	}
 	tls = tls_new(c->tls, fd);
@@ -336,7 +338,8 @@ static void start_tunnel(struct client *c, const struct sockaddr_storage *ss)
 	sockaddr_str((const struct sockaddr *)ss, c->server, sizeof(c->server));
 	log_debug("tunnel: connecting to %s", c->server);
 	dial_start(&c->dial, c->loop, ss, 1,
-		   redial_connect_timeout(&c->rd, now, c->conf->connect_timeout),
+		   redial_connect_timeout(&c->rd, now,
+					  c->conf->connect_timeout),
 		   c->mark, dialled);
 }
 
@@ -388,7 +391,7 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static struct tls_ctx *make_tls(const struct client_conf *conf, char *err,
-				 size_t n)
+				size_t n)
 {
 	struct tls_params tp = {
 		.ca_pem = conf->tc.ca_pem,
@@ -459,10 +462,12 @@ void client_status(struct client *c, struct buf *b, int json)
 	struct tunnel_info ti;
 	char since[32], tx[32], rx[32];
 	ev_tstamp now = ev_now(c->loop);
-	const char *state = c->t ? (c->suspect ? "suspect" :
-				    c->draining ? "draining" : "up") :
+	const char *state = c->t ? (c->suspect  ? "suspect" :
+				    c->draining ? "draining" :
+						  "up") :
 			    c->next || c->rq || dial_active(&c->dial) ?
-			    "connecting" : "down";
+				   "connecting" :
+				   "down";
 
 	memset(&ti, 0, sizeof(ti));
 	if (c->t)
@@ -474,7 +479,8 @@ void client_status(struct client *c, struct buf *b, int json)
 		status_printf(b, ",\"connected_for\":%.1f,\"tls\":",
 			      c->t ? now - ti.since : 0.0);
 		status_json_str(b, ti.tls);
-		status_printf(b, ",\"rtt_ms\":%.3f,\"reconnects\":%u,"
+		status_printf(b,
+			      ",\"rtt_ms\":%.3f,\"reconnects\":%u,"
 			      "\"bytes_sent\":%llu,\"bytes_received\":%llu,"
 			      "\"flows\":%zu,\"waiting_to_resume\":%zu,",
 			      ti.srtt * 1000, c->reconnects,
@@ -496,9 +502,10 @@ void client_status(struct client *c, struct buf *b, int json)
 		status_printf(b, "since     %s ago, %s\nrtt       %.2f ms\n",
 			      status_age(now - ti.since, since, sizeof(since)),
 			      ti.tls, ti.srtt * 1000);
-	status_printf(b, "reconnects %u\ntraffic   %s sent, %s received\n"
-		      "flows     %zu\n", c->reconnects,
-		      status_bytes(ti.tx, tx, sizeof(tx)),
+	status_printf(b,
+		      "reconnects %u\ntraffic   %s sent, %s received\n"
+		      "flows     %zu\n",
+		      c->reconnects, status_bytes(ti.tx, tx, sizeof(tx)),
 		      status_bytes(ti.rx, rx, sizeof(rx)),
 		      c->t ? tunnel_stream_count(c->t) : 0);
 	if (c->t && tunnel_dpath(c->t))
@@ -506,7 +513,8 @@ void client_status(struct client *c, struct buf *b, int json)
 	else
 		status_printf(b, "udp path  off\n");
 	if (kept_count(&c->kept))
-		status_printf(b, "resuming  %zu flows wait for a new "
+		status_printf(b,
+			      "resuming  %zu flows wait for a new "
 			      "connection (resume-window %.0f s)\n",
 			      kept_count(&c->kept),
 			      c->conf->tc.tp.resume_window);

@@ -14,7 +14,8 @@ static int set_server(void *cfg, const struct conf_line *l, char *err, size_t n)
 	struct client_conf *c = cfg;
 
 	if (addr_parse(l->argv[1], 443, &c->server)) {
-		snprintf(err, n, "bad address '%s' (want HOST:PORT)", l->argv[1]);
+		snprintf(err, n, "bad address '%s' (want HOST:PORT)",
+			 l->argv[1]);
 		return -1;
 	}
 	return 0;
@@ -30,7 +31,8 @@ static int set_server_name(void *cfg, const struct conf_line *l, char *err,
 	return 0;
 }
 
-static int listen_addr(const char *s, uint16_t port, struct addr *a, char *err, size_t n)
+static int listen_addr(const char *s, uint16_t port, struct addr *a, char *err,
+		       size_t n)
 {
 	if (addr_parse(s, port, a) || a->type == ADDR_DOMAIN) {
 		snprintf(err, n, "bad address '%s' (want IP:PORT)", s);
@@ -41,8 +43,8 @@ static int listen_addr(const char *s, uint16_t port, struct addr *a, char *err, 
 
 static int set_socks(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
-	return listen_addr(l->argv[1], 1080, &((struct client_conf *)cfg)->socks,
-			   err, n);
+	return listen_addr(l->argv[1], 1080,
+			   &((struct client_conf *)cfg)->socks, err, n);
 }
 
 static int set_user(void *cfg, const struct conf_line *l, char *err, size_t n)
@@ -68,8 +70,10 @@ static int add_cidrs(const struct conf_line *l, struct cidr **list, int *count,
 	for (int i = 1; i < l->argc; i++) {
 		*list = xrealloc(*list, (size_t)(*count + 1) * sizeof(**list));
 		if (cidr_parse(l->argv[i], &(*list)[*count])) {
-			snprintf(err, n, "bad network '%s' (want e.g. "
-				 "192.168.1.0/24)", l->argv[i]);
+			snprintf(err, n,
+				 "bad network '%s' (want e.g. "
+				 "192.168.1.0/24)",
+				 l->argv[i]);
 			return -1;
 		}
 		(*count)++;
@@ -101,15 +105,15 @@ static int set_redir(void *cfg, const struct conf_line *l, char *err, size_t n)
 static int set_dns_listen(void *cfg, const struct conf_line *l, char *err,
 			  size_t n)
 {
-	return listen_addr(l->argv[1], 53, &((struct client_conf *)cfg)->dns_listen,
-			   err, n);
+	return listen_addr(l->argv[1], 53,
+			   &((struct client_conf *)cfg)->dns_listen, err, n);
 }
 
 static int set_dns_server(void *cfg, const struct conf_line *l, char *err,
 			  size_t n)
 {
-	return listen_addr(l->argv[1], 53, &((struct client_conf *)cfg)->dns_server,
-			   err, n);
+	return listen_addr(l->argv[1], 53,
+			   &((struct client_conf *)cfg)->dns_server, err, n);
 }
 
 static int set_tproxy(void *cfg, const struct conf_line *l, char *err, size_t n)
@@ -132,8 +136,8 @@ static int set_max_udp_peers(void *cfg, const struct conf_line *l, char *err,
 			  &((struct client_conf *)cfg)->max_udp_peers, err, n);
 }
 
-static int set_connect_timeout(void *cfg, const struct conf_line *l,
-			       char *err, size_t n)
+static int set_connect_timeout(void *cfg, const struct conf_line *l, char *err,
+			       size_t n)
 {
 	struct client_conf *c = cfg;
 
@@ -158,8 +162,10 @@ static int set_stall_timeout(void *cfg, const struct conf_line *l, char *err,
 		return 0;
 	}
 	if (conf_seconds(l->argv[1], CONF_HOUR_MS, t, err, n)) {
-		snprintf(err, n, "bad value '%s' (auto, off or a duration "
-			 "such as 3s)", l->argv[1]);
+		snprintf(err, n,
+			 "bad value '%s' (auto, off or a duration "
+			 "such as 3s)",
+			 l->argv[1]);
 		return -1;
 	}
 	return 0;
@@ -191,8 +197,7 @@ static int set_fast_open(void *cfg, const struct conf_line *l, char *err,
 
 /* Split routing: route, route-file, route-default (route.c); a relative
  * rule file is found next to the profile. */
-static int set_route(void *cfg, const struct conf_line *l, char *err,
-		     size_t n)
+static int set_route(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	struct client_conf *c = cfg;
 
@@ -263,7 +268,8 @@ int client_conf_check(const struct client_conf *c, char *err, size_t n)
 	if (!addr_is_loopback_host(&c->socks) && !c->nusers && !c->nallow) {
 		char s[ADDR_STR_MAX];
 
-		snprintf(err, n, "SOCKS on %s is reachable from other machines: "
+		snprintf(err, n,
+			 "SOCKS on %s is reachable from other machines: "
 			 "add 'socks-user NAME PASSWORD' or 'socks-allow CIDR' "
 			 "to the config, or listen on 127.0.0.1",
 			 addr_str(&c->socks, s, sizeof(s)));

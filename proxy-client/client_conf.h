@@ -18,21 +18,21 @@ struct socks_user {
 struct client_conf {
 	struct tunnel_conf tc; /* first: the shared handlers cast to it */
 	struct addr server;
-	char *server_name;     /* what the server certificate must carry */
+	char *server_name; /* what the server certificate must carry */
 	struct addr socks;
 	struct socks_user *users;
 	int nusers;
 	struct cidr *allow;
 	int nallow;
 	double connect_timeout;
-	int fast_open;         /* SOCKS CONNECT: "succeeded" before the server
+	int fast_open;           /* SOCKS CONNECT: "succeeded" before the server
 				* says so, data follows the open at once */
-	struct addr redir;     /* TCP REDIRECT listener; type 0 when off */
-	struct addr tproxy;    /* UDP TPROXY listener; type 0 when off */
+	struct addr redir;       /* TCP REDIRECT listener; type 0 when off */
+	struct addr tproxy;      /* UDP TPROXY listener; type 0 when off */
 	unsigned max_udp_assocs; /* TPROXY: local sources kept at once */
 	unsigned max_udp_peers;  /* TPROXY: reply sockets kept at once */
 	double udp_timeout;      /* TPROXY: idle associations and sockets go */
-	struct cidr *exclude;  /* never redirected, beyond the defaults */
+	struct cidr *exclude;    /* never redirected, beyond the defaults */
 	int nexclude;
 	struct addr dns_listen; /* DNS forwarder (UDP and TCP); type 0: off */
 	struct addr dns_server; /* 0.0.0.0:53 = the server's own resolver */

@@ -40,34 +40,34 @@
 struct pending {
 	struct sockaddr_storage from;
 	uint16_t orig_id;
-	int held;                /* waiting for a tunnel, not sent yet */
-	int direct;              /* sent to server from a socket of ours */
+	int held;   /* waiting for a tunnel, not sent yet */
+	int direct; /* sent to server from a socket of ours */
 	struct sockaddr_storage server;
-	struct route_tag tag;    /* direct: the dns-direct rule */
+	struct route_tag tag; /* direct: the dns-direct rule */
 	ev_tstamp expires;
 	size_t len;
-	uint8_t msg[];           /* the query, our id in front */
+	uint8_t msg[]; /* the query, our id in front */
 };
 
 struct dns_forward {
-	struct assoc a;          /* opened on first use of each tunnel */
+	struct assoc a; /* opened on first use of each tunnel */
 	struct ev_loop *loop;
 	struct client *client;
 	struct router *router;
 	struct addr server;
 	int fd;
 	ev_io io;
-	int dfd[2];              /* direct queries, IPv4 and IPv6; -1 */
+	int dfd[2]; /* direct queries, IPv4 and IPv6; -1 */
 	ev_io dio[2];
-	ev_timer sweep;          /* runs while queries are pending */
-	double timeout;          /* connect-timeout */
+	ev_timer sweep; /* runs while queries are pending */
+	double timeout; /* connect-timeout */
 	struct client_waiter waiter;
 	size_t held;
-	unsigned failed;         /* SERVFAILs since the last log line */
-	struct idmap pending;    /* our id + 1 -> struct pending */
-	uint8_t pool[256];       /* random bytes for transaction ids */
+	unsigned failed;      /* SERVFAILs since the last log line */
+	struct idmap pending; /* our id + 1 -> struct pending */
+	uint8_t pool[256];    /* random bytes for transaction ids */
 	size_t pool_left;
-	struct dgram_batch *in;  /* queries read, ROOM bytes in front */
+	struct dgram_batch *in; /* queries read, ROOM bytes in front */
 };
 
 static const struct assoc_ops dns_ops;
@@ -90,8 +90,8 @@ static void servfail(struct dns_forward *d, struct pending *p)
 	if (n < 0)
 		return;
 	put_be16(out, p->orig_id);
-	sendto(d->fd, out, (size_t)n, MSG_NOSIGNAL,
-	       (struct sockaddr *)&p->from, sockaddr_len(p->from.ss_family));
+	sendto(d->fd, out, (size_t)n, MSG_NOSIGNAL, (struct sockaddr *)&p->from,
+	       sockaddr_len(p->from.ss_family));
 	d->failed++;
 }
 
@@ -252,13 +252,15 @@ static int query(void *arg, const struct dgram *q)
 	p->len = len;
 	put_be16(msg, id);
 	memcpy(p->msg, msg, len);
-	if ((held && d->held >= MAX_HELD) ||
-	    (direct && send_direct(d, p))) {
+	if ((held && d->held >= MAX_HELD) || (direct && send_direct(d, p))) {
 		servfail(d, p);
 		pending_free(p, 0);
-		log_failed(d, direct ? "direct queries not sent" :
-			   "queries over the limit of those waiting for a "
-			   "tunnel");
+		log_failed(
+			d,
+			direct ?
+				"direct queries not sent" :
+				"queries over the limit of those waiting for a "
+				"tunnel");
 		return 0;
 	}
 	idmap_put(&d->pending, (uint32_t)id + 1, p);
@@ -322,8 +324,8 @@ static int deliver(struct dns_forward *d, struct pending *p,
 	return rc;
 }
 
-static int answer(struct assoc *a, const struct addr *peer,
-		  const uint8_t *data, size_t len)
+static int answer(struct assoc *a, const struct addr *peer, const uint8_t *data,
+		  size_t len)
 {
 	struct dns_forward *d = container_of(a, struct dns_forward, a);
 	struct pending *p;
@@ -422,12 +424,13 @@ static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	idmap_sweep(&d->pending, expired, &x);
 	if (x.direct) {
 		log_info("dns: %u direct queries unanswered by their name "
-			 "server within connect-timeout: SERVFAIL", x.direct);
+			 "server within connect-timeout: SERVFAIL",
+			 x.direct);
 		d->failed -= x.direct;
 	}
 	log_failed(d, client_tunnel(d->client) ?
-		   "queries unanswered within connect-timeout" :
-		   "queries found no tunnel within connect-timeout");
+			      "queries unanswered within connect-timeout" :
+			      "queries found no tunnel within connect-timeout");
 	if (!d->held)
 		client_unwait(&d->waiter);
 	if (!idmap_count(&d->pending))

@@ -77,8 +77,8 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct app *a = w->data;
 
-	log_info("%s: shutting down", w->signum == SIGTERM ? "SIGTERM" :
-							      "SIGINT");
+	log_info("%s: shutting down",
+		 w->signum == SIGTERM ? "SIGTERM" : "SIGINT");
 	app_free(a);
 	ev_signal_stop(loop, &a->sigterm);
 	ev_signal_stop(loop, &a->sigint);
@@ -218,8 +218,7 @@ static const struct subcommand subcommands[] = {
 };
 
 /* A command-line address replaces the profile's. */
-static int override(const char *opt, uint16_t port, int name_ok,
-		    struct addr *a)
+static int override(const char *opt, uint16_t port, int name_ok, struct addr *a)
 {
 	if (!opt)
 		return 0;
@@ -235,14 +234,14 @@ int main(int argc, char **argv)
 {
 	const char *server = NULL, *socks = NULL, *redir = NULL, *tproxy = NULL;
 	const struct cmdline_opt own[] = {
-		{ "server", 's', &server },
-		{ "socks", 'S', &socks },
-		{ "redir", 'r', &redir },
-		{ "tproxy", 'u', &tproxy },
+		{ "server", 's', &server }, { "socks", 'S', &socks },
+		{ "redir", 'r', &redir },   { "tproxy", 'u', &tproxy },
 		{ NULL, 0, NULL },
 	};
-	struct cmdline cl = { .prog = "proxy-client", .usage = usage_text,
-			      .what = "profile", .own = own };
+	struct cmdline cl = { .prog = "proxy-client",
+			      .usage = usage_text,
+			      .what = "profile",
+			      .own = own };
 	struct client_conf conf;
 	char err[CONF_ERR_MAX];
 	int rc;

@@ -18,14 +18,14 @@
 #include "../redir/redir.h"
 
 struct redir_conn {
-	struct flow flow;      /* owns fd once opened */
+	struct flow flow; /* owns fd once opened */
 	struct redirect *r;
 	int fd;
 	struct addr dst;
-	uint8_t *early;        /* read before the open (the DNS side) */
+	uint8_t *early; /* read before the open (the DNS side) */
 	size_t nearly;
 	struct client_waiter waiter;
-	ev_timer timer;        /* connect-timeout: the tunnel, then RESULT */
+	ev_timer timer; /* connect-timeout: the tunnel, then RESULT */
 	struct redir_conn *next, **pprev;
 };
 
@@ -35,8 +35,8 @@ struct redirect {
 	struct client *client;
 	struct acceptor acc;
 	struct redir_conn *conns;
-	struct addr fixed;     /* type 0: use the original destination */
-	const char *name;      /* for log lines */
+	struct addr fixed; /* type 0: use the original destination */
+	const char *name;  /* for log lines */
 };
 
 static void conn_unlink(struct redir_conn *c)
@@ -79,8 +79,8 @@ static void result_cb(struct flow *f, uint8_t code, uint8_t reason,
 			 proto_refusal_text(code, reason), code);
 	else
 		log_info("%s: %s: tunnel lost before the server answered "
-			 "(code %u)", c->r->name,
-			 addr_str(&c->dst, d, sizeof(d)), code);
+			 "(code %u)",
+			 c->r->name, addr_str(&c->dst, d, sizeof(d)), code);
 	setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 }
 
@@ -141,12 +141,12 @@ static void wait_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	log_info("%s: %s: no answer from the server within connect-timeout: "
-		 "reset", c->r->name, addr_str(&c->dst, d, sizeof(d)));
+		 "reset",
+		 c->r->name, addr_str(&c->dst, d, sizeof(d)));
 	flow_reset(&c->flow, PROTO_TTL_EXPIRED, "no answer in time");
 }
 
-static void accept_one(struct redirect *r, int fd, const void *early,
-		       size_t n)
+static void accept_one(struct redirect *r, int fd, const void *early, size_t n)
 {
 	struct redir_conn *c;
 	struct sockaddr_storage dst, local;
@@ -212,7 +212,8 @@ struct redirect *redirect_new(struct ev_loop *loop, const struct addr *listen,
 	struct redirect *r = xcalloc(1, sizeof(*r));
 	char err[256];
 
-	if (listen && acceptor_open(&r->acc, loop, listen, accepted, err, sizeof(err))) {
+	if (listen &&
+	    acceptor_open(&r->acc, loop, listen, accepted, err, sizeof(err))) {
 		log_error("%s %s", fixed ? "dns-listen" : "redir", err);
 		free(r);
 		return NULL;
@@ -224,8 +225,9 @@ struct redirect *redirect_new(struct ev_loop *loop, const struct addr *listen,
 	if (fixed)
 		r->fixed = *fixed;
 	if (listen)
-		log_info("%s on %s", fixed ? "DNS over TCP" :
-			 "TCP redirect listener", r->acc.name);
+		log_info("%s on %s",
+			 fixed ? "DNS over TCP" : "TCP redirect listener",
+			 r->acc.name);
 	return r;
 }
 

@@ -137,8 +137,10 @@ static int add_entry(struct route_table *t, const char *s, uint32_t rule,
 	if (rc)
 		return rc < 0 ? -1 : 0;
 	if (cidr_parse(s, &c)) {
-		snprintf(err, n, "bad entry '%s' (want a CIDR, domain:NAME or "
-			 "full:NAME)", s);
+		snprintf(err, n,
+			 "bad entry '%s' (want a CIDR, domain:NAME or "
+			 "full:NAME)",
+			 s);
 		return -1;
 	}
 	route_nets_add(&t->nets, &c, rule);
@@ -227,8 +229,10 @@ static int dns_directive(struct route_table *t, const struct conf_line *l,
 
 	if (addr_parse(srv, 53, &a) || a.type == ADDR_DOMAIN || !a.port ||
 	    !memcmp(a.u.v6, any, a.type == ADDR_IPV4 ? 4 : 16)) {
-		snprintf(err, n, "bad name server '%s' (want IP or IP:PORT "
-			 "as the last argument)", srv);
+		snprintf(err, n,
+			 "bad name server '%s' (want IP or IP:PORT "
+			 "as the last argument)",
+			 srv);
 		return -1;
 	}
 	rule = new_rule(t, l->file, l->line, ROUTE_DIRECT);
@@ -242,8 +246,10 @@ static int dns_directive(struct route_table *t, const struct conf_line *l,
 		if (rc < 0)
 			return -1;
 		if (!rc) {
-			snprintf(err, n, "bad entry '%s' (want domain:NAME "
-				 "or full:NAME)", l->argv[i]);
+			snprintf(err, n,
+				 "bad entry '%s' (want domain:NAME "
+				 "or full:NAME)",
+				 l->argv[i]);
 			return -1;
 		}
 	}
@@ -274,7 +280,8 @@ int route_directive(struct route_table *t, const struct conf_line *l,
 		return rc;
 	}
 	if (strcmp(name, "route") || l->argc < 3) {
-		snprintf(err, n, "want route ACTION ENTRY..., route-file "
+		snprintf(err, n,
+			 "want route ACTION ENTRY..., route-file "
 			 "ACTION FILE, route-default ACTION or dns-direct "
 			 "NAME... SERVER");
 		return -1;
@@ -300,8 +307,7 @@ struct load_cfg {
 	const char *base_dir;
 };
 
-static int set_route(void *cfg, const struct conf_line *l, char *err,
-		     size_t n)
+static int set_route(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	struct load_cfg *c = cfg;
 
@@ -379,8 +385,7 @@ struct route_result route_default(const struct route_table *t)
 	return result(t, ROUTE_DEFAULT_RULE);
 }
 
-enum route_action route_rule_action(const struct route_table *t,
-				    uint32_t rule)
+enum route_action route_rule_action(const struct route_table *t, uint32_t rule)
 {
 	return rule < t->nrules ? t->rules[rule].action : ROUTE_UNDECIDED;
 }

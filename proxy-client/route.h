@@ -51,9 +51,11 @@ struct route_range {
 /* For the client's directive table; fn calls route_directive(). */
 #define ROUTE_DIRECTIVES(fn) \
 	{ "route", 2, CONF_MAX_ARGS - 1, 0, fn }, \
-	{ "route-file", 2, 2, 0, fn }, \
-	{ "route-default", 1, 1, 0, fn }, \
-	{ "dns-direct", 2, CONF_MAX_ARGS - 1, 0, fn }
+		{ "route-file", 2, 2, 0, fn }, \
+		{ "route-default", 1, 1, 0, fn }, \
+	{ \
+		"dns-direct", 2, CONF_MAX_ARGS - 1, 0, fn \
+	}
 
 struct route_table *route_table_new(void);
 /* One route, route-file or route-default line; a relative rule file is
@@ -86,8 +88,7 @@ int route_has_dns_rules(const struct route_table *t);
 /* What route-default says (rule 0). */
 struct route_result route_default(const struct route_table *t);
 uint32_t route_rule_count(const struct route_table *t);
-enum route_action route_rule_action(const struct route_table *t,
-				    uint32_t rule);
+enum route_action route_rule_action(const struct route_table *t, uint32_t rule);
 /* Whether any address rule exists: else resolving a name on the client
  * could not change its fate. */
 int route_has_addr_rules(const struct route_table *t);
@@ -102,8 +103,7 @@ const char *route_action_name(enum route_action a);
 size_t route_ranges(const struct route_table *t, enum route_action action,
 		    int family, struct route_range **out);
 /* "10.0.0.0/8" when the range is one prefix, else "FIRST-LAST". */
-const char *route_range_str(const struct route_range *r, char *buf,
-			    size_t n);
+const char *route_range_str(const struct route_range *r, char *buf, size_t n);
 
 /* A flow that keeps a rule id past a reload keeps the table too. */
 struct route_table *route_table_ref(struct route_table *t);

@@ -93,8 +93,7 @@ static struct route_family *family_of(struct route_nets *s, int family)
 	return family == AF_INET ? &s->v4 : &s->v6;
 }
 
-void route_nets_add(struct route_nets *s, const struct cidr *c,
-		    uint32_t rule)
+void route_nets_add(struct route_nets *s, const struct cidr *c, uint32_t rule)
 {
 	struct route_family *f = family_of(s, c->family);
 	struct route_net *e;
@@ -216,8 +215,9 @@ uint32_t route_nets_lookup(const struct route_nets *s,
 	const uint8_t *b;
 
 	if (sa->sa_family == AF_INET) {
-		b = (const uint8_t *)&((const struct sockaddr_in *)
-				       (const void *)sa)->sin_addr;
+		b = (const uint8_t
+			     *)&((const struct sockaddr_in *)(const void *)sa)
+			    ->sin_addr;
 		return lookup(&s->v4, from_bytes(b, AF_INET));
 	}
 	if (sa->sa_family != AF_INET6)

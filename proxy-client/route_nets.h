@@ -36,8 +36,7 @@ struct route_nets {
 	struct route_family v4, v6;
 };
 
-void route_nets_add(struct route_nets *s, const struct cidr *c,
-		    uint32_t rule);
+void route_nets_add(struct route_nets *s, const struct cidr *c, uint32_t rule);
 void route_nets_compile(struct route_nets *s);
 /* The rule deciding sa (IPv4-mapped IPv6 as IPv4), or 0. */
 uint32_t route_nets_lookup(const struct route_nets *s,

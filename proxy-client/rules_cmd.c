@@ -106,8 +106,8 @@ static int port_of(const char *opt, const struct addr *conf_addr,
 
 	if (opt) {
 		if (addr_parse(opt, 0, &a) || a.type == ADDR_DOMAIN) {
-			fprintf(stderr, "proxy-client rules: bad address '%s'\n",
-				opt);
+			fprintf(stderr,
+				"proxy-client rules: bad address '%s'\n", opt);
 			return -1;
 		}
 		*port = a.port;
@@ -119,8 +119,16 @@ static int port_of(const char *opt, const struct addr *conf_addr,
 
 int rules_main(int argc, char **argv)
 {
-	enum { O_NFT = 256, O_IPT, O_GW, O_V6, O_APPLY, O_REMOVE, O_REDIR,
-	       O_TPROXY };
+	enum {
+		O_NFT = 256,
+		O_IPT,
+		O_GW,
+		O_V6,
+		O_APPLY,
+		O_REMOVE,
+		O_REDIR,
+		O_TPROXY
+	};
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "nft", no_argument, NULL, O_NFT },
@@ -144,15 +152,33 @@ int rules_main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': config = optarg; break;
-		case O_NFT: p.nft = 1; break;
-		case O_IPT: p.nft = 0; break;
-		case O_GW: p.gateway = 1; break;
-		case O_V6: p.ipv6 = 1; break;
-		case O_APPLY: action = 1; break;
-		case O_REMOVE: action = 2; break;
-		case O_REDIR: redir = optarg; break;
-		case O_TPROXY: tproxy = optarg; break;
+		case 'c':
+			config = optarg;
+			break;
+		case O_NFT:
+			p.nft = 1;
+			break;
+		case O_IPT:
+			p.nft = 0;
+			break;
+		case O_GW:
+			p.gateway = 1;
+			break;
+		case O_V6:
+			p.ipv6 = 1;
+			break;
+		case O_APPLY:
+			action = 1;
+			break;
+		case O_REMOVE:
+			action = 2;
+			break;
+		case O_REDIR:
+			redir = optarg;
+			break;
+		case O_TPROXY:
+			tproxy = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -162,8 +188,9 @@ int rules_main(int argc, char **argv)
 		}
 	}
 	if ((!config && action != 2) || optind < argc) {
-		fprintf(stderr, "proxy-client rules: %s\n", config ?
-			"unexpected argument" : "no profile given (-c FILE)");
+		fprintf(stderr, "proxy-client rules: %s\n",
+			config ? "unexpected argument" :
+				 "no profile given (-c FILE)");
 		fputs(usage_text, stderr);
 		return 2;
 	}
@@ -182,13 +209,16 @@ int rules_main(int argc, char **argv)
 	    port_of(tproxy, &conf.tproxy, &p.tproxy_port))
 		goto out;
 	if (!p.redir_port && !p.tproxy_port) {
-		fprintf(stderr, "proxy-client rules: no listener to send traffic "
+		fprintf(stderr,
+			"proxy-client rules: no listener to send traffic "
 			"to: set 'redir' and 'tproxy' in %s or give --redir "
-			"and --tproxy\n", config);
+			"and --tproxy\n",
+			config);
 		goto out;
 	}
 	if (!conf.server.type) {
-		fprintf(stderr, "proxy-client rules: %s has no 'server'\n", config);
+		fprintf(stderr, "proxy-client rules: %s has no 'server'\n",
+			config);
 		goto out;
 	}
 	if (server_excludes(&conf, &ex, &nex))
@@ -212,7 +242,8 @@ int rules_main(int argc, char **argv)
 			fprintf(stderr, "proxy-client rules: %s\n", err);
 		else
 			printf("rules in place; undo with: proxy-client rules "
-			       "-c %s --remove\n", config);
+			       "-c %s --remove\n",
+			       config);
 	}
 out:
 	free(ex);

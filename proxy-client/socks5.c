@@ -54,8 +54,8 @@ static void unlink_conn(struct socks_conn *c)
 
 void socks_conn_free(struct socks_conn *c)
 {
-	if (c->state == S_RELAY || (c->state == S_OPENING && c->cmd ==
-				    SOCKS5_CMD_CONNECT)) {
+	if (c->state == S_RELAY ||
+	    (c->state == S_OPENING && c->cmd == SOCKS5_CMD_CONNECT)) {
 		/* the flow owns the socket: reset it, flow calls closed() */
 		flow_reset(&c->flow, PROTO_GENERAL_FAILURE, "shutting down");
 		return;
@@ -85,7 +85,8 @@ static void flow_result_cb(struct flow *f, uint8_t code, uint8_t reason,
 			 proto_refusal_text(code, reason), code);
 	else if (code != PROTO_OK)
 		log_info("socks: %s: tunnel lost before the server answered "
-			 "(reply %u)", addr_str(&c->dst, d, sizeof(d)), code);
+			 "(reply %u)",
+			 addr_str(&c->dst, d, sizeof(d)), code);
 	if (c->state == S_RELAY)
 		return; /* fast open: answered already; a failure resets */
 	socks_reply(c, code, bound);
@@ -201,8 +202,8 @@ static void fail(struct socks_conn *c, uint8_t rep, const char *why)
 {
 	char p[ADDR_STR_MAX];
 
-	log_info("socks: %s: %s", sockaddr_str((struct sockaddr *)&c->peer, p,
-						sizeof(p)), why);
+	log_info("socks: %s: %s",
+		 sockaddr_str((struct sockaddr *)&c->peer, p, sizeof(p)), why);
 	if (rep)
 		socks_reply(c, rep, NULL);
 	socks_conn_free(c);
@@ -220,15 +221,17 @@ static int got_greeting(struct socks_conn *c, const struct socks5_greeting *g)
 		if (g->methods[i] == want) {
 			socks5_write_method(b, sizeof(b), want);
 			send(c->fd, b, 2, MSG_NOSIGNAL);
-			c->state = want == SOCKS5_METHOD_NONE ? S_REQUEST : S_AUTH;
+			c->state = want == SOCKS5_METHOD_NONE ? S_REQUEST :
+								S_AUTH;
 			return 1;
 		}
 	}
 	socks5_write_method(b, sizeof(b), SOCKS5_METHOD_UNACCEPTABLE);
 	send(c->fd, b, 2, MSG_NOSIGNAL);
-	fail(c, 0, want == SOCKS5_METHOD_USERPASS ?
-		   "client offers no username/password authentication" :
-		   "client offers no acceptable method");
+	fail(c, 0,
+	     want == SOCKS5_METHOD_USERPASS ?
+		     "client offers no username/password authentication" :
+		     "client offers no acceptable method");
 	return 0;
 }
 
@@ -320,9 +323,11 @@ static void got_request(struct socks_conn *c, const struct socks5_request *r)
 {
 	struct router_req *q;
 
-	if (r->cmd != SOCKS5_CMD_CONNECT && r->cmd != SOCKS5_CMD_UDP_ASSOCIATE) {
-		fail(c, PROTO_CMD_UNSUPPORTED, r->cmd == SOCKS5_CMD_BIND ?
-			"BIND is not supported" : "unknown SOCKS command");
+	if (r->cmd != SOCKS5_CMD_CONNECT &&
+	    r->cmd != SOCKS5_CMD_UDP_ASSOCIATE) {
+		fail(c, PROTO_CMD_UNSUPPORTED,
+		     r->cmd == SOCKS5_CMD_BIND ? "BIND is not supported" :
+						 "unknown SOCKS command");
 		return;
 	}
 	c->cmd = r->cmd;
@@ -374,8 +379,10 @@ static int parse(struct socks_conn *c)
 		return 0;
 	}
 	if (n < 0) {
-		fail(c, c->state != S_REQUEST ? 0 : n == SOCKS5_ERR_ATYP ?
-			PROTO_ATYP_UNSUPPORTED : PROTO_GENERAL_FAILURE,
+		fail(c,
+		     c->state != S_REQUEST ? 0 :
+		     n == SOCKS5_ERR_ATYP  ? PROTO_ATYP_UNSUPPORTED :
+					     PROTO_GENERAL_FAILURE,
 		     socks5_strerror(n));
 		return 0;
 	}
@@ -426,22 +433,26 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	case S_OPENING:
 		if (c->cmd != SOCKS5_CMD_CONNECT) {
-			fail(c, PROTO_TTL_EXPIRED, "UDP ASSOCIATE: no answer "
+			fail(c, PROTO_TTL_EXPIRED,
+			     "UDP ASSOCIATE: no answer "
 			     "from the server within connect-timeout");
 			return;
 		}
 		log_info("socks: %s: no answer from the server within "
-			 "connect-timeout", addr_str(&c->dst, d, sizeof(d)));
+			 "connect-timeout",
+			 addr_str(&c->dst, d, sizeof(d)));
 		socks_reply(c, PROTO_TTL_EXPIRED, NULL);
 		flow_cancel(&c->flow, PROTO_TTL_EXPIRED, "no answer in time");
 		return;
 	case S_RELAY: /* fast open: "succeeded" already, so a reset */
 		log_info("socks: %s: no answer from the server within "
-			 "connect-timeout", addr_str(&c->dst, d, sizeof(d)));
+			 "connect-timeout",
+			 addr_str(&c->dst, d, sizeof(d)));
 		flow_reset(&c->flow, PROTO_TTL_EXPIRED, "no answer in time");
 		return;
 	case S_ROUTING:
-		fail(c, PROTO_GENERAL_FAILURE, "resolving for the rules "
+		fail(c, PROTO_GENERAL_FAILURE,
+		     "resolving for the rules "
 		     "timed out");
 		return;
 	default:
@@ -474,7 +485,8 @@ static void accept_one(struct socks_server *s, int fd,
 
 	if (!peer_allowed(s->conf, (const struct sockaddr *)ss)) {
 		log_info("socks: %s: not in socks-allow, closed",
-			 sockaddr_str((const struct sockaddr *)ss, p, sizeof(p)));
+			 sockaddr_str((const struct sockaddr *)ss, p,
+				      sizeof(p)));
 		close(fd);
 		return;
 	}
@@ -539,8 +551,7 @@ struct socks_server *socks_server_new(struct ev_loop *loop,
 	return s;
 }
 
-void socks_server_status(const struct socks_server *s, struct buf *b,
-			 int json)
+void socks_server_status(const struct socks_server *s, struct buf *b, int json)
 {
 	socks_udp_drops_status(&s->drops, b, json);
 }

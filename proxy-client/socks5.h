@@ -20,8 +20,7 @@ struct socks_server *socks_server_new(struct ev_loop *loop,
 				      struct router *router);
 /* The datagrams UDP associations dropped, per reason (socks5_udp.h):
  * a line of the status table, or a JSON object. */
-void socks_server_status(const struct socks_server *s, struct buf *b,
-			 int json);
+void socks_server_status(const struct socks_server *s, struct buf *b, int json);
 /* Closes the listener and every SOCKS connection. */
 void socks_server_free(struct socks_server *s);
 

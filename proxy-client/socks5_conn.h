@@ -28,21 +28,21 @@ enum socks_state {
 };
 
 struct socks_conn {
-	struct flow flow;      /* CONNECT; owns fd once opened */
+	struct flow flow; /* CONNECT; owns fd once opened */
 	struct socks_server *srv;
 	int fd;
-	ev_io io;              /* handshake, then the UDP control connection */
-	ev_timer timer;        /* handshake and wait-for-tunnel deadline */
-	struct buf in;         /* handshake bytes, released afterwards */
+	ev_io io;       /* handshake, then the UDP control connection */
+	ev_timer timer; /* handshake and wait-for-tunnel deadline */
+	struct buf in;  /* handshake bytes, released afterwards */
 	enum socks_state state;
 	uint8_t cmd;
 	struct addr dst;
 	struct sockaddr_storage peer;
 	struct client_waiter waiter;
 	struct socks_udp *udp;
-	struct router_req *rq;     /* S_ROUTING */
-	struct route_tag tag;      /* the rule that decided a CONNECT */
-	struct direct *direct;     /* S_DIRECT; owns fd */
+	struct router_req *rq; /* S_ROUTING */
+	struct route_tag tag;  /* the rule that decided a CONNECT */
+	struct direct *direct; /* S_DIRECT; owns fd */
 	struct socks_conn *next, **pprev;
 };
 
@@ -54,7 +54,7 @@ struct socks_server {
 	struct direct_params direct;
 	struct acceptor acc;
 	struct socks_conn *conns;
-	struct socks_udp_host udp;  /* what UDP associations borrow */
+	struct socks_udp_host udp; /* what UDP associations borrow */
 	struct socks_udp_drops drops;
 };
 

@@ -48,7 +48,7 @@ struct socks5_userpass {
 };
 
 struct socks5_request {
-	uint8_t cmd;   /* any value; the caller decides what it supports */
+	uint8_t cmd; /* any value; the caller decides what it supports */
 	struct addr dst;
 };
 

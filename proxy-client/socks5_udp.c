@@ -37,10 +37,10 @@ struct socks_udp {
 	struct sockaddr_storage peer; /* the control connection's */
 	struct sockaddr_storage app;  /* learnt from the first datagram */
 	socklen_t app_len;
-	unsigned answered : 1;        /* the SOCKS reply went out */
-	unsigned logged;              /* the drop kinds logged, a bit each */
+	unsigned answered : 1; /* the SOCKS reply went out */
+	unsigned logged;       /* the drop kinds logged, a bit each */
 	uint64_t dropped;
-	struct direct_udp *direct;    /* peers the rules send direct */
+	struct direct_udp *direct; /* peers the rules send direct */
 };
 
 static const char *const drop_why[UDP_DROP_KINDS] = {
@@ -64,8 +64,8 @@ static const char *const drop_key[UDP_DROP_KINDS] = {
 /* n datagrams of one kind dropped (len: the first one's length, or 0):
  * counted, and logged the first time this association drops that kind,
  * so a program sending a stream of them does not flood the log. */
-static void dropped(struct socks_udp *u, enum socks_udp_drop kind,
-		    unsigned n, size_t len)
+static void dropped(struct socks_udp *u, enum socks_udp_drop kind, unsigned n,
+		    size_t len)
 {
 	char from[ADDR_STR_MAX];
 
@@ -117,7 +117,8 @@ void socks_udp_free(struct socks_udp *u)
 	ev_io_stop(loop, &u->io);
 	close(u->fd);
 	log_info("socks: udp %u ended after %.1f s (%llu bytes up, %llu down, "
-		 "%llu datagrams dropped)", u->a.s.id, ev_now(loop) - u->a.start,
+		 "%llu datagrams dropped)",
+		 u->a.s.id, ev_now(loop) - u->a.start,
 		 (unsigned long long)u->a.up, (unsigned long long)u->a.down,
 		 (unsigned long long)u->dropped);
 	free(u);
@@ -173,9 +174,10 @@ static int from_app(void *arg, const struct dgram *d)
 		return 0;
 	case ROUTE_DIRECT:
 		if (!u->direct)
-			u->direct = direct_udp_new(u->h->direct,
-						   router_resolver(u->h->router),
-						   u->h->in, from_direct, u);
+			u->direct =
+				direct_udp_new(u->h->direct,
+					       router_resolver(u->h->router),
+					       u->h->in, from_direct, u);
 		direct_udp_send(u->direct, &h.dst, d->data + hl,
 				d->len - (size_t)hl);
 		return 0;
@@ -185,8 +187,10 @@ static int from_app(void *arg, const struct dgram *d)
 	/* the server ended its side while idle: UDP_DATA may follow the
 	 * UDP_OPEN at once, the server reads them in order; no tunnel now:
 	 * dropped, as a datagram may be */
-	switch (assoc_open(&u->a, client_tunnel(u->h->client), &udp_ops) ? -ENOTCONN :
-		assoc_send(&u->a, &h.dst, d->data + hl, d->len - (size_t)hl)) {
+	switch (assoc_open(&u->a, client_tunnel(u->h->client), &udp_ops) ?
+			-ENOTCONN :
+			assoc_send(&u->a, &h.dst, d->data + hl,
+				   d->len - (size_t)hl)) {
 	case 0:
 		break;
 	case -EMSGSIZE:
@@ -311,7 +315,8 @@ static void ended_cb(struct assoc *a, uint8_t code)
 
 	if (u->answered && code == PROTO_TTL_EXPIRED) {
 		log_debug("socks: udp %u: idle at the server; the next "
-			  "datagram opens it again", a->s.id);
+			  "datagram opens it again",
+			  a->s.id);
 		return;
 	}
 	/* The application's association outlives the tunnel, as its TCP
@@ -319,13 +324,15 @@ static void ended_cb(struct assoc *a, uint8_t code)
 	 * datagram opens it on the next tunnel. */
 	if (u->answered && code == ASSOC_TUNNEL_LOST) {
 		log_debug("socks: udp %u: tunnel lost; the next datagram "
-			  "opens it again", a->s.id);
+			  "opens it again",
+			  a->s.id);
 		return;
 	}
 	if (!u->answered) {
 		/* the tunnel went before the server answered */
 		log_info("socks: udp %u: tunnel lost before the server "
-			 "answered", a->s.id);
+			 "answered",
+			 a->s.id);
 		u->answered = 1;
 		u->h->reply(u->conn, PROTO_HOST_UNREACHABLE, NULL);
 	}
@@ -361,7 +368,8 @@ struct socks_udp *socks_udp_open(const struct socks_udp_host *h, void *conn,
 	if (getsockname(ctl_fd, (struct sockaddr *)&local, &len))
 		return NULL;
 	((struct sockaddr_in *)&local)->sin_port = 0;
-	fd = socket(local.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(local.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&local, len)) {
 		log_warn("udp: socket: %s", strerror(errno));
 		if (fd >= 0)

@@ -22,10 +22,10 @@ struct socks_udp;
  * logs the first of each kind (at info, with the reason) and counts
  * them all; `status` shows the totals. */
 enum socks_udp_drop {
-	UDP_DROP_TOO_LONG,   /* address and payload over a frame's 16,376 */
-	UDP_DROP_NO_HEADER,  /* no SOCKS UDP header (RSV RSV FRAG ATYP...) */
-	UDP_DROP_FRAGMENT,   /* FRAG != 0: fragments are not supported */
-	UDP_DROP_NO_TUNNEL,  /* none up, or its UDP queue full */
+	UDP_DROP_TOO_LONG,  /* address and payload over a frame's 16,376 */
+	UDP_DROP_NO_HEADER, /* no SOCKS UDP header (RSV RSV FRAG ATYP...) */
+	UDP_DROP_FRAGMENT,  /* FRAG != 0: fragments are not supported */
+	UDP_DROP_NO_TUNNEL, /* none up, or its UDP queue full */
 	UDP_DROP_KINDS
 };
 
@@ -37,9 +37,9 @@ struct socks_udp_drops {
  * connection given to socks_udp_open(). */
 struct socks_udp_host {
 	struct ev_loop *loop;
-	struct client *client;     /* its tunnel: to open again after idle */
-	struct dgram_batch *in;    /* from socks_udp_batch_new() */
-	struct router *router;     /* each datagram: direct, proxy, block */
+	struct client *client;  /* its tunnel: to open again after idle */
+	struct dgram_batch *in; /* from socks_udp_batch_new() */
+	struct router *router;  /* each datagram: direct, proxy, block */
 	struct socks_udp_drops *drops; /* every association's, added up */
 	const struct direct_params *direct;
 	/* The server answered the first UDP_OPEN: the SOCKS reply (bound

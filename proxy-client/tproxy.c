@@ -58,8 +58,8 @@ struct tp_reply {
 
 /* A cap on associations or on reply sockets. */
 struct tp_limit {
-	const char *name;     /* the directive */
-	const char *what;     /* what goes when it is reached */
+	const char *name; /* the directive */
+	const char *what; /* what goes when it is reached */
 	unsigned max, n;
 	ev_tstamp logged;
 	struct lru lru;
@@ -168,7 +168,8 @@ static int limit_full(struct tproxy *tp, struct tp_limit *l)
 	if (ev_now(tp->loop) - l->logged >= 1.0) {
 		l->logged = ev_now(tp->loop);
 		log_warn("tproxy: %s (%u) reached: closing the least recently "
-			 "used %s", l->name, l->max, l->what);
+			 "used %s",
+			 l->name, l->max, l->what);
 	}
 	return 1;
 }
@@ -209,7 +210,7 @@ static struct tp_assoc *tp_assoc_get(struct tproxy *tp,
 			return as;
 	t = client_tunnel(tp->client);
 	if (!t)
-		return NULL; /* dropped: UDP senders retry */
+		return NULL;                  /* dropped: UDP senders retry */
 	if (limit_full(tp, &tp->assoc_limit)) /* the RST frees it there too */
 		tp_assoc_free(oldest_assoc(tp));
 	as = xcalloc(1, sizeof(*as));
@@ -302,7 +303,8 @@ static struct tp_reply *reply_get(struct tproxy *tp,
 	fd = redir_reply_socket(peer);
 	if (fd < 0) {
 		log_warn("tproxy: cannot answer from %s: %s",
-			 sockaddr_str((const struct sockaddr *)peer, p, sizeof(p)),
+			 sockaddr_str((const struct sockaddr *)peer, p,
+				      sizeof(p)),
 			 strerror(errno));
 		return NULL;
 	}
@@ -346,7 +348,8 @@ static int got_datagram(struct assoc *a, const struct addr *peer,
 	tp_assoc_touch(as);
 	sl = sockaddr_len(to.ss_family);
 	return sendto(r->io.fd, data, len, 0, (struct sockaddr *)&to, sl) < 0 ?
-	       -1 : 0;
+		       -1 :
+		       0;
 }
 
 static void tp_assoc_ended(struct assoc *a, uint8_t code)
@@ -415,8 +418,7 @@ static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 struct tproxy *tproxy_new(struct ev_loop *loop, const struct addr *listen,
-			  const struct client_conf *conf,
-			  struct client *client)
+			  const struct client_conf *conf, struct client *client)
 {
 	struct tproxy *tp;
 	char err[256], name[ADDR_STR_MAX];
@@ -446,8 +448,8 @@ struct tproxy *tproxy_new(struct ev_loop *loop, const struct addr *listen,
 	sweep = MAX(0.1, MIN(SWEEP_INTERVAL, conf->udp_timeout / 2));
 	ev_timer_init(&tp->sweep, sweep_cb, sweep, sweep);
 	ev_timer_start(loop, &tp->sweep);
-	log_info("UDP TPROXY listener on %s", addr_str(listen, name,
-							sizeof(name)));
+	log_info("UDP TPROXY listener on %s",
+		 addr_str(listen, name, sizeof(name)));
 	return tp;
 }
 

@@ -24,11 +24,11 @@ struct account {
 	uint64_t stored[ACCT_COLS];  /* the store's totals then */
 	int64_t first_seen, last_seen;
 	int tunnels;
-	const struct quota *q;       /* NULL: no quota */
-	time_t pstart, pend;         /* the quota's period */
-	uint64_t pbase;              /* used in the period, as stored */
-	int enforced;                /* the used-up line was logged */
-	struct bucket down, up;      /* the rate caps, shared by its tunnels */
+	const struct quota *q;  /* NULL: no quota */
+	time_t pstart, pend;    /* the quota's period */
+	uint64_t pbase;         /* used in the period, as stored */
+	int enforced;           /* the used-up line was logged */
+	struct bucket down, up; /* the rate caps, shared by its tunnels */
 };
 
 struct accounts {
@@ -36,7 +36,7 @@ struct accounts {
 	const struct server_conf *conf;
 	struct acct_db *db;
 	ev_timer flush, day, enforce;
-	time_t day_start;            /* the day the next flush counts into */
+	time_t day_start; /* the day the next flush counts into */
 	struct account *list;
 	void (*end_flows)(void *arg, const char *name);
 	void *arg;
@@ -74,8 +74,7 @@ static void set_left(struct account *a)
 {
 	uint64_t u = used(a);
 
-	a->m.left = !a->q ? UINT64_MAX : u >= a->q->bytes ? 0 :
-		    a->q->bytes - u;
+	a->m.left = !a->q ? UINT64_MAX : u >= a->q->bytes ? 0 : a->q->bytes - u;
 }
 
 /* The quota and its period, looked up again once the period is over
@@ -121,8 +120,10 @@ static void enforce_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			continue;
 		if (!a->enforced) {
 			quota_reason(a->q, a->pend, why, sizeof(why));
-			log_warn("tunnel %s: %s: ending its flows, refusing new "
-				 "ones", a->name, why);
+			log_warn(
+				"tunnel %s: %s: ending its flows, refusing new "
+				"ones",
+				a->name, why);
 			a->enforced = 1;
 		}
 		if (a->tunnels)
@@ -246,7 +247,8 @@ static void day_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		period_update(a, now);
 		if (was && a->q && used(a) < a->q->bytes)
 			log_info("tunnel %s: a new quota period: new flows "
-				 "allowed again", a->name);
+				 "allowed again",
+				 a->name);
 	}
 	arm_day(as);
 }
@@ -260,7 +262,8 @@ static void give_to_user(const struct server_conf *c, const char *path)
 int accounts_prepare(const struct server_conf *c)
 {
 	static const char *const files[] = { "", "/" ACCT_DB_FILE,
-		"/" ACCT_DB_FILE "-wal", "/" ACCT_DB_FILE "-shm" };
+					     "/" ACCT_DB_FILE "-wal",
+					     "/" ACCT_DB_FILE "-shm" };
 	char path[4096];
 
 	if (mkdir(c->state_dir, 0700) && errno != EEXIST) {
@@ -283,8 +286,7 @@ struct accounts *accounts_open(struct ev_loop *loop,
 {
 	struct accounts *as;
 	char err[512];
-	struct acct_db *db = acct_db_open(conf->state_dir, 0, err,
-					  sizeof(err));
+	struct acct_db *db = acct_db_open(conf->state_dir, 0, err, sizeof(err));
 
 	if (!db) {
 		log_warn("accounting store: %s", err);
@@ -325,7 +327,8 @@ void accounts_reload(struct accounts *as)
 		rate_update(a);
 		if (was && !(a->q && used(a) >= a->q->bytes))
 			log_info("tunnel %s: under its quota now: new flows "
-				 "allowed again", a->name);
+				 "allowed again",
+				 a->name);
 		if (!a->m.left)
 			meter_over(&a->m);
 	}
@@ -426,12 +429,13 @@ static void status_one(const struct account *a, struct buf *b, int json,
 	if (json) {
 		status_printf(b, "%s{\"name\":", first ? "" : ",");
 		status_json_str(b, a->name);
-		status_printf(b, ",\"tunnels\":%d,\"tcp_up\":%llu,"
+		status_printf(b,
+			      ",\"tunnels\":%d,\"tcp_up\":%llu,"
 			      "\"tcp_down\":%llu,\"udp_up\":%llu,"
 			      "\"udp_down\":%llu,\"flows\":%llu,"
 			      "\"first_seen\":%lld,\"last_seen\":%lld,"
-			      "\"rate\":%.0f,\"quota\":", a->tunnels,
-			      (unsigned long long)t[ACCT_TCP_UP],
+			      "\"rate\":%.0f,\"quota\":",
+			      a->tunnels, (unsigned long long)t[ACCT_TCP_UP],
 			      (unsigned long long)t[ACCT_TCP_DOWN],
 			      (unsigned long long)t[ACCT_UDP_UP],
 			      (unsigned long long)t[ACCT_UDP_DOWN],
@@ -442,7 +446,8 @@ static void status_one(const struct account *a, struct buf *b, int json,
 			status_printf(b, "null}");
 			return;
 		}
-		status_printf(b, "{\"bytes\":%llu,\"used\":%llu,\"period\":"
+		status_printf(b,
+			      "{\"bytes\":%llu,\"used\":%llu,\"period\":"
 			      "\"%s\",\"resets\":\"%s\"}}",
 			      (unsigned long long)a->q->bytes,
 			      (unsigned long long)used(a),
@@ -453,9 +458,9 @@ static void status_one(const struct account *a, struct buf *b, int json,
 	for (int i = 0; i < ACCT_FLOWS; i++)
 		status_bytes(t[i], s[i], sizeof(s[i]));
 	if (a->q)
-		snprintf(q, sizeof(q), "%s/%s %s", status_bytes(used(a), u,
-			 sizeof(u)), a->q->text, a->q->period == QUOTA_DAILY ?
-			 "daily" : "monthly");
+		snprintf(q, sizeof(q), "%s/%s %s",
+			 status_bytes(used(a), u, sizeof(u)), a->q->text,
+			 a->q->period == QUOTA_DAILY ? "daily" : "monthly");
 	else
 		snprintf(q, sizeof(q), "-");
 	if (a->down.rate > 0)
@@ -463,7 +468,8 @@ static void status_one(const struct account *a, struct buf *b, int json,
 			 status_bytes((uint64_t)a->down.rate, u, sizeof(u)));
 	else
 		snprintf(r, sizeof(r), "-");
-	status_printf(b, "%-16s %3d %9s %9s %9s %9s %7llu %-16s %-16s %-11s "
+	status_printf(b,
+		      "%-16s %3d %9s %9s %9s %9s %7llu %-16s %-16s %-11s "
 		      "%s\n",
 		      a->name, a->tunnels, s[ACCT_TCP_UP], s[ACCT_TCP_DOWN],
 		      s[ACCT_UDP_UP], s[ACCT_UDP_DOWN],
@@ -480,10 +486,12 @@ void accounts_status(struct accounts *as, struct buf *b, int json)
 	if (json)
 		status_printf(b, ",\"accounts\":[");
 	else if (as)
-		status_printf(b, "\n%-16s %3s %9s %9s %9s %9s %7s %-16s %-16s "
-			      "%-11s %s\n", "ACCOUNT", "TUN", "TCP UP",
-			      "TCP DOWN", "UDP UP", "UDP DOWN", "FLOWS",
-			      "FIRST SEEN (UTC)", "LAST SEEN", "RATE", "QUOTA");
+		status_printf(b,
+			      "\n%-16s %3s %9s %9s %9s %9s %7s %-16s %-16s "
+			      "%-11s %s\n",
+			      "ACCOUNT", "TUN", "TCP UP", "TCP DOWN", "UDP UP",
+			      "UDP DOWN", "FLOWS", "FIRST SEEN (UTC)",
+			      "LAST SEEN", "RATE", "QUOTA");
 	else
 		status_printf(b, "\naccounting off (no store)\n");
 	for (struct account *a = as ? as->list : NULL; a; a = a->next) {

@@ -44,18 +44,17 @@ static int fail(struct acct_db *db, const char *what, char *err, size_t n)
 	return -1;
 }
 
-struct acct_db *acct_db_open(const char *dir, int readonly, char *err,
-			     size_t n)
+struct acct_db *acct_db_open(const char *dir, int readonly, char *err, size_t n)
 {
 	struct acct_db *db = xcalloc(1, sizeof(*db));
 	char path[4096];
 	int flags = readonly ? SQLITE_OPEN_READONLY :
-		    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+			       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, ACCT_DB_FILE);
 	if (sqlite3_open_v2(path, &db->db, flags, NULL) != SQLITE_OK) {
-		snprintf(err, n, "%s: %s", path, db->db ?
-			 sqlite3_errmsg(db->db) : "out of memory");
+		snprintf(err, n, "%s: %s", path,
+			 db->db ? sqlite3_errmsg(db->db) : "out of memory");
 		goto bad;
 	}
 	sqlite3_busy_timeout(db->db, BUSY_TIMEOUT_MS);
@@ -63,8 +62,10 @@ struct acct_db *acct_db_open(const char *dir, int readonly, char *err,
 	 * last commit. NORMAL syncs at checkpoints, not at each commit: a
 	 * power cut may lose the last flushes, never the store. */
 	if (!readonly &&
-	    (sqlite3_exec(db->db, "PRAGMA journal_mode=WAL;"
-			  "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) ||
+	    (sqlite3_exec(db->db,
+			  "PRAGMA journal_mode=WAL;"
+			  "PRAGMA synchronous=NORMAL;",
+			  NULL, NULL, NULL) ||
 	     sqlite3_exec(db->db, schema, NULL, NULL, NULL) ||
 	     sqlite3_prepare_v2(db->db, add_day_sql, -1, &db->add_day, NULL) ||
 	     sqlite3_prepare_v2(db->db, add_client_sql, -1, &db->add_client,
@@ -139,8 +140,9 @@ int acct_db_add(struct acct_db *db, const char *name, const char *day,
 	return 0;
 }
 
-#define SUMS "sum(tcp_up), sum(tcp_down), sum(udp_up), sum(udp_down), " \
-	     "sum(flows)"
+#define SUMS \
+	"sum(tcp_up), sum(tcp_down), sum(udp_up), sum(udp_down), " \
+	"sum(flows)"
 
 static void read_sums(sqlite3_stmt *st, int first, uint64_t v[ACCT_COLS])
 {
@@ -155,9 +157,11 @@ int acct_db_sum(struct acct_db *db, const char *name, const char *from,
 	int rc;
 
 	memset(v, 0, ACCT_COLS * sizeof(*v));
-	if (sqlite3_prepare_v2(db->db, "SELECT " SUMS " FROM usage WHERE "
+	if (sqlite3_prepare_v2(db->db,
+			       "SELECT " SUMS " FROM usage WHERE "
 			       "name = ?1 AND (?2 IS NULL OR day >= ?2) AND "
-			       "(?3 IS NULL OR day < ?3)", -1, &st, NULL))
+			       "(?3 IS NULL OR day < ?3)",
+			       -1, &st, NULL))
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (from)
@@ -179,8 +183,10 @@ int acct_db_clients(struct acct_db *db,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db->db, "SELECT name, first_seen, last_seen "
-			       "FROM clients ORDER BY name", -1, &st, NULL))
+	if (sqlite3_prepare_v2(db->db,
+			       "SELECT name, first_seen, last_seen "
+			       "FROM clients ORDER BY name",
+			       -1, &st, NULL))
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		fn(arg, (const char *)sqlite3_column_text(st, 0),
@@ -190,18 +196,19 @@ int acct_db_clients(struct acct_db *db,
 }
 
 int acct_db_report(struct acct_db *db, const char *name, const char *month,
-		   int by_day,
-		   void (*fn)(void *arg, const struct acct_row *r), void *arg)
+		   int by_day, void (*fn)(void *arg, const struct acct_row *r),
+		   void *arg)
 {
 	sqlite3_stmt *st;
 	int rc;
-	const char *sql = by_day ?
-		"SELECT name, day, " SUMS " FROM usage WHERE"
-		" (?1 IS NULL OR name = ?1) AND substr(day, 1, 7) = ?2"
-		" GROUP BY name, day ORDER BY name, day" :
-		"SELECT name, substr(day, 1, 7) AS m, " SUMS " FROM usage"
-		" WHERE (?1 IS NULL OR name = ?1) GROUP BY name, m"
-		" ORDER BY name, m";
+	const char *sql =
+		by_day ? "SELECT name, day, " SUMS " FROM usage WHERE"
+			 " (?1 IS NULL OR name = ?1) AND substr(day, 1, 7) = ?2"
+			 " GROUP BY name, day ORDER BY name, day" :
+			 "SELECT name, substr(day, 1, 7) AS m, " SUMS
+			 " FROM usage"
+			 " WHERE (?1 IS NULL OR name = ?1) GROUP BY name, m"
+			 " ORDER BY name, m";
 
 	if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL))
 		return -1;

@@ -11,13 +11,17 @@
 
 /* The columns of a day's row, in this order. */
 enum acct_col {
-	ACCT_TCP_UP, ACCT_TCP_DOWN, ACCT_UDP_UP, ACCT_UDP_DOWN, ACCT_FLOWS,
+	ACCT_TCP_UP,
+	ACCT_TCP_DOWN,
+	ACCT_UDP_UP,
+	ACCT_UDP_DOWN,
+	ACCT_FLOWS,
 	ACCT_COLS
 };
 
 struct acct_row {
 	const char *name;
-	const char *key;      /* the day "YYYY-MM-DD" or the month "YYYY-MM" */
+	const char *key; /* the day "YYYY-MM-DD" or the month "YYYY-MM" */
 	uint64_t v[ACCT_COLS];
 };
 
@@ -49,7 +53,7 @@ int acct_db_clients(struct acct_db *db,
 /* Rows for `usage`: per day of MONTH ("YYYY-MM") when by_day, else per
  * month; NAME NULL for everyone. */
 int acct_db_report(struct acct_db *db, const char *name, const char *month,
-		   int by_day,
-		   void (*fn)(void *arg, const struct acct_row *r), void *arg);
+		   int by_day, void (*fn)(void *arg, const struct acct_row *r),
+		   void *arg);
 
 #endif

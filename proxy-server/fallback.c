@@ -19,7 +19,8 @@
 #define RELAY_BUF (64u << 10)
 #define IDLE_TIMEOUT 60.0
 /* What nginx and others answer plain HTTP on their TLS port with. */
-#define BAD_REQUEST "HTTP/1.1 400 Bad Request\r\n" \
+#define BAD_REQUEST \
+	"HTTP/1.1 400 Bad Request\r\n" \
 	"Content-Type: text/html\r\nContent-Length: 90\r\n" \
 	"Connection: close\r\n\r\n" \
 	"<html><head><title>400 Bad Request</title></head>" \
@@ -31,9 +32,9 @@ struct fallback {
 	struct ev_loop *loop;
 	struct addr site;
 	unsigned max_visitors;
-	struct relay *relays;        /* visitors shown the site */
-	struct answer *answers;      /* visitors answered 400 */
-	unsigned nvisitors;          /* of both kinds */
+	struct relay *relays;   /* visitors shown the site */
+	struct answer *answers; /* visitors answered 400 */
+	unsigned nvisitors;     /* of both kinds */
 };
 
 /* A visitor that did not speak TLS. */
@@ -50,7 +51,7 @@ struct relay {
 	struct fallback *fb;
 	struct relay *next, **pprev;
 	struct tls *tls;
-	ev_io vio, sio;       /* visitor, site */
+	ev_io vio, sio; /* visitor, site */
 	ev_timer idle;
 	struct buf to_site, to_visitor;
 	int visitor_eof, site_eof;
@@ -83,7 +84,8 @@ static ssize_t visitor_read(struct relay *r, void *p, size_t n)
 	ssize_t rc = tls_read(r->tls, p, n);
 
 	return rc == TLS_WANT_READ || rc == TLS_WANT_WRITE ? -2 :
-	       rc < 0 ? 0 : rc;
+	       rc < 0                                      ? 0 :
+							     rc;
 }
 
 static ssize_t visitor_write(struct relay *r, const void *p, size_t n)
@@ -140,8 +142,7 @@ static int pump(struct relay *r)
 	uint8_t *p;
 
 	/* read exactly what was reserved */
-	while (!r->visitor_eof &&
-	       (want = MIN(buf_room(&r->to_site), 16384)) &&
+	while (!r->visitor_eof && (want = MIN(buf_room(&r->to_site), 16384)) &&
 	       (p = buf_reserve(&r->to_site, want))) {
 		n = visitor_read(r, p, want);
 		if (n == -2)
@@ -263,7 +264,8 @@ void fallback_relay(struct fallback *fb, int fd, struct tls *tls,
 		return;
 	}
 	addr_to_sockaddr(&fb->site, &ss, &len);
-	sfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	sfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		     0);
 	if (sfd < 0 || (connect(sfd, (struct sockaddr *)&ss, len) &&
 			errno != EINPROGRESS)) {
 		log_warn("fallback: connect: %s", strerror(errno));
@@ -291,7 +293,8 @@ void fallback_relay(struct fallback *fb, int fd, struct tls *tls,
 	fb->relays = r;
 	fb->nvisitors++;
 	log_info("connection from %s: no client certificate, relayed to the "
-		 "fallback site", peer);
+		 "fallback site",
+		 peer);
 	set_events(r);
 }
 
@@ -321,7 +324,8 @@ static void answer_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 		if (!a->answered) {
 			a->answered = 1;
-			if (write(w->fd, BAD_REQUEST, sizeof(BAD_REQUEST) - 1) < 0 ||
+			if (write(w->fd, BAD_REQUEST, sizeof(BAD_REQUEST) - 1) <
+				    0 ||
 			    shutdown(w->fd, SHUT_WR)) {
 				answer_free(a);
 				return;

@@ -113,15 +113,15 @@ static int nft_open_chain(const struct chain *c, int port, int *changed)
 	if (rc)
 		return tool_failed("nft list chain", rc);
 	if (strstr(out, want)) {
-		setup_say("nft chain %s %s %s already accepts TCP port %d", c->family,
-		    c->table, c->name, port);
+		setup_say("nft chain %s %s %s already accepts TCP port %d",
+			  c->family, c->table, c->name, port);
 		return 0;
 	}
 	rc = run_prog(insert, out, sizeof(out));
 	if (rc)
 		return tool_failed("nft insert rule", rc);
-	setup_say("nft insert rule %s %s %s tcp dport %d accept: done", c->family,
-	    c->table, c->name, port);
+	setup_say("nft insert rule %s %s %s tcp dport %d accept: done",
+		  c->family, c->table, c->name, port);
 	*changed = 1;
 	return 0;
 }
@@ -163,8 +163,9 @@ static int nft_open(int port, int *changed)
 			rc = nft_open_chain(&c[i], port, changed);
 	}
 	if (!found)
-		setup_say("nft: no input chain here, nothing blocks TCP port %d",
-		    port);
+		setup_say(
+			"nft: no input chain here, nothing blocks TCP port %d",
+			port);
 	return rc;
 }
 
@@ -188,9 +189,10 @@ int firewall_open(int port, int *changed)
 			rc = ipt_open("ip6tables", port, changed);
 	}
 	if (!any)
-		setup_say("no ufw, nft or iptables here: no firewall to open for "
-		    "port %d",
-		    port);
+		setup_say(
+			"no ufw, nft or iptables here: no firewall to open for "
+			"port %d",
+			port);
 	return rc;
 }
 

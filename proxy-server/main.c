@@ -88,7 +88,8 @@ static int parse_days(const char *s, int *days)
 	long v = strtol(s, &end, 10);
 
 	if (*end || v < 1 || v > 36500) {
-		fprintf(stderr, "proxy-server: bad --days '%s' (1 to 36500)\n", s);
+		fprintf(stderr, "proxy-server: bad --days '%s' (1 to 36500)\n",
+			s);
 		return -1;
 	}
 	*days = (int)v;
@@ -240,12 +241,9 @@ static int cmd_usage(int argc, char **argv)
 }
 
 static const struct subcommand subcommands[] = {
-	{ "setup", cmd_setup },
-	{ "init", cmd_init },
-	{ "add-client", cmd_add_client },
-	{ "revoke", cmd_revoke },
-	{ "status", cmd_status },
-	{ "usage", cmd_usage },
+	{ "setup", cmd_setup },           { "init", cmd_init },
+	{ "add-client", cmd_add_client }, { "revoke", cmd_revoke },
+	{ "status", cmd_status },         { "usage", cmd_usage },
 };
 
 /* --test-clock TIME (hidden, for the tests: proxy-server(8) TESTING):
@@ -255,8 +253,10 @@ static int set_test_clock(struct server_conf *conf, const char *when)
 	time_t t;
 
 	if (quota_parse_time(when, &t)) {
-		fprintf(stderr, "proxy-server: --test-clock: bad time '%s' "
-			"(want YYYY-MM-DDTHH:MM:SS, UTC)\n", when);
+		fprintf(stderr,
+			"proxy-server: --test-clock: bad time '%s' "
+			"(want YYYY-MM-DDTHH:MM:SS, UTC)\n",
+			when);
 		return -1;
 	}
 	conf->clock_offset = (double)t - ev_time();
@@ -281,8 +281,10 @@ static int run_daemon(const struct cmdline *cl, const char *listen,
 		struct addr a;
 
 		if (addr_parse(listen, 443, &a) || a.type == ADDR_DOMAIN) {
-			fprintf(stderr, "proxy-server: --listen: bad address "
-				"'%s'\n", listen);
+			fprintf(stderr,
+				"proxy-server: --listen: bad address "
+				"'%s'\n",
+				listen);
 			server_conf_free(&conf);
 			return 1;
 		}
@@ -327,8 +329,10 @@ int main(int argc, char **argv)
 		{ "test-clock", 256, &test_clock }, /* no short form */
 		{ NULL, 0, NULL },
 	};
-	struct cmdline cl = { .prog = "proxy-server", .usage = usage_text,
-			      .what = "configuration", .own = own };
+	struct cmdline cl = { .prog = "proxy-server",
+			      .usage = usage_text,
+			      .what = "configuration",
+			      .own = own };
 	int rc;
 
 	if (argc > 1 && argv[1][0] != '-') {
@@ -336,7 +340,8 @@ int main(int argc, char **argv)
 				    ARRAY_SIZE(subcommands), argc, argv);
 		if (rc >= 0)
 			return rc;
-		fprintf(stderr, "proxy-server: unknown command '%s'\n", argv[1]);
+		fprintf(stderr, "proxy-server: unknown command '%s'\n",
+			argv[1]);
 		return usage(2);
 	}
 	rc = cmdline_parse(&cl, argc, argv);

@@ -31,13 +31,13 @@ struct outbound {
 	struct resolve_req *rq;
 	struct sockaddr_storage *addrs;
 	int naddrs, next;
-	int fd;               /* connecting socket */
+	int fd; /* connecting socket */
 	ev_io cio;
 	ev_timer timer;
 	ev_tstamp deadline;
-	uint8_t last_err;     /* SOCKS5 REP of the last failure */
-	uint8_t last_reason;  /* and its enum proto_reason */
-	char tname[64];       /* the user, for log lines */
+	uint8_t last_err;    /* SOCKS5 REP of the last failure */
+	uint8_t last_reason; /* and its enum proto_reason */
+	char tname[64];      /* the user, for log lines */
 };
 
 static const struct flow_ops outbound_ops;
@@ -85,8 +85,8 @@ static void fail(struct outbound *o, uint8_t code, uint8_t reason,
 {
 	char d[ADDR_STR_MAX];
 
-	log_info("tunnel %s: flow %u: connect %s: %s", o->tname,
-		 o->flow.s.id, addr_str(&o->dst, d, sizeof(d)),
+	log_info("tunnel %s: flow %u: connect %s: %s", o->tname, o->flow.s.id,
+		 addr_str(&o->dst, d, sizeof(d)),
 		 why ? why : proto_refusal_text(code, reason));
 	flow_result(&o->flow, -1, code, reason, NULL); /* frees o */
 }
@@ -113,8 +113,8 @@ static void connected(struct outbound *o)
 	memset(&bound, 0, sizeof(bound));
 	if (!getsockname(fd, (struct sockaddr *)&ss, &len))
 		addr_from_sockaddr(&bound, (struct sockaddr *)&ss);
-	log_debug("tunnel %s: flow %u: connected to %s", o->tname,
-		  o->flow.s.id, addr_str(&o->dst, d, sizeof(d)));
+	log_debug("tunnel %s: flow %u: connected to %s", o->tname, o->flow.s.id,
+		  addr_str(&o->dst, d, sizeof(d)));
 	flow_result(&o->flow, fd, PROTO_OK, REASON_NONE,
 		    bound.type ? &bound : NULL);
 }

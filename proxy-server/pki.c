@@ -30,7 +30,7 @@
 
 /* One index.txt line. */
 struct idx_ent {
-	const char *start, *end;	/* in the file's text, without '\n' */
+	const char *start, *end; /* in the file's text, without '\n' */
 	char serial[80];
 	int revoked;
 };
@@ -105,7 +105,8 @@ static int index_find(const char *dir, const char *name, char **text,
 		} else if (n != 3 || (strcmp(status, "valid") != 0 &&
 				      strcmp(status, "revoked") != 0)) {
 			pki_fail("%s:%d: malformed line (want \"NAME SERIAL "
-			     "valid|revoked\")", path, lineno);
+				 "valid|revoked\")",
+				 path, lineno);
 			rc = -1;
 		} else if (strcmp(nm, name) == 0) {
 			e->start = p;
@@ -160,8 +161,9 @@ static int check_names(const char *const *names, int n)
 	for (i = 0; i < n; i++) {
 		if (pki_san_kind(names[i]) != PKI_SAN_NONE)
 			continue;
-		pki_fail("--server-name \"%s\": not an IP address or a DNS name",
-		     names[i]);
+		pki_fail(
+			"--server-name \"%s\": not an IP address or a DNS name",
+			names[i]);
 		return -1;
 	}
 	return 0;
@@ -191,10 +193,10 @@ static int init_write(const char *dir, const struct pki_ca *ca, EVP_PKEY *skey,
 	size_t i;
 
 	for (i = 0; rc == 0 && i < ARRAY_SIZE(f); i++)
-		rc = pki_save_obj(dir, f[i].file, f[i].kind, f[i].obj, f[i].mode,
-			      f[i].how);
+		rc = pki_save_obj(dir, f[i].file, f[i].kind, f[i].obj,
+				  f[i].mode, f[i].how);
 	free(path);
-	if (rc < 0 && i == ARRAY_SIZE(f)) {	/* no ca.crt: drop ca.key */
+	if (rc < 0 && i == ARRAY_SIZE(f)) { /* no ca.crt: drop ca.key */
 		path = pki_path(dir, "ca.key");
 		unlink(path);
 		free(path);
@@ -202,13 +204,14 @@ static int init_write(const char *dir, const struct pki_ca *ca, EVP_PKEY *skey,
 	return rc;
 }
 
-static void init_report(const char *dir, const char *const *names,
-			int nnames, int defaulted)
+static void init_report(const char *dir, const char *const *names, int nnames,
+			int defaulted)
 {
 	int i;
 
 	printf("proxy-server init: wrote a new CA, server certificate and "
-	       "server.conf in %s\n  the server certificate names", dir);
+	       "server.conf in %s\n  the server certificate names",
+	       dir);
 	for (i = 0; i < nnames; i++)
 		printf(" %s:%s",
 		       pki_san_kind(names[i]) == PKI_SAN_IP ? "IP" : "DNS",
@@ -218,7 +221,8 @@ static void init_report(const char *dir, const char *const *names,
 		printf("  no --server-name was given: pass add-client "
 		       "--server HOST:PORT\n");
 	printf("Next: proxy-server add-client %s NAME, and start the server "
-	       "with proxy-server -c %s/server.conf\n", dir, dir);
+	       "with proxy-server -c %s/server.conf\n",
+	       dir, dir);
 }
 
 int pki_init(const char *dir, const struct pki_init_opts *o)
@@ -265,8 +269,10 @@ int pki_init(const char *dir, const struct pki_init_opts *o)
 	if (ca.cert)
 		scert = pki_cert_make(skey,
 				      strlen(names[0]) <= PKI_CN_MAX ?
-					      names[0] : "proxy-server",
-				      o->days, &ca, "serverAuth", names, nnames);
+					      names[0] :
+					      "proxy-server",
+				      o->days, &ca, "serverAuth", names,
+				      nnames);
 	if (scert)
 		crl = pki_crl_create(&ca);
 	base = pki_asprintf(server_conf, o->port);
@@ -294,8 +300,8 @@ static const char *addr_host(const struct addr *a, char *buf, size_t len)
 {
 	if (a->type == ADDR_DOMAIN)
 		return a->u.domain;
-	return inet_ntop(a->type == ADDR_IPV4 ? AF_INET : AF_INET6, &a->u,
-			 buf, (socklen_t)len);
+	return inet_ntop(a->type == ADDR_IPV4 ? AF_INET : AF_INET6, &a->u, buf,
+			 (socklen_t)len);
 }
 
 /* --server ARG as the client will read its "server" line (addr_parse,
@@ -314,12 +320,13 @@ static int parse_server(const char *arg, const char *first, int port,
 			return 0;
 		}
 		pki_fail("the server certificate's name %s is no usable host: "
-		     "give --server HOST:PORT", first);
+			 "give --server HOST:PORT",
+			 first);
 		return -1;
 	}
 	if (arg[0] != '[' && colon && strchr(colon + 1, ':')) {
 		pki_fail("--server %s: write an IPv6 address as [ADDRESS]:PORT",
-		     arg);
+			 arg);
 		return -1;
 	}
 	if (addr_parse(arg, 443, a) == 0 && a->port != 0 &&
@@ -347,11 +354,13 @@ static int server_endpoint(const char *dir, const char *arg, char **endpoint,
 	if (srv && !first) {
 		pki_fail("%s/server.crt: no IP or DNS subjectAltName", dir);
 	} else if (first && port > 0 &&
-		   parse_server(arg, first, port, &a, host, sizeof(host)) == 0) {
+		   parse_server(arg, first, port, &a, host, sizeof(host)) ==
+			   0) {
 		*endpoint = xstrdup(addr_str(&a, buf, sizeof(buf)));
-		*sni = pki_cert_names_host(srv, addr_host(&a, host,
-							  sizeof(host))) ?
-			       NULL : xstrdup(first);
+		*sni = pki_cert_names_host(srv,
+					   addr_host(&a, host, sizeof(host))) ?
+			       NULL :
+			       xstrdup(first);
 		rc = 0;
 	}
 	free(first);
@@ -366,7 +375,8 @@ static int make_profile(BIO *b, const char *name, const char *endpoint,
 {
 	int ok;
 
-	ok = BIO_printf(b, "# proxy-client profile for %s, written by "
+	ok = BIO_printf(b,
+			"# proxy-client profile for %s, written by "
 			"`proxy-server add-client`.\n# Run: proxy-client -c "
 			"%s.conf    (then point SOCKS5 clients at "
 			"127.0.0.1:1080)\nserver %s\n",
@@ -390,8 +400,8 @@ static int index_append(const char *dir, const char *text, const char *name,
 {
 	size_t len = strlen(text);
 	char *out = pki_asprintf("%s%s%s %s valid\n", text,
-				 len && text[len - 1] != '\n' ? "\n" : "",
-				 name, serial);
+				 len && text[len - 1] != '\n' ? "\n" : "", name,
+				 serial);
 	int rc = pki_save_obj(dir, "index.txt", PKI_OBJ_TEXT, out, 0644,
 			      PKI_WF_REPLACE);
 
@@ -418,7 +428,8 @@ static int print_profile(const char *dir, const char *name, const char *text,
 	if (pki_save_obj(dir, "index.txt", PKI_OBJ_TEXT, text, 0644,
 			 PKI_WF_REPLACE) < 0)
 		pki_fail("%s is in %s/index.txt but its profile was lost: "
-			 "revoke it", name, dir);
+			 "revoke it",
+			 name, dir);
 	return -1;
 }
 
@@ -437,8 +448,8 @@ static int add_client(const char *dir, const char *file, const char *name,
 	int rc = -1;
 
 	if (key)
-		cert = pki_cert_make(key, name, o->days, ca, "clientAuth",
-				     NULL, 0);
+		cert = pki_cert_make(key, name, o->days, ca, "clientAuth", NULL,
+				     0);
 	if (cert)
 		serial = pki_cert_serial_hex(cert);
 	if (!serial) {
@@ -450,23 +461,27 @@ static int add_client(const char *dir, const char *file, const char *name,
 		rc = print_profile(dir, name, text, serial, b,
 				   make_profile(b, name, endpoint, sni, ca,
 						cert, key));
-	} else if (pki_save_bio(b, make_profile(b, name, endpoint, sni, ca,
-						cert, key),
+	} else if (pki_save_bio(b,
+				make_profile(b, name, endpoint, sni, ca, cert,
+					     key),
 				dir, file, 0600, PKI_WF_NOREPLACE) == 0) {
 		rc = index_append(dir, text, name, serial);
 		if (rc < 0)
 			unlink(path);
 	}
 	if (rc == 0 && o->print && !o->quiet)
-		fprintf(stderr, "proxy-server add-client: printed the profile "
+		fprintf(stderr,
+			"proxy-server add-client: printed the profile "
 			"of client %s (serial %s); no copy is kept on this "
 			"machine.\nIt holds a private key: store or move it "
-			"only over a safe channel.\n", name, serial);
+			"only over a safe channel.\n",
+			name, serial);
 	else if (rc == 0 && !o->quiet)
 		printf("proxy-server add-client: wrote %s (client %s, serial "
 		       "%s)\nNext: copy it to the client machine over a safe "
 		       "channel (it holds a private key) and run: "
-		       "proxy-client -c %s.conf\n", path, name, serial, name);
+		       "proxy-client -c %s.conf\n",
+		       path, name, serial, name);
 out:
 	free(path);
 	free(serial);
@@ -486,7 +501,8 @@ int pki_add_client(const char *dir, const char *name,
 	pki_set_cmd("add-client");
 	if (!pki_valid_client_name(name)) {
 		pki_fail("bad client name \"%s\": use 1 to 64 letters, digits, "
-		     "'.', '_' or '-', starting with a letter or digit", name);
+			 "'.', '_' or '-', starting with a letter or digit",
+			 name);
 		return 1;
 	}
 	if (check_days(o->days) < 0 || (lock = pki_lock_dir(dir)) < 0)
@@ -494,15 +510,15 @@ int pki_add_client(const char *dir, const char *name,
 	found = index_find(dir, name, &text, &e);
 	if (found > 0)
 		pki_fail("%s/index.txt: a client named \"%s\" already exists "
-		     "(%s); pick another name", dir, name,
-		     e.revoked ? "revoked" : "valid");
+			 "(%s); pick another name",
+			 dir, name, e.revoked ? "revoked" : "valid");
 	if (found == 0) {
 		file = pki_asprintf("clients/%s.conf", name);
 		if (!pki_absent(dir, file, "remove it or pick another name") &&
 		    pki_ca_load(dir, &ca) == 0 &&
 		    server_endpoint(dir, o->server, &endpoint, &sni) == 0 &&
-		    add_client(dir, file, name, text, &ca, endpoint, sni,
-			       o) == 0)
+		    add_client(dir, file, name, text, &ca, endpoint, sni, o) ==
+			    0)
 			rc = 0;
 	}
 	free(file);
@@ -530,21 +546,22 @@ int pki_revoke(const char *dir, const char *name)
 		pki_fail("%s/index.txt: no client named \"%s\"", dir, name);
 	else if (found > 0 && e.revoked)
 		pki_fail("%s/index.txt: client \"%s\" is already revoked", dir,
-		     name);
+			 name);
 	if (found > 0 && !e.revoked && pki_crl_revoke(dir, e.serial) == 0) {
 		/* crl.pem first: a crash in between leaves the client
 		 * revoked but listed as valid, and revoke can be rerun. */
 		out = pki_asprintf("%.*s%s %s revoked%s", (int)(e.start - text),
-				text, name, e.serial, e.end);
+				   text, name, e.serial, e.end);
 		if (pki_save_obj(dir, "index.txt", PKI_OBJ_TEXT, out, 0644,
-			     PKI_WF_REPLACE) == 0)
+				 PKI_WF_REPLACE) == 0)
 			rc = 0;
 		free(out);
 	}
 	if (rc == 0)
 		printf("proxy-server revoke: %s (serial %s) is revoked in "
 		       "%s/crl.pem.\nA running server refuses %s from its next "
-		       "connection on.\n", name, e.serial, dir, name);
+		       "connection on.\n",
+		       name, e.serial, dir, name);
 	free(text);
 	close(lock);
 	return rc;

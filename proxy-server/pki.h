@@ -9,16 +9,16 @@ struct pki_init_opts {
 	const char *const *names; /* the server certificate's names */
 	int nnames;
 	int days;
-	const char *ca_name;	/* the CA's common name; NULL: neutral */
-	int port;		/* server.conf's listen port */
-	int quiet;		/* no report on stdout (setup has its own) */
+	const char *ca_name; /* the CA's common name; NULL: neutral */
+	int port;            /* server.conf's listen port */
+	int quiet;           /* no report on stdout (setup has its own) */
 };
 
 struct pki_client_opts {
-	const char *server;	/* HOST:PORT; NULL: first SAN, listen port */
+	const char *server; /* HOST:PORT; NULL: first SAN, listen port */
 	int days;
-	int print;		/* profile to stdout, no file kept */
-	int quiet;		/* no report on stdout */
+	int print; /* profile to stdout, no file kept */
+	int quiet; /* no report on stdout */
 };
 
 int pki_init(const char *dir, const struct pki_init_opts *o);

@@ -22,7 +22,7 @@
 
 struct ext {
 	int nid;
-	const char *value;	/* NULL: the extended key usage asked for */
+	const char *value; /* NULL: the extended key usage asked for */
 };
 
 static const struct ext ca_exts[] = {
@@ -162,9 +162,11 @@ static GENERAL_NAME *san_entry(const char *name)
 	GENERAL_NAME *g = GENERAL_NAME_new();
 	ASN1_STRING *s;
 
-	s = ASN1_STRING_type_new(iplen ? V_ASN1_OCTET_STRING : V_ASN1_IA5STRING);
-	if (!g || !s || !(iplen ? ASN1_STRING_set(s, ip, iplen) :
-				  ASN1_STRING_set(s, name, -1))) {
+	s = ASN1_STRING_type_new(iplen ? V_ASN1_OCTET_STRING :
+					 V_ASN1_IA5STRING);
+	if (!g || !s ||
+	    !(iplen ? ASN1_STRING_set(s, ip, iplen) :
+		      ASN1_STRING_set(s, name, -1))) {
 		GENERAL_NAME_free(g);
 		ASN1_STRING_free(s);
 		return NULL;
@@ -217,8 +219,9 @@ X509 *pki_cert_make(EVP_PKEY *key, const char *cn, int days,
 					(const unsigned char *)cn, -1, -1, 0) &&
 	     X509_set_issuer_name(x, X509_get_subject_name(iss));
 	ASN1_INTEGER_free(serial);
-	if (ok && ca && ASN1_TIME_compare(X509_get0_notAfter(x),
-					  X509_get0_notAfter(iss)) > 0)
+	if (ok && ca &&
+	    ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(iss)) >
+		    0)
 		ok = X509_set1_notAfter(x, X509_get0_notAfter(iss));
 	for (i = 0; ok && i < nexts; i++)
 		ok = add_ext(x, iss, exts[i].nid,
@@ -235,14 +238,15 @@ X509 *pki_cert_make(EVP_PKEY *key, const char *cn, int days,
 /* The first subjectAltName usable as a host (IP or DNS), or NULL. */
 char *pki_first_san(X509 *x)
 {
-	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name,
-					       NULL, NULL);
+	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
+					       NULL);
 	char buf[INET6_ADDRSTRLEN], *s = NULL;
 	int i, type, len;
 
 	for (i = 0; !s && i < sk_GENERAL_NAME_num(gens); i++) {
-		ASN1_STRING *v = GENERAL_NAME_get0_value(
-			sk_GENERAL_NAME_value(gens, i), &type);
+		ASN1_STRING *v =
+			GENERAL_NAME_get0_value(sk_GENERAL_NAME_value(gens, i),
+						&type);
 		const unsigned char *d = ASN1_STRING_get0_data(v);
 
 		len = ASN1_STRING_length(v);
@@ -269,8 +273,8 @@ int pki_cert_names_host(X509 *x, const char *host)
 
 	if (parse_ip(host, ip))
 		return X509_check_ip_asc(x, host, 0) == 1;
-	return X509_check_host(x, host, 0,
-			       X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL) == 1;
+	return X509_check_host(x, host, 0, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT,
+			       NULL) == 1;
 }
 
 /* ---- the CA and its CRL ----------------------------------------------- */
@@ -416,8 +420,8 @@ int pki_crl_revoke(const char *dir, const char *serial)
 		if (crl_add(crl, ai) < 0 || crl_sign(crl, &ca) < 0)
 			pki_fail_ssl("%s/crl.pem: signing", dir);
 		else
-			rc = pki_save_obj(dir, "crl.pem", PKI_OBJ_CRL, crl, 0644,
-				      PKI_WF_REPLACE);
+			rc = pki_save_obj(dir, "crl.pem", PKI_OBJ_CRL, crl,
+					  0644, PKI_WF_REPLACE);
 	}
 	X509_CRL_free(crl);
 	ASN1_INTEGER_free(ai);

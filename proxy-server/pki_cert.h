@@ -7,7 +7,7 @@
 
 #include <openssl/types.h>
 
-#define PKI_CN_MAX 64		/* ub-common-name */
+#define PKI_CN_MAX 64 /* ub-common-name */
 
 enum { PKI_SAN_NONE, PKI_SAN_IP, PKI_SAN_DNS };
 

@@ -125,7 +125,7 @@ static int write_file(const char *path, const char *data, size_t len,
 /* Writes what memory BIO B holds to DIR/FILE (OK: filling B worked),
  * then wipes and frees B. */
 int pki_save_bio(BIO *b, int ok, const char *dir, const char *file, mode_t mode,
-	     int how)
+		 int how)
 {
 	char *path = pki_path(dir, file);
 	BUF_MEM *bm = NULL;
@@ -186,15 +186,16 @@ BIO *pki_membio(void)
 }
 
 int pki_save_obj(const char *dir, const char *file, enum pki_obj_kind kind,
-	     const void *obj, mode_t mode, int how)
+		 const void *obj, mode_t mode, int how)
 {
 	BIO *b = pki_membio();
 	int ok = 0;
 
 	if (kind == PKI_OBJ_CERT)
 		ok = PEM_write_bio_X509(b, obj);
-	else if (kind == PKI_OBJ_KEY)	/* PKCS#8, unencrypted */
-		ok = PEM_write_bio_PrivateKey(b, obj, NULL, NULL, 0, NULL, NULL);
+	else if (kind == PKI_OBJ_KEY) /* PKCS#8, unencrypted */
+		ok = PEM_write_bio_PrivateKey(b, obj, NULL, NULL, 0, NULL,
+					      NULL);
 	else if (kind == PKI_OBJ_CRL)
 		ok = PEM_write_bio_X509_CRL(b, obj);
 	else

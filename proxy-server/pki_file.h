@@ -11,7 +11,7 @@
 
 #include <openssl/types.h>
 
-enum { PKI_R_NONE, PKI_R_ERRNO, PKI_R_SSL };	/* what pki_complain() appends */
+enum { PKI_R_NONE, PKI_R_ERRNO, PKI_R_SSL }; /* what pki_complain() appends */
 enum { PKI_WF_REPLACE, PKI_WF_NOREPLACE };
 enum pki_obj_kind { PKI_OBJ_CERT, PKI_OBJ_KEY, PKI_OBJ_CRL, PKI_OBJ_TEXT };
 
@@ -28,13 +28,13 @@ void pki_complain(int why, const char *fmt, ...)
 char *pki_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *pki_path(const char *dir, const char *name);
 
-#define PKI_FILE_MAX (1 << 24)	/* largest file we read (read_file) */
+#define PKI_FILE_MAX (1 << 24) /* largest file we read (read_file) */
 
 /* Writes what memory BIO B holds to DIR/FILE (OK: filling B worked),
  * then wipes and frees B. PKI_WF_NOREPLACE never replaces an existing file. */
 BIO *pki_membio(void);
 int pki_save_bio(BIO *b, int ok, const char *dir, const char *file, mode_t mode,
-	     int how);
+		 int how);
 /* The same to stdout (add-client --print), then wiped and freed. */
 int pki_print_bio(BIO *b);
 /* Wipes what B holds and frees it. */
@@ -42,7 +42,7 @@ void pki_membio_free(BIO *b);
 
 /* A PEM object (PKI_OBJ_TEXT: a string) written to or read from DIR/FILE. */
 int pki_save_obj(const char *dir, const char *file, enum pki_obj_kind kind,
-	     const void *obj, mode_t mode, int how);
+		 const void *obj, mode_t mode, int how);
 void *pki_load_obj(const char *dir, const char *file, enum pki_obj_kind kind);
 
 /* PATH as a directory (made with mode 0700 if missing). */

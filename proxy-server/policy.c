@@ -11,19 +11,29 @@
  * services its cloud provider offers only to the instance. */
 static const char *const builtin_deny[] = {
 	/* this host (Linux connects 0.0.0.0 and :: to itself), loopback */
-	"0.0.0.0/8", "127.0.0.0/8", "::/128", "::1/128",
+	"0.0.0.0/8",
+	"127.0.0.0/8",
+	"::/128",
+	"::1/128",
 	/* link-local: also 169.254.169.254, the metadata service of AWS,
 	 * GCP, Azure, Oracle, OpenStack and others, and 169.254.42.42
 	 * (Scaleway) */
-	"169.254.0.0/16", "fe80::/10",
+	"169.254.0.0/16",
+	"fe80::/10",
 	/* multicast reaches the VPS's own listeners (multicast loop) and
 	 * its provider's network; the limited broadcast */
-	"224.0.0.0/4", "ff00::/8", "255.255.255.255/32",
+	"224.0.0.0/4",
+	"ff00::/8",
+	"255.255.255.255/32",
 	/* metadata and platform services outside link-local: Alibaba
 	 * Cloud, Azure's WireServer, AWS's IPv6 metadata, DNS and NTP,
 	 * GCP's IPv6 metadata, Scaleway's IPv6 metadata */
-	"100.100.100.200/32", "168.63.129.16/32", "fd00:ec2::254/128",
-	"fd00:ec2::253/128", "fd00:ec2::123/128", "fd20:ce::254/128",
+	"100.100.100.200/32",
+	"168.63.129.16/32",
+	"fd00:ec2::254/128",
+	"fd00:ec2::253/128",
+	"fd00:ec2::123/128",
+	"fd20:ce::254/128",
 	"fd00:42::42/128",
 };
 
@@ -86,8 +96,8 @@ static int embedded_v4(const uint8_t *b, uint8_t v4[2][4])
 
 	if (has_prefix(b, mapped, 12) || has_prefix(b, nat64, 12) ||
 	    has_prefix(b, nat64_local, 6) ||
-	    (has_prefix(b, zero, 12) && (!has_prefix(b + 12, zero, 3) ||
-					 b[15] > 1))) {
+	    (has_prefix(b, zero, 12) &&
+	     (!has_prefix(b + 12, zero, 3) || b[15] > 1))) {
 		memcpy(v4[0], b + 12, 4);
 		return 1;
 	}

@@ -11,7 +11,7 @@
  * one host, or one customer of a provider that hands out /64s. */
 struct preauth_source {
 	uint8_t key[16];
-	unsigned count;       /* 0: the entry is free */
+	unsigned count; /* 0: the entry is free */
 };
 
 static void source_key(const struct sockaddr *sa, uint8_t key[16])
@@ -21,7 +21,8 @@ static void source_key(const struct sockaddr *sa, uint8_t key[16])
 	memset(key, 0, 16);
 	if (sa->sa_family == AF_INET) {
 		memcpy(key, mapped, sizeof(mapped));
-		memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr,
+		       4);
 	} else if (sa->sa_family == AF_INET6) {
 		const uint8_t *a =
 			((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
@@ -51,8 +52,8 @@ void preauth_init(struct preauth *p, const struct preauth_limits *lim,
 	p->lim.per_source = MAX(p->lim.per_source, 1u);
 	p->tail = &p->head;
 	p->src = xcalloc(p->lim.full, sizeof(*p->src));
-	if (!seed && getrandom(&seed, sizeof(seed), GRND_NONBLOCK) !=
-	    sizeof(seed))
+	if (!seed &&
+	    getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
 		seed = (uintptr_t)p;
 	p->rng = seed ? seed : 1;
 }
@@ -110,8 +111,10 @@ int preauth_enter(struct preauth *p, struct preauth_slot *s,
 		}
 		if (p->n >= p->lim.full ||
 		    (p->n >= p->lim.start &&
-		     next_percent(p) < p->lim.rate + (100 - p->lim.rate) *
-		     (p->n - p->lim.start) / MAX(span, 1u))) {
+		     next_percent(p) <
+			     p->lim.rate + (100 - p->lim.rate) *
+						   (p->n - p->lim.start) /
+						   MAX(span, 1u))) {
 			p->refused_early++;
 			return PREAUTH_EARLY;
 		}

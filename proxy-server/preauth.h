@@ -31,9 +31,9 @@ typedef void (*preauth_evict_fn)(struct preauth_slot *s);
 /* Embedded in the caller's connection object. */
 struct preauth_slot {
 	struct preauth_slot *next, **pprev; /* oldest first */
-	preauth_evict_fn evict;  /* closes the connection; must call
+	preauth_evict_fn evict;             /* closes the connection; must call
 				  * preauth_leave() (it may free the slot) */
-	unsigned src;            /* index into the table of sources */
+	unsigned src; /* index into the table of sources */
 	int in;
 };
 

@@ -25,17 +25,20 @@ int quota_parse(int argc, char *const *argv, struct quota *q, char *err,
 	if (!strcmp(argv[1], "daily") && argc == 2) {
 		q->period = QUOTA_DAILY;
 	} else if (!strcmp(argv[1], "monthly") && argc <= 3) {
-		if (argc == 3 && conf_parse_uint(argv[2], 1, QUOTA_DAY_MAX,
-						 &day)) {
-			snprintf(err, n, "bad day '%s' (the day of the month "
-				 "the quota resets, 1 to %d)", argv[2],
-				 QUOTA_DAY_MAX);
+		if (argc == 3 &&
+		    conf_parse_uint(argv[2], 1, QUOTA_DAY_MAX, &day)) {
+			snprintf(err, n,
+				 "bad day '%s' (the day of the month "
+				 "the quota resets, 1 to %d)",
+				 argv[2], QUOTA_DAY_MAX);
 			return -1;
 		}
 		q->period = QUOTA_MONTHLY;
 	} else {
-		snprintf(err, n, "want SIZE daily or SIZE monthly [DAY], not "
-			 "'%s%s'", argv[1], argc > 2 ? " ..." : "");
+		snprintf(err, n,
+			 "want SIZE daily or SIZE monthly [DAY], not "
+			 "'%s%s'",
+			 argv[1], argc > 2 ? " ..." : "");
 		return -1;
 	}
 	q->bytes = bytes;
@@ -44,8 +47,8 @@ int quota_parse(int argc, char *const *argv, struct quota *q, char *err,
 	return 0;
 }
 
-int quota_directive(struct quota_table *t, const struct conf_line *l,
-		    char *err, size_t n)
+int quota_directive(struct quota_table *t, const struct conf_line *l, char *err,
+		    size_t n)
 {
 	struct quota q;
 	int i;
@@ -58,8 +61,8 @@ int quota_directive(struct quota_table *t, const struct conf_line *l,
 		if (!strcmp(t->rules[i].name, l->argv[1]))
 			break;
 	if (i == t->n) {
-		t->rules = xrealloc(t->rules, (size_t)(t->n + 1) *
-				    sizeof(*t->rules));
+		t->rules = xrealloc(t->rules,
+				    (size_t)(t->n + 1) * sizeof(*t->rules));
 		t->rules[t->n++].name = xstrdup(l->argv[1]);
 	}
 	t->rules[i].q = q; /* the last line for a name wins */
@@ -89,14 +92,14 @@ time_t quota_day_start(time_t now)
 
 static time_t month_day(int year, int mon, int day)
 {
-	struct tm tm = { .tm_year = year - 1900, .tm_mon = mon,
+	struct tm tm = { .tm_year = year - 1900,
+			 .tm_mon = mon,
 			 .tm_mday = day };
 
 	return timegm(&tm); /* normalises mon 12 into the next year */
 }
 
-void quota_period(const struct quota *q, time_t now, time_t *start,
-		  time_t *end)
+void quota_period(const struct quota *q, time_t now, time_t *start, time_t *end)
 {
 	struct tm tm;
 
@@ -138,8 +141,9 @@ int quota_parse_time(const char *s, time_t *t)
 
 	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3)
 		return -1;
-	if (s[used] && (sscanf(s + used, "T%2d:%2d:%2d%n", &h, &mi, &sec,
-			       &more) != 3 || s[used + more]))
+	if (s[used] &&
+	    (sscanf(s + used, "T%2d:%2d:%2d%n", &h, &mi, &sec, &more) != 3 ||
+	     s[used + more]))
 		return -1;
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
 	    sec > 60 || h < 0 || mi < 0 || sec < 0 || y < 1970)

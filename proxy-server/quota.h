@@ -14,8 +14,8 @@ enum quota_period { QUOTA_NONE, QUOTA_DAILY, QUOTA_MONTHLY };
 struct quota {
 	enum quota_period period;
 	uint64_t bytes;
-	int day;        /* monthly: the day of the month it resets (1-28) */
-	char text[24];  /* the size as written, for messages: "3G" */
+	int day;       /* monthly: the day of the month it resets (1-28) */
+	char text[24]; /* the size as written, for messages: "3G" */
 };
 
 struct quota_rule {
@@ -26,7 +26,7 @@ struct quota_rule {
 struct quota_table {
 	struct quota_rule *rules;
 	int n;
-	struct quota dflt;   /* QUOTA_NONE: no default */
+	struct quota dflt; /* QUOTA_NONE: no default */
 };
 
 /* "SIZE daily" or "SIZE monthly [DAY]" (argv without the directive and,
@@ -34,8 +34,8 @@ struct quota_table {
 int quota_parse(int argc, char *const *argv, struct quota *q, char *err,
 		size_t n);
 /* The `quota NAME ...` and `quota-default ...` directives. */
-int quota_directive(struct quota_table *t, const struct conf_line *l,
-		    char *err, size_t n);
+int quota_directive(struct quota_table *t, const struct conf_line *l, char *err,
+		    size_t n);
 /* NAME's quota: its own, else the default (period QUOTA_NONE: none). */
 const struct quota *quota_for(const struct quota_table *t, const char *name);
 void quota_table_free(struct quota_table *t);

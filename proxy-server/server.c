@@ -33,7 +33,7 @@
 /* How often the CRL file is looked at without a handshake or SIGHUP. */
 #define CRL_CHECK_INTERVAL 5.0
 #define DRAIN_CHECK 0.2
-#define TLS_RECORD_FIRST_BYTE 0x16  /* a handshake record */
+#define TLS_RECORD_FIRST_BYTE 0x16 /* a handshake record */
 /* Descriptors that are neither flows nor connections: stdio, libev,
  * the resolver's sockets, the control socket and its callers, the CRL
  * being read. */
@@ -49,19 +49,19 @@ struct listener {
  * byte, then it is a tunnel; until the client has authenticated it holds
  * a place in the handshake budget (preauth.c). */
 struct client_conn {
-	struct tunnel *t;          /* NULL while waiting for the first byte */
+	struct tunnel *t; /* NULL while waiting for the first byte */
 	struct server *srv;
 	struct client_conn *next, **pprev;
 	struct preauth_slot pre;
-	ev_io first;               /* the first byte */
+	ev_io first; /* the first byte */
 	ev_timer first_timer;
 	char peer[ADDR_STR_MAX];
 	ev_tstamp since;
 	int up;
 	struct budget_user *user; /* once up: its flows count here */
-	unsigned nudp;  /* UDP associations, held by udp_relay.c */
-	struct account *acct;      /* once up; NULL when accounting is off */
-	struct session *sess;      /* once up, if the tunnel resumes */
+	unsigned nudp;            /* UDP associations, held by udp_relay.c */
+	struct account *acct;     /* once up; NULL when accounting is off */
+	struct session *sess;     /* once up, if the tunnel resumes */
 };
 
 /* Limits are logged at most once a second: a flood must not become a
@@ -132,17 +132,19 @@ static void conn_up(struct tunnel *t)
 	/* authenticated: out of the handshake budget */
 	preauth_leave(&s->preauth, &c->pre);
 	if (s->nup >= s->conf->max_tunnels) {
-		server_log_limit(s, "%s: refused from %s: max-tunnels (%u) "
-				 "reached", tunnel_name(t), c->peer,
-				 s->conf->max_tunnels);
+		server_log_limit(s,
+				 "%s: refused from %s: max-tunnels (%u) "
+				 "reached",
+				 tunnel_name(t), c->peer, s->conf->max_tunnels);
 		tunnel_close(t, "max-tunnels reached");
 		return;
 	}
 	c->user = budget_user_get(&s->budget, tunnel_peer(t));
 	if (budget_user_tunnels(c->user) > s->conf->max_tunnels_per_user) {
-		log_warn("%s: refused from %s: max-tunnels-per-user (%u) reached",
-			 tunnel_name(t), c->peer,
-			 c->srv->conf->max_tunnels_per_user);
+		log_warn(
+			"%s: refused from %s: max-tunnels-per-user (%u) reached",
+			tunnel_name(t), c->peer,
+			c->srv->conf->max_tunnels_per_user);
 		tunnel_close(t, "max-tunnels-per-user reached");
 		return;
 	}
@@ -158,8 +160,7 @@ static void conn_up(struct tunnel *t)
 }
 
 /* RESUME: the flows of a lost tunnel of this client, back on this one. */
-static void conn_resume(struct tunnel *t, const uint8_t *token,
-			uint32_t count)
+static void conn_resume(struct tunnel *t, const uint8_t *token, uint32_t count)
 {
 	struct client_conn *c = tunnel_owner(t);
 
@@ -170,8 +171,8 @@ static void conn_resume(struct tunnel *t, const uint8_t *token,
 	sessions_resume(&c->srv->sessions, t, token, count);
 }
 
-static void refuse_with(struct tunnel *t, const struct frame *f,
-			uint8_t code, uint8_t reason)
+static void refuse_with(struct tunnel *t, const struct frame *f, uint8_t code,
+			uint8_t reason)
 {
 	tunnel_send_result(t, f->stream, code, reason, NULL);
 }
@@ -188,8 +189,8 @@ static int relay_log_limit(void *arg, const char *line)
 }
 
 /* The relay keeps a copy of env; what it points to is the server's. */
-static void open_udp(struct server *s, struct tunnel *t,
-		     const struct frame *f, struct client_conn *c)
+static void open_udp(struct server *s, struct tunnel *t, const struct frame *f,
+		     struct client_conn *c)
 {
 	struct udp_relay_env env = {
 		.loop = s->loop,
@@ -220,21 +221,25 @@ static void conn_open(struct tunnel *t, const struct frame *f)
 		return;
 	}
 	if (account_open_flow(c->acct, why, sizeof(why))) {
-		server_log_limit(s, "%s: flow refused: %s", tunnel_name(t), why);
+		server_log_limit(s, "%s: flow refused: %s", tunnel_name(t),
+				 why);
 		refuse_with(t, f, PROTO_NOT_ALLOWED, REASON_QUOTA);
 		return;
 	}
 	if (tunnel_stream_count(t) >= s->conf->max_flows) {
-		server_log_limit(s, "%s: max-flows reached: refusing new "
-				 "flows", tunnel_name(t));
+		server_log_limit(s,
+				 "%s: max-flows reached: refusing new "
+				 "flows",
+				 tunnel_name(t));
 		refuse_stream(t, f, REASON_LIMIT);
 		return;
 	}
 	/* each one holds a socket here: counted apart from TCP flows */
 	if (f->type != FRAME_OPEN && c->nudp >= s->conf->max_udp_assocs) {
-		server_log_limit(s, "%s: max-udp-assocs (%u) reached: refusing "
-				 "new UDP associations", tunnel_name(t),
-				 s->conf->max_udp_assocs);
+		server_log_limit(s,
+				 "%s: max-udp-assocs (%u) reached: refusing "
+				 "new UDP associations",
+				 tunnel_name(t), s->conf->max_udp_assocs);
 		refuse_stream(t, f, REASON_LIMIT);
 		return;
 	}
@@ -243,8 +248,9 @@ static void conn_open(struct tunnel *t, const struct frame *f)
 	if (rc) {
 		server_log_limit(s, "%s: %s (%u) reached: refusing new flows",
 				 tunnel_name(t), budget_strerror(rc),
-				 rc == BUDGET_USER ? s->budget.lim.flows_per_user :
-				 s->budget.lim.flows_total);
+				 rc == BUDGET_USER ?
+					 s->budget.lim.flows_per_user :
+					 s->budget.lim.flows_total);
 		refuse_stream(t, f, REASON_LIMIT);
 		return;
 	}
@@ -389,8 +395,10 @@ static void conn_evict(struct preauth_slot *slot)
 {
 	struct client_conn *c = container_of(slot, struct client_conn, pre);
 
-	server_log_limit(c->srv, "connection from %s dropped: max-startups "
-			 "reached, room made for another address", c->peer);
+	server_log_limit(c->srv,
+			 "connection from %s dropped: max-startups "
+			 "reached, room made for another address",
+			 c->peer);
 	conn_close(c, "max-startups reached");
 }
 
@@ -403,9 +411,10 @@ static void accepted(struct acceptor *a, int fd, const struct sockaddr *sa)
 	sockaddr_str(sa, c->peer, sizeof(c->peer));
 	rc = preauth_enter(&s->preauth, &c->pre, sa, conn_evict);
 	if (rc) {
-		server_log_limit(s, "connection from %s refused: %s "
-				 "(max-startups)", c->peer,
-				 preauth_strerror(rc));
+		server_log_limit(s,
+				 "connection from %s refused: %s "
+				 "(max-startups)",
+				 c->peer, preauth_strerror(rc));
 		close(fd);
 		free(c);
 		return;
@@ -471,14 +480,16 @@ static void server_reload(struct server *s)
 	if (!s->accts && (s->conf->quotas.n || s->conf->quotas.dflt.period ||
 			  s->conf->rates.n || s->conf->rates.dflt))
 		log_warn("%s: quotas and rates need the accounting store, "
-			 "which is off: not applied", s->conf->tc.path);
+			 "which is off: not applied",
+			 s->conf->tc.path);
 	accounts_reload(s->accts);
 	server_conf_free(&fresh); /* the old values, nothing points there */
 	for (c = s->clients; c; c = c->next)
 		if (c->up)
 			set_rates(c);
 	log_info("configuration reloaded: %d allow/deny rules, %d quotas%s, "
-		 "%d rates%s", s->conf->policy.n, s->conf->quotas.n,
+		 "%d rates%s",
+		 s->conf->policy.n, s->conf->quotas.n,
 		 s->conf->quotas.dflt.period ? " and a default" : "",
 		 s->conf->rates.n, s->conf->rates.dflt ? " and a default" : "");
 	check_crl(s, 1);
@@ -522,10 +533,12 @@ static void server_status(void *arg, struct buf *b, int json)
 	if (json)
 		status_printf(b, "{\"clients\":[");
 	else
-		status_printf(b, "%d connected%s\n\n%-20s %-40s %9s %7s %10s "
-			      "%10s\n", s->nclients, s->stopping ?
-			      ", shutting down" : "", "USER", "PEER", "SINCE",
-			      "FLOWS", "SENT", "RECEIVED");
+		status_printf(b,
+			      "%d connected%s\n\n%-20s %-40s %9s %7s %10s "
+			      "%10s\n",
+			      s->nclients, s->stopping ? ", shutting down" : "",
+			      "USER", "PEER", "SINCE", "FLOWS", "SENT",
+			      "RECEIVED");
 	for (c = s->clients; c; c = c->next) {
 		struct tunnel_info ti;
 		const char *user = c->up ? tunnel_peer(c->t) : "(handshake)";
@@ -534,9 +547,10 @@ static void server_status(void *arg, struct buf *b, int json)
 			continue; /* not a byte yet: counted below */
 		tunnel_get_info(c->t, &ti);
 		if (!json) {
-			status_printf(b, "%-20s %-40s %9s %7zu %10s %10s\n", user,
-				      c->peer, status_age(now - c->since, age,
-							  sizeof(age)),
+			status_printf(b, "%-20s %-40s %9s %7zu %10s %10s\n",
+				      user, c->peer,
+				      status_age(now - c->since, age,
+						 sizeof(age)),
 				      tunnel_stream_count(c->t),
 				      status_bytes(ti.tx, tx, sizeof(tx)),
 				      status_bytes(ti.rx, rx, sizeof(rx)));
@@ -551,10 +565,12 @@ static void server_status(void *arg, struct buf *b, int json)
 		status_json_str(b, user);
 		status_printf(b, ",\"peer\":");
 		status_json_str(b, c->peer);
-		status_printf(b, ",\"since\":%.1f,\"up\":%s,\"flows\":%zu,"
+		status_printf(b,
+			      ",\"since\":%.1f,\"up\":%s,\"flows\":%zu,"
 			      "\"bytes_sent\":%llu,\"bytes_received\":%llu,"
-			      "\"rtt_ms\":%.3f", now - c->since,
-			      c->up ? "true" : "false", tunnel_stream_count(c->t),
+			      "\"rtt_ms\":%.3f",
+			      now - c->since, c->up ? "true" : "false",
+			      tunnel_stream_count(c->t),
 			      (unsigned long long)ti.tx,
 			      (unsigned long long)ti.rx, ti.srtt * 1000);
 		if (tunnel_dpath(c->t)) {
@@ -564,7 +580,8 @@ static void server_status(void *arg, struct buf *b, int json)
 		status_printf(b, "}");
 	}
 	if (json)
-		status_printf(b, "],\"handshakes\":%u,\"refused_per_source\":%llu,"
+		status_printf(b,
+			      "],\"handshakes\":%u,\"refused_per_source\":%llu,"
 			      "\"refused_early\":%llu,\"evicted\":%llu",
 			      s->preauth.n,
 			      (unsigned long long)s->preauth.refused_source,
@@ -573,10 +590,11 @@ static void server_status(void *arg, struct buf *b, int json)
 	dpath_srv_status(s->dps, b, json);
 	accounts_status(s->accts, b, json);
 	if (!json)
-		status_printf(b, "\n%u handshakes in progress (max-startups "
+		status_printf(b,
+			      "\n%u handshakes in progress (max-startups "
 			      "%u); refused: %llu by per-source limit, %llu "
-			      "early, %llu evicted\n", s->preauth.n,
-			      s->preauth.lim.full,
+			      "early, %llu evicted\n",
+			      s->preauth.n, s->preauth.lim.full,
 			      (unsigned long long)s->preauth.refused_source,
 			      (unsigned long long)s->preauth.refused_early,
 			      (unsigned long long)s->preauth.evicted);
@@ -593,11 +611,14 @@ static int drop_privileges(const struct server_conf *c)
 		return 0;
 	if (setgroups(0, NULL) || setgid(c->gid) ||
 	    (c->user && setuid(c->uid))) {
-		log_error("cannot drop privileges to %s:%s: %s%s",
-			  c->user ? c->user : "-", c->group ? c->group : "-",
-			  strerror(errno), errno == EPERM ?
-			  " (a sandbox such as the systemd unit forbids it: "
-			  "leave user and group unset there)" : "");
+		log_error(
+			"cannot drop privileges to %s:%s: %s%s",
+			c->user ? c->user : "-", c->group ? c->group : "-",
+			strerror(errno),
+			errno == EPERM ?
+				" (a sandbox such as the systemd unit forbids it: "
+				"leave user and group unset there)" :
+				"");
 		return -1;
 	}
 	log_info("running as %s:%s", c->user ? c->user : "(unchanged)",
@@ -691,9 +712,8 @@ static int open_ctl(struct server *s)
 	char *path = tunnel_conf_control(&s->conf->tc, "proxy-server");
 	char err[1024];
 
-	if (ctl_check_free(path, s->conf->tc.path,
-			   s->conf->tc.control != NULL, "proxy-server",
-			   err, sizeof(err))) {
+	if (ctl_check_free(path, s->conf->tc.path, s->conf->tc.control != NULL,
+			   "proxy-server", err, sizeof(err))) {
 		log_error("%s", err);
 		free(path);
 		return -1;
@@ -727,14 +747,14 @@ static int crl_readable_after_drop(struct server *s)
 	log_error("%s:%d: %s: unreadable once running as %s:%s, yet re-read "
 		  "after every revoke; let that user reach it (chmod 711 on "
 		  "its folder, as proxy-server init makes it, and 644 on the "
-		  "file) or leave user and group unset", c->tc.path,
-		  c->crl_line, err, c->user ? c->user : "-",
+		  "file) or leave user and group unset",
+		  c->tc.path, c->crl_line, err, c->user ? c->user : "-",
 		  c->group ? c->group : "-");
 	return -1;
 }
 
 static struct tls_ctx *make_tls(const struct server_conf *conf, char *err,
-				 size_t n)
+				size_t n)
 {
 	struct tls_params tp = {
 		.ca_pem = conf->tc.ca_pem,
@@ -793,7 +813,8 @@ int server_start(struct server *s, struct ev_loop *loop,
 		struct sockaddr_storage ss;
 
 		if (!resolver_first_server(s->resolver, &ss))
-			addr_from_sockaddr(&s->resolver_addr, (struct sockaddr *)&ss);
+			addr_from_sockaddr(&s->resolver_addr,
+					   (struct sockaddr *)&ss);
 	}
 	if (conf->fallback.type)
 		s->fallback = fallback_new(loop, &conf->fallback,
@@ -815,8 +836,9 @@ int server_start(struct server *s, struct ev_loop *loop,
 	s->accts = accounts_open(loop, conf, end_flows, s);
 	if (!s->accts && (conf->quotas.n || conf->quotas.dflt.period ||
 			  conf->rates.n || conf->rates.dflt)) {
-		log_error("%s: quotas and rates need the accounting store in %s",
-			  conf->tc.path, conf->state_dir);
+		log_error(
+			"%s: quotas and rates need the accounting store in %s",
+			conf->tc.path, conf->state_dir);
 		return -1;
 	}
 	ev_timer_init(&s->crl_check, crl_timer_cb, CRL_CHECK_INTERVAL,

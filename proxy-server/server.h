@@ -29,23 +29,23 @@ struct server {
 	struct listener *listeners;
 	struct client_conn *clients; /* connected tunnels */
 	int nclients;
-	struct dgram_batch *udp_in;  /* replies read by the UDP relays, with
+	struct dgram_batch *udp_in; /* replies read by the UDP relays, with
 				      * FRAME_UDP_HDR_IP_MAX bytes in front */
 	ev_signal sigterm, sigint, sighup;
-	ev_timer crl_check;          /* notices a changed CRL by itself */
-	ev_timer drain;              /* SIGTERM: waits for flows to finish */
+	ev_timer crl_check; /* notices a changed CRL by itself */
+	ev_timer drain;     /* SIGTERM: waits for flows to finish */
 	ev_tstamp drain_until;
 	ev_tstamp last_limit_log;
 	struct ctl *ctl;
-	struct addr resolver_addr;   /* what 0.0.0.0:53 stands for; type 0 if
+	struct addr resolver_addr; /* what 0.0.0.0:53 stands for; type 0 if
 				      * unknown */
-	struct fallback *fallback;   /* probe resistance; NULL when off */
-	struct dpath_srv *dps;       /* the datagram path's sockets, or NULL */
-	struct preauth preauth;      /* connections not authenticated yet */
-	struct budget budget;        /* descriptors and buffers of all users */
-	struct accounts *accts;      /* per-client counts; NULL: off */
-	struct sessions sessions;    /* resume tokens, flows of lost tunnels */
-	unsigned nup;                /* authenticated tunnels */
+	struct fallback *fallback; /* probe resistance; NULL when off */
+	struct dpath_srv *dps;     /* the datagram path's sockets, or NULL */
+	struct preauth preauth;    /* connections not authenticated yet */
+	struct budget budget;      /* descriptors and buffers of all users */
+	struct accounts *accts;    /* per-client counts; NULL: off */
+	struct sessions sessions;  /* resume tokens, flows of lost tunnels */
+	unsigned nup;              /* authenticated tunnels */
 	int stopping;
 };
 

@@ -15,8 +15,10 @@ static int set_listen(void *cfg, const struct conf_line *l, char *err, size_t n)
 	struct addr a;
 
 	if (addr_parse(l->argv[1], 443, &a) || a.type == ADDR_DOMAIN) {
-		snprintf(err, n, "bad address '%s' (want IP:PORT, [IPv6]:PORT "
-			 "or *:PORT)", l->argv[1]);
+		snprintf(err, n,
+			 "bad address '%s' (want IP:PORT, [IPv6]:PORT "
+			 "or *:PORT)",
+			 l->argv[1]);
 		return -1;
 	}
 	c->listen = xrealloc(c->listen, (size_t)(c->nlisten + 1) * sizeof(a));
@@ -47,8 +49,10 @@ static int set_dns(void *cfg, const struct conf_line *l, char *err, size_t n)
 		size_t old = c->dns ? strlen(c->dns) : 0;
 
 		if (addr_parse(l->argv[i], 53, &a) || a.type == ADDR_DOMAIN) {
-			snprintf(err, n, "bad resolver '%s' (want an IP address, "
-				 "optionally with :PORT)", l->argv[i]);
+			snprintf(err, n,
+				 "bad resolver '%s' (want an IP address, "
+				 "optionally with :PORT)",
+				 l->argv[i]);
 			return -1;
 		}
 		addr_str(&a, s, sizeof(s));
@@ -67,8 +71,10 @@ static int set_rule(struct server_conf *c, const struct conf_line *l,
 		struct cidr net;
 
 		if (cidr_parse(l->argv[i], &net)) {
-			snprintf(err, n, "bad network '%s' (want e.g. "
-				 "10.0.0.0/8 or fd00::/8)", l->argv[i]);
+			snprintf(err, n,
+				 "bad network '%s' (want e.g. "
+				 "10.0.0.0/8 or fd00::/8)",
+				 l->argv[i]);
 			return -1;
 		}
 		policy_add(&c->policy, &net, allow);
@@ -100,8 +106,8 @@ static int set_hs_timeout(void *cfg, const struct conf_line *l, char *err,
 	return seconds(l->argv[1], &c->tc.tp.handshake_timeout, err, n);
 }
 
-static int set_connect_timeout(void *cfg, const struct conf_line *l,
-			       char *err, size_t n)
+static int set_connect_timeout(void *cfg, const struct conf_line *l, char *err,
+			       size_t n)
 {
 	struct server_conf *c = cfg;
 
@@ -132,7 +138,8 @@ static int set_max_per_user(void *cfg, const struct conf_line *l, char *err,
 			    size_t n)
 {
 	return conf_count(l->argv[1], 1000000,
-			  &((struct server_conf *)cfg)->max_tunnels_per_user, err, n);
+			  &((struct server_conf *)cfg)->max_tunnels_per_user,
+			  err, n);
 }
 
 static int set_max_flows(void *cfg, const struct conf_line *l, char *err,
@@ -142,12 +149,12 @@ static int set_max_flows(void *cfg, const struct conf_line *l, char *err,
 			  &((struct server_conf *)cfg)->max_flows, err, n);
 }
 
-static int set_max_flows_total(void *cfg, const struct conf_line *l,
-			       char *err, size_t n)
+static int set_max_flows_total(void *cfg, const struct conf_line *l, char *err,
+			       size_t n)
 {
 	return conf_count(l->argv[1], 10000000,
-			  &((struct server_conf *)cfg)->budget.flows_total,
-			  err, n);
+			  &((struct server_conf *)cfg)->budget.flows_total, err,
+			  n);
 }
 
 static int set_max_flows_per_user(void *cfg, const struct conf_line *l,
@@ -158,8 +165,8 @@ static int set_max_flows_per_user(void *cfg, const struct conf_line *l,
 			  err, n);
 }
 
-static int set_max_buffer_total(void *cfg, const struct conf_line *l,
-				char *err, size_t n)
+static int set_max_buffer_total(void *cfg, const struct conf_line *l, char *err,
+				size_t n)
 {
 	unsigned long v;
 
@@ -201,9 +208,11 @@ static int set_max_startups(void *cfg, const struct conf_line *l, char *err,
 		full = 0;
 	}
 	if (!full || full > 100000 || start > full || rate > 100) {
-		snprintf(err, n, "bad value '%s' (want START:RATE:FULL, e.g. "
+		snprintf(err, n,
+			 "bad value '%s' (want START:RATE:FULL, e.g. "
 			 "32:30:128, with START <= FULL and RATE a percentage, "
-			 "or one number)", l->argv[1]);
+			 "or one number)",
+			 l->argv[1]);
 		return -1;
 	}
 	p->start = start;
@@ -224,7 +233,8 @@ static int set_first_byte_timeout(void *cfg, const struct conf_line *l,
 				  char *err, size_t n)
 {
 	return seconds(l->argv[1],
-		       &((struct server_conf *)cfg)->first_byte_timeout, err, n);
+		       &((struct server_conf *)cfg)->first_byte_timeout, err,
+		       n);
 }
 
 static int set_fallback(void *cfg, const struct conf_line *l, char *err,
@@ -234,8 +244,10 @@ static int set_fallback(void *cfg, const struct conf_line *l, char *err,
 
 	if (addr_parse(l->argv[1], 80, &c->fallback) ||
 	    c->fallback.type == ADDR_DOMAIN) {
-		snprintf(err, n, "bad address '%s' (want IP:PORT of a local "
-			 "web server)", l->argv[1]);
+		snprintf(err, n,
+			 "bad address '%s' (want IP:PORT of a local "
+			 "web server)",
+			 l->argv[1]);
 		return -1;
 	}
 	return 0;
@@ -289,8 +301,9 @@ static int set_state_dir(void *cfg, const struct conf_line *l, char *err,
 static int set_account_flush(void *cfg, const struct conf_line *l, char *err,
 			     size_t n)
 {
-	return conf_seconds(l->argv[1], 30000, &((struct server_conf *)cfg)->
-			    account_flush, err, n);
+	return conf_seconds(l->argv[1], 30000,
+			    &((struct server_conf *)cfg)->account_flush, err,
+			    n);
 }
 
 static int set_quota(void *cfg, const struct conf_line *l, char *err, size_t n)
@@ -353,8 +366,9 @@ int server_conf_load(struct server_conf *c, const char *path, char *err,
 	c->max_udp_assocs = 4096;
 	c->max_udp_peers = 4096;
 	c->first_byte_timeout = 5;
-	c->startups = (struct preauth_limits){ .start = 32, .rate = 30,
-					       .full = 128, .per_source = 16 };
+	c->startups = (struct preauth_limits){
+		.start = 32, .rate = 30, .full = 128, .per_source = 16
+	};
 	c->account_flush = 30;
 	if (conf_load(path, server_directives, c, err, n))
 		return -1;

@@ -26,15 +26,15 @@ struct server_conf {
 	int nlisten;
 	int listen_from_cmdline; /* --listen replaced the file's */
 	char *crl_path;
-	int crl_line;          /* where crl was set, for messages */
-	char *dns;             /* "ip,ip:port,..." for c-ares, or NULL */
+	int crl_line; /* where crl was set, for messages */
+	char *dns;    /* "ip,ip:port,..." for c-ares, or NULL */
 	struct policy policy;
 	double connect_timeout;
-	double udp_timeout;      /* idle UDP association on our side */
-	double shutdown_grace;   /* SIGTERM: how long flows may finish */
+	double udp_timeout;    /* idle UDP association on our side */
+	double shutdown_grace; /* SIGTERM: how long flows may finish */
 	unsigned max_tunnels;
 	unsigned max_tunnels_per_user;
-	unsigned max_flows;      /* per tunnel */
+	unsigned max_flows;        /* per tunnel */
 	struct budget_conf budget; /* over all tunnels; 0s derived at start */
 	unsigned max_udp_assocs; /* per tunnel, counted apart from flows too */
 	unsigned max_udp_peers;  /* destinations per association */
@@ -43,12 +43,12 @@ struct server_conf {
 	gid_t gid;               /* of group, else user's own group */
 	struct addr fallback;    /* probe resistance: type 0 when off */
 	struct preauth_limits startups; /* connections not authenticated yet */
-	double first_byte_timeout;  /* silence allowed after accept */
-	char *state_dir;            /* the accounting store's folder */
-	double account_flush;       /* seconds between flushes of counts */
+	double first_byte_timeout;      /* silence allowed after accept */
+	char *state_dir;                /* the accounting store's folder */
+	double account_flush;           /* seconds between flushes of counts */
 	struct quota_table quotas;
 	struct rate_table rates;
-	double clock_offset;        /* --test-clock: added to the wall clock */
+	double clock_offset; /* --test-clock: added to the wall clock */
 };
 
 /* Reads path; on failure err holds "file:line: what". 0 or -1. */

@@ -14,11 +14,11 @@ struct session {
 	uint8_t token[RESUME_TOKEN_LEN];
 	uint8_t cert_id[TLS_CERT_ID_LEN];
 	char *name;
-	struct tunnel *t;           /* while up; NULL once lost */
+	struct tunnel *t; /* while up; NULL once lost */
 	struct kept kept;
-	ev_timer expiry;            /* lost: resume-window */
+	ev_timer expiry; /* lost: resume-window */
 	ev_tstamp lost_at;
-	int taking;                 /* sessions_resume() closes its tunnel */
+	int taking; /* sessions_resume() closes its tunnel */
 };
 
 /* Token and certificate comparisons take the same time however many
@@ -46,8 +46,7 @@ static void random_bytes(uint8_t *p, size_t n)
 	}
 }
 
-void sessions_init(struct sessions *ss, struct ev_loop *loop,
-		   ev_tstamp window)
+void sessions_init(struct sessions *ss, struct ev_loop *loop, ev_tstamp window)
 {
 	memset(ss, 0, sizeof(*ss));
 	ss->loop = loop;
@@ -75,8 +74,8 @@ static void expired(struct ev_loop *loop, ev_timer *w, int revents)
 	struct session *s = container_of(w, struct session, expiry);
 
 	log_info("tunnel %s: %zu flows not resumed within resume-window "
-		 "(%.0f s): closing them", s->name, kept_count(&s->kept),
-		 s->ss->window);
+		 "(%.0f s): closing them",
+		 s->name, kept_count(&s->kept), s->ss->window);
 	session_free(s);
 }
 
@@ -137,14 +136,15 @@ static struct session *find(struct sessions *ss, const uint8_t *token)
 }
 
 /* Why a token resumes nothing, or RESUME_OK. */
-static uint8_t check(struct sessions *ss, struct session *s,
-		     struct tunnel *t, const uint8_t *token)
+static uint8_t check(struct sessions *ss, struct session *s, struct tunnel *t,
+		     const uint8_t *token)
 {
 	uint8_t id[TLS_CERT_ID_LEN];
 
 	if (!s)
 		return memcmp(token, ss->instance, RESUME_INSTANCE_LEN) ?
-		       RESUME_RESTARTED : RESUME_UNKNOWN;
+			       RESUME_RESTARTED :
+			       RESUME_UNKNOWN;
 	if (s->t == t)
 		return RESUME_UNKNOWN; /* its own token: nothing to move */
 	if (strcmp(s->name, tunnel_peer(t)) ||
@@ -163,9 +163,10 @@ void sessions_resume(struct sessions *ss, struct tunnel *t,
 	if (code != RESUME_OK) {
 		ss->refused++;
 		/* a client with no flows only frees what we kept */
-		log_msg(count ? LOG_WARN : LOG_DEBUG, "%s: resume of %u flows "
-			"refused: %s", tunnel_name(t), count,
-			resume_code_text(code));
+		log_msg(count ? LOG_WARN : LOG_DEBUG,
+			"%s: resume of %u flows "
+			"refused: %s",
+			tunnel_name(t), count, resume_code_text(code));
 		tunnel_resume_answer(t, code, NULL);
 		return;
 	}
@@ -176,7 +177,7 @@ void sessions_resume(struct sessions *ss, struct tunnel *t,
 
 		s->taking = 1;
 		tunnel_close(old, "replaced: its flows resume on a new "
-			     "connection");
+				  "connection");
 		if (s->t == old) { /* its owner did not call session_lost */
 			s->t = NULL;
 			ss->lost++;
@@ -184,8 +185,8 @@ void sessions_resume(struct sessions *ss, struct tunnel *t,
 	}
 	ss->resumed++;
 	log_info("%s: resuming %zu flows (lost %.1f s ago)", tunnel_name(t),
-		 kept_count(&s->kept), s->lost_at ?
-		 ev_now(ss->loop) - s->lost_at : 0.0);
+		 kept_count(&s->kept),
+		 s->lost_at ? ev_now(ss->loop) - s->lost_at : 0.0);
 	tunnel_resume_answer(t, RESUME_OK, &s->kept);
 	session_free(s); /* the token is spent */
 }
@@ -208,17 +209,21 @@ void sessions_status(struct sessions *ss, struct buf *b, int json)
 	if (!json) {
 		if (!flows)
 			return;
-		status_printf(b, "\n%zu flows waiting to resume (resume-window "
-			      "%.0f s)\n", flows, ss->window);
+		status_printf(b,
+			      "\n%zu flows waiting to resume (resume-window "
+			      "%.0f s)\n",
+			      flows, ss->window);
 		for (s = ss->head; s; s = s->next)
 			if (!s->t)
-				status_printf(b, "  %-20s %zu flows, lost %.0f s "
-					      "ago\n", s->name,
-					      kept_count(&s->kept),
+				status_printf(b,
+					      "  %-20s %zu flows, lost %.0f s "
+					      "ago\n",
+					      s->name, kept_count(&s->kept),
 					      ev_now(ss->loop) - s->lost_at);
 		return;
 	}
-	status_printf(b, ",\"resume\":{\"window\":%.0f,\"waiting_flows\":%zu,"
+	status_printf(b,
+		      ",\"resume\":{\"window\":%.0f,\"waiting_flows\":%zu,"
 		      "\"resumed\":%llu,\"refused\":%llu,\"waiting\":[",
 		      ss->window, flows, (unsigned long long)ss->resumed,
 		      (unsigned long long)ss->refused);

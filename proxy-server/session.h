@@ -17,15 +17,14 @@ struct session;
 
 struct sessions {
 	struct ev_loop *loop;
-	ev_tstamp window;           /* resume-window */
+	ev_tstamp window;                      /* resume-window */
 	uint8_t instance[RESUME_INSTANCE_LEN]; /* this process, in tokens */
 	struct session *head;
-	unsigned lost;              /* sessions keeping flows */
-	uint64_t resumed, refused;  /* RESUMEs answered, each way */
+	unsigned lost;             /* sessions keeping flows */
+	uint64_t resumed, refused; /* RESUMEs answered, each way */
 };
 
-void sessions_init(struct sessions *ss, struct ev_loop *loop,
-		   ev_tstamp window);
+void sessions_init(struct sessions *ss, struct ev_loop *loop, ev_tstamp window);
 /* Ends every kept flow and frees every session. */
 void sessions_free(struct sessions *ss);
 /* For an up tunnel that resumes: a new session, its token sent in

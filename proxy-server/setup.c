@@ -152,7 +152,7 @@ static int make_pki(const char *dir, const struct setup_opts *o, int *changed)
 
 	if (exists(dir, "ca.crt") || exists(dir, "ca.key")) {
 		setup_say("%s/ca.crt exists: the PKI is kept as it is%s", dir,
-		    o->nnames ? " (--server-name not applied)" : "");
+			  o->nnames ? " (--server-name not applied)" : "");
 		return 0;
 	}
 	if (!o->nnames) {
@@ -180,11 +180,13 @@ static int make_pki(const char *dir, const struct setup_opts *o, int *changed)
 		}
 		printf("\n");
 		if (priv == io.nnames)
-			setup_say("these addresses are private: if clients reach "
-			    "this machine by a public address (NAT), remove %s "
-			    "and run setup again with --server-name PUBLIC_IP",
-			    dir);
-		setup_say("keep %s/ca.key secret: it can make new clients", dir);
+			setup_say(
+				"these addresses are private: if clients reach "
+				"this machine by a public address (NAT), remove %s "
+				"and run setup again with --server-name PUBLIC_IP",
+				dir);
+		setup_say("keep %s/ca.key secret: it can make new clients",
+			  dir);
 	}
 	for (i = 0; i < nfound; i++)
 		free(found[i]);
@@ -211,12 +213,13 @@ static int listen_port(const char *dir, const struct setup_opts *o, int made)
 	if (made)
 		setup_say("%s/server.conf: listen [::]:%d", dir, port);
 	else if (o->port && o->port != port)
-		setup_say("%s/server.conf exists: kept; it listens on port %d, not "
-		    "--port %d (edit its listen line to change that)",
-		    dir, port, o->port);
+		setup_say(
+			"%s/server.conf exists: kept; it listens on port %d, not "
+			"--port %d (edit its listen line to change that)",
+			dir, port, o->port);
 	else
-		setup_say("%s/server.conf exists: kept (listens on port %d)", dir,
-		    port);
+		setup_say("%s/server.conf exists: kept (listens on port %d)",
+			  dir, port);
 	return port;
 }
 
@@ -264,29 +267,33 @@ static int start_service(const char *dir, const struct setup_opts *o,
 		      S_ISDIR(st.st_mode) && run_prog_find("systemctl");
 
 	if (strcmp(dir, SYSTEM_DIR) != 0) {
-		setup_say("the systemd unit reads %s/server.conf; start this one "
-		    "with: proxy-server -c %s/server.conf",
-		    SYSTEM_DIR, dir);
+		setup_say(
+			"the systemd unit reads %s/server.conf; start this one "
+			"with: proxy-server -c %s/server.conf",
+			SYSTEM_DIR, dir);
 		return 0;
 	}
 	if (!systemd || o->no_start) {
 		setup_say("%s; start the server with: %s",
-		    o->no_start ? "--no-start" : "systemd does not run here",
-		    systemd ? "systemctl enable --now proxy-server" :
-			      "proxy-server -c " SYSTEM_DIR "/server.conf "
-			      "(under your service manager)");
+			  o->no_start ? "--no-start" :
+					"systemd does not run here",
+			  systemd ? "systemctl enable --now proxy-server" :
+				    "proxy-server -c " SYSTEM_DIR
+				    "/server.conf "
+				    "(under your service manager)");
 		return 0;
 	}
 	if (systemctl("is-enabled", "proxy-server.service", 0) == 0 &&
 	    systemctl("is-active", "proxy-server.service", 0) == 0) {
-		setup_say("proxy-server.service is already enabled and running");
+		setup_say(
+			"proxy-server.service is already enabled and running");
 		return 0;
 	}
 	if (systemctl("enable", "proxy-server.service", 1))
 		return -1;
 	*changed = 1;
 	setup_say("systemctl enable --now proxy-server: done (journalctl -u "
-	    "proxy-server shows its log)");
+		  "proxy-server shows its log)");
 	return 0;
 }
 
@@ -365,9 +372,10 @@ int setup_run(const struct setup_opts *o)
 	} else {
 		firewall_advice(port);
 	}
-	setup_say("also allow TCP port %d in your provider's firewall or security "
-	    "group, if it has one",
-	    port);
+	setup_say(
+		"also allow TCP port %d in your provider's firewall or security "
+		"group, if it has one",
+		port);
 	if (!changed)
 		setup_say("nothing changed: everything was already in place");
 	tell_fetch(dir, name);

@@ -53,7 +53,7 @@ static uint64_t hash_dst(const struct udp_peers *p, const struct sockaddr *sa)
 	uint8_t b[3 + 16];
 	struct addr a;
 
-	addr_from_sockaddr(&a, sa);  /* v4-mapped is v4; zero after v4 */
+	addr_from_sockaddr(&a, sa); /* v4-mapped is v4; zero after v4 */
 	b[0] = a.type;
 	put_be16(b + 1, a.port);
 	memcpy(b + 3, a.u.v6, 16);
@@ -75,7 +75,8 @@ static void rebuild(struct udp_peers *p, size_t cap, uint32_t t)
 	for (size_t i = 0; i < p->cap; i++) {
 		if (!p->keys[i] || expired(p, i, t))
 			continue;
-		for (j = p->keys[i] & (cap - 1); keys[j]; j = (j + 1) & (cap - 1))
+		for (j = p->keys[i] & (cap - 1); keys[j];
+		     j = (j + 1) & (cap - 1))
 			;
 		keys[j] = p->keys[i];
 		ticks[j] = p->ticks[i];
@@ -120,8 +121,7 @@ void udp_peers_init(struct udp_peers *p, size_t max, double ttl, double now)
 		p->seed = (uint64_t)(uintptr_t)p ^ (uint64_t)time(NULL);
 }
 
-int udp_peers_use(struct udp_peers *p, const struct sockaddr *dst,
-		  double now)
+int udp_peers_use(struct udp_peers *p, const struct sockaddr *dst, double now)
 {
 	uint64_t key = hash_dst(p, dst);
 	uint32_t t = tick(p, now);

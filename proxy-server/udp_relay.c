@@ -46,20 +46,20 @@ struct udp_relay {
 	struct assoc a;
 	struct udp_relay_env env;
 	int fd;
-	int family;   /* of fd: AF_INET6 (dual-stack) or AF_INET */
+	int family; /* of fd: AF_INET6 (dual-stack) or AF_INET */
 	ev_io io;
-	ev_timer idle;        /* udp-timeout, re-armed lazily */
+	ev_timer idle; /* udp-timeout, re-armed lazily */
 	ev_tstamp last_active;
-	int asked_resolver;   /* sent to 0.0.0.0:53: label its answers so */
+	int asked_resolver; /* sent to 0.0.0.0:53: label its answers so */
 	char user[64];
 	struct parked *parked;
 	int nparked;
 	struct name_entry cache[NAME_CACHE];
 	int cache_next;
-	unsigned *nudp;       /* the tunnel's count of associations */
+	unsigned *nudp;             /* the tunnel's count of associations */
 	struct budget_user *budget; /* its place in the server's budget */
 	struct udp_peers peers;
-	uint64_t dropped;     /* datagrams beyond max-udp-peers */
+	uint64_t dropped; /* datagrams beyond max-udp-peers */
 	int peers_logged;
 };
 
@@ -76,11 +76,13 @@ static void relay_free(struct udp_relay *r)
 	ev_timer_stop(r->env.loop, &r->idle);
 	close(r->fd);
 	if (r->dropped)
-		log_info("tunnel %s: udp %u: %llu datagrams to new destinations "
-			 "dropped (max-udp-peers)", r->user, r->a.s.id,
-			 (unsigned long long)r->dropped);
+		log_info(
+			"tunnel %s: udp %u: %llu datagrams to new destinations "
+			"dropped (max-udp-peers)",
+			r->user, r->a.s.id, (unsigned long long)r->dropped);
 	log_info("tunnel %s: udp %u ended after %.1f s (%llu bytes up, %llu "
-		 "down)", r->user, r->a.s.id, ev_now(r->env.loop) - r->a.start,
+		 "down)",
+		 r->user, r->a.s.id, ev_now(r->env.loop) - r->a.start,
 		 (unsigned long long)r->a.up, (unsigned long long)r->a.down);
 	udp_peers_free(&r->peers);
 	(*r->nudp)--;
@@ -122,9 +124,10 @@ static void peers_full(struct udp_relay *r)
 	r->dropped++;
 	if (r->peers_logged)
 		return;
-	snprintf(line, sizeof(line), "tunnel %s: udp %u: max-udp-peers (%u) "
-		 "reached: dropping datagrams to new destinations", r->user,
-		 r->a.s.id, r->env.conf->max_udp_peers);
+	snprintf(line, sizeof(line),
+		 "tunnel %s: udp %u: max-udp-peers (%u) "
+		 "reached: dropping datagrams to new destinations",
+		 r->user, r->a.s.id, r->env.conf->max_udp_peers);
 	r->peers_logged = r->env.log_limit(r->env.arg, line);
 }
 
@@ -148,8 +151,8 @@ static int send_to(struct udp_relay *r, struct sockaddr_storage *ss,
 	}
 	sl = to_socket_family(r, ss);
 	r->last_active = ev_now(r->env.loop);
-	return sendto(r->fd, data, len, 0, (struct sockaddr *)ss, sl) < 0 ?
-	       -1 : 0;
+	return sendto(r->fd, data, len, 0, (struct sockaddr *)ss, sl) < 0 ? -1 :
+									    0;
 }
 
 static struct name_entry *cache_find(struct udp_relay *r, const char *name)
@@ -190,8 +193,8 @@ static void resolved(void *arg, int status,
 }
 
 /* The datagram waits (name, then payload) until c-ares answers. */
-static void park(struct udp_relay *r, const struct addr *a,
-		 const uint8_t *data, size_t len)
+static void park(struct udp_relay *r, const struct addr *a, const uint8_t *data,
+		 size_t len)
 {
 	size_t nl = a->len + 1u;
 	struct parked *p;
@@ -244,7 +247,8 @@ static int got_datagram(struct assoc *as, const struct addr *a,
 		return -1;
 	}
 	ss = e->ss;
-	((struct sockaddr_in *)&ss)->sin_port = htons(a->port); /* same offset in v6 */
+	((struct sockaddr_in *)&ss)->sin_port =
+		htons(a->port); /* same offset in v6 */
 	return send_to(r, &ss, data, len, 0);
 }
 

@@ -17,11 +17,11 @@ struct server_conf;
 /* What the relays borrow of the server, which outlives them. */
 struct udp_relay_env {
 	struct ev_loop *loop;
-	const struct server_conf *conf; /* policy, limits, udp-timeout */
-	struct resolver *resolver;      /* for names in datagrams */
+	const struct server_conf *conf;   /* policy, limits, udp-timeout */
+	struct resolver *resolver;        /* for names in datagrams */
 	const struct addr *resolver_addr; /* what 0.0.0.0:53 stands for;
 					   * type 0 if unknown */
-	struct dgram_batch *in;         /* replies are read into it, with
+	struct dgram_batch *in;           /* replies are read into it, with
 					 * FRAME_UDP_HDR_IP_MAX bytes in front */
 	/* Logs a limit line unless one was logged less than a second ago;
 	 * 1 when it was logged. */
@@ -36,6 +36,7 @@ struct udp_relay_env {
  * caller took for it. 0, or a negative errno when there is no socket:
  * the caller refuses the association (and gives the place back). */
 int udp_relay_open(const struct udp_relay_env *env, struct tunnel *t,
-		   const struct frame *f, unsigned *nudp, struct budget_user *u);
+		   const struct frame *f, unsigned *nudp,
+		   struct budget_user *u);
 
 #endif

@@ -41,10 +41,12 @@ static int open_bound(const struct addr *a, int type, int transparent,
 		/* TPROXY hands us datagrams for other hosts' addresses;
 		 * both families, as a [::] socket takes IPv4 too. */
 		if (setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) ||
-		    setsockopt(fd, SOL_IP, IP_RECVORIGDSTADDR, &one, sizeof(one)))
+		    setsockopt(fd, SOL_IP, IP_RECVORIGDSTADDR, &one,
+			       sizeof(one)))
 			goto fail;
 		if (ss.ss_family == AF_INET6 &&
-		    (setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one)) ||
+		    (setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one,
+				sizeof(one)) ||
 		     setsockopt(fd, SOL_IPV6, IPV6_RECVORIGDSTADDR, &one,
 				sizeof(one))))
 			goto fail;
@@ -117,7 +119,8 @@ int redir_reply_socket(const struct sockaddr_storage *from)
 
 	unsigned mark = REDIR_BYPASS_MARK;
 
-	fd = socket(from->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(from->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
 	if (fd < 0)
 		return -1;
 	/* replies must not be caught by our own rules again */
@@ -126,9 +129,11 @@ int redir_reply_socket(const struct sockaddr_storage *from)
 	 * the listener may share the address: allow the duplicate binds. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if ((from->ss_family == AF_INET ?
-	     setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) :
-	     setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one))) ||
-	    bind(fd, (const struct sockaddr *)from, sockaddr_len(from->ss_family))) {
+		     setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) :
+		     setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one,
+				sizeof(one))) ||
+	    bind(fd, (const struct sockaddr *)from,
+		 sockaddr_len(from->ss_family))) {
 		err = errno;
 		close(fd);
 		errno = err;

@@ -18,12 +18,15 @@
 
 /* Never redirected: this host, private and special-purpose ranges. */
 static const char *const default_exclude4[] = {
-	"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
-	"169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4",
-	"240.0.0.0/4",
+	"0.0.0.0/8",      "10.0.0.0/8",     "100.64.0.0/10",
+	"127.0.0.0/8",    "169.254.0.0/16", "172.16.0.0/12",
+	"192.168.0.0/16", "224.0.0.0/4",    "240.0.0.0/4",
 };
 static const char *const default_exclude6[] = {
-	"::1/128", "fe80::/10", "fc00::/7", "ff00::/8",
+	"::1/128",
+	"fe80::/10",
+	"fc00::/7",
+	"ff00::/8",
 };
 
 /* Firewall rules are printed into a buffer the way status is. */
@@ -53,7 +56,7 @@ static void excludes(const struct rules_params *p, int family,
 		     void (*fn)(struct buf *, const char *), struct buf *b)
 {
 	const char *const *def = family == AF_INET ? default_exclude4 :
-						    default_exclude6;
+						     default_exclude6;
 	size_t ndef = family == AF_INET ? ARRAY_SIZE(default_exclude4) :
 					  ARRAY_SIZE(default_exclude6);
 	char s[64];
@@ -74,9 +77,10 @@ static void nft_elem(struct buf *b, const char *c)
 
 static void nft_set(struct buf *b, const struct rules_params *p, int family)
 {
-	add(b, "\tset exclude%d {\n\t\ttype ipv%d_addr; flags interval; "
-	    "auto-merge;\n\t\telements = {", family == AF_INET ? 4 : 6,
-	    family == AF_INET ? 4 : 6);
+	add(b,
+	    "\tset exclude%d {\n\t\ttype ipv%d_addr; flags interval; "
+	    "auto-merge;\n\t\telements = {",
+	    family == AF_INET ? 4 : 6, family == AF_INET ? 4 : 6);
 	excludes(p, family, nft_elem, b);
 	b->tail--; /* the last comma */
 	add(b, " }\n\t}\n");
@@ -84,13 +88,14 @@ static void nft_set(struct buf *b, const struct rules_params *p, int family)
 
 /* The direct ranges of one family as an interval set: one lookup per
  * packet however many there are (a country's routes). */
-static void nft_direct_set(struct buf *b, const struct rules_params *p,
-			   int v6)
+static void nft_direct_set(struct buf *b, const struct rules_params *p, int v6)
 {
 	if (!p->ndirect[v6])
 		return;
-	add(b, "\tset direct%d {\n\t\ttype ipv%d_addr; flags interval; "
-	    "auto-merge;\n\t\telements = {", v6 ? 6 : 4, v6 ? 6 : 4);
+	add(b,
+	    "\tset direct%d {\n\t\ttype ipv%d_addr; flags interval; "
+	    "auto-merge;\n\t\telements = {",
+	    v6 ? 6 : 4, v6 ? 6 : 4);
 	for (size_t i = 0; i < p->ndirect[v6]; i++)
 		add(b, "%s\n\t\t\t%s", i ? "," : "", p->direct[v6][i]);
 	add(b, " }\n\t}\n");
@@ -116,7 +121,8 @@ static void nft_skip(struct buf *b, const struct rules_params *p)
 static void nft_chain(struct buf *b, const char *name, const char *type,
 		      const char *hook, const char *prio)
 {
-	add(b, "\tchain %s {\n\t\ttype %s hook %s priority %s; policy accept;\n",
+	add(b,
+	    "\tchain %s {\n\t\ttype %s hook %s priority %s; policy accept;\n",
 	    name, type, hook, prio);
 }
 
@@ -132,7 +138,8 @@ static void nft_script(struct buf *b, const struct rules_params *p)
 	if (p->redir_port) {
 		nft_chain(b, "redir_output", "nat", "output", "-100");
 		nft_skip(b, p);
-		add(b, "\t\tmeta l4proto tcp redirect to :%u\n\t}\n", p->redir_port);
+		add(b, "\t\tmeta l4proto tcp redirect to :%u\n\t}\n",
+		    p->redir_port);
 		if (p->gateway) {
 			nft_chain(b, "redir_prerouting", "nat", "prerouting",
 				  "-100");
@@ -158,11 +165,13 @@ static void nft_script(struct buf *b, const struct rules_params *p)
 		}
 		add(b, "\t}\n");
 		add(b, "\tchain tproxy_take {\n");
-		add(b, "\t\tmeta l4proto udp meta nfproto ipv4 tproxy ip to "
-		    "127.0.0.1:%u meta mark set 0x%x accept\n", p->tproxy_port,
-		    REDIR_TPROXY_MARK);
+		add(b,
+		    "\t\tmeta l4proto udp meta nfproto ipv4 tproxy ip to "
+		    "127.0.0.1:%u meta mark set 0x%x accept\n",
+		    p->tproxy_port, REDIR_TPROXY_MARK);
 		if (p->ipv6)
-			add(b, "\t\tmeta l4proto udp meta nfproto ipv6 tproxy ip6 "
+			add(b,
+			    "\t\tmeta l4proto udp meta nfproto ipv6 tproxy ip6 "
 			    "to [::1]:%u meta mark set 0x%x accept\n",
 			    p->tproxy_port, REDIR_TPROXY_MARK);
 		add(b, "\t}\n");
@@ -174,7 +183,7 @@ static void nft_script(struct buf *b, const struct rules_params *p)
 
 struct ipt {
 	struct buf *b;
-	const char *cmd;   /* iptables or ip6tables */
+	const char *cmd; /* iptables or ip6tables */
 	const char *table;
 	const char *chain;
 };
@@ -203,8 +212,11 @@ static void ipt_skip(struct ipt *t, const struct rules_params *p, int family)
 		const char *r = p->direct[v6][i];
 
 		add(t->b, "%s -w -t %s -A %s %s %s -j RETURN\n", t->cmd,
-		    t->table, t->chain, strchr(r, '-') ? "-m iprange "
-		    "--dst-range" : "-d", r);
+		    t->table, t->chain,
+		    strchr(r, '-') ? "-m iprange "
+				     "--dst-range" :
+				     "-d",
+		    r);
 	}
 }
 
@@ -216,16 +228,23 @@ static void ipt_family(struct buf *b, const struct rules_params *p, int family)
 
 	if (p->redir_port) {
 		ipt_skip(&t, p, family);
-		add(b, "%s -w -t nat -A PROXY_REDIR_OUT -p tcp -j REDIRECT "
-		    "--to-ports %u\n", cmd, p->redir_port);
-		add(b, "%s -w -t nat -A OUTPUT -p tcp -j PROXY_REDIR_OUT\n", cmd);
+		add(b,
+		    "%s -w -t nat -A PROXY_REDIR_OUT -p tcp -j REDIRECT "
+		    "--to-ports %u\n",
+		    cmd, p->redir_port);
+		add(b, "%s -w -t nat -A OUTPUT -p tcp -j PROXY_REDIR_OUT\n",
+		    cmd);
 		if (p->gateway) {
 			t.chain = "PROXY_REDIR_PRE";
 			ipt_skip(&t, p, family);
-			add(b, "%s -w -t nat -A PROXY_REDIR_PRE -p tcp -j REDIRECT "
-			    "--to-ports %u\n", cmd, p->redir_port);
-			add(b, "%s -w -t nat -A PREROUTING -p tcp -j "
-			    "PROXY_REDIR_PRE\n", cmd);
+			add(b,
+			    "%s -w -t nat -A PROXY_REDIR_PRE -p tcp -j REDIRECT "
+			    "--to-ports %u\n",
+			    cmd, p->redir_port);
+			add(b,
+			    "%s -w -t nat -A PREROUTING -p tcp -j "
+			    "PROXY_REDIR_PRE\n",
+			    cmd);
 		}
 	}
 	if (!p->tproxy_port)
@@ -233,23 +252,30 @@ static void ipt_family(struct buf *b, const struct rules_params *p, int family)
 	t.table = "mangle";
 	t.chain = "PROXY_TPROXY_OUT";
 	ipt_skip(&t, p, family);
-	add(b, "%s -w -t mangle -A PROXY_TPROXY_OUT -p udp -j MARK --set-mark "
-	    "0x%x\n", cmd, REDIR_TPROXY_MARK);
+	add(b,
+	    "%s -w -t mangle -A PROXY_TPROXY_OUT -p udp -j MARK --set-mark "
+	    "0x%x\n",
+	    cmd, REDIR_TPROXY_MARK);
 	add(b, "%s -w -t mangle -A OUTPUT -p udp -j PROXY_TPROXY_OUT\n", cmd);
 	add(b, "%s -w -t mangle -N PROXY_TPROXY_PRE\n", cmd);
-	add(b, "%s -w -t mangle -A PROXY_TPROXY_PRE -p udp -m mark --mark 0x%x "
-	    "-j TPROXY --on-ip %s --on-port %u --tproxy-mark 0x%x\n", cmd,
-	    REDIR_TPROXY_MARK, lo, p->tproxy_port, REDIR_TPROXY_MARK);
+	add(b,
+	    "%s -w -t mangle -A PROXY_TPROXY_PRE -p udp -m mark --mark 0x%x "
+	    "-j TPROXY --on-ip %s --on-port %u --tproxy-mark 0x%x\n",
+	    cmd, REDIR_TPROXY_MARK, lo, p->tproxy_port, REDIR_TPROXY_MARK);
 	if (p->gateway) {
 		t.chain = "PROXY_TPROXY_GW";
 		ipt_skip(&t, p, family);
-		add(b, "%s -w -t mangle -A PROXY_TPROXY_GW -p udp -j TPROXY "
-		    "--on-ip %s --on-port %u --tproxy-mark 0x%x\n", cmd, lo,
-		    p->tproxy_port, REDIR_TPROXY_MARK);
-		add(b, "%s -w -t mangle -A PROXY_TPROXY_PRE -p udp -j "
-		    "PROXY_TPROXY_GW\n", cmd);
+		add(b,
+		    "%s -w -t mangle -A PROXY_TPROXY_GW -p udp -j TPROXY "
+		    "--on-ip %s --on-port %u --tproxy-mark 0x%x\n",
+		    cmd, lo, p->tproxy_port, REDIR_TPROXY_MARK);
+		add(b,
+		    "%s -w -t mangle -A PROXY_TPROXY_PRE -p udp -j "
+		    "PROXY_TPROXY_GW\n",
+		    cmd);
 	}
-	add(b, "%s -w -t mangle -A PREROUTING -p udp -j PROXY_TPROXY_PRE\n", cmd);
+	add(b, "%s -w -t mangle -A PREROUTING -p udp -j PROXY_TPROXY_PRE\n",
+	    cmd);
 }
 
 static void ipt_remove(struct buf *b, int family)
@@ -259,7 +285,8 @@ static void ipt_remove(struct buf *b, int family)
 	add(b, "%s -w -t nat -D OUTPUT -p tcp -j PROXY_REDIR_OUT\n", cmd);
 	add(b, "%s -w -t nat -D PREROUTING -p tcp -j PROXY_REDIR_PRE\n", cmd);
 	add(b, "%s -w -t mangle -D OUTPUT -p udp -j PROXY_TPROXY_OUT\n", cmd);
-	add(b, "%s -w -t mangle -D PREROUTING -p udp -j PROXY_TPROXY_PRE\n", cmd);
+	add(b, "%s -w -t mangle -D PREROUTING -p udp -j PROXY_TPROXY_PRE\n",
+	    cmd);
 	add(b, "%s -w -t nat -F PROXY_REDIR_OUT\n", cmd);
 	add(b, "%s -w -t nat -X PROXY_REDIR_OUT\n", cmd);
 	add(b, "%s -w -t nat -F PROXY_REDIR_PRE\n", cmd);
@@ -334,8 +361,10 @@ char *rules_render(const struct rules_params *p)
 	buf_init(&cmds, 16u << 20);
 	buf_init(&script, 16u << 20);
 	build(p, 0, &cmds, &script);
-	add(&out, "#!/bin/sh\n# proxy-client rules: %s, %s, IPv4%s. Undo with "
-	    "`proxy-client rules -c PROFILE --remove`.\nset -e\n", p->nft ? "nft" : "iptables",
+	add(&out,
+	    "#!/bin/sh\n# proxy-client rules: %s, %s, IPv4%s. Undo with "
+	    "`proxy-client rules -c PROFILE --remove`.\nset -e\n",
+	    p->nft ? "nft" : "iptables",
 	    p->gateway ? "this host and the LAN behind it" : "this host",
 	    p->ipv6 ? " and IPv6" : "");
 	buf_put(&cmds, "", 1);
@@ -343,7 +372,8 @@ char *rules_render(const struct rules_params *p)
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (!strcmp(line, "nft -f -")) {
 			buf_put(&script, "", 1);
-			add(&out, "nft -f - <<'EOF'\n%sEOF\n", (char *)script.data);
+			add(&out, "nft -f - <<'EOF'\n%sEOF\n",
+			    (char *)script.data);
 		} else {
 			add(&out, "%s\n", line);
 		}
@@ -424,8 +454,10 @@ static int run_all(const struct rules_params *p, int remove, int quiet,
 		char copy[512];
 
 		snprintf(copy, sizeof(copy), "%s", line);
-		if (run(line, !strcmp(copy, "nft -f -") ?
-			(char *)script.data : NULL, quiet) && !remove) {
+		if (run(line,
+			!strcmp(copy, "nft -f -") ? (char *)script.data : NULL,
+			quiet) &&
+		    !remove) {
 			snprintf(err, n, "failed: %s", copy);
 			rc = -1;
 			break;

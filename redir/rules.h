@@ -19,11 +19,11 @@
 #define REDIR_ROUTE_TABLE 47
 
 struct rules_params {
-	int nft;               /* else iptables */
-	int gateway;           /* also traffic from other machines */
+	int nft;     /* else iptables */
+	int gateway; /* also traffic from other machines */
 	int ipv6;
-	uint16_t redir_port;   /* 0: no TCP rules */
-	uint16_t tproxy_port;  /* 0: no UDP rules */
+	uint16_t redir_port;        /* 0: no TCP rules */
+	uint16_t tproxy_port;       /* 0: no UDP rules */
 	const struct cidr *exclude; /* server and user ranges */
 	int nexclude;
 	/* What the split routing rules send direct ("10.0.0.0/8" or

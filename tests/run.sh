@@ -183,6 +183,21 @@ else
 	add SKIP "asan/integration" "$ASAN/proxy-server not built (make asan)"
 fi
 
+# The C sources as .clang-format says (tests/lint.sh, make lint): a patch
+# formatted otherwise fails here, with the lines clang-format would change.
+if selected lint; then
+	echo "== lint"
+	lint_out=$("$ROOT/tests/lint.sh" 2>&1)
+	case $? in
+	0) add PASS lint "the C sources are formatted as .clang-format says" ;;
+	2) add SKIP lint "$(tail -n 1 <<<"$lint_out")" ;;
+	*)
+		tail -n 60 <<<"$lint_out"
+		add FAIL lint "clang-format would change the sources (make lint; clang-format -i FILE)"
+		;;
+	esac
+fi
+
 # libFuzzer targets, FUZZ_SMOKE_SECONDS (default 5) each on their seed
 # corpus: a parser regression fails here (tests/fuzz/run.sh; SKIP without
 # clang or libFuzzer).

@@ -186,9 +186,9 @@ int write_full(int fd, const void *buf, size_t n)
 
 size_t socks_greeting(uint8_t *b)
 {
-	b[0] = 5;	/* version */
-	b[1] = 1;	/* one method: */
-	b[2] = 0;	/* no authentication */
+	b[0] = 5; /* version */
+	b[1] = 1; /* one method: */
+	b[2] = 0; /* no authentication */
 	return 3;
 }
 
@@ -197,7 +197,7 @@ size_t socks_request(uint8_t *b, uint8_t cmd, const struct sockaddr_in *a)
 	b[0] = 5;
 	b[1] = cmd;
 	b[2] = 0;
-	b[3] = 1;	/* IPv4 */
+	b[3] = 1; /* IPv4 */
 	memcpy(b + 4, &a->sin_addr, 4);
 	memcpy(b + 8, &a->sin_port, 2);
 	return 10;
@@ -451,11 +451,11 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(const struct lg_opts *);
 	} modes[] = {
-		{ "serve", mode_serve },	 { "delay", mode_delay },
-		{ "dl", mode_dl },		 { "ul", mode_ul },
-		{ "ttfb", mode_ttfb },		 { "pingpong", mode_pingpong },
-		{ "idle", mode_idle },		 { "load", mode_load },
-		{ "udprtt", mode_udprtt },	 { "udprate", mode_udprate },
+		{ "serve", mode_serve },   { "delay", mode_delay },
+		{ "dl", mode_dl },         { "ul", mode_ul },
+		{ "ttfb", mode_ttfb },     { "pingpong", mode_pingpong },
+		{ "idle", mode_idle },     { "load", mode_load },
+		{ "udprtt", mode_udprtt }, { "udprate", mode_udprate },
 	};
 	struct lg_opts o = {
 		.use_socks = 0,

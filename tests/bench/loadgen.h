@@ -33,27 +33,27 @@
 #define LG_MAX_FLOWS 20000
 
 struct lg_opts {
-	int use_socks;			/* 0: the no-proxy path */
-	struct sockaddr_in socks;	/* SOCKS5 server */
-	struct sockaddr_in tcp;		/* TCP target (serve: listen) */
-	struct sockaddr_in udp;		/* UDP target (serve: listen) */
-	const char *ns;			/* delay: the other namespace */
-	const char *dev;		/* delay: TUN names' prefix */
-	double drop;			/* delay: random loss, fraction */
-	double mbit;			/* delay: bottleneck rate, 0: none */
-	int queue;			/* delay: bottleneck queue, packets */
-	unsigned long long seed;	/* delay: of the loss */
-	double seconds;			/* measuring time */
-	double warmup;			/* not counted, before measuring */
-	double interval_ms;		/* load, udprtt: probe interval */
-	int interval_set;		/* udprtt: --interval-ms given */
-	double delay_ms;		/* delay: one-way delay */
-	double max_loss;		/* udprate: loss allowed, fraction */
-	int flows;			/* dl, ul: parallel flows */
-	int count;			/* ttfb, pingpong, udprtt: at most */
-	int conc;			/* ttfb, idle: flows opened at once */
-	int size;			/* udp: payload bytes */
-	int steps[8];			/* idle: flow counts to stop at */
+	int use_socks;            /* 0: the no-proxy path */
+	struct sockaddr_in socks; /* SOCKS5 server */
+	struct sockaddr_in tcp;   /* TCP target (serve: listen) */
+	struct sockaddr_in udp;   /* UDP target (serve: listen) */
+	const char *ns;           /* delay: the other namespace */
+	const char *dev;          /* delay: TUN names' prefix */
+	double drop;              /* delay: random loss, fraction */
+	double mbit;              /* delay: bottleneck rate, 0: none */
+	int queue;                /* delay: bottleneck queue, packets */
+	unsigned long long seed;  /* delay: of the loss */
+	double seconds;           /* measuring time */
+	double warmup;            /* not counted, before measuring */
+	double interval_ms;       /* load, udprtt: probe interval */
+	int interval_set;         /* udprtt: --interval-ms given */
+	double delay_ms;          /* delay: one-way delay */
+	double max_loss;          /* udprate: loss allowed, fraction */
+	int flows;                /* dl, ul: parallel flows */
+	int count;                /* ttfb, pingpong, udprtt: at most */
+	int conc;                 /* ttfb, idle: flows opened at once */
+	int size;                 /* udp: payload bytes */
+	int steps[8];             /* idle: flow counts to stop at */
 	int nsteps;
 };
 
@@ -105,10 +105,10 @@ int mode_delay(const struct lg_opts *o);
 
 /* UDP through a SOCKS5 association or directly (loadgen_udp.c). */
 struct udp_path {
-	int fd;			/* connected to the relay or the target */
-	int ctl;		/* SOCKS5 control connection, or -1 */
+	int fd;  /* connected to the relay or the target */
+	int ctl; /* SOCKS5 control connection, or -1 */
 	int socks;
-	struct sockaddr_in dst;	/* the UDP target */
+	struct sockaddr_in dst; /* the UDP target */
 };
 
 int udp_path_open(struct udp_path *p, const struct lg_opts *o);

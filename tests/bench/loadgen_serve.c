@@ -17,7 +17,7 @@
 #define IOBUF (256 * 1024)
 #define UDP_BATCH 64
 #define UDP_MAX 9216
-#define REPORT_NS 100000000u	/* upload reports every 100 ms */
+#define REPORT_NS 100000000u /* upload reports every 100 ms */
 
 static uint8_t iobuf[IOBUF];
 
@@ -46,18 +46,18 @@ static int listen_on(const struct sockaddr_in *a, int type)
 
 struct tconn {
 	int fd;
-	char mode;		/* 0 until the first byte */
-	uint64_t rx;		/* upload: bytes read */
+	char mode;   /* 0 until the first byte */
+	uint64_t rx; /* upload: bytes read */
 	uint64_t last_report;
-	uint8_t *pend;		/* echo: bytes not yet written back */
+	uint8_t *pend; /* echo: bytes not yet written back */
 	size_t plen, poff;
 };
 
-static int tag_listen, tag_udp;	/* their addresses tag epoll events */
+static int tag_listen, tag_udp; /* their addresses tag epoll events */
 
 static void tconn_close(struct tconn *c)
 {
-	close(c->fd);	/* also leaves the epoll set */
+	close(c->fd); /* also leaves the epoll set */
 	free(c->pend);
 	free(c);
 }

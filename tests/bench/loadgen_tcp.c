@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define BULK (256 * 1024)
-#define FLOW_TIMEOUT_NS 10000000000ull	/* one new flow, at most */
+#define FLOW_TIMEOUT_NS 10000000000ull /* one new flow, at most */
 
 static uint8_t bulk[BULK];
 
@@ -30,8 +30,8 @@ struct ulflow {
 	int fd;
 	uint8_t rep[16];
 	size_t have;
-	uint64_t rx0, t0;	/* first report inside the window */
-	uint64_t rx1, t1;	/* last report */
+	uint64_t rx0, t0; /* first report inside the window */
+	uint64_t rx1, t1; /* last report */
 };
 
 static uint64_t be64(const uint8_t *p)
@@ -49,7 +49,8 @@ static int open_bulk(const struct lg_opts *o, char mode, int *fds, int ep)
 	int i;
 
 	for (i = 0; i < o->flows; i++) {
-		struct epoll_event e = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+		struct epoll_event e = { .events = EPOLLIN,
+					 .data.u32 = (uint32_t)i };
 
 		fds[i] = flow_open(o, mode, 10000);
 		if (fds[i] < 0)
@@ -152,10 +153,11 @@ int mode_ul(const struct lg_opts *o)
 				u->t1 = be64(u->rep + 8);
 			}
 		}
-		if (now_ns() >= w1)	/* stop sending, collect reports */
+		if (now_ns() >= w1) /* stop sending, collect reports */
 			for (i = 0; i < o->flows; i++) {
 				struct epoll_event e = {
-					.events = EPOLLIN, .data.u32 = (uint32_t)i
+					.events = EPOLLIN,
+					.data.u32 = (uint32_t)i
 				};
 
 				epoll_ctl(ep, EPOLL_CTL_MOD, fds[i], &e);
@@ -163,7 +165,8 @@ int mode_ul(const struct lg_opts *o)
 	}
 	for (i = 0; i < o->flows; i++) {
 		if (f[i].t1 <= f[i].t0) {
-			warnx_("ul: flow %d: too few reports from the target", i);
+			warnx_("ul: flow %d: too few reports from the target",
+			       i);
 			return 1;
 		}
 		mbps += (double)(f[i].rx1 - f[i].rx0) / 1e6 /
@@ -191,12 +194,12 @@ struct opener {
 	int ep, conc;
 	struct pend *p;
 	int inflight;
-	uint64_t *lat;		/* ttfb: samples, or NULL */
+	uint64_t *lat; /* ttfb: samples, or NULL */
 	size_t nlat, cap;
-	int *kept;		/* idle: open flows, or NULL */
+	int *kept; /* idle: open flows, or NULL */
 	int nkept;
 	int ok, errors;
-	int err_at[5];		/* errors by state, for diagnosis */
+	int err_at[5]; /* errors by state, for diagnosis */
 };
 
 static void pend_fail(struct opener *op, struct pend *p)
@@ -228,9 +231,10 @@ static void pend_done(struct opener *op, struct pend *p)
 static int pend_start(struct opener *op, int slot)
 {
 	struct pend *p = &op->p[slot];
-	const struct sockaddr_in *a = op->o->use_socks ? &op->o->socks
-						       : &op->o->tcp;
-	struct epoll_event e = { .events = EPOLLOUT, .data.u32 = (uint32_t)slot };
+	const struct sockaddr_in *a = op->o->use_socks ? &op->o->socks :
+							 &op->o->tcp;
+	struct epoll_event e = { .events = EPOLLOUT,
+				 .data.u32 = (uint32_t)slot };
 
 	p->t0 = now_ns();
 	p->have = 0;
@@ -260,7 +264,8 @@ static int send_small(int fd, const void *b, size_t n)
 /* One event on a flow being opened. */
 static void pend_step(struct opener *op, struct pend *p, int slot)
 {
-	struct epoll_event e = { .events = EPOLLIN, .data.u32 = (uint32_t)slot };
+	struct epoll_event e = { .events = EPOLLIN,
+				 .data.u32 = (uint32_t)slot };
 	uint8_t req[16];
 	ssize_t r;
 	int len, err = 0;
@@ -364,7 +369,7 @@ static int run_opens(struct opener *op, int want, uint64_t deadline)
 				continue;
 			if (t - p->t0 > FLOW_TIMEOUT_NS) {
 				pend_fail(op, p);
-			} else if (t >= deadline) {	/* abandoned, not failed */
+			} else if (t >= deadline) { /* abandoned, not failed */
 				pend_fail(op, p);
 				op->errors--;
 				op->err_at[ST_FREE]++;
@@ -519,7 +524,7 @@ int mode_pingpong(const struct lg_opts *o)
 struct load {
 	const struct lg_opts *o;
 	volatile int stop;
-	uint64_t w0, w1;	/* probe window */
+	uint64_t w0, w1; /* probe window */
 	/* download */
 	int dl_fd;
 	uint64_t dl_bytes;

@@ -59,10 +59,10 @@ size_t udp_path_hdr(const struct udp_path *p, uint8_t *b)
 {
 	if (!p->socks)
 		return 0;
-	b[0] = 0;	/* RSV */
+	b[0] = 0; /* RSV */
 	b[1] = 0;
-	b[2] = 0;	/* FRAG */
-	b[3] = 1;	/* IPv4 */
+	b[2] = 0; /* FRAG */
+	b[3] = 1; /* IPv4 */
 	memcpy(b + 4, &p->dst.sin_addr, 4);
 	memcpy(b + 8, &p->dst.sin_port, 2);
 	return 10;
@@ -179,7 +179,7 @@ long udp_probe(struct udp_path *p, const struct lg_opts *o, uint64_t end,
 			continue;
 		}
 		wait = t < end && seq < cap ? (next > t ? next - t : 0) :
-					       end + PROBE_WAIT_NS - t;
+					      end + PROBE_WAIT_NS - t;
 		if (poll(&pfd, 1, (int)(wait / 1000000u) + 1) <= 0)
 			continue;
 		got = recv(p->fd, in, sizeof(in), MSG_DONTWAIT);
@@ -233,7 +233,7 @@ done:
 
 struct rate_res {
 	uint64_t sent, got;
-	double sent_pps;	/* the rate really achieved by the sender */
+	double sent_pps; /* the rate really achieved by the sender */
 };
 
 static void drain(struct udp_path *p, uint32_t run, uint64_t *got)
@@ -267,8 +267,8 @@ static void drain(struct udp_path *p, uint32_t run, uint64_t *got)
 
 /* Sends at RATE datagrams/s for SECONDS, paced in small bursts, then
  * collects echoes for 300 ms more. */
-static void rate_step(struct udp_path *p, const struct lg_opts *o,
-		      uint32_t run, double rate, struct rate_res *res)
+static void rate_step(struct udp_path *p, const struct lg_opts *o, uint32_t run,
+		      double rate, struct rate_res *res)
 {
 	static uint8_t pkts[BATCH][PKT_MAX];
 	struct mmsghdr m[BATCH];
@@ -295,18 +295,20 @@ static void rate_step(struct udp_path *p, const struct lg_opts *o,
 		memset(pkts[i] + hdr, 'R', (size_t)o->size);
 	}
 	if (gap < 100000)
-		gap = 100000;	/* bursts at most every 0.1 ms */
+		gap = 100000; /* bursts at most every 0.1 ms */
 	while ((t = now_ns()) - t0 < dur) {
 		uint64_t due = (uint64_t)((double)(t - t0) * rate / 1e9) + 1;
 
 		while (res->sent < due) {
-			int k = due - res->sent > BATCH ? BATCH
-							: (int)(due - res->sent);
+			int k = due - res->sent > BATCH ?
+					BATCH :
+					(int)(due - res->sent);
 			int sent;
 
 			memset(m, 0, sizeof(m));
 			for (i = 0; i < k; i++) {
-				put_ids(pkts[i] + hdr, run, res->sent + (uint64_t)i);
+				put_ids(pkts[i] + hdr, run,
+					res->sent + (uint64_t)i);
 				iov[i].iov_base = pkts[i];
 				iov[i].iov_len = len;
 				m[i].msg_hdr.msg_iov = &iov[i];
@@ -314,7 +316,7 @@ static void rate_step(struct udp_path *p, const struct lg_opts *o,
 			}
 			sent = sendmmsg(p->fd, m, (unsigned)k, MSG_DONTWAIT);
 			if (sent <= 0)
-				break;	/* our own socket is full: behind */
+				break; /* our own socket is full: behind */
 			res->sent += (uint64_t)sent;
 		}
 		drain(p, run, &res->got);
@@ -335,7 +337,8 @@ static int rate_ok(const struct lg_opts *o, double rate,
 {
 	double loss = r->sent ? 1.0 - (double)r->got / (double)r->sent : 1;
 
-	fprintf(stderr, "loadgen udprate: %8.0f/s asked, %8.0f/s sent, loss %.2f%%\n",
+	fprintf(stderr,
+		"loadgen udprate: %8.0f/s asked, %8.0f/s sent, loss %.2f%%\n",
 		rate, r->sent_pps, loss * 100);
 	return r->sent && loss < o->max_loss && r->sent_pps >= 0.97 * rate;
 }
@@ -365,12 +368,13 @@ int mode_udprate(const struct lg_opts *o)
 		loss_at_good = 1.0 - (double)r.got / (double)r.sent;
 		rate *= 2;
 	}
-	if (good == 0) {	/* even the first step failed: go down */
+	if (good == 0) { /* even the first step failed: go down */
 		for (rate = 2000; rate >= 250; rate /= 2) {
 			rate_step(&p, o, ++run, rate, &r);
 			if (rate_ok(o, rate, &r)) {
 				good = rate;
-				loss_at_good = 1.0 - (double)r.got / (double)r.sent;
+				loss_at_good = 1.0 -
+					       (double)r.got / (double)r.sent;
 				break;
 			}
 			bad = rate;

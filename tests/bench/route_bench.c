@@ -63,8 +63,8 @@ static size_t heap_bytes(void)
 
 static void random_name(char *out, size_t n)
 {
-	static const char *const tld[] = { "com", "net", "org", "edu", "cn",
-					   "de", "io", "example" };
+	static const char *const tld[] = { "com", "net", "org", "edu",
+					   "cn",  "de",  "io",  "example" };
 	size_t len = 0;
 	int labels = 1 + (int)(rnd() % 3), i, j;
 
@@ -120,10 +120,10 @@ static void generate(int ncidr, int nname, char (*names)[64])
 	fclose(f);
 	f = create("client.conf");
 	fprintf(f, "route-default proxy\n"
-		"route-file direct nets.txt\n"
-		"route-file direct names.txt\n"
-		"route proxy 10.1.0.0/16 domain:example\n"
-		"route block 10.1.2.0/24 full:ads.example\n");
+		   "route-file direct nets.txt\n"
+		   "route-file direct names.txt\n"
+		   "route proxy 10.1.0.0/16 domain:example\n"
+		   "route block 10.1.2.0/24 full:ads.example\n");
 	fclose(f);
 }
 
@@ -137,8 +137,8 @@ static int cmp_double(const void *a, const void *b)
 static void report(const char *what, double *ns, size_t n)
 {
 	qsort(ns, n, sizeof(*ns), cmp_double);
-	printf("%-18s median %6.0f ns   p99 %6.0f ns   (%zu lookups)\n",
-	       what, ns[n / 2], ns[n * 99 / 100], n);
+	printf("%-18s median %6.0f ns   p99 %6.0f ns   (%zu lookups)\n", what,
+	       ns[n / 2], ns[n * 99 / 100], n);
 }
 
 union sa {
@@ -162,8 +162,8 @@ static void make_probes(union sa *sa, char (*q)[80], size_t n,
 			sa[i].in6.sin6_family = AF_INET6;
 			for (int k = 0; k < 16; k++)
 				sa[i].in6.sin6_addr.s6_addr[k] = (uint8_t)rnd();
-			memcpy(sa[i].in6.sin6_addr.s6_addr,
-			       "\x20\x01\x0d\xb8", i % 2 ? 4 : 0);
+			memcpy(sa[i].in6.sin6_addr.s6_addr, "\x20\x01\x0d\xb8",
+			       i % 2 ? 4 : 0);
 		} else if (i % 5 == 3) {
 			sa[i].in6.sin6_family = AF_INET6;
 			sa[i].in6.sin6_addr.s6_addr[10] = 0xff;
@@ -186,7 +186,7 @@ int main(int argc, char **argv)
 	int ncidr = argc > 1 ? atoi(argv[1]) : 10000;
 	int nname = argc > 2 ? atoi(argv[2]) : 100000;
 	size_t nlook = argc > 3 ? (size_t)atol(argv[3]) : 1000000, half, i;
-	char (*names)[64], (*q)[80], err[CONF_ERR_MAX], path[256];
+	char(*names)[64], (*q)[80], err[CONF_ERR_MAX], path[256];
 	struct route_table *t;
 	long rss0, rss1;
 	size_t heap0, heap1;
@@ -196,7 +196,7 @@ int main(int argc, char **argv)
 
 	if (ncidr < 1 || nname < 1 || nlook < 2 || !mkdtemp(dir)) {
 		fprintf(stderr, "usage: route_bench [CIDRS [NAMES "
-			"[LOOKUPS]]]\n");
+				"[LOOKUPS]]]\n");
 		return 2;
 	}
 	names = xcalloc((size_t)nname, sizeof(*names));

@@ -21,7 +21,9 @@
 
 #include "../../common/addr.h"
 
-static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+static const uint8_t v4mapped[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
 
 /* addr_str into a block of exactly len bytes: no overflow, always NUL
  * terminated, and at full size never truncated. */
@@ -74,7 +76,7 @@ static void check_sockaddr(const struct addr *a)
 	}
 	FUZZ_ASSERT(addr_to_sockaddr(a, &ss, &sl) == 0);
 	FUZZ_ASSERT(sl == (a->type == ADDR_IPV4 ? sizeof(struct sockaddr_in) :
-				  sizeof(struct sockaddr_in6)));
+						  sizeof(struct sockaddr_in6)));
 	addr_from_sockaddr(&b, (struct sockaddr *)&ss);
 	if (a->type == ADDR_IPV6 && !memcmp(a->u.v6, v4mapped, 12)) {
 		FUZZ_ASSERT(b.type == ADDR_IPV4 && b.port == a->port &&
@@ -233,8 +235,7 @@ static void check_cidr(const char *s, const uint8_t *raw, size_t rawlen)
 	/* an address from the input's bytes: the model decides */
 	memset(b, 0, sizeof(b));
 	memcpy(b, raw, rawlen < 16 ? rawlen : 16);
-	FUZZ_ASSERT(match_bytes(&c, AF_INET, b) ==
-		    model_match(&c, AF_INET, b));
+	FUZZ_ASSERT(match_bytes(&c, AF_INET, b) == model_match(&c, AF_INET, b));
 	FUZZ_ASSERT(match_bytes(&c, AF_INET6, b) ==
 		    model_match(&c, AF_INET6, b));
 	memcpy(b, v4mapped, 12); /* and the same bytes as IPv4-mapped */

@@ -62,7 +62,8 @@ static void check_line(void *cfg, const struct conf_line *l)
 		FUZZ_ASSERT(l->block_len <= 1024 * 1024);
 	} else {
 		FUZZ_ASSERT(l->argc - 1 >= d->min_args);
-		FUZZ_ASSERT(d->max_args < 0 || d->max_args >= CONF_MAX_ARGS - 1 ||
+		FUZZ_ASSERT(d->max_args < 0 ||
+			    d->max_args >= CONF_MAX_ARGS - 1 ||
 			    l->argc - 1 <= d->max_args);
 	}
 }
@@ -70,7 +71,9 @@ static void check_line(void *cfg, const struct conf_line *l)
 static int set_pem(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	struct cfg *c = cfg;
-	int i = !strcmp(l->argv[0], "ca") ? 0 : !strcmp(l->argv[0], "cert") ? 1 : 2;
+	int i = !strcmp(l->argv[0], "ca")   ? 0 :
+		!strcmp(l->argv[0], "cert") ? 1 :
+					      2;
 	const char *text = l->block ? l->block : l->argv[1];
 
 	check_line(cfg, l);
@@ -245,7 +248,8 @@ static const char *tmp_path(void)
 	if (tmp_file[0])
 		return tmp_file;
 	base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" :
-	       getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	       getenv("TMPDIR")              ? getenv("TMPDIR") :
+					       "/tmp";
 	snprintf(tmp_dir, sizeof(tmp_dir), "%s/fuzz_conf.XXXXXX", base);
 	FUZZ_ASSERT(mkdtemp(tmp_dir) != NULL);
 	snprintf(tmp_file, sizeof(tmp_file), "%s/" CONF_NAME, tmp_dir);
@@ -254,8 +258,8 @@ static const char *tmp_path(void)
 }
 
 /* The whole input through conf_load, from a file. */
-static int load_file(const uint8_t *data, size_t size, struct cfg *c,
-		     char *err, size_t errlen)
+static int load_file(const uint8_t *data, size_t size, struct cfg *c, char *err,
+		     size_t errlen)
 {
 	const char *p = tmp_path();
 	FILE *f = fopen(p, "w");
@@ -289,7 +293,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					     strlen(tmp_path())));
 			m1 = err1 + strlen(CONF_NAME);
 			m2 = err2 + strlen(tmp_path());
-			FUZZ_ASSERT(!strncmp(m1, m2, MIN(strlen(m1), strlen(m2))));
+			FUZZ_ASSERT(!strncmp(m1, m2,
+					     MIN(strlen(m1), strlen(m2))));
 		}
 	}
 	cfg_free(&c1);

@@ -102,14 +102,22 @@ int __wrap_open(const char *path, int flags, ...)
 }
 
 static const char *const files[][3] = {
-	{ "ca.crt", "-----BEGIN CERTIFICATE-----\nY2E=\n"
-		    "-----END CERTIFICATE-----\n", "0644" },
-	{ "server.crt", "-----BEGIN CERTIFICATE-----\nc2VydmVy\n"
-			"-----END CERTIFICATE-----\n", "0644" },
-	{ "server.key", "-----BEGIN PRIVATE KEY-----\na2V5\n"
-			"-----END PRIVATE KEY-----\n", "0600" },
-	{ "open.key", "-----BEGIN PRIVATE KEY-----\nb3Blbg==\n"
-		      "-----END PRIVATE KEY-----\n", "0644" },
+	{ "ca.crt",
+	  "-----BEGIN CERTIFICATE-----\nY2E=\n"
+	  "-----END CERTIFICATE-----\n",
+	  "0644" },
+	{ "server.crt",
+	  "-----BEGIN CERTIFICATE-----\nc2VydmVy\n"
+	  "-----END CERTIFICATE-----\n",
+	  "0644" },
+	{ "server.key",
+	  "-----BEGIN PRIVATE KEY-----\na2V5\n"
+	  "-----END PRIVATE KEY-----\n",
+	  "0600" },
+	{ "open.key",
+	  "-----BEGIN PRIVATE KEY-----\nb3Blbg==\n"
+	  "-----END PRIVATE KEY-----\n",
+	  "0644" },
 	{ "empty.crt", "", "0644" },
 };
 
@@ -139,7 +147,8 @@ static void write_file(const char *path, const void *data, size_t n,
 static void setup(void)
 {
 	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" :
-			   getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+			   getenv("TMPDIR")              ? getenv("TMPDIR") :
+							   "/tmp";
 	char p[sizeof(file)];
 
 	snprintf(dir, sizeof(dir), "%s/fuzz_daemon_conf.XXXXXX", base);
@@ -165,7 +174,8 @@ static void check_err(int r, const char *err)
 static void check_tc(const struct tunnel_conf *tc)
 {
 	FUZZ_ASSERT(tc->ca_pem && tc->cert_pem && tc->key_pem);
-	FUZZ_ASSERT(tc->tp.window >= 16384 && tc->tp.window <= tc->tp.max_window);
+	FUZZ_ASSERT(tc->tp.window >= 16384 &&
+		    tc->tp.window <= tc->tp.max_window);
 	FUZZ_ASSERT(tc->tp.keepalive > 0 && tc->tp.timeout > tc->tp.keepalive);
 	FUZZ_ASSERT(tc->log_level >= -1 && tc->log_level <= 3);
 }

@@ -169,7 +169,8 @@ static void check_payload(const uint8_t *fr, size_t n, const struct frame *f)
 
 	switch (f->type) {
 	case FRAME_HELLO:
-		FUZZ_ASSERT(f->stream == 0 && !memcmp(f->payload, PROTO_MAGIC, 4));
+		FUZZ_ASSERT(f->stream == 0 &&
+			    !memcmp(f->payload, PROTO_MAGIC, 4));
 		frame_get_hello(f, &h);
 		FUZZ_ASSERT(h.window != 0 && h.version == f->payload[4]);
 		FUZZ_ASSERT(h.flags == f->payload[5]);
@@ -440,13 +441,16 @@ static void replay_model(const uint8_t *data, size_t size)
 	memset(marked, 0, sizeof(marked));
 	for (size_t i = 0; i + 2 <= size; i += 2) {
 		unsigned v = (unsigned)data[i] << 8 | data[i + 1];
-		uint64_t c = v & 0x8000 ? top + (v & 0xff) :
-			     (top > (v & 0x7fff) ? top - (v & 0x7fff) : 0);
+		uint64_t c = v & 0x8000 ?
+				     top + (v & 0xff) :
+				     (top > (v & 0x7fff) ? top - (v & 0x7fff) :
+							   0);
 		int want, got;
 
 		if (c >= MODEL_MAX)
 			continue;
-		want = !marked[c] && (!any || c > top || top - c < REPLAY_WINDOW);
+		want = !marked[c] &&
+		       (!any || c > top || top - c < REPLAY_WINDOW);
 		got = replay_check(&r, c);
 		FUZZ_ASSERT(got == want);
 		if (!got)

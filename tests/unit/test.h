@@ -32,7 +32,8 @@ static int test_checks, test_failures;
 		test_checks++; \
 		if (_a != _b) { \
 			test_failures++; \
-			fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", \
+			fprintf(stderr, \
+				"%s:%d: %s == %lld, expected %s == %lld\n", \
 				__FILE__, __LINE__, #a, _a, #b, _b); \
 		} \
 	} while (0)
@@ -43,7 +44,8 @@ static int test_checks, test_failures;
 		test_checks++; \
 		if (!_a || !_b || strcmp(_a, _b)) { \
 			test_failures++; \
-			fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", \
+			fprintf(stderr, \
+				"%s:%d: %s is \"%s\", expected \"%s\"\n", \
 				__FILE__, __LINE__, #a, _a ? _a : "(null)", \
 				_b ? _b : "(null)"); \
 		} \
@@ -106,8 +108,8 @@ typedef int (*test_parse_fn)(void *arg, size_t k, const uint8_t *in,
  * (total bytes), which arrive in two pieces split at offset cut.
  * Returns how many came out in order with the lengths in lens, or -1. */
 static inline int test_feed_split(test_parse_fn parse, void *arg,
-				 const size_t *lens, size_t count,
-				 const uint8_t *all, size_t total, size_t cut)
+				  const size_t *lens, size_t count,
+				  const uint8_t *all, size_t total, size_t cut)
 {
 	size_t have, off = 0, got = 0;
 	int n = 0, round;

@@ -66,23 +66,61 @@ static const struct {
 	const char *in;
 	uint16_t defport;
 } parse_bad[] = {
-	{ "", 0 }, { "", 80 }, { "1.2.3.4", 0 }, { "name", 0 },
-	{ "::1", 0 }, { "[::1]", 0 }, { "*", 0 }, { "1.2.3.4:", 0 },
-	{ "1.2.3.4:", 80 }, { "1.2.3.4:65536", 0 }, { "1.2.3.4:99999", 0 },
-	{ "1.2.3.4:-1", 0 }, { "1.2.3.4:+1", 0 }, { "1.2.3.4:8a", 0 },
-	{ "1.2.3.4: 80", 0 }, { "1.2.3.4:80 ", 0 }, { "1.2.3.4:0x50", 0 },
-	{ "1.2.3.4:80:90", 80 }, { "[::1]:", 0 }, { "[::1]x", 80 },
-	{ "[::1]:80x", 0 }, { "[::1", 80 }, { "::1]:80", 0 },
-	{ "[1.2.3.4]:80", 0 }, { "[]:80", 0 }, { "[name]:80", 0 },
-	{ "[::1]]:80", 0 }, { "[[::1]:80", 0 }, { "ho st:80", 0 },
-	{ "host\t:80", 0 }, { "a\x01" "b:80", 0 }, { "a..b:80", 0 },
-	{ ".a:80", 0 }, { ".:80", 0 }, { "..", 80 }, { "a/b:80", 0 },
-	{ "a:b:80", 0 }, { ":::80", 0 }, { "*:", 0 }, { "**:80", 0 },
-	{ "*.example.com:80", 0 }, { "fe80::1%eth0", 80 },
-	{ "[fe80::1%eth0]:80", 0 }, { "127.1:80", 0 }, { "127.1", 80 },
-	{ "1.2.3:80", 0 }, { "01.2.3.4:80", 0 }, { "1.2.3.4.:80", 0 },
-	{ "1.2.3.256:80", 0 }, { "2130706433:80", 0 }, { "caf\xc3\xa9:80", 0 },
-	{ ":", 0 }, { ":0x", 0 },
+	{ "", 0 },
+	{ "", 80 },
+	{ "1.2.3.4", 0 },
+	{ "name", 0 },
+	{ "::1", 0 },
+	{ "[::1]", 0 },
+	{ "*", 0 },
+	{ "1.2.3.4:", 0 },
+	{ "1.2.3.4:", 80 },
+	{ "1.2.3.4:65536", 0 },
+	{ "1.2.3.4:99999", 0 },
+	{ "1.2.3.4:-1", 0 },
+	{ "1.2.3.4:+1", 0 },
+	{ "1.2.3.4:8a", 0 },
+	{ "1.2.3.4: 80", 0 },
+	{ "1.2.3.4:80 ", 0 },
+	{ "1.2.3.4:0x50", 0 },
+	{ "1.2.3.4:80:90", 80 },
+	{ "[::1]:", 0 },
+	{ "[::1]x", 80 },
+	{ "[::1]:80x", 0 },
+	{ "[::1", 80 },
+	{ "::1]:80", 0 },
+	{ "[1.2.3.4]:80", 0 },
+	{ "[]:80", 0 },
+	{ "[name]:80", 0 },
+	{ "[::1]]:80", 0 },
+	{ "[[::1]:80", 0 },
+	{ "ho st:80", 0 },
+	{ "host\t:80", 0 },
+	{ "a\x01"
+	  "b:80",
+	  0 },
+	{ "a..b:80", 0 },
+	{ ".a:80", 0 },
+	{ ".:80", 0 },
+	{ "..", 80 },
+	{ "a/b:80", 0 },
+	{ "a:b:80", 0 },
+	{ ":::80", 0 },
+	{ "*:", 0 },
+	{ "**:80", 0 },
+	{ "*.example.com:80", 0 },
+	{ "fe80::1%eth0", 80 },
+	{ "[fe80::1%eth0]:80", 0 },
+	{ "127.1:80", 0 },
+	{ "127.1", 80 },
+	{ "1.2.3:80", 0 },
+	{ "01.2.3.4:80", 0 },
+	{ "1.2.3.4.:80", 0 },
+	{ "1.2.3.256:80", 0 },
+	{ "2130706433:80", 0 },
+	{ "caf\xc3\xa9:80", 0 },
+	{ ":", 0 },
+	{ ":0x", 0 },
 };
 
 static void test_parse(void)
@@ -171,8 +209,9 @@ static void test_parse_host(void)
 		{ "example.com.", ADDR_DOMAIN, "example.com.:0" },
 	};
 	static const char *const bad[] = {
-		"", "*", "1.2.3.4:80", "[::1]:80", "[1.2.3.4]", "[]", "[::1",
-		"a b", "a..b", ".", "127.1", "ex\nample", "[example.com]",
+		"",      "*",         "1.2.3.4:80",    "[::1]:80", "[1.2.3.4]",
+		"[]",    "[::1",      "a b",           "a..b",     ".",
+		"127.1", "ex\nample", "[example.com]",
 	};
 	struct addr a;
 	size_t i;
@@ -195,12 +234,12 @@ struct wire {
 
 static const uint8_t w_v4[] = { 1, 1, 2, 3, 4, 0, 80 };
 static const uint8_t w_v6[] = {
-	4, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
-	0x01, 0xbb,
+	4, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0,    0,    0,
+	0, 0,    0,    0,    0,    0, 1, 0x01, 0xbb,
 };
 static const uint8_t w_dom[] = {
-	3, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm',
-	0xff, 0xfe,
+	3,   11,  'e', 'x', 'a', 'm',  'p',  'l',
+	'e', '.', 'c', 'o', 'm', 0xff, 0xfe,
 };
 static const uint8_t w_dom1[] = { 3, 1, 'x', 0, 0 };
 
@@ -328,7 +367,10 @@ static void test_wire(void)
 
 		CHECK_EQ(addr_decode(odd, sizeof(odd), &a), 8);
 		CHECK_EQ(a.len, 4);
-		CHECK(!memcmp(a.u.domain, "a\n\x80" "b", 5));
+		CHECK(!memcmp(a.u.domain,
+			      "a\n\x80"
+			      "b",
+			      5));
 		CHECK_STR(str(&a), "a??b:1");
 	}
 
@@ -341,8 +383,7 @@ static void test_wire(void)
 	CHECK_EQ(addr_encode(&a, buf, sizeof(buf)), -1);
 }
 
-static void make_sa(const char *ip, uint16_t port,
-		    struct sockaddr_storage *ss)
+static void make_sa(const char *ip, uint16_t port, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (strchr(ip, ':')) {
@@ -363,8 +404,8 @@ static void make_sa(const char *ip, uint16_t port,
 static void test_sockaddr(void)
 {
 	static const char *const round[] = {
-		"1.2.3.4:80", "[::1]:443", "[2001:db8::1]:65535", "0.0.0.0:0",
-		"[::]:1", "[::ffff:1.2.3.4]:80",
+		"1.2.3.4:80", "[::1]:443", "[2001:db8::1]:65535",
+		"0.0.0.0:0",  "[::]:1",    "[::ffff:1.2.3.4]:80",
 	};
 	struct sockaddr_storage ss;
 	struct sockaddr_un sun;
@@ -388,11 +429,13 @@ static void test_sockaddr(void)
 			CHECK_EQ(b.type, ADDR_IPV4);
 			CHECK_STR(str(&b), "1.2.3.4:80");
 			CHECK_STR(sockaddr_str((struct sockaddr *)&ss, buf,
-					       sizeof(buf)), "1.2.3.4:80");
+					       sizeof(buf)),
+				  "1.2.3.4:80");
 		} else {
 			CHECK(test_addr_eq(&a, &b));
 			CHECK_STR(sockaddr_str((struct sockaddr *)&ss, buf,
-					       sizeof(buf)), round[i]);
+					       sizeof(buf)),
+				  round[i]);
 		}
 	}
 	CHECK_EQ(addr_parse("example.com:80", 0, &a), 0);
@@ -409,8 +452,7 @@ static void test_sockaddr(void)
 	sun.sun_family = AF_UNIX;
 	addr_from_sockaddr(&a, (struct sockaddr *)&sun);
 	CHECK_EQ(a.type, 0);
-	CHECK_STR(sockaddr_str((struct sockaddr *)&sun, buf, sizeof(buf)),
-		  "?");
+	CHECK_STR(sockaddr_str((struct sockaddr *)&sun, buf, sizeof(buf)), "?");
 
 	/* text forms are cut to the buffer and stay terminated */
 	CHECK_EQ(addr_parse("[2001:db8::1]:443", 0, &a), 0);
@@ -427,16 +469,27 @@ static void test_loopback(void)
 		const char *host;
 		bool loop;
 	} cases[] = {
-		{ "127.0.0.1", true }, { "127.255.255.254", true },
-		{ "127.1.2.3", true }, { "128.0.0.1", false },
-		{ "126.255.255.255", false }, { "0.0.0.0", false },
-		{ "10.0.0.1", false }, { "::1", true }, { "::", false },
-		{ "::2", false }, { "::ffff:127.0.0.1", true },
-		{ "::ffff:127.9.9.9", true }, { "::ffff:10.0.0.1", false },
-		{ "fe80::1", false }, { "localhost", true },
-		{ "LocalHost", true }, { "localhost.", true },
-		{ "LOCALHOST.", true }, { "localhostx", false },
-		{ "foo.localhost", false }, { "localhost.com", false },
+		{ "127.0.0.1", true },
+		{ "127.255.255.254", true },
+		{ "127.1.2.3", true },
+		{ "128.0.0.1", false },
+		{ "126.255.255.255", false },
+		{ "0.0.0.0", false },
+		{ "10.0.0.1", false },
+		{ "::1", true },
+		{ "::", false },
+		{ "::2", false },
+		{ "::ffff:127.0.0.1", true },
+		{ "::ffff:127.9.9.9", true },
+		{ "::ffff:10.0.0.1", false },
+		{ "fe80::1", false },
+		{ "localhost", true },
+		{ "LocalHost", true },
+		{ "localhost.", true },
+		{ "LOCALHOST.", true },
+		{ "localhostx", false },
+		{ "foo.localhost", false },
+		{ "localhost.com", false },
 		{ "example.com", false },
 	};
 	struct addr a;
@@ -478,10 +531,25 @@ static const struct {
 };
 
 static const char *const cidr_bad[] = {
-	"", "/8", "10.0.0.0/", "10.0.0.0/33", "::/129", "10.0.0.0/8x",
-	"10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/ 8", "10.0.0.0 /8",
-	"10.0.0/8", "10.0.0.0/0008", "host/8", "[::1]/128", "10.0.0.0/8/8",
-	"10.0.0.0//8", " 10.0.0.0/8", "fe80::1%eth0/64", "::/1280",
+	"",
+	"/8",
+	"10.0.0.0/",
+	"10.0.0.0/33",
+	"::/129",
+	"10.0.0.0/8x",
+	"10.0.0.0/-1",
+	"10.0.0.0/+8",
+	"10.0.0.0/ 8",
+	"10.0.0.0 /8",
+	"10.0.0/8",
+	"10.0.0.0/0008",
+	"host/8",
+	"[::1]/128",
+	"10.0.0.0/8/8",
+	"10.0.0.0//8",
+	" 10.0.0.0/8",
+	"fe80::1%eth0/64",
+	"::/1280",
 	"1.2.3.4.5/32",
 };
 

@@ -20,9 +20,9 @@
 struct owner {
 	struct assoc a;
 	int datagrams, results, ends;
-	int refuse;            /* datagram() says not delivered */
-	uint8_t code;          /* of the last result() or ended() */
-	uint8_t reason;        /* of the last result() */
+	int refuse;     /* datagram() says not delivered */
+	uint8_t code;   /* of the last result() or ended() */
+	uint8_t reason; /* of the last result() */
 	struct addr peer;
 	uint8_t data[64];
 	size_t len;
@@ -289,7 +289,8 @@ static void test_send(struct tunnel *t)
 	CHECK(gd == data);
 	CHECK(got.port == 4000 && got.type == ADDR_IPV4);
 	/* address and datagram must fit one frame */
-	CHECK_EQ(assoc_send(&o.a, &peer, data, FRAME_MAX_PAYLOAD - 6), -EMSGSIZE);
+	CHECK_EQ(assoc_send(&o.a, &peer, data, FRAME_MAX_PAYLOAD - 6),
+		 -EMSGSIZE);
 	assoc_close(&o.a, PROTO_OK);
 }
 

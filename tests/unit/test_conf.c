@@ -179,23 +179,22 @@ static const char sample[] =
 	"user a\"b c\"d e\n"
 	"user c:\\path \"c:\\path\"\n";
 
-static const char sample_log[] =
-	"4:listen[[::]:443];"
-	"5:dns[1.1.1.1|[2606:4700::1111]:53];"
-	"6:user[alice|correct horse # battery];"
-	"7:user[a \"quoted\" name|back\\slash];"
-	"8:keepalive[10s];"
-	"9:keepalive[10s|30s];"
-	"10:flag[];"
-	"12:ca{-----BEGIN CERTIFICATE-----\n"
-	"  # kept verbatim; \"quotes\" too\n"
-	"\n"
-	"-----END CERTIFICATE-----\n};"
-	"18:key{secret\n};"
-	"21:ca[file.crt];"
-	"22:user[|x];"
-	"23:user[ab cd|e];"
-	"24:user[c:\\path|c:\\path];";
+static const char sample_log[] = "4:listen[[::]:443];"
+				 "5:dns[1.1.1.1|[2606:4700::1111]:53];"
+				 "6:user[alice|correct horse # battery];"
+				 "7:user[a \"quoted\" name|back\\slash];"
+				 "8:keepalive[10s];"
+				 "9:keepalive[10s|30s];"
+				 "10:flag[];"
+				 "12:ca{-----BEGIN CERTIFICATE-----\n"
+				 "  # kept verbatim; \"quotes\" too\n"
+				 "\n"
+				 "-----END CERTIFICATE-----\n};"
+				 "18:key{secret\n};"
+				 "21:ca[file.crt];"
+				 "22:user[|x];"
+				 "23:user[ab cd|e];"
+				 "24:user[c:\\path|c:\\path];";
 
 static void test_sample(void)
 {
@@ -238,8 +237,8 @@ static void test_sample(void)
 static void test_line_ends(void)
 {
 	static const char *const forms[] = {
-		"listen 1.2.3.4:80", "listen 1.2.3.4:80\n",
-		"listen 1.2.3.4:80\r\n", "listen 1.2.3.4:80\r",
+		"listen 1.2.3.4:80",           "listen 1.2.3.4:80\n",
+		"listen 1.2.3.4:80\r\n",       "listen 1.2.3.4:80\r",
 		"  listen   1.2.3.4:80  \r\n",
 	};
 	size_t i;
@@ -272,8 +271,7 @@ static const struct err_case err_cases[] = {
 	{ "listen a b\n", "t.conf:1: 'listen' takes 1 argument" },
 	{ "user a\n", "t.conf:1: 'user' takes 2 arguments" },
 	{ "keepalive\n", "t.conf:1: 'keepalive' takes 1 to 2 arguments" },
-	{ "keepalive a b c\n",
-	  "t.conf:1: 'keepalive' takes 1 to 2 arguments" },
+	{ "keepalive a b c\n", "t.conf:1: 'keepalive' takes 1 to 2 arguments" },
 	{ "dns # none\n", "t.conf:1: 'dns' takes at least 1 argument" },
 	{ "flag x\n", "t.conf:1: 'flag' takes no arguments" },
 	{ "deny x\n", "t.conf:1: 'deny' takes at least 2 arguments" },
@@ -329,14 +327,14 @@ static void test_max_args(void)
 	struct rec r;
 	char err[CONF_ERR_MAX];
 
-	CHECK_EQ(feed("dns 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 # c\n", &r,
-		      err), 0);
+	CHECK_EQ(feed("dns 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 # c\n", &r, err),
+		 0);
 	CHECK_STR(r.log, "1:dns[1|2|3|4|5|6|7|8|9|10|11|12|13|14|15];");
 	CHECK_EQ(feed("deny 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15\n", &r, err),
 		 0);
 	CHECK_STR(r.log, "1:deny[1|2|3|4|5|6|7|8|9|10|11|12|13|14|15];");
-	CHECK_EQ(feed("deny 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", &r,
-		      err), -1);
+	CHECK_EQ(feed("deny 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", &r, err),
+		 -1);
 	CHECK_STR(err, "t.conf:1: too many arguments (max 15)");
 }
 
@@ -381,8 +379,7 @@ static void test_blocks(void)
 	CHECK_EQ(r.block_len, 0);
 
 	/* lines inside are kept as they are, blanks and '#' included */
-	CHECK_EQ(feed("<key>\n  a b \t\n#x\n\"q\n<keyx\n</key>\n", &r,
-		      err), 0);
+	CHECK_EQ(feed("<key>\n  a b \t\n#x\n\"q\n<keyx\n</key>\n", &r, err), 0);
 	CHECK_STR(r.log, "1:key{  a b \t\n#x\n\"q\n<keyx\n};");
 	CHECK_EQ(r.block_len, 20);
 
@@ -396,8 +393,7 @@ static void test_blocks(void)
 	CHECK_STR(r.log, "1:ca{< /ca>\n<ca >\n};");
 
 	/* two blocks, the second after directives */
-	CHECK_EQ(feed("<ca>\nA\n</ca>\nflag\n<key>\nB\n</key>\n", &r, err),
-		 0);
+	CHECK_EQ(feed("<ca>\nA\n</ca>\nflag\n<key>\nB\n</key>\n", &r, err), 0);
 	CHECK_STR(r.log, "1:ca{A\n};4:flag[];5:key{B\n};");
 }
 
@@ -455,12 +451,12 @@ static void test_long_lines(void)
 		memcpy(text + 5 + n, "\r\n", 3);
 
 		CHECK_EQ(load(text, n + 7, &r, err), want);
-		CHECK_STR(err, want ? "t.conf:2: line longer than 4096 bytes"
-				    : "");
+		CHECK_STR(err,
+			  want ? "t.conf:2: line longer than 4096 bytes" : "");
 		/* the same without the line end */
 		CHECK_EQ(load(text, n + 5, &r, err), want);
-		CHECK_STR(err, want ? "t.conf:2: line longer than 4096 bytes"
-				    : "");
+		CHECK_STR(err,
+			  want ? "t.conf:2: line longer than 4096 bytes" : "");
 
 		p = conf_parser_new("t.conf", table, &r);
 		memset(&r, 0, sizeof(r));
@@ -481,8 +477,8 @@ static void test_load_errors(void)
 	char err[CONF_ERR_MAX];
 	char dir[] = "/tmp/test_conf_dir.XXXXXX";
 
-	CHECK_EQ(conf_load("/nonexistent/x.conf", table, &r, err,
-			   sizeof(err)), -1);
+	CHECK_EQ(conf_load("/nonexistent/x.conf", table, &r, err, sizeof(err)),
+		 -1);
 	CHECK_STR(err, "/nonexistent/x.conf: No such file or directory");
 
 	CHECK(mkdtemp(dir) != NULL);
@@ -545,13 +541,13 @@ static void test_duration(void)
 		const char *s;
 		unsigned long ms;
 	} ok[] = {
-		{ "0", 0 }, { "30", 30000 }, { "30s", 30000 },
+		{ "0", 0 },       { "30", 30000 },  { "30s", 30000 },
 		{ "250ms", 250 }, { "5m", 300000 }, { "1h", 3600000 },
-		{ "0ms", 0 }, { "007s", 7000 },
+		{ "0ms", 0 },     { "007s", 7000 },
 	};
 	static const char *const bad[] = {
-		"", "s", "ms", "-1", "+1", "1.5s", "10 s", "10S", "10sec",
-		"10d", "10msx", "1hh", " 1", "1m1",
+		"",    "s",     "ms",  "-1",    "+1",  "1.5s", "10 s",
+		"10S", "10sec", "10d", "10msx", "1hh", " 1",   "1m1",
 	};
 	unsigned long ms;
 	char big[64];
@@ -612,14 +608,21 @@ static void test_size(void)
 		const char *s;
 		unsigned long n;
 	} ok[] = {
-		{ "0", 0 }, { "262144", 262144 }, { "256k", 262144 },
-		{ "256K", 262144 }, { "4M", 4194304 }, { "4m", 4194304 },
-		{ "1g", 1073741824 }, { "1G", 1073741824 }, { "0k", 0 },
-		{ "4T", 4398046511104 }, { "1t", 1099511627776 },
+		{ "0", 0 },
+		{ "262144", 262144 },
+		{ "256k", 262144 },
+		{ "256K", 262144 },
+		{ "4M", 4194304 },
+		{ "4m", 4194304 },
+		{ "1g", 1073741824 },
+		{ "1G", 1073741824 },
+		{ "0k", 0 },
+		{ "4T", 4398046511104 },
+		{ "1t", 1099511627776 },
 	};
 	static const char *const bad[] = {
-		"", "k", "-1", "+1", "1.5M", "4 M", "4MB", "4Mi", "4kk",
-		"4P", " 4", "4 ", "0x10",
+		"",    "k",   "-1", "+1", "1.5M", "4 M",  "4MB",
+		"4Mi", "4kk", "4P", " 4", "4 ",   "0x10",
 	};
 	unsigned long n;
 	char big[64];

@@ -39,7 +39,8 @@ static void send_n(int fd, const struct sockaddr_in *to, size_t len,
 
 	memset(b, fill, len);
 	CHECK_EQ(sendto(fd, b, len, 0, (const struct sockaddr *)to,
-			sizeof(*to)), (long long)len);
+			sizeof(*to)),
+		 (long long)len);
 }
 
 static int all(const uint8_t *p, size_t n, uint8_t v)

@@ -205,7 +205,8 @@ static void test_rate(int up)
 		bucket_set(&in, 2 << 20, ev_now(tp.loop));
 		tunnel_set_rates(tp.srv, &out, &in);
 		fill_pattern(data, sizeof(data), 5);
-		tw_start(tp.loop, &w, up ? c.app : s.app, data, sizeof(data), 1);
+		tw_start(tp.loop, &w, up ? c.app : s.app, data, sizeof(data),
+			 1);
 		tr_start(tp.loop, &r, up ? s.app : c.app, got, sizeof(got));
 		expect_all(&r, data, sizeof(data));
 		dt = ev_time() - t0;

@@ -156,7 +156,8 @@ static void test_known_answers(void)
 	m.n = frame_result(m.b, sizeof(m.b), 3, PROTO_NOT_ALLOWED,
 			   REASON_POLICY, &bound);
 	hex_eq(&m, "03 00 0003 00000003 02 00 01");
-	m.n = frame_result(m.b, sizeof(m.b), 3, PROTO_OK, REASON_POLICY, &bound);
+	m.n = frame_result(m.b, sizeof(m.b), 3, PROTO_OK, REASON_POLICY,
+			   &bound);
 	hex_eq(&m, "03 00 0008 00000003 00 01 cb007105 a112");
 	m.n = frame_open(m.b, sizeof(m.b), 0x01020304, &a6);
 	hex_eq(&m, "02 00 0013 01020304 04 20010db8000000000000000000000001 "
@@ -189,9 +190,9 @@ static void test_known_answers(void)
 	}
 }
 
-static struct test_msg hello, open4, open6, opendom, openlong, res0, resr, res4, res6,
-	resdom, data1, datamax, fin, rst, win, udpopen, udp4, udp6, udpdom,
-	udpempty, ping, pong, goaway;
+static struct test_msg hello, open4, open6, opendom, openlong, res0, resr, res4,
+	res6, resdom, data1, datamax, fin, rst, win, udpopen, udp4, udp6,
+	udpdom, udpempty, ping, pong, goaway;
 
 static void build_messages(void)
 {
@@ -246,9 +247,10 @@ static void build_messages(void)
 static void test_valid(void)
 {
 	const struct test_msg *all[] = {
-		&hello, &open4, &open6, &opendom, &openlong, &res0, &res4,
-		&res6, &resdom, &data1, &datamax, &fin, &rst, &win, &udpopen,
-		&udp4, &udp6, &udpdom, &udpempty, &ping, &pong, &goaway,
+		&hello,    &open4, &open6,   &opendom, &openlong, &res0,
+		&res4,     &res6,  &resdom,  &data1,   &datamax,  &fin,
+		&rst,      &win,   &udpopen, &udp4,    &udp6,     &udpdom,
+		&udpempty, &ping,  &pong,    &goaway,
 	};
 	struct frame f;
 	size_t i;
@@ -740,12 +742,12 @@ static void test_udp_limits(void)
 static void test_strings(void)
 {
 	static const char *const names[] = {
-		[FRAME_HELLO] = "HELLO",     [FRAME_OPEN] = "OPEN",
-		[FRAME_RESULT] = "RESULT",   [FRAME_DATA] = "DATA",
-		[FRAME_FIN] = "FIN",         [FRAME_RST] = "RST",
-		[FRAME_WINDOW] = "WINDOW",   [FRAME_UDP_OPEN] = "UDP_OPEN",
+		[FRAME_HELLO] = "HELLO",       [FRAME_OPEN] = "OPEN",
+		[FRAME_RESULT] = "RESULT",     [FRAME_DATA] = "DATA",
+		[FRAME_FIN] = "FIN",           [FRAME_RST] = "RST",
+		[FRAME_WINDOW] = "WINDOW",     [FRAME_UDP_OPEN] = "UDP_OPEN",
 		[FRAME_UDP_DATA] = "UDP_DATA", [FRAME_PING] = "PING",
-		[FRAME_PONG] = "PONG",       [FRAME_GOAWAY] = "GOAWAY",
+		[FRAME_PONG] = "PONG",         [FRAME_GOAWAY] = "GOAWAY",
 		[FRAME_UDP_PATH] = "UDP_PATH",
 	};
 	size_t i;
@@ -772,7 +774,8 @@ static void test_resume_frames(void)
 	static const uint8_t z[32];
 	uint8_t tok[RESUME_TOKEN_LEN];
 	struct sync y = { SYNC_F_FIN, 0x0102030405060708ull,
-			  0x0102030405060708ull + 65536 }, y2;
+			  0x0102030405060708ull + 65536 },
+		    y2;
 	struct test_msg m;
 	struct frame f;
 	uint32_t r = 0;

@@ -33,10 +33,14 @@ static void test_parse(void)
 		const char *args[3];
 		int argc;
 	} bad[] = {
-		{ { "0", "daily" }, 2 }, { { "3X", "daily" }, 2 },
-		{ { "3G", "weekly" }, 2 }, { { "3G", "daily", "1" }, 3 },
-		{ { "3G", "monthly", "29" }, 3 }, { { "3G", "monthly", "0" }, 3 },
-		{ { "3G" }, 1 }, { { "-3G", "daily" }, 2 },
+		{ { "0", "daily" }, 2 },
+		{ { "3X", "daily" }, 2 },
+		{ { "3G", "weekly" }, 2 },
+		{ { "3G", "daily", "1" }, 3 },
+		{ { "3G", "monthly", "29" }, 3 },
+		{ { "3G", "monthly", "0" }, 3 },
+		{ { "3G" }, 1 },
+		{ { "-3G", "daily" }, 2 },
 		{ { "3.5G", "daily" }, 2 },
 	};
 	struct quota q;
@@ -44,7 +48,8 @@ static void test_parse(void)
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		CHECK_EQ(quota_parse(ok[i].argc, (char *const *)ok[i].args, &q,
-				     err, sizeof(err)), 0);
+				     err, sizeof(err)),
+			 0);
 		CHECK_EQ(q.period, ok[i].p);
 		CHECK_EQ(q.bytes, ok[i].bytes);
 		CHECK_EQ(q.day, ok[i].day);
@@ -53,7 +58,8 @@ static void test_parse(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
 		CHECK_EQ(quota_parse(bad[i].argc, (char *const *)bad[i].args,
-				     &q, err, sizeof(err)), -1);
+				     &q, err, sizeof(err)),
+			 -1);
 		CHECK(err[0] != 0);
 	}
 }
@@ -97,7 +103,8 @@ static void period_is(const char *now, const char *args1, const char *day,
 	time_t ps, pe;
 
 	CHECK_EQ(quota_parse(day ? 3 : 2, (char *const *)args, &q, err,
-			     sizeof(err)), 0);
+			     sizeof(err)),
+		 0);
 	quota_period(&q, at(now), &ps, &pe);
 	CHECK_STR(quota_day_str(ps, s, sizeof(s)), start);
 	CHECK_STR(quota_day_str(pe, e, sizeof(e)), end);

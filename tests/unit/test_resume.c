@@ -42,7 +42,7 @@ static void stop(struct tflow *c, struct tflow *s)
 struct watch {
 	struct treader *r1, *r2;
 	struct tflow *c, *s;
-	size_t most;   /* the most either side held unacknowledged */
+	size_t most;         /* the most either side held unacknowledged */
 	size_t mark1, mark2; /* bytes_moving: read past these */
 };
 

@@ -84,22 +84,21 @@ static const char *said(const struct route_table *t, struct route_result r)
 }
 
 #define CHECK_ADDR(t, a, want) CHECK_STR(said(t, addr(t, a)), want)
-#define CHECK_NAME(t, n, want) \
-	CHECK_STR(said(t, route_decide_name(t, n)), want)
+#define CHECK_NAME(t, n, want) CHECK_STR(said(t, route_decide_name(t, n)), want)
 
 static const char profile[] =
-	"route direct 10.0.0.0/8 2001:db8:100::/48   # CIDRs\n"	/* 1 */
-	"route proxy 10.1.0.0/16 2001:db8:100:5::/64\n"		/* 2 */
-	"route block 10.1.2.0/24\n"				/* 3 */
-	"route direct domain:campus.example.edu\n"		/* 4 */
-	"route block domain:ads.example\n"			/* 5 */
-	"route proxy full:login.campus.example.edu\n"		/* 6 */
-	"route block domain:lib.campus.example.edu\n"		/* 7 */
-	"route proxy full:campus.example.edu\n"			/* 8 */
-	"route-file direct campus.txt\n"			/* 9 */
-	"route-default proxy\n"					/* 10 */
-	"route direct 192.168.0.0/16\n"				/* 11 */
-	"route proxy 192.168.0.0/16 ::ffff:172.16.0.0/112\n";	/* 12 */
+	"route direct 10.0.0.0/8 2001:db8:100::/48   # CIDRs\n" /* 1 */
+	"route proxy 10.1.0.0/16 2001:db8:100:5::/64\n"         /* 2 */
+	"route block 10.1.2.0/24\n"                             /* 3 */
+	"route direct domain:campus.example.edu\n"              /* 4 */
+	"route block domain:ads.example\n"                      /* 5 */
+	"route proxy full:login.campus.example.edu\n"           /* 6 */
+	"route block domain:lib.campus.example.edu\n"           /* 7 */
+	"route proxy full:campus.example.edu\n"                 /* 8 */
+	"route-file direct campus.txt\n"                        /* 9 */
+	"route-default proxy\n"                                 /* 10 */
+	"route direct 192.168.0.0/16\n"                         /* 11 */
+	"route proxy 192.168.0.0/16 ::ffff:172.16.0.0/112\n";   /* 12 */
 
 static const char campus_txt[] =
 	"# the campus networks\n"
@@ -213,7 +212,8 @@ static void test_errors(void)
 	check_error("route direct full:a_b.example!\n", 1, "bad name");
 	check_error("route block domain:a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p."
 		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaa.x\n", 1, "bad name");
+		    "aaaaaa.x\n",
+		    1, "bad name");
 	check_error("route-file direct\n", 1, "takes 2 arguments");
 }
 
@@ -286,12 +286,12 @@ static void test_ranges(void)
 		  "2001:db9::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" },
 	};
 	size_t i;
-	struct route_table *t = must_load(
-		"route direct 10.0.0.0/8 11.0.0.0/8 2001:db8::/32\n"
-		"route proxy 10.1.0.0/16\n"
-		"route direct 10.1.2.0/24 10.1.3.0/24 0.0.0.0/32\n"
-		"route block 10.200.0.0/16 2001:db8:1::/48\n"
-		"route direct 10.200.0.0/17 255.255.255.255\n");
+	struct route_table *t =
+		must_load("route direct 10.0.0.0/8 11.0.0.0/8 2001:db8::/32\n"
+			  "route proxy 10.1.0.0/16\n"
+			  "route direct 10.1.2.0/24 10.1.3.0/24 0.0.0.0/32\n"
+			  "route block 10.200.0.0/16 2001:db8:1::/48\n"
+			  "route direct 10.200.0.0/17 255.255.255.255\n");
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
 		CHECK_STR(ranges(t, cases[i].action, cases[i].family),
@@ -367,7 +367,7 @@ static void test_against_scan(void)
 		}
 		if (best < 0 ? r.rule != 0 || r.action != ROUTE_PROXY :
 			       r.rule != (uint32_t)best + 1 ||
-			       r.action != act[best])
+				       r.action != act[best])
 			bad++;
 	}
 	CHECK_EQ(bad, 0);

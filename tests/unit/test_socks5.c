@@ -279,9 +279,17 @@ static void test_errors(void)
 static void test_udp_hdr(void)
 {
 	static const char *const bad_short[] = {
-		"", "00", "0000", "000000", "000000 01", "000000 01 7f0000",
-		"000000 01 7f000001 00", "000000 04 00000000", "000000 03",
-		"000000 03 05 6162", "000000 03 02 6162 00",
+		"",
+		"00",
+		"0000",
+		"000000",
+		"000000 01",
+		"000000 01 7f0000",
+		"000000 01 7f000001 00",
+		"000000 04 00000000",
+		"000000 03",
+		"000000 03 05 6162",
+		"000000 03 02 6162 00",
 	};
 	struct socks5_udp_hdr h;
 	struct test_msg m;
@@ -333,13 +341,13 @@ static void check_cap_reply(const struct addr *a, int udp)
 	uint8_t out[300];
 	int need, i, j, bad = 0;
 
-	need = udp ? socks5_write_udp_hdr(out, sizeof(out), a)
-		   : socks5_write_reply(out, sizeof(out), 0, a);
+	need = udp ? socks5_write_udp_hdr(out, sizeof(out), a) :
+		     socks5_write_reply(out, sizeof(out), 0, a);
 	CHECK(need >= 10);
 	for (i = 0; i < need; i++) {
 		memset(out, 0xaa, sizeof(out));
-		if ((udp ? socks5_write_udp_hdr(out, i, a)
-			 : socks5_write_reply(out, i, 0, a)) != -1)
+		if ((udp ? socks5_write_udp_hdr(out, i, a) :
+			   socks5_write_reply(out, i, 0, a)) != -1)
 			bad++;
 		for (j = i; j <= need; j++)
 			if (out[j] != 0xaa)
@@ -371,8 +379,8 @@ static void test_writers(void)
 
 	check_bytes(out, socks5_write_method(out, 2, SOCKS5_METHOD_USERPASS),
 		    "05 02");
-	check_bytes(out, socks5_write_method(out, 9,
-					     SOCKS5_METHOD_UNACCEPTABLE),
+	check_bytes(out,
+		    socks5_write_method(out, 9, SOCKS5_METHOD_UNACCEPTABLE),
 		    "05 ff");
 	CHECK_EQ(socks5_write_method(out, 1, 0), -1);
 	check_bytes(out, socks5_write_auth_status(out, 2, 0), "01 00");
@@ -381,8 +389,9 @@ static void test_writers(void)
 
 	check_bytes(out, socks5_write_reply(out, sizeof(out), 0, NULL),
 		    "05 00 00 01 00000000 0000");
-	check_bytes(out, socks5_write_reply(out, sizeof(out),
-					    PROTO_CONN_REFUSED, NULL),
+	check_bytes(out,
+		    socks5_write_reply(out, sizeof(out), PROTO_CONN_REFUSED,
+				       NULL),
 		    "05 05 00 01 00000000 0000");
 	check_bytes(out, socks5_write_reply(out, sizeof(out), 0, &a4),
 		    "05 00 00 01 0a000002 0438");

@@ -24,11 +24,11 @@ static struct tunnel_pair tp;
 /* A stream that records what arrives for it. */
 struct rstream {
 	struct stream s;
-	uint64_t data;             /* DATA payload bytes */
-	uint8_t head[256];         /* the first of them */
-	int frames[16];            /* by type */
-	int writable;              /* writable() calls */
-	size_t buffered;           /* what info() reports */
+	uint64_t data;     /* DATA payload bytes */
+	uint8_t head[256]; /* the first of them */
+	int frames[16];    /* by type */
+	int writable;      /* writable() calls */
+	size_t buffered;   /* what info() reports */
 	/* when its first non-DATA frame came: what watch had received */
 	const struct rstream *watch;
 	int64_t watch_seen;

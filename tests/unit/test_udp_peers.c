@@ -76,16 +76,16 @@ static void test_expiry(void)
 	CHECK_EQ(use(&p, v4(1, 1), 0), 0);
 	CHECK_EQ(use(&p, v4(1, 2), 0), 0);
 	CHECK_EQ(use(&p, v4(1, 3), 0), 0);
-	CHECK_EQ(use(&p, v4(1, 1), 4.5), 0);    /* live until 9.5 */
+	CHECK_EQ(use(&p, v4(1, 1), 4.5), 0); /* live until 9.5 */
 	CHECK_EQ(use(&p, v4(1, 2), 4.5), 0);
-	CHECK_EQ(use(&p, v4(1, 4), 4.6), -1);   /* all live: cleaned, full */
+	CHECK_EQ(use(&p, v4(1, 4), 4.6), -1); /* all live: cleaned, full */
 	/* 1.3 expired at 5, but the last clean was 0.6 s ago: whether 1.5
 	 * gets in depends only on whether its probe passes 1.3's slot */
 	r = use(&p, v4(1, 5), 5.2);
 	CHECK(r == 0 || r == -1);
 	if (r)
 		CHECK_EQ(use(&p, v4(1, 5), 5.7), 0); /* cleaned now */
-	CHECK_EQ(use(&p, v4(1, 6), 5.8), -1);   /* 1.1, 1.2, 1.5 live */
+	CHECK_EQ(use(&p, v4(1, 6), 5.8), -1);        /* 1.1, 1.2, 1.5 live */
 	CHECK_EQ(use(&p, v4(1, 1), 5.8), 0);
 	CHECK_EQ(use(&p, v4(1, 5), 5.8), 0);
 	/* everything expired: a whole new set fits */

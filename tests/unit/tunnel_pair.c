@@ -31,8 +31,9 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 static int make_pki(const char *dir)
 {
 	static const char *const names[] = { "127.0.0.1" };
-	const struct pki_init_opts io = { .names = names, .nnames = 1,
-					  .days = 1, .port = 443 };
+	const struct pki_init_opts io = {
+		.names = names, .nnames = 1, .days = 1, .port = 443
+	};
 	const struct pki_client_opts co = { .days = 1 };
 	int out = dup(1), null = open("/dev/null", O_WRONLY), rc;
 
@@ -312,8 +313,7 @@ static void tflow_closed(struct flow *f, int reason, const char *why)
 	c->reason = reason;
 }
 
-static void tflow_endpoints(struct flow *f, struct addr *src,
-			    struct addr *dst)
+static void tflow_endpoints(struct flow *f, struct addr *src, struct addr *dst)
 {
 	memset(src, 0, sizeof(*src));
 	memset(dst, 0, sizeof(*dst));
@@ -381,8 +381,8 @@ static void tw_cb(struct ev_loop *loop, ev_io *io, int revents)
 	ev_io_stop(loop, io);
 }
 
-void tw_start(struct ev_loop *loop, struct twriter *w, int fd,
-	      const uint8_t *p, size_t len, int shut)
+void tw_start(struct ev_loop *loop, struct twriter *w, int fd, const uint8_t *p,
+	      size_t len, int shut)
 {
 	memset(w, 0, sizeof(*w));
 	w->p = p;

@@ -21,8 +21,8 @@ struct tflow;
 struct tunnel_pair {
 	struct ev_loop *loop;
 	struct tunnel *cli, *srv;
-	int up, down;            /* tunnels whose up() / down() came */
-	struct tflow *accept;    /* server: the next OPEN becomes this flow */
+	int up, down;         /* tunnels whose up() / down() came */
+	struct tflow *accept; /* server: the next OPEN becomes this flow */
 	struct tls_ctx *cctx, *sctx;
 	/* resume: what each side keeps of a lost tunnel, the code the
 	 * server answers a RESUME with (RESUME_OK: the token must match) */
@@ -53,10 +53,10 @@ void tp_stop(struct tunnel_pair *p);
 /* One end of a TCP flow, with the test's end of its local socket. */
 struct tflow {
 	struct flow f;
-	int app;          /* ours; the flow has the other end */
-	int closed;       /* closed() came, with reason */
+	int app;    /* ours; the flow has the other end */
+	int closed; /* closed() came, with reason */
 	int reason;
-	int result;       /* client: the RESULT's code, -1 before it */
+	int result; /* client: the RESULT's code, -1 before it */
 };
 
 /* Client: a flow over p->cli; the server side becomes srv. Runs until
@@ -71,15 +71,15 @@ struct twriter {
 	size_t len, off;
 	int shut, done, err;
 };
-void tw_start(struct ev_loop *loop, struct twriter *w, int fd,
-	      const uint8_t *p, size_t len, int shut);
+void tw_start(struct ev_loop *loop, struct twriter *w, int fd, const uint8_t *p,
+	      size_t len, int shut);
 
 /* Reads fd into p (cap bytes) until the end of data or an error. */
 struct treader {
 	ev_io io;
 	uint8_t *p;
 	size_t cap, len;
-	int eof, err;     /* err: an errno, or -1 for more than cap */
+	int eof, err; /* err: an errno, or -1 for more than cap */
 };
 void tr_start(struct ev_loop *loop, struct treader *r, int fd, uint8_t *p,
 	      size_t cap);
