@@ -19,7 +19,7 @@
 #    its tunnel down ("nothing heard") within 8 s; after SIGCONT the client
 #    serves again; both daemons exit 0 on SIGINT;
 #  - (root) a black-holed tunnel (iptables DROP inside network namespaces
-#    made here): the client, with `keepalive 1s 3s`, logs the tunnel down
+#    made here): the client, with `keepalive 1s 3s` and `resume-window off`, logs the tunnel down
 #    within 8 s, ends the open SOCKS connection, and carries a new flow
 #    within 20 s of the link coming back.
 . "$(dirname "$0")/../lib.sh"
@@ -458,6 +458,9 @@ mk_nspki() {
 		{
 			cat "$NSPKI/clients/alice.conf"
 			echo "keepalive 1s 3s"
+			# flows end with their tunnel here; test_resume.sh has
+			# them kept and carried on (resume-window)
+			echo "resume-window off"
 			echo "control $TMP/nsclient.sock"
 		} \
 			>"$NSPKI/ns-alice.conf" && chmod 600 "$NSPKI/ns-alice.conf"
