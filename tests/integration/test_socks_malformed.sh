@@ -82,7 +82,8 @@ AUTH_CONF="$TMP/auth.conf"
 {
 	echo "socks 127.0.0.1:$AP"
 	echo 'socks-user u1 "p w"'
-	grep -vE '^[[:space:]]*socks[[:space:]]' "$CLIENT_CONF"
+	echo "control $TMP/auth.sock"	# the first client has its own
+	grep -vE '^[[:space:]]*(socks|control)[[:space:]]' "$CLIENT_CONF"
 } >"$AUTH_CONF"
 chmod 600 "$AUTH_CONF"
 spawn authclient "$BUILD/proxy-client" -c "$AUTH_CONF" -v debug
