@@ -281,15 +281,20 @@ static void stall_arm(struct tunnel *t, ev_tstamp after)
 }
 
 /* A PING went out: silence counts from now unless it already does. The
- * timer is moved lazily: when it fires it sleeps on if something was
- * heard in the meantime. */
+ * check is set for stall-timeout from when the silence began, whatever
+ * the timer was set for before (a probe, or an older PING's check): a
+ * check left for later let a full run see a stall 4 s into a silence
+ * with a stall-timeout of 2 s. */
 static void stall_waits(struct tunnel *t)
 {
+	int counting = t->stall.since != 0;
+
 	if (!t->p.stall_timeout)
 		return;
 	stall_wait(&t->stall, ev_now(t->loop));
-	if (!ev_is_active(&t->stall_tm))
-		stall_arm(t, stall_limit(t));
+	if (!counting || !ev_is_active(&t->stall_tm))
+		stall_arm(t, stall_left(&t->stall, ev_now(t->loop),
+					stall_limit(t)));
 }
 
 /* Bytes came in; answered: among them the PONG of our latest PING. */
@@ -302,8 +307,8 @@ static void stall_hears(struct tunnel *t, int answered)
 		if (t->ops->stalled)
 			t->ops->stalled(t, 0);
 	}
-	/* still waiting for the PONG: watch the silence from here on */
-	if (stall_watching(&t->stall) && !ev_is_active(&t->stall_tm))
+	/* still waiting for the PONG: the silence counts from here on */
+	if (stall_watching(&t->stall))
 		stall_arm(t, stall_limit(t));
 }
 
