@@ -143,14 +143,21 @@ void tunnel_send_result(struct tunnel *t, uint32_t stream, uint8_t code,
 int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len,
 		    int by_path)
 {
+	/* the rate cap holds whichever way the datagram goes */
+	if (t->rate_out && rate_out_held(t))
+		return -1;
 	if (by_path && t->dp && t->state == T_UP &&
-	    !dpath_send(t->dp, frame, len))
+	    !dpath_send(t->dp, frame, len)) {
+		if (t->rate_out)
+			rate_out_count(t, len);
 		return 0;
+	}
 	if (t->state != T_UP || t->udp_queued + len > UDP_QUEUE_LIMIT ||
-	    rate_out_held(t) || buf_put(&t->ctl, frame, len))
+	    buf_put(&t->ctl, frame, len))
 		return -1;
 	t->udp_queued += len;
-	rate_out_count(t, len);
+	if (t->rate_out)
+		rate_out_count(t, len);
 	want_write(t);
 	stall_probe(t);
 	return 0;
@@ -163,7 +170,7 @@ uint8_t *tunnel_data_room(struct tunnel *t, struct stream *s, int *nframes)
 	uint8_t *p;
 
 	if (t->state != T_UP || (len >= DATA_SOFT_LIMIT && !s->woken) ||
-	    rate_out_held(t))
+	    (t->rate_out && rate_out_held(t)))
 		return NULL;
 	s->woken = 0;
 	/* what fits below the soft limit, and one frame in any case */
@@ -184,7 +191,8 @@ void tunnel_data_commit(struct tunnel *t, uint32_t id, size_t n)
 	uint8_t *p = t->data.data + t->data.tail;
 	size_t used = 0;
 
-	rate_out_count(t, n);
+	if (t->rate_out) /* no call per DATA op without a cap */
+		rate_out_count(t, n);
 	while (n) {
 		size_t len = MIN(n, FRAME_MAX_PAYLOAD);
 
