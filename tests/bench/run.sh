@@ -86,7 +86,8 @@ for t in $TESTS; do
 	esac
 done
 if [ -n "$SECTION_SYSTEMS" ]; then
-	SYSTEMS=${BENCH_SYSTEMS:-$(echo $SECTION_SYSTEMS | tr ' ' '\n' | awk '!seen[$0]++' | tr '\n' ' ')}
+	# shellcheck disable=SC2086 # a word list, each system once
+	SYSTEMS=${BENCH_SYSTEMS:-$(printf '%s\n' $SECTION_SYSTEMS | awk '!seen[$0]++' | tr '\n' ' ')}
 else
 	SYSTEMS=${BENCH_SYSTEMS:-"none proxy proxy-fo ssh ssh-aes ss-aes ss-chacha trojan"}
 fi
@@ -132,6 +133,7 @@ install_missing() {
 		"shadowsocks-libev /usr/bin/ss-server"
 		"trojan /usr/bin/trojan"
 		"iproute2 /usr/sbin/ip"
+		"iptables /usr/sbin/iptables"
 		"procps /usr/bin/ps"
 		"openssl /usr/bin/openssl"
 		"python3 /usr/bin/python3"
@@ -762,13 +764,20 @@ lossy_one() {
 # for OUTAGE_S and the return; loadgen hold says how the download ended,
 # loadgen newflow when a new flow first got its echo after the return.
 # Keys: outage_back_s, outage_hold_{end,end_s,resume_s,at_cut,...}.
+# Each system keeps the settings it has in the other tests: this proxy
+# its defaults (keepalive 10s 30s, stall-timeout auto: 2 s on this path,
+# resume-window 60s); ss-local and ss-server -t 600 (an idle connection
+# is closed after 600 s); trojan keep_alive true (SO_KEEPALIVE at the
+# kernel's 2 h); ssh and sshd their defaults (ServerAliveInterval and
+# ClientAliveInterval 0, off; TCPKeepAlive yes, the kernel's 2 h). So no
+# peer gives up on its connections within an outage of a few minutes: a
+# flow across it waits for TCP's retransmission, which backs off.
 test_outage() {
 	local sys t0=$SECONDS
-	ip -n "$NC" link add o0 type veth peer name o1 netns "$NV" &&
+	if ! { ip -n "$NC" link add o0 type veth peer name o1 netns "$NV" &&
 		ip -n "$NC" addr add 10.77.5.1/24 dev o0 &&
 		ip -n "$NV" addr add $SRV_OUT/24 dev o1 &&
-		ip -n "$NC" link set o0 up && ip -n "$NV" link set o1 up
-	if [ $? -ne 0 ]; then
+		ip -n "$NC" link set o0 up && ip -n "$NV" link set o1 up; }; then
 		log "    no outage link"
 		ip -n "$NC" link del o0 2>/dev/null
 		return 1
@@ -819,10 +828,10 @@ outage_one() {
 	else
 		port=$((${SOCKS[$sys]} + 300))
 		socks=127.0.0.1:$port
-		start_client "$sys" out-$sys $SRV_OUT $port
-		if ! wait_flow $port; then
+		start_client "$sys" "out-$sys" $SRV_OUT "$port"
+		if ! wait_flow "$port"; then
 			rec "$sys" outage_failed 1
-			stop out-$sys
+			stop "out-$sys"
 			return 1
 		fi
 	fi
@@ -836,10 +845,13 @@ outage_one() {
 		--interval-ms 50 --timeout-ms 2000 --seconds "$OUTAGE_WAIT" \
 		>"$back" 2>>"$TMP/$sys.loadgen.log" &
 	PID[newflow]=$!
-	if outage_ready hold "$hold" && outage_ready newflow "$back"; then
-		sleep 1.5
-		outage_cut down
-		cut=1
+	if ! outage_ready hold "$hold" || ! outage_ready newflow "$back"; then
+		rec "$sys" outage_failed 1
+		log "    ${LABEL[$sys]}: no download or no poller (log: $TMP/$sys.loadgen.log)"
+	elif sleep 1.5 && cut=1 && ! outage_cut down; then
+		rec "$sys" outage_failed 1
+		log "    ${LABEL[$sys]}: iptables cannot cut the link"
+	else
 		t0=$EPOCHREALTIME
 		kill -USR2 "${PID[hold]}" 2>/dev/null
 		left=$(awk -v a="$t0" -v s="$OUTAGE_S" -v b="$EPOCHREALTIME" \
@@ -854,11 +866,8 @@ outage_one() {
 				kill -0 "${PID[newflow]}" 2>/dev/null || break
 			sleep 0.1
 		done
-	else
-		rec "$sys" outage_failed 1
-		log "    ${LABEL[$sys]}: no download or no poller (log: $TMP/$sys.loadgen.log)"
 	fi
-	[ "$cut" = 1 ] && outage_cut up
+	[ "$cut" = 1 ] && outage_cut up 2>/dev/null
 	stop hold
 	stop newflow
 	while read -r k v; do
@@ -872,7 +881,7 @@ outage_one() {
 	if [ "$sys" = none ]; then
 		ip -n "$NC" route del $TGT/32
 	else
-		stop out-$sys
+		stop "out-$sys"
 	fi
 	return 0
 }
