@@ -172,11 +172,12 @@ def hold_outcome(raw):
 
 
 def hold_mib(raw):
-    """MiB before the cut / by the return / in all."""
+    """MiB before the cut / by the return / in all: a tuple, shown as
+    "a / b / c" (over rounds, the median of each)."""
     v = [num(raw, "outage_hold_" + k) for k in ("at_cut", "at_back", "bytes")]
     if None in v:
         return None
-    return " / ".join(fmt(x / (1 << 20)) for x in v)
+    return tuple(x / (1 << 20) for x in v)
 
 
 def done_s(raw):
@@ -340,6 +341,11 @@ def main():
                    for raw in rounds]
             if any(isinstance(v, str) for v in got):
                 values[s][key] = summary(got)
+                continue
+            if any(isinstance(v, tuple) for v in got):
+                got = [v for v in got if v is not None]
+                values[s][key] = " / ".join(
+                    fmt(statistics.median(c)) for c in zip(*got))
                 continue
             got = sorted(v for v in got if v is not None)
             values[s][key] = (statistics.median(got) if got else None)
