@@ -176,7 +176,8 @@ static int run(struct client_conf *conf, int test_only)
 		a.redir = redirect_new(loop, &conf->redir, conf, a.client,
 				       a.router, NULL);
 	if (conf->tproxy.type)
-		a.tproxy = tproxy_new(loop, &conf->tproxy, conf, a.client);
+		a.tproxy = tproxy_new(loop, &conf->tproxy, conf, a.client,
+				      a.router);
 	if (conf->dns_listen.type) {
 		a.dns_udp = dns_forward_new(loop, &conf->dns_listen,
 					    &conf->dns_server, a.client,

@@ -34,7 +34,9 @@
 # CIDR rule covers, goes direct (the forwarder remembers the rule its
 # address came under), by its address too until dns-memo's MIN-TTL
 # passes, then through the vps again; a net name goes through the vps;
-# a name under a block rule and a blocked network are refused.
+# a name under a block rule and a blocked network are refused. TPROXY
+# (UDP, no proxy option either): a datagram to that campus address goes
+# direct, one to a net address through the vps.
 # shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 H="$ROOT/tests/integration/helpers"
@@ -165,6 +167,7 @@ setup() {
 		echo "dns-direct full:sink.campus.test $CAM4:$SINKP"
 		echo "connect-timeout 3s"
 		echo "redir 127.0.0.1:$RPORT"
+		echo "tproxy 127.0.0.1:$RPORT"
 		echo "dns-memo 1000 3s"
 	} >"$PROFILE.new" && chmod 600 "$PROFILE.new" &&
 		mv "$PROFILE.new" "$PROFILE"
@@ -461,6 +464,22 @@ check "split: transparent: a name under a block rule is refused" eval \
 check "split: transparent: a blocked network is refused" eval \
 	"! plain http://198.18.10.7:$HPORT/ $TMP/x &&
 	 client_logged 'redir: 198.18.10.7:$HPORT: block by $BLOCK_LINE: reset'"
+udp_plain() {	# SITE ADDR SOURCE: a plain datagram to ADDR is echoed, SITE saw SOURCE
+	local before
+	before=$(wc -l <"$(log_of "$1-udp")")
+	timeout 20 ip netns exec "$NS_CLI" "$PY" "$H/plain_probe.py" udp "$2" \
+		"$UPORT" tproxied | tee "$TMP/probe"
+	grep -qx reply=ok "$TMP/probe" && grep -qx "src=$2:$UPORT" "$TMP/probe" &&
+		tail -n +$((before + 1)) "$(log_of "$1-udp")" |
+		grep -E "^udp (::ffff:)?$3 " && return 0
+	echo "$1 saw:"; tail -n 3 "$(log_of "$1-udp")"
+	return 1
+}
+check "split: transparent: UDP (TPROXY) to the remembered campus address goes direct" \
+	eval "dns_answer lib.campus.test A $LIB4 >/dev/null &&
+	 udp_plain cam $LIB4 $CLI_LIB4"
+check "split: transparent: UDP (TPROXY) to a net address goes through the vps" \
+	udp_plain net "$NET4" "$VPS_NET4"
 sleep 3.5 # dns-memo's MIN-TTL since the last lookup of lib.campus.test
 check "split: transparent: forgotten after MIN-TTL, the address goes by the address rules (the vps)" \
 	eval "! plain http://$LIB4:$HPORT/page $TMP/x &&
