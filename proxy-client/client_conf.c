@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 
 #include "../common/util.h"
+#include "dns_memo.h"
 #include "route.h"
 
 static int set_server(void *cfg, const struct conf_line *l, char *err, size_t n)
@@ -195,6 +196,27 @@ static int set_fast_open(void *cfg, const struct conf_line *l, char *err,
 	return 0;
 }
 
+/* dns-memo ENTRIES [MIN-TTL]: how many addresses of the DNS forwarder's
+ * answers are remembered with their name's rule (0: none), and for at
+ * least how long past a shorter TTL. */
+static int set_dns_memo(void *cfg, const struct conf_line *l, char *err,
+			size_t n)
+{
+	struct client_conf *c = cfg;
+	unsigned long v;
+
+	if (conf_parse_uint(l->argv[1], 0, DNS_MEMO_MAX, &v)) {
+		snprintf(err, n, "bad count '%s' (0 to %u entries)", l->argv[1],
+			 DNS_MEMO_MAX);
+		return -1;
+	}
+	c->dns_memo_max = (unsigned)v;
+	if (l->argc > 2)
+		return conf_seconds(l->argv[2], CONF_HOUR_MS,
+				    &c->dns_memo_ttl_min, err, n);
+	return 0;
+}
+
 /* Split routing: route, route-file, route-default (route.c); a relative
  * rule file is found next to the profile. */
 static int set_route(void *cfg, const struct conf_line *l, char *err, size_t n)
@@ -222,6 +244,7 @@ static const struct conf_directive client_directives[] = {
 	{ "redir-exclude", 1, CONF_MAX_ARGS - 1, 0, set_exclude },
 	{ "dns-listen", 1, 1, 0, set_dns_listen },
 	{ "dns-server", 1, 1, 0, set_dns_server },
+	{ "dns-memo", 1, 2, 0, set_dns_memo },
 	ROUTE_DIRECTIVES(set_route),
 	{ NULL, 0, 0, 0, NULL },
 };
@@ -241,6 +264,8 @@ int client_conf_load(struct client_conf *c, const char *path, char *err,
 	c->udp_timeout = 60;
 	addr_parse("127.0.0.1:1080", 0, &c->socks);
 	addr_parse("0.0.0.0:53", 0, &c->dns_server);
+	c->dns_memo_max = 16384;
+	c->dns_memo_ttl_min = 60;
 	c->routes = route_table_new();
 	if (conf_load(path, client_directives, c, err, n))
 		return -1;

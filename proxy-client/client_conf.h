@@ -37,6 +37,8 @@ struct client_conf {
 	struct addr dns_listen; /* DNS forwarder (UDP and TCP); type 0: off */
 	struct addr dns_server; /* 0.0.0.0:53 = the server's own resolver */
 	struct route_table *routes; /* split routing (route.h), finished */
+	unsigned dns_memo_max;      /* forwarder answers kept (dns_memo.h) */
+	double dns_memo_ttl_min;    /* kept at least this long, seconds */
 };
 
 /* Reads path; on failure err holds "file:line: what". 0 or -1. */

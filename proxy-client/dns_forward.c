@@ -319,6 +319,8 @@ static int deliver(struct dns_forward *d, struct pending *p,
 	mh.msg_name = &p->from;
 	mh.msg_namelen = sockaddr_len(p->from.ss_family);
 	rc = sendmsg(d->fd, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
+	/* a flow to an address handed out goes by the name's rule */
+	router_dns_answer(d->router, data, len, p->direct ? &p->tag : NULL);
 	idmap_del(&d->pending, (uint32_t)get_be16(p->msg) + 1);
 	pending_free(p, len);
 	return rc;

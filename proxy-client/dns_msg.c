@@ -1,8 +1,29 @@
 #include "dns_msg.h"
 
+#include <netinet/in.h>
 #include <string.h>
 
 #include "../common/util.h"
+
+/* Where the name at pos ends (after its last label or its compression
+ * pointer), or 0 when it does not parse. */
+static size_t name_end(const uint8_t *m, size_t len, size_t pos)
+{
+	for (;;) {
+		uint8_t l;
+
+		if (pos >= len)
+			return 0;
+		l = m[pos];
+		if ((l & 0xc0) == 0xc0) /* compression pointer */
+			return pos + 2 <= len ? pos + 2 : 0;
+		if (l & 0xc0)
+			return 0;
+		pos += 1 + (size_t)l;
+		if (!l)
+			return pos;
+	}
+}
 
 /* Where the question section of m ends, or 0 when it does not parse. */
 static size_t question_end(const uint8_t *m, size_t len)
@@ -11,22 +32,9 @@ static size_t question_end(const uint8_t *m, size_t len)
 	size_t pos = DNS_HDR;
 
 	for (unsigned i = 0; i < qd; i++) {
-		for (;;) {
-			uint8_t l;
-
-			if (pos >= len)
-				return 0;
-			l = m[pos];
-			if ((l & 0xc0) == 0xc0) { /* compression pointer */
-				pos += 2;
-				break;
-			}
-			if (l & 0xc0)
-				return 0;
-			pos += 1 + (size_t)l;
-			if (!l)
-				break;
-		}
+		pos = name_end(m, len, pos);
+		if (!pos)
+			return 0;
 		pos += 4; /* QTYPE, QCLASS */
 		if (pos > len)
 			return 0;
@@ -128,4 +136,52 @@ int dns_same_question(const uint8_t *q, size_t qlen, const uint8_t *a,
 		pos += 1 + (size_t)l;
 	}
 	return 1;
+}
+
+int dns_answer_addrs(const uint8_t *m, size_t len, dns_addr_cb fn, void *arg)
+{
+	size_t pos;
+	unsigned an;
+	int found = 0;
+
+	if (len < DNS_HDR || !(m[2] & 0x80))
+		return -1;
+	an = get_be16(m + 6);
+	pos = question_end(m, len);
+	for (unsigned i = 0; pos && i < an; i++) {
+		union {
+			struct sockaddr sa;
+			struct sockaddr_in in;
+			struct sockaddr_in6 in6;
+		} u;
+		unsigned type, class, rdlen;
+		uint32_t ttl;
+
+		pos = name_end(m, len, pos);
+		if (!pos || pos + 10 > len)
+			return -1;
+		type = get_be16(m + pos);
+		class = get_be16(m + pos + 2);
+		ttl = get_be32(m + pos + 4);
+		rdlen = get_be16(m + pos + 8);
+		pos += 10;
+		if (pos + rdlen > len)
+			return -1;
+		memset(&u, 0, sizeof(u));
+		if (class == DNS_CLASS_IN && type == DNS_TYPE_A && rdlen == 4) {
+			u.in.sin_family = AF_INET;
+			memcpy(&u.in.sin_addr, m + pos, 4);
+		} else if (class == DNS_CLASS_IN && type == DNS_TYPE_AAAA &&
+			   rdlen == 16) {
+			u.in6.sin6_family = AF_INET6;
+			memcpy(&u.in6.sin6_addr, m + pos, 16);
+		}
+		if (u.sa.sa_family) {
+			/* a TTL with the top bit set means 0 (RFC 2181) */
+			fn(arg, &u.sa, ttl > 0x7fffffff ? 0 : ttl);
+			found++;
+		}
+		pos += rdlen;
+	}
+	return pos ? found : -1;
 }

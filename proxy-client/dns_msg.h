@@ -1,15 +1,20 @@
 /* What the DNS forwarder reads and writes of DNS messages itself: the
  * name asked (for dns-direct), whether an answer answers the question
- * asked, and SERVFAIL for a query not answered in time. Pure functions. */
+ * asked, the addresses an answer hands out (dns_memo.h), and SERVFAIL
+ * for a query not answered in time. Pure functions. */
 #ifndef PROXY_CLIENT_DNS_MSG_H
 #define PROXY_CLIENT_DNS_MSG_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define DNS_HDR 12
 /* A name as text, with its NUL. */
 #define DNS_NAME_TEXT 256
+#define DNS_TYPE_A 1
+#define DNS_TYPE_AAAA 28
+#define DNS_CLASS_IN 1
 
 /* The SERVFAIL answer to query q (its id, opcode, RD and question
  * section; no records, so no EDNS either) in out; its length, or -1
@@ -28,5 +33,12 @@ int dns_qname(const uint8_t *m, size_t len, char *out, size_t cap);
  * names equal but for case, same type and class), else 0. */
 int dns_same_question(const uint8_t *q, size_t qlen, const uint8_t *a,
 		      size_t alen);
+
+/* An address record: sa (port 0) and its TTL in seconds. */
+typedef void (*dns_addr_cb)(void *arg, const struct sockaddr *sa, uint32_t ttl);
+/* Calls fn for each A and AAAA record (class IN) of answer m's answer
+ * section, in order: the number of them, or -1 when m is no answer or
+ * does not parse (fn has run for the records before the fault). */
+int dns_answer_addrs(const uint8_t *m, size_t len, dns_addr_cb fn, void *arg);
 
 #endif

@@ -165,7 +165,8 @@ struct dns_tcp *dns_tcp_new(struct ev_loop *loop,
 	t->dp.connect_timeout = conf->connect_timeout;
 	t->dp.idle_timeout = conf->tc.tp.idle_timeout;
 	t->dp.mark = router_mark(router);
-	t->tunnel = redirect_new(loop, NULL, conf, client, &conf->dns_server);
+	t->tunnel = redirect_new(loop, NULL, conf, client, NULL,
+				 &conf->dns_server);
 	if (acceptor_open(&t->acc, loop, &conf->dns_listen, accepted, err,
 			  sizeof(err))) {
 		log_error("dns-listen %s", err);

@@ -174,9 +174,10 @@ static int run(struct client_conf *conf, int test_only)
 	a.socks = socks_server_new(loop, conf, a.client, a.router);
 	if (conf->redir.type)
 		a.redir = redirect_new(loop, &conf->redir, conf, a.client,
-				       NULL);
+				       a.router, NULL);
 	if (conf->tproxy.type)
-		a.tproxy = tproxy_new(loop, &conf->tproxy, conf, a.client);
+		a.tproxy = tproxy_new(loop, &conf->tproxy, conf, a.client,
+				      a.router);
 	if (conf->dns_listen.type) {
 		a.dns_udp = dns_forward_new(loop, &conf->dns_listen,
 					    &conf->dns_server, a.client,

@@ -1,6 +1,9 @@
-/* REDIRECT: accept, ask the kernel where the connection was going, and
- * open a flow there. A refused destination is answered with a TCP reset,
- * which is what the application would have seen without us. */
+/* REDIRECT: accept, ask the kernel where the connection was going, let
+ * the routing rules decide (router.h: what the DNS forwarder remembers
+ * of the address, else the address rules), and open a flow there
+ * through the tunnel, or connect it from here (direct.h), or refuse it
+ * (block). A refused destination is answered with a TCP reset, which is
+ * what the application would have seen without us. */
 #include "redirect.h"
 
 #include <errno.h>
@@ -16,6 +19,7 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../redir/redir.h"
+#include "direct.h"
 
 struct redir_conn {
 	struct flow flow; /* owns fd once opened */
@@ -25,7 +29,9 @@ struct redir_conn {
 	uint8_t *early; /* read before the open (the DNS side) */
 	size_t nearly;
 	struct client_waiter waiter;
-	ev_timer timer; /* connect-timeout: the tunnel, then RESULT */
+	ev_timer timer;        /* connect-timeout: the tunnel, then RESULT */
+	struct route_tag tag;  /* proxy or block: the rule that decided */
+	struct direct *direct; /* direct: owns fd */
 	struct redir_conn *next, **pprev;
 };
 
@@ -33,6 +39,8 @@ struct redirect {
 	struct ev_loop *loop;
 	const struct client_conf *conf;
 	struct client *client;
+	struct router *router; /* NULL: no rules (the DNS port forward) */
+	struct direct_params dp;
 	struct acceptor acc;
 	struct redir_conn *conns;
 	struct addr fixed; /* type 0: use the original destination */
@@ -43,6 +51,7 @@ static void conn_unlink(struct redir_conn *c)
 {
 	ev_timer_stop(c->r->loop, &c->timer);
 	client_unwait(&c->waiter);
+	router_tag_end(&c->tag, 0, 0);
 	*c->pprev = c->next;
 	if (c->next)
 		c->next->pprev = c->pprev;
@@ -87,8 +96,16 @@ static void result_cb(struct flow *f, uint8_t code, uint8_t reason,
 static void closed_cb(struct flow *f, int reason, const char *why)
 {
 	struct redir_conn *c = container_of(f, struct redir_conn, flow);
+	char who[340], tag[320];
 
-	flow_log_end(f, c->r->name, &c->dst, why);
+	if (c->tag.gen) {
+		snprintf(who, sizeof(who), "%s (%s)", c->r->name,
+			 router_tag_str(&c->tag, tag, sizeof(tag)));
+		flow_log_end(f, who, &c->dst, why);
+	} else {
+		flow_log_end(f, c->r->name, &c->dst, why);
+	}
+	router_tag_end(&c->tag, flow_bytes_up(f), flow_bytes_down(f));
 	conn_unlink(c);
 	free(c);
 }
@@ -146,13 +163,80 @@ static void wait_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	flow_reset(&c->flow, PROTO_TTL_EXPIRED, "no answer in time");
 }
 
+/* Through the tunnel: now, or when one comes up within
+ * connect-timeout. */
+static void via_tunnel(struct redir_conn *c)
+{
+	struct redirect *r = c->r;
+	struct tunnel *t;
+
+	ev_timer_init(&c->timer, wait_timeout, r->conf->connect_timeout, 0.);
+	ev_timer_start(r->loop, &c->timer);
+	t = client_tunnel(r->client);
+	if (t) {
+		open_flow(c, t);
+		return;
+	}
+	c->waiter.ready = tunnel_ready;
+	client_wait(r->client, &c->waiter);
+}
+
+/* The application connected long ago: a failed direct connect can only
+ * show as a reset. */
+static void direct_reply(void *conn, uint8_t rep, const struct addr *bound)
+{
+	struct redir_conn *c = conn;
+	struct linger l = { 1, 0 };
+
+	if (rep != PROTO_OK)
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
+static void direct_ended(void *conn)
+{
+	struct redir_conn *c = conn;
+
+	direct_free(c->direct); /* closes fd */
+	conn_unlink(c);
+	free(c);
+}
+
+static const struct direct_ops redir_direct_ops = {
+	.reply = direct_reply,
+	.ended = direct_ended,
+};
+
+/* The rules decided (at once: the destination is an address). */
+static void routed(void *arg, const struct route_verdict *v)
+{
+	struct redir_conn *c = arg;
+	char tag[320], why[400];
+
+	if (v->tag.action != ROUTE_DIRECT)
+		c->tag = v->tag; /* a direct flow keeps its own */
+	switch (v->tag.action) {
+	case ROUTE_BLOCK:
+		snprintf(why, sizeof(why), "%s: reset",
+			 router_tag_str(&c->tag, tag, sizeof(tag)));
+		conn_drop(c, why);
+		return;
+	case ROUTE_DIRECT:
+		c->direct = direct_open(&c->r->dp, &redir_direct_ops, c, c->fd,
+					&c->dst, v, c->early, c->nearly);
+		free(c->early);
+		c->early = NULL;
+		return;
+	default:
+		via_tunnel(c);
+	}
+}
+
 static void accept_one(struct redirect *r, int fd, const void *early, size_t n)
 {
 	struct redir_conn *c;
 	struct sockaddr_storage dst, local;
 	socklen_t len = sizeof(local);
 	struct addr a, b;
-	struct tunnel *t;
 	int rc;
 
 	if (r->fixed.type) {
@@ -184,15 +268,13 @@ static void accept_one(struct redirect *r, int fd, const void *early, size_t n)
 		c->next->pprev = &c->next;
 	c->pprev = &r->conns;
 	r->conns = c;
-	ev_timer_init(&c->timer, wait_timeout, r->conf->connect_timeout, 0.);
-	ev_timer_start(r->loop, &c->timer);
-	t = client_tunnel(r->client);
-	if (t) {
-		open_flow(c, t);
+	ev_init(&c->timer, wait_timeout);
+	if (!r->router) {
+		via_tunnel(c);
 		return;
 	}
-	c->waiter.ready = tunnel_ready;
-	client_wait(r->client, &c->waiter);
+	/* an address is decided before this returns (no request left) */
+	router_cancel(router_decide(r->router, &c->dst, routed, c));
 }
 
 static void accepted(struct acceptor *a, int fd, const struct sockaddr *sa)
@@ -207,7 +289,8 @@ void redirect_take(struct redirect *r, int fd, const void *early, size_t n)
 
 struct redirect *redirect_new(struct ev_loop *loop, const struct addr *listen,
 			      const struct client_conf *conf,
-			      struct client *client, const struct addr *fixed)
+			      struct client *client, struct router *router,
+			      const struct addr *fixed)
 {
 	struct redirect *r = xcalloc(1, sizeof(*r));
 	char err[256];
@@ -221,7 +304,13 @@ struct redirect *redirect_new(struct ev_loop *loop, const struct addr *listen,
 	r->loop = loop;
 	r->conf = conf;
 	r->client = client;
+	r->router = router;
 	r->name = fixed ? "dns" : "redir";
+	r->dp.loop = loop;
+	r->dp.name = r->name;
+	r->dp.connect_timeout = conf->connect_timeout;
+	r->dp.idle_timeout = conf->tc.tp.idle_timeout;
+	r->dp.mark = router ? router_mark(router) : 0;
 	if (fixed)
 		r->fixed = *fixed;
 	if (listen)
@@ -239,8 +328,10 @@ void redirect_free(struct redirect *r)
 	while (r->conns) {
 		struct redir_conn *c = r->conns;
 
-		/* on a tunnel, or kept for the next one (resume) */
-		if (c->flow.s.t || c->flow.s.kept)
+		/* direct; on a tunnel, or kept for the next one (resume) */
+		if (c->direct)
+			direct_ended(c);
+		else if (c->flow.s.t || c->flow.s.kept)
 			flow_reset(&c->flow, PROTO_GENERAL_FAILURE,
 				   "shutting down");
 		else

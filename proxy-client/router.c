@@ -10,6 +10,12 @@
 #include "../common/status.h"
 #include "../common/util.h"
 #include "../redir/rules.h"
+#include "dns_memo.h"
+#include "dns_msg.h"
+
+/* A record's TTL counts for a day at most: an address the name no
+ * longer has should not keep its rule for longer. */
+#define MEMO_TTL_MAX 86400.0
 
 struct route_count {
 	uint64_t flows, up, down;
@@ -30,6 +36,8 @@ struct router {
 	unsigned mark;
 	struct route_gen *cur;
 	struct route_count dir[ROUTE_BLOCK + 1];
+	struct dns_memo *memo; /* the forwarder's answers, cur's rule ids */
+	double memo_ttl_min;
 };
 
 struct router_req {
@@ -79,6 +87,8 @@ struct router *router_new(struct ev_loop *loop, const struct client_conf *conf,
 		resolver_set_mark(r->resolver, r->mark);
 	}
 	r->cur = gen_new(r, route_table_ref(conf->routes));
+	r->memo = dns_memo_new(conf->dns_memo_max);
+	r->memo_ttl_min = conf->dns_memo_ttl_min;
 	return r;
 }
 
@@ -87,6 +97,7 @@ void router_free(struct router *r)
 	if (!r)
 		return;
 	gen_unref(r->cur);
+	dns_memo_free(r->memo);
 	resolver_free(r->resolver);
 	free(r);
 }
@@ -103,6 +114,11 @@ void router_reload(struct router *r, const char *path)
 	}
 	gen_unref(r->cur);
 	r->cur = gen_new(r, route_table_ref(c.routes));
+	/* what it remembers names rules of the old table: forgotten, and
+	 * the addresses go by the new rules until asked for again */
+	dns_memo_free(r->memo);
+	r->memo = dns_memo_new(c.dns_memo_max);
+	r->memo_ttl_min = c.dns_memo_ttl_min;
 	log_info("reload: %u routing rules from %s",
 		 route_rule_count(c.routes) - 1, path);
 	client_conf_free(&c);
@@ -145,6 +161,19 @@ const char *router_tag_str(const struct route_tag *tag, char *buf, size_t n)
 	return buf;
 }
 
+/* An address's rule: the one of the name the forwarder last handed it
+ * out for, while that is remembered, else the address rules'. */
+static struct route_result decide_addr(struct router *r, struct route_gen *g,
+				       const struct sockaddr *sa)
+{
+	uint32_t rule;
+
+	if (g == r->cur && dns_memo_get(r->memo, sa, ev_now(r->loop), &rule))
+		return (struct route_result){ route_rule_action(g->t, rule),
+					      rule };
+	return route_decide_addr(g->t, sa);
+}
+
 /* The verdict goes out; the request (if any) is freed by the caller. */
 static void deliver(struct route_gen *g, struct route_result res,
 		    const struct sockaddr_storage *addrs, int n, int status,
@@ -163,6 +192,7 @@ static void resolved(void *arg, int status,
 		     const struct sockaddr_storage *addrs, int n)
 {
 	struct router_req *q = arg;
+	struct router *r = q->r;
 	struct route_gen *g = q->gen;
 	struct route_result res = q->by_name;
 	router_cb cb = q->cb;
@@ -174,8 +204,7 @@ static void resolved(void *arg, int status,
 		 * server can: the default decides it */
 		res = status || !n ?
 			      route_default(g->t) :
-			      route_decide_addr(g->t,
-						(const struct sockaddr *)addrs);
+			      decide_addr(r, g, (const struct sockaddr *)addrs);
 	}
 	deliver(g, res, status ? NULL : addrs, status ? 0 : n, status, cb,
 		cb_arg);
@@ -194,7 +223,7 @@ struct router_req *router_decide(struct router *r, const struct addr *dst,
 
 	if (dst->type != ADDR_DOMAIN) {
 		addr_to_sockaddr(dst, &ss, &len);
-		res = route_decide_addr(g->t, (struct sockaddr *)&ss);
+		res = decide_addr(r, g, (struct sockaddr *)&ss);
 		deliver(g, res, &ss, 1, 0, cb, arg);
 		return NULL;
 	}
@@ -244,7 +273,7 @@ struct route_result router_datagram(struct router *r, const struct addr *dst,
 			res = route_default(g->t);
 	} else {
 		addr_to_sockaddr(dst, &ss, &sl);
-		res = route_decide_addr(g->t, (struct sockaddr *)&ss);
+		res = decide_addr(r, g, (struct sockaddr *)&ss);
 	}
 	g->rule[res.rule].up += len;
 	g->dir[res.action].up += len;
@@ -264,6 +293,40 @@ int router_dns(struct router *r, const char *name, struct route_tag *tag,
 	return 1;
 }
 
+struct memo_put {
+	struct router *r;
+	uint32_t rule;
+	double now;
+};
+
+static void remember(void *arg, const struct sockaddr *sa, uint32_t ttl)
+{
+	struct memo_put *x = arg;
+	double keep = MIN((double)ttl, MEMO_TTL_MAX);
+
+	dns_memo_put(x->r->memo, sa, x->rule,
+		     x->now + MAX(keep, x->r->memo_ttl_min));
+}
+
+void router_dns_answer(struct router *r, const uint8_t *msg, size_t len,
+		       const struct route_tag *via)
+{
+	struct route_gen *g = r->cur;
+	struct memo_put x = { r, 0, ev_now(r->loop) };
+	char name[DNS_NAME_TEXT];
+	struct route_result res;
+
+	if (dns_qname(msg, len, name, sizeof(name)) < 0)
+		return;
+	res = route_decide_name(g->t, name);
+	if (res.action == ROUTE_UNDECIDED && via && via->gen == g)
+		res = (struct route_result){ via->action, via->rule };
+	if (res.action == ROUTE_UNDECIDED)
+		return; /* the address rules decide its addresses */
+	x.rule = res.rule;
+	dns_answer_addrs(msg, len, remember, &x);
+}
+
 int router_has_dns_rules(const struct router *r)
 {
 	return route_has_dns_rules(r->cur->t);
@@ -273,7 +336,7 @@ void router_count_reply(struct router *r, const struct sockaddr *peer,
 			enum route_action via, size_t len)
 {
 	struct route_gen *g = r->cur;
-	struct route_result res = route_decide_addr(g->t, peer);
+	struct route_result res = decide_addr(r, g, peer);
 
 	g->dir[via].down += len;
 	if (res.action == via)

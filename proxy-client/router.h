@@ -45,7 +45,8 @@ void router_free(struct router *r);
  * when it does not load (logged either way). */
 void router_reload(struct router *r, const char *path);
 
-/* The decision for a TCP destination; cb may run before this returns,
+/* The decision for a TCP destination (an address: what the forwarder
+ * remembers of it, else the address rules); cb may run before this returns,
  * then NULL is returned, else the request may be cancelled until then.
  * The verdict's tag is the caller's (router_tag_end()). */
 struct router_req *router_decide(struct router *r, const struct addr *dst,
@@ -61,6 +62,15 @@ struct route_result router_datagram(struct router *r, const struct addr *dst,
  * else 0: through the tunnel, nothing counted. */
 int router_dns(struct router *r, const char *name, struct route_tag *tag,
 	       struct sockaddr_storage *server);
+/* An answer the DNS forwarder hands out: when a name rule decides the
+ * name asked (else via, the dns-direct rule it was asked under, or
+ * NULL), the addresses of its A and AAAA records are remembered under
+ * that rule for their TTL, at least dns-memo's MIN-TTL (dns_memo.h):
+ * until then router_decide() and router_datagram() decide a flow to one
+ * of them by that rule, before the address rules. A reload forgets
+ * them. */
+void router_dns_answer(struct router *r, const uint8_t *msg, size_t len,
+		       const struct route_tag *via);
 /* Whether the rules have any dns-direct line now. */
 int router_has_dns_rules(const struct router *r);
 /* A datagram back from peer through the tunnel or a direct socket. */

@@ -2,7 +2,10 @@
  * socket. Each local source gets one tunnel UDP association (full cone,
  * as for SOCKS5); replies go back FROM the peer's address, through a
  * transparent socket bound to it, so games and P2P see the real peer,
- * also for peers the source never addressed.
+ * also for peers the source never addressed. Each datagram is decided
+ * by the routing rules (router.h, as a SOCKS5 UDP ASSOCIATE's are): a
+ * direct one leaves from the source's own sockets of direct_udp.c,
+ * whose replies go back the same way; a blocked one is dropped.
  *
  * Both are kept in least-recently-used order: past max-udp-assocs or
  * max-udp-peers the oldest one goes, so a UDP scan through a gateway
@@ -23,6 +26,7 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../redir/redir.h"
+#include "direct_udp.h"
 
 /* Hash buckets: one per two entries at the cap, a power of two from 256
  * to 65536, so a gateway at its limits finds an entry in a step or two. */
@@ -37,8 +41,11 @@ struct lru {
 	struct lru *prev, *next;
 };
 
+/* One local source: its tunnel association (opened by its first proxied
+ * datagram, again after it ended) and its direct sockets. */
 struct tp_assoc {
 	struct assoc a;
+	struct direct_udp *direct; /* NULL until a datagram goes direct */
 	struct tproxy *tp;
 	struct sockaddr_storage src;
 	ev_tstamp last;
@@ -68,6 +75,8 @@ struct tp_limit {
 struct tproxy {
 	struct ev_loop *loop;
 	struct client *client;
+	struct router *router;
+	struct direct_params dp;
 	ev_io io;
 	ev_timer sweep;
 	struct tp_assoc **assocs;
@@ -188,6 +197,7 @@ static void tp_assoc_free(struct tp_assoc *as)
 	lru_unlink(&as->lru);
 	as->tp->assoc_limit.n--;
 	assoc_close(&as->a, PROTO_OK);
+	direct_udp_free(as->direct);
 	free(as);
 }
 
@@ -203,14 +213,10 @@ static struct tp_assoc *tp_assoc_get(struct tproxy *tp,
 {
 	unsigned h = hash_of(src) & tp->assoc_mask;
 	struct tp_assoc *as;
-	struct tunnel *t;
 
 	for (as = tp->assocs[h]; as; as = as->hnext)
 		if (same(&as->src, src))
 			return as;
-	t = client_tunnel(tp->client);
-	if (!t)
-		return NULL;                  /* dropped: UDP senders retry */
 	if (limit_full(tp, &tp->assoc_limit)) /* the RST frees it there too */
 		tp_assoc_free(oldest_assoc(tp));
 	as = xcalloc(1, sizeof(*as));
@@ -221,9 +227,11 @@ static struct tp_assoc *tp_assoc_get(struct tproxy *tp,
 	tp->assocs[h] = as;
 	lru_append(&tp->assoc_limit, &as->lru);
 	tp->assoc_limit.n++;
-	assoc_open(&as->a, t, &tp_assoc_ops); /* datagrams may follow */
 	return as;
 }
+
+static void from_direct(void *arg, const struct sockaddr *from,
+			const uint8_t *data, size_t len);
 
 /* One datagram from a local source toward dst, already at dgram in the
  * batch buffer with FRAME_UDP_HDR_IP_MAX bytes free in front of it. */
@@ -231,12 +239,28 @@ static void forward(struct tproxy *tp, const struct sockaddr_storage *src,
 		    const struct sockaddr_storage *dst, uint8_t *dgram,
 		    size_t len)
 {
-	struct tp_assoc *as = tp_assoc_get(tp, src);
+	struct tp_assoc *as;
+	struct tunnel *t = NULL;
 	struct addr to;
+	enum route_action action;
 
-	if (!as)
-		return;
 	addr_from_sockaddr(&to, (const struct sockaddr *)dst);
+	action = router_datagram(tp->router, &to, len).action;
+	if (action == ROUTE_BLOCK)
+		return;
+	if (action != ROUTE_DIRECT && !(t = client_tunnel(tp->client)))
+		return; /* dropped: UDP senders retry */
+	as = tp_assoc_get(tp, src);
+	if (action == ROUTE_DIRECT) {
+		if (!as->direct)
+			as->direct = direct_udp_new(&tp->dp,
+						    router_resolver(tp->router),
+						    tp->in, from_direct, as);
+		direct_udp_send(as->direct, &to, dgram, len);
+		tp_assoc_touch(as);
+		return;
+	}
+	assoc_open(&as->a, t, &tp_assoc_ops); /* datagrams may follow */
 	if (assoc_send(&as->a, &to, dgram, len) == -EMSGSIZE)
 		return; /* too big for one frame */
 	tp_assoc_touch(as);
@@ -320,17 +344,14 @@ static struct tp_reply *reply_get(struct tproxy *tp,
 	return r;
 }
 
-/* A reply from the tunnel: send it to the source, from the peer. */
-static int got_datagram(struct assoc *a, const struct addr *peer,
-			const uint8_t *data, size_t len)
+/* A reply from peer, by the tunnel or direct: to the source, from the
+ * peer's address. */
+static int to_source(struct tp_assoc *as, const struct sockaddr_storage *peer,
+		     const uint8_t *data, size_t len)
 {
-	struct tp_assoc *as = container_of(a, struct tp_assoc, a);
-	struct sockaddr_storage ss, to = as->src;
-	socklen_t sl;
+	struct sockaddr_storage ss = *peer, to = as->src;
 	struct tp_reply *r;
 
-	if (addr_to_sockaddr(peer, &ss, &sl))
-		return -1;
 	/* answer in the family the source used */
 	if (to.ss_family == AF_INET6 && ss.ss_family == AF_INET) {
 		struct sockaddr_in6 m = { .sin6_family = AF_INET6 };
@@ -346,15 +367,48 @@ static int got_datagram(struct assoc *a, const struct addr *peer,
 		return -1;
 	reply_touch(r);
 	tp_assoc_touch(as);
-	sl = sockaddr_len(to.ss_family);
-	return sendto(r->io.fd, data, len, 0, (struct sockaddr *)&to, sl) < 0 ?
+	return sendto(r->io.fd, data, len, 0, (struct sockaddr *)&to,
+		      sockaddr_len(to.ss_family)) < 0 ?
 		       -1 :
 		       0;
 }
 
+/* A reply from the tunnel. */
+static int got_datagram(struct assoc *a, const struct addr *peer,
+			const uint8_t *data, size_t len)
+{
+	struct tp_assoc *as = container_of(a, struct tp_assoc, a);
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	if (addr_to_sockaddr(peer, &ss, &sl))
+		return -1;
+	router_count_reply(as->tp->router, (struct sockaddr *)&ss, ROUTE_PROXY,
+			   len);
+	return to_source(as, &ss, data, len);
+}
+
+/* A reply to a direct socket of the source's. */
+static void from_direct(void *arg, const struct sockaddr *from,
+			const uint8_t *data, size_t len)
+{
+	struct tp_assoc *as = arg;
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, from, sockaddr_len(from->sa_family));
+	router_count_reply(as->tp->router, from, ROUTE_DIRECT, len);
+	to_source(as, &ss, data, len);
+}
+
+/* The tunnel side is over; a source with direct peers keeps those, and
+ * its next proxied datagram opens a new association. */
 static void tp_assoc_ended(struct assoc *a, uint8_t code)
 {
-	tp_assoc_free(container_of(a, struct tp_assoc, a));
+	struct tp_assoc *as = container_of(a, struct tp_assoc, a);
+
+	if (!as->direct)
+		tp_assoc_free(as);
 }
 
 static void tp_assoc_result(struct assoc *a, uint8_t code, uint8_t reason)
@@ -418,7 +472,8 @@ static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 struct tproxy *tproxy_new(struct ev_loop *loop, const struct addr *listen,
-			  const struct client_conf *conf, struct client *client)
+			  const struct client_conf *conf, struct client *client,
+			  struct router *router)
 {
 	struct tproxy *tp;
 	char err[256], name[ADDR_STR_MAX];
@@ -432,6 +487,12 @@ struct tproxy *tproxy_new(struct ev_loop *loop, const struct addr *listen,
 	tp = xcalloc(1, sizeof(*tp));
 	tp->loop = loop;
 	tp->client = client;
+	tp->router = router;
+	tp->dp.loop = loop;
+	tp->dp.name = "tproxy";
+	tp->dp.connect_timeout = conf->connect_timeout;
+	tp->dp.idle_timeout = conf->tc.tp.idle_timeout;
+	tp->dp.mark = router_mark(router);
 	tp->in = dgram_batch_new(FRAME_UDP_HDR_IP_MAX, FRAME_MAX_PAYLOAD,
 				 REDIR_UDP_CTL_LEN);
 	limit_init(&tp->assoc_limit, "max-udp-assocs", "association",

@@ -27,7 +27,16 @@
 # resolver (net's dnsmasq) through the tunnel for the rest; a dns-direct
 # name server that never answers (a sink on campus, which sends a forged
 # answer from another port and one for another question) gets SERVFAIL
-# within connect-timeout, the forgeries never reach dig.
+# within connect-timeout, the forgeries never reach dig. Transparent
+# mode with the rules `proxy-client rules` prints (nft, REDIRECT) and
+# curl with no proxy option resolving through the forwarder: a campus
+# name only dns-direct covers, on a campus network (198.18.11.0/24) no
+# CIDR rule covers, goes direct (the forwarder remembers the rule its
+# address came under), by its address too until dns-memo's MIN-TTL
+# passes, then through the vps again; a net name goes through the vps;
+# a name under a block rule and a blocked network are refused. TPROXY
+# (UDP, no proxy option either): a datagram to that campus address goes
+# direct, one to a net address through the vps.
 # shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 H="$ROOT/tests/integration/helpers"
@@ -35,7 +44,7 @@ H="$ROOT/tests/integration/helpers"
 . "$H/checks.sh"
 
 need_root "$(basename "$0")"
-need_cmd ip ss curl dnsmasq sha256sum nft
+need_cmd ip ss curl dnsmasq sha256sum nft unshare
 
 NS_CLI=split-cli-$$ NS_VPS=split-vps-$$ NS_CAM=split-cam-$$ NS_NET=split-net-$$
 on_exit "for n in $NS_CLI $NS_VPS $NS_CAM $NS_NET; do ip netns del \$n 2>/dev/null; done; rm -rf /etc/netns/$NS_CLI"
@@ -43,7 +52,8 @@ on_exit "for n in $NS_CLI $NS_VPS $NS_CAM $NS_NET; do ip netns del \$n 2>/dev/nu
 CAM4=198.18.8.1 CAM6=fd00:8::1 CLI_CAM4=198.18.8.2 CLI_CAM6=fd00:8::2
 VPS4=198.18.7.1 CLI4=198.18.7.2
 NET4=198.18.9.1 NET6=fd00:9::1 VPS_NET4=198.18.9.2 VPS_NET6=fd00:9::2
-SPORT=443 HPORT=8080 UPORT=7007 SOCKS=1080 DNSP=5353 SINKP=5354
+LIB4=198.18.11.1 CLI_LIB4=198.18.11.2 ADS4=198.18.11.3
+SPORT=443 HPORT=8080 UPORT=7007 SOCKS=1080 DNSP=53 SINKP=5354 RPORT=1081
 
 in_ns() {	# NS CMD...
 	ip netns exec "$@"
@@ -74,8 +84,8 @@ topology() {
 			try in_ns "$ns" sysctl -qw net.ipv6.conf.all.forwarding=0 ||
 			return 1
 	done
-	link "$NS_CLI" tocam "$CLI_CAM4/24,$CLI_CAM6/64" \
-		"$NS_CAM" tocli "$CAM4/24,$CAM6/64" &&
+	link "$NS_CLI" tocam "$CLI_CAM4/24,$CLI_CAM6/64,$CLI_LIB4/24" \
+		"$NS_CAM" tocli "$CAM4/24,$CAM6/64,$LIB4/24" &&
 		link "$NS_CLI" tovps "$CLI4/24" "$NS_VPS" tocli "$VPS4/24" &&
 		link "$NS_VPS" tonet "$VPS_NET4/24,$VPS_NET6/64" \
 			"$NS_NET" tovps "$NET4/24,$NET6/64" || return 1
@@ -100,18 +110,21 @@ head -c 40000000 /dev/urandom >"$WWW_CAM/big"
 cp "$WWW_CAM/big" "$WWW_NET/big"
 BIG_SUM=$(sha256sum <"$WWW_CAM/big" | cut -d' ' -f1)
 
-site() {	# NAME NS ADDR4 ADDR6 DOMAIN DIR
+site() {	# NAME NS ADDR4 ADDR6 DOMAIN DIR [DNSMASQ-OPTION...]
 	spawn "$1-dns" ip netns exec "$2" dnsmasq -k --conf-file=/dev/null \
 		--listen-address="$3" --bind-interfaces --no-resolv --no-hosts \
 		--host-record="www.$5,$3,$4" --host-record="v6.$5,$4" \
-		--host-record="www.ads.$5,$3" --user=root \
+		--host-record="www.ads.$5,$3" --user=root "${@:7}" \
 		--pid-file="$TMP/$1-dns.pid" --log-facility=- --log-queries
 	spawn "$1-http" ip netns exec "$2" "$PY" -m http.server --bind :: \
 		"$HPORT" --directory "$6"
 	spawn "$1-udp" ip netns exec "$2" "$PY" -u "$H/udp_echo.py" --log \
 		:: "$UPORT"
 }
-site cam "$NS_CAM" "$CAM4" "$CAM6" campus.test "$WWW_CAM"
+# lib and t.ads: on a campus network no CIDR rule covers (TTL 0)
+site cam "$NS_CAM" "$CAM4" "$CAM6" campus.test "$WWW_CAM" \
+	--host-record="lib.campus.test,$LIB4" \
+	--host-record="t.ads.campus.test,$ADS4"
 site net "$NS_NET" "$NET4" "$NET6" net.test "$WWW_NET"
 sites_up() {
 	ns_listens "$NS_CAM" udp 53 && ns_listens "$NS_NET" udp 53 &&
@@ -153,6 +166,9 @@ setup() {
 		echo "dns-direct domain:campus.test $CAM4"
 		echo "dns-direct full:sink.campus.test $CAM4:$SINKP"
 		echo "connect-timeout 3s"
+		echo "redir 127.0.0.1:$RPORT"
+		echo "tproxy 127.0.0.1:$RPORT"
+		echo "dns-memo 1000 3s"
 	} >"$PROFILE.new" && chmod 600 "$PROFILE.new" &&
 		mv "$PROFILE.new" "$PROFILE"
 }
@@ -385,7 +401,7 @@ check "split: -t accepts the good profile with its rule file" \
 
 nft_direct_sets() {
 	ip netns exec "$NS_CLI" "$BUILD/proxy-client" rules -c "$PROFILE" \
-		--nft --ipv6 --redir 127.0.0.1:1081 --apply || return 1
+		--nft --ipv6 --apply || return 1
 	ip netns exec "$NS_CLI" nft list table inet proxy_client \
 		>"$TMP/nft.txt"
 	ip netns exec "$NS_CLI" "$BUILD/proxy-client" rules -c "$PROFILE" \
@@ -399,6 +415,81 @@ nft_direct_sets() {
 }
 check "split: proxy-client rules puts the direct networks in nft sets" \
 	nft_direct_sets
+
+# ------------------------------------- transparent flows, the forwarder's memory
+
+# curl with no proxy option, resolving through the forwarder (port 53
+# of the client's loopback) instead of campus's dnsmasq
+echo "nameserver 127.0.0.1" >"$TMP/resolv.fwd"
+plain() {	# URL OUT
+	timeout 30 ip netns exec "$NS_CLI" unshare -m sh -c \
+		'mount --bind "$1" /etc/resolv.conf && exec curl -sS --max-time 10 -g -o "$2" "$3"' \
+		sh "$TMP/resolv.fwd" "$2" "$1"
+}
+plain_got() {	# URL WANT
+	plain "$1" "$TMP/pgot" || return 1
+	grep -qxF "$2" "$TMP/pgot" || { echo "got:"; cat "$TMP/pgot"; return 1; }
+}
+transparent_on() {	# the desktop rules; the rest of the world via the vps
+	ip netns exec "$NS_CLI" "$BUILD/proxy-client" rules -c "$PROFILE" \
+		--nft --apply >/dev/null &&
+		ip -n "$NS_CLI" route add default via "$VPS4"
+}
+rule_flows() {	# RULE: its flows in status --json
+	ip netns exec "$NS_CLI" "$BUILD/proxy-client" status \
+		--control "$TMP/client.sock" --json | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)["routing"]
+print(sum(x["flows"] for x in r["by_rule"] if x["rule"] == sys.argv[1]))' "$1"
+}
+check "split: transparent: the nft rules applied, a default route" \
+	transparent_on
+check "split: transparent: a name only dns-direct covers, on a network no rule covers, goes direct" \
+	plain_got "http://lib.campus.test:$HPORT/page" "campus page"
+DNS_FLOWS=$(rule_flows "$DNS_LINE")
+check "split: transparent: so does its address, while remembered" \
+	plain_got "http://$LIB4:$HPORT/page" "campus page"
+check "split: transparent: campus saw the client, the server no flow, status counts it under dns-direct" \
+	eval "http_source cam $CLI_LIB4 && server_never_saw $LIB4 &&
+	 [ \"\$(rule_flows '$DNS_LINE')\" = $((DNS_FLOWS + 1)) ]"
+check "split: transparent: the log line names the dns-direct rule" \
+	client_logged "redir \\(direct by $DNS_LINE\\): direct flow to $LIB4:$HPORT ended"
+check "split: transparent: a net name goes through the vps" eval \
+	"plain_got http://www.net.test:$HPORT/page 'net page' &&
+	 client_logged 'redir \\(proxy by default\\): flow [0-9]+ to $NET4:$HPORT ended'"
+check "split: transparent: a name under a block rule is refused" eval \
+	"! plain http://t.ads.campus.test:$HPORT/ $TMP/x &&
+	 client_logged 'redir: $ADS4:$HPORT: block by $BLOCK_LINE: reset' &&
+	 server_never_saw $ADS4"
+check "split: transparent: a blocked network is refused" eval \
+	"! plain http://198.18.10.7:$HPORT/ $TMP/x &&
+	 client_logged 'redir: 198.18.10.7:$HPORT: block by $BLOCK_LINE: reset'"
+udp_plain() {	# SITE ADDR SOURCE: a plain datagram to ADDR is echoed, SITE saw SOURCE
+	local before
+	before=$(wc -l <"$(log_of "$1-udp")")
+	timeout 20 ip netns exec "$NS_CLI" "$PY" "$H/plain_probe.py" udp "$2" \
+		"$UPORT" tproxied | tee "$TMP/probe"
+	grep -qx reply=ok "$TMP/probe" && grep -qx "src=$2:$UPORT" "$TMP/probe" &&
+		tail -n +$((before + 1)) "$(log_of "$1-udp")" |
+		grep -E "^udp (::ffff:)?$3 " && return 0
+	echo "$1 saw:"; tail -n 3 "$(log_of "$1-udp")"
+	return 1
+}
+check "split: transparent: UDP (TPROXY) to the remembered campus address goes direct" \
+	eval "dns_answer lib.campus.test A $LIB4 >/dev/null &&
+	 udp_plain cam $LIB4 $CLI_LIB4"
+check "split: transparent: UDP (TPROXY) to a net address goes through the vps" \
+	udp_plain net "$NET4" "$VPS_NET4"
+sleep 3.5 # dns-memo's MIN-TTL since the last lookup of lib.campus.test
+check "split: transparent: forgotten after MIN-TTL, the address goes by the address rules (the vps)" \
+	eval "! plain http://$LIB4:$HPORT/page $TMP/x &&
+	 wait_for 5 grep -qF 'open $LIB4:$HPORT' '$(log_of server)'"
+transparent_off() {
+	ip -n "$NS_CLI" route del default via "$VPS4" &&
+		ip netns exec "$NS_CLI" "$BUILD/proxy-client" rules -c "$PROFILE" \
+			--nft --remove >/dev/null
+}
+check "split: transparent: rules and route removed" transparent_off
 
 # ------------------------------------------------------ SIGHUP reload
 

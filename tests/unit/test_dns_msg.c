@@ -2,10 +2,208 @@
  * opcode, RD and question, sets QR, RA and RCODE 2, drops every record
  * (an EDNS OPT too); a question that does not parse is left out; a
  * message shorter than a header or no room gives -1. The name of a
- * query's one question (what dns-direct decides by), and whether an
- * answer carries the question asked. */
+ * query's one question (what dns-direct decides by), whether an
+ * answer carries the question asked, and the addresses an answer hands
+ * out (A and AAAA of class IN in the answer section, after names
+ * compressed or not; a TTL with the top bit set is 0; -1 for what is no
+ * answer or is cut short). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "../../proxy-client/dns_msg.h"
 #include "test.h"
+
+struct seen {
+	int n;
+	char addr[4][64];
+	uint32_t ttl[4];
+};
+
+static void seen_cb(void *arg, const struct sockaddr *sa, uint32_t ttl)
+{
+	struct seen *x = arg;
+	const void *a = sa->sa_family == AF_INET ?
+				(const void *)&((const struct sockaddr_in *)sa)
+					->sin_addr :
+				(const void *)&((const struct sockaddr_in6 *)sa)
+					->sin6_addr;
+
+	if (x->n < 4) {
+		inet_ntop(sa->sa_family, a, x->addr[x->n], 64);
+		x->ttl[x->n] = ttl;
+	}
+	x->n++;
+}
+
+static void test_answer_addrs(void)
+{
+	/* www.example A: a CNAME to a.example (compressed owner), an A of
+	 * class CH, an A, an AAAA with the top TTL bit set, then an A in
+	 * the authority section (not the answer's) */
+	static const uint8_t m[] = {
+		0x12,
+		0x34,
+		0x81,
+		0x80,
+		0,
+		1,
+		0,
+		4,
+		0,
+		1,
+		0,
+		0,
+		/* 12: question */
+		3,
+		'w',
+		'w',
+		'w',
+		7,
+		'e',
+		'x',
+		'a',
+		'm',
+		'p',
+		'l',
+		'e',
+		0,
+		0,
+		1,
+		0,
+		1,
+		/* CNAME */
+		0xc0,
+		12,
+		0,
+		5,
+		0,
+		1,
+		0,
+		0,
+		0,
+		30,
+		0,
+		4,
+		1,
+		'a',
+		0xc0,
+		16,
+		/* A, class CH */
+		1,
+		'a',
+		0xc0,
+		16,
+		0,
+		1,
+		0,
+		3,
+		0,
+		0,
+		0,
+		30,
+		0,
+		4,
+		1,
+		2,
+		3,
+		4,
+		/* A 192.0.2.7 TTL 300, owner a.example via a pointer */
+		0xc0,
+		45,
+		0,
+		1,
+		0,
+		1,
+		0,
+		0,
+		1,
+		44,
+		0,
+		4,
+		192,
+		0,
+		2,
+		7,
+		/* AAAA 2001:db8::9 */
+		0xc0,
+		45,
+		0,
+		28,
+		0,
+		1,
+		0x80,
+		0,
+		0,
+		5,
+		0,
+		16,
+		0x20,
+		0x01,
+		0x0d,
+		0xb8,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		9,
+		/* authority: A 198.51.100.1 */
+		0xc0,
+		45,
+		0,
+		1,
+		0,
+		1,
+		0,
+		0,
+		0,
+		30,
+		0,
+		4,
+		198,
+		51,
+		100,
+		1,
+	};
+	uint8_t c[sizeof(m)];
+	struct seen x = { 0 };
+
+	CHECK_EQ(dns_answer_addrs(m, sizeof(m), seen_cb, &x), 2);
+	CHECK_EQ(x.n, 2);
+	CHECK_STR(x.addr[0], "192.0.2.7");
+	CHECK_EQ(x.ttl[0], 300);
+	CHECK_STR(x.addr[1], "2001:db8::9");
+	CHECK_EQ(x.ttl[1], 0);
+	/* cut inside the AAAA: the A before it was seen */
+	memset(&x, 0, sizeof(x));
+	CHECK_EQ(dns_answer_addrs(m, sizeof(m) - 20, seen_cb, &x), -1);
+	CHECK_EQ(x.n, 1);
+	/* a query is no answer; a header alone has none */
+	memcpy(c, m, sizeof(m));
+	c[2] = 0x01;
+	memset(&x, 0, sizeof(x));
+	CHECK_EQ(dns_answer_addrs(c, sizeof(c), seen_cb, &x), -1);
+	CHECK_EQ(dns_answer_addrs(m, 11, seen_cb, &x), -1);
+	CHECK_EQ(x.n, 0);
+	/* an AAAA of 4 bytes is no address (the A at 63 made one) */
+	memcpy(c, m, sizeof(m));
+	c[63 + 3] = 28;
+	memset(&x, 0, sizeof(x));
+	CHECK_EQ(dns_answer_addrs(c, sizeof(c), seen_cb, &x), 1);
+	CHECK_STR(x.addr[0], "2001:db8::9");
+	/* no answer records */
+	memcpy(c, m, sizeof(m));
+	c[7] = 0;
+	memset(&x, 0, sizeof(x));
+	CHECK_EQ(dns_answer_addrs(c, sizeof(c), seen_cb, &x), 0);
+	CHECK_EQ(x.n, 0);
+}
 
 static void test_qname(const uint8_t *q, size_t len)
 {
@@ -136,5 +334,6 @@ int main(void)
 	}
 	test_qname(q, sizeof(q));
 	test_same_question(q, sizeof(q));
+	test_answer_addrs();
 	return test_summary("dns_msg");
 }

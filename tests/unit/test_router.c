@@ -3,7 +3,9 @@
  * names, full: before domain:, a name no name rule covers decided by
  * its address once resolved on the client, or by the default when no
  * address rule could change it), a datagram's decision, the dns-direct
- * decision for a DNS query, and the
+ * decision for a DNS query, what the forwarder's answers leave behind
+ * (an address handed out for a name a rule decides goes by that rule,
+ * before the address rules, until it expires), and the
  * counters `status` shows per direction and per rule. Names resolve with
  * c-ares in a real event loop ("localhost", which c-ares answers itself
  * or from /etc/hosts: nothing leaves the machine; its answer may come
@@ -43,14 +45,18 @@ static struct route_table *load(const char *text)
 	return t ? t : route_table_new();
 }
 
-/* A router over text's rules (the table goes to the router). */
-static struct router *router_of(struct ev_loop *loop, const char *text)
+/* A router over text's rules (the table goes to the router), keeping
+ * up to memo_max answers' addresses for at least ttl_min seconds. */
+static struct router *router_memo(struct ev_loop *loop, const char *text,
+				  unsigned memo_max, double ttl_min)
 {
 	struct client_conf conf;
 	char err[256];
 	struct router *r;
 
 	memset(&conf, 0, sizeof(conf));
+	conf.dns_memo_max = memo_max;
+	conf.dns_memo_ttl_min = ttl_min;
 	conf.routes = load(text);
 	r = router_new(loop, &conf, err, sizeof(err));
 	if (!r)
@@ -58,6 +64,11 @@ static struct router *router_of(struct ev_loop *loop, const char *text)
 	CHECK(r != NULL);
 	route_table_unref(conf.routes);
 	return r;
+}
+
+static struct router *router_of(struct ev_loop *loop, const char *text)
+{
+	return router_memo(loop, text, 64, 60);
 }
 
 struct got {
@@ -264,6 +275,116 @@ static void test_dns(struct ev_loop *loop)
 	router_free(r);
 }
 
+/* An answer for name (A) with one A record addr, TTL ttl, into m. */
+static size_t answer_of(uint8_t *m, const char *name, const char *addr,
+			uint32_t ttl)
+{
+	static const uint8_t hdr[] = {
+		0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0
+	};
+	size_t n = sizeof(hdr);
+	const char *p = name;
+
+	memcpy(m, hdr, n);
+	while (*p) {
+		size_t l = strcspn(p, ".");
+
+		m[n++] = (uint8_t)l;
+		memcpy(m + n, p, l);
+		n += l;
+		p += l + (p[l] == '.');
+	}
+	m[n++] = 0;
+	memcpy(m + n, "\0\1\0\1\xc0\x0c\0\1\0\1", 10);
+	n += 10;
+	put_be32(m + n, ttl);
+	n += 4;
+	m[n++] = 0;
+	m[n++] = 4;
+	inet_pton(AF_INET, addr, m + n);
+	return n + 4;
+}
+
+static void test_memo(struct ev_loop *loop)
+{
+	struct router *r =
+		router_of(loop,
+			  "dns-direct domain:campus.example.edu 10.0.0.53\n"
+			  "route block domain:ads.example\n"
+			  "route proxy full:login.campus.example.edu\n"
+			  "route direct 10.0.0.0/8\n"
+			  "route-default proxy\n");
+	struct route_tag tag;
+	struct sockaddr_storage ss;
+	struct addr a;
+	struct route_result res;
+	uint8_t m[512];
+	size_t n;
+	struct got g;
+	int sync;
+
+	CHECK_DECIDE(loop, r, "192.0.2.10:443", "proxy by default", 1);
+	/* a dns-direct name: its address goes direct by that rule, where
+	 * the address rules would proxy it; TTL 0 counts as MIN-TTL */
+	CHECK_EQ(router_dns(r, "www.campus.example.edu", &tag, &ss), 1);
+	n = answer_of(m, "www.campus.example.edu", "192.0.2.10", 0);
+	router_dns_answer(r, m, n, &tag);
+	router_tag_end(&tag, 0, 0);
+	g = decide(loop, r, "192.0.2.10:443", &sync);
+	CHECK_STR(g.said, "direct by client.conf:1");
+	CHECK_EQ(sync, 1);
+	CHECK_EQ(g.naddrs, 1);
+	CHECK_EQ(ntohs(((struct sockaddr_in *)&g.first)->sin_port), 443);
+	/* a route name rule before the dns-direct rule it was asked by */
+	CHECK_EQ(router_dns(r, "login.campus.example.edu", &tag, &ss), 1);
+	n = answer_of(m, "login.campus.example.edu", "192.0.2.11", 600);
+	router_dns_answer(r, m, n, &tag);
+	router_tag_end(&tag, 0, 0);
+	CHECK_DECIDE(loop, r, "192.0.2.11:80", "proxy by client.conf:3", 1);
+	/* through the tunnel, a block rule's name: its address is blocked
+	 * though a CIDR rule sends it direct; datagrams too */
+	n = answer_of(m, "x.ads.example", "10.1.1.1", 600);
+	router_dns_answer(r, m, n, NULL);
+	CHECK_DECIDE(loop, r, "10.1.1.1:80", "block by client.conf:2", 1);
+	addr_parse("10.1.1.1:53", 0, &a);
+	res = router_datagram(r, &a, 1);
+	CHECK_EQ(res.action, ROUTE_BLOCK);
+	CHECK_EQ(res.rule, 2);
+	/* a name no rule decides: its addresses stay the address rules' */
+	n = answer_of(m, "www.example.org", "10.2.2.2", 600);
+	router_dns_answer(r, m, n, NULL);
+	CHECK_DECIDE(loop, r, "10.2.2.2:80", "direct by client.conf:4", 1);
+	n = answer_of(m, "www.example.org", "192.0.2.12", 600);
+	router_dns_answer(r, m, n, NULL);
+	CHECK_DECIDE(loop, r, "192.0.2.12:80", "proxy by default", 1);
+	router_free(r);
+
+	/* past MIN-TTL (and the record's TTL) the address rules again */
+	r = router_memo(loop,
+			"dns-direct domain:campus.example.edu 10.0.0.53\n", 64,
+			0.05);
+	CHECK_EQ(router_dns(r, "www.campus.example.edu", &tag, &ss), 1);
+	n = answer_of(m, "www.campus.example.edu", "192.0.2.10", 0);
+	router_dns_answer(r, m, n, &tag);
+	router_tag_end(&tag, 0, 0);
+	CHECK_DECIDE(loop, r, "192.0.2.10:443", "direct by client.conf:1", 1);
+	usleep(100000);
+	ev_now_update(loop);
+	CHECK_DECIDE(loop, r, "192.0.2.10:443", "proxy by default", 1);
+	router_free(r);
+
+	/* dns-memo 0: nothing is remembered */
+	r = router_memo(loop,
+			"dns-direct domain:campus.example.edu 10.0.0.53\n", 0,
+			60);
+	CHECK_EQ(router_dns(r, "www.campus.example.edu", &tag, &ss), 1);
+	n = answer_of(m, "www.campus.example.edu", "192.0.2.10", 600);
+	router_dns_answer(r, m, n, &tag);
+	router_tag_end(&tag, 0, 0);
+	CHECK_DECIDE(loop, r, "192.0.2.10:443", "proxy by default", 1);
+	router_free(r);
+}
+
 /* status --json: flows and bytes per direction and per rule. */
 static void test_counters(struct ev_loop *loop)
 {
@@ -319,6 +440,7 @@ int main(void)
 	test_decide(loop);
 	test_datagram(loop);
 	test_dns(loop);
+	test_memo(loop);
 	test_counters(loop);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd))
