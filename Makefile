@@ -96,7 +96,7 @@ asan:
 # BUILD/fuzz/crashes/. `make fuzz FUZZ_TARGETS=frame FUZZ_SECONDS=600`.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= frame socks5 addr conf daemon_conf
+FUZZ_TARGETS ?= frame socks5 addr conf daemon_conf dns_msg
 FUZZ_CFLAGS  := -std=gnu11 $(WARN) -fno-strict-aliasing -D_GNU_SOURCE \
 		$(PKG_CFLAGS) -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -104,6 +104,7 @@ FUZZ_frame       := common/frame.c common/dpkt.c common/addr.c common/util.c
 FUZZ_socks5      := proxy-client/socks5_proto.c common/addr.c common/util.c
 FUZZ_addr        := common/addr.c common/util.c
 FUZZ_conf        := common/conf.c common/addr.c common/util.c
+FUZZ_dns_msg     := proxy-client/dns_msg.c common/util.c
 # the daemons' real directive tables; open() is fenced in by the target
 FUZZ_daemon_conf := proxy-server/server_conf.c proxy-server/policy.c \
 		    proxy-server/quota.c proxy-server/rates.c \

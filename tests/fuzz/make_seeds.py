@@ -3,12 +3,13 @@
 
     /usr/bin/python3 tests/fuzz/make_seeds.py
 
-One folder per target (frame, socks5, addr, conf, daemon_conf), one file
+One folder per target (frame, socks5, addr, conf, daemon_conf, dns_msg),
+one file
 per seed, named for what it holds. The output is committed; run this again
 after changing a seed here. Files in the corpus folders that this script
 does not write (crash inputs, named crash-*, kept as regression tests) are
 left alone. Formats: docs/PROTOCOL.md (frames), RFC 1928/1929 (SOCKS5),
-conf/*.conf (configs).
+conf/*.conf (configs), RFC 1035 (DNS messages).
 """
 
 import os
@@ -338,12 +339,57 @@ def daemon_conf_seeds():
     return s
 
 
+# ------------------------------------------------------------ DNS
+
+
+def qname(name):
+    out = b""
+    for label in name.split(".") if name else []:
+        out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def dns_query(ident, name, qtype=1):
+    return struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + qname(name) + struct.pack("!HH", qtype, 1)
+
+
+def rr(name, rtype, ttl, rdata):
+    # name: bytes already encoded (a name or a compression pointer)
+    return name + struct.pack("!HHIH", rtype, 1, ttl, len(rdata)) + rdata
+
+
+def dns_answer(ident, name, records, rcode=0):
+    head = struct.pack("!HHHHHH", ident, 0x8180 | rcode, 1, len(records), 0, 0)
+    return head + qname(name) + struct.pack("!HH", 1, 1) + b"".join(records)
+
+
+PTR = b"\xc0\x0c"  # the question's name
+
+
+def dns_msg_seeds():
+    a = socket.inet_pton(socket.AF_INET, "198.18.11.5")
+    aaaa = socket.inet_pton(socket.AF_INET6, "2001:db8:11::5")
+    s = {}
+    s["query-a"] = dns_query(0x1234, "lib.campus.example.edu")
+    s["query-aaaa"] = dns_query(7, "www.example.com", 28)
+    s["query-root"] = dns_query(1, "")
+    s["answer-a-aaaa"] = dns_answer(0x1234, "lib.campus.example.edu",
+                                    [rr(PTR, 1, 300, a), rr(PTR, 28, 60, aaaa)])
+    s["answer-cname"] = dns_answer(9, "www.example.com",
+                                   [rr(PTR, 5, 60, qname("cdn.example.net")),
+                                    rr(qname("cdn.example.net"), 1, 0x80000000, a)])
+    s["answer-servfail"] = dns_answer(3, "x.example", [], rcode=2)
+    s["answer-cut"] = dns_answer(4, "y.example", [rr(PTR, 1, 5, a)])[:-2]
+    return s
+
+
 TARGETS = {
     "frame": frame_seeds,
     "socks5": socks5_seeds,
     "addr": addr_seeds,
     "conf": conf_seeds,
     "daemon_conf": daemon_conf_seeds,
+    "dns_msg": dns_msg_seeds,
 }
 
 

@@ -24,7 +24,7 @@
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-ALL_TARGETS="frame socks5 addr conf daemon_conf"
+ALL_TARGETS="frame socks5 addr conf daemon_conf dns_msg"
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_CC=${FUZZ_CC:-clang}
 TESTS=${TESTS:-}
