@@ -56,22 +56,14 @@ static int credit_spent(void *arg)
 static int start(struct tflow *c, struct tflow *s, double idle)
 {
 	struct tunnel_params cp, sp;
+	int rc;
 
-	c->app = s->app = -1;
 	tp_params(&cp, 0, WIN);
 	tp_params(&sp, 1, WIN);
 	sp.idle_timeout = idle;
-	if (tp_start(&tp, &cp, &sp) == 0 && tflow_pair(&tp, c, s) == 0)
-		return 0;
-	CHECK(!"tunnels and flow up");
-	return -1;
-}
-
-static void stop(struct tflow *c, struct tflow *s)
-{
-	tp_stop(&tp);
-	close(c->app);
-	close(s->app);
+	rc = tflow_start(&tp, &cp, &sp, c, s);
+	CHECK_EQ(rc, 0); /* tunnels and flow up */
+	return rc;
 }
 
 /* One side ends its data (a short request), the other still sends a
@@ -104,7 +96,7 @@ static void test_half_close(int up)
 		CHECK_EQ(c.reason, PROTO_OK);
 		CHECK_EQ(s.reason, PROTO_OK);
 	}
-	stop(&c, &s);
+	tflow_stop(&tp, &c, &s);
 }
 
 /* The destination reads nothing (its socket takes a few KiB): the
@@ -135,7 +127,7 @@ static void test_credit(void)
 		expect_all(&r, data, sizeof(data));
 		CHECK_EQ(c.f.up_bytes, sizeof(data));
 	}
-	stop(&c, &s);
+	tflow_stop(&tp, &c, &s);
 }
 
 /* A reset ends both ends with its code, and the peer's socket sees the
@@ -157,7 +149,7 @@ static void test_reset(int from_client, uint8_t code)
 		CHECK(peer->closed);
 		CHECK_EQ(peer->reason, code);
 	}
-	stop(&c, &s);
+	tflow_stop(&tp, &c, &s);
 }
 
 /* A flow that moves a byte now and then outlives the idle timeout; one
@@ -183,7 +175,7 @@ static void test_idle(void)
 		CHECK_EQ(s.reason, PROTO_TTL_EXPIRED);
 		CHECK_EQ(c.reason, PROTO_TTL_EXPIRED);
 	}
-	stop(&c, &s);
+	tflow_stop(&tp, &c, &s);
 }
 
 /* The server tunnel's caps at 2 MiB/s: 1 MiB sent down (the server's
@@ -215,7 +207,7 @@ static void test_rate(int up)
 		CHECK(dt > 0.3 && dt < 1.0);
 		tunnel_set_rates(tp.srv, NULL, NULL);
 	}
-	stop(&c, &s);
+	tflow_stop(&tp, &c, &s);
 }
 
 int main(void)

@@ -356,6 +356,23 @@ int tflow_pair(struct tunnel_pair *p, struct tflow *cli, struct tflow *srv)
 	return tp_run(p, both_relay, &b, 5);
 }
 
+int tflow_start(struct tunnel_pair *p, const struct tunnel_params *cp,
+		const struct tunnel_params *sp, struct tflow *cli,
+		struct tflow *srv)
+{
+	cli->app = srv->app = -1;
+	if (tp_start(p, cp, sp))
+		return -1;
+	return tflow_pair(p, cli, srv);
+}
+
+void tflow_stop(struct tunnel_pair *p, struct tflow *cli, struct tflow *srv)
+{
+	tp_stop(p);
+	close(cli->app);
+	close(srv->app);
+}
+
 /* ---- the test's ends of the sockets ---- */
 
 static void tw_cb(struct ev_loop *loop, ev_io *io, int revents)
