@@ -311,6 +311,7 @@ static void tflow_closed(struct flow *f, int reason, const char *why)
 
 	c->closed = 1;
 	c->reason = reason;
+	snprintf(c->why, sizeof(c->why), "%s", why);
 }
 
 static void tflow_endpoints(struct flow *f, struct addr *src, struct addr *dst)

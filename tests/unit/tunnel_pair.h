@@ -54,8 +54,9 @@ void tp_stop(struct tunnel_pair *p);
 struct tflow {
 	struct flow f;
 	int app;    /* ours; the flow has the other end */
-	int closed; /* closed() came, with reason */
+	int closed; /* closed() came, with reason and why */
 	int reason;
+	char why[80];
 	int result; /* client: the RESULT's code, -1 before it */
 };
 
