@@ -508,28 +508,38 @@ int conf_parse_uint(const char *s, unsigned long min, unsigned long max,
 	return 0;
 }
 
-int conf_parse_duration_ms(const char *s, unsigned long *ms)
+/* A number followed by one of the units (all of what follows it). */
+struct unit {
+	const char *name;
+	unsigned long mul;
+};
+
+static int parse_with_unit(const char *s, const struct unit *units,
+			   size_t nunits, unsigned long *out)
 {
-	static const struct {
-		const char *unit;
-		unsigned long mul;
-	} units[] = {
-		{ "", 1000 },
-		{ "ms", 1 },
-		{ "s", 1000 },
-		{ "m", 60 * 1000 },
-		{ "h", 60 * 60 * 1000 },
-	};
 	unsigned long n;
 	const char *end = parse_digits(s, &n);
 	size_t i;
 
 	if (!end)
 		return -1;
-	for (i = 0; i < ARRAY_SIZE(units); i++)
-		if (!strcmp(end, units[i].unit))
-			return scale(n, units[i].mul, ms);
+	for (i = 0; i < nunits; i++)
+		if (!strcmp(end, units[i].name))
+			return scale(n, units[i].mul, out);
 	return -1;
+}
+
+int conf_parse_duration_ms(const char *s, unsigned long *ms)
+{
+	static const struct unit units[] = {
+		{ "", 1000 },
+		{ "ms", 1 },
+		{ "s", 1000 },
+		{ "m", 60 * 1000 },
+		{ "h", 60 * 60 * 1000 },
+	};
+
+	return parse_with_unit(s, units, ARRAY_SIZE(units), ms);
 }
 
 int conf_seconds(const char *s, unsigned long max_ms, double *out, char *err,
@@ -559,35 +569,11 @@ int conf_count(const char *s, unsigned max, unsigned *out, char *err, size_t n)
 
 int conf_parse_size(const char *s, unsigned long *bytes)
 {
-	unsigned long n, mul;
-	const char *end = parse_digits(s, &n);
+	static const struct unit units[] = {
+		{ "", 1 },          { "k", 1UL << 10 }, { "K", 1UL << 10 },
+		{ "m", 1UL << 20 }, { "M", 1UL << 20 }, { "g", 1UL << 30 },
+		{ "G", 1UL << 30 }, { "t", 1UL << 40 }, { "T", 1UL << 40 },
+	};
 
-	if (!end)
-		return -1;
-	switch (*end) {
-	case '\0':
-		mul = 1;
-		break;
-	case 'k':
-	case 'K':
-		mul = 1UL << 10;
-		break;
-	case 'm':
-	case 'M':
-		mul = 1UL << 20;
-		break;
-	case 'g':
-	case 'G':
-		mul = 1UL << 30;
-		break;
-	case 't':
-	case 'T':
-		mul = 1UL << 40;
-		break;
-	default:
-		return -1;
-	}
-	if (*end && end[1])
-		return -1;
-	return scale(n, mul, bytes);
+	return parse_with_unit(s, units, ARRAY_SIZE(units), bytes);
 }

@@ -188,7 +188,7 @@ struct ctl *ctl_open(struct ev_loop *loop, const char *path, ctl_status_fn fn,
 	struct sockaddr_un sun;
 	struct ctl *c;
 	mode_t old;
-	int fd, rc;
+	int fd;
 
 	if (fill_addr(path, &sun, err, n))
 		return NULL;
@@ -205,11 +205,10 @@ struct ctl *ctl_open(struct ev_loop *loop, const char *path, ctl_status_fn fn,
 	}
 	close(fd);
 	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	old = umask(0177); /* 0600: status shows who goes where */
-	rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	fd = socket_bound(SOCK_STREAM, (struct sockaddr *)&sun, sizeof(sun), 0);
 	umask(old);
-	if (rc || listen(fd, 16)) {
+	if (fd < 0 || listen(fd, 16)) {
 		snprintf(err, n, "%s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);

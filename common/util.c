@@ -113,3 +113,21 @@ int subcommand_run(const char *prog, const struct subcommand *cmds, size_t n,
 	}
 	return -1;
 }
+
+int socket_bound(int type, const struct sockaddr *sa, socklen_t len, int reuse)
+{
+	int fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, err;
+
+	if (fd < 0)
+		return -1;
+	if (reuse)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, sa, len)) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
@@ -77,5 +78,10 @@ void malloc_keep_buffers(void);
  * *lenp gets its length. NULL with errno set: EFBIG when it is larger
  * than max. */
 char *read_file(const char *path, size_t max, size_t *lenp);
+
+/* A non-blocking, close-on-exec socket of that type bound to sa (with
+ * SO_REUSEADDR first when reuse is set). -1 with errno set when either
+ * step failed; nothing is left open then. */
+int socket_bound(int type, const struct sockaddr *sa, socklen_t len, int reuse);
 
 #endif

@@ -107,14 +107,16 @@ struct direct *direct_open(const struct direct_params *p,
 			   const struct route_verdict *v, const void *early,
 			   size_t n)
 {
-	struct direct *d = xcalloc(1, sizeof(*d));
+	struct direct *d = xmalloc(sizeof(*d));
 
-	d->p = p;
-	d->ops = ops;
-	d->conn = conn;
-	d->fd = fd;
-	d->dst = *dst;
-	d->tag = v->tag;
+	*d = (struct direct){
+		.p = p,
+		.ops = ops,
+		.conn = conn,
+		.fd = fd,
+		.dst = *dst,
+		.tag = v->tag,
+	};
 	if (n) {
 		d->early = xmalloc(n);
 		memcpy(d->early, early, n);

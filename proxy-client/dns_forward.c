@@ -449,17 +449,13 @@ struct dns_forward *dns_forward_new(struct ev_loop *loop,
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char name[ADDR_STR_MAX];
-	int fd, one = 1;
+	int fd;
 
 	addr_str(listen, name, sizeof(name));
 	addr_to_sockaddr(listen, &ss, &len);
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd >= 0)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len)) {
+	fd = socket_bound(SOCK_DGRAM, (struct sockaddr *)&ss, len, 1);
+	if (fd < 0) {
 		log_error("dns-listen %s: %s", name, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return NULL;
 	}
 	d = xcalloc(1, sizeof(*d));

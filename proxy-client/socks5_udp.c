@@ -368,12 +368,9 @@ struct socks_udp *socks_udp_open(const struct socks_udp_host *h, void *conn,
 	if (getsockname(ctl_fd, (struct sockaddr *)&local, &len))
 		return NULL;
 	((struct sockaddr_in *)&local)->sin_port = 0;
-	fd = socket(local.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&local, len)) {
+	fd = socket_bound(SOCK_DGRAM, (struct sockaddr *)&local, len, 0);
+	if (fd < 0) {
 		log_warn("udp: socket: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return NULL;
 	}
 	u = xcalloc(1, sizeof(*u));

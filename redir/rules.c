@@ -220,60 +220,52 @@ static void ipt_skip(struct ipt *t, const struct rules_params *p, int family)
 	}
 }
 
+/* A chain of ours in the current table: the skips, then target for
+ * the rest of proto's packets; entered from the chain from. */
+static void ipt_chain(struct ipt *t, const struct rules_params *p, int family,
+		      const char *chain, const char *from, const char *proto,
+		      const char *target)
+{
+	t->chain = chain;
+	ipt_skip(t, p, family);
+	add(t->b, "%s -w -t %s -A %s -p %s -j %s\n", t->cmd, t->table, chain,
+	    proto, target);
+	add(t->b, "%s -w -t %s -A %s -p %s -j %s\n", t->cmd, t->table, from,
+	    proto, chain);
+}
+
 static void ipt_family(struct buf *b, const struct rules_params *p, int family)
 {
 	const char *cmd = family == AF_INET ? "iptables" : "ip6tables";
 	const char *lo = family == AF_INET ? "127.0.0.1" : "::1";
-	struct ipt t = { b, cmd, "nat", "PROXY_REDIR_OUT" };
+	struct ipt t = { b, cmd, "nat", NULL };
+	char redirect[64], mark[64], tproxy[128];
 
+	snprintf(redirect, sizeof(redirect), "REDIRECT --to-ports %u",
+		 p->redir_port);
+	snprintf(mark, sizeof(mark), "MARK --set-mark 0x%x", REDIR_TPROXY_MARK);
+	snprintf(tproxy, sizeof(tproxy),
+		 "TPROXY --on-ip %s --on-port %u --tproxy-mark 0x%x", lo,
+		 p->tproxy_port, REDIR_TPROXY_MARK);
 	if (p->redir_port) {
-		ipt_skip(&t, p, family);
-		add(b,
-		    "%s -w -t nat -A PROXY_REDIR_OUT -p tcp -j REDIRECT "
-		    "--to-ports %u\n",
-		    cmd, p->redir_port);
-		add(b, "%s -w -t nat -A OUTPUT -p tcp -j PROXY_REDIR_OUT\n",
-		    cmd);
-		if (p->gateway) {
-			t.chain = "PROXY_REDIR_PRE";
-			ipt_skip(&t, p, family);
-			add(b,
-			    "%s -w -t nat -A PROXY_REDIR_PRE -p tcp -j REDIRECT "
-			    "--to-ports %u\n",
-			    cmd, p->redir_port);
-			add(b,
-			    "%s -w -t nat -A PREROUTING -p tcp -j "
-			    "PROXY_REDIR_PRE\n",
-			    cmd);
-		}
+		ipt_chain(&t, p, family, "PROXY_REDIR_OUT", "OUTPUT", "tcp",
+			  redirect);
+		if (p->gateway)
+			ipt_chain(&t, p, family, "PROXY_REDIR_PRE",
+				  "PREROUTING", "tcp", redirect);
 	}
 	if (!p->tproxy_port)
 		return;
 	t.table = "mangle";
-	t.chain = "PROXY_TPROXY_OUT";
-	ipt_skip(&t, p, family);
-	add(b,
-	    "%s -w -t mangle -A PROXY_TPROXY_OUT -p udp -j MARK --set-mark "
-	    "0x%x\n",
-	    cmd, REDIR_TPROXY_MARK);
-	add(b, "%s -w -t mangle -A OUTPUT -p udp -j PROXY_TPROXY_OUT\n", cmd);
+	ipt_chain(&t, p, family, "PROXY_TPROXY_OUT", "OUTPUT", "udp", mark);
 	add(b, "%s -w -t mangle -N PROXY_TPROXY_PRE\n", cmd);
 	add(b,
 	    "%s -w -t mangle -A PROXY_TPROXY_PRE -p udp -m mark --mark 0x%x "
-	    "-j TPROXY --on-ip %s --on-port %u --tproxy-mark 0x%x\n",
-	    cmd, REDIR_TPROXY_MARK, lo, p->tproxy_port, REDIR_TPROXY_MARK);
-	if (p->gateway) {
-		t.chain = "PROXY_TPROXY_GW";
-		ipt_skip(&t, p, family);
-		add(b,
-		    "%s -w -t mangle -A PROXY_TPROXY_GW -p udp -j TPROXY "
-		    "--on-ip %s --on-port %u --tproxy-mark 0x%x\n",
-		    cmd, lo, p->tproxy_port, REDIR_TPROXY_MARK);
-		add(b,
-		    "%s -w -t mangle -A PROXY_TPROXY_PRE -p udp -j "
-		    "PROXY_TPROXY_GW\n",
-		    cmd);
-	}
+	    "-j %s\n",
+	    cmd, REDIR_TPROXY_MARK, tproxy);
+	if (p->gateway)
+		ipt_chain(&t, p, family, "PROXY_TPROXY_GW", "PROXY_TPROXY_PRE",
+			  "udp", tproxy);
 	add(b, "%s -w -t mangle -A PREROUTING -p udp -j PROXY_TPROXY_PRE\n",
 	    cmd);
 }
@@ -468,25 +460,26 @@ static int run_all(const struct rules_params *p, int remove, int quiet,
 	return rc;
 }
 
-int rules_apply(const struct rules_params *p, char *err, size_t n)
+/* Removes our rules in both flavours (either may be left from an
+ * earlier run with the other setting); what is not there is no error. */
+static void remove_both(const struct rules_params *p, char *err, size_t n)
 {
 	struct rules_params all = *p;
 
-	/* an older copy, of either flavour, goes first */
 	all.nft = 1;
 	run_all(&all, 1, 1, err, n);
 	all.nft = 0;
 	run_all(&all, 1, 1, err, n);
+}
+
+int rules_apply(const struct rules_params *p, char *err, size_t n)
+{
+	remove_both(p, err, n); /* an older copy goes first */
 	return run_all(p, 0, 0, err, n);
 }
 
 int rules_remove(const struct rules_params *p, char *err, size_t n)
 {
-	struct rules_params all = *p;
-
-	all.nft = 1;
-	run_all(&all, 1, 1, err, n);
-	all.nft = 0;
-	run_all(&all, 1, 1, err, n);
+	remove_both(p, err, n);
 	return 0;
 }

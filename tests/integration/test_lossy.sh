@@ -14,9 +14,7 @@ H="$ROOT/tests/integration/helpers"
 # shellcheck source=helpers/checks.sh
 . "$H/checks.sh"
 
-NS_C=lossy-c-$$
-NS_S=lossy-s-$$
-on_exit "ip netns del $NS_C 2>/dev/null; ip netns del $NS_S 2>/dev/null"
+ns_names lossy
 C_IP=10.78.9.1
 S_IP=10.78.9.2
 SPORT=8443
@@ -33,30 +31,18 @@ check "lossy: namespaces $NS_C and $NS_S" \
 
 spawn link ip netns exec "$NS_C" "$LG" delay --ns "/run/netns/$NS_S" \
 	--dev blsy --ms 25 --drop 0.01 --seed 7 --mbit 200 --queue 2000
-link_up() {
+link_ready() {
 	ready link &&
 		ip -n "$NS_C" addr add "$C_IP/24" dev blsy0 &&
 		ip -n "$NS_S" addr add "$S_IP/24" dev blsy1 &&
 		ip -n "$NS_C" link set blsy0 txqueuelen 20000 up &&
 		ip -n "$NS_S" link set blsy1 txqueuelen 20000 up
 }
-check "lossy: the link, 1 % loss each way over 50 ms" link_up || exit 1
+check "lossy: the link, 1 % loss each way over 50 ms" link_ready || exit 1
 
-PKI="$TMP/pki"
 mk_pki() {
-	"$BUILD/proxy-server" init "$PKI" --server-name "$S_IP" &&
-		"$BUILD/proxy-server" add-client "$PKI" alice --server "$S_IP:$SPORT" &&
-		{
-			grep -vE '^[[:space:]]*listen([[:space:]]|$)' "$PKI/server.conf"
-			echo "listen $S_IP:$SPORT"
-			echo "allow 127.0.0.2/32"
-			echo "control $TMP/server.sock"
-			echo "state-dir $TMP/state"
-		} >"$PKI/ns-server.conf" && chmod 600 "$PKI/ns-server.conf" &&
-		{
-			cat "$PKI/clients/alice.conf"
-			echo "control $TMP/client.sock"
-		} >"$PKI/ns-alice.conf" && chmod 600 "$PKI/ns-alice.conf"
+	ns_pki "$S_IP" "$SPORT" alice "state-dir $TMP/state" &&
+		ns_profile alice alice "control $TMP/client.sock"
 }
 check "lossy: PKI, server config and client profile" mk_pki || exit 1
 mkdir -p "$TMP/www" &&

@@ -25,9 +25,7 @@ H="$ROOT/tests/integration/helpers"
 
 CT=4            # connect-timeout of the client profile
 STALL=2         # the automatic stall-timeout on a sub-millisecond path
-NS_C=out-c-$$
-NS_S=out-s-$$
-on_exit "ip netns del $NS_C 2>/dev/null; ip netns del $NS_S 2>/dev/null"
+ns_names out
 C_IP=198.18.5.2
 S_IP=198.18.5.1
 SPORT=8443
@@ -38,29 +36,13 @@ DNSP=5353
 RP=12345        # the client's REDIRECT listener
 RDST=9999       # connections to 127.0.0.2:RDST are redirected to it
 check "outage: namespaces $NS_C and $NS_S joined by veth" \
-	ns_pair "$NS_C" "$C_IP" "$NS_S" "$S_IP" || exit 1
-# load the filter table's modules now, not when the first outage starts
-ip netns exec "$NS_C" iptables -S >/dev/null 2>&1
+	ns_veth "$C_IP" "$S_IP" || exit 1
 
-PKI="$TMP/pki"
 mk_pki() {
-	"$BUILD/proxy-server" init "$PKI" --server-name "$S_IP" &&
-		"$BUILD/proxy-server" add-client "$PKI" alice --server "$S_IP:$SPORT" &&
-		{
-			grep -vE '^[[:space:]]*listen([[:space:]]|$)' "$PKI/server.conf"
-			echo "listen $S_IP:$SPORT"
-			echo "allow 127.0.0.2/32"
-			echo "control $TMP/server.sock"
-		} >"$PKI/ns-server.conf" && chmod 600 "$PKI/ns-server.conf" &&
-		{
-			cat "$PKI/clients/alice.conf"
-			echo "connect-timeout ${CT}s"
-			echo "keepalive 2s 30s"
-			echo "dns-listen 127.0.0.1:$DNSP"
-			echo "redir 127.0.0.1:$RP"
-			echo "dns-server 127.0.0.2:53"
-			echo "control $TMP/client.sock"
-		} >"$PKI/ns-alice.conf" && chmod 600 "$PKI/ns-alice.conf"
+	ns_pki "$S_IP" "$SPORT" alice &&
+		ns_profile alice alice "connect-timeout ${CT}s" "keepalive 2s 30s" \
+			"dns-listen 127.0.0.1:$DNSP" "redir 127.0.0.1:$RP" \
+			"dns-server 127.0.0.2:53" "control $TMP/client.sock"
 }
 check "outage: PKI, server config and client profile" mk_pki || exit 1
 mkdir -p "$TMP/www" && echo hello >"$TMP/www/hello"
@@ -120,19 +102,9 @@ idle_quiet() {
 check "outage: an idle tunnel sends only its keepalive PINGs" idle_quiet
 
 # ------------------------------------------- one outage
-DROP_RULES=(
-	"OUTPUT -p tcp -d $S_IP --dport $SPORT -j DROP"
-	"INPUT -p tcp -s $S_IP --sport $SPORT -j DROP"
-)
-link() {	# down|up
-	local r op=-I
-	[ "$1" = up ] && op=-D
-	for r in "${DROP_RULES[@]}"; do
-		# shellcheck disable=SC2086
-		in_c iptables $op $r
-	done
+link() {	# down|up: the tunnel's TCP between the namespaces
+	"link_$1" "$NS_C" tcp "$S_IP" "$SPORT"
 }
-on_exit "for r in \"\${DROP_RULES[@]}\"; do ip netns exec $NS_C iptables -D \$r 2>/dev/null; done"
 logged_after() {	# FROM_LINE ERE: the client logged ERE after FROM_LINE
 	tail -n +"$(($1 + 1))" "$(log_of client)" | grep -qE -- "$2"
 }

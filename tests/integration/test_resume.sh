@@ -37,9 +37,7 @@ H="$ROOT/tests/integration/helpers"
 
 WIN=10          # resume-window, both sides
 OUT=8           # the outage, over the 4 s timeout of both sides
-NS_C=res-c-$$
-NS_S=res-s-$$
-on_exit "ip netns del $NS_C 2>/dev/null; ip netns del $NS_S 2>/dev/null"
+ns_names res
 C_IP=198.18.6.2
 C_IP2=198.18.6.3
 S_IP=198.18.6.1
@@ -49,37 +47,15 @@ EP=7007
 SOCKS=1080
 SOCKS2=1081
 check "resume: namespaces $NS_C and $NS_S joined by veth" \
-	ns_pair "$NS_C" "$C_IP" "$NS_S" "$S_IP" || exit 1
-ip netns exec "$NS_C" iptables -S >/dev/null 2>&1
+	ns_veth "$C_IP" "$S_IP" || exit 1
 
-PKI="$TMP/pki"
 mk_pki() {
-	local n
-	"$BUILD/proxy-server" init "$PKI" --server-name "$S_IP" >/dev/null || return 1
-	for n in alice bob carol; do
-		"$BUILD/proxy-server" add-client "$PKI" "$n" \
-			--server "$S_IP:$SPORT" >/dev/null || return 1
-	done
-	{
-		grep -vE '^[[:space:]]*(listen|keepalive)([[:space:]]|$)' "$PKI/server.conf"
-		echo "listen $S_IP:$SPORT"
-		echo "allow 127.0.0.2/32"
-		echo "control $TMP/server.sock"
-		echo "keepalive 1s 4s"
-		echo "resume-window ${WIN}s"
-	} >"$PKI/ns-server.conf" && chmod 600 "$PKI/ns-server.conf" &&
-		{
-			cat "$PKI/clients/alice.conf"
-			echo "keepalive 1s 4s"
-			echo "resume-window ${WIN}s"
-			echo "control $TMP/client.sock"
-		} >"$PKI/ns-alice.conf" && chmod 600 "$PKI/ns-alice.conf" &&
-		{
-			cat "$PKI/clients/bob.conf"
-			echo "keepalive 1s 4s"
-			echo "resume-window ${WIN}s"
-			echo "control $TMP/bob.sock"
-		} >"$PKI/ns-bob.conf" && chmod 600 "$PKI/ns-bob.conf"
+	ns_pki "$S_IP" "$SPORT" "alice bob carol" "keepalive 1s 4s" \
+		"resume-window ${WIN}s" &&
+		ns_profile alice alice "keepalive 1s 4s" "resume-window ${WIN}s" \
+			"control $TMP/client.sock" &&
+		ns_profile bob bob "keepalive 1s 4s" "resume-window ${WIN}s" \
+			"control $TMP/bob.sock"
 }
 check "resume: PKI (alice, bob, carol), server config and client profile" mk_pki || exit 1
 mkdir -p "$TMP/www" && head -c $((16 << 20)) /dev/urandom >"$TMP/www/big"
@@ -106,19 +82,9 @@ fetch_small() {
 }
 check "resume: a flow through the tunnel works" wait_for 15 fetch_small || exit 1
 
-DROP_RULES=(
-	"OUTPUT -p tcp -d $S_IP --dport $SPORT -j DROP"
-	"INPUT -p tcp -s $S_IP --sport $SPORT -j DROP"
-)
-link() {	# down|up
-	local r op=-I
-	[ "$1" = up ] && op=-D
-	for r in "${DROP_RULES[@]}"; do
-		# shellcheck disable=SC2086
-		in_c iptables $op $r
-	done
+link() {	# down|up: the tunnel's TCP between the namespaces
+	"link_$1" "$NS_C" tcp "$S_IP" "$SPORT"
 }
-on_exit "for r in \"\${DROP_RULES[@]}\"; do ip netns exec $NS_C iptables -D \$r 2>/dev/null; done"
 val() { sed -n "s/^$1=//p" "$2" | head -n 1; }
 server_status() {
 	in_s "$BUILD/proxy-server" status --control "$TMP/server.sock" --json

@@ -22,37 +22,19 @@ H="$ROOT/tests/integration/helpers"
 # shellcheck source=helpers/checks.sh
 . "$H/checks.sh"
 
-NS_C=udpp-c-$$
-NS_S=udpp-s-$$
-on_exit "ip netns del $NS_C 2>/dev/null; ip netns del $NS_S 2>/dev/null"
+ns_names udpp
 C_IP=198.18.6.2
 S_IP=198.18.6.1
 SPORT=8443
 EP=7007
 SOCKS=1080
 check "udp-path: namespaces $NS_C and $NS_S joined by veth" \
-	ns_pair "$NS_C" "$C_IP" "$NS_S" "$S_IP" || exit 1
-# load the filter table's modules now, not when the outage starts
-ip netns exec "$NS_C" iptables -S >/dev/null 2>&1
+	ns_veth "$C_IP" "$S_IP" || exit 1
 
-PKI="$TMP/pki"
 mk_pki() {
-	"$BUILD/proxy-server" init "$PKI" --server-name "$S_IP" &&
-		"$BUILD/proxy-server" add-client "$PKI" alice --server "$S_IP:$SPORT" &&
-		{
-			grep -vE '^[[:space:]]*listen([[:space:]]|$)' "$PKI/server.conf"
-			echo "listen $S_IP:$SPORT"
-			echo "allow 127.0.0.2/32"
-			echo "control $TMP/server.sock"
-		} >"$PKI/ns-server.conf" && chmod 600 "$PKI/ns-server.conf" &&
-		{
-			cat "$PKI/clients/alice.conf"
-			echo "control $TMP/client.sock"
-		} >"$PKI/ns-alice.conf" && chmod 600 "$PKI/ns-alice.conf" &&
-		{
-			cat "$PKI/ns-alice.conf"
-			echo "udp-path off"
-		} >"$PKI/ns-off.conf" && chmod 600 "$PKI/ns-off.conf"
+	ns_pki "$S_IP" "$SPORT" alice &&
+		ns_profile alice alice "control $TMP/client.sock" &&
+		ns_profile off alice "control $TMP/client.sock" "udp-path off"
 }
 check "udp-path: PKI, server config and client profiles" mk_pki || exit 1
 in_c() { ip netns exec "$NS_C" "$@"; }
@@ -128,13 +110,10 @@ check "udp-path: and the two forgeries (tag check)" ge "$(sstat client.dropped_f
 check "udp-path: the path is still up" state_is up
 
 # -------------------------------------------------- UDP dropped mid-session
-drop_udp() {	# -A or -D
-	in_c iptables "$1" OUTPUT -p udp -d "$S_IP" --dport "$SPORT" -j DROP &&
-		in_c iptables "$1" INPUT -p udp -s "$S_IP" --sport "$SPORT" -j DROP
-}
 falls0=$(grep -c "datagram path: no answer by UDP" "$(log_of client)")
 touch "$M0"
-check "udp-path: iptables DROP of UDP in $NS_C" drop_udp -A
+check "udp-path: iptables DROP of UDP in $NS_C" \
+	link_down "$NS_C" udp "$S_IP" "$SPORT"
 t0=$(date +%s.%N)
 check "udp-path: the client falls back (state down)" wait_for 5 state_is down
 t1=$(date +%s.%N)
@@ -148,7 +127,7 @@ check "udp-path: the fallback is logged once" \
 	[ "$(grep -c "datagram path: no answer by UDP" "$(log_of client)")" = $((falls0 + 1)) ]
 check "udp-path: datagrams go inside TLS meanwhile" ge "$(cstat tls_datagrams)" 20
 check "udp-path: the server was told (state tls)" [ "$(sstat client.state)" = tls ]
-check "udp-path: iptables DROP lifted" drop_udp -D
+check "udp-path: iptables DROP lifted" link_up "$NS_C" udp "$S_IP" "$SPORT"
 check "udp-path: the path recovers" wait_for 5 state_is up
 touch "$M2"
 check "udp-path: recovery logged" \

@@ -2,7 +2,8 @@
  * and server tunnel (tunnel_pair.h): half-close each way, credit and
  * WINDOW updates, reset with its code, the idle timeout, the rate caps
  * each way (a functional bound: 1 MiB at 2 MiB/s, starting empty,
- * takes between 0.3 and 1 s, and arrives intact). */
+ * takes between 0.3 and 1 s, and arrives intact), a peer that breaks
+ * the flow's rules, and the buffer a reset gives back. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,22 +57,14 @@ static int credit_spent(void *arg)
 static int start(struct tflow *c, struct tflow *s, double idle)
 {
 	struct tunnel_params cp, sp;
+	int rc;
 
-	c->app = s->app = -1;
 	tp_params(&cp, 0, WIN);
 	tp_params(&sp, 1, WIN);
 	sp.idle_timeout = idle;
-	if (tp_start(&tp, &cp, &sp) == 0 && tflow_pair(&tp, c, s) == 0)
-		return 0;
-	CHECK(!"tunnels and flow up");
-	return -1;
-}
-
-static void stop(struct tflow *c, struct tflow *s)
-{
-	tp_stop(&tp);
-	close(c->app);
-	close(s->app);
+	rc = tflow_start(&tp, &cp, &sp, c, s);
+	CHECK_EQ(rc, 0); /* tunnels and flow up */
+	return rc;
 }
 
 /* One side ends its data (a short request), the other still sends a
@@ -104,7 +97,7 @@ static void test_half_close(int up)
 		CHECK_EQ(c.reason, PROTO_OK);
 		CHECK_EQ(s.reason, PROTO_OK);
 	}
-	stop(&c, &s);
+	tflow_stop(&tp, &c, &s);
 }
 
 /* The destination reads nothing (its socket takes a few KiB): the
@@ -135,7 +128,7 @@ static void test_credit(void)
 		expect_all(&r, data, sizeof(data));
 		CHECK_EQ(c.f.up_bytes, sizeof(data));
 	}
-	stop(&c, &s);
+	tflow_stop(&tp, &c, &s);
 }
 
 /* A reset ends both ends with its code, and the peer's socket sees the
@@ -157,7 +150,7 @@ static void test_reset(int from_client, uint8_t code)
 		CHECK(peer->closed);
 		CHECK_EQ(peer->reason, code);
 	}
-	stop(&c, &s);
+	tflow_stop(&tp, &c, &s);
 }
 
 /* A flow that moves a byte now and then outlives the idle timeout; one
@@ -183,7 +176,7 @@ static void test_idle(void)
 		CHECK_EQ(s.reason, PROTO_TTL_EXPIRED);
 		CHECK_EQ(c.reason, PROTO_TTL_EXPIRED);
 	}
-	stop(&c, &s);
+	tflow_stop(&tp, &c, &s);
 }
 
 /* The server tunnel's caps at 2 MiB/s: 1 MiB sent down (the server's
@@ -215,7 +208,115 @@ static void test_rate(int up)
 		CHECK(dt > 0.3 && dt < 1.0);
 		tunnel_set_rates(tp.srv, NULL, NULL);
 	}
-	stop(&c, &s);
+	tflow_stop(&tp, &c, &s);
+}
+
+/* The client's receive window in test_peer_breaks. */
+#define SMALL_WIN 4096u
+
+enum breach { PAST_WINDOW, AFTER_FIN, CREDIT_OVERFLOW, NOT_TCP };
+
+/* The server's tunnel sends the client's flow a frame a peer that keeps
+ * the rules never would: DATA past the window (4 KiB) the client gave,
+ * DATA after FIN, credit past 2^31, a frame no TCP stream takes. The
+ * client resets the flow: GENERAL_FAILURE on both ends, and its
+ * application sees the end. */
+static void test_peer_breaks(enum breach how)
+{
+	static const char *const whys[] = {
+		[PAST_WINDOW] = "peer exceeded its window",
+		[AFTER_FIN] = "peer exceeded its window",
+		[CREDIT_OVERFLOW] = "window overflow",
+		[NOT_TCP] = "unexpected frame",
+	};
+	struct tunnel_params cp, sp;
+	struct tflow c, s;
+	struct two t = { &c, &s };
+	struct treader r;
+	struct addr peer;
+	uint8_t b[FRAME_HDR_LEN + SMALL_WIN + 1], got[64];
+	uint32_t id;
+	int n;
+
+	tp_params(&cp, 0, SMALL_WIN);
+	cp.max_window = WIN; /* the buffer could take it: the window not */
+	tp_params(&sp, 1, WIN);
+	if (tflow_start(&tp, &cp, &sp, &c, &s)) {
+		CHECK(!"tunnels and flow up");
+		tflow_stop(&tp, &c, &s);
+		return;
+	}
+	id = c.f.s.id;
+	memset(b, 'x', sizeof(b));
+	switch (how) {
+	case PAST_WINDOW:
+		frame_put_hdr(b, FRAME_DATA, SMALL_WIN + 1, id);
+		n = FRAME_HDR_LEN + SMALL_WIN + 1;
+		break;
+	case AFTER_FIN:
+		n = frame_simple(b, sizeof(b), FRAME_FIN, id);
+		tunnel_send(tp.srv, b, (size_t)n);
+		frame_put_hdr(b, FRAME_DATA, 1, id);
+		n = FRAME_HDR_LEN + 1;
+		break;
+	case CREDIT_OVERFLOW:
+		n = frame_window(b, sizeof(b), id, UINT32_MAX / 2);
+		break;
+	default:
+		addr_parse("192.0.2.7:53", 0, &peer);
+		n = frame_udp_hdr(b, sizeof(b), id, &peer, 1) + 1;
+		break;
+	}
+	tunnel_send(tp.srv, b, (size_t)n);
+	CHECK_EQ(tp_run(&tp, both_closed, &t, 5), 0);
+	CHECK_STR(c.why, whys[how]);
+	CHECK_EQ(c.reason, PROTO_GENERAL_FAILURE);
+	CHECK_EQ(s.reason, PROTO_GENERAL_FAILURE);
+	tr_start(tp.loop, &r, c.app, got, sizeof(got));
+	CHECK_EQ(tp_run(&tp, reader_done, &r, 5), 0);
+	CHECK(r.eof || r.err == ECONNRESET);
+	CHECK_EQ(r.len, 0); /* nothing of what broke the rules */
+	tflow_stop(&tp, &c, &s);
+}
+
+static int pool_holds(void *arg)
+{
+	const struct tunnel_pool *pool = arg;
+
+	return pool->buffered >= WIN / 2;
+}
+
+/* What the client's application does not read waits in the flow's
+ * buffer (its socket takes a few KiB) and counts in the tunnels' pool;
+ * the flow reset by the peer gives it all back. */
+static void test_reset_gives_back(void)
+{
+	static uint8_t data[WIN];
+	struct tunnel_pool pool = { 0 };
+	struct tunnel_params cp, sp;
+	struct tflow c, s;
+	struct two t = { &c, &s };
+	struct twriter w;
+	int small = 4096;
+
+	tp_params(&cp, 0, WIN);
+	tp_params(&sp, 1, WIN);
+	cp.pool = sp.pool = &pool;
+	if (tflow_start(&tp, &cp, &sp, &c, &s) == 0) {
+		setsockopt(c.f.fd, SOL_SOCKET, SO_SNDBUF, &small,
+			   sizeof(small));
+		fill_pattern(data, sizeof(data), 6);
+		tw_start(tp.loop, &w, s.app, data, sizeof(data), 0);
+		CHECK_EQ(tp_run(&tp, pool_holds, &pool, 5), 0);
+		CHECK(buf_len(&c.f.out) >= WIN / 2);
+		flow_reset(&s.f, PROTO_GENERAL_FAILURE, "test");
+		CHECK_EQ(tp_run(&tp, both_closed, &t, 5), 0);
+		CHECK_EQ(c.reason, PROTO_GENERAL_FAILURE);
+		CHECK_EQ(pool.buffered, 0);
+	} else {
+		CHECK(!"tunnels and flow up");
+	}
+	tflow_stop(&tp, &c, &s);
 }
 
 int main(void)
@@ -228,5 +329,10 @@ int main(void)
 	test_idle();
 	test_rate(0);
 	test_rate(1);
+	test_peer_breaks(PAST_WINDOW);
+	test_peer_breaks(AFTER_FIN);
+	test_peer_breaks(CREDIT_OVERFLOW);
+	test_peer_breaks(NOT_TCP);
+	test_reset_gives_back();
 	return test_summary("flow");
 }

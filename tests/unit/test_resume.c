@@ -20,23 +20,15 @@ static struct tunnel_pair tp;
 static int start(struct tflow *c, struct tflow *s, int client_resumes)
 {
 	struct tunnel_params cp, sp;
+	int rc;
 
-	c->app = s->app = -1;
 	tp_params(&cp, 0, WIN);
 	tp_params(&sp, 1, WIN);
 	cp.resume_window = client_resumes ? 10 : 0;
 	sp.resume_window = 10;
-	if (tp_start(&tp, &cp, &sp) == 0 && tflow_pair(&tp, c, s) == 0)
-		return 0;
-	CHECK(!"tunnels and flow up");
-	return -1;
-}
-
-static void stop(struct tflow *c, struct tflow *s)
-{
-	tp_stop(&tp);
-	close(c->app);
-	close(s->app);
+	rc = tflow_start(&tp, &cp, &sp, c, s);
+	CHECK_EQ(rc, 0); /* tunnels and flow up */
+	return rc;
 }
 
 struct watch {
@@ -123,7 +115,7 @@ static void test_bulk(void)
 	CHECK_EQ(c.reason, PROTO_OK);
 	CHECK_EQ(s.reason, PROTO_OK);
 out:
-	stop(&c, &s);
+	tflow_stop(&tp, &c, &s);
 }
 
 /* The server answers the RESUME with "restarted": the client's flow
@@ -149,7 +141,7 @@ static void test_refused(void)
 	CHECK(!s.closed);
 	CHECK_EQ(kept_count(&tp.skept), 1);
 out:
-	stop(&c, &s);
+	tflow_stop(&tp, &c, &s);
 	CHECK(s.closed); /* tp_stop ended what was kept */
 }
 
@@ -167,7 +159,7 @@ static void test_old_peer(void)
 	CHECK_EQ(kept_count(&tp.ckept), 0);
 	CHECK_EQ(kept_count(&tp.skept), 0);
 out:
-	stop(&c, &s);
+	tflow_stop(&tp, &c, &s);
 }
 
 static int acked(void *arg)
@@ -201,7 +193,7 @@ static void test_quiet(void)
 	CHECK_EQ(buf_len(&c.f.unacked), 10);
 	CHECK_EQ(tp_run(&tp, acked, &c, 2), 0);
 out:
-	stop(&c, &s);
+	tflow_stop(&tp, &c, &s);
 }
 
 static int fin_queued(void *arg)
@@ -235,7 +227,7 @@ static void test_fin_in_flight(void)
 	CHECK(!memcmp(got, data, sizeof(data)));
 	CHECK(s.f.fin_rcvd);
 out:
-	stop(&c, &s);
+	tflow_stop(&tp, &c, &s);
 }
 
 int main(void)

@@ -1,9 +1,11 @@
-/* Unit tests for the tunnel's output scheduler (common/tunnel.c), over
- * a real client and server tunnel (tunnel_pair.h), with bare streams
- * that count what reaches the peer: control and UDP frames go ahead of
- * queued DATA, a stream woken from the wait for room gets its frame in,
- * UDP is refused past its queue limit, max-buffer names the stream
- * holding the most, and so does a pool shared by both tunnels
+/* Unit tests for the tunnel's output scheduler (common/tunnel_out.c),
+ * over a real client and server tunnel (tunnel_pair.h), with bare
+ * streams that count what reaches the peer: control and UDP frames go
+ * ahead of queued DATA, a stream woken from the wait for room gets its
+ * frame in, streams waiting for room get their turns in order, UDP is
+ * refused past its queue limit, a control queue past its cap closes the
+ * tunnel (from its io callback), max-buffer names the stream holding
+ * the most, and so does a pool shared by both tunnels
  * (max-buffer-total) for a tunnel holding at least its share. */
 #include <string.h>
 
@@ -18,6 +20,8 @@
 #define UDP_BOUND (1u << 20)
 /* A bound for filling the DATA queue, should it take without end. */
 #define FILL_BOUND (8u << 20)
+/* Twice the control queue's cap (tunnel_out.c). */
+#define CTL_BOUND (8u << 20)
 
 static struct tunnel_pair tp;
 
@@ -163,6 +167,13 @@ struct arrived {
 	uint64_t data;
 	int type, frames;
 };
+
+static int both_down(void *arg)
+{
+	const struct tunnel_pair *p = arg;
+
+	return p->down == 2;
+}
 
 static int has_arrived(void *arg)
 {
@@ -373,6 +384,82 @@ static void test_pool(void)
 	CHECK_EQ(pool.buffered, 0);
 }
 
+/* Streams waiting for room get their turn in the order they began to
+ * wait, once each however often they asked; one that left meanwhile
+ * (detached) gets none. */
+static uint32_t turns[8];
+static int nturns;
+
+static void note_turn(struct rstream *r)
+{
+	if (nturns < (int)ARRAY_SIZE(turns))
+		turns[nturns++] = r->s.id;
+}
+
+static int two_turns(void *arg)
+{
+	return nturns >= 2;
+}
+
+static void test_wait_order(void)
+{
+	struct rstream cx, sx, ca, sa, cb, sb, cc, sc;
+	struct rstream *waiters[] = { &cc, &ca, &cb };
+	size_t i;
+
+	if (start())
+		return;
+	attach2(&cx, &sx);
+	attach2(&ca, &sa);
+	attach2(&cb, &sb);
+	attach2(&cc, &sc);
+	nturns = 0;
+	CHECK(fill(&cx) > 0);
+	for (i = 0; i < ARRAY_SIZE(waiters); i++) {
+		waiters[i]->on_writable = note_turn;
+		tunnel_wait_room(&waiters[i]->s);
+	}
+	tunnel_wait_room(&ca.s); /* already waiting: no second turn */
+	tunnel_detach(&cb.s);
+	CHECK_EQ(tp_run(&tp, two_turns, NULL, 5), 0);
+	tp_wait(&tp, 0.1); /* and no more */
+	CHECK_EQ(nturns, 2);
+	CHECK_EQ(turns[0], cc.s.id);
+	CHECK_EQ(turns[1], ca.s.id);
+	CHECK_EQ(ca.writable, 1);
+	CHECK_EQ(cb.writable, 0);
+	tp_stop(&tp);
+}
+
+/* A peer that stops reading while we owe it control frames: past the
+ * control queue's cap the tunnel stops sending and closes, but from its
+ * io callback, never inside the call that queued the frame (whose
+ * caller still holds the tunnel); then the peer sees it go too. */
+static void test_ctl_overflow(void)
+{
+	struct tunnel_info info;
+	uint8_t b[FRAME_HDR_LEN + 4];
+	enum log_level lvl = log_get_level();
+	size_t queued = 0;
+	int n;
+
+	if (start())
+		return;
+	log_set_level(LOG_ERROR); /* the warning is expected */
+	/* WINDOW frames of a stream the server does not know: dropped */
+	n = frame_window(b, sizeof(b), 777, 1);
+	do {
+		tunnel_send(tp.cli, b, (size_t)n);
+		queued += (size_t)n;
+		tunnel_get_info(tp.cli, &info);
+	} while (info.up && queued < CTL_BOUND);
+	CHECK(!info.up);
+	CHECK_EQ(tp.down, 0);
+	CHECK_EQ(tp_run(&tp, both_down, &tp, 5), 0);
+	log_set_level(lvl);
+	tp_stop(&tp);
+}
+
 int main(void)
 {
 	test_ahead_of_bulk(0);
@@ -381,5 +468,7 @@ int main(void)
 	test_udp_limit();
 	test_max_buffer();
 	test_pool();
+	test_wait_order();
+	test_ctl_overflow();
 	return test_summary("tunnel");
 }

@@ -311,6 +311,7 @@ static void tflow_closed(struct flow *f, int reason, const char *why)
 
 	c->closed = 1;
 	c->reason = reason;
+	snprintf(c->why, sizeof(c->why), "%s", why);
 }
 
 static void tflow_endpoints(struct flow *f, struct addr *src, struct addr *dst)
@@ -354,6 +355,23 @@ int tflow_pair(struct tunnel_pair *p, struct tflow *cli, struct tflow *srv)
 	p->accept = srv;
 	flow_open(&cli->f, p->cli, &tflow_ops, sv[1], &dst);
 	return tp_run(p, both_relay, &b, 5);
+}
+
+int tflow_start(struct tunnel_pair *p, const struct tunnel_params *cp,
+		const struct tunnel_params *sp, struct tflow *cli,
+		struct tflow *srv)
+{
+	cli->app = srv->app = -1;
+	if (tp_start(p, cp, sp))
+		return -1;
+	return tflow_pair(p, cli, srv);
+}
+
+void tflow_stop(struct tunnel_pair *p, struct tflow *cli, struct tflow *srv)
+{
+	tp_stop(p);
+	close(cli->app);
+	close(srv->app);
 }
 
 /* ---- the test's ends of the sockets ---- */

@@ -54,14 +54,24 @@ void tp_stop(struct tunnel_pair *p);
 struct tflow {
 	struct flow f;
 	int app;    /* ours; the flow has the other end */
-	int closed; /* closed() came, with reason */
+	int closed; /* closed() came, with reason and why */
 	int reason;
+	char why[80];
 	int result; /* client: the RESULT's code, -1 before it */
 };
 
 /* Client: a flow over p->cli; the server side becomes srv. Runs until
  * both relay: 0, or -1 (reported). */
 int tflow_pair(struct tunnel_pair *p, struct tflow *cli, struct tflow *srv);
+/* Both tunnels up with those parameters and one flow relaying over
+ * them (tp_start, then tflow_pair): 0, or -1 (reported). Either way
+ * tflow_stop() ends it. */
+int tflow_start(struct tunnel_pair *p, const struct tunnel_params *cp,
+		const struct tunnel_params *sp, struct tflow *cli,
+		struct tflow *srv);
+/* Frees both tunnels (tp_stop) and closes the test's ends of the
+ * flow's sockets. */
+void tflow_stop(struct tunnel_pair *p, struct tflow *cli, struct tflow *srv);
 
 /* Writes len bytes of p to fd as it takes them, then (if shut) sends
  * the end of data. */

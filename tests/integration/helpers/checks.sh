@@ -130,3 +130,82 @@ rss_kb() {	# PID: resident set size in KiB
 nfds() {	# PID: number of open descriptors
 	find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l
 }
+
+# ---- a client and a server namespace (tests of links that fail) ----
+
+# ns_names PREFIX: NS_C and NS_S, the names of the test's client and
+# server namespaces (PREFIX-c-PID, PREFIX-s-PID), deleted at its exit.
+ns_names() {
+	NS_C=$1-c-$$
+	NS_S=$1-s-$$
+	on_exit "ip netns del $NS_C 2>/dev/null; ip netns del $NS_S 2>/dev/null"
+}
+
+# ns_veth C_IP S_IP: NS_C and NS_S joined by veth (ns_pair), and the
+# client namespace's filter table loaded now: the first iptables call in
+# a namespace may load modules and take a second on a cold machine,
+# which must not count in a timed outage.
+ns_veth() {
+	ns_pair "$NS_C" "$1" "$NS_S" "$2" &&
+		{ ip netns exec "$NS_C" iptables -S >/dev/null 2>&1 || :; }
+}
+
+# ns_pki S_IP SPORT "CLIENT..." [LINE...]: PKI=$TMP/pki with a CA, a
+# server certificate for S_IP and a profile for S_IP:SPORT for each
+# CLIENT; $PKI/ns-server.conf is the server's config listening on
+# S_IP:SPORT only, allowing 127.0.0.2/32, its status socket at
+# $TMP/server.sock, with the LINEs (each replacing the directive it
+# names). ns_profile makes the clients' profiles.
+ns_pki() {
+	local ip=$1 port=$2 clients=$3 n l names='listen|control'
+	shift 3
+	PKI="$TMP/pki"
+	"$BUILD/proxy-server" init "$PKI" --server-name "$ip" || return 1
+	for n in $clients; do
+		"$BUILD/proxy-server" add-client "$PKI" "$n" \
+			--server "$ip:$port" || return 1
+	done
+	for l in "$@"; do
+		names="$names|${l%% *}"
+	done
+	{
+		grep -vE "^[[:space:]]*($names)([[:space:]]|\$)" "$PKI/server.conf"
+		echo "listen $ip:$port"
+		echo "allow 127.0.0.2/32"
+		echo "control $TMP/server.sock"
+		[ "$#" -eq 0 ] || printf '%s\n' "$@"
+	} >"$PKI/ns-server.conf" && chmod 600 "$PKI/ns-server.conf"
+}
+
+# ns_profile NAME CLIENT [LINE...]: $PKI/ns-NAME.conf = CLIENT's profile
+# from ns_pki plus the LINEs.
+ns_profile() {
+	local f="$PKI/ns-$1.conf" c=$2
+	shift 2
+	{
+		cat "$PKI/clients/$c.conf"
+		[ "$#" -eq 0 ] || printf '%s\n' "$@"
+	} >"$f" && chmod 600 "$f"
+}
+
+# link_down NS PROTO IP PORT: PROTO (tcp or udp) between NS and IP:PORT
+# stops passing, both ways: iptables DROP in NS, so no socket is closed,
+# as on a Wi-Fi or a NAT that stops passing packets. link_up NS PROTO IP
+# PORT lets it pass again; the test's exit lifts what is still down.
+link_down() {
+	_link_drop -I "$@" || return 1
+	on_exit "_link_drop -D $* 2>/dev/null"
+}
+
+link_up() {
+	_link_drop -D "$@"
+}
+
+_link_drop() {	# -I|-D NS PROTO IP PORT
+	local rc=0
+	ip netns exec "$2" iptables "$1" OUTPUT -p "$3" -d "$4" --dport "$5" \
+		-j DROP || rc=1
+	ip netns exec "$2" iptables "$1" INPUT -p "$3" -s "$4" --sport "$5" \
+		-j DROP || rc=1
+	return "$rc"
+}

@@ -41,6 +41,19 @@ def connect(a):
     return s
 
 
+def read_some(s):
+    """One recv on s (with its timeout): (bytes, "open"), (b"", "open")
+    when nothing came in time, (b"", "eof") or (b"", "reset") at the
+    end."""
+    try:
+        chunk = s.recv(65536)
+    except socket.timeout:
+        return b"", "open"
+    except OSError:
+        return b"", "reset"
+    return chunk, ("open" if chunk else "eof")
+
+
 def do_echo(a, s):
     sent, got, n, end = b"", b"", 0, "open"
     s.settimeout(0.1)
@@ -55,17 +68,10 @@ def do_echo(a, s):
         except OSError:
             end = "reset"
             break
-        try:
-            chunk = s.recv(65536)
-            if not chunk:
-                end = "eof"
-                break
-            got += chunk
-        except socket.timeout:
-            pass
-        except OSError:
-            end = "reset"
+        chunk, end = read_some(s)
+        if end != "open":
             break
+        got += chunk
         if got and not ready:
             print("ready", flush=True)
             ready = True
@@ -74,16 +80,8 @@ def do_echo(a, s):
     deadline = t0 + a.wait
     while end == "open" and len(got) < len(sent) and \
             time.monotonic() < deadline:
-        try:
-            chunk = s.recv(65536)
-            if not chunk:
-                end = "eof"
-                break
-            got += chunk
-        except socket.timeout:
-            pass
-        except OSError:
-            end = "reset"
+        chunk, end = read_some(s)
+        got += chunk
     print("sent=%d" % len(sent))
     print("echoed=%d" % len(got))
     print("inorder=%s" % ("yes" if got == sent else "no"))
