@@ -115,10 +115,8 @@ int mode_udprtt(const struct lg_opts *o);
 int mode_udprate(const struct lg_opts *o);
 int mode_serve(const struct lg_opts *o);
 int mode_delay(const struct lg_opts *o);
-/* Weak: a loadgen built without loadgen_outage.c (test_lossy.sh lists
- * the files it compiles) still links, and says these modes are absent. */
-int mode_hold(const struct lg_opts *o) __attribute__((weak));
-int mode_newflow(const struct lg_opts *o) __attribute__((weak));
+int mode_hold(const struct lg_opts *o);
+int mode_newflow(const struct lg_opts *o);
 
 /* UDP through a SOCKS5 association or directly (loadgen_udp.c). */
 struct udp_path {

@@ -976,9 +976,7 @@ run_test() {
 # ---------------------------------------------------------------- main
 
 LG=$TMP/loadgen
-cc -O2 -Wall -D_GNU_SOURCE -o "$LG" "$HERE"/loadgen.c "$HERE"/loadgen_tcp.c \
-	"$HERE"/loadgen_udp.c "$HERE"/loadgen_serve.c "$HERE"/loadgen_delay.c \
-	"$HERE"/loadgen_outage.c -lpthread ||
+cc -O2 -Wall -D_GNU_SOURCE -o "$LG" "$HERE"/loadgen*.c -lpthread ||
 	die "cannot build loadgen"
 
 # Systems with one connection per flow need two descriptors per flow on

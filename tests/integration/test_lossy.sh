@@ -24,8 +24,7 @@ LG=$TMP/loadgen
 B="$ROOT/tests/bench"
 
 check "lossy: build the bench's loadgen" cc -O2 -D_GNU_SOURCE -o "$LG" \
-	"$B/loadgen.c" "$B/loadgen_tcp.c" "$B/loadgen_udp.c" \
-	"$B/loadgen_serve.c" "$B/loadgen_delay.c" -lpthread || exit 1
+	"$B"/loadgen*.c -lpthread || exit 1
 check "lossy: namespaces $NS_C and $NS_S" \
 	eval "ns_new $NS_C && ns_new $NS_S" || exit 1
 
