@@ -257,8 +257,10 @@ check "security: no connection reached the 127.0.0.3 listener" \
 UL=$(free_port) || exit 1
 spawn uecho "$PY" "$H/udp_echo.py" 127.0.0.1 "$UL"
 check "security: UDP echo on 127.0.0.1 ready" ready uecho
-timeout 20 "$PY" "$H/udp_socks.py" once "$SOCKS_PORT" 127.0.0.1 "$UL" >"$OBS" 2>&1
-check "security: UDP datagram to 127.0.0.1 (server loopback) gets no answer" has reply=no "$OBS"
+# Its wait for an answer (2 s) runs while the configs below are checked;
+# it is judged after them.
+timeout 20 "$PY" "$H/udp_socks.py" once "$SOCKS_PORT" 127.0.0.1 "$UL" >"$TMP/udp.obs" 2>&1 &
+UDP_PROBE=$!
 
 # ---- (e) bad configs, and no open proxy on a non-loopback address
 t_bad() {	# BINARY CONF LINE: -t fails and names CONF:LINE
@@ -374,6 +376,9 @@ chmod 600 "$TMP/allow.conf"
 spawn allowclient "$BUILD/proxy-client" -c "$TMP/allow.conf" -v debug
 check "security: socks 0.0.0.0 with socks-allow 127.0.0.0/8 starts and serves 127.0.0.1" \
 	fetch_retry "$OPEN"
+
+wait "$UDP_PROBE"
+check "security: UDP datagram to 127.0.0.1 (server loopback) gets no answer" has reply=no "$TMP/udp.obs"
 
 check "security: server still running at the end" kill -0 "$SPID"
 check "security: client still running at the end" kill -0 "$(pid_of client)"
