@@ -8,6 +8,7 @@
 # socks5, addr, conf or daemon_conf; default: all of them.
 #
 #   FUZZ_SECONDS=60     seconds per target
+#   FUZZ_JOBS=N         targets run at once (default: the processor count)
 #   FUZZ_CC=clang       compiler (must ship the libFuzzer runtime)
 #   RESULTS=FILE        also append the result lines to FILE (tests/run.sh)
 #   TESTS=REGEX         only targets whose name (fuzz/fuzz_frame, ...)
@@ -35,7 +36,7 @@ for arg in "$@"; do
 	case $arg in
 	--no-build) build=0 ;;
 	-h | --help)
-		sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -96,8 +97,10 @@ if [ "$build" = 1 ]; then
 	fi
 fi
 
-failed=0
-for t in "${selected[@]}"; do
+# fuzz_one TARGET: one target's run: prints its lines, records its result
+# (record), status 1 when it failed.
+fuzz_one() {
+	local t=$1 name bin work crashes log opts dict before after rc runs input what
 	name=fuzz/fuzz_$t
 	bin=$BUILD/fuzz/fuzz_$t
 	work=$BUILD/fuzz/work/$t
@@ -105,8 +108,7 @@ for t in "${selected[@]}"; do
 	log=$BUILD/fuzz/fuzz_$t.log
 	if [ ! -x "$bin" ]; then
 		record FAIL "$name" "$bin not built (make fuzz-build)"
-		failed=1
-		continue
+		return 1
 	fi
 	rm -rf "$work"
 	mkdir -p "$work" "$crashes"
@@ -143,9 +145,8 @@ for t in "${selected[@]}"; do
 	if [ "$rc" -eq 0 ] && [ "$after" -eq "$before" ]; then
 		echo "# $name: ${runs:-?} runs, corpus now $(find "$work" -type f | wc -l) inputs"
 		record PASS "$name"
-		continue
+		return 0
 	fi
-	failed=1
 	input=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
 	# the most telling line: a broken invariant or UBSan's file:line,
 	# else the sanitizer's summary
@@ -158,5 +159,30 @@ for t in "${selected[@]}"; do
 	grep -E -A 30 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|invariant broken:' \
 		"$log" | head -n 60 | sed 's/^/    | /'
 	echo "    | (whole log: $log)"
+	return 1
+}
+
+# The targets are independent and each is one process busy on one core:
+# up to FUZZ_JOBS of them (default: the number of processors) run at once,
+# each still for FUZZ_SECONDS; their lines come out in target order.
+FUZZ_JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+[ "$FUZZ_JOBS" -ge 1 ] 2>/dev/null || FUZZ_JOBS=1
+OUT=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-run.XXXXXX") || exit 1
+trap 'rm -rf "$OUT"' EXIT
+for t in "${selected[@]}"; do
+	while [ "$(jobs -pr | wc -l)" -ge "$FUZZ_JOBS" ]; do
+		wait -n
+	done
+	(
+		RESULTS=$OUT/$t.res fuzz_one "$t"
+		echo "$?" >"$OUT/$t.rc"
+	) >"$OUT/$t.out" 2>&1 &
+done
+wait
+failed=0
+for t in "${selected[@]}"; do
+	cat "$OUT/$t.out"
+	[ -f "$OUT/$t.res" ] && [ -n "${RESULTS:-}" ] && cat "$OUT/$t.res" >>"$RESULTS"
+	[ "$(cat "$OUT/$t.rc" 2>/dev/null)" = 0 ] || failed=1
 done
 exit "$failed"

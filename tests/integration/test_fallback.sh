@@ -173,11 +173,14 @@ awk -v ca="$PKI/ca.crt" '
 	/^[[:space:]]*<\/ca>/ { skip = 0 }
 	!skip { print }' "$TMP/pki2/clients/mallory.conf" >"$TMP/mallory-ourca.conf"
 chmod 600 "$TMP/mallory-ourca.conf"
-chmod 600 "$TMP/mallory-ourca.conf"
+# Refused, the client answers a SOCKS request once its connect-timeout has
+# run out (the default 10 s is longer than no_flow's curl waits): 2 s.
+echo "connect-timeout 2s" >>"$TMP/mallory-ourca.conf"
 M1=$(free_port) || exit 1
 spawn mallory "$BUILD/proxy-client" -c "$TMP/mallory-ourca.conf" \
 	--socks "127.0.0.1:$M1" -v debug
-sleep 2
+# until mallory has been turned away once (10 s at most)
+wait_for 10 grep -q 'tunnel: cannot connect' "$(log_of mallory)"
 no_flow() {	# SOCKS_PORT: no working flow there (bounded)
 	! timeout 10 curl -fsS --max-time 5 --socks5-hostname "127.0.0.1:$1" \
 		"http://127.0.0.2:$FP/data.bin" -o /dev/null

@@ -240,6 +240,7 @@ flowing() {	# the newest source connection has pushed over 1 MiB
 	[ -n "$b" ] && [ "$b" -gt $((1 << 20)) ]
 }
 check "faults: endless download is flowing" wait_for 10 flowing
+nk=$(wc -l <"$(log_of client)")
 kill -9 "$SPID"
 killed_at=$SECONDS
 stop server 2>/dev/null
@@ -254,7 +255,8 @@ ended_with_error() {
 }
 check "faults: the download open at the kill -9 ends with an error, no hang" ended_with_error
 check "faults: client survives the server's kill -9" kill -0 "$CPID"
-sleep 2
+# the server stays down until the client has noticed (5 s at most)
+wait_for 5 tunnel_seen client "$nk" "$DOWN_RE"
 spawn server2 "$BUILD/proxy-server" -c "$SERVER_CONF" -v debug
 check "faults: server restarts on the same port" wait_tcp 127.0.0.1 "$SERVER_PORT" 10
 SPID=$(pid_of server2)
@@ -268,9 +270,8 @@ HT=$(free_port) || exit 1
 client_profile clientht "connect-timeout 2s"
 spawn clientht "$BUILD/proxy-client" -c "$TMP/clientht.conf" --socks "127.0.0.1:$HT" -v debug
 check "faults: client with connect-timeout 2s serves" fetch_retry "$HT" 15
-silent_dropped() {	# MODE: the SOCKS client gets closed 1.5..6 s after connecting
-	local t
-	timeout 20 "$PY" - "$HT" "$1" >"$OBS" 2>&1 <<'EOF2'
+silent_run() {	# MODE OUT: a SOCKS client silent after MODE; when it got closed, into OUT
+	timeout 20 "$PY" - "$HT" "$1" >"$2" 2>&1 <<'EOF2'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 t0 = time.monotonic()
@@ -289,14 +290,22 @@ except ConnectionResetError:
 except socket.timeout:
     print("open_after=%.1f" % (time.monotonic() - t0))
 EOF2
-	cat "$OBS"
-	t=$(sed -n 's/^closed_after=//p' "$OBS")
+}
+silent_dropped() {	# OUT: silent_run saw the SOCKS client closed 1.5..6 s after connecting
+	local t
+	cat "$1"
+	t=$(sed -n 's/^closed_after=//p' "$1")
 	[ -n "$t" ] && awk -v t="$t" 'BEGIN { exit !(t >= 1.5 && t <= 6) }'
 }
+# Both at once: each times its own connection.
+silent_run half "$TMP/silent.half" &
+SILENT=$!
+silent_run greeting "$TMP/silent.greeting"
+wait "$SILENT"
 check "faults: SOCKS client silent after half a greeting: dropped at connect-timeout 2s" \
-	silent_dropped half
+	silent_dropped "$TMP/silent.half"
 check "faults: SOCKS client silent after its greeting: dropped at connect-timeout 2s" \
-	silent_dropped greeting
+	silent_dropped "$TMP/silent.greeting"
 check "faults: client with connect-timeout 2s still serves" fetch_via "$HT"
 check "faults: client with connect-timeout 2s exits 0 on SIGTERM (within 3 s)" \
 	term_exit clientht 3
@@ -375,7 +384,9 @@ check "faults: every request refused for lack of descriptors got a SOCKS reply (
 for i in 1 2 3; do
 	spawn "silent$i" timeout 30 "$PY" "$H/garbage_conn.py" 127.0.0.1 "$SLP" silent 6
 done
-sleep 1
+for i in 1 2 3; do	# until each is connected (5 s at most)
+	wait_for 5 grep -q '^connected' "$(log_of "silent$i")"
+done
 check "faults: ulimit-128 server alive at the limit" kill -0 "$SLPID"
 check "faults: ulimit-128 server does not spin at the limit" not_spinning "$SLPID"
 budget_not_emfile() {	# the budget refused flows; accept() never failed
@@ -396,8 +407,10 @@ check "faults: main client alive" kill -0 "$CPID"
 check "faults: main server alive" kill -0 "$SPID"
 # The server shuts down first: the client gets its GOAWAY (no flow open),
 # must survive it, and then exits cleanly itself.
+ng=$(wc -l <"$(log_of client)")
 check "faults: restarted server exits 0 on SIGTERM (within 7 s)" term_exit server2 7
-sleep 1
+# until the client has taken the GOAWAY in (5 s at most)
+wait_for 5 logged client 'going away|goaway|went away|shutting down' "$ng" >/dev/null
 check "faults: main client survives the server's shutdown (GOAWAY)" kill -0 "$CPID"
 check "faults: main client exits 0 on SIGTERM (within 3 s)" term_exit client 3
 

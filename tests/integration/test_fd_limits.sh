@@ -196,10 +196,14 @@ too_few() {	# an open-file limit below the reserve: no start, and why
 }
 check "fd limits: an open-file limit of 100 stops the server, saying what to raise" too_few
 raised() {	# soft 256, hard 1024: the server raises its soft limit
-	local out
-	out=$(timeout 2 prlimit --nofile=256:1024 "$BUILD/proxy-server" -c "$PKI/fd0.conf" 2>&1)
-	echo "$out" | head -n 2
-	grep -q 'open files 1024 (raised from 256 to the hard limit); max-flows-total 894 ' <<<"$out"
+	local log
+	spawn raised prlimit --nofile=256:1024 "$BUILD/proxy-server" -c "$PKI/fd0.conf"
+	log=$(log_of raised)
+	# started: it has said what it derived (10 s at most)
+	wait_for 10 grep -q 'max-flows-total' "$log"
+	stop raised
+	head -n 2 "$log"
+	grep -q 'open files 1024 (raised from 256 to the hard limit); max-flows-total 894 ' "$log"
 }
 check "fd limits: the soft open-file limit is raised to the hard one, and the total with it" raised
 check "fd limits: add-client bob" \

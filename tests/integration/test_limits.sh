@@ -378,7 +378,8 @@ check "limits: max-tunnels 2: dave's tunnel (the second) works" fetch_retry "$D9
 n=$(log_lines server9)
 spawn erin9 "$BUILD/proxy-client" -c "$TMP/erin9.conf" --server "127.0.0.1:$P9" \
 	--socks "127.0.0.1:$E9" -v debug
-sleep 3
+# until erin has tried and been refused (the check below says if not)
+wait_for 10 logged server9 "$n" 'max-tunnels reached' >/dev/null
 check "limits: max-tunnels 2: a third tunnel (erin) gets no working flow" no_flow "$E9"
 check "limits: max-tunnels 2: server log says max-tunnels reached" \
 	logged server9 "$n" 'max-tunnels reached'
@@ -405,25 +406,32 @@ profile alice14 alice "connect-timeout 3s"
 spawn alice14 "$BUILD/proxy-client" -c "$TMP/alice14.conf" --server "127.0.0.1:$P14" \
 	--socks "127.0.0.1:$C14" -v debug
 check "limits: alice's tunnel to the idle-timeout server works" fetch_retry "$C14" 10
-idle_cut() {	# SOCKS_PORT: an idle flow to the echo server ends after 1.5..5 s
-	local t
+profile alice15 alice "connect-timeout 3s" "idle-timeout 2s"
+spawn alice15 "$BUILD/proxy-client" -c "$TMP/alice15.conf" --socks "127.0.0.1:$C15" -v debug
+check "limits: client with idle-timeout 2s works" fetch_retry "$C15" 10
+idle_flow() {	# SOCKS_PORT OUT: an idle flow to the echo server, seen into OUT
 	timeout 20 "$PY" "$H/socks_vanish.py" read-end "$1" 127.0.0.2 "$EP" --timeout 10 \
-		>"$OBS" 2>&1
-	echo "# idle flow via port $1: $(tr '\n' ' ' <"$OBS")"
-	matches 'end=(reset|eof)' "$OBS" || return 1
-	t=$(sed -n 's/^after=//p' "$OBS")
+		>"$2" 2>&1
+}
+idle_cut() {	# OUT: the idle flow idle_flow saw ended after 1.5..5 s
+	local t
+	echo "# idle flow: $(tr '\n' ' ' <"$1")"
+	matches 'end=(reset|eof)' "$1" || return 1
+	t=$(sed -n 's/^after=//p' "$1")
 	awk -v t="$t" 'BEGIN { exit !(t >= 1.5 && t <= 5) }' && return 0
 	echo "ended after $t s; expected 1.5 .. 5 s"
 	return 1
 }
-check "limits: server idle-timeout 2s: an idle flow is ended after 1.5..5 s" idle_cut "$C14"
+# Both idle flows at once: each waits out its own 2 s, timed by itself.
+idle_flow "$C15" "$TMP/idle15" &
+IDLE15=$!
+idle_flow "$C14" "$TMP/idle14"
+wait "$IDLE15"
+check "limits: server idle-timeout 2s: an idle flow is ended after 1.5..5 s" idle_cut "$TMP/idle14"
 check "limits: alice still works through the idle-timeout server" fetch_via "$C14"
 stop alice14
 stop server14
-profile alice15 alice "connect-timeout 3s" "idle-timeout 2s"
-spawn alice15 "$BUILD/proxy-client" -c "$TMP/alice15.conf" --socks "127.0.0.1:$C15" -v debug
-check "limits: client with idle-timeout 2s works" fetch_retry "$C15" 10
-check "limits: client idle-timeout 2s: an idle flow is ended after 1.5..5 s" idle_cut "$C15"
+check "limits: client idle-timeout 2s: an idle flow is ended after 1.5..5 s" idle_cut "$TMP/idle15"
 stop alice15
 
 # ------------------------------------------------ key file mode, user/group

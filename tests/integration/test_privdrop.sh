@@ -82,9 +82,17 @@ check "privdrop: bob's open tunnel is cut" \
 check "privdrop: no 'Permission denied' on the CRL" \
 	not_logged_since "$n" 'crl.*Permission denied'
 stop bob
-spawn bob2 "$BUILD/proxy-client" -c "$PKI/clients/bob.conf" \
+# bob refused from here on: his client answers a SOCKS request once its
+# connect-timeout has run out (the default 10 s is longer than no_flow's
+# curl waits), so 2 s; and no_flow waits until he has been turned away.
+{ cat "$PKI/clients/bob.conf" && echo "connect-timeout 2s"; } >"$TMP/bob-refused.conf" &&
+	chmod 600 "$TMP/bob-refused.conf"
+turned_away() {	# NAME: the client NAME has logged a failed attempt (10 s at most)
+	wait_for 10 grep -q 'tunnel: cannot connect' "$(log_of "$1")"
+}
+spawn bob2 "$BUILD/proxy-client" -c "$TMP/bob-refused.conf" \
 	--socks "127.0.0.1:$B2" -v debug
-sleep 2
+turned_away bob2
 check "privdrop: a new connection of revoked bob gets no working flow" \
 	no_flow "$B2"
 check "privdrop: alice still works after bob's revocation" alice
@@ -95,9 +103,10 @@ n=$(wc -l <"$(slog)")
 cp -p "$PKI/crl.pem" "$PKI/crl.keep"
 install -m 600 "$PKI/crl.keep" "$PKI/crl.pem.new" &&
 	mv -f "$PKI/crl.pem.new" "$PKI/crl.pem"
-spawn bob3 "$BUILD/proxy-client" -c "$PKI/clients/bob.conf" \
+spawn bob3 "$BUILD/proxy-client" -c "$TMP/bob-refused.conf" \
 	--socks "127.0.0.1:$B3" -v debug
-sleep 2
+turned_away bob3
+wait_for 10 logged_since "$n" 'crl.*Permission denied.*keeping the previous list' >/dev/null
 check "privdrop: unreadable CRL: the server says so and keeps its list" \
 	logged_since "$n" 'crl.*Permission denied.*keeping the previous list'
 check "privdrop: unreadable CRL: bob is still refused" no_flow "$B3"

@@ -63,6 +63,13 @@ server_logged_reject() {
 	tail -n +"$(($1 + 1))" "$(log_of server)" | tail -n 15
 	return 1
 }
+# tried_since FROM_LINE: waits (10 s at most) until the client just
+# started has tried its tunnel and the server has turned it away, so
+# that the no_flow after it tests a refused client, not one still
+# connecting. The checks after it say whether it came.
+tried_since() {
+	wait_for 10 server_logged_reject "$1" >/dev/null
+}
 
 # ---- (a) a client certificate from another CA
 "$BUILD/proxy-server" init "$TMP/pki2" --server-name 127.0.0.1 >"$TMP/pki2.log" 2>&1 &&
@@ -71,12 +78,19 @@ server_logged_reject() {
 check "security: a second, unrelated PKI with client mallory" \
 	test -s "$TMP/pki2/clients/mallory.conf" || cat "$TMP/pki2.log"
 
+# The clients turned away below answer a SOCKS request when their
+# connect-timeout runs out (the default 10 s is longer than no_flow's
+# curl waits): 2 s, so that no_flow sees that answer.
+refused_profile() {	# CONF: CONF with connect-timeout 2s
+	echo "connect-timeout 2s" >>"$1"
+}
 # mallory as made: trusts the other CA only.
 M1=$(free_port) || exit 1
 n=$(server_log_lines)
+refused_profile "$TMP/pki2/clients/mallory.conf"
 spawn mallory "$BUILD/proxy-client" -c "$TMP/pki2/clients/mallory.conf" \
 	--socks "127.0.0.1:$M1" -v debug
-sleep 2
+tried_since "$n"
 check "security: client of another CA gets no working flow" no_flow "$M1"
 check "security: server log shows the handshake with the other CA's client failing" \
 	server_logged_reject "$n"
@@ -94,7 +108,7 @@ M2=$(free_port) || exit 1
 n=$(server_log_lines)
 spawn mallory2 "$BUILD/proxy-client" -c "$TMP/mallory-ourca.conf" \
 	--socks "127.0.0.1:$M2" -v debug
-sleep 2
+tried_since "$n"
 check "security: foreign client certificate (our CA trusted) gets no working flow" \
 	no_flow "$M2"
 check "security: server log shows the foreign client certificate rejected" server_logged_reject "$n"
@@ -111,8 +125,10 @@ check "security: bob works before revocation" fetch_retry "$B1"
 check "security: revoke bob" "$BUILD/proxy-server" revoke "$PKI" bob
 stop bob
 n=$(server_log_lines)
-spawn bob2 "$BUILD/proxy-client" -c "$PKI/clients/bob.conf" --socks "127.0.0.1:$B2" -v debug
-sleep 2
+cp "$PKI/clients/bob.conf" "$TMP/bob2.conf" && chmod 600 "$TMP/bob2.conf"
+refused_profile "$TMP/bob2.conf"
+spawn bob2 "$BUILD/proxy-client" -c "$TMP/bob2.conf" --socks "127.0.0.1:$B2" -v debug
+tried_since "$n"
 check "security: a new connection of revoked bob gets no working flow" no_flow "$B2"
 check "security: server log shows bob's handshake refused" server_logged_reject "$n"
 check "security: alice still works after bob's revocation" alice
@@ -121,6 +137,11 @@ stop bob2
 # ---- (c) unwelcome input at the server port
 fds0=$(nfds "$SPID")
 OBS="$TMP/obs"
+# A connection that sends nothing: alice is served meanwhile, and (below,
+# after the other input, which runs while it waits) the server drops it.
+spawn silent timeout 20 "$PY" "$H/garbage_conn.py" 127.0.0.1 "$SERVER_PORT" silent 12
+wait_for 5 grep -q '^connected' "$(log_of silent)"
+check "security: alice works while a silent connection is open" alice
 timeout 20 "$PY" "$H/garbage_conn.py" 127.0.0.1 "$SERVER_PORT" random $((1 << 20)) >"$OBS" 2>&1
 sed 's/^/# 1 MiB random: /' "$OBS"
 check "security: 1 MiB of random bytes: server closes the connection" \
@@ -143,11 +164,8 @@ check "security: TLS hello without a client certificate ends (no hang)" test "$r
 check "security: server alive after a TLS hello without certificate" kill -0 "$SPID"
 check "security: alice works after a TLS hello without certificate" alice
 
-# A connection that sends nothing: alice is served meanwhile, and the
-# server drops it after handshake-timeout (3 s here).
-spawn silent timeout 20 "$PY" "$H/garbage_conn.py" 127.0.0.1 "$SERVER_PORT" silent 12
-wait_for 5 grep -q '^connected' "$(log_of silent)"
-check "security: alice works while a silent connection is open" alice
+# A connection that sends nothing (opened above): the server drops it
+# after handshake-timeout (3 s here).
 wait_for 15 grep -qE '^(closed|open)_after' "$(log_of silent)"
 sed 's/^/# silent: /' "$(log_of silent)"
 dropped() {
@@ -239,8 +257,10 @@ check "security: no connection reached the 127.0.0.3 listener" \
 UL=$(free_port) || exit 1
 spawn uecho "$PY" "$H/udp_echo.py" 127.0.0.1 "$UL"
 check "security: UDP echo on 127.0.0.1 ready" ready uecho
-timeout 20 "$PY" "$H/udp_socks.py" once "$SOCKS_PORT" 127.0.0.1 "$UL" >"$OBS" 2>&1
-check "security: UDP datagram to 127.0.0.1 (server loopback) gets no answer" has reply=no "$OBS"
+# Its wait for an answer (2 s) runs while the configs below are checked;
+# it is judged after them.
+timeout 20 "$PY" "$H/udp_socks.py" once "$SOCKS_PORT" 127.0.0.1 "$UL" >"$TMP/udp.obs" 2>&1 &
+UDP_PROBE=$!
 
 # ---- (e) bad configs, and no open proxy on a non-loopback address
 t_bad() {	# BINARY CONF LINE: -t fails and names CONF:LINE
@@ -356,6 +376,9 @@ chmod 600 "$TMP/allow.conf"
 spawn allowclient "$BUILD/proxy-client" -c "$TMP/allow.conf" -v debug
 check "security: socks 0.0.0.0 with socks-allow 127.0.0.0/8 starts and serves 127.0.0.1" \
 	fetch_retry "$OPEN"
+
+wait "$UDP_PROBE"
+check "security: UDP datagram to 127.0.0.1 (server loopback) gets no answer" has reply=no "$TMP/udp.obs"
 
 check "security: server still running at the end" kill -0 "$SPID"
 check "security: client still running at the end" kill -0 "$(pid_of client)"

@@ -150,11 +150,6 @@ reachable() {	# NS ADDR PORT: the host answers (connect or RST)
 	grep -qE '^reach=(connected|refused)' "$TMP/reach"
 }
 
-unreachable() {	# NS ADDR PORT
-	probe "$1" reach "$2" "$3" | tee "$TMP/reach"
-	grep -qE '^reach=(timeout|unreachable)' "$TMP/reach"
-}
-
 connects() {	# NS ADDR PORT: something accepts there
 	probe "$1" reach "$2" "$3" | tee "$TMP/reach"
 	grep -qx reach=connected "$TMP/reach"
@@ -203,22 +198,39 @@ check "transparent: vps reaches internet's HTTP server, IPv4" \
 	connects "$NS_VPS" "$NET4" 80
 check "transparent: vps reaches internet's HTTP server, IPv6" \
 	connects "$NS_VPS" "$NET6" 80
-check "transparent: without the rules client cannot reach internet, IPv4" \
-	unreachable "$NS_CLI" "$NET4" 80
-check "transparent: without the rules client cannot reach internet, IPv6" \
-	unreachable "$NS_CLI" "$NET6" 80
-check "transparent: without the rules lan cannot reach internet, IPv4" \
-	unreachable "$NS_LAN" "$NET4" 80
-check "transparent: without the rules lan cannot reach internet, IPv6" \
-	unreachable "$NS_LAN" "$NET6" 80
-no_udp_echo() {	# NS ADDR
-	probe "$1" udp "$2" 7 probe --tries 1 | tee "$TMP/reach"
-	grep -qx reply=none "$TMP/reach"
+# Each probe that must see nothing waits out its own timeout (2 s): they
+# run all at once, each into a file of its own, and are judged after.
+NEG=()
+neg_probe() {	# NAME NS ARGS...: probe NS ARGS... into $TMP/neg.NAME, in the background
+	local name=$1
+	shift
+	probe "$@" >"$TMP/neg.$name" 2>&1 &
+	NEG+=($!)
 }
+neg_saw() {	# NAME ERE: $TMP/neg.NAME has a line matching ERE
+	cat "$TMP/neg.$1"
+	grep -qxE -- "$2" "$TMP/neg.$1"
+}
+neg_probe cli4 "$NS_CLI" reach "$NET4" 80
+neg_probe cli6 "$NS_CLI" reach "$NET6" 80
+neg_probe lan4 "$NS_LAN" reach "$NET4" 80
+neg_probe lan6 "$NS_LAN" reach "$NET6" 80
+neg_probe cliudp "$NS_CLI" udp "$NET4" 7 probe --tries 1
+neg_probe lanudp "$NS_LAN" udp "$NET4" 7 probe --tries 1
+wait "${NEG[@]}"
+UNREACH='reach=(timeout|unreachable)( .*)?'
+check "transparent: without the rules client cannot reach internet, IPv4" \
+	neg_saw cli4 "$UNREACH"
+check "transparent: without the rules client cannot reach internet, IPv6" \
+	neg_saw cli6 "$UNREACH"
+check "transparent: without the rules lan cannot reach internet, IPv4" \
+	neg_saw lan4 "$UNREACH"
+check "transparent: without the rules lan cannot reach internet, IPv6" \
+	neg_saw lan6 "$UNREACH"
 check "transparent: without the rules no UDP echo from internet to client" \
-	no_udp_echo "$NS_CLI" "$NET4"
+	neg_saw cliudp reply=none
 check "transparent: without the rules no UDP echo from internet to lan" \
-	no_udp_echo "$NS_LAN" "$NET4"
+	neg_saw lanudp reply=none
 
 # ------------------------------------------------------ server and client
 
@@ -574,8 +586,10 @@ phase desktop iptables
 phase gateway nft
 phase gateway iptables
 
-check "transparent: after --remove client reaches internet no more" \
-	unreachable "$NS_CLI" "$NET4" 80
+# (its 2 s timeout runs while the limits below are set up; judged
+# before their rules are applied)
+neg_probe removed "$NS_CLI" reach "$NET4" 80
+REMOVED_PROBE=$!
 check "transparent: proxy-server still running" kill -0 "$(pid_of server)"
 check "transparent: proxy-client still running" kill -0 "$(pid_of client)"
 
@@ -600,6 +614,9 @@ CAPPED_CONF="$PKI/clients/capped.conf"
 } \
 	>"$CAPPED_CONF" && chmod 600 "$CAPPED_CONF"
 LIM_ARGS=(--nft --ipv6 --gateway)
+wait "$REMOVED_PROBE"
+check "transparent: after --remove client reaches internet no more" \
+	neg_saw removed "$UNREACH"
 snapshot "$TMP/before.limits"
 check "transparent: limits: rules ${LIM_ARGS[*]} --apply" rules "${LIM_ARGS[@]}" --apply
 

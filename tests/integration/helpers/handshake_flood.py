@@ -1,7 +1,7 @@
 """Hold many unauthenticated connections open against a TLS port.
 
 usage: handshake_flood.py HOST PORT --sources A,B,... [--idle N]
-                          [--hello N] [--slow N] [--secs S]
+                          [--hello N] [--slow N] [--secs S] [--ramp R]
 
 Keeps, for as long as it runs (at most S seconds, default 60), N
 connections of each kind open to HOST:PORT, spread over the source
@@ -11,7 +11,9 @@ addresses given (bound before connecting):
   slow   sends that ClientHello one byte every half second.
 A connection the server closes is opened again (at most 200 new
 connections a second in all, so the flood itself does not take the CPU
-the server needs). Prints "ready" once it has opened every one once,
+the server needs; until every one has been opened once, at most R a
+second, default the same 200: a test that only waits for the flood to
+stand may open it faster). Prints "ready" once it has opened every one once,
 then every second a line "open=N idle=A hello=B slow=C connects=D
 closed_by_server=E"; exits 0 at the end or on SIGTERM.
 """
@@ -57,6 +59,7 @@ def main():
     ap.add_argument("--hello", type=int, default=0)
     ap.add_argument("--slow", type=int, default=0)
     ap.add_argument("--secs", type=float, default=60)
+    ap.add_argument("--ramp", type=float, default=RATE)
     a = ap.parse_args()
 
     hello = client_hello()
@@ -83,7 +86,8 @@ def main():
 
     while not stop[0] and time.monotonic() < end:
         now = time.monotonic()
-        budget = min(budget + (now - last) * RATE, RATE)
+        rate = RATE if announced else a.ramp
+        budget = min(budget + (now - last) * rate, rate)
         last = now
         while todo and budget >= 1:
             c = todo.pop(0)

@@ -5,7 +5,9 @@ usage: slowloris.py HOST PORT [--conns N] [--interval SECS] [--duration SECS]
 Builds a real TLS ClientHello (Python's ssl, in memory) and opens N
 connections to HOST:PORT; every INTERVAL seconds each connection still
 open sends the next single byte of that hello, for DURATION seconds in
-all. Notes when the server closes (or resets) each connection. Prints:
+all, or until the server has closed every connection (nothing is left to
+watch then). Notes when the server closes (or resets) each connection.
+Prints:
 
   conns=N connected=C
   closed=K          connections the server closed before DURATION ended
@@ -65,6 +67,8 @@ def main():
     while True:
         now = time.monotonic()
         if now >= end:
+            break
+        if connected and all(st[1] is not None for st in conns.values()):
             break
         if now >= next_send:
             next_send += a.interval
