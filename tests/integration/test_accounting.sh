@@ -17,7 +17,9 @@
 # file:line and the running one kept; the next good one lets bob in.
 # With `workers 2`, dave's two clients (one certificate, two processes)
 # are held on the two workers (status says which; the second client is
-# restarted until its tunnel lands on the other one): what curl and
+# restarted until its tunnel lands on the other one; both answer
+# datagram-path probes, worker 1's handed over by the main thread that
+# reads the UDP socket): what curl and
 # PySocks fetched through both is counted once per byte, one daily
 # quota stops both within 1 MiB, and a revocation on SIGHUP ends the
 # tunnels on both workers. ACCOUNTING_PART=workers runs only that part
@@ -99,6 +101,13 @@ c = json.load(sys.stdin)["clients"]
 print(" ".join(str(w) for w in sorted({t["worker"] for t in c
       if t["user"] == sys.argv[1] and t["up"]})))' "$1"
 }
+paths_answered() {	# NAME: every tunnel of it answered datagram-path probes
+	"$BUILD/proxy-server" status --control "$SOCK" --json |
+		"$PY" -c 'import json, sys
+c = [t for t in json.load(sys.stdin)["clients"]
+     if t["user"] == sys.argv[1] and t["up"]]
+sys.exit(not c or not all(t.get("udp_path", {}).get("acks", 0) > 0 for t in c))' "$1"
+}
 between() {	# V LO HI
 	echo "# $1 in [$2, $3]?"
 	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
@@ -151,6 +160,10 @@ workers_part() {
 		return 1
 	check "workers: status lists tunnels of both workers" sh -c \
 		"'$BUILD/proxy-server' status --control '$SOCK' | grep -E '^dave .* 1\$'"
+	# the main thread reads the datagram path's UDP: worker 1's probes
+	# are handed over to it, and answered from there
+	check "workers: datagram path probes answered on both workers" \
+		wait_for 10 paths_answered dave
 	curl_get "$(cat "$TMP/dave1.port")" two >"$TMP/dave1.got" &
 	got2=$(py_get "$(cat "$TMP/dave2.port")" two)
 	wait $!
