@@ -5,6 +5,7 @@
 #   make deps       install missing build and test dependencies (root/sudo)
 #   make demo       deps + build + throwaway PKI + server and client on loopback
 #   make test       deps + build + unit, sanitizer and integration tests
+#   make asan, make tsan   the AddressSanitizer / ThreadSanitizer builds
 #   make bench      speed and memory side by side with ssh -D, ss-libev, trojan
 #                   (BENCH="lossy" or other tests: only those, see run.sh)
 #   make lint       check the C sources against .clang-format (tests/lint.sh)
@@ -28,9 +29,9 @@ EV_LIBS    := $(shell $(PKG_CONFIG) --libs libev 2>/dev/null || echo -lev)
 # project needs are added separately so a command-line CFLAGS keeps them.
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter
-ALL_CFLAGS = -std=gnu11 $(WARN) -fno-strict-aliasing -D_GNU_SOURCE \
+ALL_CFLAGS = -std=gnu11 $(WARN) -fno-strict-aliasing -D_GNU_SOURCE -pthread \
 	     $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS   += $(PKG_LIBS) $(EV_LIBS)
+LDLIBS   += $(PKG_LIBS) $(EV_LIBS) -pthread
 
 ifeq ($(V),1)
 Q :=
@@ -56,7 +57,7 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 UNIT_HELPER_OBJS := $(call obj,$(UNIT_HELPER_SRCS))
 .SECONDARY: $(UNIT_HELPER_OBJS)
 
-.PHONY: all deps demo test check unit asan bench bench-route lint install \
+.PHONY: all deps demo test check unit asan tsan bench bench-route lint install \
 	uninstall deb clean
 
 all: $(BUILD)/proxy-server $(BUILD)/proxy-client
@@ -90,6 +91,14 @@ asan:
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 		LDFLAGS="-fsanitize=address,undefined" all unit
 
+# The same tree built with ThreadSanitizer in build/tsan, for the server's
+# worker threads (`workers N`); tests/run.sh runs its unit tests and the
+# workers part of test_accounting.sh on it.
+tsan:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
+		LDFLAGS="-fsanitize=thread" all unit
+
 # libFuzzer targets (tests/fuzz/), built with clang into BUILD/fuzz from
 # the pure modules each needs (no OpenSSL, libev or c-ares), then run
 # FUZZ_SECONDS each on a copy of their seed corpus; crash inputs go to
@@ -107,7 +116,7 @@ FUZZ_conf        := common/conf.c common/addr.c common/util.c
 FUZZ_dns_msg     := proxy-client/dns_msg.c common/util.c
 # the daemons' real directive tables; open() is fenced in by the target
 FUZZ_daemon_conf := proxy-server/server_conf.c proxy-server/policy.c \
-		    proxy-server/quota.c proxy-server/rates.c \
+		    proxy-server/quota.c proxy-server/rates.c proxy-server/named.c \
 		    proxy-client/route.c proxy-client/route_nets.c \
 		    proxy-client/route_names.c \
 		    proxy-client/client_conf.c common/tunnel_conf.c \
@@ -142,6 +151,7 @@ demo: deps
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)$(MAKE) --no-print-directory asan
+	$(Q)$(MAKE) --no-print-directory tsan
 	$(Q)./tests/run.sh $(BUILD)
 
 check: test

@@ -46,8 +46,9 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-int acceptor_open(struct acceptor *a, struct ev_loop *loop,
-		  const struct addr *addr, acceptor_cb cb, char *err, size_t n)
+static int open_with(struct acceptor *a, struct ev_loop *loop,
+		     const struct addr *addr, acceptor_cb cb, int reuseport,
+		     char *err, size_t n)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -66,6 +67,13 @@ int acceptor_open(struct acceptor *a, struct ev_loop *loop,
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) {
+		snprintf(err, n, "%s: SO_REUSEPORT: %s", a->name,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
 	/* accepted sockets inherit it: no system call per connection */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
@@ -81,6 +89,19 @@ int acceptor_open(struct acceptor *a, struct ev_loop *loop,
 	ev_init(&a->pause, pause_cb);
 	ev_io_start(loop, &a->io);
 	return 0;
+}
+
+int acceptor_open(struct acceptor *a, struct ev_loop *loop,
+		  const struct addr *addr, acceptor_cb cb, char *err, size_t n)
+{
+	return open_with(a, loop, addr, cb, 0, err, n);
+}
+
+int acceptor_open_shared(struct acceptor *a, struct ev_loop *loop,
+			 const struct addr *addr, acceptor_cb cb, char *err,
+			 size_t n)
+{
+	return open_with(a, loop, addr, cb, 1, err, n);
 }
 
 void acceptor_close(struct acceptor *a)

@@ -26,6 +26,11 @@ struct acceptor {
  * 0, or -1 with err set. */
 int acceptor_open(struct acceptor *a, struct ev_loop *loop,
 		  const struct addr *addr, acceptor_cb cb, char *err, size_t n);
+/* The same with SO_REUSEPORT: one of several sockets on the same
+ * address, one per loop, among which the kernel spreads connections. */
+int acceptor_open_shared(struct acceptor *a, struct ev_loop *loop,
+			 const struct addr *addr, acceptor_cb cb, char *err,
+			 size_t n);
 /* Stops and closes the socket. */
 void acceptor_close(struct acceptor *a);
 

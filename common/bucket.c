@@ -2,6 +2,20 @@
 
 #include "util.h"
 
+/* Tunnels of one client on several server workers share its buckets:
+ * a few arithmetic steps under a spin lock (0: free, so a zeroed
+ * bucket is ready). */
+static void lock(struct bucket *b)
+{
+	while (__atomic_test_and_set(&b->lock, __ATOMIC_ACQUIRE))
+		;
+}
+
+static void unlock(struct bucket *b)
+{
+	__atomic_clear(&b->lock, __ATOMIC_RELEASE);
+}
+
 static void refill(struct bucket *b, double now)
 {
 	if (now > b->at) {
@@ -12,6 +26,7 @@ static void refill(struct bucket *b, double now)
 
 void bucket_set(struct bucket *b, double rate, double now)
 {
+	lock(b);
 	if (b->rate > 0)
 		refill(b, now);
 	else
@@ -21,18 +36,27 @@ void bucket_set(struct bucket *b, double rate, double now)
 	b->burst = MAX(rate / 8, BUCKET_BURST_MIN);
 	b->tokens = MIN(b->tokens, b->burst);
 	b->at = now;
+	unlock(b);
 }
 
 void bucket_take(struct bucket *b, size_t n)
 {
-	if (b && b->rate > 0)
-		b->tokens -= (double)n;
+	if (!b || b->rate <= 0)
+		return;
+	lock(b);
+	b->tokens -= (double)n;
+	unlock(b);
 }
 
 double bucket_wait(struct bucket *b, double now)
 {
+	double wait;
+
 	if (!b || b->rate <= 0)
 		return 0;
+	lock(b);
 	refill(b, now);
-	return b->tokens > 0 ? 0 : -b->tokens / b->rate + 1e-3;
+	wait = b->tokens > 0 ? 0 : -b->tokens / b->rate + 1e-3;
+	unlock(b);
+	return wait;
 }

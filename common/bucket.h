@@ -3,7 +3,8 @@
  * its size), so the rate over time is exact while nothing needs to know
  * a read's size in advance; while it is overdrawn, callers hold back
  * and look again after bucket_wait() seconds. Pure arithmetic on the
- * caller's clock (seconds, any monotonic origin), no I/O. */
+ * caller's clock (seconds, any monotonic origin), no I/O; safe to share
+ * between threads (their clocks should agree: ev_now() of each loop). */
 #ifndef COMMON_BUCKET_H
 #define COMMON_BUCKET_H
 
@@ -14,6 +15,9 @@ struct bucket {
 	double burst;  /* at most this many tokens are saved up */
 	double tokens; /* negative: overdrawn */
 	double at;     /* the clock when tokens was last brought up */
+	/* rate is set while nothing takes (the server's workers paused);
+	 * the rest moves under this lock: takes may come from threads */
+	char lock;
 };
 
 /* (Re)sets the rate (0: no cap); a debt already run up is kept, so a

@@ -70,15 +70,21 @@ struct dpath {
 	ev_tstamp last_heard; /* an authentic packet came by UDP */
 };
 
-/* One packet at a time, synchronously: scratch space for all paths. */
-static uint8_t tx_pkt[DPKT_MAX_LEN];
-static uint8_t rx_plain[DPKT_MAX_PLAIN];
+/* One packet at a time, synchronously: scratch space for all paths of
+ * a thread (the server's workers each have theirs). */
+static _Thread_local uint8_t tx_pkt[DPKT_MAX_LEN];
+static _Thread_local uint8_t rx_plain[DPKT_MAX_PLAIN];
 
 uint32_t dpath_key(const uint8_t id[DPKT_ID_LEN])
 {
 	uint32_t k = get_be32(id) ^ get_be32(id + 4);
 
 	return k ? k : 1;
+}
+
+uint32_t dpath_reg_key(const struct dpath *d)
+{
+	return d->key;
 }
 
 static int keys(struct dpath *d, char *err, size_t n)

@@ -60,8 +60,9 @@ struct dpath *dpath_server(struct tunnel *t, struct idmap *reg, char *err,
 /* Deferred while one of its own callbacks runs. */
 void dpath_free(struct dpath *d);
 
-/* The registry key of a tunnel id (never 0). */
+/* The registry key of a tunnel id (never 0); a server path's own. */
 uint32_t dpath_key(const uint8_t id[DPKT_ID_LEN]);
+uint32_t dpath_reg_key(const struct dpath *d);
 
 /* Where a packet reached the server: the socket, the sender, and a
  * control message (IP_PKTINFO or IPV6_PKTINFO, of at most DPATH_CTL_MAX

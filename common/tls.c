@@ -1,6 +1,7 @@
 #include "tls.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -467,22 +468,30 @@ static int sock_create(BIO *b)
 	return 1;
 }
 
+static BIO_METHOD *sock_bio;
+
+static void sock_method_init(void)
+{
+	BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+				     "tunnel socket");
+
+	if (!m || !BIO_meth_set_read(m, sock_read) ||
+	    !BIO_meth_set_write(m, txq_write) ||
+	    !BIO_meth_set_ctrl(m, sock_ctrl) ||
+	    !BIO_meth_set_create(m, sock_create)) {
+		BIO_meth_free(m);
+		m = NULL;
+	}
+	sock_bio = m;
+}
+
+/* Made once, by whichever thread (a server worker) gets there first. */
 static BIO_METHOD *sock_method(void)
 {
-	static BIO_METHOD *m;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	if (!m) {
-		m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-				 "tunnel socket");
-		if (!m || !BIO_meth_set_read(m, sock_read) ||
-		    !BIO_meth_set_write(m, txq_write) ||
-		    !BIO_meth_set_ctrl(m, sock_ctrl) ||
-		    !BIO_meth_set_create(m, sock_create)) {
-			BIO_meth_free(m);
-			m = NULL;
-		}
-	}
-	return m;
+	pthread_once(&once, sock_method_init);
+	return sock_bio;
 }
 
 static int set_bio(struct tls *t)

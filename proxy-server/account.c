@@ -1,6 +1,7 @@
 #include "account.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ struct account {
 	struct meter m;
 	uint64_t flows;
 	uint64_t flushed[ACCT_COLS]; /* our counts at the last flush */
+	uint64_t snap[ACCT_COLS];    /* what the flush under way writes */
 	uint64_t stored[ACCT_COLS];  /* the store's totals then */
 	int64_t first_seen, last_seen;
 	int tunnels;
@@ -31,14 +33,19 @@ struct account {
 	struct bucket down, up; /* the rate caps, shared by its tunnels */
 };
 
+/* The main thread's timers and the workers' tunnels share the list
+ * and every account under mu; the meters' counts are atomic (meter.h),
+ * so bytes are counted without it. */
 struct accounts {
-	struct ev_loop *loop;
+	struct ev_loop *loop; /* the main thread's */
 	const struct server_conf *conf;
 	struct acct_db *db;
-	ev_timer flush, day, enforce;
+	pthread_mutex_t mu;
+	ev_timer flush, day;
+	ev_async enforce; /* a meter past its limit, from any worker */
 	time_t day_start; /* the day the next flush counts into */
 	struct account *list;
-	void (*end_flows)(void *arg, const char *name);
+	void (*end_flows)(void *arg);
 	void *arg;
 };
 
@@ -50,7 +57,7 @@ static time_t wall(const struct accounts *as)
 static void counts(const struct account *a, uint64_t v[ACCT_COLS])
 {
 	for (int i = 0; i < METER_KINDS; i++)
-		v[i] = a->m.bytes[i];
+		v[i] = meter_get(&a->m, (enum meter_kind)i);
 	v[ACCT_FLOWS] = a->flows;
 }
 
@@ -70,11 +77,16 @@ static uint64_t used(const struct account *a)
 	return a->pbase + bytes_of(v) - bytes_of(a->flushed);
 }
 
-static void set_left(struct account *a)
+/* The meter's count at which used() reaches the quota: it does not
+ * move with the counts (nor with a flush, which adds to pbase what it
+ * takes from the counts), so setting it races with no byte. */
+static void set_limit(struct account *a)
 {
-	uint64_t u = used(a);
+	uint64_t at = a->q ? a->q->bytes + bytes_of(a->flushed) : 0;
 
-	a->m.left = !a->q ? UINT64_MAX : u >= a->q->bytes ? 0 : a->q->bytes - u;
+	meter_set_limit(&a->m, !a->q         ? UINT64_MAX :
+			       at > a->pbase ? at - a->pbase :
+					       0);
 }
 
 /* The quota and its period, looked up again once the period is over
@@ -95,28 +107,32 @@ static void period_update(struct account *a, time_t now)
 		a->pbase = bytes_of(v);
 		a->enforced = 0;
 	}
-	set_left(a);
+	set_limit(a);
 }
 
-/* Inside a flow's callback: only schedule the enforcement. */
+/* Inside a flow's callback, in any worker: only schedule the
+ * enforcement, on the main thread. */
 static void meter_over(struct meter *m)
 {
 	struct account *a = container_of(m, struct account, m);
-	struct accounts *as = a->as;
 
-	if (!ev_is_active(&as->enforce)) {
-		ev_timer_set(&as->enforce, 0., 0.);
-		ev_timer_start(as->loop, &as->enforce);
-	}
+	ev_async_send(a->as->loop, &a->as->enforce);
 }
 
-static void enforce_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static int over(const struct account *a)
+{
+	return a->q && used(a) >= a->q->bytes;
+}
+
+static void enforce_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct accounts *as = container_of(w, struct accounts, enforce);
 	char why[128];
+	int any = 0;
 
+	pthread_mutex_lock(&as->mu);
 	for (struct account *a = as->list; a; a = a->next) {
-		if (!a->q || used(a) < a->q->bytes)
+		if (!over(a))
 			continue;
 		if (!a->enforced) {
 			quota_reason(a->q, a->pend, why, sizeof(why));
@@ -126,9 +142,12 @@ static void enforce_cb(struct ev_loop *loop, ev_timer *w, int revents)
 				a->name, why);
 			a->enforced = 1;
 		}
-		if (a->tunnels)
-			as->end_flows(as->arg, a->name);
+		any |= a->tunnels > 0;
 	}
+	pthread_mutex_unlock(&as->mu);
+	/* unlocked: the workers are paused for it, and may be waiting */
+	if (any)
+		as->end_flows(as->arg);
 }
 
 /* The `rate` for the name, on the loop's clock. */
@@ -177,7 +196,7 @@ static void load_client(void *arg, const char *name, int64_t first,
 static void flush(struct accounts *as)
 {
 	char day[16], err[256];
-	uint64_t now[ACCT_COLS], d[ACCT_COLS];
+	uint64_t d[ACCT_COLS];
 	time_t t = wall(as);
 	struct account *a;
 
@@ -189,9 +208,10 @@ static void flush(struct accounts *as)
 
 		if (a->tunnels)
 			a->last_seen = t;
-		counts(a, now);
+		/* one look at the counts, which workers move meanwhile */
+		counts(a, a->snap);
 		for (int i = 0; i < ACCT_COLS; i++)
-			any |= (d[i] = now[i] - a->flushed[i]) != 0;
+			any |= (d[i] = a->snap[i] - a->flushed[i]) != 0;
 		if (any && acct_db_add(as->db, a->name, day, d, a->first_seen,
 				       a->last_seen, err, sizeof(err)))
 			goto bad;
@@ -199,14 +219,12 @@ static void flush(struct accounts *as)
 	if (acct_db_commit(as->db, err, sizeof(err)))
 		goto bad;
 	for (a = as->list; a; a = a->next) {
-		uint64_t used_before = used(a);
-
-		counts(a, now);
+		/* the same bytes, now stored */
+		a->pbase += bytes_of(a->snap) - bytes_of(a->flushed);
 		for (int i = 0; i < ACCT_COLS; i++) {
-			a->stored[i] += now[i] - a->flushed[i];
-			a->flushed[i] = now[i];
+			a->stored[i] += a->snap[i] - a->flushed[i];
+			a->flushed[i] = a->snap[i];
 		}
-		a->pbase = used_before; /* the same bytes, now stored */
 	}
 	return;
 bad:
@@ -216,7 +234,11 @@ bad:
 
 static void flush_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	flush(container_of(w, struct accounts, flush));
+	struct accounts *as = container_of(w, struct accounts, flush);
+
+	pthread_mutex_lock(&as->mu);
+	flush(as);
+	pthread_mutex_unlock(&as->mu);
 }
 
 static void arm_day(struct accounts *as)
@@ -239,6 +261,7 @@ static void day_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		arm_day(as);
 		return;
 	}
+	pthread_mutex_lock(&as->mu);
 	flush(as);
 	as->day_start = quota_day_start(now);
 	for (struct account *a = as->list; a; a = a->next) {
@@ -250,6 +273,7 @@ static void day_cb(struct ev_loop *loop, ev_timer *w, int revents)
 				 "allowed again",
 				 a->name);
 	}
+	pthread_mutex_unlock(&as->mu);
 	arm_day(as);
 }
 
@@ -281,8 +305,7 @@ int accounts_prepare(const struct server_conf *c)
 
 struct accounts *accounts_open(struct ev_loop *loop,
 			       const struct server_conf *conf,
-			       void (*end_flows)(void *arg, const char *name),
-			       void *arg)
+			       void (*end_flows)(void *arg), void *arg)
 {
 	struct accounts *as;
 	char err[512];
@@ -298,6 +321,7 @@ struct accounts *accounts_open(struct ev_loop *loop,
 	as->db = db;
 	as->end_flows = end_flows;
 	as->arg = arg;
+	pthread_mutex_init(&as->mu, NULL);
 	as->day_start = quota_day_start(wall(as));
 	if (acct_db_clients(db, load_client, as))
 		log_warn("accounting store: cannot list its clients");
@@ -306,7 +330,8 @@ struct accounts *accounts_open(struct ev_loop *loop,
 	ev_timer_start(loop, &as->flush);
 	ev_init(&as->day, day_cb);
 	arm_day(as);
-	ev_init(&as->enforce, enforce_cb);
+	ev_async_init(&as->enforce, enforce_cb);
+	ev_async_start(loop, &as->enforce);
 	log_info("accounting in %s/%s, flushed every %.0f s", conf->state_dir,
 		 ACCT_DB_FILE, conf->account_flush);
 	return as;
@@ -319,6 +344,7 @@ void accounts_reload(struct accounts *as)
 	if (!as)
 		return;
 	now = wall(as);
+	pthread_mutex_lock(&as->mu);
 	for (struct account *a = as->list; a; a = a->next) {
 		int was = a->q && used(a) >= a->q->bytes;
 
@@ -329,9 +355,10 @@ void accounts_reload(struct accounts *as)
 			log_info("tunnel %s: under its quota now: new flows "
 				 "allowed again",
 				 a->name);
-		if (!a->m.left)
+		if (over(a))
 			meter_over(&a->m);
 	}
+	pthread_mutex_unlock(&as->mu);
 	as->flush.repeat = as->conf->account_flush;
 	ev_timer_again(as->loop, &as->flush);
 }
@@ -340,10 +367,10 @@ void accounts_close(struct accounts *as)
 {
 	if (!as)
 		return;
-	flush(as);
+	flush(as); /* the workers' tunnels are all closed by now */
 	ev_timer_stop(as->loop, &as->flush);
 	ev_timer_stop(as->loop, &as->day);
-	ev_timer_stop(as->loop, &as->enforce);
+	ev_async_stop(as->loop, &as->enforce);
 	while (as->list) {
 		struct account *a = as->list;
 
@@ -352,6 +379,7 @@ void accounts_close(struct accounts *as)
 		free(a);
 	}
 	acct_db_close(as->db);
+	pthread_mutex_destroy(&as->mu);
 	free(as);
 }
 
@@ -361,6 +389,7 @@ struct account *account_join(struct accounts *as, const char *name)
 
 	if (!as)
 		return NULL;
+	pthread_mutex_lock(&as->mu);
 	for (a = as->list; a; a = a->next)
 		if (!strcmp(a->name, name))
 			break;
@@ -370,6 +399,7 @@ struct account *account_join(struct accounts *as, const char *name)
 	a->last_seen = wall(as);
 	if (!a->first_seen)
 		a->first_seen = a->last_seen;
+	pthread_mutex_unlock(&as->mu);
 	return a;
 }
 
@@ -377,8 +407,10 @@ void account_leave(struct account *a)
 {
 	if (!a)
 		return;
+	pthread_mutex_lock(&a->as->mu);
 	a->tunnels--;
 	a->last_seen = wall(a->as);
+	pthread_mutex_unlock(&a->as->mu);
 }
 
 struct meter *account_meter(struct account *a)
@@ -386,6 +418,7 @@ struct meter *account_meter(struct account *a)
 	return a ? &a->m : NULL;
 }
 
+/* The rates change only while the workers are paused (reload). */
 void account_rates(struct account *a, struct bucket **down, struct bucket **up)
 {
 	*down = a && a->down.rate > 0 ? &a->down : NULL;
@@ -394,15 +427,32 @@ void account_rates(struct account *a, struct bucket **down, struct bucket **up)
 
 int account_open_flow(struct account *a, char *why, size_t n)
 {
+	int rc = 0;
+
 	if (!a)
 		return 0;
+	pthread_mutex_lock(&a->as->mu);
 	period_update(a, wall(a->as));
-	if (a->q && used(a) >= a->q->bytes) {
+	if (over(a)) {
 		quota_reason(a->q, a->pend, why, n);
-		return -1;
+		rc = -1;
+	} else {
+		a->flows++;
 	}
-	a->flows++;
-	return 0;
+	pthread_mutex_unlock(&a->as->mu);
+	return rc;
+}
+
+int account_over(struct account *a)
+{
+	int rc;
+
+	if (!a)
+		return 0;
+	pthread_mutex_lock(&a->as->mu);
+	rc = over(a);
+	pthread_mutex_unlock(&a->as->mu);
+	return rc;
 }
 
 static const char *when(int64_t t, char *buf, size_t n)
@@ -494,10 +544,14 @@ void accounts_status(struct accounts *as, struct buf *b, int json)
 			      "LAST SEEN", "RATE", "QUOTA");
 	else
 		status_printf(b, "\naccounting off (no store)\n");
+	if (as)
+		pthread_mutex_lock(&as->mu);
 	for (struct account *a = as ? as->list : NULL; a; a = a->next) {
 		status_one(a, b, json, first);
 		first = 0;
 	}
+	if (as)
+		pthread_mutex_unlock(&as->mu);
 	if (json)
 		status_printf(b, "]");
 }

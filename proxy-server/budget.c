@@ -1,6 +1,7 @@
 #include "budget.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,7 @@ void budget_init(struct budget *b, const struct budget_limits *lim)
 	memset(b, 0, sizeof(*b));
 	b->lim = *lim;
 	b->pool.max = lim->buffer_total;
+	pthread_mutex_init(&b->mu, NULL);
 }
 
 void budget_free(struct budget *b)
@@ -186,6 +188,7 @@ void budget_free(struct budget *b)
 		b->users = u->next;
 		free(u);
 	}
+	pthread_mutex_destroy(&b->mu);
 }
 
 struct budget_user *budget_user_get(struct budget *b, const char *name)
@@ -193,6 +196,7 @@ struct budget_user *budget_user_get(struct budget *b, const char *name)
 	struct budget_user *u;
 	size_t len = strlen(name);
 
+	pthread_mutex_lock(&b->mu);
 	for (u = b->users; u; u = u->next)
 		if (!strcmp(u->name, name))
 			break;
@@ -204,6 +208,7 @@ struct budget_user *budget_user_get(struct budget *b, const char *name)
 		b->users = u;
 	}
 	u->tunnels++;
+	pthread_mutex_unlock(&b->mu);
 	return u;
 }
 
@@ -223,19 +228,26 @@ static void maybe_free(struct budget_user *u)
 
 void budget_user_put(struct budget_user *u)
 {
+	struct budget *b = u->b;
+
+	pthread_mutex_lock(&b->mu);
 	u->tunnels--;
 	maybe_free(u);
+	pthread_mutex_unlock(&b->mu);
 }
 
 unsigned budget_user_tunnels(const struct budget_user *u)
 {
-	return u->tunnels;
+	unsigned n;
+
+	pthread_mutex_lock(&u->b->mu);
+	n = u->tunnels;
+	pthread_mutex_unlock(&u->b->mu);
+	return n;
 }
 
-int budget_take(struct budget_user *u)
+static int take(struct budget *b, struct budget_user *u)
 {
-	struct budget *b = u->b;
-
 	if (b->flows >= b->lim.flows_total) {
 		b->refused_total++;
 		return BUDGET_TOTAL;
@@ -249,11 +261,26 @@ int budget_take(struct budget_user *u)
 	return BUDGET_OK;
 }
 
+int budget_take(struct budget_user *u)
+{
+	struct budget *b = u->b;
+	int rc;
+
+	pthread_mutex_lock(&b->mu);
+	rc = take(b, u);
+	pthread_mutex_unlock(&b->mu);
+	return rc;
+}
+
 void budget_give(struct budget_user *u)
 {
-	u->b->flows--;
+	struct budget *b = u->b;
+
+	pthread_mutex_lock(&b->mu);
+	b->flows--;
 	u->flows--;
 	maybe_free(u);
+	pthread_mutex_unlock(&b->mu);
 }
 
 const char *budget_strerror(int rc)
@@ -271,7 +298,9 @@ const char *budget_strerror(int rc)
 	return "unknown";
 }
 
-void budget_status(const struct budget *b, struct buf *out, int json)
+static void status_locked(const struct budget *b,
+			  const struct tunnel_pool *pool, struct buf *out,
+			  int json)
 {
 	char used[32], cap[32];
 
@@ -286,8 +315,8 @@ void budget_status(const struct budget *b, struct buf *out, int json)
 			      b->lim.flows_per_user,
 			      (unsigned long long)b->refused_total,
 			      (unsigned long long)b->refused_user,
-			      b->pool.buffered, b->lim.buffer_total,
-			      (unsigned long long)b->pool.resets);
+			      pool->buffered, b->lim.buffer_total,
+			      (unsigned long long)pool->resets);
 		return;
 	}
 	status_printf(out,
@@ -300,7 +329,15 @@ void budget_status(const struct budget *b, struct buf *out, int json)
 	status_printf(out,
 		      "%s of %s buffered (max-buffer-total); %llu flows "
 		      "reset by it\n",
-		      status_bytes(b->pool.buffered, used, sizeof(used)),
+		      status_bytes(pool->buffered, used, sizeof(used)),
 		      status_bytes(b->lim.buffer_total, cap, sizeof(cap)),
-		      (unsigned long long)b->pool.resets);
+		      (unsigned long long)pool->resets);
+}
+
+void budget_status(struct budget *b, const struct tunnel_pool *pool,
+		   struct buf *out, int json)
+{
+	pthread_mutex_lock(&b->mu);
+	status_locked(b, pool, out, json);
+	pthread_mutex_unlock(&b->mu);
 }

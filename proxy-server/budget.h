@@ -17,6 +17,7 @@
 #ifndef PROXY_SERVER_BUDGET_H
 #define PROXY_SERVER_BUDGET_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,11 +45,15 @@ struct budget_limits {
 
 struct budget_user;
 
+/* Shared by the server's workers: everything under mu, except lim and
+ * pool (which the workers share out: each has its own pool of
+ * pool.max / workers). */
 struct budget {
 	struct budget_limits lim;
+	pthread_mutex_t mu;
 	unsigned flows;            /* in use, all users */
 	struct budget_user *users; /* those with a tunnel or a flow */
-	struct tunnel_pool pool;   /* every tunnel's params point here */
+	struct tunnel_pool pool;   /* max: max-buffer-total */
 	uint64_t refused_total, refused_user;
 };
 
@@ -83,7 +88,9 @@ int budget_take(struct budget_user *u);
 void budget_give(struct budget_user *u);
 const char *budget_strerror(int rc);
 
-/* For status: a line of text, or JSON members (",\"flows_in_use\":..."). */
-void budget_status(const struct budget *b, struct buf *out, int json);
+/* For status: a line of text, or JSON members (",\"flows_in_use\":..."),
+ * with the buffers of pool (all workers' added up). */
+void budget_status(struct budget *b, const struct tunnel_pool *pool,
+		   struct buf *out, int json);
 
 #endif

@@ -64,6 +64,7 @@ void conf_reload_fixed(const struct server_conf *a, const struct server_conf *b,
 	name(buf, n, str_differ(a->tc.key_pem, b->tc.key_pem), "key");
 	name(buf, n, str_differ(a->crl_path, b->crl_path), "crl");
 	name(buf, n, a->tc.log_level != b->tc.log_level, "log-level");
+	name(buf, n, a->workers != b->workers, "workers");
 	name(buf, n, a->max_tunnels != b->max_tunnels, "max-tunnels");
 	name(buf, n,
 	     memcmp(&a->startups, &b->startups, sizeof(a->startups)) != 0,

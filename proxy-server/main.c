@@ -11,6 +11,7 @@
 #include "../common/util.h"
 #include "../common/version.h"
 #include "pki.h"
+#include "hub.h"
 #include "server.h"
 #include "server_conf.h"
 #include "setup.h"
@@ -268,7 +269,7 @@ static int run_daemon(const struct cmdline *cl, const char *listen,
 {
 	const char *path = cl->config;
 	struct server_conf conf;
-	struct server srv;
+	struct hub hub;
 	struct ev_loop *loop;
 	char err[CONF_ERR_MAX];
 
@@ -309,13 +310,15 @@ static int run_daemon(const struct cmdline *cl, const char *listen,
 	}
 	malloc_keep_buffers();
 	loop = ev_default_loop(EVFLAG_AUTO);
-	if (server_start(&srv, loop, &conf)) {
-		server_stop(&srv);
+	if (hub_start(&hub, loop, &conf)) {
+		hub_stop(&hub);
+		hub_free(&hub);
 		server_conf_free(&conf);
 		return 1;
 	}
 	log_info("proxy-server %s ready", PROXY_VERSION);
 	ev_run(loop, 0);
+	hub_free(&hub);
 	server_conf_free(&conf);
 	ev_loop_destroy(loop);
 	return 0;

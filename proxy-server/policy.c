@@ -1,6 +1,7 @@
 #include "policy.h"
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,18 +46,22 @@ void policy_add(struct policy *p, const struct cidr *net, bool allow)
 	p->n++;
 }
 
-/* Parsed once: UDP checks every datagram. The server has one thread. */
+static struct cidr builtin_nets[ARRAY_SIZE(builtin_deny)];
+
+static void builtin_parse(void)
+{
+	for (size_t j = 0; j < ARRAY_SIZE(builtin_deny); j++)
+		cidr_parse(builtin_deny[j], &builtin_nets[j]);
+}
+
+/* Parsed once (UDP checks every datagram), by whichever of the
+ * server's workers gets there first. */
 static const struct cidr *builtin(size_t i)
 {
-	static struct cidr nets[ARRAY_SIZE(builtin_deny)];
-	static bool parsed;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	if (!parsed) {
-		for (size_t j = 0; j < ARRAY_SIZE(builtin_deny); j++)
-			cidr_parse(builtin_deny[j], &nets[j]);
-		parsed = true;
-	}
-	return &nets[i];
+	pthread_once(&once, builtin_parse);
+	return &builtin_nets[i];
 }
 
 /* One address: the first rule that matches, else the built-in list. */

@@ -1,10 +1,15 @@
 #include "quota.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/util.h"
+#include "named.h"
+
+_Static_assert(offsetof(struct quota_rule, name) == 0,
+	       "named.h: the name comes first");
 
 /* Day 29-31 would not exist in every month: a period must start on a
  * day each month has. */
@@ -57,24 +62,17 @@ int quota_directive(struct quota_table *t, const struct conf_line *l, char *err,
 		return quota_parse(l->argc - 1, l->argv + 1, &t->dflt, err, n);
 	if (quota_parse(l->argc - 2, l->argv + 2, &q, err, n))
 		return -1;
-	for (i = 0; i < t->n; i++)
-		if (!strcmp(t->rules[i].name, l->argv[1]))
-			break;
-	if (i == t->n) {
-		t->rules = xrealloc(t->rules,
-				    (size_t)(t->n + 1) * sizeof(*t->rules));
-		t->rules[t->n++].name = xstrdup(l->argv[1]);
-	}
-	t->rules[i].q = q; /* the last line for a name wins */
+	/* the last line for a name wins */
+	i = named_slot(&t->rules, &t->n, sizeof(*t->rules), l->argv[1]);
+	t->rules[i].q = q;
 	return 0;
 }
 
 const struct quota *quota_for(const struct quota_table *t, const char *name)
 {
-	for (int i = 0; i < t->n; i++)
-		if (!strcmp(t->rules[i].name, name))
-			return &t->rules[i].q;
-	return &t->dflt;
+	int i = named_find(t->rules, t->n, sizeof(*t->rules), name);
+
+	return i < 0 ? &t->dflt : &t->rules[i].q;
 }
 
 void quota_table_free(struct quota_table *t)

@@ -1,10 +1,15 @@
 #include "rates.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/util.h"
+#include "named.h"
+
+_Static_assert(offsetof(struct rate_rule, name) == 0,
+	       "named.h: the name comes first");
 
 static int parse_rate(const char *s, uint64_t *rate, char *err, size_t n)
 {
@@ -43,24 +48,17 @@ int rate_directive(struct rate_table *t, const struct conf_line *l, char *err,
 		return parse_rate(l->argv[1], &t->dflt, err, n);
 	if (parse_rate(l->argv[2], &rate, err, n))
 		return -1;
-	for (i = 0; i < t->n; i++)
-		if (!strcmp(t->rules[i].name, l->argv[1]))
-			break;
-	if (i == t->n) {
-		t->rules = xrealloc(t->rules,
-				    (size_t)(t->n + 1) * sizeof(*t->rules));
-		t->rules[t->n++].name = xstrdup(l->argv[1]);
-	}
-	t->rules[i].rate = rate; /* the last line for a name wins */
+	/* the last line for a name wins */
+	i = named_slot(&t->rules, &t->n, sizeof(*t->rules), l->argv[1]);
+	t->rules[i].rate = rate;
 	return 0;
 }
 
 uint64_t rate_for(const struct rate_table *t, const char *name)
 {
-	for (int i = 0; i < t->n; i++)
-		if (!strcmp(t->rules[i].name, name))
-			return t->rules[i].rate;
-	return t->dflt;
+	int i = named_find(t->rules, t->n, sizeof(*t->rules), name);
+
+	return i < 0 ? t->dflt : t->rules[i].rate;
 }
 
 void rate_table_free(struct rate_table *t)

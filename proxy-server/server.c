@@ -1,10 +1,9 @@
-/* Listening sockets, TLS accept and the life of each client tunnel. */
+/* One worker: its listening sockets, TLS accept and the life of each
+ * client tunnel it accepted (server.h). */
 #include "server.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +12,6 @@
 #include <unistd.h>
 
 #include "../common/acceptor.h"
-#include "../common/ctl.h"
 #include "../common/dgram.h"
 #include "../common/log.h"
 #include "../common/status.h"
@@ -23,21 +21,16 @@
 #include "../common/errcode.h"
 #include "../common/dpath.h"
 #include "account.h"
-#include "conf_reload.h"
 #include "dpath_srv.h"
 #include "fallback.h"
+#include "hub.h"
 #include "outbound.h"
 #include "session.h"
 #include "udp_relay.h"
 
 /* How often the CRL file is looked at without a handshake or SIGHUP. */
 #define CRL_CHECK_INTERVAL 5.0
-#define DRAIN_CHECK 0.2
 #define TLS_RECORD_FIRST_BYTE 0x16 /* a handshake record */
-/* Descriptors that are neither flows nor connections: stdio, libev,
- * the resolver's sockets, the control socket and its callers, the CRL
- * being read. */
-#define FD_RESERVE_FIXED 64
 
 struct listener {
 	struct acceptor acc;
@@ -58,6 +51,7 @@ struct client_conn {
 	char peer[ADDR_STR_MAX];
 	ev_tstamp since;
 	int up;
+	int counted;              /* in max-tunnels (hub_tunnel_up) */
 	struct budget_user *user; /* once up: its flows count here */
 	unsigned nudp;            /* UDP associations, held by udp_relay.c */
 	struct account *acct;     /* once up; NULL when accounting is off */
@@ -95,8 +89,8 @@ static void conn_free(struct client_conn *c)
 	if (c->next)
 		c->next->pprev = c->pprev;
 	s->nclients--;
-	if (c->up)
-		s->nup--;
+	if (c->counted)
+		hub_tunnel_down(s->hub);
 	if (c->user)
 		budget_user_put(c->user);
 	account_leave(c->acct);
@@ -131,7 +125,7 @@ static void conn_up(struct tunnel *t)
 
 	/* authenticated: out of the handshake budget */
 	preauth_leave(&s->preauth, &c->pre);
-	if (s->nup >= s->conf->max_tunnels) {
+	if (hub_tunnel_up(s->hub)) {
 		server_log_limit(s,
 				 "%s: refused from %s: max-tunnels (%u) "
 				 "reached",
@@ -139,7 +133,8 @@ static void conn_up(struct tunnel *t)
 		tunnel_close(t, "max-tunnels reached");
 		return;
 	}
-	c->user = budget_user_get(&s->budget, tunnel_peer(t));
+	c->counted = 1;
+	c->user = budget_user_get(&s->hub->budget, tunnel_peer(t));
 	if (budget_user_tunnels(c->user) > s->conf->max_tunnels_per_user) {
 		log_warn(
 			"%s: refused from %s: max-tunnels-per-user (%u) reached",
@@ -149,14 +144,17 @@ static void conn_up(struct tunnel *t)
 		return;
 	}
 	c->up = 1;
-	s->nup++;
-	c->acct = account_join(s->accts, tunnel_peer(t));
+	c->acct = account_join(s->hub->accts, tunnel_peer(t));
 	tunnel_set_meter(t, account_meter(c->acct));
 	set_rates(c);
 	if (!s->stopping)
 		c->sess = session_new(&s->sessions, t);
-	log_info("%s: up from %s", tunnel_name(t), c->peer);
-	dpath_srv_attach(s->dps, t);
+	if (s->hub->n > 1)
+		log_info("%s: up from %s (worker %d)", tunnel_name(t), c->peer,
+			 s->index);
+	else
+		log_info("%s: up from %s", tunnel_name(t), c->peer);
+	dpath_srv_attach(s->hub->dps, t, s->index);
 }
 
 /* RESUME: the flows of a lost tunnel of this client, back on this one. */
@@ -249,8 +247,8 @@ static void conn_open(struct tunnel *t, const struct frame *f)
 		server_log_limit(s, "%s: %s (%u) reached: refusing new flows",
 				 tunnel_name(t), budget_strerror(rc),
 				 rc == BUDGET_USER ?
-					 s->budget.lim.flows_per_user :
-					 s->budget.lim.flows_total);
+					 s->hub->budget.lim.flows_per_user :
+					 s->hub->budget.lim.flows_total);
 		refuse_stream(t, f, REASON_LIMIT);
 		return;
 	}
@@ -261,7 +259,7 @@ static void conn_open(struct tunnel *t, const struct frame *f)
 }
 
 /* A changed CRL applies to tunnels that are already up, too. */
-static void check_crl(struct server *s, int force_log)
+void server_check_crl(struct server *s, int force_log)
 {
 	char err[256];
 	int rc = tls_ctx_refresh_crl(s->tls, err, sizeof(err));
@@ -271,7 +269,8 @@ static void check_crl(struct server *s, int force_log)
 		log_warn("%s (keeping the previous list)", err);
 		return;
 	}
-	if (rc > 0 || force_log)
+	/* each worker has its own copy: one of them says it */
+	if ((rc > 0 || force_log) && !s->index)
 		log_info("revocation list %s", rc ? "reloaded" : "unchanged");
 	if (!rc)
 		return;
@@ -287,20 +286,25 @@ static void check_crl(struct server *s, int force_log)
 	}
 }
 
-/* A quota used up (account.c): NAME's open flows end, its tunnels stay
- * so the refusals of new flows reach the client. */
-static void end_flows(void *arg, const char *name)
+/* A quota used up (account.c): the open flows end, the tunnels stay so
+ * the refusals of new flows reach the client. */
+void server_end_over_quota(struct server *s)
 {
-	struct server *s = arg;
-
 	for (struct client_conn *c = s->clients; c; c = c->next)
-		if (c->up && !strcmp(tunnel_peer(c->t), name))
+		if (c->up && account_over(c->acct))
 			tunnel_reset_streams(c->t, PROTO_NOT_ALLOWED);
+}
+
+void server_reapply_rates(struct server *s)
+{
+	for (struct client_conn *c = s->clients; c; c = c->next)
+		if (c->up)
+			set_rates(c);
 }
 
 static void crl_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	check_crl(container_of(w, struct server, crl_check), 0);
+	server_check_crl(container_of(w, struct server, crl_check), 0);
 }
 
 static void conn_down(struct tunnel *t, const char *why)
@@ -315,6 +319,7 @@ static void conn_down(struct tunnel *t, const char *why)
 	if (c->sess)
 		session_lost(c->sess); /* keeps the flows parked there */
 	c->sess = NULL;
+	dpath_srv_detach(c->srv->hub->dps, t, c->srv->index);
 	tunnel_free(t);
 	conn_free(c);
 }
@@ -346,9 +351,10 @@ static void start_tunnel(struct client_conn *c)
 	struct server *s = c->srv;
 	int fd = c->first.fd;
 	struct tls *tls;
+	struct tunnel_params tp = s->conf->tc.tp;
 
 	/* a revocation takes effect at the next handshake at the latest */
-	check_crl(s, 0);
+	server_check_crl(s, 0);
 	tls = tls_new(s->tls, fd);
 	if (!tls) {
 		log_warn("connection from %s: cannot start TLS", c->peer);
@@ -356,7 +362,8 @@ static void start_tunnel(struct client_conn *c)
 		conn_free(c);
 		return;
 	}
-	c->t = tunnel_new(s->loop, fd, tls, &conn_ops, &s->conf->tc.tp, c);
+	tp.pool = &s->pool;
+	c->t = tunnel_new(s->loop, fd, tls, &conn_ops, &tp, c);
 }
 
 /* Peeked, not read: the byte stays for TLS. Silent connections end at
@@ -434,12 +441,14 @@ static void accepted(struct acceptor *a, int fd, const struct sockaddr *sa)
 	ev_timer_start(s->loop, &c->first_timer);
 }
 
-static int listen_on(struct server *s, const struct addr *a)
+static int listen_on(struct server *s, const struct addr *a, int shared)
 {
 	struct listener *l = xcalloc(1, sizeof(*l));
 	char err[256];
 
-	if (acceptor_open(&l->acc, s->loop, a, accepted, err, sizeof(err))) {
+	if ((shared ? acceptor_open_shared : acceptor_open)(&l->acc, s->loop, a,
+							    accepted, err,
+							    sizeof(err))) {
 		log_error("listen %s", err);
 		free(l);
 		return -1;
@@ -447,183 +456,62 @@ static int listen_on(struct server *s, const struct addr *a)
 	l->srv = s;
 	l->next = s->listeners;
 	s->listeners = l;
-	log_info("listening on %s", l->acc.name);
+	if (!s->index)
+		log_info("listening on %s", l->acc.name);
 	return 0;
 }
 
-/* SIGHUP, the one reload path: server.conf read afresh and what may
- * change at run time applied (conf_reload.c), the quotas and rates to
- * the accounts and to the tunnels that are up, then the revocation
- * list. Tunnels and flows stay; a file that does not load changes
- * nothing. */
-static void server_reload(struct server *s)
+/* status: this worker's tunnels, one row (or JSON object) each. */
+void server_status(struct server *s, struct buf *b, int json, int *first)
 {
-	struct server_conf fresh;
-	char err[CONF_ERR_MAX], fixed[256];
-	struct client_conn *c;
-
-	log_info("SIGHUP: re-reading %s and the revocation list",
-		 s->conf->tc.path);
-	if (server_conf_load(&fresh, s->conf->tc.path, err, sizeof(err))) {
-		log_error("%s (keeping the running configuration)", err);
-		server_conf_free(&fresh);
-		check_crl(s, 1);
-		return;
-	}
-	fresh.listen_from_cmdline = s->conf->listen_from_cmdline;
-	fresh.clock_offset = s->conf->clock_offset;
-	conf_reload_fixed(s->conf, &fresh, fixed, sizeof(fixed));
-	if (fixed[0])
-		log_warn("%s: changed, kept as running until a restart: %s",
-			 s->conf->tc.path, fixed);
-	conf_reload_apply(s->conf, &fresh);
-	if (!s->accts && (s->conf->quotas.n || s->conf->quotas.dflt.period ||
-			  s->conf->rates.n || s->conf->rates.dflt))
-		log_warn("%s: quotas and rates need the accounting store, "
-			 "which is off: not applied",
-			 s->conf->tc.path);
-	accounts_reload(s->accts);
-	server_conf_free(&fresh); /* the old values, nothing points there */
-	for (c = s->clients; c; c = c->next)
-		if (c->up)
-			set_rates(c);
-	log_info("configuration reloaded: %d allow/deny rules, %d quotas%s, "
-		 "%d rates%s",
-		 s->conf->policy.n, s->conf->quotas.n,
-		 s->conf->quotas.dflt.period ? " and a default" : "",
-		 s->conf->rates.n, s->conf->rates.dflt ? " and a default" : "");
-	check_crl(s, 1);
-}
-
-static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	struct server *s = w->data;
-
-	if (w->signum == SIGHUP) {
-		server_reload(s);
-		return;
-	}
-	if (s->stopping) {
-		log_info("%s again: stopping now", strsignal(w->signum));
-		server_stop(s);
-		return;
-	}
-	log_info("%s: shutting down (%d tunnels; flows get %.0f s to finish)",
-		 w->signum == SIGTERM ? "SIGTERM" : "SIGINT", s->nclients,
-		 s->conf->shutdown_grace);
-	server_shutdown(s);
-}
-
-static void watch_signal(struct server *s, ev_signal *w, int sig)
-{
-	ev_signal_init(w, signal_cb, sig);
-	w->data = s;
-	ev_signal_start(s->loop, w);
-}
-
-/* The control socket's status: connected clients and their flows. */
-static void server_status(void *arg, struct buf *b, int json)
-{
-	struct server *s = arg;
 	struct client_conn *c;
 	ev_tstamp now = ev_now(s->loop);
 	char age[32], tx[32], rx[32];
-	int first = 1;
 
-	if (json)
-		status_printf(b, "{\"clients\":[");
-	else
-		status_printf(b,
-			      "%d connected%s\n\n%-20s %-40s %9s %7s %10s "
-			      "%10s\n",
-			      s->nclients, s->stopping ? ", shutting down" : "",
-			      "USER", "PEER", "SINCE", "FLOWS", "SENT",
-			      "RECEIVED");
 	for (c = s->clients; c; c = c->next) {
 		struct tunnel_info ti;
 		const char *user = c->up ? tunnel_peer(c->t) : "(handshake)";
 
 		if (!c->t)
-			continue; /* not a byte yet: counted below */
+			continue; /* not a byte yet: counted apart */
 		tunnel_get_info(c->t, &ti);
 		if (!json) {
-			status_printf(b, "%-20s %-40s %9s %7zu %10s %10s\n",
-				      user, c->peer,
+			status_printf(b, "%-20s %-40s %9s %7zu %10s %10s", user,
+				      c->peer,
 				      status_age(now - c->since, age,
 						 sizeof(age)),
 				      tunnel_stream_count(c->t),
 				      status_bytes(ti.tx, tx, sizeof(tx)),
 				      status_bytes(ti.rx, rx, sizeof(rx)));
+			if (s->hub->n > 1)
+				status_printf(b, " %6d", s->index);
+			status_printf(b, "\n");
 			if (tunnel_dpath(c->t)) {
 				status_printf(b, "  ");
 				dpath_status(tunnel_dpath(c->t), b, 0);
 			}
 			continue;
 		}
-		status_printf(b, "%s{\"user\":", first ? "" : ",");
-		first = 0;
+		status_printf(b, "%s{\"user\":", *first ? "" : ",");
+		*first = 0;
 		status_json_str(b, user);
 		status_printf(b, ",\"peer\":");
 		status_json_str(b, c->peer);
 		status_printf(b,
 			      ",\"since\":%.1f,\"up\":%s,\"flows\":%zu,"
 			      "\"bytes_sent\":%llu,\"bytes_received\":%llu,"
-			      "\"rtt_ms\":%.3f",
+			      "\"rtt_ms\":%.3f,\"worker\":%d",
 			      now - c->since, c->up ? "true" : "false",
 			      tunnel_stream_count(c->t),
 			      (unsigned long long)ti.tx,
-			      (unsigned long long)ti.rx, ti.srtt * 1000);
+			      (unsigned long long)ti.rx, ti.srtt * 1000,
+			      s->index);
 		if (tunnel_dpath(c->t)) {
 			status_printf(b, ",");
 			dpath_status(tunnel_dpath(c->t), b, 1);
 		}
 		status_printf(b, "}");
 	}
-	if (json)
-		status_printf(b,
-			      "],\"handshakes\":%u,\"refused_per_source\":%llu,"
-			      "\"refused_early\":%llu,\"evicted\":%llu",
-			      s->preauth.n,
-			      (unsigned long long)s->preauth.refused_source,
-			      (unsigned long long)s->preauth.refused_early,
-			      (unsigned long long)s->preauth.evicted);
-	dpath_srv_status(s->dps, b, json);
-	accounts_status(s->accts, b, json);
-	if (!json)
-		status_printf(b,
-			      "\n%u handshakes in progress (max-startups "
-			      "%u); refused: %llu by per-source limit, %llu "
-			      "early, %llu evicted\n",
-			      s->preauth.n, s->preauth.lim.full,
-			      (unsigned long long)s->preauth.refused_source,
-			      (unsigned long long)s->preauth.refused_early,
-			      (unsigned long long)s->preauth.evicted);
-	budget_status(&s->budget, b, json);
-	sessions_status(&s->sessions, b, json);
-	if (json)
-		status_printf(b, "}\n");
-}
-
-/* Ports are bound and keys read: root is no longer needed. */
-static int drop_privileges(const struct server_conf *c)
-{
-	if (!c->user && !c->group)
-		return 0;
-	if (setgroups(0, NULL) || setgid(c->gid) ||
-	    (c->user && setuid(c->uid))) {
-		log_error(
-			"cannot drop privileges to %s:%s: %s%s",
-			c->user ? c->user : "-", c->group ? c->group : "-",
-			strerror(errno),
-			errno == EPERM ?
-				" (a sandbox such as the systemd unit forbids it: "
-				"leave user and group unset there)" :
-				"");
-		return -1;
-	}
-	log_info("running as %s:%s", c->user ? c->user : "(unchanged)",
-		 c->group ? c->group : "(user's group)");
-	return 0;
 }
 
 static void stop_listening(struct server *s)
@@ -637,22 +525,16 @@ static void stop_listening(struct server *s)
 	}
 }
 
-static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+size_t server_flows(const struct server *s)
 {
-	struct server *s = container_of(w, struct server, drain);
-	struct client_conn *c;
 	size_t flows = 0;
 
-	for (c = s->clients; c; c = c->next)
+	for (struct client_conn *c = s->clients; c; c = c->next)
 		flows += c->t ? tunnel_stream_count(c->t) : 0;
-	if (flows && ev_now(loop) < s->drain_until)
-		return;
-	if (flows)
-		log_info("shutdown-grace over: closing %zu flows", flows);
-	server_stop(s);
+	return flows;
 }
 
-void server_shutdown(struct server *s)
+void server_goaway(struct server *s)
 {
 	struct client_conn *c, *next;
 
@@ -666,77 +548,43 @@ void server_shutdown(struct server *s)
 		else
 			conn_close(c, "server shutting down");
 	}
-	s->drain_until = ev_now(s->loop) + s->conf->shutdown_grace;
-	ev_timer_set(&s->drain, 0., DRAIN_CHECK);
-	ev_timer_start(s->loop, &s->drain);
 }
 
-/* Stops listening and closes every tunnel, then lets the loop end. */
-void server_stop(struct server *s)
+/* Stops listening and closes every tunnel: nothing is left active in
+ * the worker's loop. */
+void server_close(struct server *s)
 {
+	if (!s->loop)
+		return; /* never opened */
 	s->stopping = 1;
-	ev_timer_stop(s->loop, &s->drain);
 	ev_timer_stop(s->loop, &s->crl_check);
 	stop_listening(s);
 	fallback_free(s->fallback);
 	s->fallback = NULL;
-	ctl_close(s->ctl);
-	s->ctl = NULL;
 	while (s->clients) {
 		if (s->clients->sess) /* nobody will resume them */
 			session_end(s->clients->sess);
 		conn_close(s->clients, "server shutting down");
 	}
 	sessions_free(&s->sessions);
-	dpath_srv_close(s->dps);
-	s->dps = NULL;
-	accounts_close(s->accts); /* the last flush: every flow counted */
-	s->accts = NULL;
 	preauth_free(&s->preauth);
-	budget_free(&s->budget);
 	resolver_free(s->resolver);
 	s->resolver = NULL;
 	tls_ctx_free(s->tls);
 	s->tls = NULL;
 	dgram_batch_free(s->udp_in);
 	s->udp_in = NULL;
-	ev_signal_stop(s->loop, &s->sigterm);
-	ev_signal_stop(s->loop, &s->sigint);
-	ev_signal_stop(s->loop, &s->sighup);
 }
 
-/* Before dropping root: the socket may live in /run/proxy. -1 when
- * another daemon has it (the server does not start). */
-static int open_ctl(struct server *s)
+void server_woken(struct server *s)
 {
-	char *path = tunnel_conf_control(&s->conf->tc, "proxy-server");
-	char err[1024];
-
-	if (ctl_check_free(path, s->conf->tc.path, s->conf->tc.control != NULL,
-			   "proxy-server", err, sizeof(err))) {
-		log_error("%s", err);
-		free(path);
-		return -1;
-	}
-	if (path[0]) {
-		s->ctl = ctl_open(s->loop, path, server_status, s, err,
-				  sizeof(err));
-		if (!s->ctl)
-			log_warn("no status socket: %s", err);
-		else
-			log_debug("status socket %s", path);
-		if (s->ctl && s->conf->user && s->conf->uid &&
-		    ctl_keep_removable(s->ctl, err, sizeof(err)))
-			log_warn("status socket %s", err);
-	}
-	free(path);
-	return 0;
+	dpath_srv_drain(s->hub->dps, s->index);
 }
 
 /* The CRL is re-read, as the user we now are, after each revoke: a list
  * that user cannot read would leave later revocations out of force, so
  * that is fatal now rather than a warning at the next revoke. */
-static int crl_readable_after_drop(struct server *s)
+int server_crl_readable(struct server *s)
 {
 	const struct server_conf *c = s->conf;
 	char err[512];
@@ -776,28 +624,29 @@ int server_check_tls(const struct server_conf *conf, char *err, size_t n)
 	return ok ? 0 : -1;
 }
 
-/* Descriptors kept from flows: what listeners (TCP and the datagram
- * path's UDP, two per address), handshakes, tunnels and fallback
- * visitors (two each) may hold at most, and the fixed few. */
-static unsigned fd_reserve(const struct server_conf *c)
+/* Each worker has its own TLS context (its CRL re-read by itself,
+ * nothing shared with a handshake in another thread) and resolver
+ * channel; the handshake budget, max-startups, is shared out. */
+int server_open(struct server *s, struct hub *h, int index,
+		struct ev_loop *loop, int reuseport)
 {
-	return FD_RESERVE_FIXED + 2 * (unsigned)c->nlisten + c->startups.full +
-	       c->max_tunnels * (c->fallback.type ? 3 : 1);
-}
-
-int server_start(struct server *s, struct ev_loop *loop,
-		 struct server_conf *conf)
-{
+	struct server_conf *conf = h->conf;
+	struct preauth_limits lim = conf->startups;
 	char err[512];
 
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;
 	s->conf = conf;
-	if (budget_start(&s->budget, &conf->budget, fd_reserve(conf)))
-		return -1;
-	conf->tc.tp.pool = &s->budget.pool;
-	preauth_init(&s->preauth, &conf->startups, 0);
-	sessions_init(&s->sessions, loop, conf->tc.tp.resume_window);
+	s->hub = h;
+	s->index = index;
+	s->pool.max = h->budget.pool.max / (unsigned)h->n;
+	lim.full = MAX(lim.full / (unsigned)h->n, 1u);
+	lim.start = MAX(lim.start / (unsigned)h->n, 1u);
+	preauth_init(&s->preauth, &lim, 0);
+	sessions_init(&s->sessions, loop, conf->tc.tp.resume_window,
+		      index ? &h->w[0].sessions : NULL);
+	ev_timer_init(&s->crl_check, crl_timer_cb, CRL_CHECK_INTERVAL,
+		      CRL_CHECK_INTERVAL);
 	s->tls = make_tls(conf, err, sizeof(err));
 	if (!s->tls) {
 		log_error("%s: %s", conf->tc.path, err);
@@ -820,35 +669,9 @@ int server_start(struct server *s, struct ev_loop *loop,
 		s->fallback = fallback_new(loop, &conf->fallback,
 					   conf->max_tunnels);
 	for (int i = 0; i < conf->nlisten; i++)
-		if (listen_on(s, &conf->listen[i]))
+		if (listen_on(s, &conf->listen[i], reuseport))
 			return -1;
-	/* the same addresses and ports, UDP: offered only where bound */
-	if (conf->tc.tp.udp_path) {
-		s->dps = dpath_srv_open(loop, conf->listen, conf->nlisten);
-		conf->tc.tp.udp_path = s->dps != NULL;
-	}
-	if (open_ctl(s))
-		return -1;
-	accounts_prepare(conf);
-	if (drop_privileges(conf) || crl_readable_after_drop(s))
-		return -1;
-	/* as the user we now are: what it creates stays its own */
-	s->accts = accounts_open(loop, conf, end_flows, s);
-	if (!s->accts && (conf->quotas.n || conf->quotas.dflt.period ||
-			  conf->rates.n || conf->rates.dflt)) {
-		log_error(
-			"%s: quotas and rates need the accounting store in %s",
-			conf->tc.path, conf->state_dir);
-		return -1;
-	}
-	ev_timer_init(&s->crl_check, crl_timer_cb, CRL_CHECK_INTERVAL,
-		      CRL_CHECK_INTERVAL);
 	if (conf->crl_path)
 		ev_timer_start(loop, &s->crl_check);
-	ev_init(&s->drain, drain_cb);
-	signal(SIGPIPE, SIG_IGN);
-	watch_signal(s, &s->sigterm, SIGTERM);
-	watch_signal(s, &s->sigint, SIGINT);
-	watch_signal(s, &s->sighup, SIGHUP);
 	return 0;
 }

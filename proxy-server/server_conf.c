@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/tls.h"
 #include "../common/util.h"
@@ -125,6 +126,28 @@ static int set_grace(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	return seconds(l->argv[1], &((struct server_conf *)cfg)->shutdown_grace,
 		       err, n);
+}
+
+static int set_workers(void *cfg, const struct conf_line *l, char *err,
+		       size_t n)
+{
+	struct server_conf *c = cfg;
+
+	if (!strcmp(l->argv[1], "auto")) {
+		c->workers = 0;
+		return 0;
+	}
+	return conf_count(l->argv[1], SERVER_WORKERS_MAX, &c->workers, err, n);
+}
+
+unsigned server_conf_workers(const struct server_conf *c)
+{
+	long cpus;
+
+	if (c->workers)
+		return c->workers;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return cpus < 1 ? 1 : MIN((unsigned)cpus, SERVER_WORKERS_MAX);
 }
 
 static int set_max_tunnels(void *cfg, const struct conf_line *l, char *err,
@@ -330,6 +353,7 @@ static const struct conf_directive server_directives[] = {
 	{ "connect-timeout", 1, 1, 0, set_connect_timeout },
 	{ "udp-timeout", 1, 1, 0, set_udp_timeout },
 	{ "shutdown-grace", 1, 1, 0, set_grace },
+	{ "workers", 1, 1, 0, set_workers },
 	{ "max-tunnels", 1, 1, 0, set_max_tunnels },
 	{ "max-tunnels-per-user", 1, 1, 0, set_max_per_user },
 	{ "max-flows", 1, 1, 0, set_max_flows },
@@ -360,6 +384,7 @@ int server_conf_load(struct server_conf *c, const char *path, char *err,
 	c->connect_timeout = 10;
 	c->udp_timeout = 300;
 	c->shutdown_grace = 5;
+	c->workers = 1;
 	c->max_tunnels = 256;
 	c->max_tunnels_per_user = 8;
 	c->max_flows = 16384;

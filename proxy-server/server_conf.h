@@ -32,6 +32,7 @@ struct server_conf {
 	double connect_timeout;
 	double udp_timeout;    /* idle UDP association on our side */
 	double shutdown_grace; /* SIGTERM: how long flows may finish */
+	unsigned workers;      /* event loops (threads); 0: one per CPU */
 	unsigned max_tunnels;
 	unsigned max_tunnels_per_user;
 	unsigned max_flows;        /* per tunnel */
@@ -50,6 +51,11 @@ struct server_conf {
 	struct rate_table rates;
 	double clock_offset; /* --test-clock: added to the wall clock */
 };
+
+/* Workers, at most (each holds a few descriptors and a loop). */
+#define SERVER_WORKERS_MAX 256
+/* The workers c asks for: `workers auto` is the CPUs there are. */
+unsigned server_conf_workers(const struct server_conf *c);
 
 /* Reads path; on failure err holds "file:line: what". 0 or -1. */
 int server_conf_load(struct server_conf *c, const char *path, char *err,

@@ -46,12 +46,16 @@ static void random_bytes(uint8_t *p, size_t n)
 	}
 }
 
-void sessions_init(struct sessions *ss, struct ev_loop *loop, ev_tstamp window)
+void sessions_init(struct sessions *ss, struct ev_loop *loop, ev_tstamp window,
+		   const struct sessions *first)
 {
 	memset(ss, 0, sizeof(*ss));
 	ss->loop = loop;
 	ss->window = window;
-	random_bytes(ss->instance, sizeof(ss->instance));
+	if (first)
+		memcpy(ss->instance, first->instance, sizeof(ss->instance));
+	else
+		random_bytes(ss->instance, sizeof(ss->instance));
 }
 
 static void session_free(struct session *s)
@@ -197,45 +201,56 @@ void sessions_free(struct sessions *ss)
 		session_free(ss->head);
 }
 
-void sessions_status(struct sessions *ss, struct buf *b, int json)
+/* status: the sessions of every worker as one. */
+void sessions_status(struct sessions *const *all, int n, struct buf *b,
+		     int json)
 {
 	struct session *s;
 	size_t flows = 0;
+	uint64_t resumed = 0, refused = 0;
 	int first = 1;
 
-	for (s = ss->head; s; s = s->next)
-		if (!s->t)
-			flows += kept_count(&s->kept);
+	for (int i = 0; i < n; i++) {
+		resumed += all[i]->resumed;
+		refused += all[i]->refused;
+		for (s = all[i]->head; s; s = s->next)
+			if (!s->t)
+				flows += kept_count(&s->kept);
+	}
 	if (!json) {
 		if (!flows)
 			return;
 		status_printf(b,
 			      "\n%zu flows waiting to resume (resume-window "
 			      "%.0f s)\n",
-			      flows, ss->window);
-		for (s = ss->head; s; s = s->next)
-			if (!s->t)
-				status_printf(b,
-					      "  %-20s %zu flows, lost %.0f s "
-					      "ago\n",
-					      s->name, kept_count(&s->kept),
-					      ev_now(ss->loop) - s->lost_at);
+			      flows, all[0]->window);
+		for (int i = 0; i < n; i++)
+			for (s = all[i]->head; s; s = s->next)
+				if (!s->t)
+					status_printf(
+						b,
+						"  %-20s %zu flows, lost %.0f "
+						"s ago\n",
+						s->name, kept_count(&s->kept),
+						ev_now(all[i]->loop) -
+							s->lost_at);
 		return;
 	}
 	status_printf(b,
 		      ",\"resume\":{\"window\":%.0f,\"waiting_flows\":%zu,"
 		      "\"resumed\":%llu,\"refused\":%llu,\"waiting\":[",
-		      ss->window, flows, (unsigned long long)ss->resumed,
-		      (unsigned long long)ss->refused);
-	for (s = ss->head; s; s = s->next) {
-		if (s->t)
-			continue;
-		status_printf(b, "%s{\"user\":", first ? "" : ",");
-		first = 0;
-		status_json_str(b, s->name);
-		status_printf(b, ",\"flows\":%zu,\"lost_for\":%.1f}",
-			      kept_count(&s->kept),
-			      ev_now(ss->loop) - s->lost_at);
-	}
+		      all[0]->window, flows, (unsigned long long)resumed,
+		      (unsigned long long)refused);
+	for (int i = 0; i < n; i++)
+		for (s = all[i]->head; s; s = s->next) {
+			if (s->t)
+				continue;
+			status_printf(b, "%s{\"user\":", first ? "" : ",");
+			first = 0;
+			status_json_str(b, s->name);
+			status_printf(b, ",\"flows\":%zu,\"lost_for\":%.1f}",
+				      kept_count(&s->kept),
+				      ev_now(all[i]->loop) - s->lost_at);
+		}
 	status_printf(b, "]}");
 }

@@ -2,7 +2,13 @@
  * resumes. While the tunnel is up the session only holds the token the
  * client was given; once the tunnel is lost it keeps the tunnel's flows
  * for resume-window, for a new tunnel that presents the token with the
- * same certificate. A token resumes once. */
+ * same certificate. A token resumes once.
+ *
+ * Each worker has its own sessions: a client whose new connection lands
+ * on another worker than its lost tunnel's (the kernel spreads
+ * connections over the workers' sockets) is refused (RESUME_UNKNOWN:
+ * its flows end, as after a restart) and the old worker's kept flows
+ * end at resume-window. Streams are not moved between threads. */
 #ifndef PROXY_SERVER_SESSION_H
 #define PROXY_SERVER_SESSION_H
 
@@ -24,7 +30,10 @@ struct sessions {
 	uint64_t resumed, refused; /* RESUMEs answered, each way */
 };
 
-void sessions_init(struct sessions *ss, struct ev_loop *loop, ev_tstamp window);
+/* first: another worker's sessions, whose instance (the part of a token
+ * that tells a restart) this one shares; NULL for the first. */
+void sessions_init(struct sessions *ss, struct ev_loop *loop, ev_tstamp window,
+		   const struct sessions *first);
 /* Ends every kept flow and frees every session. */
 void sessions_free(struct sessions *ss);
 /* For an up tunnel that resumes: a new session, its token sent in
@@ -42,7 +51,9 @@ void session_end(struct session *s);
  * answers the client. */
 void sessions_resume(struct sessions *ss, struct tunnel *t,
 		     const uint8_t *token, uint32_t count);
-/* status: the flows waiting to resume, per certificate name. */
-void sessions_status(struct sessions *ss, struct buf *b, int json);
+/* status: the flows waiting to resume, per certificate name, in the
+ * sessions of all n workers. */
+void sessions_status(struct sessions *const *all, int n, struct buf *b,
+		     int json);
 
 #endif

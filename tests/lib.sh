@@ -13,8 +13,9 @@
 # hand keeps its own counts and prints a summary at exit.
 #
 # Environment: BUILD (default <repo>/build), RESULTS, PROXY_ASAN=1 (the
-# binaries were built with ASan+UBSan: sanitizer reports in a spawned
-# process's log count as failures), KEEP_TMP=1 (keep $TMP for a post-mortem).
+# binaries were built with a sanitizer, ASan+UBSan or TSan: reports in a
+# spawned process's log count as failures), KEEP_TMP=1 (keep $TMP for a
+# post-mortem).
 #
 # lib.sh owns the EXIT, INT and TERM traps (that is how spawned processes
 # are stopped): a test must not set its own; on_exit CMD registers more
@@ -180,7 +181,7 @@ _lib_kill() {	# PID NAME
 }
 
 # What ASan, LSan and UBSan write when they report.
-SANITIZER_RE='ERROR: AddressSanitizer|runtime error:|LeakSanitizer'
+SANITIZER_RE='ERROR: AddressSanitizer|runtime error:|LeakSanitizer|WARNING: ThreadSanitizer'
 
 # Sanitizer reports in a process log are failures of their own.
 _lib_sanitizer_check() {	# NAME

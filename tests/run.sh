@@ -1,7 +1,9 @@
 #!/bin/bash
 # Run every test: the unit test binaries, then the integration scripts
 # against BUILD, then the same again against the ASan+UBSan build in
-# BUILD/asan (make asan).
+# BUILD/asan (make asan), then the unit tests and the server's worker
+# threads (the workers part of test_accounting.sh) against the
+# ThreadSanitizer build in BUILD/tsan (make tsan).
 #
 #   tests/run.sh [BUILD] [PATTERN]      BUILD defaults to build
 #   TESTS=PATTERN tests/run.sh build    only tests whose name matches the
@@ -71,7 +73,7 @@ add() {
 	printf '%s\n' "$line"
 }
 
-SANITIZER_RE='ERROR: AddressSanitizer|runtime error:|LeakSanitizer'
+SANITIZER_RE='ERROR: AddressSanitizer|runtime error:|LeakSanitizer|WARNING: ThreadSanitizer'
 
 # run_unit DIR PREFIX: every test_* binary in DIR.
 run_unit() {
@@ -181,6 +183,23 @@ if [ -x "$ASAN/proxy-server" ] && [ -x "$ASAN/proxy-client" ]; then
 	BUILD=$ASAN PROXY_ASAN=1 run_integration "asan/"
 else
 	add SKIP "asan/integration" "$ASAN/proxy-server not built (make asan)"
+fi
+
+# ThreadSanitizer: the unit tests, and of the integration scripts only the
+# part that runs the server's worker threads (the suite's time).
+TSAN=$BUILD/tsan
+if [ -d "$TSAN/tests" ]; then
+	echo "== unit tests under TSan ($TSAN/tests)"
+	TSAN_OPTIONS=halt_on_error=0 run_unit "$TSAN/tests" "tsan/unit/"
+fi
+if ! selected test_accounting.sh; then
+	:
+elif [ -x "$TSAN/proxy-server" ] && [ -x "$TSAN/proxy-client" ]; then
+	(TESTS='^test_accounting\.sh$' BUILD=$TSAN PROXY_ASAN=1 \
+		ACCOUNTING_PART=workers TSAN_OPTIONS=halt_on_error=0 \
+		run_integration "tsan/")
+else
+	add SKIP "tsan/integration" "$TSAN/proxy-server not built (make tsan)"
 fi
 
 # The C sources as .clang-format says (tests/lint.sh, make lint): a patch

@@ -44,6 +44,9 @@
 #   BENCH_LOSSY_SEED=1     of the random loss
 #   BENCH_LOSSY_SECONDS=4  measuring time (after BENCH_LOSSY_WARMUP=1.5)
 #   BENCH_LOSSY_SYSTEMS="none proxy ss-aes trojan ssh"
+#   BENCH_WORKERS="1 2"    the workers section: servers with these `workers`
+#   BENCH_WORKERS_CLIENTS="1 2 4 8"  clients downloading at once (each its
+#                          own proxy-client, so its own tunnel)
 #   The outage section: system after system, a download held across an
 #   outage of the link between the client and VPS namespaces (every packet
 #   dropped both ways, no socket closed), and from the link's return a new
@@ -72,7 +75,7 @@ PY=/usr/bin/python3
 
 S=${BENCH_SECONDS:-3}
 ROUNDS=${BENCH_ROUNDS:-1}
-ALL_TESTS="idle dl ul dl8 ttfb pp udp udprate load delay lossy outage"
+ALL_TESTS="idle dl ul dl8 ttfb pp udp udprate load delay lossy outage workers"
 TESTS=" ${BENCH_TESTS:-$ALL_TESTS} "
 LOSSY_SYSTEMS=${BENCH_LOSSY_SYSTEMS:-"none proxy ss-aes trojan ssh"}
 OUTAGE_SYSTEMS=${BENCH_OUTAGE_SYSTEMS:-"none proxy ss-aes trojan ssh"}
@@ -82,6 +85,7 @@ for t in $TESTS; do
 	case $t in
 	lossy) SECTION_SYSTEMS="$SECTION_SYSTEMS $LOSSY_SYSTEMS" ;;
 	outage) SECTION_SYSTEMS="$SECTION_SYSTEMS $OUTAGE_SYSTEMS" ;;
+	workers) SECTION_SYSTEMS="$SECTION_SYSTEMS none" ;; # its own servers
 	*) SECTION_SYSTEMS="" && break ;;
 	esac
 done
@@ -102,6 +106,8 @@ OUTAGE_S=${BENCH_OUTAGE_S:-20}
 OUTAGE_WAIT=${BENCH_OUTAGE_WAIT:-15}
 OUTAGE_MIB=${BENCH_OUTAGE_MIB:-64}
 IDLE_FLOWS=${BENCH_IDLE_FLOWS:-"1000 10000"}
+WORKERS_N=${BENCH_WORKERS:-"1 2"}
+WORKERS_CLIENTS=${BENCH_WORKERS_CLIENTS:-"1 2 4 8"}
 DELAY_MS=${BENCH_DELAY_MS:-10}
 UDP_STEP=${BENCH_UDP_STEP:-1}
 IDLE_MAX_S=${BENCH_IDLE_MAX_S:-60}
@@ -663,6 +669,70 @@ aes_gcm_rate() {
 		awk '$1 == "AES-128-GCM" { v = $NF; sub(/k$/, "", v); print v * 1000 }'
 }
 
+# workers: the aggregate download of 1, 2, 4 and 8 clients at once, each
+# its own proxy-client (its own tunnel, on the worker the kernel picks),
+# through a server with `workers 1` and one with `workers 2`, and the
+# server's CPU: its share (above 100 %: more than one core busy) and its
+# seconds per GiB moved. Figures go to the log and BUILD/bench-workers.tsv.
+test_workers() {
+	local w n i port s0 s1 hz sum cpu out=$BUILD/bench-workers.tsv pids
+	local max=0 srv=8450
+	hz=$(getconf CLK_TCK)
+	for n in $WORKERS_CLIENTS; do [ "$n" -gt "$max" ] && max=$n; done
+	printf 'workers\tclients\tMB_per_s\tserver_cpu_pct\tserver_cpu_s_per_GiB\n' >"$out"
+	for w in $WORKERS_N; do
+		{
+			grep -vE '^[[:space:]]*(listen|workers)([[:space:]]|$)' \
+				"$TMP/cfg/proxy-server.conf"
+			echo "listen 0.0.0.0:$srv"
+			echo "workers $w"
+			echo "max-tunnels-per-user $max"
+		} >"$TMP/cfg/workers-$w.conf" && chmod 600 "$TMP/cfg/workers-$w.conf"
+		start "srv-w$w" "$NV" "$BUILD/proxy-server" -c "$TMP/cfg/workers-$w.conf"
+		if ! wait_listen "$NV" $srv "srv-w$w"; then
+			log "  workers $w: server did not start (log: $TMP/srv-w$w.log)"
+			stop "srv-w$w"
+			continue
+		fi
+		for ((i = 1; i <= max; i++)); do
+			port=$((1200 + i))
+			start "cli-w$i" "$NC" "$BUILD/proxy-client" \
+				-c "$TMP/cfg/pki/clients/bench.conf" \
+				--server "$SRV:$srv" --socks "127.0.0.1:$port"
+		done
+		for ((i = 1; i <= max; i++)); do
+			wait_listen "$NC" $((1200 + i)) "cli-w$i" &&
+				wait_flow $((1200 + i)) ||
+				log "  workers $w: client $i has no flow"
+		done
+		for n in $WORKERS_CLIENTS; do
+			pids=()
+			s0=$(cpu_ticks "${PID[srv-w$w]}")
+			for ((i = 1; i <= n; i++)); do
+				ip netns exec "$NC" "$LG" dl --socks "127.0.0.1:$((1200 + i))" \
+					--tcp $TCP_T --seconds "$S" >"$TMP/wdl.$i" \
+					2>>"$TMP/workers.loadgen.log" &
+				pids+=($!)
+			done
+			wait "${pids[@]}"
+			s1=$(cpu_ticks "${PID[srv-w$w]}")
+			sum=$(cat $(for ((i = 1; i <= n; i++)); do echo "$TMP/wdl.$i"; done) |
+				awk '$1 == "mbps" { t += $2 } END { printf "%.1f", t }')
+			cpu=$(echo "$s0 $s1 $hz" | awk '{ printf "%.2f", ($2 - $1) / $3 }')
+			printf '%s\t%s\t%s\t%s\t%s\n' "$w" "$n" "$sum" \
+				"$(awk -v c="$cpu" -v s="$S" 'BEGIN { printf "%.0f", 100 * c / s }')" \
+				"$(awk -v c="$cpu" -v m="$sum" -v s="$S" 'BEGIN { if (m > 0) printf "%.2f", c / (m * 1e6 * s / 1073741824); else print "-" }')" \
+				>>"$out"
+			log "  workers $w, $n clients: $(tail -n 1 "$out" | cut -f 3) MB/s;" \
+				"server CPU $(tail -n 1 "$out" | cut -f 4) %," \
+				"$(tail -n 1 "$out" | cut -f 5) s per GiB"
+		done
+		for ((i = 1; i <= max; i++)); do stop "cli-w$i"; done
+		stop "srv-w$w"
+	done
+	log "  workers: table in $out"
+}
+
 # The new-flow round-trip test through the delay line.
 test_delay() {
 	local sys=$1 port k v
@@ -1014,6 +1084,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		log "  $t"
 		if [ "$t" = lossy ]; then
 			test_lossy
+			continue
+		fi
+		if [ "$t" = workers ]; then
+			test_workers
 			continue
 		fi
 		if [ "$t" = outage ]; then

@@ -15,6 +15,15 @@
 # once: his new flows get 0x02) apply, a changed max-tunnels is named
 # as needing a restart; a config with a bad line is refused with
 # file:line and the running one kept; the next good one lets bob in.
+# With `workers 2`, dave's two clients (one certificate, two processes)
+# are held on the two workers (status says which; the second client is
+# restarted until its tunnel lands on the other one; both answer
+# datagram-path probes, worker 1's handed over by the main thread that
+# reads the UDP socket): what curl and
+# PySocks fetched through both is counted once per byte, one daily
+# quota stops both within 1 MiB, and a revocation on SIGHUP ends the
+# tunnels on both workers. ACCOUNTING_PART=workers runs only that part
+# (the ThreadSanitizer pass of tests/run.sh).
 . "$(dirname "$0")/../lib.sh"
 need_root
 need_cmd curl
@@ -85,6 +94,20 @@ s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.2") + struct.pack("!H"
 print(s.recv(2)[1])
 PYEOF
 }
+workers_of() {	# NAME: the workers its tunnels that are up run on
+	"$BUILD/proxy-server" status --control "$SOCK" --json |
+		"$PY" -c 'import json, sys
+c = json.load(sys.stdin)["clients"]
+print(" ".join(str(w) for w in sorted({t["worker"] for t in c
+      if t["user"] == sys.argv[1] and t["up"]})))' "$1"
+}
+paths_answered() {	# NAME: every tunnel of it answered datagram-path probes
+	"$BUILD/proxy-server" status --control "$SOCK" --json |
+		"$PY" -c 'import json, sys
+c = [t for t in json.load(sys.stdin)["clients"]
+     if t["user"] == sys.argv[1] and t["up"]]
+sys.exit(not c or not all(t.get("udp_path", {}).get("acks", 0) > 0 for t in c))' "$1"
+}
 between() {	# V LO HI
 	echo "# $1 in [$2, $3]?"
 	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
@@ -93,6 +116,98 @@ between() {	# V LO HI
 near() {	# V EXPECTED
 	between "$1" "$2" $(($2 + $2 / 100 + 4096))
 }
+
+# ---- workers 2: one name on two workers, counted once, one quota
+dave_up() {	# N: dave's client N answers through its tunnel
+	_lib_socks_probe "$(cat "$TMP/dave$1.port")" "$HP"
+}
+spawn_dave() {	# N
+	local port
+	port=$(free_port) || return 1
+	echo "$port" >"$TMP/dave$1.port"
+	spawn "dave$1" "$BUILD/proxy-client" -c "$PKI/clients/dave$1.conf" \
+		--socks "127.0.0.1:$port"
+	wait_for 10 dave_up "$1"
+}
+on_two_workers() {	# dave2 is restarted until it is on the other worker
+	local i
+	for ((i = 0; i < 16; i++)); do
+		[ "$(workers_of dave)" = "0 1" ] && return 0
+		stop dave2
+		spawn_dave 2 || return 1
+	done
+	[ "$(workers_of dave)" = "0 1" ]
+}
+workers_part() {
+	local n got1 got2 used down
+	stop server
+	printf 'workers 2\nquota dave 12M daily\n' >>"$SERVER_CONF"
+	n=$(wc -l <"$(log_of server)" 2>/dev/null || echo 0)
+	spawn server "$BUILD/proxy-server" -c "$SERVER_CONF" -v debug
+	check "workers: server up" wait_tcp 127.0.0.1 "$SERVER_PORT" 10 || return 1
+	check "workers: two workers started" wait_for 5 grep -q \
+		'2 workers, each accepting on its own socket' "$(log_of server)"
+	"$BUILD/proxy-server" add-client "$PKI" dave \
+		--server "127.0.0.1:$SERVER_PORT" >"$TMP/dave.log" 2>&1
+	for i in 1 2; do
+		{ cat "$PKI/clients/dave.conf"; echo "control $TMP/dave$i.sock"; } \
+			>"$PKI/clients/dave$i.conf"
+		chmod 600 "$PKI/clients/dave$i.conf"
+	done
+	check "workers: dave's first client up" spawn_dave 1 || return 1
+	check "workers: dave's second client up" spawn_dave 2 || return 1
+	check "workers: dave's two tunnels on workers 0 and 1" on_two_workers ||
+		return 1
+	check "workers: status lists tunnels of both workers" sh -c \
+		"'$BUILD/proxy-server' status --control '$SOCK' | grep -E '^dave .* 1\$'"
+	# the main thread reads the datagram path's UDP: worker 1's probes
+	# are handed over to it, and answered from there
+	check "workers: datagram path probes answered on both workers" \
+		wait_for 10 paths_answered dave
+	curl_get "$(cat "$TMP/dave1.port")" two >"$TMP/dave1.got" &
+	got2=$(py_get "$(cat "$TMP/dave2.port")" two)
+	wait $!
+	got1=$(cat "$TMP/dave1.got")
+	check "workers: dave fetched 2 MiB with curl and 2 MiB with PySocks" \
+		test "$got1:$got2" = "$((2 * MiB)):$((2 * MiB))"
+	check "workers: counted once per byte over both workers" \
+		near "$(acct dave tcp_down)" $((4 * MiB))
+	# the quota: 12M of which 4M are used; both fetch 8 MiB at once
+	timeout 30 curl -s --max-time 20 -o /dev/null -w '%{size_download}' \
+		--socks5-hostname "127.0.0.1:$(cat "$TMP/dave1.port")" \
+		"http://127.0.0.2:$HP/eight" >"$TMP/dave1.got" &
+	got2=$(timeout 30 curl -s --max-time 20 -o /dev/null \
+		-w '%{size_download}' \
+		--socks5-hostname "127.0.0.1:$(cat "$TMP/dave2.port")" \
+		"http://127.0.0.2:$HP/eight")
+	wait $!
+	got1=$(cat "$TMP/dave1.got")
+	used=$(acct dave used) down=$(acct dave tcp_down)
+	echo "# dave got $got1 + $got2 more; used $used of 12M: $((used - 12 * MiB)) over"
+	check "workers: both of dave's downloads were cut" \
+		test "${got1:-0}" -lt $((8 * MiB)) -a "${got2:-0}" -lt $((8 * MiB))
+	check "workers: one quota stopped both within 1 MiB over 12M" \
+		between "$used" $((12 * MiB)) $((13 * MiB))
+	check "workers: every byte they got was counted" \
+		between "$down" $((4 * MiB + got1 + got2)) $((13 * MiB))
+	check "workers: dave's new flows refused on both workers" test \
+		"$(socks_reply "$(cat "$TMP/dave1.port")"):$(socks_reply "$(cat "$TMP/dave2.port")")" = 2:2
+	# revocation: SIGHUP ends the tunnels on both workers
+	n=$(wc -l <"$(log_of server)")
+	"$BUILD/proxy-server" revoke "$PKI" dave >>"$TMP/dave.log" 2>&1
+	kill -HUP "$(pid_of server)"
+	check "workers: revoked dave's tunnels end on both workers" \
+		wait_for 5 test -z "$(workers_of dave)"
+	check "workers: both revocations logged" wait_for 5 sh -c \
+		"[ \$(tail -n +$n '$(log_of server)' | grep -c 'dave: certificate revoked, disconnecting') -ge 2 ]"
+	stop dave1
+	stop dave2
+	stop server
+}
+if [ "${ACCOUNTING_PART:-all}" = workers ]; then
+	workers_part
+	exit 0
+fi
 
 got=$(curl_get "$SOCKS_PORT" two)
 check "accounting: alice fetched 2 MiB with curl" test "$got" = $((2 * MiB))
@@ -248,6 +363,9 @@ check "accounting: alice allowed again in the new month" wait_for 15 alice_ok
 check "accounting: the server logged the new period" \
 	grep -q 'alice: a new quota period' "$(log_of server)"
 stop server
+
+workers_part
+sed -i '/^workers 2$/d' "$SERVER_CONF"
 
 # ---- running as nobody, the store stays writable
 if id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then

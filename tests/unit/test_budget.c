@@ -166,14 +166,14 @@ static void test_status(void)
 	budget_take(u);
 	b.pool.buffered = 1234;
 	buf_init(&out, 4096);
-	budget_status(&b, &out, 1);
+	budget_status(&b, &b.pool, &out, 1);
 	snprintf(text, sizeof(text), "%.*s", (int)buf_len(&out),
 		 (const char *)buf_peek(&out));
 	CHECK(strstr(text, "\"flows_in_use\":1,\"flows_total\":10,"
 			   "\"flows_per_user\":4"));
 	CHECK(strstr(text, "\"buffer_in_use\":1234,\"buffer_total\":1048576"));
 	buf_consume(&out, buf_len(&out));
-	budget_status(&b, &out, 0);
+	budget_status(&b, &b.pool, &out, 0);
 	snprintf(text, sizeof(text), "%.*s", (int)buf_len(&out),
 		 (const char *)buf_peek(&out));
 	CHECK(strstr(text, "1 of 10 flows in use"));
