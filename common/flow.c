@@ -1,37 +1,21 @@
+/* A TCP flow's relay (docs/ARCHITECTURE.md, "A TCP flow"): socket to
+ * tunnel within the peer's credit, tunnel to socket through the flow's
+ * buffer, half-close each way, reset, idle timeout, resume. When credit
+ * goes back to the peer and how the window grows is flow_window.c. */
 #include "flow.h"
 
 #include <errno.h>
-#include <linux/sockios.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "flow_window.h"
 #include "log.h"
 #include "meter.h"
 #include "util.h"
 
 static const struct stream_ops flow_stream_ops;
-
-/* Below this a round trip is mostly scheduling noise. */
-#define MIN_RTT_FLOOR 0.0001
-/* A flow held back by its window moves one window per one to two round
- * trips: two when the sender paces its packets over the round trip, as
- * BBR does with a flow that cannot fill the path. The window doubles
- * while it holds fewer round trips of data than this, so that it grows
- * in the paced case too (at 2 exactly it grew only when noise helped:
- * 256 KiB over 100 ms moved 5.5 MB/s), while on a 0.1 ms path it stays
- * at 256 KiB up to 1 GB/s. */
-#define WINDOW_RTTS 2.5
-/* On a path that loses segments, every byte behind a hole waits for its
- * retransmission: the sender's RACK waits a quarter round trip past the
- * hole, then the segment needs a one-way trip, so data reaches the
- * socket up to about 1.25 round trips late, and its credit comes back
- * that much later. The window then counts the round trip this many
- * times (1 % loss each way over 50 ms: 2.5 path round trips held a
- * download to half of a plain TCP connection's speed). */
-#define LOSSY_RTT_FACTOR 2.25
 
 static struct flow *of_stream(struct stream *s)
 {
@@ -88,82 +72,6 @@ static void maybe_done(struct flow *f)
 {
 	if (f->rd_eof && f->wr_shut)
 		flow_end(f, PROTO_OK, "done", 0);
-}
-
-/* Delivery rate, measured over at least RATE_SPAN and a few round
- * trips: a shorter look sees the bursts of our own write()s, not the
- * path. */
-#define RATE_SPAN 0.01
-
-static void measure_rate(struct flow *f, ev_tstamp now, ev_tstamp rtt)
-{
-	ev_tstamp span = now - f->rate_since;
-
-	f->rate_bytes += f->delivered;
-	if (span < MAX(RATE_SPAN, 4 * rtt))
-		return;
-	f->rate = (double)f->rate_bytes / span;
-	f->rate_bytes = 0;
-	f->rate_since = now;
-}
-
-/* Whether the kernel holds more than half a window of our writes unsent:
- * the socket's reader (or its path) then limits the flow, not the
- * window, though the bytes a send buffer soaks up at first count as
- * delivered (to a slow reader, megabytes of them). */
-static int socket_backlogged(const struct flow *f)
-{
-	int unsent;
-
-	return ioctl(f->fd, SIOCOUTQNSD, &unsent) == 0 &&
-	       (uint32_t)unsent > f->window / 2;
-}
-
-/* Return credit once half the window reached the socket. The window
- * doubles (up to max-window) while it holds less than WINDOW_RTTS
- * round trips of data at the rate the flow is delivered: then it is
- * what limits the flow, as on a long path. A flow limited by something
- * else (a slow reader, a busy CPU) keeps its window, since a bigger one
- * would only queue more bytes of it in the tunnel, ahead of every other
- * flow's frames. The round trip is the path's minimum (one measured
- * behind our own queue would grow the window, which grows the queue),
- * and never taken below MIN_RTT_FLOOR: scheduling noise on a busy host. */
-static void maybe_window(struct flow *f)
-{
-	struct tunnel *t = f->s.t;
-	const struct tunnel_params *p;
-	uint32_t incr;
-	uint8_t b[FRAME_HDR_LEN + 8];
-	ev_tstamp now, rtt;
-	int n;
-
-	if (!t || f->delivered < f->window / 2 || f->fin_rcvd ||
-	    tunnel_in_held(t))
-		return; /* held: the unthrottled op comes back here */
-	p = tunnel_params(t);
-	now = ev_now(f->loop);
-	rtt = MAX(tunnel_min_rtt(t), MIN_RTT_FLOOR);
-	measure_rate(f, now, rtt);
-	if (tunnel_path_lossy(t))
-		rtt *= LOSSY_RTT_FACTOR;
-	incr = f->delivered;
-	if (f->window < p->max_window && f->rate > 0 &&
-	    f->window < WINDOW_RTTS * f->rate * rtt && !socket_backlogged(f)) {
-		uint32_t grow = MIN(f->window, p->max_window - f->window);
-
-		f->window += grow;
-		incr += grow;
-		f->rate = 0; /* judge the new window on its own rate */
-		f->rate_bytes = 0;
-		f->rate_since = now;
-	}
-	f->delivered = 0;
-	f->rcv_avail += incr;
-	/* between resuming peers the credit is an acknowledgement too */
-	n = f->resumable ? frame_window_ack(b, sizeof(b), f->s.id, incr,
-					    (uint32_t)f->rcvd) :
-			   frame_window(b, sizeof(b), f->s.id, incr);
-	tunnel_send(t, b, (size_t)n);
 }
 
 static void shut_write(struct flow *f)
@@ -351,7 +259,7 @@ static void write_out(struct flow *f)
 			return;
 		}
 	}
-	maybe_window(f);
+	flow_maybe_window(f);
 }
 
 static void wio_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -422,7 +330,7 @@ static void got_data(struct flow *f, const struct frame *fr)
 		if (over)
 			over->ops->overflow(over);
 	}
-	maybe_window(f);
+	flow_maybe_window(f);
 }
 
 /* The peer received everything up to the offset whose low 32 bits are
@@ -588,7 +496,7 @@ static void stream_overflow(struct stream *s)
 
 static void stream_unthrottled(struct stream *s)
 {
-	maybe_window(of_stream(s));
+	flow_maybe_window(of_stream(s));
 }
 
 /* ---- resume (docs/PROTOCOL.md section 16) ---- */

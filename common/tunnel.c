@@ -1,8 +1,10 @@
 /* The tunnel's life: its state and the one function that changes it,
- * the streams attached to it, the TLS handshake, the HELLO exchange,
- * keepalive, reading and dispatching frames, and the one close path
- * (tunnel_close, tunnel_free and tunnel_release all end in it). The
- * send queues and the output scheduler are in tunnel_out.c. */
+ * the streams attached to it, the TLS handshake, the HELLO we send,
+ * the keepalive timer, and the one close path (tunnel_close,
+ * tunnel_free and tunnel_release all end in it). Frame input and
+ * dispatch are in tunnel_in.c, PINGs and stall detection in
+ * tunnel_ping.c, the send queues and the output scheduler in
+ * tunnel_out.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,31 +16,6 @@
 #include "tls.h"
 #include "tunnel_int.h"
 #include "util.h"
-
-/* Plaintext read buffer: a few records, so one callback can take what
- * OpenSSL's read-ahead already holds. */
-#define RX_SIZE (4 * FRAME_MAX_LEN)
-/* Bytes to read per callback before letting other watchers run. */
-#define RX_BUDGET (256u << 10)
-/* A ping whose round trip crossed more than this of other traffic in
- * either direction may have waited behind it: not a quiet sample. */
-#define QUIET_BYTES (16u << 10)
-/* Pings go in trains of this many, each sent when the last one's PONG
- * came: the first wakes both hosts' idle CPUs (on a short path that
- * can take several times the path's round trip), the rest see the path
- * with both ends awake, as the credit loop of a busy flow does. */
-#define PING_TRAIN 4
-
-/* GOAWAY codes (docs/PROTOCOL.md section 3.3); GOAWAY_NONE: send none. */
-enum goaway_code {
-	GOAWAY_NONE = -1,
-	GOAWAY_SHUTDOWN = 0,
-	GOAWAY_PROTOCOL = 1,
-	GOAWAY_VERSION = 2,
-};
-
-static void close_with(struct tunnel *t, const char *why,
-		       enum goaway_code code);
 
 /* ---- state ---- */
 
@@ -241,7 +218,7 @@ void tunnel_detach(struct stream *s)
 	s->t = NULL;
 }
 
-/* ---- input ---- */
+/* ---- HELLO, handshake, keepalive ---- */
 
 static void send_hello(struct tunnel *t)
 {
@@ -256,348 +233,6 @@ static void send_hello(struct tunnel *t)
 	n = frame_hello(f, sizeof(f), t->p.window, flags);
 
 	out_queue_ctl(t, f, (size_t)n);
-}
-
-static void send_ping(struct tunnel *t, uint8_t type, const uint8_t op[8])
-{
-	uint8_t f[FRAME_HDR_LEN + 8];
-	int n = frame_ping(f, sizeof(f), type, op);
-
-	out_queue_ctl(t, f, (size_t)n);
-}
-
-/* ---- stall detection (client) ---- */
-
-static ev_tstamp stall_limit(const struct tunnel *t)
-{
-	return stall_timeout(t->p.stall_timeout, t->rtt.srtt);
-}
-
-static void stall_arm(struct tunnel *t, ev_tstamp after)
-{
-	ev_timer_stop(t->loop, &t->stall_tm);
-	ev_timer_set(&t->stall_tm, MAX(after, 0.001), 0.);
-	ev_timer_start(t->loop, &t->stall_tm);
-}
-
-/* A PING went out: silence counts from now unless it already does. The
- * check is set for stall-timeout from when the silence began, whatever
- * the timer was set for before (a probe, or an older PING's check): a
- * check left for later let a full run see a stall 4 s into a silence
- * with a stall-timeout of 2 s. */
-static void stall_waits(struct tunnel *t)
-{
-	int counting = t->stall.since != 0;
-
-	if (!t->p.stall_timeout)
-		return;
-	stall_wait(&t->stall, ev_now(t->loop));
-	if (!counting || !ev_is_active(&t->stall_tm))
-		stall_arm(t, stall_left(&t->stall, ev_now(t->loop),
-					stall_limit(t)));
-}
-
-/* Bytes came in; answered: among them the PONG of our latest PING. */
-static void stall_hears(struct tunnel *t, int answered)
-{
-	if (!t->p.stall_timeout)
-		return;
-	if (stall_heard(&t->stall, ev_now(t->loop), answered)) {
-		log_info("%s: heard from the server again", t->name);
-		if (t->ops->stalled)
-			t->ops->stalled(t, 0);
-	}
-	/* still waiting for the PONG: the silence counts from here on */
-	if (stall_watching(&t->stall))
-		stall_arm(t, stall_limit(t));
-}
-
-/* Held back probes go out a quarter stall-timeout after the last PING:
- * a busy tunnel costs a few PINGs a second at most, an idle one none
- * beyond keepalive. */
-#define PROBE_SHARE 0.25
-
-static void ping(struct tunnel *t);
-
-void stall_probe(struct tunnel *t)
-{
-	ev_tstamp gap;
-
-	if (!t->p.stall_timeout || t->state != T_UP || t->stall.since)
-		return;
-	gap = stall_limit(t) * PROBE_SHARE - (ev_now(t->loop) - t->ping_sent);
-	if (gap <= 0) {
-		ping(t);
-		return;
-	}
-	if (t->probe_due)
-		return; /* the timer fires for it within the gap already */
-	t->probe_due = 1;
-	/* the timer may be set for a later stall check of an answered
-	 * PING: the probe must not wait for that */
-	if (!ev_is_active(&t->stall_tm) ||
-	    ev_timer_remaining(t->loop, &t->stall_tm) > gap)
-		stall_arm(t, gap);
-}
-
-static void stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct tunnel *t = container_of(w, struct tunnel, stall_tm);
-	ev_tstamp now = ev_now(loop), limit = stall_limit(t), left;
-
-	if (t->state != T_UP)
-		return;
-	if (stall_check(&t->stall, now, limit)) {
-		log_warn("%s: no answer from the server for %.1f s "
-			 "(stall-timeout %.1f s): suspect",
-			 t->name, now - t->stall.since, limit);
-		if (t->ops->stalled)
-			t->ops->stalled(t, 1);
-		return; /* until heard from again */
-	}
-	if (stall_watching(&t->stall)) {
-		stall_arm(t, stall_left(&t->stall, now, limit));
-		return;
-	}
-	if (t->probe_due && !t->stall.suspect) {
-		left = limit * PROBE_SHARE - (now - t->ping_sent);
-		if (left > 0.001) {
-			stall_arm(t, left);
-			return;
-		}
-		t->probe_due = 0;
-		ping(t);
-	}
-}
-
-static void ping(struct tunnel *t)
-{
-	uint8_t op[8];
-	ev_tstamp now = ev_time();
-
-	memcpy(op, &now, sizeof(op));
-	t->ping_sent = now;
-	t->ping_mark = t->tx_bytes + t->rx_bytes;
-	t->probe_due = 0; /* any PING is the probe */
-	send_ping(t, FRAME_PING, op);
-	stall_waits(t);
-}
-
-static void ping_train(struct tunnel *t)
-{
-	t->train_left = PING_TRAIN - 1;
-	ping(t);
-}
-
-static void got_pong(struct tunnel *t, const struct frame *f)
-{
-	ev_tstamp sent, rtt, now = ev_time();
-	int last; /* the answer to our latest PING */
-
-	memcpy(&sent, f->payload, sizeof(sent));
-	rtt = now - sent;
-	if (rtt < 0 || rtt > 600)
-		return; /* not one of ours */
-	last = sent == t->ping_sent;
-	if (last)
-		stall_hears(t, 1);
-	rtt_sample(&t->rtt, rtt, now,
-		   last && t->tx_bytes + t->rx_bytes - t->ping_mark <=
-				   QUIET_BYTES);
-	if (last && t->train_left > 0) {
-		t->train_left--;
-		ping(t);
-	}
-}
-
-/* Closes the tunnel from frame input; returns -1 for dispatch. */
-static int fail(struct tunnel *t, const char *why, enum goaway_code code)
-{
-	close_with(t, why, code);
-	return -1;
-}
-
-static int got_hello(struct tunnel *t, const struct frame *f)
-{
-	struct hello h;
-
-	frame_get_hello(f, &h);
-	if (h.version != PROTO_VERSION) {
-		log_warn("%s: peer speaks protocol version %u, we speak %u",
-			 t->name, h.version, PROTO_VERSION);
-		return fail(t, "protocol version mismatch", GOAWAY_VERSION);
-	}
-	t->peer_window = h.window;
-	t->peer_flags = h.flags;
-	t->resumes = (h.flags & HELLO_F_RESUME) && t->p.resume_window > 0;
-	tunnel_set_state(t, T_UP);
-	t->since = ev_now(t->loop);
-	ping_train(t); /* first RTT samples right away */
-	t->ops->up(t);
-	return 0;
-}
-
-/* Returns -1 when it closed the tunnel (docs/PROTOCOL.md section 12
- * says which GOAWAY goes first). */
-static int dispatch(struct tunnel *t, const struct frame *f)
-{
-	struct stream *s;
-
-	if (t->state == T_HELLO) {
-		if (f->type != FRAME_HELLO)
-			return fail(t, "peer did not start with HELLO",
-				    GOAWAY_PROTOCOL);
-		return got_hello(t, f);
-	}
-	switch (f->type) {
-	case FRAME_HELLO:
-		return fail(t, "second HELLO", GOAWAY_PROTOCOL);
-	case FRAME_PING:
-		send_ping(t, FRAME_PONG, f->payload);
-		return 0;
-	case FRAME_PONG:
-		got_pong(t, f);
-		return 0;
-	case FRAME_GOAWAY:
-		/* Open streams may finish; with none there is nothing to
-		 * wait for. Closing is left to our caller, never to the op.
-		 * Whatever runs is over with this tunnel: nothing is kept. */
-		t->goaway_rcvd = 1;
-		if (t->p.is_server || !t->ops->goaway ||
-		    !idmap_count(&t->streams))
-			return fail(t, "peer is going away", GOAWAY_SHUTDOWN);
-		t->ops->goaway(t);
-		return 0;
-	case FRAME_UDP_PATH:
-		/* only a server that offered the path hears it */
-		if (!t->p.is_server || !t->p.udp_path)
-			return fail(t, "unexpected UDP_PATH", GOAWAY_PROTOCOL);
-		if (t->dp)
-			dpath_peer_mode(t->dp, f->payload[0]);
-		return 0;
-	case FRAME_OPEN:
-	case FRAME_UDP_OPEN:
-		if (!t->p.is_server)
-			return fail(t, "server tried to open a stream",
-				    GOAWAY_PROTOCOL);
-		if (idmap_get(&t->streams, f->stream))
-			return fail(t, "stream id already in use",
-				    GOAWAY_PROTOCOL);
-		t->opened = 1;
-		t->ops->open(t, f);
-		return 0;
-	case FRAME_SESSION:
-	case FRAME_RESUME:
-	case FRAME_RESUMED:
-	case FRAME_SYNC:
-		return resume_dispatch(t, f);
-	default:
-		s = idmap_get(&t->streams, f->stream);
-		if (s) /* frames of streams already gone are dropped */
-			s->ops->frame(s, f);
-		return 0;
-	}
-}
-
-void tunnel_input_udp(struct tunnel *t, const struct frame *f)
-{
-	struct stream *s;
-
-	if (t->state != T_UP || !(s = idmap_get(&t->streams, f->stream)))
-		return;
-	/* as in io_cb: a close inside waits with down() until we are out */
-	t->dispatching++;
-	s->ops->frame(s, f);
-	if (!--t->dispatching && t->down_pending) {
-		t->down_pending = 0;
-		if (!t->freeing)
-			t->ops->down(t, t->down_why);
-	}
-}
-
-static int parse_frames(struct tunnel *t)
-{
-	size_t off = 0;
-	int n;
-
-	while (!tunnel_ending(t)) {
-		struct frame f;
-
-		n = frame_decode(t->rx + off, t->rx_len - off, &f);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			/* the decoder left the header for this line */
-			log_warn("%s: bad frame: %s (%s, type 0x%02x, stream "
-				 "%u, length %u)",
-				 t->name, frame_strerror(n),
-				 frame_type_name(f.type), f.type, f.stream,
-				 f.len);
-			close_with(t, "protocol error", GOAWAY_PROTOCOL);
-			return -1;
-		}
-		off += (size_t)n;
-		if (dispatch(t, &f))
-			return -1;
-	}
-	/* A stream's callback closed the tunnel, or filled the control
-	 * queue (then it closes here: we are its io callback). */
-	if (t->state == T_CLOSING)
-		tunnel_close(t, "control queue full");
-	if (t->state == T_CLOSED)
-		return -1;
-	memmove(t->rx, t->rx + off, t->rx_len - off);
-	t->rx_len -= off;
-	return 0;
-}
-
-static int do_read(struct tunnel *t)
-{
-	size_t total = 0;
-
-	t->read_wants_write = 0;
-	while (total < RX_BUDGET) {
-		ssize_t n = tls_read(t->tls, t->rx + t->rx_len,
-				     RX_SIZE - t->rx_len);
-
-		if (n > 0) {
-			t->rx_bytes += (uint64_t)n;
-			t->rx_len += (size_t)n;
-			total += (size_t)n;
-			t->last_rx = ev_now(t->loop);
-			if (t->stall.since || t->stall.suspect)
-				stall_hears(t, 0);
-			if (parse_frames(t))
-				return -1;
-			continue;
-		}
-		if (n == TLS_WANT_READ)
-			return 0;
-		if (n == TLS_WANT_WRITE) {
-			t->read_wants_write = 1;
-			return 0;
-		}
-		tunnel_close(t, n == TLS_EOF ? "closed by peer" :
-					       tls_error(t->tls));
-		return -1;
-	}
-	/* Budget spent with data possibly left inside OpenSSL: come back
-	 * even if the socket stays quiet, but only after the loop polled
-	 * the other sockets. (An event fed from here would be run in the
-	 * same pass: under a steady download the loop never polled again,
-	 * and local sockets waiting to be written to were starved.) */
-	ev_idle_start(t->loop, &t->more);
-	return 0;
-}
-
-/* An active idle watcher makes the loop poll without sleeping; this
- * runs once that poll found nothing else to do. */
-static void more_cb(struct ev_loop *loop, ev_idle *w, int revents)
-{
-	struct tunnel *t = container_of(w, struct tunnel, more);
-
-	ev_idle_stop(loop, w);
-	ev_feed_event(loop, &t->io, EV_READ);
 }
 
 static void handshake(struct tunnel *t)
@@ -657,7 +292,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		int rc;
 
 		t->dispatching++;
-		rc = do_read(t);
+		rc = in_read(t);
 		if (!rc)
 			deliver_all(t);
 		if (!--t->dispatching && t->down_pending) {
@@ -739,13 +374,13 @@ struct tunnel *tunnel_new(struct ev_loop *loop, int fd, struct tls *tls,
 	/* The handshake starts from the io callback, never from here, so
 	 * a failure cannot free the tunnel before the caller has it. A
 	 * client's socket may still be connecting: wait until writable. */
-	ev_idle_init(&t->more, more_cb);
+	in_init(t);
 	t->io_events = p->is_server ? EV_READ : EV_WRITE;
 	ev_io_init(&t->io, io_cb, fd, t->io_events);
 	ev_io_start(loop, &t->io);
 	ev_timer_init(&t->timer, timer_cb, p->handshake_timeout, 0.);
 	ev_timer_start(loop, &t->timer);
-	ev_init(&t->stall_tm, stall_cb);
+	ping_init(t);
 	rate_init(t);
 	return t;
 }
@@ -854,7 +489,7 @@ static enum goaway_code goaway_for(const struct tunnel *t,
 /* The one close: tunnel_close, tunnel_free and tunnel_release all end
  * here. A released tunnel has no fd or TLS left (the caller took them)
  * and no streams (only a handshake can be released). */
-static void close_with(struct tunnel *t, const char *why, enum goaway_code code)
+void tunnel_close_with(struct tunnel *t, const char *why, enum goaway_code code)
 {
 	int park;
 
@@ -900,12 +535,12 @@ static void close_with(struct tunnel *t, const char *why, enum goaway_code code)
 
 void tunnel_protocol_error(struct tunnel *t)
 {
-	close_with(t, "protocol error", GOAWAY_PROTOCOL);
+	tunnel_close_with(t, "protocol error", GOAWAY_PROTOCOL);
 }
 
 void tunnel_close(struct tunnel *t, const char *why)
 {
-	close_with(t, why, GOAWAY_SHUTDOWN);
+	tunnel_close_with(t, why, GOAWAY_SHUTDOWN);
 }
 
 void tunnel_goaway(struct tunnel *t)
@@ -1035,7 +670,7 @@ void tunnel_free(struct tunnel *t)
 	if (!t)
 		return;
 	t->freeing = 1; /* closing from here does not call down() */
-	close_with(t, "freed", GOAWAY_SHUTDOWN);
+	tunnel_close_with(t, "freed", GOAWAY_SHUTDOWN);
 	tls_free(t->tls);
 	free(t);
 }

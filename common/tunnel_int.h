@@ -1,8 +1,9 @@
-/* Inside of the tunnel, shared by its two halves and by nothing else:
- * tunnel.c (states, streams, handshake, HELLO, keepalive, frame input and
- * the close path) and tunnel_out.c (the send queues and the output
- * scheduler), and tunnel_rate.c (the rate caps). Front-ends use
- * tunnel.h. */
+/* Inside of the tunnel, shared by its files and by nothing else:
+ * tunnel.c (states, streams, handshake, HELLO, keepalive and the close
+ * path), tunnel_in.c (frame input and dispatch), tunnel_ping.c (PINGs
+ * and stall detection), tunnel_out.c (the send queues and the output
+ * scheduler), tunnel_rate.c (the rate caps) and tunnel_resume.c
+ * (resume). Front-ends use tunnel.h. */
 #ifndef COMMON_TUNNEL_INT_H
 #define COMMON_TUNNEL_INT_H
 
@@ -104,7 +105,24 @@ struct tunnel {
 	struct stream *out_head; /* streams to deliver after this read */
 };
 
+/* Plaintext read buffer: a few records, so one callback can take what
+ * OpenSSL's read-ahead already holds. */
+#define RX_SIZE (4 * FRAME_MAX_LEN)
+
+/* GOAWAY codes (docs/PROTOCOL.md section 3.3); GOAWAY_NONE: send none. */
+enum goaway_code {
+	GOAWAY_NONE = -1,
+	GOAWAY_SHUTDOWN = 0,
+	GOAWAY_PROTOCOL = 1,
+	GOAWAY_VERSION = 2,
+};
+
 /* tunnel.c */
+
+/* The one close: tunnel_close, tunnel_free and tunnel_release all end
+ * here, and frame input closes with the GOAWAY code it chose. */
+void tunnel_close_with(struct tunnel *t, const char *why,
+		       enum goaway_code code);
 
 /* An illegal transition is a bug in this code, not something a peer can
  * cause: it is logged and the process aborts (a core to debug beats a
@@ -121,6 +139,26 @@ static inline int tunnel_ending(const struct tunnel *t)
 /* Closes with GOAWAY 1. */
 void tunnel_protocol_error(struct tunnel *t);
 
+/* tunnel_in.c */
+
+/* The idle watcher that resumes reading once a budget ran out. */
+void in_init(struct tunnel *t);
+/* Reads and dispatches what TLS has, up to a budget. Returns -1 when
+ * the tunnel closed (t may be gone once dispatch is over), else 0. */
+int in_read(struct tunnel *t);
+
+/* tunnel_ping.c */
+
+/* The stall timer's callback. */
+void ping_init(struct tunnel *t);
+/* Queues a PING or (answering one) a PONG with that opaque value. */
+void ping_send(struct tunnel *t, uint8_t type, const uint8_t op[8]);
+/* Starts a train of PINGs (round-trip samples). */
+void ping_train(struct tunnel *t);
+/* A PONG came: an RTT sample, the next PING of a train, stall news. */
+void ping_got_pong(struct tunnel *t, const struct frame *f);
+/* Bytes came in; answered: among them the PONG of our latest PING. */
+void stall_hears(struct tunnel *t, int answered);
 /* A frame that needs an answer was queued: make sure a PING follows it
  * (at most one per quarter stall-timeout), so that silence is noticed. */
 void stall_probe(struct tunnel *t);

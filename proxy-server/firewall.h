@@ -1,5 +1,5 @@
-/* Opening the server's TCP port in this machine's firewall, for setup
- * --open-firewall: through ufw when it is active, else in every nft
+/* Opening the server's port (TCP, and UDP for the datagram path) in
+ * this machine's firewall, for setup --open-firewall: through ufw when it is active, else in every nft
  * base chain on the input hook, else with iptables/ip6tables. A rule
  * already there is left alone, so running it twice adds nothing. */
 #ifndef PROXY_SERVER_FIREWALL_H

@@ -373,9 +373,9 @@ int setup_run(const struct setup_opts *o)
 		firewall_advice(port);
 	}
 	setup_say(
-		"also allow TCP port %d in your provider's firewall or security "
-		"group, if it has one",
-		port);
+		"also allow TCP port %d (and UDP %d for the datagram path) in "
+		"your provider's firewall or security group, if it has one",
+		port, port);
 	if (!changed)
 		setup_say("nothing changed: everything was already in place");
 	tell_fetch(dir, name);

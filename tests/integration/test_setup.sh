@@ -9,7 +9,7 @@
 # keeps no copy, yet the client is in the index (revoke finds it).
 # init --port writes the listen line that add-client's default follows.
 # As root, in network namespaces the test makes: --open-firewall opens
-# the port once in an nft input chain (policy drop) and in an iptables
+# the port (TCP and UDP) once in an nft input chain (policy drop) and in an iptables
 # INPUT chain, and the second run adds nothing; without --server-name the
 # certificate names the interfaces' addresses.
 . "$(dirname "$0")/../lib.sh"
@@ -166,9 +166,9 @@ on_exit "ip netns del $NS 2>/dev/null"
 check "namespace" ns_new "$NS" || exit 1
 
 if command -v nft >/dev/null; then
-	nft_rules() {	# how many accept rules for PORT the chain has
+	nft_rules() {	# how many accept rules for PROTO PORT the chain has
 		ip netns exec "$NS" nft list chain inet t input |
-			grep -c "tcp dport $PORT accept"
+			grep -c "$1 dport $PORT accept"
 	}
 	fw_nft() {
 		ip netns exec "$NS" nft -f - <<-EOF2 || return 1
@@ -180,14 +180,16 @@ if command -v nft >/dev/null; then
 			127.0.0.1 --port "$PORT" --no-start --open-firewall \
 			>"$OUT.fw1" 2>&1 || { cat "$OUT.fw1"; return 1; }
 		cat "$OUT.fw1"
-		[ "$(nft_rules)" = 1 ]
+		[ "$(nft_rules tcp)" = 1 ] && [ "$(nft_rules udp)" = 1 ]
 	}
-	check "setup --open-firewall: nft input chain gets the port" fw_nft
+	check "setup --open-firewall: nft input chain gets the port (TCP, UDP)" \
+		fw_nft
 	fw_nft_again() {
 		ip netns exec "$NS" "$PS" setup --dir "$TMP/fw" --no-start \
 			--open-firewall >"$OUT.fw2" 2>&1 || return 1
 		cat "$OUT.fw2"
-		[ "$(nft_rules)" = 1 ] && grep -q 'nothing changed' "$OUT.fw2" &&
+		[ "$(nft_rules tcp)" = 1 ] && [ "$(nft_rules udp)" = 1 ] &&
+			grep -q 'nothing changed' "$OUT.fw2" &&
 			grep -q 'already accepts' "$OUT.fw2"
 	}
 	check "setup --open-firewall again: no second rule, nothing changed" \
@@ -198,9 +200,9 @@ else
 fi
 
 if command -v iptables >/dev/null; then
-	ipt_rules() {
+	ipt_rules() {	# PROTO
 		ip netns exec "$NS" iptables -S INPUT |
-			grep -c -- "-p tcp -m tcp --dport $PORT -j ACCEPT"
+			grep -c -- "-p $1 -m $1 --dport $PORT -j ACCEPT"
 	}
 	fw_ipt() {
 		ip netns exec "$NS" iptables -P INPUT DROP &&
@@ -210,10 +212,12 @@ if command -v iptables >/dev/null; then
 				--no-start --open-firewall >"$OUT.fw4" 2>&1
 		local rc=$?
 		cat "$OUT.fw3" "$OUT.fw4"
-		[ "$rc" -eq 0 ] && [ "$(ipt_rules)" = 1 ] &&
+		[ "$rc" -eq 0 ] && [ "$(ipt_rules tcp)" = 1 ] &&
+			[ "$(ipt_rules udp)" = 1 ] &&
 			grep -q 'nothing changed' "$OUT.fw4"
 	}
-	check "setup --open-firewall: iptables INPUT gets the port once" fw_ipt
+	check "setup --open-firewall: iptables INPUT gets the port once (TCP, UDP)" \
+		fw_ipt
 else
 	skip "setup --open-firewall: iptables" "no iptables"
 fi
