@@ -42,6 +42,29 @@ void sleep_ns(uint64_t ns)
 		;
 }
 
+/* ------------------------------------------------------------ pattern */
+
+/* splitmix64's finaliser: neighbouring words differ in every byte. */
+uint64_t pattern_word(uint64_t k)
+{
+	k += 0x9E3779B97F4A7C15ULL;
+	k = (k ^ (k >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	k = (k ^ (k >> 27)) * 0x94D049BB133111EBULL;
+	return k ^ (k >> 31);
+}
+
+void pattern_fill(uint8_t *b, uint64_t off, size_t n)
+{
+	uint64_t w = pattern_word(off / 8);
+	size_t i;
+
+	for (i = 0; i < n; i++, off++) {
+		if (i > 0 && off % 8 == 0)
+			w = pattern_word(off / 8);
+		b[i] = (uint8_t)(w >> (8 * (off % 8)));
+	}
+}
+
 /* ------------------------------------------------------------ statistics */
 
 static int cmp_u64(const void *a, const void *b)
@@ -351,6 +374,7 @@ static void usage(void)
 {
 	fputs("usage: loadgen MODE [options]\n"
 	      "modes: serve delay dl ul ttfb pingpong idle load udprtt udprate\n"
+	      "       hold newflow\n"
 	      "  --socks IP:PORT|none  SOCKS5 server (none: direct)\n"
 	      "  --tcp IP:PORT --udp IP:PORT  targets (serve: listen)\n"
 	      "  --ns /run/netns/NAME --ms N   delay line to that namespace\n"
@@ -359,7 +383,9 @@ static void usage(void)
 	      "                        bottleneck rate and its queue\n"
 	      "  --seconds S --warmup S --flows N --count N --conc N\n"
 	      "  --size BYTES --interval-ms N --loss FRACTION\n"
-	      "  --steps N,N,...       idle: flow counts to stop at\n",
+	      "  --steps N,N,...       idle: flow counts to stop at\n"
+	      "  --bytes N --rate BYTES/S  hold: download length, pace\n"
+	      "  --timeout-ms N        newflow: each attempt's bound\n",
 	      stderr);
 	exit(2);
 }
@@ -425,6 +451,12 @@ static void parse_opts(struct lg_opts *o, int argc, char **argv)
 			o->conc = atoi(v);
 		} else if (!strcmp(k, "--size")) {
 			o->size = atoi(v);
+		} else if (!strcmp(k, "--bytes")) {
+			o->bytes = strtoull(v, NULL, 0);
+		} else if (!strcmp(k, "--rate")) {
+			o->rate = atof(v);
+		} else if (!strcmp(k, "--timeout-ms")) {
+			o->timeout_ms = atoi(v);
 		} else if (!strcmp(k, "--steps")) {
 			parse_steps(o, argv[i]);
 		} else {
@@ -456,6 +488,7 @@ int main(int argc, char **argv)
 		{ "ttfb", mode_ttfb },     { "pingpong", mode_pingpong },
 		{ "idle", mode_idle },     { "load", mode_load },
 		{ "udprtt", mode_udprtt }, { "udprate", mode_udprate },
+		{ "hold", mode_hold },     { "newflow", mode_newflow },
 	};
 	struct lg_opts o = {
 		.use_socks = 0,
@@ -468,6 +501,8 @@ int main(int argc, char **argv)
 		.count = 1000,
 		.conc = 1,
 		.size = 64,
+		.bytes = 64u << 20,
+		.timeout_ms = 2000,
 	};
 	size_t i;
 
@@ -475,9 +510,15 @@ int main(int argc, char **argv)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	parse_opts(&o, argc, argv);
-	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-		if (!strcmp(argv[1], modes[i].name))
-			return modes[i].fn(&o);
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcmp(argv[1], modes[i].name) != 0)
+			continue;
+		if (!modes[i].fn) {
+			warnx_("mode %s is not in this build", argv[1]);
+			return 2;
+		}
+		return modes[i].fn(&o);
+	}
 	usage();
 	return 2;
 }

@@ -11,10 +11,15 @@
  *   loadgen_udp.c   udprtt, udprate, UDP paths through SOCKS5 or direct
  *   loadgen_serve.c serve (TCP source/sink/echo + UDP echo)
  *   loadgen_delay.c delay: a link between namespaces (delay, loss, rate)
+ *   loadgen_outage.c hold, newflow: a download and new flows across an
+ *                   outage of the link
  *
  * Target protocol (TCP): the first byte a client sends picks the mode.
  *   'E'  echo: everything received, this byte included, is sent back.
  *   'D'  download: the target sends without end until the flow closes.
+ *   'P'  pattern download: as 'D', but byte i of the stream is byte i % 8
+ *        of pattern_word(i / 8), so that the reader can check every byte
+ *        (one lost, repeated or out of place changes what follows).
  *   'U'  upload: the target discards what it reads and, at most every
  *        100 ms while data arrives, sends a 16-byte report: bytes read so
  *        far and its CLOCK_MONOTONIC time in ns (both u64 big-endian). The
@@ -43,7 +48,8 @@ struct lg_opts {
 	double mbit;              /* delay: bottleneck rate, 0: none */
 	int queue;                /* delay: bottleneck queue, packets */
 	unsigned long long seed;  /* delay: of the loss */
-	double seconds;           /* measuring time */
+	double seconds;           /* measuring time (hold, newflow: the
+	                           * time allowed after the link's return) */
 	double warmup;            /* not counted, before measuring */
 	double interval_ms;       /* load, udprtt: probe interval */
 	int interval_set;         /* udprtt: --interval-ms given */
@@ -53,6 +59,9 @@ struct lg_opts {
 	int count;                /* ttfb, pingpong, udprtt: at most */
 	int conc;                 /* ttfb, idle: flows opened at once */
 	int size;                 /* udp: payload bytes */
+	uint64_t bytes;           /* hold: length of the download */
+	double rate;              /* hold: bytes/s read until the cut */
+	int timeout_ms;           /* newflow: each attempt's bound */
 	int steps[8];             /* idle: flow counts to stop at */
 	int nsteps;
 };
@@ -61,6 +70,10 @@ struct lg_opts {
 uint64_t now_ns(void);
 double ns_ms(uint64_t ns);
 void sleep_ns(uint64_t ns);
+
+/* The 'P' stream: word K of it (little-endian), and bytes [OFF, OFF + N). */
+uint64_t pattern_word(uint64_t k);
+void pattern_fill(uint8_t *b, uint64_t off, size_t n);
 
 /* Statistics over samples in ns: sorts them. Nearest-rank percentile. */
 double pct_ms(uint64_t *v, size_t n, double p);
@@ -102,6 +115,10 @@ int mode_udprtt(const struct lg_opts *o);
 int mode_udprate(const struct lg_opts *o);
 int mode_serve(const struct lg_opts *o);
 int mode_delay(const struct lg_opts *o);
+/* Weak: a loadgen built without loadgen_outage.c (test_lossy.sh lists
+ * the files it compiles) still links, and says these modes are absent. */
+int mode_hold(const struct lg_opts *o) __attribute__((weak));
+int mode_newflow(const struct lg_opts *o) __attribute__((weak));
 
 /* UDP through a SOCKS5 association or directly (loadgen_udp.c). */
 struct udp_path {

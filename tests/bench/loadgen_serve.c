@@ -18,8 +18,10 @@
 #define UDP_BATCH 64
 #define UDP_MAX 9216
 #define REPORT_NS 100000000u /* upload reports every 100 ms */
+#define PCHUNK (64 * 1024)   /* 'P': pattern bytes made per send */
 
 static uint8_t iobuf[IOBUF];
+static uint8_t pbuf[PCHUNK];
 
 static int listen_on(const struct sockaddr_in *a, int type)
 {
@@ -48,6 +50,7 @@ struct tconn {
 	int fd;
 	char mode;   /* 0 until the first byte */
 	uint64_t rx; /* upload: bytes read */
+	uint64_t tx; /* pattern: bytes sent */
 	uint64_t last_report;
 	uint8_t *pend; /* echo: bytes not yet written back */
 	size_t plen, poff;
@@ -120,7 +123,7 @@ static int on_readable(int ep, struct tconn *c)
 			return errno == EAGAIN ? 0 : -1;
 		if (!c->mode) {
 			c->mode = (char)iobuf[0];
-			if (c->mode == 'D')
+			if (c->mode == 'D' || c->mode == 'P')
 				set_events(ep, c, EPOLLIN | EPOLLOUT);
 			if (c->mode != 'E')
 				off = 1;
@@ -133,6 +136,7 @@ static int on_readable(int ep, struct tconn *c)
 			upload_report(c);
 			break;
 		case 'D':
+		case 'P':
 			break;
 		default:
 			return -1;
@@ -160,10 +164,18 @@ static int on_writable(int ep, struct tconn *c)
 		return 0;
 	}
 	for (i = 0; i < 16; i++) {
-		ssize_t w = send(c->fd, iobuf, IOBUF, MSG_NOSIGNAL);
+		ssize_t w;
 
+		if (c->mode == 'P') {
+			/* made anew from the offset: a short send is fine */
+			pattern_fill(pbuf, c->tx, PCHUNK);
+			w = send(c->fd, pbuf, PCHUNK, MSG_NOSIGNAL);
+		} else {
+			w = send(c->fd, iobuf, IOBUF, MSG_NOSIGNAL);
+		}
 		if (w < 0)
 			return errno == EAGAIN ? 0 : -1;
+		c->tx += (uint64_t)w;
 	}
 	return 0;
 }

@@ -146,6 +146,74 @@ LOSSY = [
 ]
 
 
+def secs(key, none):
+    """Seconds from the raw figure; NONE (a text) when the tool said -1."""
+    def f(raw):
+        v = num(raw, key)
+        if v is None:
+            return None
+        return none if v < 0 else v
+    return f
+
+
+def hold_outcome(raw):
+    """How the held download ended, and when."""
+    e = raw.get("outage_hold_end")
+    if not e:
+        return None
+    t, tc = num(raw, "outage_hold_end_s"), num(raw, "outage_hold_end_cut_s")
+    if e == "complete" or e == "stalled":
+        return e
+    if t is not None and t >= 0:
+        return "%s, %s s after the return" % (e, fmt(t))
+    if tc is not None and tc >= 0:
+        return "%s, %s s into the outage" % (e, fmt(tc))
+    return e
+
+
+def hold_mib(raw):
+    """MiB before the cut / by the return / in all: a tuple, shown as
+    "a / b / c" (over rounds, the median of each)."""
+    v = [num(raw, "outage_hold_" + k) for k in ("at_cut", "at_back", "bytes")]
+    if None in v:
+        return None
+    return tuple(x / (1 << 20) for x in v)
+
+
+def done_s(raw):
+    """Seconds from the return to the download's end, when complete."""
+    if raw.get("outage_hold_end") != "complete":
+        return None
+    return secs("outage_hold_end_s", None)(raw)
+
+
+def outage_metrics(wait):
+    none = "none in %s s" % wait
+    return [
+        ("outage_back", "new flow: 1st echo byte, s after the link returns",
+         "s", "lo", secs("outage_back_s", none)),
+        ("outage_hold", "held download: how it ended", "", None,
+         hold_outcome),
+        ("outage_resume", "held download: 1st new byte, s after the return",
+         "s", "lo", secs("outage_hold_resume_s", "none")),
+        ("outage_done", "held download: complete, s after the return", "s",
+         "lo", done_s),
+        ("outage_mib", "held download: MiB before the cut / by the return "
+         "/ in all", "", None, hold_mib),
+    ]
+
+
+def summary(got):
+    """Rounds that gave text (or text and numbers): each distinct value
+    with how many rounds gave it."""
+    vals = [v if isinstance(v, str) else fmt(v) for v in got if v is not None]
+    if not vals:
+        return None
+    if len(set(vals)) == 1:
+        return vals[0]
+    return ", ".join("%s x%d" % (v, vals.count(v)) for v in dict.fromkeys(vals))
+
+
 def lossy_levels(rounds):
     """The loss rates measured, as their key strings, in numeric order."""
     got = {k.split("_")[1] for raw in rounds for r in raw.values() for k in r
@@ -184,6 +252,8 @@ def ceiling(values, nproc):
 def fmt(v):
     if v is None:
         return "-"
+    if isinstance(v, str):
+        return v
     a = abs(v)
     if a >= 1000:
         return "{:,.0f}".format(v)
@@ -235,6 +305,8 @@ def main():
     ap.add_argument("--nofile", default="")
     ap.add_argument("--lossy", default="",
                     help="the lossy link's settings, key=value ...")
+    ap.add_argument("--outage", default="",
+                    help="the outage section's settings, key=value ...")
     a = ap.parse_args()
 
     systems = a.systems.split()
@@ -253,8 +325,12 @@ def main():
                     if k.startswith("mem_flows_")})
     main_ms = metrics(steps, a.delay_ms)
     levels = lossy_levels(rounds)
-    ms = main_ms + lossy_metrics(levels)
     lossy = dict(kv.split("=", 1) for kv in a.lossy.split() if "=" in kv)
+    outage = dict(kv.split("=", 1) for kv in a.outage.split() if "=" in kv)
+    ran_outage = any(k.startswith("outage_") for raw in rounds
+                     for r in raw.values() for k in r)
+    out_ms = outage_metrics(outage.get("wait", "?")) if ran_outage else []
+    ms = main_ms + lossy_metrics(levels) + out_ms
 
     # Each round's figures, then the median of the rounds: a noisy
     # minute then moves one round of every system, not one column.
@@ -263,6 +339,14 @@ def main():
         for key, _, _, _, get in ms:
             got = [num(raw[s], get) if isinstance(get, str) else get(raw[s])
                    for raw in rounds]
+            if any(isinstance(v, str) for v in got):
+                values[s][key] = summary(got)
+                continue
+            if any(isinstance(v, tuple) for v in got):
+                got = [v for v in got if v is not None]
+                values[s][key] = " / ".join(
+                    fmt(statistics.median(c)) for c in zip(*got))
+                continue
             got = sorted(v for v in got if v is not None)
             values[s][key] = (statistics.median(got) if got else None)
     raw = rounds[-1]
@@ -270,7 +354,7 @@ def main():
     best, ratios = {}, {s: {} for s in systems}
     for key, _, _, better, _ in ms:
         cand = [(values[p][key], p) for p in PEERS
-                if p in values and values[p][key] is not None]
+                if p in values and isinstance(values[p][key], (int, float))]
         if better == "lo":
             cand = [c for c in cand if c[0] > 0]
         if not cand or not better:
@@ -279,7 +363,7 @@ def main():
         best[key] = {"system": p, "value": v}
         for s in systems:
             x = values[s][key]
-            if x is not None and v:
+            if isinstance(x, (int, float)) and v:
                 ratios[s][key] = x / v
 
     status = {s: raw[s].get("status", "not run") for s in systems}
@@ -291,6 +375,7 @@ def main():
         "settings": {"seconds": a.seconds, "delay_ms": a.delay_ms,
                      "rounds": len(rounds),
                      "lossy": dict(lossy, loss_percent=levels),
+                     "outage": outage if ran_outage else {},
                      "nofile": a.nofile, "idle_flows": steps},
         "peers": [p for p in PEERS if p in systems],
         "metrics": [{"key": k, "label": l, "unit": u, "better": b}
@@ -333,7 +418,7 @@ def main():
 
     ran_main = any(values[s][k] is not None for s in systems
                    for k, _, _, _, _ in main_ms)
-    if ran_main or not levels:
+    if ran_main or not (levels or ran_outage):
         table(main_ms, systems, True)
     if levels:
         print()
@@ -346,6 +431,19 @@ def main():
                 if any(values[s][k] is not None
                        for k, _, _, _, _ in lossy_metrics(levels))]
         table(lossy_metrics(levels), lsys, not ran_main)
+    if ran_outage:
+        print()
+        print("Outage: the link between the client and VPS namespaces drops "
+              "every packet both ways for %s s" % outage.get("seconds", "?"))
+        print("(iptables DROP where packets arrive, no socket closed). A %s "
+              "MiB download, read at 2 MiB/s until the" % outage.get("mib", "?"))
+        print("cut, is held across it, every byte checked; from the link's "
+              "return a new flow every 50 ms")
+        print("until one gets its echo. %s s allowed after the return:"
+              % outage.get("wait", "?"))
+        osys = [s for s in systems
+                if any(values[s][k] is not None for k, _, _, _, _ in out_ms)]
+        table(out_ms, osys, not ran_main and not levels)
     m = doc["machine"]
     print()
     print("(ratio) = value / best peer's value in this run (peers: %s);"

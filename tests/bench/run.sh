@@ -10,13 +10,16 @@
 #   plus a TUN delay line client ns 10.77.3.1 <-> vps ns 10.77.3.2 that
 #   adds BENCH_DELAY_MS each way, to count the round trips of a new flow,
 #   and for the lossy section a second one, 10.77.4.1 <-> 10.77.4.2, with
-#   random loss and a rate-capped bottleneck (loadgen_delay.c).
+#   random loss and a rate-capped bottleneck (loadgen_delay.c); for the
+#   outage section a veth pair of its own, 10.77.5.1 <-> 10.77.5.2, that
+#   iptables cuts and restores.
 #
 # Every address lives inside the namespaces; no traffic leaves them. Every
 # process and namespace is removed on exit, also on failure or Ctrl-C.
 #
 #   tests/bench/run.sh [BUILD]
 #   make bench BENCH=lossy     (only the lossy section; BENCH is BENCH_TESTS)
+#   make bench BENCH=outage    (only the outage section)
 #
 # Environment:
 #   BENCH_SECONDS=3        measuring time of each throughput/latency test
@@ -29,9 +32,9 @@
 #   BENCH_IDLE_MAX_S=60    time allowed to open them (each step)
 #   BENCH_DELAY_MS=10      one-way delay for the round-trip test (0: skip)
 #   BENCH_UDP_STEP=1       seconds per step of the UDP rate search
-#   BENCH_TESTS="idle dl ul dl8 ttfb pp udp udprate load delay lossy"  (a
-#                          subset for a quicker look; the report shows "-"
-#                          for the rest)
+#   BENCH_TESTS="idle dl ul dl8 ttfb pp udp udprate load delay lossy outage"
+#                          (a subset for a quicker look; the report shows
+#                          "-" for the rest)
 #   The lossy section: a long path losing packets at random, each loss rate
 #   in turn, every lossy system through it side by side:
 #   BENCH_LOSSY_LOSS="0 0.5 1 2"  loss each way, percent
@@ -41,6 +44,14 @@
 #   BENCH_LOSSY_SEED=1     of the random loss
 #   BENCH_LOSSY_SECONDS=4  measuring time (after BENCH_LOSSY_WARMUP=1.5)
 #   BENCH_LOSSY_SYSTEMS="none proxy ss-aes trojan ssh"
+#   The outage section: system after system, a download held across an
+#   outage of the link between the client and VPS namespaces (every packet
+#   dropped both ways, no socket closed), and from the link's return a new
+#   flow every 50 ms until one gets its echo:
+#   BENCH_OUTAGE_S=20      the outage
+#   BENCH_OUTAGE_WAIT=15   seconds allowed after the link's return
+#   BENCH_OUTAGE_MIB=64    the held download's length
+#   BENCH_OUTAGE_SYSTEMS="none proxy ss-aes trojan ssh"
 #   BENCH_JSON=BUILD/bench-results.json
 #   BENCH_KEEP=1           keep the temporary folder (logs, configs)
 #   BENCH_INSTALL=0        do not apt-get install missing peers
@@ -61,11 +72,22 @@ PY=/usr/bin/python3
 
 S=${BENCH_SECONDS:-3}
 ROUNDS=${BENCH_ROUNDS:-1}
-ALL_TESTS="idle dl ul dl8 ttfb pp udp udprate load delay lossy"
+ALL_TESTS="idle dl ul dl8 ttfb pp udp udprate load delay lossy outage"
 TESTS=" ${BENCH_TESTS:-$ALL_TESTS} "
 LOSSY_SYSTEMS=${BENCH_LOSSY_SYSTEMS:-"none proxy ss-aes trojan ssh"}
-if [ "$TESTS" = " lossy " ]; then
-	SYSTEMS=${BENCH_SYSTEMS:-$LOSSY_SYSTEMS}
+OUTAGE_SYSTEMS=${BENCH_OUTAGE_SYSTEMS:-"none proxy ss-aes trojan ssh"}
+# Only sections with systems of their own: only those systems.
+SECTION_SYSTEMS=""
+for t in $TESTS; do
+	case $t in
+	lossy) SECTION_SYSTEMS="$SECTION_SYSTEMS $LOSSY_SYSTEMS" ;;
+	outage) SECTION_SYSTEMS="$SECTION_SYSTEMS $OUTAGE_SYSTEMS" ;;
+	*) SECTION_SYSTEMS="" && break ;;
+	esac
+done
+if [ -n "$SECTION_SYSTEMS" ]; then
+	# shellcheck disable=SC2086 # a word list, each system once
+	SYSTEMS=${BENCH_SYSTEMS:-$(printf '%s\n' $SECTION_SYSTEMS | awk '!seen[$0]++' | tr '\n' ' ')}
 else
 	SYSTEMS=${BENCH_SYSTEMS:-"none proxy proxy-fo ssh ssh-aes ss-aes ss-chacha trojan"}
 fi
@@ -76,6 +98,9 @@ LOSSY_QUEUE=${BENCH_LOSSY_QUEUE:-2000}
 LOSSY_SEED=${BENCH_LOSSY_SEED:-1}
 LOSSY_S=${BENCH_LOSSY_SECONDS:-4}
 LOSSY_WARMUP=${BENCH_LOSSY_WARMUP:-1.5}
+OUTAGE_S=${BENCH_OUTAGE_S:-20}
+OUTAGE_WAIT=${BENCH_OUTAGE_WAIT:-15}
+OUTAGE_MIB=${BENCH_OUTAGE_MIB:-64}
 IDLE_FLOWS=${BENCH_IDLE_FLOWS:-"1000 10000"}
 DELAY_MS=${BENCH_DELAY_MS:-10}
 UDP_STEP=${BENCH_UDP_STEP:-1}
@@ -108,6 +133,7 @@ install_missing() {
 		"shadowsocks-libev /usr/bin/ss-server"
 		"trojan /usr/bin/trojan"
 		"iproute2 /usr/sbin/ip"
+		"iptables /usr/sbin/iptables"
 		"procps /usr/bin/ps"
 		"openssl /usr/bin/openssl"
 		"python3 /usr/bin/python3"
@@ -337,6 +363,7 @@ start_delay() {
 SRV=10.77.1.2		# the VPS as clients reach it
 SRV_SLOW=10.77.3.2	# the same through the delay line
 SRV_LOSSY=10.77.4.2	# and through the lossy one
+SRV_OUT=10.77.5.2	# and through the outage link
 TGT=10.77.2.2
 TCP_T=$TGT:5001
 UDP_T=$TGT:5002
@@ -348,7 +375,7 @@ setup_files() {
 
 	# this project
 	"$BUILD/proxy-server" init "$d/pki" --server-name $SRV \
-		--server-name $SRV_SLOW --server-name $SRV_LOSSY \
+		--server-name $SRV_SLOW --server-name $SRV_LOSSY --server-name $SRV_OUT \
 		>"$TMP/pki.log" 2>&1 &&
 		"$BUILD/proxy-server" add-client "$d/pki" bench \
 			--server $SRV:8443 >>"$TMP/pki.log" 2>&1 || return 1
@@ -730,6 +757,135 @@ lossy_one() {
 	return 0
 }
 
+# The outage section. Its link is a veth pair of its own, o0 (client ns)
+# <-> o1 (vps ns): cutting it leaves the other clients alone. For each
+# system in turn: a client through it, a 'P' download through that,
+# read at 2 MiB/s for 1.5 s (under way, far from its end), then the cut
+# for OUTAGE_S and the return; loadgen hold says how the download ended,
+# loadgen newflow when a new flow first got its echo after the return.
+# Keys: outage_back_s, outage_hold_{end,end_s,resume_s,at_cut,...}.
+# Each system keeps the settings it has in the other tests: this proxy
+# its defaults (keepalive 10s 30s, stall-timeout auto: 2 s on this path,
+# resume-window 60s); ss-local and ss-server -t 600 (an idle connection
+# is closed after 600 s); trojan keep_alive true (SO_KEEPALIVE at the
+# kernel's 2 h); ssh and sshd their defaults (ServerAliveInterval and
+# ClientAliveInterval 0, off; TCPKeepAlive yes, the kernel's 2 h). So no
+# peer gives up on its connections within an outage of a few minutes: a
+# flow across it waits for TCP's retransmission, which backs off.
+test_outage() {
+	local sys t0=$SECONDS
+	if ! { ip -n "$NC" link add o0 type veth peer name o1 netns "$NV" &&
+		ip -n "$NC" addr add 10.77.5.1/24 dev o0 &&
+		ip -n "$NV" addr add $SRV_OUT/24 dev o1 &&
+		ip -n "$NC" link set o0 up && ip -n "$NV" link set o1 up; }; then
+		log "    no outage link"
+		ip -n "$NC" link del o0 2>/dev/null
+		return 1
+	fi
+	# the raw table's modules load now, not in the first cut
+	ip netns exec "$NC" iptables -t raw -S >/dev/null 2>&1
+	ip netns exec "$NV" iptables -t raw -S >/dev/null 2>&1
+	log "    ${OUTAGE_S} s outage, a ${OUTAGE_MIB} MiB download held across it," \
+		"${OUTAGE_WAIT} s allowed after the return"
+	for sys in "${ORDER[@]}"; do
+		[[ " $OUTAGE_SYSTEMS " == *" $sys "* ]] || continue
+		[ "${UP[$sys]}" = 1 ] || continue
+		outage_one "$sys"
+	done
+	ip -n "$NC" link del o0
+	log "    the outage section took $((SECONDS - t0)) s"
+}
+
+# outage_cut down|up: every packet arriving at either end of the link is
+# dropped (the raw table: before anything else sees it). Each side's
+# sends leave as usual and no socket hears of the cut, as on a Wi-Fi or
+# a NAT that stops passing packets.
+outage_cut() {
+	local op=-I rc=0
+	[ "$1" = up ] && op=-D
+	ip netns exec "$NC" iptables -t raw $op PREROUTING -i o0 -j DROP || rc=1
+	ip netns exec "$NV" iptables -t raw $op PREROUTING -i o1 -j DROP || rc=1
+	return $rc
+}
+
+# until loadgen NAME says "ready" in FILE (10 s)
+outage_ready() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^ready' "$2" && return 0
+		kill -0 "${PID[$1]:-0}" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# outage_one SYSTEM: one system's outage.
+outage_one() {
+	local sys=$1 socks=none port hold=$TMP/hold.out back=$TMP/back.out
+	local t0 left i k v cut=0
+	if [ "$sys" = none ]; then
+		ip -n "$NC" route add $TGT/32 via $SRV_OUT dev o0 || return 1
+	else
+		port=$((${SOCKS[$sys]} + 300))
+		socks=127.0.0.1:$port
+		start_client "$sys" "out-$sys" $SRV_OUT "$port"
+		if ! wait_flow "$port"; then
+			rec "$sys" outage_failed 1
+			stop "out-$sys"
+			return 1
+		fi
+	fi
+	: >"$hold"
+	: >"$back"
+	ip netns exec "$NC" "$LG" hold --socks "$socks" --tcp $TCP_T \
+		--bytes $((OUTAGE_MIB << 20)) --rate $((2 << 20)) \
+		--seconds "$OUTAGE_WAIT" >"$hold" 2>>"$TMP/$sys.loadgen.log" &
+	PID[hold]=$!
+	ip netns exec "$NC" "$LG" newflow --socks "$socks" --tcp $TCP_T \
+		--interval-ms 50 --timeout-ms 2000 --seconds "$OUTAGE_WAIT" \
+		>"$back" 2>>"$TMP/$sys.loadgen.log" &
+	PID[newflow]=$!
+	if ! outage_ready hold "$hold" || ! outage_ready newflow "$back"; then
+		rec "$sys" outage_failed 1
+		log "    ${LABEL[$sys]}: no download or no poller (log: $TMP/$sys.loadgen.log)"
+	elif sleep 1.5 && cut=1 && ! outage_cut down; then
+		rec "$sys" outage_failed 1
+		log "    ${LABEL[$sys]}: iptables cannot cut the link"
+	else
+		t0=$EPOCHREALTIME
+		kill -USR2 "${PID[hold]}" 2>/dev/null
+		left=$(awk -v a="$t0" -v s="$OUTAGE_S" -v b="$EPOCHREALTIME" \
+			'BEGIN { d = a + s - b; printf "%.3f", (d > 0 ? d : 0) }')
+		sleep "$left"
+		outage_cut up
+		cut=0
+		kill -USR1 "${PID[newflow]}" "${PID[hold]}" 2>/dev/null
+		# both give up OUTAGE_WAIT s after the return
+		for ((i = 0; i < (OUTAGE_WAIT + 5) * 10; i++)); do
+			kill -0 "${PID[hold]}" 2>/dev/null ||
+				kill -0 "${PID[newflow]}" 2>/dev/null || break
+			sleep 0.1
+		done
+	fi
+	[ "$cut" = 1 ] && outage_cut up 2>/dev/null
+	stop hold
+	stop newflow
+	while read -r k v; do
+		[ "$k" = ready ] || rec "$sys" "outage_hold_$k" "$v"
+	done <"$hold"
+	while read -r k v; do
+		[ "$k" = ready ] || rec "$sys" "outage_$k" "$v"
+	done <"$back"
+	log "    ${LABEL[$sys]}: download $(awk '$1 == "end" { print $2 }' "$hold")," \
+		"new flow after $(awk '$1 == "back_s" { print $2 }' "$back") s"
+	if [ "$sys" = none ]; then
+		ip -n "$NC" route del $TGT/32
+	else
+		stop "out-$sys"
+	fi
+	return 0
+}
+
 declare -A UP=() CPID=() SPID=()	# per system: up?, client and server pid
 
 # start_system SYSTEM: its server in the vps ns, its client in the client
@@ -821,7 +977,8 @@ run_test() {
 
 LG=$TMP/loadgen
 cc -O2 -Wall -D_GNU_SOURCE -o "$LG" "$HERE"/loadgen.c "$HERE"/loadgen_tcp.c \
-	"$HERE"/loadgen_udp.c "$HERE"/loadgen_serve.c "$HERE"/loadgen_delay.c -lpthread ||
+	"$HERE"/loadgen_udp.c "$HERE"/loadgen_serve.c "$HERE"/loadgen_delay.c \
+	"$HERE"/loadgen_outage.c -lpthread ||
 	die "cannot build loadgen"
 
 # Systems with one connection per flow need two descriptors per flow on
@@ -861,6 +1018,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
 			test_lossy
 			continue
 		fi
+		if [ "$t" = outage ]; then
+			test_outage
+			continue
+		fi
 		for sys in "${ORDER[@]}"; do
 			[ "${UP[$sys]}" = 1 ] && run_test "$t" "$sys"
 		done
@@ -888,4 +1049,5 @@ log "done in $((SECONDS - T0)) s"
 "$PY" "$HERE/report.py" "${TSVS[@]}" --json "$JSON" --systems "$SYSTEMS" \
 	--delay-ms "$DELAY_MS" --seconds "$S" --nofile "$NOFILE" \
 	--lossy "rtt_ms=$((2 * LOSSY_MS)) mbit=$LOSSY_MBIT queue=$LOSSY_QUEUE seed=$LOSSY_SEED seconds=$LOSSY_S" \
+	--outage "seconds=$OUTAGE_S wait=$OUTAGE_WAIT mib=$OUTAGE_MIB" \
 	--labels "$(for s in $SYSTEMS; do printf '%s=%s\n' "$s" "${LABEL[$s]}"; done)"

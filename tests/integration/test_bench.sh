@@ -1,7 +1,8 @@
 #!/bin/bash
 # make bench still works: a short run (1 s per test, this proxy and the
 # no-proxy path, 100 idle flows, the delay line, the lossy section at
-# 1 % loss only) must finish, fill every
+# 1 % loss only, the outage section with a 2 s outage and this proxy
+# only) must finish, fill every
 # figure it measured, restart the systems after the idle test, print the
 # bounds under the table and leave no namespace or temporary folder
 # behind. Only that the figures exist is checked, never how fast they are
@@ -11,16 +12,18 @@ H="$ROOT/tests/integration/helpers"
 # shellcheck source=helpers/checks.sh
 . "$H/checks.sh"
 need_root
-need_cmd ip cc
+need_cmd ip cc iptables
 
 OUT=$TMP/bench.out
 JSON=$TMP/bench.json
 
 run_bench() {
 	BENCH_INSTALL=0 BENCH_SECONDS=1 BENCH_SYSTEMS="none proxy" \
-		BENCH_TESTS="idle dl ul ttfb pp udp load delay lossy" \
+		BENCH_TESTS="idle dl ul ttfb pp udp load delay lossy outage" \
 		BENCH_IDLE_FLOWS=100 BENCH_DELAY_MS=10 BENCH_LOSSY_LOSS=1 \
 		BENCH_LOSSY_SECONDS=1 BENCH_LOSSY_WARMUP=0.5 \
+		BENCH_OUTAGE_S=2 BENCH_OUTAGE_WAIT=10 BENCH_OUTAGE_MIB=16 \
+		BENCH_OUTAGE_SYSTEMS=proxy \
 		BENCH_JSON=$JSON BENCH_KEEP=1 \
 		timeout 300 bash -c 'echo $$ >"$0" && exec "$@"' "$TMP/bench.pid" \
 		"$ROOT/tests/bench/run.sh" "$BUILD" >"$OUT" 2>&1
@@ -41,6 +44,24 @@ lossy_dropped() {	# the link's own count of its random drops
 check "bench: the lossy link dropped packets" lossy_dropped
 check "bench: the systems are restarted after the idle test" \
 	grep -q '^bench:   restarting every system' "$OUT"
+check "bench: the outage table is printed" \
+	grep -q '^| new flow: 1st echo byte, s after the link returns (s) ' "$OUT"
+# The download held across the outage arrives whole (the tunnel resumes
+# its flow; loadgen checks every byte), and a new flow works after it.
+outage_figures() {
+	"$PY" - "$JSON" <<'EOF'
+import json, sys
+v = json.load(open(sys.argv[1]))["systems"]["proxy"]["values"]
+got = {k: v.get(k) for k in ("outage_hold", "outage_back", "outage_resume",
+                             "outage_done", "outage_mib")}
+print(got)
+num = lambda k: isinstance(got[k], (int, float)) and got[k] > 0
+sys.exit(0 if got["outage_hold"] == "complete" and num("outage_back") and
+         num("outage_resume") and num("outage_done") else 1)
+EOF
+}
+check "bench: the outage figures (download complete, new flow back)" \
+	outage_figures
 
 # figures SYSTEM KEY...: each KEY has a positive value for SYSTEM
 figures() {
