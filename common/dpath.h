@@ -34,6 +34,11 @@
  * probes): its datagrams go inside TLS (server; the client's UDP_PATH 0
  * normally says so first). */
 #define DPATH_SERVER_SILENCE 6.0
+/* Receive buffer of the path's UDP sockets (as far as net.core.rmem_max
+ * allows): the kernel's default holds about 270 small datagrams, a
+ * few milliseconds of a busy tunnel, and a reader not scheduled that
+ * long lost the rest (the TLS path's TCP buffers absorb such a wait). */
+#define DPATH_RCVBUF (2 << 20)
 
 struct dpath_stats {
 	uint64_t tx_pkts, rx_pkts;     /* sealed packets sent, accepted */

@@ -1,5 +1,6 @@
 #include "tcp_path.h"
 
+#include <linux/inet_diag.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <stddef.h>
@@ -10,6 +11,25 @@
 #define HAS(len, field) \
 	((len) >= offsetof(struct tcp_info, field) + \
 			  sizeof(((struct tcp_info *)0)->field))
+
+/* Whether fd's congestion control is BBR in its start-up (pacing gain
+ * 2.89; drain, probing and the rest of its life stay at or below 1.25). */
+static int bbr_startup(int fd)
+{
+	union tcp_cc_info cc;
+	char name[16] = "";
+	socklen_t len = sizeof(name);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len) < 0 ||
+	    strncmp(name, "bbr", sizeof(name)))
+		return 0;
+	len = sizeof(cc);
+	memset(&cc, 0, sizeof(cc));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_CC_INFO, &cc, &len) < 0 ||
+	    len < sizeof(cc.bbr))
+		return 0;
+	return cc.bbr.bbr_pacing_gain > TCP_PATH_STARTUP_GAIN;
+}
 
 static void refresh(struct tcp_path *tp, int fd, double now)
 {
@@ -41,6 +61,8 @@ static void refresh(struct tcp_path *tp, int fd, double now)
 		tp->unsent = b > TCP_PATH_UNSENT_MAX ? TCP_PATH_UNSENT_MAX :
 						       (uint32_t)b;
 	}
+	if (ti.tcpi_min_rtt >= TCP_PATH_STARTUP_MIN_RTT_US && bbr_startup(fd))
+		tp->unsent = TCP_PATH_UNSENT_STARTUP;
 }
 
 int tcp_path_lossy(struct tcp_path *tp, int fd, double now)

@@ -35,6 +35,18 @@
  * within [floor given by the caller, TCP_PATH_UNSENT_MAX]. */
 #define TCP_PATH_UNSENT_RTT_SHARE 0.125
 #define TCP_PATH_UNSENT_MAX (1u << 20)
+/* BBR leaves its start-up once three round trips' samples show the
+ * bandwidth no longer growing, but a sample taken while the sender had
+ * nothing queued (it was "application-limited") does not count. Paced at
+ * 2.89 times the path's rate, BBR empties the budget above in a few
+ * milliseconds, and a proxy not scheduled by then left a 50 ms, 1 %-loss
+ * tunnel in start-up for 3-5 s, its queue at the bottleneck up to
+ * 90 ms deep, where a plain TCP connection (megabytes unsent) left it
+ * after 1.5 s. So while BBR is in start-up on a path of at least
+ * TCP_PATH_STARTUP_MIN_RTT_US, the budget is this. */
+#define TCP_PATH_UNSENT_STARTUP (4u << 20)
+#define TCP_PATH_STARTUP_MIN_RTT_US 5000
+#define TCP_PATH_STARTUP_GAIN (2u << 8) /* pacing gain, <<8 as the kernel's */
 
 struct tcp_path {
 	double checked_at; /* when we last looked (0: never) */

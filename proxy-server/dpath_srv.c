@@ -259,7 +259,7 @@ static int bind_udp(const struct addr *a, char *err, size_t n)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int fd, off = 0, on = 1;
+	int fd, off = 0, on = 1, rcvbuf = DPATH_RCVBUF;
 
 	if (addr_to_sockaddr(a, &ss, &len)) {
 		snprintf(err, n, "not an IP address");
@@ -278,6 +278,7 @@ static int bind_udp(const struct addr *a, char *err, size_t n)
 	} else {
 		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
 	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (bind(fd, (struct sockaddr *)&ss, len)) {
 		snprintf(err, n, "%s", strerror(errno));
 		close(fd);

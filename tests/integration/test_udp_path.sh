@@ -91,6 +91,18 @@ check "udp-path: the server received and sent them by UDP too" \
 	eval 'ge "$(sstat client.rx_datagrams)" 20 && ge "$(sstat client.tx_datagrams)" 20'
 check "udp-path: the server sends by UDP (state udp)" [ "$(sstat client.state)" = udp ]
 
+# Sealed packets leave in batches (one sendmmsg() per loop iteration, at
+# most 32 or 64 KiB at a time): 64 in flight at once, of random sizes up
+# to 1400 bytes, overflow a batch by count and by bytes on both sides.
+txb=$(cstat tx_datagrams)
+IB="$TMP/burst"
+in_c timeout 30 "$PY" "$H/udp_socks.py" integrity "$SOCKS" 127.0.0.2 "$EP" \
+	--count 400 --window 64 >"$IB" 2>&1
+sed 's/^/# burst: /' "$IB"
+check "udp-path: 400 datagrams, 64 in flight, all back intact" \
+	has "sent=400 received=400 intact=400" "$IB"
+check "udp-path: and they went by UDP" ge "$(cstat tx_datagrams)" $((txb + 400))
+
 # -------------------------------------------------- strangers
 OBS="$TMP/stranger"
 unk0=$(sstat dropped_unknown)

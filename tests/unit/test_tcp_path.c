@@ -2,9 +2,11 @@
  * is no TCP socket (a pipe) says nothing, so it counts as loss-free and
  * gets the floor; a loopback TCP connection that carried 4 MiB in order
  * shows no loss and, its round trip being microseconds, no send budget
- * above the floor. (A path that does lose segments is the integration
+ * above the floor, BBR's start-up or not. (A path that does lose segments is the integration
  * test's: test_lossy.sh.) */
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -78,6 +80,18 @@ int main(void)
 	CHECK(tcp_path_unsent(&tp, c[0], 20.4, FLOOR) == FLOOR);
 	/* a floor above anything the path asks for is what comes back */
 	CHECK(tcp_path_unsent(&tp, c[0], 20.6, 1u << 30) == 1u << 30);
+	close(c[0]);
+	close(c[1]);
+
+	/* BBR in its start-up (a fresh connection) gets the big budget only
+	 * on a path of TCP_PATH_STARTUP_MIN_RTT_US or more: not on
+	 * loopback, whose every send would otherwise queue 4 MiB */
+	CHECK(tcp_pair(c) == 0);
+	if (setsockopt(c[0], IPPROTO_TCP, TCP_CONGESTION, "bbr", 3) < 0)
+		printf("# no bbr here: the default congestion control\n");
+	CHECK(carry(c[0], c[1], 64u << 10) == 0);
+	memset(&tp, 0, sizeof(tp));
+	CHECK(tcp_path_unsent(&tp, c[0], 30.0, FLOOR) == FLOOR);
 	close(c[0]);
 	close(c[1]);
 	return test_summary("tcp_path");
