@@ -100,7 +100,7 @@ in_c timeout 30 "$PY" "$H/udp_socks.py" integrity "$SOCKS" 127.0.0.2 "$EP" \
 	--count 400 --window 64 >"$IB" 2>&1
 sed 's/^/# burst: /' "$IB"
 check "udp-path: 400 datagrams, 64 in flight, all back intact" \
-	has "sent=400 received=400 intact=400" "$IB"
+	has "sent=400 received=400 intact=400 lost=0 corrupt=0" "$IB"
 check "udp-path: and they went by UDP" ge "$(cstat tx_datagrams)" $((txb + 400))
 
 # -------------------------------------------------- strangers
