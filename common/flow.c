@@ -565,6 +565,9 @@ static void stream_adopt(struct stream *s)
 	struct flow *f = of_stream(s);
 
 	f->parked = 0;
+	/* parked, no watcher of the flow runs: they may start on another
+	 * loop (a server worker's that took the session over) */
+	f->loop = tunnel_loop(s->t);
 	f->resumable = tunnel_resumes(s->t);
 	if (buf_len(&f->out))
 		tunnel_buffered(s->t, (long)buf_len(&f->out));

@@ -56,10 +56,12 @@ static void failed_errno(struct outbound *o, int err)
 	failed_with(o, errno_to_code(err), errno_to_reason(err));
 }
 
+/* The flow's loop: a resumed flow may have moved to another worker's
+ * (its connect is long over then, these watchers stopped). */
 static void stop_connect(struct outbound *o)
 {
-	ev_io_stop(o->srv->loop, &o->cio);
-	ev_timer_stop(o->srv->loop, &o->timer);
+	ev_io_stop(o->flow.loop, &o->cio);
+	ev_timer_stop(o->flow.loop, &o->timer);
 	if (o->fd >= 0) {
 		close(o->fd);
 		o->fd = -1;

@@ -27,6 +27,7 @@
 #include "outbound.h"
 #include "session.h"
 #include "udp_relay.h"
+#include "worker.h"
 
 /* How often the CRL file is looked at without a handshake or SIGHUP. */
 #define CRL_CHECK_INTERVAL 5.0
@@ -157,16 +158,46 @@ static void conn_up(struct tunnel *t)
 	dpath_srv_attach(s->hub->dps, t, s->index);
 }
 
-/* RESUME: the flows of a lost tunnel of this client, back on this one. */
+struct fetch {
+	struct server *s;
+	struct tunnel *t;
+	const uint8_t *token;
+	uint8_t code;
+};
+
+/* On the main thread, every worker stopped: the session the token
+ * names, from whichever worker holds it. */
+static void fetch(void *arg)
+{
+	struct fetch *f = arg;
+	struct hub *h = f->s->hub;
+	struct sessions **all = xcalloc((size_t)h->n, sizeof(*all));
+
+	for (int i = 0; i < h->n; i++)
+		all[i] = &h->w[i].sessions;
+	f->code = sessions_move(all, h->n, f->s->index, f->t, f->token);
+	free(all);
+}
+
+/* RESUME: the flows of a lost tunnel of this client, back on this one,
+ * from whichever worker kept them. */
 static void conn_resume(struct tunnel *t, const uint8_t *token, uint32_t count)
 {
 	struct client_conn *c = tunnel_owner(t);
+	uint8_t elsewhere = RESUME_UNKNOWN;
 
 	if (c->srv->stopping || !c->up) {
 		tunnel_resume_answer(t, RESUME_REFUSED, NULL);
 		return;
 	}
-	sessions_resume(&c->srv->sessions, t, token, count);
+	if (c->srv->hub->n > 1 &&
+	    sessions_elsewhere(&c->srv->sessions, token)) {
+		struct fetch f = { c->srv, t, token, RESUME_UNKNOWN };
+
+		workers_call(c->srv->threads, c->srv->index, fetch, &f);
+		elsewhere = f.code;
+	}
+	sessions_resume(&c->srv->sessions, t, token, count, elsewhere);
 }
 
 static void refuse_with(struct tunnel *t, const struct frame *f, uint8_t code,

@@ -21,12 +21,14 @@ struct fallback;
 struct tls_ctx;
 struct resolver;
 struct hub;
+struct workers;
 
 struct server {
 	struct ev_loop *loop;
 	struct server_conf *conf;
 	struct hub *hub;
-	int index; /* the worker's number, 0 on the main thread */
+	int index;               /* the worker's number, 0 on the main thread */
+	struct workers *threads; /* NULL with one worker (workers_spawn) */
 	struct tls_ctx *tls;
 	struct resolver *resolver;
 	struct listener *listeners;

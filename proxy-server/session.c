@@ -158,12 +158,70 @@ static uint8_t check(struct sessions *ss, struct session *s, struct tunnel *t,
 	return RESUME_OK;
 }
 
+/* The client gave up on the tunnel first: its flows go to the session
+ * as the close parks them, and session_lost() is not for it. */
+static void take(struct session *s)
+{
+	struct tunnel *old = s->t;
+
+	if (!old)
+		return;
+	s->taking = 1;
+	tunnel_close(old, "replaced: its flows resume on a new connection");
+	if (s->t == old) { /* its owner did not call session_lost */
+		s->t = NULL;
+		s->ss->lost++;
+	}
+}
+
+int sessions_elsewhere(struct sessions *ss, const uint8_t *token)
+{
+	return !find(ss, token) &&
+	       !memcmp(token, ss->instance, RESUME_INSTANCE_LEN);
+}
+
+uint8_t sessions_move(struct sessions *const *all, int n, int to,
+		      struct tunnel *t, const uint8_t *token)
+{
+	for (int j = 0; j < n; j++) {
+		struct session *s = j == to ? NULL : find(all[j], token);
+		uint8_t code;
+
+		if (!s)
+			continue;
+		code = check(all[j], s, t, token);
+		if (code != RESUME_OK)
+			return code; /* it stays where it is, for its owner */
+		take(s);
+		/* its expiry may be due in worker j's loop: stopping it
+		 * there also takes back the pending call */
+		ev_timer_stop(all[j]->loop, &s->expiry);
+		all[j]->lost--;
+		*s->pprev = s->next;
+		if (s->next)
+			s->next->pprev = s->pprev;
+		s->ss = all[to];
+		s->next = all[to]->head;
+		if (s->next)
+			s->next->pprev = &s->next;
+		s->pprev = &all[to]->head;
+		all[to]->head = s;
+		all[to]->lost++;
+		log_info("%s: %zu flows of worker %d move to worker %d",
+			 tunnel_name(t), kept_count(&s->kept), j, to);
+		return RESUME_OK;
+	}
+	return RESUME_UNKNOWN;
+}
+
 void sessions_resume(struct sessions *ss, struct tunnel *t,
-		     const uint8_t *token, uint32_t count)
+		     const uint8_t *token, uint32_t count, uint8_t elsewhere)
 {
 	struct session *s = find(ss, token);
 	uint8_t code = check(ss, s, t, token);
 
+	if (!s && code == RESUME_UNKNOWN && elsewhere != RESUME_OK)
+		code = elsewhere; /* another worker's, and not for t */
 	if (code != RESUME_OK) {
 		ss->refused++;
 		/* a client with no flows only frees what we kept */
@@ -174,19 +232,7 @@ void sessions_resume(struct sessions *ss, struct tunnel *t,
 		tunnel_resume_answer(t, code, NULL);
 		return;
 	}
-	if (s->t) {
-		/* the client gave up on it first: its flows go to the session
-		 * as the close parks them, and session_lost() is not for it */
-		struct tunnel *old = s->t;
-
-		s->taking = 1;
-		tunnel_close(old, "replaced: its flows resume on a new "
-				  "connection");
-		if (s->t == old) { /* its owner did not call session_lost */
-			s->t = NULL;
-			ss->lost++;
-		}
-	}
+	take(s);
 	ss->resumed++;
 	log_info("%s: resuming %zu flows (lost %.1f s ago)", tunnel_name(t),
 		 kept_count(&s->kept),

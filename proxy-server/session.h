@@ -4,11 +4,12 @@
  * for resume-window, for a new tunnel that presents the token with the
  * same certificate. A token resumes once.
  *
- * Each worker has its own sessions: a client whose new connection lands
+ * Each worker has its own sessions. A client whose new connection lands
  * on another worker than its lost tunnel's (the kernel spreads
- * connections over the workers' sockets) is refused (RESUME_UNKNOWN:
- * its flows end, as after a restart) and the old worker's kept flows
- * end at resume-window. Streams are not moved between threads. */
+ * connections over the workers' sockets) has its session moved: the
+ * new worker asks the main thread (workers_call()), which, with every
+ * worker stopped, moves the session and its kept flows over
+ * (sessions_move()); the resume then goes on as a local one. */
 #ifndef PROXY_SERVER_SESSION_H
 #define PROXY_SERVER_SESSION_H
 
@@ -48,9 +49,21 @@ void session_lost(struct session *s);
 void session_end(struct session *s);
 /* The tunnel's resume op: finds the token, checks the certificate,
  * moves the flows onto t (closing the old tunnel if it still runs) and
- * answers the client. */
+ * answers the client. elsewhere: what sessions_move() said, or
+ * RESUME_UNKNOWN. */
 void sessions_resume(struct sessions *ss, struct tunnel *t,
-		     const uint8_t *token, uint32_t count);
+		     const uint8_t *token, uint32_t count, uint8_t elsewhere);
+/* 1 when the token is none of ss's but this process's: another
+ * worker's sessions may hold it. */
+int sessions_elsewhere(struct sessions *ss, const uint8_t *token);
+/* Main thread, every worker stopped (workers_call()): the session of
+ * token in the sessions of another worker than all[to] moves into
+ * all[to] (its old tunnel closed, its expiry stopped, its kept flows
+ * with it: their watchers are stopped and start on t's loop when t
+ * adopts them) when t may resume it. RESUME_OK: moved; RESUME_UNKNOWN:
+ * no worker has it; else why t may not have it (it stays). */
+uint8_t sessions_move(struct sessions *const *all, int n, int to,
+		      struct tunnel *t, const uint8_t *token);
 /* status: the flows waiting to resume, per certificate name, in the
  * sessions of all n workers. */
 void sessions_status(struct sessions *const *all, int n, struct buf *b,

@@ -18,6 +18,15 @@ struct workers *workers_spawn(struct server *servers, int n);
 /* Blocks until every worker thread waits in its loop / lets them go. */
 void workers_pause(struct workers *ws);
 void workers_resume(struct workers *ws);
+/* Runs fn(arg) on the main thread while every worker but the caller is
+ * stopped (in a pause or in a call of its own), and returns after it
+ * ran. Worker i calls it from its own thread (i 0: the main thread,
+ * which pauses them all); its thread waits meanwhile, neither paused
+ * nor running: fn may read what the caller handed it, and the main
+ * thread lets no pause be done (workers_pause() returns) until the
+ * caller is back in its loop. A pause under way runs queued calls
+ * first. */
+void workers_call(struct workers *ws, int i, void (*fn)(void *arg), void *arg);
 /* Wakes worker i (its server_woken() runs in its thread). */
 void workers_wake(struct workers *ws, int i);
 /* While paused: their loops end once resumed (server_close() stopped

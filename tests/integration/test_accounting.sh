@@ -22,11 +22,15 @@
 # reads the UDP socket): what curl and
 # PySocks fetched through both is counted once per byte, one daily
 # quota stops both within 1 MiB, and a revocation on SIGHUP ends the
-# tunnels on both workers. ACCOUNTING_PART=workers runs only that part
+# tunnels on both workers. erin's download (read slowly) is held
+# across tunnel losses (ss -K on her tunnel's socket) until one of her
+# new tunnels has landed on the other worker than the lost one's: the
+# server moves the kept flow over (its log says so), nothing is refused,
+# the download's sha256 matches and no worker keeps a flow after. ACCOUNTING_PART=workers runs only that part
 # (the ThreadSanitizer pass of tests/run.sh).
 . "$(dirname "$0")/../lib.sh"
 need_root
-need_cmd curl
+need_cmd curl ss sha256sum
 "$PY" -c 'import socks' 2>/dev/null || { skip "$_LIB_SCRIPT" "no PySocks"; exit 0; }
 H="$ROOT/tests/integration/helpers"
 # shellcheck source=helpers/checks.sh
@@ -118,6 +122,85 @@ near() {	# V EXPECTED
 }
 
 # ---- workers 2: one name on two workers, counted once, one quota
+tunnel_port() {	# PID: the local port of its connection to the server
+	ss -tnpH state established "( dport = :$SERVER_PORT )" |
+		awk -v p="pid=$1," 'index($0, p) { sub(/.*:/, "", $3); print $3; exit }'
+}
+cut_tunnel() {	# PID: its tunnel's socket destroyed (both ends see it lost)
+	local lp
+	lp=$(tunnel_port "$1")
+	echo "# cutting the tunnel of pid $1 from port ${lp:-(none)}"
+	[ -n "$lp" ] || return 1
+	ss -K -tnH state established \
+		"( sport = :$lp and dport = :$SERVER_PORT )" >/dev/null
+}
+waiting_flows() {	# flows the server keeps for a resume, all workers
+	"$BUILD/proxy-server" status --control "$SOCK" --json |
+		"$PY" -c 'import json, sys
+print(json.load(sys.stdin).get("resume", {}).get("waiting_flows", -1))'
+}
+count_in_log() {	# FROM_LINE ERE: server log lines matching since FROM_LINE
+	log_since "$1" | grep -cE "$2"
+}
+slow_sha() {	# SOCKS_PORT FILE: sha256 of the body, read at ~1.3 MB/s
+	timeout 40 "$PY" - "$1" "$HP" "$2" <<'PYEOF'
+import hashlib, socket, socks, sys, time
+s = socks.socksocket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.set_proxy(socks.SOCKS5, "127.0.0.1", int(sys.argv[1]))
+s.settimeout(20)
+s.connect(("127.0.0.2", int(sys.argv[2])))
+s.sendall(("GET /%s HTTP/1.0\r\nHost: x\r\n\r\n" % sys.argv[3]).encode())
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+    time.sleep(0.05)
+print(hashlib.sha256(data[data.index(b"\r\n\r\n") + 4:]).hexdigest())
+PYEOF
+}
+resumed_since() {	# FROM_LINE N: more than N of erin's resumes logged
+	[ "$(count_in_log "$1" 'erin.*: resuming 1 flows')" -gt "$2" ]
+}
+# erin's download (read slowly: the rest waits at the server) is held across tunnel losses until one
+# resume has landed on the other worker than its lost tunnel's
+cross_worker_resume() {
+	local n i pid resumed port
+	n=$(wc -l <"$(log_of server)")
+	"$BUILD/proxy-server" add-client "$PKI" erin \
+		--server "127.0.0.1:$SERVER_PORT" >"$TMP/erin-pki.log" 2>&1
+	port=$(free_port) || return 1
+	spawn erin "$BUILD/proxy-client" -c "$PKI/clients/erin.conf" \
+		--socks "127.0.0.1:$port" -v debug
+	check "workers: erin's client up" wait_for 10 _lib_socks_probe "$port" "$HP" ||
+		return 1
+	slow_sha "$port" eight >"$TMP/erin.got" &
+	pid=$!
+	sleep 1
+	for ((i = 0; i < 12; i++)); do
+		[ "$(count_in_log "$n" 'erin: [0-9]+ flows of worker [01] move to worker [01]')" -gt 0 ] &&
+			break
+		kill -0 "$pid" 2>/dev/null || { echo "# download over"; break; }
+		resumed=$(count_in_log "$n" 'erin.*: resuming 1 flows')
+		cut_tunnel "$(pid_of erin)" || break
+		wait_for 10 resumed_since "$n" "$resumed" || break
+	done
+	echo "# $i tunnel losses; $(count_in_log "$n" 'erin.*: resuming 1 flows') resumes"
+	check "workers: erin's flow resumed on the other worker" test \
+		"$(count_in_log "$n" 'erin: 1 flows of worker [01] move to worker [01]')" -gt 0
+	check "workers: no resume refused" test \
+		"$(count_in_log "$n" 'erin.*resume of [0-9]+ flows refused')" = 0
+	wait "$pid"
+	check "workers: erin's download complete and in order (sha256)" test \
+		"$(cat "$TMP/erin.got")" = \
+		"$(sha256sum <"$TMP/www/eight" | cut -d' ' -f1)"
+	check "workers: no flow kept for a resume on either worker" \
+		wait_for 5 test "$(waiting_flows)" = 0
+	check "workers: erin's one tunnel up" test "$(workers_of erin | wc -w)" = 1
+	stop erin
+}
 dave_up() {	# N: dave's client N answers through its tunnel
 	_lib_socks_probe "$(cat "$TMP/dave$1.port")" "$HP"
 }
@@ -164,6 +247,7 @@ workers_part() {
 	# are handed over to it, and answered from there
 	check "workers: datagram path probes answered on both workers" \
 		wait_for 10 paths_answered dave
+	cross_worker_resume
 	curl_get "$(cat "$TMP/dave1.port")" two >"$TMP/dave1.got" &
 	got2=$(py_get "$(cat "$TMP/dave2.port")" two)
 	wait $!
