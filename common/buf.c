@@ -38,8 +38,10 @@ uint8_t *buf_reserve(struct buf *b, size_t n)
 		if (b->size - len >= n)
 			return b->data + b->tail;
 	}
-	/* grow geometrically, but never past the cap */
-	want = b->size ? b->size : 4096;
+	/* grow geometrically, but never past the cap; the first block fits
+	 * what is asked (one allocation whatever its size): an idle flow's
+	 * few bytes kept for a resume take 256, not 4 KiB */
+	want = b->size ? b->size : 256;
 	while (want < b->tail + n && want < b->cap)
 		want *= 2;
 	if (want > b->cap)
