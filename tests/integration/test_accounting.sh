@@ -63,10 +63,14 @@ curl_get() {	# SOCKS_PORT FILE: bytes received (curl's own count)
 	timeout 30 curl -s --max-time 20 -o /dev/null -w '%{size_download}' \
 		--socks5-hostname "127.0.0.1:$1" "http://127.0.0.2:$HP/$2"
 }
-py_get() {	# SOCKS_PORT FILE: bytes of the body PySocks received
-	timeout 30 "$PY" - "$1" "$HP" "$2" <<'PYEOF'
-import socks, sys
+py_body() {	# SOCKS_PORT FILE MODE: what PySocks received of the body:
+	# MODE len, its length; slow-sha, its sha256, read at ~1.3 MB/s
+	timeout 40 "$PY" - "$1" "$HP" "$2" "$3" <<'PYEOF'
+import hashlib, socket, socks, sys, time
+slow = sys.argv[4] == "slow-sha"
 s = socks.socksocket()
+if slow:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
 s.set_proxy(socks.SOCKS5, "127.0.0.1", int(sys.argv[1]))
 s.settimeout(20)
 s.connect(("127.0.0.2", int(sys.argv[2])))
@@ -77,8 +81,14 @@ while True:
     if not b:
         break
     data += b
-print(len(data) - data.index(b"\r\n\r\n") - 4)
+    if slow:
+        time.sleep(0.05)
+body = data[data.index(b"\r\n\r\n") + 4:]
+print(hashlib.sha256(body).hexdigest() if slow else len(body))
 PYEOF
+}
+py_get() {	# SOCKS_PORT FILE: bytes of the body PySocks received
+	py_body "$1" "$2" len
 }
 acct() {	# NAME FIELD: from status --json
 	"$BUILD/proxy-server" status --control "$SOCK" --json |
@@ -143,23 +153,7 @@ count_in_log() {	# FROM_LINE ERE: server log lines matching since FROM_LINE
 	log_since "$1" | grep -cE "$2"
 }
 slow_sha() {	# SOCKS_PORT FILE: sha256 of the body, read at ~1.3 MB/s
-	timeout 40 "$PY" - "$1" "$HP" "$2" <<'PYEOF'
-import hashlib, socket, socks, sys, time
-s = socks.socksocket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-s.set_proxy(socks.SOCKS5, "127.0.0.1", int(sys.argv[1]))
-s.settimeout(20)
-s.connect(("127.0.0.2", int(sys.argv[2])))
-s.sendall(("GET /%s HTTP/1.0\r\nHost: x\r\n\r\n" % sys.argv[3]).encode())
-data = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    data += b
-    time.sleep(0.05)
-print(hashlib.sha256(data[data.index(b"\r\n\r\n") + 4:]).hexdigest())
-PYEOF
+	py_body "$1" "$2" slow-sha
 }
 resumed_since() {	# FROM_LINE N: more than N of erin's resumes logged
 	[ "$(count_in_log "$1" 'erin.*: resuming 1 flows')" -gt "$2" ]
