@@ -657,7 +657,9 @@ int server_check_tls(const struct server_conf *conf, char *err, size_t n)
 
 /* Each worker has its own TLS context (its CRL re-read by itself,
  * nothing shared with a handshake in another thread) and resolver
- * channel; the handshake budget, max-startups, is shared out. */
+ * channel; the handshake budget, max-startups and its per-source
+ * bound, is shared out, so that the configured figures bound the whole
+ * server whichever worker the kernel hands a connection to. */
 int server_open(struct server *s, struct hub *h, int index,
 		struct ev_loop *loop, int reuseport)
 {
@@ -673,6 +675,7 @@ int server_open(struct server *s, struct hub *h, int index,
 	s->pool.max = h->budget.pool.max / (unsigned)h->n;
 	lim.full = MAX(lim.full / (unsigned)h->n, 1u);
 	lim.start = MAX(lim.start / (unsigned)h->n, 1u);
+	lim.per_source = MAX(lim.per_source / (unsigned)h->n, 1u);
 	preauth_init(&s->preauth, &lim, 0);
 	sessions_init(&s->sessions, loop, conf->tc.tp.resume_window,
 		      index ? &h->w[0].sessions : NULL);

@@ -384,7 +384,7 @@ int server_conf_load(struct server_conf *c, const char *path, char *err,
 	c->connect_timeout = 10;
 	c->udp_timeout = 300;
 	c->shutdown_grace = 5;
-	c->workers = 1;
+	c->workers = 0; /* auto: one per CPU */
 	c->max_tunnels = 256;
 	c->max_tunnels_per_user = 8;
 	c->max_flows = 16384;

@@ -49,16 +49,16 @@ listeners() {	# PORT: the TCP listeners on PORT in the namespace (ss -e)
 listening() {	# PORT: something listens on PORT in the namespace
 	[ -n "$(listeners "$1")" ]
 }
-# one_listener PORT LOCAL_ERE [ERE]: exactly one listener on PORT, its
-# local address matching LOCAL_ERE, its line matching ERE.
-one_listener() {
+# listeners_are N PORT LOCAL_ERE [ERE]: exactly N listeners on PORT,
+# each one's local address matching LOCAL_ERE and its line ERE.
+listeners_are() {
 	local lines
-	lines=$(listeners "$1")
-	echo "listeners on port $1:"
+	lines=$(listeners "$2")
+	echo "listeners on port $2:"
 	printf '%s\n' "$lines"
-	[ "$(printf '%s\n' "$lines" | grep -c .)" -eq 1 ] &&
-		awk -v re="^($2)\$" '{ exit !($4 ~ re) }' <<<"$lines" &&
-		grep -qE -- "${3:-.}" <<<"$lines"
+	[ "$(printf '%s\n' "$lines" | grep -c .)" -eq "$1" ] &&
+		awk -v re="^($3)\$" '!($4 ~ re) { bad = 1 } END { exit bad }' <<<"$lines" &&
+		! grep -vqE -- "${4:-.}" <<<"$lines"
 }
 ns_connects() {	# HOST PORT: a TCP connect in the namespace succeeds
 	# shellcheck disable=SC2016 # expanded by the inner bash
@@ -71,15 +71,21 @@ spawn www ip netns exec "$NS" "$PY" -m http.server --bind 127.0.0.2 80 \
 spawn server ip netns exec "$NS" "$BUILD/proxy-server" -c "$PKI/nolisten.conf" -v debug
 check "defaults: server without listen is listening on port 443" wait_for 10 listening 443 ||
 	exit 1
-check "defaults: server listens on [::]:443 only, dual-stack (v6only:0)" \
-	one_listener 443 '\*:443|\[::\]:443' 'v6only:0'
+# workers auto: one per CPU, each a socket of its own on the port
+CPUS=$(nproc)
+check "defaults: server listens on [::]:443 only, dual-stack (v6only:0), one socket per CPU ($CPUS)" \
+	listeners_are "$CPUS" 443 '\*:443|\[::\]:443' 'v6only:0'
+if [ "$CPUS" -gt 1 ]; then
+	check "defaults: the log says $CPUS workers" \
+		wait_for 5 grep -q "$CPUS workers, each accepting on its own socket" "$(log_of server)"
+fi
 check "defaults: TCP connect to 127.0.0.1:443 works" ns_connects 127.0.0.1 443
 check "defaults: TCP connect to [::1]:443 works" ns_connects ::1 443
 
 spawn client ip netns exec "$NS" "$BUILD/proxy-client" -c "$PKI/nosocks.conf" -v debug
 check "defaults: client without socks is listening on port 1080" \
 	wait_for 10 listening 1080 || exit 1
-check "defaults: client listens on 127.0.0.1:1080 only" one_listener 1080 '127\.0\.0\.1:1080'
+check "defaults: client listens on 127.0.0.1:1080 only" listeners_are 1 1080 '127\.0\.0\.1:1080'
 
 fetch() {	# SOCKS_PORT: hello through that SOCKS port, for up to 15 s
 	local end=$((SECONDS + 15))

@@ -2,11 +2,13 @@
 # One user cannot exhaust the server's descriptors or buffers (the
 # server-wide budget, proxy-server/budget.c). The server runs under an
 # open-file limit of 512 (prlimit, soft and hard) with max-tunnels 32 and
-# max-startups 32, so it derives max-flows-total 382 (512 less 64 + 2
-# for its listen address, TCP and the datagram path's UDP, + 32
-# handshakes + 32 tunnels) and max-flows-per-user 95, and
-# says so in its start-up log and in status. Then:
-#  - two tunnels of alice open 300 CONNECTs each at once: exactly 95
+# max-startups 32 and its default workers (one per CPU, W), so it derives
+# max-flows-total 512 less 64 + W + 1 for its listen address (each
+# worker's TCP and the datagram path's UDP), + 8 for each worker after
+# the first (its event loop and resolver), + 32 handshakes + 32 tunnels
+# (382 with one worker, 373 with two) and max-flows-per-user a quarter of
+# that, and says so in its start-up log and in status. Then:
+#  - two tunnels of alice open 300 CONNECTs each at once: exactly those
 #    succeed, every other one gets SOCKS reply 0x01 (no hang, no close;
 #    alice's client logs the reason: a limit of the server),
 #    while bob's download runs intact and 20 new flows of bob echo; the
@@ -17,7 +19,7 @@
 #    client is restarted and gets its tunnel and a download through it;
 #  - max-flows-per-user set above the total: the total is what binds
 #    (the log says the value was lowered); bob holds 10 flows, alice's
-#    eight tunnels flood: 373 more succeed, the rest get 0x01, no EMFILE,
+#    eight tunnels flood: the rest of the total succeed, the rest get 0x01, no EMFILE,
 #    a second client of bob still gets its tunnel (the reserve), and
 #    once alice lets go bob's new flows work again;
 #  - max-buffer-total 1M (max-buffer left at 64M): uploads into a target
@@ -31,7 +33,8 @@ H="$ROOT/tests/integration/helpers"
 . "$H/checks.sh"
 
 NOFILE=512
-TOTAL=$((NOFILE - (64 + 2 + 32 + 32)))
+W=$(nproc)
+TOTAL=$((NOFILE - (64 + W + 1 + 8 * (W - 1) + 32 + 32)))
 PER_USER=$((TOTAL / 4))
 EMFILE_RE='too many open files|emfile'
 
@@ -203,7 +206,7 @@ raised() {	# soft 256, hard 1024: the server raises its soft limit
 	wait_for 10 grep -q 'max-flows-total' "$log"
 	stop raised
 	head -n 2 "$log"
-	grep -q 'open files 1024 (raised from 256 to the hard limit); max-flows-total 894 ' "$log"
+	grep -q "open files 1024 (raised from 256 to the hard limit); max-flows-total $((1024 - NOFILE + TOTAL)) " "$log"
 }
 check "fd limits: the soft open-file limit is raised to the hard one, and the total with it" raised
 check "fd limits: add-client bob" \

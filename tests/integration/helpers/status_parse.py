@@ -98,10 +98,11 @@ def server_table(text):
     if not m:
         raise Bad("no 'N connected' line")
     d = {"format": "table", "connected": int(m.group(1)), "clients": []}
-    if not re.search(r"^USER +PEER +SINCE +FLOWS +SENT +RECEIVED$", text,
-                     re.M):
+    # a last column, WORKER, when the server runs several workers
+    if not re.search(r"^USER +PEER +SINCE +FLOWS +SENT +RECEIVED( +WORKER)?$",
+                     text, re.M):
         raise Bad("no client table header")
-    row = re.compile(r"^(\S+) +(\S+) +(.+?) +(\d+) +%s +%s$"
+    row = re.compile(r"^(\S+) +(\S+) +(.+?) +(\d+) +%s +%s(?: +\d+)?$"
                      % (BYTES, BYTES))
     for line in text.splitlines():
         m = row.match(line)
