@@ -80,9 +80,9 @@ run_unit() {
 	local dir=$1 prefix=$2 bin name out rc n=0
 	for bin in "$dir"/test_*; do
 		{ [ -f "$bin" ] && [ -x "$bin" ]; } || continue
+		n=$((n + 1))
 		name=$(basename "$bin")
 		selected "$name" || continue
-		n=$((n + 1))
 		out=$WORK/unit.out
 		(cd "$ROOT" && timeout -k 10 300 "$bin") >"$out" 2>&1
 		rc=$?
