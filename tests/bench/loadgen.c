@@ -374,7 +374,7 @@ static void usage(void)
 {
 	fputs("usage: loadgen MODE [options]\n"
 	      "modes: serve delay dl ul ttfb pingpong idle load udprtt udprate\n"
-	      "       hold newflow\n"
+	      "       hold newflow hello\n"
 	      "  --socks IP:PORT|none  SOCKS5 server (none: direct)\n"
 	      "  --tcp IP:PORT --udp IP:PORT  targets (serve: listen)\n"
 	      "  --ns /run/netns/NAME --ms N   delay line to that namespace\n"
@@ -385,7 +385,8 @@ static void usage(void)
 	      "  --size BYTES --interval-ms N --loss FRACTION\n"
 	      "  --steps N,N,...       idle: flow counts to stop at\n"
 	      "  --bytes N --rate BYTES/S  hold: download length, pace\n"
-	      "  --timeout-ms N        newflow: each attempt's bound\n",
+	      "  --timeout-ms N        newflow: each attempt's bound\n"
+	      "  --hello FILE          hello: the ClientHello to replay\n",
 	      stderr);
 	exit(2);
 }
@@ -457,6 +458,8 @@ static void parse_opts(struct lg_opts *o, int argc, char **argv)
 			o->rate = atof(v);
 		} else if (!strcmp(k, "--timeout-ms")) {
 			o->timeout_ms = atoi(v);
+		} else if (!strcmp(k, "--hello")) {
+			o->hello = v;
 		} else if (!strcmp(k, "--steps")) {
 			parse_steps(o, argv[i]);
 		} else {
@@ -489,6 +492,7 @@ int main(int argc, char **argv)
 		{ "idle", mode_idle },     { "load", mode_load },
 		{ "udprtt", mode_udprtt }, { "udprate", mode_udprate },
 		{ "hold", mode_hold },     { "newflow", mode_newflow },
+		{ "hello", mode_hello },
 	};
 	struct lg_opts o = {
 		.use_socks = 0,

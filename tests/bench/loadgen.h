@@ -13,6 +13,8 @@
  *   loadgen_delay.c delay: a link between namespaces (delay, loss, rate)
  *   loadgen_outage.c hold, newflow: a download and new flows across an
  *                   outage of the link
+ *   loadgen_hello.c hello: TLS server flights a second (a server's
+ *                   handshake capacity, against a replayed ClientHello)
  *
  * Target protocol (TCP): the first byte a client sends picks the mode.
  *   'E'  echo: everything received, this byte included, is sent back.
@@ -62,6 +64,7 @@ struct lg_opts {
 	uint64_t bytes;           /* hold: length of the download */
 	double rate;              /* hold: bytes/s read until the cut */
 	int timeout_ms;           /* newflow: each attempt's bound */
+	const char *hello;        /* hello: file holding a ClientHello */
 	int steps[8];             /* idle: flow counts to stop at */
 	int nsteps;
 };
@@ -117,6 +120,7 @@ int mode_serve(const struct lg_opts *o);
 int mode_delay(const struct lg_opts *o);
 int mode_hold(const struct lg_opts *o);
 int mode_newflow(const struct lg_opts *o);
+int mode_hello(const struct lg_opts *o);
 
 /* UDP through a SOCKS5 association or directly (loadgen_udp.c). */
 struct udp_path {

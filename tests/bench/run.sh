@@ -669,17 +669,71 @@ aes_gcm_rate() {
 		awk '$1 == "AES-128-GCM" { v = $NF; sub(/k$/, "", v); print v * 1000 }'
 }
 
+# A ClientHello to replay (loadgen hello): TLS 1.3 only, as any client's.
+make_client_hello() {
+	$PY - "$1" <<'EOF'
+import ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(incoming, outgoing)
+try:
+    tls.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+open(sys.argv[1], "wb").write(outgoing.read())
+EOF
+}
+
+# The handshake capacity of the server with W workers on PORT: TLS server
+# flights a second (its key exchange and signature) against a replayed
+# ClientHello, 32 at a time. That costs the load generator next to
+# nothing, so unlike the downloads (whose clients decrypt as much as the
+# server encrypts) it leaves the server both cores: its CPU share shows
+# whether the workers use them. Figures go to the log and
+# BUILD/bench-workers-hello.tsv.
+workers_hello() {
+	local w=$1 port=$2 s0 s1 t0 t1 hz rate cpu out=$BUILD/bench-workers-hello.tsv
+	hz=$(getconf CLK_TCK)
+	[ -s "$out" ] || printf 'workers\tflights_per_s\tserver_cpu_pct\tserver_cpu_ms_per_1000\n' >"$out"
+	s0=$(cpu_ticks "${PID[srv-w$w]}")
+	t0=$(date +%s.%N)
+	ip netns exec "$NC" "$LG" hello --tcp "$SRV:$port" --hello "$TMP/hello.bin" \
+		--conc 32 --seconds "$S" --warmup 0 >"$TMP/whello.$w" \
+		2>>"$TMP/workers.loadgen.log"
+	t1=$(date +%s.%N)
+	s1=$(cpu_ticks "${PID[srv-w$w]}")
+	rate=$(awk '$1 == "per_s" { print $2 }' "$TMP/whello.$w")
+	if [ -z "$rate" ]; then
+		log "  workers $w: no handshake figure (log: $TMP/workers.loadgen.log)"
+		return 0
+	fi
+	cpu=$(echo "$s0 $s1 $hz" | awk '{ printf "%.2f", ($2 - $1) / $3 }')
+	printf '%s\t%s\t%s\t%s\n' "$w" "$rate" \
+		"$(awk -v c="$cpu" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", 100 * c / (b - a) }')" \
+		"$(awk -v c="$cpu" -v r="$rate" -v s="$S" 'BEGIN { if (r > 0) printf "%.1f", 1000 * c / (r * s / 1000); else print "-" }')" \
+		>>"$out"
+	log "  workers $w, handshakes: $rate server flights/s;" \
+		"server CPU $(tail -n 1 "$out" | cut -f 3) %," \
+		"$(tail -n 1 "$out" | cut -f 4) ms per 1000"
+}
+
 # workers: the aggregate download of 1, 2, 4 and 8 clients at once, each
 # its own proxy-client (its own tunnel, on the worker the kernel picks),
 # through a server with `workers 1` and one with `workers 2`, and the
 # server's CPU: its share (above 100 %: more than one core busy) and its
-# seconds per GiB moved. Figures go to the log and BUILD/bench-workers.tsv.
+# seconds per GiB moved; then the server's handshake capacity
+# (workers_hello). Figures go to the log and BUILD/bench-workers.tsv.
 test_workers() {
 	local w n i port s0 s1 hz sum cpu out=$BUILD/bench-workers.tsv pids
 	local max=0 srv=8450
 	hz=$(getconf CLK_TCK)
 	for n in $WORKERS_CLIENTS; do [ "$n" -gt "$max" ] && max=$n; done
 	printf 'workers\tclients\tMB_per_s\tserver_cpu_pct\tserver_cpu_s_per_GiB\n' >"$out"
+	rm -f "$BUILD/bench-workers-hello.tsv"
+	make_client_hello "$TMP/hello.bin" || log "  workers: no ClientHello made"
 	for w in $WORKERS_N; do
 		{
 			grep -vE '^[[:space:]]*(listen|workers)([[:space:]]|$)' \
@@ -687,6 +741,9 @@ test_workers() {
 			echo "listen 0.0.0.0:$srv"
 			echo "workers $w"
 			echo "max-tunnels-per-user $max"
+			# the handshake test's 32 at a time from one address
+			echo "max-startups 256"
+			echo "max-startups-per-source 256"
 		} >"$TMP/cfg/workers-$w.conf" && chmod 600 "$TMP/cfg/workers-$w.conf"
 		start "srv-w$w" "$NV" "$BUILD/proxy-server" -c "$TMP/cfg/workers-$w.conf"
 		if ! wait_listen "$NV" $srv "srv-w$w"; then
@@ -728,9 +785,10 @@ test_workers() {
 				"$(tail -n 1 "$out" | cut -f 5) s per GiB"
 		done
 		for ((i = 1; i <= max; i++)); do stop "cli-w$i"; done
+		workers_hello "$w" $srv
 		stop "srv-w$w"
 	done
-	log "  workers: table in $out"
+	log "  workers: tables in $out and $BUILD/bench-workers-hello.tsv"
 }
 
 # The new-flow round-trip test through the delay line.

@@ -2,7 +2,7 @@
 # make bench still works: a short run (1 s per test, this proxy and the
 # no-proxy path, 100 idle flows, the delay line, the lossy section at
 # 1 % loss only, the outage section with a 2 s outage and this proxy
-# only) must finish, fill every
+# only, the workers section with one client) must finish, fill every
 # figure it measured, restart the systems after the idle test, print the
 # bounds under the table and leave no namespace or temporary folder
 # behind. Only that the figures exist is checked, never how fast they are
@@ -18,8 +18,10 @@ OUT=$TMP/bench.out
 JSON=$TMP/bench.json
 
 run_bench() {
+	rm -f "$BUILD/bench-workers.tsv" "$BUILD/bench-workers-hello.tsv"
 	BENCH_INSTALL=0 BENCH_SECONDS=1 BENCH_SYSTEMS="none proxy" \
-		BENCH_TESTS="idle dl ul ttfb pp udp load delay lossy outage" \
+		BENCH_TESTS="idle dl ul ttfb pp udp load delay lossy outage workers" \
+		BENCH_WORKERS_CLIENTS=1 \
 		BENCH_IDLE_FLOWS=100 BENCH_DELAY_MS=10 BENCH_LOSSY_LOSS=1 \
 		BENCH_LOSSY_SECONDS=1 BENCH_LOSSY_WARMUP=0.5 \
 		BENCH_OUTAGE_S=2 BENCH_OUTAGE_WAIT=10 BENCH_OUTAGE_MIB=16 \
@@ -62,6 +64,21 @@ EOF
 }
 check "bench: the outage figures (download complete, new flow back)" \
 	outage_figures
+
+# The workers section: a download and the handshake rate (loadgen hello,
+# a replayed ClientHello) through servers with 1 and 2 workers.
+workers_figures() {
+	local w
+	cat "$BUILD/bench-workers.tsv" "$BUILD/bench-workers-hello.tsv"
+	for w in 1 2; do
+		awk -v w=$w '$1 == w && $2 == 1 && $3 > 0 { ok = 1 } END { exit !ok }' \
+			"$BUILD/bench-workers.tsv" || return 1
+		awk -v w=$w '$1 == w && $2 > 0 && $3 > 0 { ok = 1 } END { exit !ok }' \
+			"$BUILD/bench-workers-hello.tsv" || return 1
+	done
+}
+check "bench: the workers figures (downloads, server flights a second)" \
+	workers_figures
 
 # figures SYSTEM KEY...: each KEY has a positive value for SYSTEM
 figures() {
