@@ -91,6 +91,37 @@ static int open_with(struct acceptor *a, struct ev_loop *loop,
 	return 0;
 }
 
+/* Binding a socket of our own there without SO_REUSEPORT succeeds only
+ * when nobody listens on addr: with SO_REUSEPORT alone a second server
+ * of the same user would share the port and take some of the clients. */
+int acceptor_check_free(const struct addr *addr, char *err, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char name[ADDR_STR_MAX];
+	int fd, one = 1, off = 0, rc = 0;
+
+	addr_str(addr, name, sizeof(name));
+	if (addr_to_sockaddr(addr, &ss, &len)) {
+		snprintf(err, n, "%s: not an IP address", name);
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, n, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	if (bind(fd, (struct sockaddr *)&ss, len)) {
+		snprintf(err, n, "%s: %s", name, strerror(errno));
+		rc = -1;
+	}
+	close(fd);
+	return rc;
+}
+
 int acceptor_open(struct acceptor *a, struct ev_loop *loop,
 		  const struct addr *addr, acceptor_cb cb, char *err, size_t n)
 {

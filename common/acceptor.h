@@ -31,6 +31,10 @@ int acceptor_open(struct acceptor *a, struct ev_loop *loop,
 int acceptor_open_shared(struct acceptor *a, struct ev_loop *loop,
 			 const struct addr *addr, acceptor_cb cb, char *err,
 			 size_t n);
+/* 0 when nothing listens on addr (a plain bind there succeeds), or -1
+ * with err set ("ADDR: Address already in use"): to call before the
+ * first of the SO_REUSEPORT sockets. */
+int acceptor_check_free(const struct addr *addr, char *err, size_t n);
 /* Stops and closes the socket. */
 void acceptor_close(struct acceptor *a);
 

@@ -477,7 +477,9 @@ static int listen_on(struct server *s, const struct addr *a, int shared)
 	struct listener *l = xcalloc(1, sizeof(*l));
 	char err[256];
 
-	if ((shared ? acceptor_open_shared : acceptor_open)(&l->acc, s->loop, a,
+	/* the first worker's: the port must be free, not shared */
+	if ((shared && !s->index && acceptor_check_free(a, err, sizeof(err))) ||
+	    (shared ? acceptor_open_shared : acceptor_open)(&l->acc, s->loop, a,
 							    accepted, err,
 							    sizeof(err))) {
 		log_error("listen %s", err);

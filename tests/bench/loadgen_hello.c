@@ -83,8 +83,7 @@ static ssize_t load_hello(const char *path, uint8_t *b)
 }
 
 /* One connection, read until QUIET_MS of silence: the flight's records. */
-static int learn_flight(const struct lg_opts *o, const uint8_t *hello,
-			size_t n)
+static int learn_flight(const struct lg_opts *o, const uint8_t *hello, size_t n)
 {
 	struct tls_reader r = { .records = 0 };
 	struct pollfd p;

@@ -8,7 +8,7 @@
 # default socket path works, `status` fails clearly (exit 1) when nobody
 # answers, a second client whose profile has the same file name (or a
 # second server on the first one's socket) refuses to start naming the
-# `control` directive, and runs beside it once given its own, and when the download ends both logs have its per-flow line at
+# `control` directive (a second server on its port: the address in use), and runs beside it once given its own, and when the download ends both logs have its per-flow line at
 # info level with the destination and the byte counts.
 . "$(dirname "$0")/../lib.sh"
 need_cmd stat
@@ -396,6 +396,20 @@ server_refused() {
 }
 check "status: a second server on the first one's control socket refuses to start" \
 	server_refused
+# Its own control socket but the first one's port: with several workers
+# each binds the port with SO_REUSEPORT, which alone would let the second
+# server share it (and take some of the clients); it refuses instead.
+server_conf srv3 "listen 127.0.0.1:$SERVER_PORT" "control none" "workers 2"
+port_refused() {
+	local rc
+	timeout 20 "$BUILD/proxy-server" -c "$PKI/srv3.conf" >"$TMP/s3" 2>&1
+	rc=$?
+	cat "$TMP/s3"
+	[ "$rc" = 1 ] &&
+		grep -qF "listen 127.0.0.1:$SERVER_PORT: Address already in use" "$TMP/s3"
+}
+check "status: a second server (workers 2) on the first one's port refuses to start" \
+	port_refused
 stop client2
 gone() {
 	[ ! -e "$DEFAULT" ] && return 0
