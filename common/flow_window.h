@@ -10,5 +10,10 @@
  * flow is not held back), growing the window while it is what limits
  * the flow. */
 void flow_maybe_window(struct flow *f);
+/* The growth rule alone: whether a WINDOW of bytes holds fewer round
+ * trips of data than a flow needs at RATE (bytes/s) over a path whose
+ * minimum round trip is RTT seconds, on a path that loses segments
+ * (LOSSY) or not. */
+int flow_window_short(uint32_t window, double rate, double rtt, int lossy);
 
 #endif
