@@ -43,7 +43,7 @@ static void flow_end(struct flow *f, int reason, const char *why, int linger0)
 		tunnel_buffered(f->s.t, -(long)buf_len(&f->out));
 	tunnel_detach(&f->s);
 	buf_release(&f->out);
-	buf_release(&f->unacked);
+	ring_release(&f->unacked);
 	if (f->fd >= 0) {
 		if (linger0) {
 			struct linger l = { 1, 0 };
@@ -91,16 +91,13 @@ static void shut_write(struct flow *f)
  * window keeps us far from. */
 static int retain(struct flow *f, const uint8_t *room, size_t n)
 {
-	uint8_t *d = buf_reserve(&f->unacked, n);
-
-	if (!d)
+	if (n > ring_room(&f->unacked))
 		return -1;
 	for (size_t off = 0; off < n; off += FRAME_MAX_PAYLOAD)
-		memcpy(d + off,
-		       room + off / FRAME_MAX_PAYLOAD * FRAME_MAX_LEN +
-			       FRAME_HDR_LEN,
-		       MIN(FRAME_MAX_PAYLOAD, n - off));
-	buf_commit(&f->unacked, n);
+		ring_put(&f->unacked,
+			 room + off / FRAME_MAX_PAYLOAD * FRAME_MAX_LEN +
+				 FRAME_HDR_LEN,
+			 MIN(FRAME_MAX_PAYLOAD, n - off));
 	return 0;
 }
 
@@ -183,7 +180,7 @@ static void push_resend(struct flow *f)
 	struct tunnel *t = f->s.t;
 
 	while (f->resend) {
-		const uint8_t *src;
+		size_t from;
 		int k = READ_FRAMES;
 		uint8_t *p = tunnel_data_room(t, &f->s, &k);
 		size_t n, off;
@@ -193,11 +190,12 @@ static void push_resend(struct flow *f)
 			return;
 		}
 		n = MIN((size_t)k * FRAME_MAX_PAYLOAD, f->resend);
-		src = buf_peek(&f->unacked) + buf_len(&f->unacked) - f->resend;
+		from = ring_len(&f->unacked) - f->resend;
 		for (off = 0; off < n; off += FRAME_MAX_PAYLOAD)
-			memcpy(p + off / FRAME_MAX_PAYLOAD * FRAME_MAX_LEN +
-				       FRAME_HDR_LEN,
-			       src + off, MIN(FRAME_MAX_PAYLOAD, n - off));
+			ring_copy(&f->unacked, from + off,
+				  p + off / FRAME_MAX_PAYLOAD * FRAME_MAX_LEN +
+					  FRAME_HDR_LEN,
+				  MIN(FRAME_MAX_PAYLOAD, n - off));
 		tunnel_data_commit(t, f->s.id, n);
 		f->resend -= n;
 	}
@@ -337,12 +335,12 @@ static void got_data(struct flow *f, const struct frame *fr)
  * r: that much of unacked can go. */
 static int got_ack(struct flow *f, uint32_t r)
 {
-	uint64_t acked = f->sent - buf_len(&f->unacked);
+	uint64_t acked = f->sent - ring_len(&f->unacked);
 	uint32_t n = r - (uint32_t)acked;
 
-	if (n > buf_len(&f->unacked) - f->resend)
+	if (n > ring_len(&f->unacked) - f->resend)
 		return -1;
-	buf_consume(&f->unacked, n);
+	ring_consume(&f->unacked, n);
 	return 0;
 }
 
@@ -535,8 +533,8 @@ static void stream_tick(struct stream *s)
 
 	if (!f->resumable || f->parked || f->syncing)
 		return;
-	if (!buf_len(&f->unacked))
-		buf_release(&f->unacked);
+	if (!ring_len(&f->unacked))
+		ring_release(&f->unacked);
 	if (!f->delivered || f->fin_rcvd || !f->relaying)
 		return;
 	n = frame_window_ack(b, sizeof(b), f->s.id, f->delivered,
@@ -580,7 +578,7 @@ static void stream_adopt(struct stream *s)
  * limit leaves (WINDOW frames may have been lost with the tunnel). */
 static void got_sync(struct flow *f, const struct frame *fr)
 {
-	uint64_t acked = f->sent - buf_len(&f->unacked);
+	uint64_t acked = f->sent - ring_len(&f->unacked);
 	struct sync y;
 
 	frame_get_sync(fr, &y);
@@ -597,7 +595,7 @@ static void got_sync(struct flow *f, const struct frame *fr)
 			   "resume: the peer's offsets do not match ours");
 		return;
 	}
-	buf_consume(&f->unacked, (size_t)(y.received - acked));
+	ring_consume(&f->unacked, (size_t)(y.received - acked));
 	f->resend = (size_t)(f->sent - y.received);
 	f->credit = (uint32_t)(y.limit - f->sent);
 	f->fin_pending = f->rd_eof && !(y.flags & SYNC_F_FIN);
@@ -639,7 +637,7 @@ static void flow_init(struct flow *f, struct tunnel *t,
 	f->fd = fd;
 	buf_init(&f->out, tunnel_params(t)->max_window);
 	/* the peer's credit keeps it at its window: the cap is a guard */
-	buf_init(&f->unacked, UINT32_MAX / 2);
+	ring_init(&f->unacked, UINT32_MAX / 2);
 	f->resumable = tunnel_resumes(t);
 	f->window = tunnel_params(t)->window;
 	f->rcv_avail = f->window;

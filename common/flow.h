@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "ring.h"
 #include "tunnel.h"
 
 struct flow;
@@ -57,7 +58,7 @@ struct flow {
 	 * flow waits for a new tunnel; syncing, for the peer's SYNC. */
 	unsigned resumable : 1, parked : 1, syncing : 1, sync_sent : 1;
 	unsigned fin_pending : 1; /* FIN to send again after the resend */
-	struct buf unacked;
+	struct ring unacked;
 	uint64_t sent, rcvd; /* DATA bytes sent (once each) / received */
 	size_t resend;       /* the last bytes of unacked to send again */
 	uint64_t up_bytes, down_bytes; /* socket->tunnel, tunnel->socket */

@@ -22,9 +22,13 @@ def num(raw, key):
         return None
 
 
-def cpu_per_gib(side):
+def cpu_per_gib(side, test="dl1"):
+    """CPU seconds of SIDE per GiB moved by the single-flow TEST (dl1: keys
+    cpu_SIDE_s; ul1: cpu_SIDE_ul_s)."""
+    key = "_ul" if test == "ul1" else ""
+
     def f(raw):
-        s, b = num(raw, "cpu_%s_s" % side), num(raw, "dl1_bytes")
+        s, b = num(raw, "cpu_%s%s_s" % (side, key)), num(raw, test + "_bytes")
         return s / (b / GIB) if s is not None and b else None
     return f
 
@@ -72,6 +76,10 @@ def metrics(idle_steps, delay_ms):
          cpu_per_gib("client")),
         ("cpu_server", "server CPU per GiB downloaded", "s", "lo",
          cpu_per_gib("server")),
+        ("cpu_client_ul", "client CPU per GiB uploaded", "s", "lo",
+         cpu_per_gib("client", "ul1")),
+        ("cpu_server_ul", "server CPU per GiB uploaded", "s", "lo",
+         cpu_per_gib("server", "ul1")),
         ("cpu_path", "one TCP connection's CPU per GiB, both ends", "s",
          None, cpu_per_gib("path")),
         ("aes_gcm", "AES-128-GCM on one core (openssl speed)", "GB/s", None,
@@ -335,6 +343,7 @@ def main():
     # Each round's figures, then the median of the rounds: a noisy
     # minute then moves one round of every system, not one column.
     values = {s: {} for s in systems}
+    per_round = {s: {} for s in systems}  # numbers only, round by round
     for s in systems:
         for key, _, _, _, get in ms:
             got = [num(raw[s], get) if isinstance(get, str) else get(raw[s])
@@ -347,6 +356,8 @@ def main():
                 values[s][key] = " / ".join(
                     fmt(statistics.median(c)) for c in zip(*got))
                 continue
+            if len(rounds) > 1 and any(v is not None for v in got):
+                per_round[s][key] = got
             got = sorted(v for v in got if v is not None)
             values[s][key] = (statistics.median(got) if got else None)
     raw = rounds[-1]
@@ -382,7 +393,8 @@ def main():
                     for k, l, u, b, _ in ms],
         "systems": {s: {"label": labels.get(s, s), "status": status[s],
                         "values": values[s], "ratio_to_best_peer": ratios[s],
-                        "raw": raw[s]} for s in systems},
+                        "rounds": per_round[s], "raw": raw[s]}
+                    for s in systems},
         "best_peer": best,
         "ceiling": ceiling(values, os.cpu_count()),
     }

@@ -60,8 +60,19 @@
 #   BENCH_INSTALL=0        do not apt-get install missing peers
 #   BENCH_PROXY_CONF='max-window 1m\nwindow 256k'  extra directives for both
 #                          of this proxy's configs (to try a setting)
+#   BENCH_PROXY_B=DIR      a second build of this proxy (DIR holds its
+#                          proxy-server and proxy-client) as one more
+#                          system, proxy-b, beside proxy in every section:
+#                          an A/B of two commits within one run, each
+#                          round alternating them with the peers. Its PKI
+#                          and configs come from its own `init`, so an
+#                          older build reads only what it wrote
+#   BENCH_PROXY_B_CONF='resume-window off'  extra directives for proxy-b's
+#                          configs (BENCH_PROXY_CONF is not applied to it;
+#                          BENCH_PROXY_B=build with this compares a setting)
 #   BENCH_PERF="proxy ..." perf record these systems' client and server
-#                          during the single-flow download (it slows them:
+#                          during the single-flow download and upload
+#                          (SYSTEM-ul-*.txt) (it slows them:
 #                          their figures are then not comparable); reports
 #                          go to BUILD/bench-perf/
 
@@ -112,6 +123,13 @@ DELAY_MS=${BENCH_DELAY_MS:-10}
 UDP_STEP=${BENCH_UDP_STEP:-1}
 IDLE_MAX_S=${BENCH_IDLE_MAX_S:-60}
 JSON=${BENCH_JSON:-$BUILD/bench-results.json}
+PROXY_B=${BENCH_PROXY_B:-}
+if [ -n "$PROXY_B" ]; then
+	case $PROXY_B in /*) ;; *) PROXY_B=$ROOT/$PROXY_B ;; esac
+	[[ " $SYSTEMS " == *" proxy-b "* ]] || SYSTEMS="$SYSTEMS proxy-b"
+	[[ " $LOSSY_SYSTEMS " == *" proxy "* ]] && LOSSY_SYSTEMS="$LOSSY_SYSTEMS proxy-b"
+	[[ " $OUTAGE_SYSTEMS " == *" proxy "* ]] && OUTAGE_SYSTEMS="$OUTAGE_SYSTEMS proxy-b"
+fi
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: SKIPPED: needs root (network namespaces, veth and TUN" \
@@ -175,6 +193,8 @@ install_missing() {
 install_missing
 for b in proxy-server proxy-client; do
 	[ -x "$BUILD/$b" ] || die "$BUILD/$b not found: run make first"
+	[ -z "$PROXY_B" ] || [ -x "$PROXY_B/$b" ] ||
+		die "$PROXY_B/$b not found (BENCH_PROXY_B): run make there first"
 done
 [ -x "$PY" ] || die "$PY is needed for the report"
 
@@ -375,18 +395,20 @@ TCP_T=$TGT:5001
 UDP_T=$TGT:5002
 PASS=bench-$RANDOM$RANDOM
 
-setup_files() {
-	local d=$TMP/cfg sys
-	mkdir -p "$d" "$TMP/ssh" && chmod 700 "$TMP/ssh" || return 1
-
-	# this project
-	"$BUILD/proxy-server" init "$d/pki" --server-name $SRV \
+# proxy_files BUILD DIR EXTRA SYSTEM...: a PKI made by BUILD's own init in
+# DIR/pki, DIR/SYSTEM-server.conf for each SYSTEM (each its own port, so
+# all run at once) with the directives EXTRA, the client's profile
+# DIR/pki/clients/bench.conf with EXTRA too.
+proxy_files() {
+	local b=$1 d=$2 extra=$3 sys
+	shift 3
+	mkdir -p "$d" || return 1
+	"$b/proxy-server" init "$d/pki" --server-name $SRV \
 		--server-name $SRV_SLOW --server-name $SRV_LOSSY --server-name $SRV_OUT \
-		>"$TMP/pki.log" 2>&1 &&
-		"$BUILD/proxy-server" add-client "$d/pki" bench \
+		>>"$TMP/pki.log" 2>&1 &&
+		"$b/proxy-server" add-client "$d/pki" bench \
 			--server $SRV:8443 >>"$TMP/pki.log" 2>&1 || return 1
-	# one server each for proxy and proxy-fo, so both can run at once
-	for sys in proxy proxy-fo; do
+	for sys in "$@"; do
 		{
 			grep -vE '^[[:space:]]*(listen|log-level|control)([[:space:]]|$)' \
 				"$d/pki/server.conf"
@@ -396,18 +418,40 @@ setup_files() {
 			echo "control none"
 			# one bench user holds all of the idle test's flows; the
 			# default per-user share (a quarter of the descriptor
-			# budget) is for servers shared by several people
-			echo "max-flows-per-user $((NOFILE / 2))"
-			printf '%b\n' "${BENCH_PROXY_CONF:-}"
+			# budget) is for servers shared by several people (a
+			# BENCH_PROXY_B older than that budget has no such word)
+			grep -q max-flows-per-user "$b/proxy-server" &&
+				echo "max-flows-per-user $((NOFILE / 2))"
+			printf '%b\n' "$extra"
 		} >"$d/$sys-server.conf" && chmod 600 "$d/$sys-server.conf" ||
 			return 1
 	done
+	# the server.conf names its files relative to its own folder
 	cp "$d/pki/"*.crt "$d/pki/"*.key "$d/pki/"crl.pem "$d/" 2>/dev/null
 	sed -i 's/^log-level .*/log-level warn/' "$d/pki/clients/bench.conf"
 	echo "control none" >>"$d/pki/clients/bench.conf"
-	printf '%b\n' "${BENCH_PROXY_CONF:-}" >>"$d/pki/clients/bench.conf"
+	printf '%b\n' "$extra" >>"$d/pki/clients/bench.conf"
+}
+
+# proxy_build SYSTEM, proxy_dir SYSTEM: where a system of this proxy's
+# binaries and configs are (proxy-b: the second build, BENCH_PROXY_B).
+proxy_build() { if [ "$1" = proxy-b ]; then echo "$PROXY_B"; else echo "$BUILD"; fi; }
+proxy_dir() { if [ "$1" = proxy-b ]; then echo "$TMP/cfg/b"; else echo "$TMP/cfg"; fi; }
+
+setup_files() {
+	local d=$TMP/cfg
+	mkdir -p "$d" "$TMP/ssh" && chmod 700 "$TMP/ssh" || return 1
+
+	# this project: one server each for proxy and proxy-fo, so both can
+	# run at once; proxy-b's own in cfg/b
+	proxy_files "$BUILD" "$d" "${BENCH_PROXY_CONF:-}" proxy proxy-fo ||
+		return 1
 	{ cat "$d/pki/clients/bench.conf"; echo "socks-fast-open yes"; } \
-		>"$d/bench-fo.conf" && chmod 600 "$d/bench-fo.conf"
+		>"$d/bench-fo.conf" && chmod 600 "$d/bench-fo.conf" || return 1
+	if [ -n "$PROXY_B" ]; then
+		proxy_files "$PROXY_B" "$d/b" "${BENCH_PROXY_B_CONF:-}" proxy-b ||
+			return 1
+	fi
 
 	# ssh -D: throwaway host and user keys, our own sshd_config
 	ssh-keygen -q -t ed25519 -N '' -f "$TMP/ssh/host_key" &&
@@ -479,19 +523,21 @@ trojan_client_conf() {	# SERVER_IP SOCKS_PORT FILE
 declare -A LABEL=(
 	[none]="no proxy" [proxy]="this proxy"
 	[proxy-fo]="this proxy, socks-fast-open"
+	[proxy-b]="this proxy, build B"
 	[ssh]="ssh -D" [ssh-aes]="ssh -D aes128-gcm"
 	[ss-aes]="ss-libev aes-128-gcm" [ss-chacha]="ss-libev chacha20"
 	[trojan]="trojan"
 )
-declare -A SPORT=([proxy]=8443 [proxy-fo]=8445 [ssh]=2222 [ssh-aes]=2223 [ss-aes]=8388
+declare -A SPORT=([proxy]=8443 [proxy-fo]=8445 [proxy-b]=8446 [ssh]=2222 [ssh-aes]=2223 [ss-aes]=8388
 	[ss-chacha]=8389 [trojan]=8444)
-declare -A SOCKS=([proxy]=1080 [proxy-fo]=1086 [ssh]=1081 [ssh-aes]=1082 [ss-aes]=1083
+declare -A SOCKS=([proxy]=1080 [proxy-fo]=1086 [proxy-b]=1087 [ssh]=1081 [ssh-aes]=1082 [ss-aes]=1083
 	[ss-chacha]=1084 [trojan]=1085)
 
 # start_server SYSTEM: the server side in the vps ns.
 start_server() {
 	case $1 in
-	proxy*) start srv-$1 "$NV" "$BUILD/proxy-server" -c "$TMP/cfg/$1-server.conf" ;;
+	proxy*) start srv-$1 "$NV" "$(proxy_build "$1")/proxy-server" \
+		-c "$(proxy_dir "$1")/$1-server.conf" ;;
 	ssh | ssh-aes) start srv-$1 "$NV" /usr/sbin/sshd -D -e -f "$TMP/ssh/$1-sshd_config" ;;
 	ss-aes) start srv-$1 "$NV" ss-server -s 0.0.0.0 -p 8388 -k "$PASS" \
 		-m aes-128-gcm -u -t 600 ;;
@@ -505,9 +551,9 @@ start_server() {
 start_client() {
 	local sys=$1 name=$2 ip=$3 port=$4
 	case $sys in
-	proxy) start "$name" "$NC" "$BUILD/proxy-client" \
-		-c "$TMP/cfg/pki/clients/bench.conf" --server "$ip:${SPORT[$sys]}" \
-		--socks "127.0.0.1:$port" ;;
+	proxy | proxy-b) start "$name" "$NC" "$(proxy_build "$sys")/proxy-client" \
+		-c "$(proxy_dir "$sys")/pki/clients/bench.conf" \
+		--server "$ip:${SPORT[$sys]}" --socks "127.0.0.1:$port" ;;
 	proxy-fo) start "$name" "$NC" "$BUILD/proxy-client" \
 		-c "$TMP/cfg/bench-fo.conf" --server "$ip:${SPORT[$sys]}" \
 		--socks "127.0.0.1:$port" ;;
@@ -600,9 +646,14 @@ test_idle() {
 	rm -f "$fifo"
 }
 
-# dl with CPU accounting of the client and server process trees.
-test_dl_cpu() {
-	local sys=$1 cpid=$2 spid=$3 c0 s0 c1 s1 hz
+# test_flow_cpu SYSTEM CPID SPID dl|ul: the single-flow download or upload
+# with CPU accounting of the client and server process trees (keys
+# cpu_client_s and cpu_server_s for dl, cpu_client_ul_s and
+# cpu_server_ul_s for ul), perf recorded when BENCH_PERF names SYSTEM.
+test_flow_cpu() {
+	local sys=$1 cpid=$2 spid=$3 mode=$4 c0 s0 c1 s1 hz
+	local pre=${4}1 tag=$1 key=""
+	[ "$mode" = ul ] && tag=$1-ul key=_ul
 	hz=$(getconf CLK_TCK)
 	c0=$(cpu_ticks "$cpid")
 	s0=$(cpu_ticks "$spid")
@@ -617,7 +668,7 @@ test_dl_cpu() {
 			-- sleep "$S" >/dev/null 2>&1 &
 		PID[perf2]=$!
 	fi
-	lg "$sys" dl1 dl --seconds "$S" || return 1
+	lg "$sys" "$pre" "$mode" --seconds "$S" || return 1
 	c1=$(cpu_ticks "$cpid")
 	s1=$(cpu_ticks "$spid")
 	if [ -n "${PID[perf1]:-}" ]; then
@@ -631,13 +682,13 @@ test_dl_cpu() {
 				perf report -i "$TMP/perf-$side.data" --no-children \
 					--sort dso,sym --stdio -g caller,0.5,callee \
 					--percent-limit 0.5
-			} >"$BUILD/bench-perf/$sys-$side.txt" 2>/dev/null
-			cp "$TMP/perf-$side.data" "$BUILD/bench-perf/$sys-$side.data"
+			} >"$BUILD/bench-perf/$tag-$side.txt" 2>/dev/null
+			cp "$TMP/perf-$side.data" "$BUILD/bench-perf/$tag-$side.data"
 		done
-		log "  perf reports: $BUILD/bench-perf/$sys-{client,server}.txt"
+		log "  perf reports: $BUILD/bench-perf/$tag-{client,server}.txt"
 	fi
-	rec "$sys" cpu_client_s "$(echo "$c0 $c1 $hz" | awk '{ print ($2 - $1) / $3 }')"
-	rec "$sys" cpu_server_s "$(echo "$s0 $s1 $hz" | awk '{ print ($2 - $1) / $3 }')"
+	rec "$sys" "cpu_client${key}_s" "$(echo "$c0 $c1 $hz" | awk '{ print ($2 - $1) / $3 }')"
+	rec "$sys" "cpu_server${key}_s" "$(echo "$s0 $s1 $hz" | awk '{ print ($2 - $1) / $3 }')"
 }
 
 # Ticks of CPU (user + system) used by this shell's children that have
@@ -1028,7 +1079,7 @@ start_system() {
 		return 0
 	fi
 	case $sys in
-	proxy*) cmd=$BUILD/proxy-server ;;
+	proxy*) cmd=$(proxy_build "$sys")/proxy-server ;;
 	ssh*) cmd=/usr/sbin/sshd ;;
 	ss-*) cmd=/usr/bin/ss-server ;;
 	trojan) cmd=/usr/bin/trojan ;;
@@ -1073,14 +1124,20 @@ run_test() {
 	idle) [ -n "$cpid" ] && test_idle "$sys" "$cpid" "$spid" ;;
 	dl)
 		if [ -n "$cpid" ]; then
-			test_dl_cpu "$sys" "$cpid" "$spid"
+			test_flow_cpu "$sys" "$cpid" "$spid" dl
 		elif [ "$sys" = none ]; then
 			test_dl_path_cpu
 		else
 			lg "$sys" dl1 dl --seconds "$S"
 		fi
 		;;
-	ul) lg "$sys" ul1 ul --seconds "$S" ;;
+	ul)
+		if [ -n "$cpid" ]; then
+			test_flow_cpu "$sys" "$cpid" "$spid" ul
+		else
+			lg "$sys" ul1 ul --seconds "$S"
+		fi
+		;;
 	dl8) lg "$sys" dl8 dl --seconds "$S" --flows 8 ;;
 	ttfb)
 		lg "$sys" ttfb1 ttfb --seconds "$S" --count 3000

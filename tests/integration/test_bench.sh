@@ -97,7 +97,8 @@ check "bench: the no-proxy path's figures" \
 	lossy_1_dl lossy_1_udp_p50 lossy_1_tcp_p50 lossy_1_idle_udp_p99 \
 	$(command -v openssl >/dev/null && echo aes_gcm)
 check "bench: this proxy's figures" \
-	figures proxy dl1 ul1 cpu_client cpu_server ttfb1_p50 flows_per_s \
+	figures proxy dl1 ul1 cpu_client cpu_server cpu_client_ul cpu_server_ul \
+	ttfb1_p50 flows_per_s \
 	tcp_rtt_p50 udp64_p50 \
 	udp1200_p50 load_udp_p99 load_tcp_p99 load_dl mem_client_0 \
 	mem_client_100 kib_per_flow_server slow_ttfb_p50 round_trips slow_dl \

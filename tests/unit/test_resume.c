@@ -41,7 +41,7 @@ struct watch {
 static int both_read(void *arg)
 {
 	struct watch *w = arg;
-	size_t a = buf_len(&w->c->f.unacked), b = buf_len(&w->s->f.unacked);
+	size_t a = ring_len(&w->c->f.unacked), b = ring_len(&w->s->f.unacked);
 
 	w->most = a > w->most ? a : w->most;
 	w->most = b > w->most ? b : w->most;
@@ -166,7 +166,7 @@ static int acked(void *arg)
 {
 	struct tflow *c = arg;
 
-	return !buf_len(&c->f.unacked) && !c->f.unacked.data;
+	return !ring_len(&c->f.unacked) && !c->f.unacked.data;
 }
 
 /* A flow that sends a few bytes and falls quiet: far below half a
@@ -190,7 +190,7 @@ static void test_quiet(void)
 	CHECK_EQ(write(c.app, "0123456789", 10), 10);
 	tp_wait(&tp, 0.05);
 	CHECK_EQ(read(s.app, buf, sizeof(buf)), 10);
-	CHECK_EQ(buf_len(&c.f.unacked), 10);
+	CHECK_EQ(ring_len(&c.f.unacked), 10);
 	CHECK_EQ(tp_run(&tp, acked, &c, 2), 0);
 out:
 	tflow_stop(&tp, &c, &s);
