@@ -384,32 +384,31 @@ check "status: with its own 'control' both run, each status -c finds its own" \
 	side_by_side_wait
 stop client3
 P2=$(free_port) || exit 1
-server_conf srv2 "listen 127.0.0.1:$P2" "control $TMP/server.sock"
-server_refused() {
-	local rc
-	timeout 20 "$BUILD/proxy-server" -c "$PKI/srv2.conf" >"$TMP/s2" 2>&1
+# refuses CONF TEXT...: a server on $PKI/CONF.conf exits 1 at once, its
+# output holding every TEXT
+refuses() {
+	local conf=$1 rc
+	shift
+	timeout 20 "$BUILD/proxy-server" -c "$PKI/$conf.conf" >"$TMP/$conf.out" 2>&1
 	rc=$?
-	cat "$TMP/s2"
-	[ "$rc" = 1 ] &&
-		grep -qF "$PKI/srv2.conf: control socket $TMP/server.sock: another running daemon answers there" "$TMP/s2" &&
-		grep -qF "('control PATH', or 'control none')" "$TMP/s2"
+	cat "$TMP/$conf.out"
+	[ "$rc" = 1 ] || return 1
+	while [ $# -gt 0 ]; do
+		grep -qF -- "$1" "$TMP/$conf.out" || return 1
+		shift
+	done
 }
+server_conf srv2 "listen 127.0.0.1:$P2" "control $TMP/server.sock"
 check "status: a second server on the first one's control socket refuses to start" \
-	server_refused
+	refuses srv2 \
+	"$PKI/srv2.conf: control socket $TMP/server.sock: another running daemon answers there" \
+	"('control PATH', or 'control none')"
 # Its own control socket but the first one's port: with several workers
 # each binds the port with SO_REUSEPORT, which alone would let the second
 # server share it (and take some of the clients); it refuses instead.
 server_conf srv3 "listen 127.0.0.1:$SERVER_PORT" "control none" "workers 2"
-port_refused() {
-	local rc
-	timeout 20 "$BUILD/proxy-server" -c "$PKI/srv3.conf" >"$TMP/s3" 2>&1
-	rc=$?
-	cat "$TMP/s3"
-	[ "$rc" = 1 ] &&
-		grep -qF "listen 127.0.0.1:$SERVER_PORT: Address already in use" "$TMP/s3"
-}
 check "status: a second server (workers 2) on the first one's port refuses to start" \
-	port_refused
+	refuses srv3 "listen 127.0.0.1:$SERVER_PORT: Address already in use"
 stop client2
 gone() {
 	[ ! -e "$DEFAULT" ] && return 0
