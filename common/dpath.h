@@ -3,10 +3,12 @@
  * beside the TLS connection, when UDP gets through both ways.
  *
  * Client: its own UDP socket, connected to the server's address and
- * port. It probes; once a probe is answered it sends UDP_PATH 1 inside
- * TLS and its datagrams by UDP; it keeps probing, and when nothing came
- * by UDP for DPATH_SILENCE while a probe is overdue it sends UDP_PATH 0
- * and its datagrams go inside TLS again, until a probe is answered.
+ * port. It probes; once a probe is answered the path is up, and while
+ * it is wanted (udp-path always, or the TLS connection lately lost
+ * packets: dpath.c) it sends UDP_PATH 1 inside TLS and its datagrams
+ * by UDP; it keeps probing, and when nothing came by UDP for
+ * DPATH_SILENCE while a probe is overdue, or the path is no longer
+ * wanted, it sends UDP_PATH 0 and its datagrams go inside TLS again.
  *
  * Server: packets come in on the server's sockets (dpath_srv.c finds
  * the path by the packet's tunnel id); it answers probes, and sends its

@@ -54,6 +54,15 @@ static void refresh(struct tcp_path *tp, int fd, double now)
 		tp->ooo = ti.tcpi_rcv_ooopack;
 		tp->segs_in = ti.tcpi_segs_in;
 	}
+	if (HAS(len, tcpi_dsack_dups)) {
+		uint32_t re = ti.tcpi_total_retrans - tp->retrans;
+		uint32_t dup = ti.tcpi_dsack_dups - tp->dsacks;
+
+		if (!first && re > dup)
+			tp->sent_loss_at = now;
+		tp->retrans = ti.tcpi_total_retrans;
+		tp->dsacks = ti.tcpi_dsack_dups;
+	}
 	if (HAS(len, tcpi_delivery_rate) && ti.tcpi_min_rtt) {
 		double b = (double)ti.tcpi_delivery_rate *
 			   (ti.tcpi_min_rtt / 1e6) * TCP_PATH_UNSENT_RTT_SHARE;
@@ -69,6 +78,15 @@ int tcp_path_lossy(struct tcp_path *tp, int fd, double now)
 {
 	refresh(tp, fd, now);
 	return tp->loss_at && now - tp->loss_at < TCP_PATH_LOSS_MEMORY;
+}
+
+double tcp_path_loss_age(struct tcp_path *tp, int fd, double now)
+{
+	double at;
+
+	refresh(tp, fd, now);
+	at = tp->loss_at > tp->sent_loss_at ? tp->loss_at : tp->sent_loss_at;
+	return at ? now - at : -1;
 }
 
 uint32_t tcp_path_unsent(struct tcp_path *tp, int fd, double now,

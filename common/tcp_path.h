@@ -15,6 +15,12 @@
  *   at the rate the path delivers, never below a floor: what a frame
  *   waits is then a small part of the round trip it travels anyway.
  *
+ * - loss either way (for the datagram path, dpath.c): the above, or our
+ *   own segments lately retransmitted for want of an acknowledgement
+ *   (less those the peer said it had already: a D-SACK marks a
+ *   retransmission that was not needed, as a late ACK on a busy host
+ *   causes).
+ *
  * A socket or kernel that does not say counts as loss-free and gets the
  * floor. */
 #ifndef COMMON_TCP_PATH_H
@@ -49,16 +55,22 @@
 #define TCP_PATH_STARTUP_GAIN (2u << 8) /* pacing gain, <<8 as the kernel's */
 
 struct tcp_path {
-	double checked_at; /* when we last looked (0: never) */
-	double loss_at;    /* when the out-of-order count last grew */
-	uint32_t ooo;      /* the kernel's out-of-order count then */
-	uint32_t segs_in;  /* and its count of segments received */
-	uint32_t unsent;   /* the send budget then (0: floor) */
+	double checked_at;   /* when we last looked (0: never) */
+	double loss_at;      /* when the out-of-order count last grew */
+	double sent_loss_at; /* when a segment of ours was last lost */
+	uint32_t ooo;        /* the kernel's out-of-order count then */
+	uint32_t segs_in;    /* and its count of segments received */
+	uint32_t retrans;    /* its count of our retransmissions */
+	uint32_t dsacks;     /* and of those the peer had already */
+	uint32_t unsent;     /* the send budget then (0: floor) */
 };
 
 /* 1 when segments from the peer arrived out of order on FD within the
  * last TCP_PATH_LOSS_MEMORY seconds (now: any monotonic seconds). */
 int tcp_path_lossy(struct tcp_path *tp, int fd, double now);
+/* Seconds since a segment was lost either way on FD (as far as the
+ * kernel tells), or -1: none seen. */
+double tcp_path_loss_age(struct tcp_path *tp, int fd, double now);
 /* Bytes that may wait unsent in FD's socket: at least FLOOR. */
 uint32_t tcp_path_unsent(struct tcp_path *tp, int fd, double now,
 			 uint32_t floor);

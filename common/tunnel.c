@@ -104,6 +104,11 @@ int tunnel_path_lossy(struct tunnel *t)
 	return tcp_path_lossy(&t->path, t->fd, ev_now(t->loop));
 }
 
+double tunnel_path_loss_age(struct tunnel *t)
+{
+	return tcp_path_loss_age(&t->path, t->fd, ev_now(t->loop));
+}
+
 uint8_t tunnel_peer_flags(const struct tunnel *t)
 {
 	return t->peer_flags;

@@ -135,6 +135,10 @@ struct tunnel_pool {
 	uint64_t resets;  /* flows reset for it */
 };
 
+/* udp-path: off; auto (the client uses the datagram path while the
+ * connection is losing packets, dpath.h); always (whenever it is up). */
+enum { UDP_PATH_OFF, UDP_PATH_AUTO, UDP_PATH_ALWAYS };
+
 struct tunnel_params {
 	int is_server;
 	uint32_t window;     /* initial per-flow receive window */
@@ -149,7 +153,8 @@ struct tunnel_params {
 	ev_tstamp idle_timeout; /* a TCP flow silent this long is reset */
 	size_t max_buffer;      /* all flows' receive buffers together */
 	/* udp-path: our HELLO offers the datagram path (dpath.h); the
-	 * owner attaches one with tunnel_set_dpath() once up */
+	 * owner attaches one with tunnel_set_dpath() once up.
+	 * UDP_PATH_OFF, _AUTO or _ALWAYS. */
 	int udp_path;
 	/* How long streams of a lost tunnel are kept for a new one to
 	 * resume them (HELLO_F_RESUME); 0: never, the flag is not sent. */
@@ -228,6 +233,9 @@ ev_tstamp tunnel_min_rtt(const struct tunnel *t);
 /* 1 when what the peer sends us has lately been losing segments, so
  * that bytes wait behind holes for their retransmission (tcp_path.h). */
 int tunnel_path_lossy(struct tunnel *t);
+/* Seconds since the connection last lost a segment either way, or -1:
+ * never seen (tcp_path.h). */
+double tunnel_path_loss_age(struct tunnel *t);
 
 /* The flags of the peer's HELLO (HELLO_F_*). */
 uint8_t tunnel_peer_flags(const struct tunnel *t);

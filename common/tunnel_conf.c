@@ -40,7 +40,7 @@ void tunnel_conf_init(struct tunnel_conf *c, const char *path, int is_server)
 	/* auto: the TLS path is always there; UDP is used only after a
 	 * probe proved it works both ways, and left within DPATH_SILENCE
 	 * when it stops (docs/PROTOCOL.md section 15) */
-	c->tp.udp_path = 1;
+	c->tp.udp_path = UDP_PATH_AUTO;
 	c->tp.resume_window = 60;
 }
 
@@ -301,14 +301,16 @@ int tc_set_max_window(void *cfg, const struct conf_line *l, char *err, size_t n)
 int tc_set_udp_path(void *cfg, const struct conf_line *l, char *err, size_t n)
 {
 	const char *v = l->argv[1];
-	int *on = &((struct tunnel_conf *)cfg)->tp.udp_path;
+	int *mode = &((struct tunnel_conf *)cfg)->tp.udp_path;
 
 	if (!strcmp(v, "auto"))
-		*on = 1;
+		*mode = UDP_PATH_AUTO;
+	else if (!strcmp(v, "always"))
+		*mode = UDP_PATH_ALWAYS;
 	else if (!strcmp(v, "off"))
-		*on = 0;
+		*mode = UDP_PATH_OFF;
 	else {
-		snprintf(err, n, "bad value '%s' (auto or off)", v);
+		snprintf(err, n, "bad value '%s' (auto, always or off)", v);
 		return -1;
 	}
 	return 0;

@@ -14,7 +14,12 @@
 #    packet heard by UDP), logs it once, and everything sent after the fallback
 #    comes back inside TLS; lifted: the path recovers and again
 #    everything comes back, by UDP;
+#  - udp-path auto (the default): on this loss-free link the path is up
+#    but unused (standby), datagrams inside TLS; once the TLS connection
+#    loses segments (iptables drops a fifth of the client's TCP at the
+#    server), its datagrams go by UDP;
 #  - udp-path off in the profile: no path, datagrams inside TLS.
+# The first part runs with udp-path always: the path in use whenever up.
 . "$(dirname "$0")/../lib.sh"
 need_root
 need_cmd ip iptables
@@ -33,7 +38,8 @@ check "udp-path: namespaces $NS_C and $NS_S joined by veth" \
 
 mk_pki() {
 	ns_pki "$S_IP" "$SPORT" alice &&
-		ns_profile alice alice "control $TMP/client.sock" &&
+		ns_profile alice alice "control $TMP/client.sock" "udp-path always" &&
+		ns_profile auto alice "control $TMP/client.sock" &&
 		ns_profile off alice "control $TMP/client.sock" "udp-path off"
 }
 check "udp-path: PKI, server config and client profiles" mk_pki || exit 1
@@ -163,6 +169,46 @@ all_back() {	# after_K: every datagram sent after mark K came back
 check "udp-path: before the DROP, every datagram came back (by UDP)" all_back 0
 check "udp-path: after the fallback, every datagram came back (inside TLS)" all_back 2
 check "udp-path: after the recovery, every datagram came back (by UDP)" all_back 3
+
+# -------------------------------------------------- udp-path auto
+stop client
+spawn client ip netns exec "$NS_C" "$BUILD/proxy-client" -c "$PKI/ns-auto.conf" \
+	--socks "127.0.0.1:$SOCKS" -v debug
+check "udp-path auto: the path comes up unused on a loss-free link (standby)" \
+	wait_for 15 state_is standby
+check "udp-path auto: logged: used while the connection loses packets" \
+	grep -q "both ways.*: used while the connection loses packets" "$(log_of client)"
+IA="$TMP/auto"
+in_c timeout 30 "$PY" "$H/udp_socks.py" integrity "$SOCKS" 127.0.0.2 "$EP" \
+	--count 50 --window 4 >"$IA" 2>&1
+sed 's/^/# auto, no loss: /' "$IA"
+check "udp-path auto: 50 datagrams, all back" \
+	has "sent=50 received=50 intact=50 lost=0 corrupt=0" "$IA"
+check "udp-path auto: they went inside TLS" \
+	eval 'ge "$(cstat tls_datagrams)" 50 && [ "$(cstat tx_datagrams)" = 0 ]'
+# A fifth of the client's TCP segments lost on the way in to the
+# server: the client retransmits them (its datagrams meanwhile wait).
+tcp_loss() {	# -I|-D
+	ip netns exec "$NS_S" iptables "$1" INPUT -p tcp --dport "$SPORT" \
+		-m statistic --mode random --probability 0.2 -j DROP
+}
+check "udp-path auto: iptables drops 20 % of the tunnel's TCP at the server" \
+	tcp_loss -I
+on_exit "tcp_loss -D 2>/dev/null"
+spawn lossy ip netns exec "$NS_C" "$PY" "$H/udp_stream.py" "$SOCKS" 127.0.0.2 "$EP" 20
+check "udp-path auto: a stream runs across the loss" ready lossy
+check "udp-path auto: the client takes the path once the connection loses segments" \
+	wait_for 10 state_is up
+check "udp-path auto: logged: the connection is losing packets" \
+	grep -q "datagram path: the connection is losing packets: datagrams go by UDP" \
+	"$(log_of client)"
+txa=$(cstat tx_datagrams)
+sleep 1
+check "udp-path auto: datagrams go by UDP" ge "$(cstat tx_datagrams)" $((txa + 10))
+check "udp-path auto: the server sends by UDP too (state udp)" \
+	wait_for 5 eval '[ "$(sstat client.state)" = udp ]'
+check "udp-path auto: loss lifted" tcp_loss -D
+stop lossy
 
 # -------------------------------------------------- udp-path off
 stop client
