@@ -33,6 +33,17 @@
  * and one download sat at 1-2 MiB, 3-7 MB/s, for 3 s. The window then
  * counts the round trip this many times (11 round trips). */
 #define LOSSY_RTT_FACTOR 4.5
+/* How many times over a window grows at once when it is short: twice,
+ * as TCP's slow start; on a lossy path four times. There a window-bound
+ * flow moves one window per 4-8 round trips (above), so doubling took a
+ * download from 256 KiB to 8 MiB in 1-2.5 s at 1 % loss over 50 ms. All
+ * that while the tunnel's BBR saw the flow no faster than its window let
+ * it go (samples "application-limited"), which keeps BBR in its start-up:
+ * pacing at 2.89 times the rate, its queue at the bottleneck 80 ms deep
+ * for a UDP packet beside it, where a plain TCP download left start-up
+ * after 0.5 s. */
+#define GROWTH 2
+#define LOSSY_GROWTH 4
 /* Delivery rate, measured over at least RATE_SPAN and a few round
  * trips: a shorter look sees the bursts of our own write()s, not the
  * path. */
@@ -58,6 +69,13 @@ int flow_window_short(uint32_t window, double rate, double rtt, int lossy)
 	return rate > 0 && window < WINDOW_RTTS * rate * rtt;
 }
 
+uint32_t flow_window_grown(uint32_t window, uint32_t max, int lossy)
+{
+	uint64_t w = (uint64_t)window * (lossy ? LOSSY_GROWTH : GROWTH);
+
+	return w > max ? max : (uint32_t)w;
+}
+
 /* Whether the kernel holds more than half a window of our writes unsent:
  * the socket's reader (or its path) then limits the flow, not the
  * window, though the bytes a send buffer soaks up at first count as
@@ -71,7 +89,7 @@ static int socket_backlogged(const struct flow *f)
 }
 
 /* Return credit once half the window reached the socket. The window
- * doubles (up to max-window) while it holds less than WINDOW_RTTS
+ * grows (doubles, or more on a lossy path; up to max-window) while it holds less than WINDOW_RTTS
  * round trips of data at the rate the flow is delivered: then it is
  * what limits the flow, as on a long path. A flow limited by something
  * else (a slow reader, a busy CPU) keeps its window, since a bigger one
@@ -86,7 +104,7 @@ void flow_maybe_window(struct flow *f)
 	uint32_t incr;
 	uint8_t b[FRAME_HDR_LEN + 8];
 	ev_tstamp now, rtt;
-	int n;
+	int n, lossy;
 
 	if (!t || f->delivered < f->window / 2 || f->fin_rcvd ||
 	    tunnel_in_held(t))
@@ -96,13 +114,15 @@ void flow_maybe_window(struct flow *f)
 	rtt = MAX(tunnel_min_rtt(t), MIN_RTT_FLOOR);
 	measure_rate(f, now, rtt);
 	incr = f->delivered;
+	lossy = tunnel_path_lossy(t);
 	if (f->window < p->max_window &&
-	    flow_window_short(f->window, f->rate, rtt, tunnel_path_lossy(t)) &&
+	    flow_window_short(f->window, f->rate, rtt, lossy) &&
 	    !socket_backlogged(f)) {
-		uint32_t grow = MIN(f->window, p->max_window - f->window);
+		uint32_t grown = flow_window_grown(f->window, p->max_window,
+						   lossy);
 
-		f->window += grow;
-		incr += grow;
+		incr += grown - f->window;
+		f->window = grown;
 		f->rate = 0; /* judge the new window on its own rate */
 		f->rate_bytes = 0;
 		f->rate_since = now;

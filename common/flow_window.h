@@ -15,5 +15,8 @@ void flow_maybe_window(struct flow *f);
  * minimum round trip is RTT seconds, on a path that loses segments
  * (LOSSY) or not. */
 int flow_window_short(uint32_t window, double rate, double rtt, int lossy);
+/* What a short window grows to: a few times WINDOW (more on a LOSSY
+ * path), at most MAX. */
+uint32_t flow_window_grown(uint32_t window, uint32_t max, int lossy);
 
 #endif

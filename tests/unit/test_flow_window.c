@@ -36,6 +36,15 @@ int main(void)
 	CHECK(!flow_window_short(2 * MIB, 2 * MIB / 0.6, 0.05, 1));
 	CHECK(!flow_window_short(1 * MIB, 1 * MIB / 0.33, 0.05, 0));
 
+	/* a short window doubles, on a lossy path it grows fourfold (a
+	 * window-bound flow there moves one window per 4-8 round trips):
+	 * never past max-window */
+	CHECK(flow_window_grown(256 * KIB, 8 * MIB, 0) == 512 * KIB);
+	CHECK(flow_window_grown(256 * KIB, 8 * MIB, 1) == 1 * MIB);
+	CHECK(flow_window_grown(4 * MIB, 8 * MIB, 1) == 8 * MIB);
+	CHECK(flow_window_grown(6 * MIB, 8 * MIB, 0) == 8 * MIB);
+	CHECK(flow_window_grown(3u << 30, 0xffffffffu, 1) == 0xffffffffu);
+
 	/* no rate measured yet: no growth */
 	CHECK(!flow_window_short(256 * KIB, 0, 0.05, 1));
 	return test_summary("flow_window");
