@@ -435,8 +435,9 @@ def main():
     if levels:
         print()
         print("Lossy path: %s ms RTT, random loss each way, a %s Mbit/s "
-              "bottleneck with a %s-packet queue each way (seed %s), %s s "
-              "per test:" % (lossy.get("rtt_ms", "?"), lossy.get("mbit", "?"),
+              "bottleneck with a %s-packet queue each way (seed %s: each "
+              "system its own link, the same losses for all in a round), "
+              "%s s per test:" % (lossy.get("rtt_ms", "?"), lossy.get("mbit", "?"),
                              lossy.get("queue", "?"), lossy.get("seed", "?"),
                              lossy.get("seconds", "?")))
         lsys = [s for s in systems

@@ -39,7 +39,7 @@ check "bench: the lossy table is printed" \
 	grep -q '^| 1 % loss: single download (MB/s) ' "$OUT"
 lossy_dropped() {	# the link's own count of its random drops
 	local n
-	n=$(sed -n 's/^bench:     link: .*packets, \([0-9]*\) lost at random.*/\1/p' "$OUT")
+	n=$(sed -n 's/^bench:     links: .*packets, \([0-9]*\) lost at random.*/\1/p' "$OUT")
 	echo "dropped at random: ${n:-none}"
 	[ -n "$n" ] && [ "$n" -gt 0 ]
 }
