@@ -100,13 +100,15 @@ check "udp-path: the server sends by UDP (state udp)" [ "$(sstat client.state)" 
 # Sealed packets leave in batches (one sendmmsg() per loop iteration, at
 # most 32 or 64 KiB at a time): 64 in flight at once, of random sizes up
 # to 1400 bytes, overflow a batch by count and by bytes on both sides.
+integrity() {	# COUNT WINDOW NAME: datagrams through the client, into $TMP/NAME
+	in_c timeout 30 "$PY" "$H/udp_socks.py" integrity "$SOCKS" 127.0.0.2 "$EP" \
+		--count "$1" --window "$2" >"$TMP/$3" 2>&1
+	sed "s/^/# $3: /" "$TMP/$3"
+}
 txb=$(cstat tx_datagrams)
-IB="$TMP/burst"
-in_c timeout 30 "$PY" "$H/udp_socks.py" integrity "$SOCKS" 127.0.0.2 "$EP" \
-	--count 400 --window 64 >"$IB" 2>&1
-sed 's/^/# burst: /' "$IB"
+integrity 400 64 burst
 check "udp-path: 400 datagrams, 64 in flight, all back intact" \
-	has "sent=400 received=400 intact=400 lost=0 corrupt=0" "$IB"
+	has "sent=400 received=400 intact=400 lost=0 corrupt=0" "$TMP/burst"
 check "udp-path: and they went by UDP" ge "$(cstat tx_datagrams)" $((txb + 400))
 
 # -------------------------------------------------- strangers
@@ -178,12 +180,9 @@ check "udp-path auto: the path comes up unused on a loss-free link (standby)" \
 	wait_for 15 state_is standby
 check "udp-path auto: logged: used while the connection loses packets" \
 	grep -q "both ways.*: used while the connection loses packets" "$(log_of client)"
-IA="$TMP/auto"
-in_c timeout 30 "$PY" "$H/udp_socks.py" integrity "$SOCKS" 127.0.0.2 "$EP" \
-	--count 50 --window 4 >"$IA" 2>&1
-sed 's/^/# auto, no loss: /' "$IA"
+integrity 50 4 auto-clean
 check "udp-path auto: 50 datagrams, all back" \
-	has "sent=50 received=50 intact=50 lost=0 corrupt=0" "$IA"
+	has "sent=50 received=50 intact=50 lost=0 corrupt=0" "$TMP/auto-clean"
 check "udp-path auto: they went inside TLS" \
 	eval 'ge "$(cstat tls_datagrams)" 50 && [ "$(cstat tx_datagrams)" = 0 ]'
 # A fifth of the client's TCP segments lost on the way in to the
