@@ -59,8 +59,10 @@
 #   BENCH_JSON=BUILD/bench-results.json
 #   BENCH_KEEP=1           keep the temporary folder (logs, configs)
 #   BENCH_INSTALL=0        do not apt-get install missing peers
-#   BENCH_PROXY_CONF='max-window 1m\nwindow 256k'  extra directives for both
-#                          of this proxy's configs (to try a setting)
+#   BENCH_PROXY_CONF='max-window 1m\nwindow 256k'  extra directives for
+#                          this proxy's configs (to try a setting); each
+#                          goes to the files that read it (workers: the
+#                          server's; stall-timeout: the client's)
 #   BENCH_PROXY_B=DIR      a second build of this proxy (DIR holds its
 #                          proxy-server and proxy-client) as one more
 #                          system, proxy-b, beside proxy in every section:
@@ -423,7 +425,7 @@ proxy_files() {
 			# BENCH_PROXY_B older than that budget has no such word)
 			grep -q max-flows-per-user "$b/proxy-server" &&
 				echo "max-flows-per-user $((NOFILE / 2))"
-			printf '%b\n' "$extra"
+			printf '%b\n' "$extra" | only_for server
 		} >"$d/$sys-server.conf" && chmod 600 "$d/$sys-server.conf" ||
 			return 1
 	done
@@ -431,7 +433,21 @@ proxy_files() {
 	cp "$d/pki/"*.crt "$d/pki/"*.key "$d/pki/"crl.pem "$d/" 2>/dev/null
 	sed -i 's/^log-level .*/log-level warn/' "$d/pki/clients/bench.conf"
 	echo "control none" >>"$d/pki/clients/bench.conf"
-	printf '%b\n' "$extra" >>"$d/pki/clients/bench.conf"
+	printf '%b\n' "$extra" | only_for client >>"$d/pki/clients/bench.conf"
+}
+
+# only_for server|client: the directive lines on stdin that program
+# reads (the others refuse a profile with the other's directives, so
+# BENCH_PROXY_CONF='workers 1' goes to the server alone). The lists are
+# proxy.conf(5)'s server-only and client-only directives.
+only_for() {
+	local other
+	if [ "$1" = server ]; then
+		other='server|server-name|socks|socks-user|socks-allow|stall-timeout|socks-fast-open|redir|tproxy|redir-exclude|dns-listen|dns-server|dns-memo'
+	else
+		other='listen|crl|dns|allow|deny|handshake-timeout|first-byte-timeout|max-startups|max-startups-per-source|shutdown-grace|workers|max-tunnels|max-tunnels-per-user|max-flows|max-flows-total|max-flows-per-user|max-buffer-total|fallback|user|group|state-dir|account-flush|quota|quota-default|rate|rate-default'
+	fi
+	grep -vE "^[[:space:]]*($other)([[:space:]]|\$)" || true
 }
 
 # proxy_build SYSTEM, proxy_dir SYSTEM: where a system of this proxy's
