@@ -89,6 +89,21 @@ double pct_ms(uint64_t *v, size_t n, double p)
 	return ns_ms(v[i]);
 }
 
+/* LOADGEN_SAMPLES=FILE: every sample, in the order taken, appended to FILE
+ * ("PREFIX INDEX MS"), to see when a percentile's outliers came. */
+static void trace_samples(const char *prefix, const uint64_t *v, size_t n)
+{
+	const char *path = getenv("LOADGEN_SAMPLES");
+	FILE *f;
+	size_t i;
+
+	if (!path || !(f = fopen(path, "a")))
+		return;
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s %zu %.3f\n", prefix, i, ns_ms(v[i]));
+	fclose(f);
+}
+
 /* PREFIX_p50_ms, PREFIX_p99_ms and PREFIX_n; nothing but _n when empty. */
 void print_pcts(const char *prefix, uint64_t *v, size_t n)
 {
@@ -98,6 +113,7 @@ void print_pcts(const char *prefix, uint64_t *v, size_t n)
 	out(k, "%zu", n);
 	if (n == 0)
 		return;
+	trace_samples(prefix, v, n);
 	snprintf(k, sizeof(k), "%s_p50_ms", prefix);
 	out(k, "%.4f", pct_ms(v, n, 0.50));
 	snprintf(k, sizeof(k), "%s_p99_ms", prefix);

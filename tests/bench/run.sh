@@ -58,6 +58,8 @@
 #   BENCH_OUTAGE_SYSTEMS="none proxy ss-aes trojan ssh"
 #   BENCH_JSON=BUILD/bench-results.json
 #   BENCH_KEEP=1           keep the temporary folder (logs, configs)
+#   LOADGEN_SAMPLES=FILE   every latency sample appended to FILE in the
+#                          order taken ("udp 12 63.1"): when the outliers came
 #   BENCH_INSTALL=0        do not apt-get install missing peers
 #   BENCH_PROXY_CONF='max-window 1m\nwindow 256k'  extra directives for
 #                          this proxy's configs (to try a setting); each
