@@ -43,7 +43,7 @@
 #   BENCH_LOSSY_QUEUE=2000 bottleneck queue, packets (tail drop)
 #   BENCH_LOSSY_SEED=1     of the random loss (round r: this + r - 1; each
 #                          system gets a link of its own, the same losses)
-#   BENCH_LOSSY_SECONDS=4  measuring time (after BENCH_LOSSY_WARMUP=1.5)
+#   BENCH_LOSSY_SECONDS=8  measuring time (after BENCH_LOSSY_WARMUP=1.5)
 #   BENCH_LOSSY_SYSTEMS="none proxy ss-aes trojan ssh"
 #   BENCH_WORKERS="1 2"    the workers section: servers with these `workers`
 #   BENCH_WORKERS_CLIENTS="1 2 4 8"  clients downloading at once (each its
@@ -116,7 +116,7 @@ LOSSY_MS=${BENCH_LOSSY_MS:-25}
 LOSSY_MBIT=${BENCH_LOSSY_MBIT:-200}
 LOSSY_QUEUE=${BENCH_LOSSY_QUEUE:-2000}
 LOSSY_SEED=${BENCH_LOSSY_SEED:-1}
-LOSSY_S=${BENCH_LOSSY_SECONDS:-4}
+LOSSY_S=${BENCH_LOSSY_SECONDS:-8}
 LOSSY_WARMUP=${BENCH_LOSSY_WARMUP:-1.5}
 OUTAGE_S=${BENCH_OUTAGE_S:-20}
 OUTAGE_WAIT=${BENCH_OUTAGE_WAIT:-15}
