@@ -67,11 +67,16 @@ static void refresh(struct tcp_path *tp, int fd, double now)
 		double b = (double)ti.tcpi_delivery_rate *
 			   (ti.tcpi_min_rtt / 1e6) * TCP_PATH_UNSENT_RTT_SHARE;
 
+		double rt = b / TCP_PATH_UNSENT_RTT_SHARE;
+
 		tp->unsent = b > TCP_PATH_UNSENT_MAX ? TCP_PATH_UNSENT_MAX :
 						       (uint32_t)b;
+		tp->round_trip = rt > TCP_PATH_UNSENT_STARTUP ?
+					 TCP_PATH_UNSENT_STARTUP :
+					 (uint32_t)rt;
 	}
-	if (ti.tcpi_min_rtt >= TCP_PATH_STARTUP_MIN_RTT_US && bbr_startup(fd))
-		tp->unsent = TCP_PATH_UNSENT_STARTUP;
+	tp->startup = ti.tcpi_min_rtt >= TCP_PATH_STARTUP_MIN_RTT_US &&
+		      bbr_startup(fd);
 }
 
 int tcp_path_lossy(struct tcp_path *tp, int fd, double now)
@@ -90,8 +95,17 @@ double tcp_path_loss_age(struct tcp_path *tp, int fd, double now)
 }
 
 uint32_t tcp_path_unsent(struct tcp_path *tp, int fd, double now,
-			 uint32_t floor)
+			 uint32_t floor, int alone)
 {
+	uint32_t b;
+
 	refresh(tp, fd, now);
-	return tp->unsent > floor ? tp->unsent : floor;
+	if (tp->startup)
+		b = TCP_PATH_UNSENT_STARTUP;
+	else if (alone && tp->sent_loss_at &&
+		 now - tp->sent_loss_at < TCP_PATH_LOSS_MEMORY)
+		b = tp->round_trip;
+	else
+		b = tp->unsent;
+	return b > floor ? b : floor;
 }

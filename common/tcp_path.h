@@ -63,6 +63,8 @@ struct tcp_path {
 	uint32_t retrans;    /* its count of our retransmissions */
 	uint32_t dsacks;     /* and of those the peer had already */
 	uint32_t unsent;     /* the send budget then (0: floor) */
+	uint32_t round_trip; /* a round trip at the delivery rate, capped */
+	int startup;         /* BBR in its start-up on a long path */
 };
 
 /* 1 when segments from the peer arrived out of order on FD within the
@@ -71,8 +73,12 @@ int tcp_path_lossy(struct tcp_path *tp, int fd, double now);
 /* Seconds since a segment was lost either way on FD (as far as the
  * kernel tells), or -1: none seen. */
 double tcp_path_loss_age(struct tcp_path *tp, int fd, double now);
-/* Bytes that may wait unsent in FD's socket: at least FLOOR. */
+/* Bytes that may wait unsent in FD's socket: at least FLOOR. ALONE:
+ * one flow has been sending by itself, so nothing waits behind what is
+ * queued; then, while our segments are being lost, a round trip's worth
+ * (after a repaired loss one ACK frees that much window at once, and
+ * the kernel sends only what it holds). */
 uint32_t tcp_path_unsent(struct tcp_path *tp, int fd, double now,
-			 uint32_t floor);
+			 uint32_t floor, int alone);
 
 #endif

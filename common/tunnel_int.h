@@ -50,6 +50,8 @@ struct tunnel {
 	struct rtt rtt;
 	struct tcp_path path; /* the kernel on our TCP path (loss, budget) */
 	uint32_t lowat;       /* TCP_NOTSENT_LOWAT set now */
+	uint32_t last_sender; /* the flow of the last DATA frame queued */
+	ev_tstamp mixed_at;   /* when another flow's, or a datagram, came */
 	ev_tstamp ping_sent;  /* our last PING's value */
 	uint64_t ping_mark;   /* tx_bytes + rx_bytes when it was sent */
 	int train_left;       /* pings still to send in this train */

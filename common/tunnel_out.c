@@ -27,6 +27,9 @@
  * (tcp_path.h), so the kernel does not run dry while we are not
  * scheduled. */
 #define NOTSENT_LOWAT (64u << 10)
+/* A flow that has sent alone this long may have a bigger send budget
+ * (tcp_path_unsent): nothing waits behind it. */
+#define ALONE_AFTER 1.0
 
 /* ---- streams waiting for room ---- */
 
@@ -156,6 +159,7 @@ int tunnel_send_udp(struct tunnel *t, const uint8_t *frame, size_t len,
 	    buf_put(&t->ctl, frame, len))
 		return -1;
 	t->udp_queued += len;
+	t->mixed_at = ev_now(t->loop);
 	if (t->rate_out)
 		rate_out_count(t, len);
 	want_write(t);
@@ -201,6 +205,10 @@ void tunnel_data_commit(struct tunnel *t, uint32_t id, size_t n)
 		n -= len;
 	}
 	buf_commit(&t->data, used);
+	if (id != t->last_sender) {
+		t->last_sender = id;
+		t->mixed_at = ev_now(t->loop);
+	}
 	want_write(t);
 	stall_probe(t);
 }
@@ -242,8 +250,9 @@ static void data_consumed(struct tunnel *t, size_t n)
  * TCP_PATH_CHECK); a changed one is set before the next write. */
 static void tune_lowat(struct tunnel *t)
 {
-	uint32_t lowat = tcp_path_unsent(&t->path, t->fd, ev_now(t->loop),
-					 NOTSENT_LOWAT);
+	ev_tstamp now = ev_now(t->loop);
+	uint32_t lowat = tcp_path_unsent(&t->path, t->fd, now, NOTSENT_LOWAT,
+					 now - t->mixed_at > ALONE_AFTER);
 
 	if (lowat == t->lowat)
 		return;

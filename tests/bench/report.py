@@ -144,6 +144,8 @@ def metrics(idle_steps, delay_ms):
 
 LOSSY = [
     ("dl", "single download", "MB/s", "hi", "dl_mbps"),
+    ("alone", "single download, nothing beside it", "MB/s", "hi",
+     "alone_mbps"),
     ("udp_p50", "UDP 64 B every 20 ms beside it, p50", "ms", "lo",
      "udp_p50_ms"),
     ("udp_p99", "same, p99", "ms", "lo", "udp_p99_ms"),

@@ -905,7 +905,7 @@ test_delay() {
 # first losses every round (a BBR start-up cut short by them: 14 MB/s at
 # 2 %, in every round that system came first), the others the
 # generator's later draws. Keys: lossy_LOSS_{dl_mbps,udp_p50_ms,
-# udp_p99_ms,tcp_p50_ms,idle_rtt_p99_ms,...}.
+# udp_p99_ms,tcp_p50_ms,idle_rtt_p99_ms,alone_mbps,...}.
 test_lossy() {
 	local loss sys pre drop seed=$((LOSSY_SEED + round - 1)) sums
 	for loss in $LOSSY_LOSS; do
@@ -954,6 +954,10 @@ lossy_one() {
 		--warmup "$LOSSY_WARMUP" --interval-ms 20
 	[ ${#udp[@]} -gt 0 ] && LG_PORT=$port lg "$sys" "${pre}_idle" udprtt \
 		"${udp[@]}" --size 64 --seconds 2.5 --count 1000 --interval-ms 20
+	# and a download with nothing beside it (the tunnel's send budget is
+	# sized for what waits beside a download)
+	LG_PORT=$port lg "$sys" "${pre}_alone" dl --seconds "$LOSSY_S" \
+		--warmup "$LOSSY_WARMUP"
 	if [ "$sys" = none ]; then
 		ip -n "$NC" route del $TGT/32
 	else

@@ -2,7 +2,7 @@
  * is no TCP socket (a pipe) says nothing, so it counts as loss-free and
  * gets the floor; a loopback TCP connection that carried 4 MiB in order
  * shows no loss and, its round trip being microseconds, no send budget
- * above the floor, BBR's start-up or not. (A path that does lose segments is the integration
+ * above the floor, BBR's start-up or not, a flow sending alone or not. (A path that does lose segments is the integration
  * test's: test_lossy.sh.) */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -68,7 +68,7 @@ int main(void)
 	CHECK(pipe(p) == 0);
 	memset(&tp, 0, sizeof(tp));
 	CHECK(tcp_path_lossy(&tp, p[0], 10.0) == 0);
-	CHECK(tcp_path_unsent(&tp, p[0], 10.2, FLOOR) == FLOOR);
+	CHECK(tcp_path_unsent(&tp, p[0], 10.2, FLOOR, 0) == FLOOR);
 	close(p[0]);
 	close(p[1]);
 
@@ -77,9 +77,13 @@ int main(void)
 	CHECK(tcp_path_lossy(&tp, c[1], 20.0) == 0); /* the baseline */
 	CHECK(carry(c[0], c[1], 4u << 20) == 0);
 	CHECK(tcp_path_lossy(&tp, c[1], 20.2) == 0);
-	CHECK(tcp_path_unsent(&tp, c[0], 20.4, FLOOR) == FLOOR);
+	CHECK(tcp_path_unsent(&tp, c[0], 20.4, FLOOR, 0) == FLOOR);
 	/* a floor above anything the path asks for is what comes back */
-	CHECK(tcp_path_unsent(&tp, c[0], 20.6, 1u << 30) == 1u << 30);
+	CHECK(tcp_path_unsent(&tp, c[0], 20.6, 1u << 30, 0) == 1u << 30);
+	/* a flow sending alone gets a round trip's worth only while our
+	 * segments are being lost: on a loss-free path, the floor still */
+	CHECK(carry(c[0], c[1], 4u << 20) == 0);
+	CHECK(tcp_path_unsent(&tp, c[0], 20.8, FLOOR, 1) == FLOOR);
 	close(c[0]);
 	close(c[1]);
 
@@ -91,7 +95,7 @@ int main(void)
 		printf("# no bbr here: the default congestion control\n");
 	CHECK(carry(c[0], c[1], 64u << 10) == 0);
 	memset(&tp, 0, sizeof(tp));
-	CHECK(tcp_path_unsent(&tp, c[0], 30.0, FLOOR) == FLOOR);
+	CHECK(tcp_path_unsent(&tp, c[0], 30.0, FLOOR, 0) == FLOOR);
 	close(c[0]);
 	close(c[1]);
 	return test_summary("tcp_path");
