@@ -64,10 +64,9 @@ static void refresh(struct tcp_path *tp, int fd, double now)
 		tp->dsacks = ti.tcpi_dsack_dups;
 	}
 	if (HAS(len, tcpi_delivery_rate) && ti.tcpi_min_rtt) {
-		double b = (double)ti.tcpi_delivery_rate *
-			   (ti.tcpi_min_rtt / 1e6) * TCP_PATH_UNSENT_RTT_SHARE;
-
-		double rt = b / TCP_PATH_UNSENT_RTT_SHARE;
+		double rt = (double)ti.tcpi_delivery_rate *
+			    (ti.tcpi_min_rtt / 1e6); /* bytes a round trip */
+		double b = rt * TCP_PATH_UNSENT_RTT_SHARE;
 
 		tp->unsent = b > TCP_PATH_UNSENT_MAX ? TCP_PATH_UNSENT_MAX :
 						       (uint32_t)b;
