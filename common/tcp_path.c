@@ -31,6 +31,12 @@ static int bbr_startup(int fd)
 	return cc.bbr.bbr_pacing_gain > TCP_PATH_STARTUP_GAIN;
 }
 
+/* Whether a loss seen AT (0: never) is still remembered NOW. */
+static int recent(double at, double now)
+{
+	return at && now - at < TCP_PATH_LOSS_MEMORY;
+}
+
 static void refresh(struct tcp_path *tp, int fd, double now)
 {
 	struct tcp_info ti;
@@ -81,7 +87,7 @@ static void refresh(struct tcp_path *tp, int fd, double now)
 int tcp_path_lossy(struct tcp_path *tp, int fd, double now)
 {
 	refresh(tp, fd, now);
-	return tp->loss_at && now - tp->loss_at < TCP_PATH_LOSS_MEMORY;
+	return recent(tp->loss_at, now);
 }
 
 double tcp_path_loss_age(struct tcp_path *tp, int fd, double now)
@@ -101,8 +107,7 @@ uint32_t tcp_path_unsent(struct tcp_path *tp, int fd, double now,
 	refresh(tp, fd, now);
 	if (tp->startup)
 		b = TCP_PATH_UNSENT_STARTUP;
-	else if (alone && tp->sent_loss_at &&
-		 now - tp->sent_loss_at < TCP_PATH_LOSS_MEMORY)
+	else if (alone && recent(tp->sent_loss_at, now))
 		b = tp->round_trip;
 	else
 		b = tp->unsent;

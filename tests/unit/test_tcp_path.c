@@ -2,8 +2,9 @@
  * is no TCP socket (a pipe) says nothing, so it counts as loss-free and
  * gets the floor; a loopback TCP connection that carried 4 MiB in order
  * shows no loss and, its round trip being microseconds, no send budget
- * above the floor, BBR's start-up or not, a flow sending alone or not. (A path that does lose segments is the integration
- * test's: test_lossy.sh.) */
+ * above the floor, BBR's start-up or not, a flow sending alone or not.
+ * (A path that does lose segments is the integration test's:
+ * test_lossy.sh.) */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
