@@ -76,9 +76,9 @@ static void refresh(struct tcp_path *tp, int fd, double now)
 
 		tp->unsent = b > TCP_PATH_UNSENT_MAX ? TCP_PATH_UNSENT_MAX :
 						       (uint32_t)b;
-		tp->round_trip = rt > TCP_PATH_UNSENT_STARTUP ?
-					 TCP_PATH_UNSENT_STARTUP :
-					 (uint32_t)rt;
+		rt *= TCP_PATH_ALONE_RTTS;
+		tp->alone = rt > TCP_PATH_UNSENT_ALL ? TCP_PATH_UNSENT_ALL :
+						       (uint32_t)rt;
 	}
 	tp->startup = ti.tcpi_min_rtt >= TCP_PATH_STARTUP_MIN_RTT_US &&
 		      bbr_startup(fd);
@@ -106,9 +106,9 @@ uint32_t tcp_path_unsent(struct tcp_path *tp, int fd, double now,
 
 	refresh(tp, fd, now);
 	if (tp->startup)
-		b = TCP_PATH_UNSENT_STARTUP;
+		b = TCP_PATH_UNSENT_ALL;
 	else if (alone && recent(tp->sent_loss_at, now))
-		b = tp->round_trip;
+		b = tp->alone;
 	else
 		b = tp->unsent;
 	return b > floor ? b : floor;

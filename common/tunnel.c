@@ -652,6 +652,7 @@ void tunnel_get_info(const struct tunnel *t, struct tunnel_info *i)
 	i->srtt = t->rtt.srtt;
 	i->tx = t->tx_bytes;
 	i->rx = t->rx_bytes;
+	i->send_budget = t->lowat;
 	if (i->up)
 		tls_describe(t->tls, i->tls, sizeof(i->tls));
 }

@@ -206,8 +206,9 @@ struct tunnel_info {
 	int up;
 	ev_tstamp since; /* when it came up */
 	ev_tstamp srtt;
-	uint64_t tx, rx; /* TLS payload bytes each way */
-	char tls[96];    /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
+	uint64_t tx, rx;      /* TLS payload bytes each way */
+	uint32_t send_budget; /* bytes the kernel may hold unsent now */
+	char tls[96];         /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
 };
 void tunnel_get_info(const struct tunnel *t, struct tunnel_info *i);
 const struct tls *tunnel_tls(const struct tunnel *t);

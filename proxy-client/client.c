@@ -480,10 +480,11 @@ void client_status(struct client *c, struct buf *b, int json)
 			      c->t ? now - ti.since : 0.0);
 		status_json_str(b, ti.tls);
 		status_printf(b,
-			      ",\"rtt_ms\":%.3f,\"reconnects\":%u,"
+			      ",\"rtt_ms\":%.3f,\"send_budget\":%u,"
+			      "\"reconnects\":%u,"
 			      "\"bytes_sent\":%llu,\"bytes_received\":%llu,"
 			      "\"flows\":%zu,\"waiting_to_resume\":%zu,",
-			      ti.srtt * 1000, c->reconnects,
+			      ti.srtt * 1000, ti.send_budget, c->reconnects,
 			      (unsigned long long)ti.tx,
 			      (unsigned long long)ti.rx,
 			      c->t ? tunnel_stream_count(c->t) : 0,

@@ -533,12 +533,13 @@ void server_status(struct server *s, struct buf *b, int json, int *first)
 		status_printf(b,
 			      ",\"since\":%.1f,\"up\":%s,\"flows\":%zu,"
 			      "\"bytes_sent\":%llu,\"bytes_received\":%llu,"
-			      "\"rtt_ms\":%.3f,\"worker\":%d",
+			      "\"rtt_ms\":%.3f,\"send_budget\":%u,"
+			      "\"worker\":%d",
 			      now - c->since, c->up ? "true" : "false",
 			      tunnel_stream_count(c->t),
 			      (unsigned long long)ti.tx,
 			      (unsigned long long)ti.rx, ti.srtt * 1000,
-			      s->index);
+			      ti.send_budget, s->index);
 		if (tunnel_dpath(c->t)) {
 			status_printf(b, ",");
 			dpath_status(tunnel_dpath(c->t), b, 1);

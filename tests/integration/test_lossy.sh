@@ -6,7 +6,9 @@
 # queue), the server behind it; 16 MiB of random bytes fetched through
 # the tunnel with curl must match their sha256, and the link's counters
 # must show that it dropped packets on the way down (else the test proved
-# nothing). Speed is measured in make bench (BENCH=lossy), not here.
+# nothing); and the tunnel's send budget follows the rule for a flow
+# sending alone (below). Speed is measured in make bench (BENCH=lossy),
+# not here.
 . "$(dirname "$0")/../lib.sh"
 need_root
 need_cmd ip cc curl sha256sum
@@ -69,6 +71,64 @@ up() {
 }
 check "lossy: a flow through the tunnel works" wait_for 20 up || exit 1
 check "lossy: 16 MiB through 1 % loss arrive whole (sha256)" fetch
+
+# The send budget (the server's status, "send_budget"): a flow that has
+# sent alone for a second on a connection losing our segments may leave
+# two round trips' worth unsent; with two flows sending, an eighth of
+# one (a frame of one waits behind what the other queued). Each download
+# is read at 4 MB/s, so it lasts 4 s; the budget is read every 0.2 s
+# after the first 1.5 s. BIG is more than an eighth of a round trip can
+# be on this link (25 MB/s x 50 ms / 8 = 156 KB), less than two round
+# trips at 4 MB/s (400 KB).
+BIG=$((256 << 10))
+budget() {
+	ip netns exec "$NS_S" "$BUILD/proxy-server" status \
+		--control "$TMP/server.sock" --json 2>/dev/null |
+		grep -o '"send_budget":[0-9]*' | head -n 1 | cut -d: -f2
+}
+slow_fetch() {
+	timeout 30 ip netns exec "$NS_C" curl -fsS --max-time 25 \
+		--limit-rate 4M -o /dev/null \
+		--socks5-hostname "127.0.0.1:$SOCKS" "http://127.0.0.2:$HP/blob"
+}
+all_running() {
+	local p
+	for p; do kill -0 "$p" 2>/dev/null || return 1; done
+}
+# budgets N: the budgets read while all N downloads run (one that ends
+# first leaves the other alone)
+budgets() {
+	local n=$1 i pids=() seen=""
+	for ((i = 0; i < n; i++)); do
+		slow_fetch &
+		pids+=($!)
+	done
+	sleep 1.5
+	while all_running "${pids[@]}"; do
+		seen="$seen $(budget)"
+		sleep 0.2
+	done
+	wait "${pids[@]}" || return 1
+	echo "${seen# }"
+}
+largest() { tr ' ' '\n' <<<"$1" | sort -n | tail -n 1; }
+alone_gets_more() {
+	local seen b
+	seen=$(budgets 1) || return 1
+	b=$(largest "$seen")
+	echo "send budgets read, one download: $seen (want one >= $BIG)"
+	[ "${b:-0}" -ge "$BIG" ]
+}
+two_never() {
+	local seen b
+	seen=$(budgets 2) || return 1
+	b=$(largest "$seen")
+	echo "send budgets read, two downloads: $seen (want all < $BIG)"
+	[ -n "$b" ] && [ "$b" -lt "$BIG" ]
+}
+check "lossy: a download alone may leave round trips of data unsent" \
+	alone_gets_more
+check "lossy: two downloads at once may not" two_never
 
 # SIGTERM makes the link print its counters: way1 is server -> client.
 stop link

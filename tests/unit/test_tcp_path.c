@@ -2,8 +2,9 @@
  * is no TCP socket (a pipe) says nothing, so it counts as loss-free and
  * gets the floor; a loopback TCP connection that carried 4 MiB in order
  * shows no loss and, its round trip being microseconds, no send budget
- * above the floor, BBR's start-up or not, a flow sending alone or not.
- * (A path that does lose segments is the integration test's:
+ * above the floor, BBR's start-up or not, a flow sending alone or not;
+ * with a loss of ours remembered, a flow alone gets two round trips'
+ * worth. (A path that does lose segments is the integration test's:
  * test_lossy.sh.) */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -81,10 +82,21 @@ int main(void)
 	CHECK(tcp_path_unsent(&tp, c[0], 20.4, FLOOR, 0) == FLOOR);
 	/* a floor above anything the path asks for is what comes back */
 	CHECK(tcp_path_unsent(&tp, c[0], 20.6, 1u << 30, 0) == 1u << 30);
-	/* a flow sending alone gets a round trip's worth only while our
+	/* a flow sending alone gets more than the floor only while our
 	 * segments are being lost: on a loss-free path, the floor still */
 	CHECK(carry(c[0], c[1], 4u << 20) == 0);
 	CHECK(tcp_path_unsent(&tp, c[0], 20.8, FLOOR, 1) == FLOOR);
+	/* with a loss of ours remembered (the look itself skipped: a
+	 * loopback pair loses nothing), a flow alone gets its round trips'
+	 * worth (set here: loopback's are microseconds), one not alone the
+	 * floor, until the loss is old */
+	tp.checked_at = 21.0;
+	tp.sent_loss_at = 21.0;
+	tp.alone = 3u << 20;
+	CHECK(tcp_path_unsent(&tp, c[0], 21.05, FLOOR, 1) == 3u << 20);
+	CHECK(tcp_path_unsent(&tp, c[0], 21.05, FLOOR, 0) == FLOOR);
+	tp.checked_at = 21.0 + TCP_PATH_LOSS_MEMORY + 1;
+	CHECK(tcp_path_unsent(&tp, c[0], tp.checked_at, FLOOR, 1) == FLOOR);
 	close(c[0]);
 	close(c[1]);
 
