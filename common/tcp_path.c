@@ -1,4 +1,5 @@
 #include "tcp_path.h"
+#include "util.h"
 
 #include <linux/inet_diag.h>
 #include <linux/tcp.h>
@@ -71,14 +72,9 @@ static void refresh(struct tcp_path *tp, int fd, double now)
 	}
 	if (HAS(len, tcpi_delivery_rate) && ti.tcpi_min_rtt) {
 		double rt = (double)ti.tcpi_delivery_rate *
-			    (ti.tcpi_min_rtt / 1e6); /* bytes a round trip */
-		double b = rt * TCP_PATH_UNSENT_RTT_SHARE;
+			    (ti.tcpi_min_rtt / 1e6);
 
-		tp->unsent = b > TCP_PATH_UNSENT_MAX ? TCP_PATH_UNSENT_MAX :
-						       (uint32_t)b;
-		rt *= TCP_PATH_ALONE_RTTS;
-		tp->alone = rt > TCP_PATH_UNSENT_ALL ? TCP_PATH_UNSENT_ALL :
-						       (uint32_t)rt;
+		tp->round_trip = rt > UINT32_MAX ? UINT32_MAX : (uint32_t)rt;
 	}
 	tp->startup = ti.tcpi_min_rtt >= TCP_PATH_STARTUP_MIN_RTT_US &&
 		      bbr_startup(fd);
@@ -102,14 +98,18 @@ double tcp_path_loss_age(struct tcp_path *tp, int fd, double now)
 uint32_t tcp_path_unsent(struct tcp_path *tp, int fd, double now,
 			 uint32_t floor, int alone)
 {
+	double rt;
 	uint32_t b;
 
 	refresh(tp, fd, now);
+	rt = tp->round_trip;
 	if (tp->startup)
 		b = TCP_PATH_UNSENT_ALL;
 	else if (alone && recent(tp->sent_loss_at, now))
-		b = tp->alone;
+		b = (uint32_t)MIN(rt * TCP_PATH_ALONE_RTTS,
+				  TCP_PATH_UNSENT_ALL);
 	else
-		b = tp->unsent;
+		b = (uint32_t)MIN(rt * TCP_PATH_UNSENT_RTT_SHARE,
+				  TCP_PATH_UNSENT_MAX);
 	return b > floor ? b : floor;
 }

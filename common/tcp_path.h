@@ -67,8 +67,7 @@ struct tcp_path {
 	uint32_t segs_in;    /* and its count of segments received */
 	uint32_t retrans;    /* its count of our retransmissions */
 	uint32_t dsacks;     /* and of those the peer had already */
-	uint32_t unsent;     /* the send budget then (0: floor) */
-	uint32_t alone;      /* and for a flow alone on a lossy path */
+	uint32_t round_trip; /* bytes a round trip at the delivery rate */
 	int startup;         /* BBR in its start-up on a long path */
 };
 

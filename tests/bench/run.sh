@@ -911,8 +911,9 @@ test_delay() {
 # measured 1.5 + 8 s never did, where the proxy's long-lived tunnel
 # does every 10 s, so within most 8-s windows: 3-4 % of its download
 # (in 115 s of 8-s downloads 4-8 of them in the tunnel, 0-3 for
-# ss-libev; in 25-s downloads 7-10 against 9). Keys: lossy_LOSS_{dl_mbps,udp_p50_ms,
-# udp_p99_ms,tcp_p50_ms,idle_rtt_p99_ms,alone_mbps,...}.
+# ss-libev; in 25-s downloads 7-10 against 9). Keys:
+# lossy_LOSS_{dl_mbps,udp_p50_ms,udp_p99_ms,tcp_p50_ms,idle_rtt_p99_ms,
+# alone_mbps,...}.
 test_lossy() {
 	local loss sys pre drop seed=$((LOSSY_SEED + round - 1)) sums
 	for loss in $LOSSY_LOSS; do

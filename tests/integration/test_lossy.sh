@@ -76,11 +76,14 @@ check "lossy: 16 MiB through 1 % loss arrive whole (sha256)" fetch
 # sent alone for a second on a connection losing our segments may leave
 # two round trips' worth unsent; with two flows sending, an eighth of
 # one (a frame of one waits behind what the other queued). Each download
-# is read at 4 MB/s, so it lasts 4 s; the budget is read every 0.2 s
-# after the first 1.5 s. BIG is more than an eighth of a round trip can
-# be on this link (25 MB/s x 50 ms / 8 = 156 KB), less than two round
-# trips at 4 MB/s (400 KB).
+# (48 MiB) is read at 10 MB/s, so it lasts about 5 s; the budget is read
+# every 0.2 s after the first 1.5 s. BIG is more than an eighth of a
+# round trip can be on this link (25 MB/s x 50 ms / 8 = 156 KB), far
+# less than two round trips at 10 MB/s (1 MB; at 4 MB/s the kernel's
+# delivery rate, app-limited, came out at 2 MB/s and two round trips
+# at 207 KB in one run of four).
 BIG=$((256 << 10))
+head -c $((48 << 20)) /dev/zero >"$TMP/www/big" || exit 1
 budget() {
 	ip netns exec "$NS_S" "$BUILD/proxy-server" status \
 		--control "$TMP/server.sock" --json 2>/dev/null |
@@ -88,8 +91,8 @@ budget() {
 }
 slow_fetch() {
 	timeout 30 ip netns exec "$NS_C" curl -fsS --max-time 25 \
-		--limit-rate 4M -o /dev/null \
-		--socks5-hostname "127.0.0.1:$SOCKS" "http://127.0.0.2:$HP/blob"
+		--limit-rate 10M -o /dev/null \
+		--socks5-hostname "127.0.0.1:$SOCKS" "http://127.0.0.2:$HP/big"
 }
 all_running() {
 	local p

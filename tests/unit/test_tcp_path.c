@@ -88,12 +88,13 @@ int main(void)
 	CHECK(tcp_path_unsent(&tp, c[0], 20.8, FLOOR, 1) == FLOOR);
 	/* with a loss of ours remembered (the look itself skipped: a
 	 * loopback pair loses nothing), a flow alone gets its round trips'
-	 * worth (set here: loopback's are microseconds), one not alone the
-	 * floor, until the loss is old */
+	 * worth (the round trip set here: loopback's are microseconds), one
+	 * not alone the floor, until the loss is old */
 	tp.checked_at = 21.0;
 	tp.sent_loss_at = 21.0;
-	tp.alone = 3u << 20;
-	CHECK(tcp_path_unsent(&tp, c[0], 21.05, FLOOR, 1) == 3u << 20);
+	tp.round_trip = 4 * FLOOR; /* an eighth of it is below the floor */
+	CHECK(tcp_path_unsent(&tp, c[0], 21.05, FLOOR, 1) ==
+	      TCP_PATH_ALONE_RTTS * 4 * FLOOR);
 	CHECK(tcp_path_unsent(&tp, c[0], 21.05, FLOOR, 0) == FLOOR);
 	tp.checked_at = 21.0 + TCP_PATH_LOSS_MEMORY + 1;
 	CHECK(tcp_path_unsent(&tp, c[0], tp.checked_at, FLOOR, 1) == FLOOR);
